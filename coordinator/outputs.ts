@@ -1,0 +1,42 @@
+// A run's output directory: summary.json, epochs.csv, steps.csv, the final checkpoint. Files
+// are written atomically (write a temporary file, then rename) so a crash never leaves a
+// half-written one behind.
+import { createHash } from 'node:crypto';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function writeAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function ensureDir(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function csvCell(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  const s = String(v ?? '');
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function toCsv(rows: Array<Record<string, unknown>>, columns: string[]): string {
+  const lines = [columns.join(',')];
+  for (const r of rows) lines.push(columns.map((c) => csvCell(r[c])).join(','));
+  return `${lines.join('\n')}\n`;
+}
+
+export const EPOCH_COLUMNS = [
+  'epoch', 'step', 'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'lr', 'samplesPerSecond', 'seconds',
+];
+export const STEP_COLUMNS = ['step', 'epoch', 'rows', 'loss', 'accuracy', 'lr', 'gradNorm', 'skipped', 'ms'];
+
+export function writeJson(dir: string, name: string, value: unknown): void {
+  writeAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+}

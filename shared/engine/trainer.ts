@@ -1,0 +1,200 @@
+// The training loop's state machine, pure and I/O-free: which samples each step uses, the
+// microbatches, reduction in the fixed tree, the optimizer, BN running statistics, and the
+// data-order position that a checkpoint restores. `gradwire train --in-process` drives it
+// directly; the distributed coordinator computes the same step with remote microbatches.
+import type { RunConfig } from '../config-types.js';
+import type { Dataset } from '../data/dataset.js';
+import { epochOrder, stratifiedSplit } from '../data/split.js';
+import { UserError } from '../errors.js';
+import { Model } from '../nn/model.js';
+import { BatchNorm, addSums, combineStats } from '../nn/norms.js';
+import { createOptimizer, loadOptimizerState, optimizerState, optimizerStep, type Optimizer } from '../optim/index.js';
+import { evalSlot, fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncReply, type SyncRequest } from './pass.js';
+import { addInto, treeReduce } from './reduce.js';
+
+export interface Split {
+  train: Int32Array;
+  val: Int32Array;
+  test: Int32Array;
+}
+
+export interface StepResult {
+  step: number;
+  epoch: number;
+  rows: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+  gradNorm: number;
+  skipped: boolean;
+}
+
+export interface EvalResult {
+  loss: number;
+  accuracy: number;
+  samples: number;
+}
+
+export interface TrainerState {
+  step: number;
+  epoch: number;
+  /** steps already done in the current epoch */
+  position: number;
+  skippedSteps: number;
+  params: Float32Array;
+  buffers: Float32Array;
+  optimizer: ReturnType<typeof optimizerState>;
+}
+
+/** Cut a global batch into microbatches of at most `size` samples, in order. */
+export function microbatches(batch: Int32Array, size: number): Int32Array[] {
+  const out: Int32Array[] = [];
+  for (let i = 0; i < batch.length; i += size) out.push(batch.subarray(i, Math.min(i + size, batch.length)));
+  return out;
+}
+
+/** Reduce the partial values of one BatchNorm sync in microbatch order. */
+export function reduceSync(req: SyncRequest): SyncReply {
+  return req.kind === 'bn-forward' ? treeReduce(req.partials, combineStats) : treeReduce(req.partials, addSums);
+}
+
+/** Run a training pass to completion in this process, reducing every BN sync at once. */
+export function runPassLocally(model: Model, slots: Slot[], seed: number, step: number): PassOutcome {
+  const pass = trainPass(model, slots, seed, step);
+  let r = pass.next();
+  while (!r.done) r = pass.next(reduceSync(r.value));
+  return r.value;
+}
+
+export class Trainer {
+  readonly model: Model;
+  readonly optimizer: Optimizer;
+  readonly split: Split;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  step = 0;
+  epoch = 0;
+  position = 0;
+  skippedSteps = 0;
+  private order: Int32Array;
+  private readonly slots: Slot[];
+  private readonly meanGrad: Float32Array;
+
+  constructor(readonly cfg: RunConfig, readonly data: Dataset, split?: Split) {
+    this.split = split ?? stratifiedSplit(data.y, data.classes, cfg.data.split, cfg.seed);
+    if (this.split.train.length === 0) throw new UserError('DATA_INVALID', 'the training split is empty; use more data or a larger data.split[0]');
+    this.model = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
+    this.optimizer = createOptimizer(cfg.optimizer, this.model.paramCount);
+    this.stepsPerEpoch = Math.ceil(this.split.train.length / cfg.batchSize);
+    this.totalSteps = this.stepsPerEpoch * cfg.epochs;
+    this.order = epochOrder(this.split.train, cfg.seed, 0);
+    const mb = Math.min(cfg.microbatch, cfg.batchSize);
+    this.slots = Array.from({ length: Math.ceil(cfg.batchSize / mb) }, () => newSlot(this.model, mb));
+    this.meanGrad = new Float32Array(this.model.paramCount);
+  }
+
+  get done(): boolean {
+    return this.epoch >= this.cfg.epochs;
+  }
+
+  /** the sample indices of the next step's global batch */
+  nextBatch(): Int32Array {
+    const B = this.cfg.batchSize;
+    const start = this.position * B;
+    return this.order.subarray(start, Math.min(start + B, this.order.length));
+  }
+
+  /** One optimizer step on the next global batch. */
+  trainStep(): StepResult {
+    if (this.done) throw new Error('training is finished');
+    const batch = this.nextBatch();
+    const parts = microbatches(batch, Math.min(this.cfg.microbatch, this.cfg.batchSize));
+    const slots = this.slots.slice(0, parts.length);
+    parts.forEach((p, i) => fillSlot(slots[i]!, this.data, p, i));
+    const outcome = runPassLocally(this.model, slots, this.cfg.seed, this.step);
+
+    const gradSum = treeReduce(slots.map((s) => s.grads), addInto);
+    const lossSum = treeReduce(slots.map((s) => s.lossSum), (a, b) => a + b);
+    const correct = slots.reduce((a, s) => a + s.correct, 0);
+    return this.applyStep(gradSum, lossSum, correct, batch.length, outcome.bnStats);
+  }
+
+  /** The coordinator's half of a step: mean gradient, non-finite check, optimizer, BN
+   *  running statistics, position. `gradSum` is the tree-reduced sum over the batch. */
+  applyStep(gradSum: Float32Array, lossSum: number, correct: number, rows: number, bnStats: Map<number, Float64Array>): StepResult {
+    const g = this.meanGrad;
+    let finite = Number.isFinite(lossSum);
+    for (let i = 0; i < g.length; i++) {
+      const v = gradSum[i]! / rows;
+      g[i] = v;
+      if (!Number.isFinite(v)) finite = false;
+    }
+    const result: StepResult = {
+      step: this.step, epoch: this.epoch, rows, loss: lossSum / rows, accuracy: correct / rows, lr: 0, gradNorm: NaN, skipped: false,
+    };
+    if (!finite) {
+      if (this.cfg.onNonFinite === 'stop') {
+        throw new UserError('NON_FINITE',
+          `step ${this.step} (epoch ${this.epoch + 1}): the loss or gradient is not finite (loss ${lossSum / rows}); lower optimizer.lr, set optimizer.clipNorm, or set onNonFinite: skip`);
+      }
+      this.skippedSteps++;
+      result.skipped = true;
+    } else {
+      const r = optimizerStep(this.optimizer, this.cfg.optimizer, this.model.params, g, {
+        step: this.step, stepsPerEpoch: this.stepsPerEpoch, totalSteps: this.totalSteps,
+      });
+      result.lr = r.lr;
+      result.gradNorm = r.gradNorm;
+      for (const [i, stats] of bnStats) (this.model.layers[i] as BatchNorm).updateRunning(stats);
+    }
+    this.advance();
+    return result;
+  }
+
+  private advance(): void {
+    this.step++;
+    this.position++;
+    if (this.position >= this.stepsPerEpoch) {
+      this.position = 0;
+      this.epoch++;
+      if (!this.done) this.order = epochOrder(this.split.train, this.cfg.seed, this.epoch);
+    }
+  }
+
+  /** Eval-mode loss and accuracy over the given samples. */
+  evaluate(indices: Int32Array): EvalResult {
+    let lossSum = 0;
+    let correct = 0;
+    const slot = this.slots[0]!;
+    for (let i = 0; i < indices.length; i += slot.capacity) {
+      fillSlot(slot, this.data, indices.subarray(i, Math.min(i + slot.capacity, indices.length)), 0);
+      const r = evalSlot(this.model, slot);
+      lossSum += r.lossSum;
+      correct += r.correct;
+    }
+    const n = indices.length;
+    return { loss: n ? lossSum / n : NaN, accuracy: n ? correct / n : NaN, samples: n };
+  }
+
+  state(): TrainerState {
+    return {
+      step: this.step, epoch: this.epoch, position: this.position, skippedSteps: this.skippedSteps,
+      params: this.model.params.slice(), buffers: this.model.buffers.slice(), optimizer: optimizerState(this.optimizer),
+    };
+  }
+
+  restore(s: TrainerState): void {
+    if (s.params.length !== this.model.params.length || s.buffers.length !== this.model.buffers.length) {
+      throw new UserError('CHECKPOINT_INVALID',
+        `checkpoint has ${s.params.length} parameters and ${s.buffers.length} buffers; this model has ${this.model.params.length} and ${this.model.buffers.length}`);
+    }
+    this.model.params.set(s.params);
+    this.model.buffers.set(s.buffers);
+    loadOptimizerState(this.optimizer, s.optimizer);
+    this.step = s.step;
+    this.epoch = s.epoch;
+    this.position = s.position;
+    this.skippedSteps = s.skippedSteps;
+    this.order = epochOrder(this.split.train, this.cfg.seed, this.epoch);
+  }
+}
