@@ -104,19 +104,28 @@ export class Trainer {
     return this.order.subarray(start, Math.min(start + B, this.order.length));
   }
 
-  /** One optimizer step on the next global batch. */
-  trainStep(): StepResult {
-    if (this.done) throw new Error('training is finished');
-    const batch = this.nextBatch();
+  /** Forward and backward over a global batch at the current step, in microbatches: the
+   *  gradient sum reduced in the fixed tree, the loss sum, the correct count, and the global
+   *  BN statistics. Changes no parameter. gradSum is a buffer the trainer reuses: copy it to keep it. */
+  gradientSum(batch: Int32Array): { gradSum: Float32Array; lossSum: number; correct: number; bnStats: Map<number, Float64Array> } {
     const parts = microbatches(batch, Math.min(this.cfg.microbatch, this.cfg.batchSize));
     const slots = this.slots.slice(0, parts.length);
     parts.forEach((p, i) => fillSlot(slots[i]!, this.data, p, i));
     const outcome = runPassLocally(this.model, slots, this.cfg.seed, this.step);
+    return {
+      gradSum: treeReduce(slots.map((s) => s.grads), addInto),
+      lossSum: treeReduce(slots.map((s) => s.lossSum), (a, b) => a + b),
+      correct: slots.reduce((a, s) => a + s.correct, 0),
+      bnStats: outcome.bnStats,
+    };
+  }
 
-    const gradSum = treeReduce(slots.map((s) => s.grads), addInto);
-    const lossSum = treeReduce(slots.map((s) => s.lossSum), (a, b) => a + b);
-    const correct = slots.reduce((a, s) => a + s.correct, 0);
-    return this.applyStep(gradSum, lossSum, correct, batch.length, outcome.bnStats);
+  /** One optimizer step on the next global batch. */
+  trainStep(): StepResult {
+    if (this.done) throw new Error('training is finished');
+    const batch = this.nextBatch();
+    const r = this.gradientSum(batch);
+    return this.applyStep(r.gradSum, r.lossSum, r.correct, batch.length, r.bnStats);
   }
 
   /** The coordinator's half of a step: mean gradient, non-finite check, optimizer, BN

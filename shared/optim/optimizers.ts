@@ -1,0 +1,206 @@
+// Optimizers over one flat parameter vector, sorted in order of increasing complexity (as
+// tinygrad's optim.py). Each one is its formula and nothing else; its state lives in named
+// Float32Array slots of the parameter vector's size (TF.js style), plus named float64 scalars
+// where a running product must not be rounded (NAdam's mu_product). Weight decay, clipping
+// and the learning-rate schedule belong to the driver (driver.ts), not to an optimizer.
+//
+// Semantics are PyTorch's torch.optim (defaults come from the resolved config):
+//   sgd       θ -= lr·g
+//   momentum  v = μv + g; θ -= lr·v                 (first step v = g: the buffer starts at 0)
+//   nesterov  v = μv + g; θ -= lr·(g + μv)          (so step 1 already moves by lr·(1+μ)·g)
+//   adagrad   G += g²; θ -= lr·g/(√G + eps)         (initial accumulator 0, eps outside √)
+//   rmsprop   s = αs + (1-α)g²; θ -= lr·g/(√s + eps)
+//   adadelta  s = ρs + (1-ρ)g²; Δ = √(u+eps)/√(s+eps)·g; u = ρu + (1-ρ)Δ²; θ -= lr·Δ
+//   adam      m = β1m + (1-β1)g; v = β2v + (1-β2)g²; m̂ = m/(1-β1^t); v̂ = v/(1-β2^t);
+//             θ -= lr·m̂/(√v̂ + eps)           (adamw: the same update; decay is the driver's)
+//   nadam     torch.optim.NAdam (Dozat 2016 with PyTorch's momentum schedule, ψ = momentumDecay):
+//             μ_t = β1(1 - ½·0.96^(tψ)), μ_{t+1} = β1(1 - ½·0.96^((t+1)ψ)), Π_t = Π_{t-1}·μ_t (Π_0 = 1);
+//             m, v as Adam; denom = √(v/(1-β2^t)) + eps;
+//             θ -= lr·(1-μ_t)/(1-Π_t)·g/denom + lr·μ_{t+1}/(1-Π_t·μ_{t+1})·m/denom
+// Arithmetic is float64 per element; the slots and the parameters store float32.
+import type { OptimizerConfig, OptimizerName } from '../config-types.js';
+import { UserError } from '../errors.js';
+
+export interface Optimizer {
+  readonly name: OptimizerName;
+  /** per-parameter state, each a Float32Array of the parameter count */
+  readonly slots: Record<string, Float32Array>;
+  /** scalar state kept in float64 (nadam: mu_product); empty for the others */
+  readonly scalars: Record<string, number>;
+  /** updates applied so far; the update being applied is number t (1-based, as PyTorch's step) */
+  t: number;
+  /** One update in place: `grads` is the final gradient (after clipping and L2 decay). */
+  update(params: Float32Array, grads: Float32Array, lr: number): void;
+}
+
+/** The state slots each optimizer keeps (PyTorch's state names). */
+export const SLOT_NAMES: Record<OptimizerName, readonly string[]> = {
+  sgd: [],
+  momentum: ['momentum_buffer'],
+  nesterov: ['momentum_buffer'],
+  adagrad: ['sum'],
+  rmsprop: ['square_avg'],
+  adadelta: ['square_avg', 'acc_delta'],
+  adam: ['exp_avg', 'exp_avg_sq'],
+  adamw: ['exp_avg', 'exp_avg_sq'],
+  nadam: ['exp_avg', 'exp_avg_sq'],
+};
+
+/** The float64 scalars each optimizer keeps, with their initial values. */
+export const SCALAR_INITS: Record<OptimizerName, Readonly<Record<string, number>>> = {
+  sgd: {}, momentum: {}, nesterov: {}, adagrad: {}, rmsprop: {}, adadelta: {}, adam: {}, adamw: {},
+  nadam: { mu_product: 1 },
+};
+
+type Rule = (o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number) => void;
+
+function sgd(_o: Optimizer, _cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
+  for (let i = 0; i < p.length; i++) p[i] = p[i]! - lr * g[i]!;
+}
+
+/** Heavy-ball momentum and Nesterov in one routine (torch.optim.SGD, dampening 0). */
+function momentum(nesterov: boolean): Rule {
+  return (o, cfg, p, g, lr) => {
+    const buf = o.slots.momentum_buffer!;
+    const mu = cfg.momentum;
+    for (let i = 0; i < p.length; i++) {
+      const v = mu * buf[i]! + g[i]!;
+      buf[i] = v;
+      p[i] = p[i]! - lr * (nesterov ? g[i]! + mu * v : v);
+    }
+  };
+}
+
+function adagrad(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
+  const sum = o.slots.sum!;
+  for (let i = 0; i < p.length; i++) {
+    const G = sum[i]! + g[i]! * g[i]!;
+    sum[i] = G;
+    p[i] = p[i]! - (lr * g[i]!) / (Math.sqrt(G) + cfg.eps);
+  }
+}
+
+function rmsprop(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
+  const sq = o.slots.square_avg!;
+  const a = cfg.alpha;
+  for (let i = 0; i < p.length; i++) {
+    const s = a * sq[i]! + (1 - a) * g[i]! * g[i]!;
+    sq[i] = s;
+    p[i] = p[i]! - (lr * g[i]!) / (Math.sqrt(s) + cfg.eps);
+  }
+}
+
+function adadelta(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
+  const sq = o.slots.square_avg!;
+  const acc = o.slots.acc_delta!;
+  const { rho, eps } = cfg;
+  for (let i = 0; i < p.length; i++) {
+    const s = rho * sq[i]! + (1 - rho) * g[i]! * g[i]!;
+    sq[i] = s;
+    const delta = (Math.sqrt(acc[i]! + eps) / Math.sqrt(s + eps)) * g[i]!;
+    acc[i] = rho * acc[i]! + (1 - rho) * delta * delta;
+    p[i] = p[i]! - lr * delta;
+  }
+}
+
+/** Adam and AdamW: bias-corrected moments (Kingma & Ba 2015, Algorithm 1). */
+function adam(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
+  const m = o.slots.exp_avg!;
+  const v = o.slots.exp_avg_sq!;
+  const { beta1: b1, beta2: b2, eps } = cfg;
+  const bc1 = 1 - b1 ** o.t;
+  const bc2 = 1 - b2 ** o.t;
+  for (let i = 0; i < p.length; i++) {
+    const mi = b1 * m[i]! + (1 - b1) * g[i]!;
+    const vi = b2 * v[i]! + (1 - b2) * g[i]! * g[i]!;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i]! - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+  }
+}
+
+/** torch.optim.NAdam (its _single_tensor_nadam, without decoupled decay: the driver's job). */
+function nadam(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
+  const m = o.slots.exp_avg!;
+  const v = o.slots.exp_avg_sq!;
+  const { beta1: b1, beta2: b2, eps, momentumDecay: psi } = cfg;
+  const t = o.t;
+  const bc2 = 1 - b2 ** t;
+  const mu = b1 * (1 - 0.5 * 0.96 ** (t * psi));
+  const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
+  const muProduct = o.scalars.mu_product! * mu;
+  o.scalars.mu_product = muProduct;
+  const cGrad = (lr * (1 - mu)) / (1 - muProduct);
+  const cAvg = (lr * muNext) / (1 - muProduct * muNext);
+  for (let i = 0; i < p.length; i++) {
+    const mi = b1 * m[i]! + (1 - b1) * g[i]!;
+    const vi = b2 * v[i]! + (1 - b2) * g[i]! * g[i]!;
+    m[i] = mi;
+    v[i] = vi;
+    const denom = Math.sqrt(vi / bc2) + eps;
+    p[i] = p[i]! - (cGrad * g[i]!) / denom - (cAvg * mi) / denom;
+  }
+}
+
+const RULES: Record<OptimizerName, Rule> = {
+  sgd,
+  momentum: momentum(false),
+  nesterov: momentum(true),
+  adagrad,
+  rmsprop,
+  adadelta,
+  adam,
+  adamw: adam,
+  nadam,
+};
+
+/** Which hyperparameters each optimizer reads, with the range each must lie in. */
+const CHECKS: Record<OptimizerName, ReadonlyArray<['momentum' | 'beta1' | 'beta2' | 'eps' | 'alpha' | 'rho' | 'momentumDecay', 'unit' | 'nonneg']>> = {
+  sgd: [],
+  momentum: [['momentum', 'nonneg']],
+  nesterov: [['momentum', 'nonneg']],
+  adagrad: [['eps', 'nonneg']],
+  rmsprop: [['alpha', 'unit'], ['eps', 'nonneg']],
+  adadelta: [['rho', 'unit'], ['eps', 'nonneg']],
+  adam: [['beta1', 'unit'], ['beta2', 'unit'], ['eps', 'nonneg']],
+  adamw: [['beta1', 'unit'], ['beta2', 'unit'], ['eps', 'nonneg']],
+  nadam: [['beta1', 'unit'], ['beta2', 'unit'], ['eps', 'nonneg'], ['momentumDecay', 'nonneg']],
+};
+
+function validate(cfg: OptimizerConfig): void {
+  const bad = (key: string, value: unknown, allowed: string): never => {
+    throw new UserError('CONFIG_INVALID', `optimizer.${key} is ${String(value)}; it must be ${allowed} for ${cfg.name}`);
+  };
+  if (!(cfg.name in RULES)) {
+    throw new UserError('CONFIG_INVALID', `optimizer.name is ${JSON.stringify(cfg.name)}; allowed: ${Object.keys(RULES).join(', ')}`);
+  }
+  if (!(Number.isFinite(cfg.lr) && cfg.lr >= 0)) bad('lr', cfg.lr, 'a finite number ≥ 0');
+  for (const [key, range] of CHECKS[cfg.name]) {
+    const x = cfg[key];
+    if (range === 'unit' && !(Number.isFinite(x) && x >= 0 && x < 1)) bad(key, x, 'in [0, 1)');
+    if (range === 'nonneg' && !(Number.isFinite(x) && x >= 0)) bad(key, x, 'a finite number ≥ 0');
+  }
+}
+
+/** A fresh optimizer (zeroed slots, t = 0) for a flat parameter vector of `size` values. */
+export function createOptimizer(cfg: OptimizerConfig, size: number): Optimizer {
+  validate(cfg);
+  if (!Number.isInteger(size) || size < 0) throw new Error(`createOptimizer: size must be an integer ≥ 0, got ${size}`);
+  const rule = RULES[cfg.name];
+  const slots: Record<string, Float32Array> = {};
+  for (const s of SLOT_NAMES[cfg.name]) slots[s] = new Float32Array(size);
+  const opt: Optimizer = {
+    name: cfg.name,
+    slots,
+    scalars: { ...SCALAR_INITS[cfg.name] },
+    t: 0,
+    update(params, grads, lr) {
+      if (params.length !== size || grads.length !== size) {
+        throw new Error(`${cfg.name}.update: expected ${size} parameters and gradients, got ${params.length} and ${grads.length}`);
+      }
+      opt.t++;
+      rule(opt, cfg, params, grads, lr);
+    },
+  };
+  return opt;
+}

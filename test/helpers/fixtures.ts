@@ -1,0 +1,38 @@
+// Small datasets and configs for tests.
+import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
+import type { ModelConfig, OptimizerConfig, RunConfig } from '../../shared/config-types.js';
+import type { Dataset } from '../../shared/data/dataset.js';
+import type { Split } from '../../shared/engine/trainer.js';
+import { Rng } from '../../shared/rng.js';
+
+/** n samples of `features` Gaussian features whose class shifts the mean of a few of them. */
+export function toyData(n: number, features: number, classes: number, seed = 1): Dataset {
+  const rng = new Rng(seed, 'toy');
+  const x = new Float32Array(n * features);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const c = i % classes;
+    y[i] = c;
+    for (let f = 0; f < features; f++) x[i * features + f] = rng.normal() + (f % classes === c ? 1.5 : 0);
+  }
+  return { name: 'toy', n, features, classes, x, y };
+}
+
+export function allTrain(n: number): Split {
+  return { train: Int32Array.from({ length: n }, (_, i) => i), val: new Int32Array(0), test: new Int32Array(0) };
+}
+
+export function config(over: {
+  model?: Partial<ModelConfig>; optimizer?: Partial<OptimizerConfig>; batchSize?: number; microbatch?: number; epochs?: number; seed?: number;
+} = {}): RunConfig {
+  const d = DEFAULT_RUN_CONFIG;
+  return {
+    ...d,
+    seed: over.seed ?? 3,
+    batchSize: over.batchSize ?? 32,
+    microbatch: over.microbatch ?? 16,
+    epochs: over.epochs ?? 1,
+    model: { ...d.model, hidden: [12, 8], ...over.model },
+    optimizer: { ...d.optimizer, ...over.optimizer },
+  };
+}

@@ -1,0 +1,122 @@
+// The training step's exactness: a batch's gradient is the fixed-order reduction of its
+// microbatches' gradients, whoever computes them (invariant I1), SyncBatchNorm included.
+import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeCheckpoint } from '../../shared/checkpoint.js';
+import { fillSlot, newSlot } from '../../shared/engine/pass.js';
+import { alignedBlocks, treeReduce } from '../../shared/engine/reduce.js';
+import { reduceGradientBlocks, runPassSharded, shardGradientBlocks } from '../../shared/engine/sharded.js';
+import { Trainer, microbatches, runPassLocally } from '../../shared/engine/trainer.js';
+import { Model } from '../../shared/nn/model.js';
+import { allTrain, config, toyData } from '../helpers/fixtures.js';
+
+const data = toyData(96, 10, 3);
+
+describe('composition independence', () => {
+  it('a batch of 32 as two microbatches of 16, each summed then added, is bit-identical to the trainer', () => {
+    const cfg = config({ model: { dropout: 0.2 }, batchSize: 32, microbatch: 16 });
+    const trainer = new Trainer(cfg, data, allTrain(data.n));
+    const batch = trainer.nextBatch();
+    const fromTrainer = trainer.gradientSum(batch).gradSum;
+
+    // independent path: each half alone in a fresh model with the same initial weights
+    const halves = [batch.subarray(0, 16), batch.subarray(16, 32)].map((half, i) => {
+      const model = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
+      const slot = newSlot(model, 16);
+      fillSlot(slot, data, half, i);
+      runPassLocally(model, [slot], cfg.seed, 0);
+      return slot.grads;
+    });
+    const sum = new Float32Array(halves[0]!.length);
+    for (let i = 0; i < sum.length; i++) sum[i] = halves[0]![i]! + halves[1]![i]!;
+    expect(Buffer.from(fromTrainer.buffer).equals(Buffer.from(sum.buffer))).toBe(true);
+  });
+
+  it.each([
+    ['no normalization', {}],
+    ['batch norm + dropout', { norm: 'batch' as const, dropout: 0.3 }],
+  ])('%s: any split of the microbatches among workers gives the same bits', (_name, model) => {
+    const cfg = config({ model, batchSize: 88, microbatch: 8 }); // 11 microbatches, the last of 8
+    const reference = new Trainer(cfg, data, allTrain(data.n));
+    const batch = reference.nextBatch();
+    const want = reference.gradientSum(batch);
+
+    for (const cuts of [[0, 11], [0, 5, 11], [0, 1, 4, 11], [0, 3, 6, 7, 11]]) {
+      const m = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
+      const parts = microbatches(batch, 8);
+      const slots = parts.map((p, i) => { const s = newSlot(m, 8); fillSlot(s, data, p, i); return s; });
+      const shards = cuts.slice(1).map((end, k) => slots.slice(cuts[k], end));
+      const outcome = runPassSharded(m, shards, cfg.seed, 0);
+      const got = reduceGradientBlocks(shards.flatMap(shardGradientBlocks));
+      expect(Buffer.from(got.buffer).equals(Buffer.from(want.gradSum.buffer)), `cuts ${cuts}`).toBe(true);
+      for (const [layer, stats] of want.bnStats) expect(outcome.bnStats.get(layer)).toEqual(stats);
+    }
+  });
+});
+
+describe('reduction order', () => {
+  it('aligned blocks tile a run with power-of-two blocks aligned to their size', () => {
+    expect(alignedBlocks(3, 11)).toEqual([{ start: 3, size: 1 }, { start: 4, size: 4 }, { start: 8, size: 2 }, { start: 10, size: 1 }]);
+    expect(alignedBlocks(0, 8)).toEqual([{ start: 0, size: 8 }]);
+  });
+
+  it('treeReduce evaluates the fixed binary tree over indices', () => {
+    const show = (n: number): string => treeReduce(Array.from({ length: n }, (_, i) => String(i)), (a, b) => `(${a}+${b})`);
+    expect(show(1)).toBe('0');
+    expect(show(3)).toBe('((0+1)+2)');
+    expect(show(7)).toBe('(((0+1)+(2+3))+((4+5)+6))');
+    const blocks = [{ start: 0, size: 2, value: '(0+1)' }, { start: 2, size: 1, value: '2' }, { start: 3, size: 1, value: '3' }, { start: 4, size: 2, value: '(4+5)' }, { start: 6, size: 1, value: '6' }];
+    expect(treeReduce(blocks, (a, b) => `(${a}+${b})`, true)).toBe(show(7));
+  });
+});
+
+describe('training through SyncBatchNorm matches finite differences of the batch loss', () => {
+  it('∂(mean loss)/∂θ across 3 microbatches', () => {
+    const cfg = config({ model: { norm: 'batch', hidden: [6], activation: 'tanh' }, batchSize: 24, microbatch: 8 });
+    const t = new Trainer(cfg, data, allTrain(data.n));
+    const batch = t.nextBatch();
+    const g = t.gradientSum(batch).gradSum.slice(); // the trainer reuses its buffer
+    const p = t.model.params;
+    const h = 1e-2;
+    for (let i = 0; i < p.length; i += 7) {
+      const v = p[i]!;
+      p[i] = v + h; const lp = t.gradientSum(batch).lossSum;
+      p[i] = v - h; const lm = t.gradientSum(batch).lossSum;
+      p[i] = v;
+      const fd = (lp - lm) / (2 * h);
+      expect(Math.abs(g[i]! - fd), `param ${i}: ${g[i]} vs ${fd}`).toBeLessThan(2e-2 * Math.abs(fd) + 5e-3);
+    }
+  });
+});
+
+describe('determinism and checkpoints', () => {
+  const cfg = config({ model: { norm: 'batch', dropout: 0.2 }, optimizer: { name: 'adam', lr: 0.01 }, batchSize: 20, microbatch: 8, epochs: 3 });
+
+  it('the same config trained twice gives the same parameters and buffers', () => {
+    const a = new Trainer(cfg, data, allTrain(data.n));
+    const b = new Trainer(cfg, data, allTrain(data.n));
+    while (!a.done) a.trainStep();
+    while (!b.done) b.trainStep();
+    expect(a.model.stateBytes()).toEqual(b.model.stateBytes());
+    expect(a.step).toBe(15); // ⌈96/20⌉ = 5 steps per epoch × 3
+  });
+
+  it('a run stopped mid-epoch and resumed from its checkpoint ends bit-identical', () => {
+    const straight = new Trainer(cfg, data, allTrain(data.n));
+    while (!straight.done) straight.trainStep();
+
+    const first = new Trainer(cfg, data, allTrain(data.n));
+    for (let i = 0; i < 7; i++) first.trainStep(); // epoch 1, position 2
+    const bytes = encodeCheckpoint(cfg, first.state());
+    const ckpt = decodeCheckpoint(bytes, 'test.gwc');
+    expect(ckpt.state.epoch).toBe(1);
+    expect(ckpt.state.position).toBe(2);
+    const resumed = new Trainer(ckpt.config, data, allTrain(data.n));
+    resumed.restore(ckpt.state);
+    while (!resumed.done) resumed.trainStep();
+    expect(Buffer.from(resumed.model.stateBytes()).equals(Buffer.from(straight.model.stateBytes()))).toBe(true);
+  });
+
+  it('rejects a file that is not a checkpoint', () => {
+    expect(() => decodeCheckpoint(new Uint8Array([1, 2, 3]), 'x.gwc')).toThrow(/x\.gwc: not a gradwire checkpoint/);
+  });
+});
