@@ -1,8 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+// `npm test`: unit and integration suites. `npm run test:e2e` (GRADWIRE_E2E=1): the slow
+// end-to-end suites, run by CI as well.
+const e2e = process.env.GRADWIRE_E2E === '1';
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: e2e ? ['test/e2e/**/*.test.ts'] : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

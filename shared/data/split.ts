@@ -10,9 +10,12 @@ export interface SplitSets {
 }
 
 /**
- * Stratified split. For each class c separately: the indices of its samples (ascending) are
- * shuffled with `new Rng(seed, 'split', c)`; the first round(fval·count) go to val, the next
- * round(ftest·count) to test (clamped so the two never exceed count), the rest to train.
+ * Stratified split. The split sizes are round(f·n) over the whole dataset (validation and
+ * test; train gets the rest), shared out among the classes in proportion to their sizes by
+ * the largest-remainder method (ties to the lower class index), so the totals are exact and
+ * every class is within one sample of its share. For each class c separately: the indices of
+ * its samples (ascending) are shuffled with `new Rng(seed, 'split', c)`; the first nVal(c) go
+ * to val, the next nTest(c) to test, the rest to train.
  * Each split is then the union over classes, SORTED ASCENDING by sample index: a split is a
  * set, and its order carries no information (epochOrder shuffles train each epoch).
  */
@@ -32,14 +35,14 @@ export function stratifiedSplit(
     }
     byClass[c]!.push(i);
   }
+  const counts = byClass.map((m) => m.length);
+  const nVal = apportion(Math.round(fVal * y.length), counts);
+  const nTest = apportion(Math.round(fTest * y.length), counts.map((c, k) => c - nVal[k]!));
   const train: number[] = [], val: number[] = [], test: number[] = [];
   byClass.forEach((members, c) => {
     const idx = new Rng(seed, 'split', c).shuffle(Int32Array.from(members));
-    const count = idx.length;
-    const nVal = Math.min(count, Math.round(fVal * count));
-    const nTest = Math.min(count - nVal, Math.round(fTest * count));
-    for (let k = 0; k < count; k++) {
-      (k < nVal ? val : k < nVal + nTest ? test : train).push(idx[k]!);
+    for (let k = 0; k < idx.length; k++) {
+      (k < nVal[c]! ? val : k < nVal[c]! + nTest[c]! ? test : train).push(idx[k]!);
     }
   });
   const sorted = (a: number[]): Int32Array => Int32Array.from(a).sort();
@@ -49,4 +52,21 @@ export function stratifiedSplit(
 /** The order of the train samples in epoch `epoch`: a permutation drawn from Rng(seed, 'epoch', epoch). */
 export function epochOrder(train: Int32Array, seed: number, epoch: number): Int32Array {
   return new Rng(seed, 'epoch', epoch).shuffle(Int32Array.from(train));
+}
+
+/** Share `total` among groups in proportion to `sizes` (largest remainder; ties to the lower
+ *  index), never giving a group more than its size. */
+export function apportion(total: number, sizes: number[]): number[] {
+  const all = sizes.reduce((a, b) => a + b, 0);
+  if (all === 0) return sizes.map(() => 0);
+  const t = Math.min(total, all);
+  const exact = sizes.map((s) => (t * s) / all);
+  const out = exact.map(Math.floor);
+  let left = t - out.reduce((a, b) => a + b, 0);
+  const order = exact.map((e, i) => ({ i, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.i - b.i);
+  for (const { i } of order) {
+    if (left === 0) break;
+    if (out[i]! < sizes[i]!) { out[i]!++; left--; }
+  }
+  return out;
 }

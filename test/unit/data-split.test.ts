@@ -54,6 +54,17 @@ describe('stratifiedSplit', () => {
     expect(one.train.length + one.val.length + one.test.length).toBe(3);
   });
 
+  it('hits the exact totals round(f·n) over the dataset (MNIST class sizes → 8000/1000/1000)', () => {
+    const sizes = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]; // the mnist package's classes
+    const labels = Int32Array.from(sizes.flatMap((n, c) => Array<number>(n).fill(c)));
+    const m = stratifiedSplit(labels, 10, [0.8, 0.1, 0.1], 0);
+    expect([m.train.length, m.val.length, m.test.length]).toEqual([8000, 1000, 1000]);
+    sizes.forEach((n, c) => {
+      const inVal = Array.from(m.val).filter((i) => labels[i] === c).length;
+      expect(Math.abs(inVal - n / 10)).toBeLessThanOrEqual(1);
+    });
+  });
+
   it('rejects fractions that do not sum to 1', () => {
     expect(() => stratifiedSplit(y, 3, [0.7, 0.2, 0.2], 1)).toThrow(/data\.split must be three fractions/);
   });
