@@ -7,19 +7,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../coordinator/datasets.js';
 import { datasetFromCsv } from '../../shared/data/csv.js';
-import { UserError } from '../../shared/errors.js';
+import { userError } from '../helpers/errors.js';
 
 const NOTE = '(rows are counted from 1 at the top of the file, the header included)';
 
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return e as UserError;
-  }
-  throw new Error('expected a UserError, nothing was thrown');
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'gradwire-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

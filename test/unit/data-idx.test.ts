@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../coordinator/datasets.js';
 import type { DataConfig } from '../../shared/config-types.js';
 import { datasetFromIdx, parseIdx } from '../../shared/data/idx.js';
-import { UserError } from '../../shared/errors.js';
+import { userError } from '../helpers/errors.js';
 
 // 3 images of 2×2 pixels.
 const IMAGES = new Uint8Array([
@@ -29,15 +29,6 @@ const LABELS = new Uint8Array([
 // pixel / 255, written out
 const EXPECTED_X = [0, 1, 0.2, 0.4, 1, 1, 0, 0, 0.6, 0.8, 1 / 255, 254 / 255];
 
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    return e as UserError;
-  }
-  throw new Error('expected a UserError, nothing was thrown');
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'gradwire-idx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,13 @@
+import { expect } from 'vitest';
+import { UserError } from '../../shared/errors.js';
+
+/** Run fn, expect it to throw a UserError, and return it. */
+export function userError(fn: () => unknown): UserError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    return e as UserError;
+  }
+  throw new Error('expected a UserError, nothing was thrown');
+}
