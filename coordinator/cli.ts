@@ -1,83 +1,212 @@
 // The `gradwire` command line.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError, isUserError } from '../shared/errors.js';
 import { loadRunConfig } from './config-file.js';
+import { runCoordinator, spawnWorker } from './coordinator.js';
+import { loadDataset } from './datasets.js';
 import { createLogger, type LogFormat } from './log.js';
-import { runInProcess } from './train-inprocess.js';
+import { IN_PROCESS, StopSignal, runTraining } from './run-loop.js';
 
 const MAIN_HELP = `gradwire — data-parallel neural network training over WebSockets
 
 Usage: gradwire <command> [options]        (in a clone: npm run gradwire -- <command> [options])
 
 Commands:
-  train      train a model (the default run: an MLP on the built-in MNIST digits)
+  train        train a model: a coordinator and N local workers over WebSockets, or
+               --in-process (the default run: an MLP on the built-in MNIST digits)
+  coordinator  serve a run to workers on other machines
+  worker       join a coordinator's pool and compute gradients
 
 Run 'gradwire <command> --help' for the options of a command.
-Global options: --debug (show stack traces), --log-format auto|json|pretty
 `;
+
+const COMMON = `  --log-format F         auto (pretty on a terminal, JSON otherwise) | json | pretty
+  --debug                show stack traces of errors
+  -h, --help             this help`;
 
 const TRAIN_HELP = `gradwire train — train a model
 
-Usage: gradwire train --in-process [--config run.yaml] [--out DIR]
+Usage: gradwire train [--config run.yaml] [--workers N] [--out DIR]
+       gradwire train --in-process [--config run.yaml] [--out DIR]
 
 Options:
-  --in-process        train in this process, no sockets (the reference run)
-  --config FILE       run config, YAML or JSON (default: the built-in default run:
-                      MNIST, MLP 784-256-128-10, relu, he_normal, Adam 1e-3, batch 128, 10 epochs)
-  --out DIR           where outputs go (default: runs/<run id>): summary.json, epochs.csv,
-                      steps.csv, config.json, checkpoint.gwc
-  --log-format F      auto (pretty on a terminal, JSON otherwise) | json | pretty
-  --debug             show stack traces of errors
-  -h, --help          this help
-
-Distributed training (coordinator + workers over WebSockets) is not in this version yet:
-'train' without --in-process runs in-process too.
+  --config FILE          run config, YAML or JSON (default: the built-in default run:
+                         MNIST, MLP 784-256-128-10, relu, he_normal, Adam 1e-3, batch 128, 10 epochs)
+  --workers N            local worker processes over WebSockets on loopback (default 2)
+  --in-process           no sockets: train in this process (the reference run; same weights)
+  --out DIR              outputs (default runs/<run id>): summary.json, epochs.csv, steps.csv,
+                         config.json, checkpoint.gwc. A DIR holding a checkpoint of the same
+                         config resumes from it.
+${COMMON}
 `;
 
-function runId(): string {
-  return `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
-}
+const COORDINATOR_HELP = `gradwire coordinator — serve a run to workers
 
-function parse(args: string[], options: ParseArgsConfig['options']): { values: Record<string, string | boolean | undefined> } {
+Usage: gradwire coordinator --config run.yaml --listen HOST:PORT [options]
+
+Options (environment variable in brackets):
+  --config FILE          run config [GRADWIRE_CONFIG]; without it, the default run
+  --listen HOST:PORT     where workers connect (default 127.0.0.1:7070) [GRADWIRE_LISTEN].
+                         Beyond loopback a token is required.
+  --min-workers N        wait for N workers before the first step (default 1) [GRADWIRE_MIN_WORKERS]
+  --out DIR              outputs (default runs/<run id>) [GRADWIRE_OUT]; resumes from a checkpoint there
+  --token-file FILE      shared token workers must prove they know [GRADWIRE_TOKEN_FILE, or GRADWIRE_TOKEN]
+  --tls-cert FILE --tls-key FILE
+                         serve wss:// with this certificate [GRADWIRE_TLS_CERT, GRADWIRE_TLS_KEY]
+  --heartbeat-timeout S  drop a worker silent for S seconds (default 10)
+${COMMON}
+
+It exits 0 once the run's outputs are written; its workers exit with it. SIGTERM writes a
+checkpoint and exits; run it again with the same --out to resume.
+`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+const LOG_OPTIONS: ParseArgsConfig['options'] = {
+  'log-format': { type: 'string' },
+  debug: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+};
+
+function parse(args: string[], options: ParseArgsConfig['options']): Values {
   try {
-    return parseArgs({ args, options, allowPositionals: false, strict: true }) as { values: Record<string, string | boolean | undefined> };
+    return parseArgs({ args, options: { ...LOG_OPTIONS, ...options }, allowPositionals: false, strict: true }).values as Values;
   } catch (e) {
     throw new UserError('USAGE', `${(e as Error).message.replace(/\. To specify.*$/s, '')}; see --help`);
   }
 }
 
-function train(args: string[]): number {
-  const { values } = parse(args, {
-    'in-process': { type: 'boolean' },
-    config: { type: 'string' },
-    out: { type: 'string' },
-    'log-format': { type: 'string' },
-    debug: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values.help) {
+function logFormat(v: Values): LogFormat {
+  const format = (v['log-format'] ?? 'auto') as string;
+  if (!['auto', 'json', 'pretty'].includes(format)) throw new UserError('USAGE', `--log-format: "${format}" is not one of auto, json, pretty`);
+  return format as LogFormat;
+}
+
+function wholeNumber(flag: string, raw: string | undefined, fallback: number, min: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new UserError('USAGE', `${flag}: "${raw}" must be a whole number >= ${min}`);
+  return n;
+}
+
+function readFlagFile(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new UserError('USAGE', `${flag}: cannot read ${resolve(path)} (${(e as NodeJS.ErrnoException).code})`);
+  }
+}
+
+function readToken(file: string | undefined): string | null {
+  if (file) {
+    const t = readFlagFile('--token-file', file).toString('utf8').trim();
+    if (!t) throw new UserError('USAGE', `--token-file: ${resolve(file)} is empty`);
+    return t;
+  }
+  return process.env['GRADWIRE_TOKEN']?.trim() || null;
+}
+
+export function parseListen(raw: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535)) throw new UserError('USAGE', `--listen: "${raw}" is not HOST:PORT (e.g. 0.0.0.0:7070)`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function runId(): string {
+  return `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
+}
+
+async function train(args: string[]): Promise<number> {
+  const v = parse(args, { 'in-process': { type: 'boolean' }, config: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' } });
+  if (v['help']) {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
-  const format = (values['log-format'] ?? 'auto') as string;
-  if (!['auto', 'json', 'pretty'].includes(format)) {
-    throw new UserError('USAGE', `--log-format: "${format}" is not one of auto, json, pretty`);
-  }
-  const { config, baseDir } = loadRunConfig(values.config as string | undefined);
+  const format = logFormat(v);
+  const { config, baseDir } = loadRunConfig(v['config'] as string | undefined);
   const id = runId();
-  runInProcess({
-    config,
-    baseDir,
-    outDir: resolve((values.out as string | undefined) ?? `runs/${id}`),
-    runId: id,
-    log: createLogger(format as LogFormat),
-    progress: process.stderr.isTTY === true,
-  });
+  const outDir = resolve((v['out'] as string | undefined) ?? `runs/${id}`);
+  const log = createLogger(format);
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const progress = process.stderr.isTTY === true;
+  if (v['in-process']) {
+    if (v['workers'] !== undefined) throw new UserError('USAGE', '--workers and --in-process exclude each other: --in-process uses no workers');
+    const stop = new StopSignal();
+    process.once('SIGTERM', () => stop.stop());
+    process.once('SIGINT', () => stop.stop());
+    const data = loadDataset(config.data, baseDir, config.seed);
+    await runTraining({ config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop }, IN_PROCESS);
+    return 0;
+  }
+  const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
+  const workers: ReturnType<typeof spawnWorker>[] = [];
+  try {
+    await runCoordinator({
+      config, baseDir, outDir, runId: id, log, host: '127.0.0.1', port: 0, minWorkers: n, token: null, tls: null,
+      heartbeatTimeoutMs: 10_000, progress, stepEvents: !pretty,
+      onListening: (port) => {
+        for (let i = 0; i < n; i++) {
+          workers.push(spawnWorker(['--connect', `ws://127.0.0.1:${port}`, '--name', `local-${i + 1}`, '--log-level', 'warn', '--log-format', pretty ? 'pretty' : 'json'], 'inherit'));
+        }
+      },
+    });
+  } finally {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
+  }
   return 0;
 }
 
-export function main(argv: string[]): number {
+async function coordinator(args: string[]): Promise<number> {
+  const v = parse(args, {
+    config: { type: 'string' }, listen: { type: 'string' }, 'min-workers': { type: 'string' }, out: { type: 'string' },
+    'token-file': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
+  });
+  if (v['help']) {
+    process.stdout.write(COORDINATOR_HELP);
+    return 0;
+  }
+  const env = process.env;
+  const format = logFormat(v);
+  const { config, baseDir } = loadRunConfig((v['config'] as string | undefined) ?? env['GRADWIRE_CONFIG']);
+  const { host, port } = parseListen((v['listen'] as string | undefined) ?? env['GRADWIRE_LISTEN'] ?? '127.0.0.1:7070');
+  const certFile = (v['tls-cert'] as string | undefined) ?? env['GRADWIRE_TLS_CERT'];
+  const keyFile = (v['tls-key'] as string | undefined) ?? env['GRADWIRE_TLS_KEY'];
+  if (!!certFile !== !!keyFile) throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
+  const hb = Number((v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'] ?? 10);
+  if (!(hb > 0)) throw new UserError('USAGE', `--heartbeat-timeout: "${v['heartbeat-timeout']}" must be a number of seconds > 0`);
+  const token = readToken((v['token-file'] as string | undefined) ?? env['GRADWIRE_TOKEN_FILE']);
+  const id = runId();
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  try {
+    await runCoordinator({
+      config, baseDir, runId: id, log: createLogger(format), host, port, token,
+      outDir: resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `runs/${id}`),
+      minWorkers: wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1),
+      tls: certFile && keyFile ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) } : null,
+      heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
+    });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/^refusing to listen/.test(msg) || (e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') {
+      throw new UserError('USAGE', `--listen ${host}:${port}: ${msg}`);
+    }
+    throw e;
+  }
+  return 0;
+}
+
+/** `gradwire worker` runs worker/main.ts in its own process: the coordinator's code and the
+ *  worker's never share a process (and never import each other). */
+function worker(args: string[]): Promise<number> {
+  const child = spawnWorker(args, 'inherit');
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+  return new Promise((res) => child.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0))));
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(MAIN_HELP);
@@ -85,15 +214,17 @@ export function main(argv: string[]): number {
   }
   switch (command) {
     case 'train': return train(rest);
+    case 'coordinator': return coordinator(rest);
+    case 'worker': return worker(rest);
     default:
-      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train (see gradwire --help)`);
+      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker (see gradwire --help)`);
   }
 }
 
 const debug = process.argv.includes('--debug');
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+}, (e: unknown) => {
   if (isUserError(e)) {
     process.stderr.write(`gradwire: error: ${e.message}\n`);
     if (debug) process.stderr.write(`${e.stack}\n`);
@@ -102,4 +233,4 @@ try {
     process.stderr.write(`gradwire: internal error: ${(e as Error)?.stack ?? e}\n`);
     process.exitCode = 1;
   }
-}
+});

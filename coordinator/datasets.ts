@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { DataConfig } from '../shared/config-types.js';
+import { encodeDatasetBlob } from '../shared/data/blob.js';
 import { datasetFromCsv } from '../shared/data/csv.js';
 import { validateDataset, type Dataset } from '../shared/data/dataset.js';
 import { datasetFromIdx } from '../shared/data/idx.js';
@@ -108,19 +109,6 @@ export function loadDataset(cfg: DataConfig, baseDir: string, seed: number): Dat
   }
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** The bytes of a typed array in little-endian order (a view when the platform is LE). */
-function leBytes(a: Float32Array | Int32Array): Uint8Array {
-  if (LITTLE_ENDIAN) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-  const out = new Uint8Array(a.byteLength);
-  const v = new DataView(out.buffer);
-  for (let i = 0; i < a.length; i++) {
-    if (a instanceof Float32Array) v.setFloat32(4 * i, a[i]!, true);
-    else v.setInt32(4 * i, a[i]!, true);
-  }
-  return out;
-}
 
 /**
  * sha256 (hex) of a dataset's content: the ASCII tag "gradwire-dataset-v1", then n, features
@@ -128,15 +116,5 @@ function leBytes(a: Float32Array | Int32Array): Uint8Array {
  * classNames are not included: the same numbers loaded from different files hash alike.
  */
 export function datasetSha256(d: Dataset): string {
-  const header = new Uint8Array(12);
-  const v = new DataView(header.buffer);
-  v.setUint32(0, d.n, true);
-  v.setUint32(4, d.features, true);
-  v.setUint32(8, d.classes, true);
-  return createHash('sha256')
-    .update('gradwire-dataset-v1')
-    .update(header)
-    .update(leBytes(d.x))
-    .update(leBytes(d.y))
-    .digest('hex');
+  return createHash('sha256').update(encodeDatasetBlob(d)).digest('hex');
 }

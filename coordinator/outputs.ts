@@ -2,7 +2,7 @@
 // are written atomically (write a temporary file, then rename) so a crash never leaves a
 // half-written one behind.
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
@@ -39,4 +39,16 @@ export const STEP_COLUMNS = ['step', 'epoch', 'rows', 'loss', 'accuracy', 'lr', 
 
 export function writeJson(dir: string, name: string, value: unknown): void {
   writeAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Read a CSV this module wrote (no quoted commas in numeric files); [] when absent. */
+export function readCsv(path: string): Array<Record<string, string>> {
+  if (!existsSync(path)) return [];
+  const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
+  if (!header) return [];
+  const cols = header.split(',');
+  return lines.filter((l) => l.length > 0).map((l) => {
+    const cells = l.split(',');
+    return Object.fromEntries(cols.map((c, i) => [c, cells[i] ?? '']));
+  });
 }

@@ -1,5 +1,6 @@
 // Train / validation / test split and the per-epoch sample order. Pure functions of their
 // arguments (and the seed): the coordinator and every worker compute the same sets.
+import { largestRemainder } from '../apportion.js';
 import { UserError } from '../errors.js';
 import { Rng } from '../rng.js';
 
@@ -36,8 +37,8 @@ export function stratifiedSplit(
     byClass[c]!.push(i);
   }
   const counts = byClass.map((m) => m.length);
-  const nVal = apportion(Math.round(fVal * y.length), counts);
-  const nTest = apportion(Math.round(fTest * y.length), counts.map((c, k) => c - nVal[k]!));
+  const nVal = largestRemainder(Math.min(Math.round(fVal * y.length), y.length), counts);
+  const nTest = largestRemainder(Math.min(Math.round(fTest * y.length), y.length - nVal.reduce((a, b) => a + b, 0)), counts.map((c, k) => c - nVal[k]!));
   const train: number[] = [], val: number[] = [], test: number[] = [];
   byClass.forEach((members, c) => {
     const idx = new Rng(seed, 'split', c).shuffle(Int32Array.from(members));
@@ -52,21 +53,4 @@ export function stratifiedSplit(
 /** The order of the train samples in epoch `epoch`: a permutation drawn from Rng(seed, 'epoch', epoch). */
 export function epochOrder(train: Int32Array, seed: number, epoch: number): Int32Array {
   return new Rng(seed, 'epoch', epoch).shuffle(Int32Array.from(train));
-}
-
-/** Share `total` among groups in proportion to `sizes` (largest remainder; ties to the lower
- *  index), never giving a group more than its size. */
-export function apportion(total: number, sizes: number[]): number[] {
-  const all = sizes.reduce((a, b) => a + b, 0);
-  if (all === 0) return sizes.map(() => 0);
-  const t = Math.min(total, all);
-  const exact = sizes.map((s) => (t * s) / all);
-  const out = exact.map(Math.floor);
-  let left = t - out.reduce((a, b) => a + b, 0);
-  const order = exact.map((e, i) => ({ i, r: e - Math.floor(e) })).sort((a, b) => b.r - a.r || a.i - b.i);
-  for (const { i } of order) {
-    if (left === 0) break;
-    if (out[i]! < sizes[i]!) { out[i]!++; left--; }
-  }
-  return out;
 }

@@ -9,16 +9,36 @@ import { trainPass, type PassOutcome, type Slot, type SyncRequest } from './pass
 import { addInto, alignedBlocks, treeReduce, type Block } from './reduce.js';
 import { reduceSync } from './trainer.js';
 
-/** Gradient blocks of one shard: the maximal aligned blocks of its microbatch run, each
- *  pre-reduced in the fixed tree. `slots` must be consecutive microbatch indices. */
-export function shardGradientBlocks(slots: Slot[]): Array<Block<Float32Array>> {
+/** What a shard sends for one aligned block of microbatches: the gradient sum, loss sum
+ *  and correct count of the block, each reduced in the fixed tree. */
+export interface ResultBlock {
+  start: number;
+  size: number;
+  grads: Float32Array;
+  lossSum: number;
+  correct: number;
+}
+
+/** The maximal aligned blocks of a shard's microbatch run, each pre-reduced. `slots` must
+ *  hold consecutive microbatch indices. */
+export function resultBlocks(slots: Slot[]): ResultBlock[] {
   if (slots.length === 0) return [];
   const first = slots[0]!.index;
-  return alignedBlocks(first, first + slots.length).map(({ start, size }) => ({
-    start,
-    size,
-    value: treeReduce(slots.slice(start - first, start - first + size).map((s) => s.grads.slice()), addInto),
-  }));
+  return alignedBlocks(first, first + slots.length).map(({ start, size }) => {
+    const mine = slots.slice(start - first, start - first + size);
+    return {
+      start,
+      size,
+      grads: treeReduce(mine.map((s) => s.grads.slice()), addInto),
+      lossSum: treeReduce(mine.map((s) => s.lossSum), (a, b) => a + b),
+      correct: mine.reduce((a, s) => a + s.correct, 0),
+    };
+  });
+}
+
+/** Gradient blocks of one shard (see resultBlocks). */
+export function shardGradientBlocks(slots: Slot[]): Array<Block<Float32Array>> {
+  return resultBlocks(slots).map((b) => ({ start: b.start, size: b.size, value: b.grads }));
 }
 
 /** Reduce all shards' gradient blocks, in microbatch order, into the batch gradient sum. */

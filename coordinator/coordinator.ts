@@ -1,0 +1,74 @@
+// `gradwire coordinator` and `gradwire train --workers N`: a run whose gradients are computed
+// by workers over WebSockets.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import type { RunConfig } from '../shared/config-types.js';
+import { encodeDatasetBlob } from '../shared/data/blob.js';
+import { loadDataset } from './datasets.js';
+import { DistributedSource } from './distributed.js';
+import { StopSignal, runTraining, type RunSummary } from './run-loop.js';
+import { CoordinatorServer } from './server.js';
+import { sha256Hex } from './outputs.js';
+
+export interface CoordinatorOptions {
+  config: RunConfig;
+  baseDir: string;
+  outDir: string;
+  runId: string;
+  log: Logger;
+  host: string;
+  port: number;
+  minWorkers: number;
+  token: string | null;
+  tls: { cert: Buffer; key: Buffer } | null;
+  heartbeatTimeoutMs: number;
+  progress: boolean;
+  stepEvents: boolean;
+  /** called with the bound port once the server listens */
+  onListening?: (port: number) => void;
+}
+
+export const WORKER_MAIN = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
+
+/** Start a worker process running this same installation (same Node, same loader). */
+export function spawnWorker(args: string[], stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit'): ChildProcess {
+  return spawn(process.execPath, [...process.execArgv, WORKER_MAIN, ...args], { stdio: ['ignore', stdio, stdio] });
+}
+
+export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary | null> {
+  const data = loadDataset(o.config.data, o.baseDir, o.config.seed);
+  const blob = encodeDatasetBlob(data);
+  const server = new CoordinatorServer({
+    host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
+    runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
+    heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+  });
+  const port = await server.start();
+  const scheme = o.tls ? 'wss' : 'ws';
+  o.log.info({ run: o.runId, event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token },
+    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}`);
+  o.onListening?.(port);
+  const source = new DistributedSource(server, { log: o.log, runId: o.runId, minWorkers: o.minWorkers, onNonFinite: o.config.onNonFinite });
+  server.health = () => ({ run: o.runId, reassignments: source.reassignments, rejectedFrames: server.rejectedFrames });
+  server.setJob({ jobId: o.runId, config: o.config as unknown as Record<string, unknown>, sha256: sha256Hex(blob), blob });
+  const stop = new StopSignal();
+  const onSignal = (sig: string): void => {
+    o.log.warn({ run: o.runId, event: 'signal', signal: sig }, `${sig}: checkpointing and stopping`);
+    stop.stop();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    const summary = await runTraining({ config: o.config, data, outDir: o.outDir, runId: o.runId, log: o.log, progress: o.progress, stepEvents: o.stepEvents, stopSignal: stop }, source);
+    for (const c of server.readyWorkers()) c.send({ type: 'job-done', jobId: o.runId });
+    server.setJob(null);
+    // give workers a moment to read job-done and leave on their own
+    await new Promise((r) => setTimeout(r, 200));
+    return summary;
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    await server.close();
+  }
+}

@@ -1,0 +1,325 @@
+// Distributed steps: the coordinator's side of DESIGN.md's data flow. Each step's
+// microbatches are handed out as contiguous runs to the ready workers, in proportion to their
+// measured speed; BatchNorm sync rounds are reduced here in microbatch order; gradient blocks
+// are reduced in the fixed tree. A worker that fails mid-step loses its work to the others:
+// without BatchNorm only its microbatches are handed out again, with BatchNorm (whose rounds
+// couple all microbatches) the whole step restarts. The result never depends on who computed
+// what (invariant I1).
+import type { Logger } from 'pino';
+import { reduceSync } from '../shared/engine/trainer.js';
+import { microbatches, type Trainer } from '../shared/engine/trainer.js';
+import { alignedBlocks, addInto, treeReduce, type Block } from '../shared/engine/reduce.js';
+import { largestRemainder } from '../shared/apportion.js';
+import { UserError } from '../shared/errors.js';
+import { BatchNorm } from '../shared/nn/norms.js';
+import { CLOSE, type GradBlock, type ToCoordinator } from '../shared/protocol.js';
+import type { SyncRequest } from '../shared/engine/pass.js';
+import type { GradientSource, StepGradient } from './run-loop.js';
+import type { CoordinatorServer, WorkerConn } from './server.js';
+
+interface Task {
+  worker: WorkerConn;
+  attempt: number;
+  first: number;
+  count: number;
+  /** BN steps: the partials this task sent, by round */
+  rounds: Map<number, Float64Array[]>;
+}
+
+interface StepState {
+  step: number;
+  attempt: number;
+  params: Float32Array;
+  /** sample indices of each microbatch */
+  parts: Int32Array[];
+  blocks: Map<number, GradBlock>;
+  covered: Uint8Array;
+  tasks: Task[];
+  bn: boolean;
+  /** BatchNorm sync rounds per pass: one forward and one backward per BN layer */
+  bnRounds: number;
+  /** BN steps: reduced values by round, and forward statistics by layer */
+  bnStats: Map<number, Float64Array>;
+  roundsDone: number;
+  /** microbatch start → how many times it came back non-finite */
+  nonFinite: Map<number, number>;
+  resolve: (g: StepGradient) => void;
+  reject: (e: Error) => void;
+  bytesAtStart: number;
+  started: number;
+  computeMs: number;
+}
+
+export interface DistributedOptions {
+  log: Logger;
+  runId: string;
+  minWorkers: number;
+  onNonFinite: 'stop' | 'skip';
+}
+
+export class DistributedSource implements GradientSource {
+  readonly mode = 'distributed' as const;
+  readonly kernel: string;
+  private current: StepState | null = null;
+  private readonly seen = new Set<string>();
+  private waitingSince = 0;
+  private waitTimer: NodeJS.Timeout | null = null;
+  private started = false;
+  reassignments = 0;
+  failures = 0;
+
+  constructor(private readonly server: CoordinatorServer, private readonly o: DistributedOptions) {
+    this.kernel = server.o.runtime.kernel;
+    server.on('ready', () => this.onReady());
+    server.on('gone', (c, reason) => this.onGone(c, reason));
+    server.on('message', (c, msg) => this.onMessage(c, msg));
+  }
+
+  workers(): number {
+    return this.seen.size;
+  }
+
+  gradient(trainer: Trainer, batch: Int32Array): Promise<StepGradient> {
+    const cfg = trainer.cfg;
+    return new Promise((resolve, reject) => {
+      this.current = {
+        step: trainer.step,
+        attempt: 0,
+        params: trainer.model.params,
+        parts: microbatches(batch, Math.min(cfg.microbatch, cfg.batchSize)),
+        blocks: new Map(),
+        covered: new Uint8Array(Math.ceil(batch.length / Math.min(cfg.microbatch, cfg.batchSize))),
+        tasks: [],
+        bn: trainer.model.layers.some((l) => l instanceof BatchNorm),
+        bnRounds: 2 * trainer.model.layers.filter((l) => l instanceof BatchNorm).length,
+        bnStats: new Map(),
+        roundsDone: 0,
+        nonFinite: new Map(),
+        resolve,
+        reject,
+        bytesAtStart: this.bytes(),
+        started: performance.now(),
+        computeMs: 0,
+      };
+      this.dispatch();
+    });
+  }
+
+  private bytes(): number {
+    let b = 0;
+    for (const c of this.server.conns.values()) b += c.bytesIn + c.bytesOut;
+    return b;
+  }
+
+  private onReady(): void {
+    if (this.current && this.current.tasks.length === 0) this.dispatch();
+  }
+
+  /** Hand out every uncovered microbatch of the current step to the ready workers. */
+  private dispatch(): void {
+    const s = this.current;
+    if (!s) return;
+    const workers = this.server.readyWorkers().sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
+    const need = this.started ? 1 : this.o.minWorkers;
+    if (workers.length < need) {
+      this.waitForWorkers(workers.length, need);
+      return;
+    }
+    this.started = true;
+    this.stopWaiting();
+    if (s.bn) {
+      // BN rounds couple all microbatches: (re)start the whole step
+      s.blocks.clear();
+      s.covered.fill(0);
+      s.bnStats.clear();
+      s.roundsDone = 0;
+    }
+    const todo: number[] = [];
+    s.covered.forEach((done, i) => { if (!done) todo.push(i); });
+    if (todo.length === 0) return;
+    s.attempt++;
+    s.tasks = s.bn ? [] : s.tasks;
+    const counts = shares(todo.length, workers.map((w) => w.speed));
+    let k = 0;
+    workers.forEach((w, wi) => {
+      const mine = todo.slice(k, k + counts[wi]!);
+      k += counts[wi]!;
+      // a share may span gaps in `todo`: one task per contiguous run
+      for (const run of contiguousRuns(mine)) this.assign(s, w, run[0]!, run.length);
+    });
+  }
+
+  private assign(s: StepState, w: WorkerConn, first: number, count: number): void {
+    const task: Task = { worker: w, attempt: s.attempt, first, count, rounds: new Map() };
+    s.tasks.push(task);
+    this.seen.add(w.name === '?' ? w.id : w.name);
+    const samples = new Int32Array(s.parts.slice(first, first + count).reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of s.parts.slice(first, first + count)) { samples.set(p, o); o += p.length; }
+    const sendParams = w.paramsStep !== s.step;
+    w.paramsStep = s.step;
+    w.send({
+      type: 'step', jobId: this.o.runId, step: s.step, attempt: s.attempt, firstMicrobatch: first,
+      microbatch: s.parts[0]!.length, samples, ...(sendParams ? { params: s.params } : {}),
+    });
+  }
+
+  private waitForWorkers(have: number, need: number): void {
+    if (this.waitTimer) return;
+    this.waitingSince = Date.now();
+    const say = (): void => {
+      const n = this.server.readyWorkers().length;
+      this.o.log.warn({ run: this.o.runId, event: 'waiting', workers: n, need, waitedMs: Date.now() - this.waitingSince },
+        `waiting for workers: ${n} ready, ${need} needed (step ${this.current?.step ?? '-'})`);
+    };
+    say();
+    void have;
+    this.waitTimer = setInterval(say, 10_000);
+  }
+
+  private stopWaiting(): void {
+    if (this.waitTimer) clearInterval(this.waitTimer);
+    this.waitTimer = null;
+  }
+
+  private onGone(c: WorkerConn, reason: string): void {
+    const s = this.current;
+    if (!s) return;
+    const lost = s.tasks.filter((t) => t.worker === c);
+    if (lost.length === 0) return;
+    this.failures++;
+    this.reassignments++;
+    s.tasks = s.tasks.filter((t) => t.worker !== c);
+    this.o.log.warn({ run: this.o.runId, event: 'reassign', step: s.step, worker: c.id, name: c.name, reason, restart: s.bn },
+      `step ${s.step}: worker ${c.label()} ${reason}; ${s.bn ? 'restarting the step (BatchNorm sync in flight)' : `its ${lost.reduce((n, t) => n + t.count, 0)} microbatches go to the others`}`);
+    if (s.bn) s.tasks = [];
+    this.dispatch();
+  }
+
+  private onMessage(c: WorkerConn, msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>): void {
+    const s = this.current;
+    if (msg.type !== 'sync' && msg.type !== 'grads') return;
+    if (!s || msg.jobId !== this.o.runId || msg.step !== s.step) {
+      if (s && msg.step < s.step) return; // late answer to a finished step
+      return this.server.unexpected(c, msg.type);
+    }
+    const task = s.tasks.find((t) => t.worker === c && t.attempt === msg.attempt);
+    if (!task) {
+      if (msg.attempt < s.attempt) return; // an attempt that was superseded
+      return this.server.unexpected(c, msg.type);
+    }
+    if (msg.type === 'sync') this.onSync(s, task, msg);
+    else this.onGrads(s, task, msg);
+  }
+
+  private bad(c: WorkerConn, why: string, code: 'E_BAD_RESULT' | 'E_NON_FINITE' = 'E_BAD_RESULT'): void {
+    this.server.reject(c, code, CLOSE.BAD_RESULT, why);
+  }
+
+  private onSync(s: StepState, task: Task, msg: Extract<ToCoordinator, { type: 'sync' }>): void {
+    if (!s.bn || msg.round !== s.roundsDone || task.rounds.has(msg.round)) {
+      return this.bad(task.worker, `sync round ${msg.round} out of order (expected ${s.roundsDone})`);
+    }
+    if (msg.partials.length !== task.count) {
+      return this.bad(task.worker, `sync round ${msg.round}: ${msg.partials.length} partial values for ${task.count} microbatches`);
+    }
+    const width = msg.partials[0]?.length ?? 0;
+    if (msg.partials.some((p) => p.length !== width || p.some((v) => !Number.isFinite(v)))) {
+      return this.bad(task.worker, `sync round ${msg.round}: partial values of unequal length or not finite`, 'E_NON_FINITE');
+    }
+    task.rounds.set(msg.round, msg.partials);
+    const tasks = s.tasks.filter((t) => t.attempt === s.attempt);
+    if (tasks.some((t) => !t.rounds.has(msg.round))) return;
+    // every task answered this round: reduce in microbatch order and answer
+    const ordered = [...tasks].sort((a, b) => a.first - b.first);
+    const widths = new Set(ordered.map((t) => t.rounds.get(msg.round)![0]!.length));
+    if (widths.size !== 1) return this.bad(task.worker, `sync round ${msg.round}: partial values of the wrong length`);
+    const req = { kind: msg.kind, layer: msg.layer, partials: ordered.flatMap((t) => t.rounds.get(msg.round)!) } as SyncRequest;
+    const value = reduceSync(req);
+    if (msg.kind === 'bn-forward') s.bnStats.set(msg.layer, value);
+    s.roundsDone++;
+    for (const t of ordered) {
+      t.worker.send({ type: 'sync-result', jobId: this.o.runId, step: s.step, attempt: s.attempt, round: msg.round, value });
+    }
+  }
+
+  private onGrads(s: StepState, task: Task, msg: Extract<ToCoordinator, { type: 'grads' }>): void {
+    const want = alignedBlocks(task.first, task.first + task.count);
+    const n = s.params.length;
+    if (msg.blocks.length !== want.length || msg.blocks.some((b, i) => b.start !== want[i]!.start || b.size !== want[i]!.size)) {
+      return this.bad(task.worker, `step ${s.step}: gradient blocks do not match the assigned microbatches ${task.first}..${task.first + task.count - 1}`);
+    }
+    if (msg.blocks.some((b) => b.grads.length !== n)) {
+      return this.bad(task.worker, `step ${s.step}: gradient of length ${msg.blocks.find((b) => b.grads.length !== n)!.grads.length}, the model has ${n} parameters`);
+    }
+    if (s.roundsDone !== s.bnRounds) {
+      return this.bad(task.worker, `step ${s.step}: gradient before the BatchNorm rounds finished`);
+    }
+    const nonFinite = msg.blocks.filter((b) => !Number.isFinite(b.lossSum) || !allFinite(b.grads));
+    if (nonFinite.length > 0) {
+      const confirmed = nonFinite.every((b) => (s.nonFinite.get(b.start) ?? 0) >= 1);
+      for (const b of nonFinite) s.nonFinite.set(b.start, (s.nonFinite.get(b.start) ?? 0) + 1);
+      if (!confirmed) {
+        // one report could be a faulty worker: drop it and have the microbatches recomputed
+        return this.bad(task.worker, `step ${s.step}: non-finite gradient for microbatches ${task.first}..${task.first + task.count - 1}; recomputing them elsewhere`, 'E_NON_FINITE');
+      }
+      if (this.o.onNonFinite === 'stop') {
+        s.reject(new UserError('NON_FINITE',
+          `step ${s.step}: the gradient is not finite (computed twice, last by worker ${task.worker.label()}); lower optimizer.lr, set optimizer.clipNorm, or set onNonFinite: skip`));
+        this.current = null;
+        return;
+      }
+    }
+    s.computeMs = Math.max(s.computeMs, msg.computeMs);
+    const rows = s.parts.slice(task.first, task.first + task.count).reduce((a, p) => a + p.length, 0);
+    if (msg.computeMs > 0) {
+      const speed = rows / msg.computeMs;
+      task.worker.speed = task.worker.speed === 0 ? speed : 0.7 * task.worker.speed + 0.3 * speed;
+    }
+    s.tasks = s.tasks.filter((t) => t !== task);
+    for (const b of msg.blocks) {
+      s.blocks.set(b.start, b);
+      for (let i = b.start; i < b.start + b.size; i++) s.covered[i] = 1;
+    }
+    if (s.covered.every((v) => v === 1)) this.finish(s);
+  }
+
+  private finish(s: StepState): void {
+    this.current = null;
+    const blocks = [...s.blocks.values()].sort((a, b) => a.start - b.start);
+    const gradSum = treeReduce<Float32Array>(blocks.map((b): Block<Float32Array> => ({ start: b.start, size: b.size, value: b.grads })), addInto, true);
+    const lossSum = treeReduce<number>(blocks.map((b): Block<number> => ({ start: b.start, size: b.size, value: b.lossSum })), (a, b) => a + b, true);
+    const correct = blocks.reduce((a, b) => a + b.correct, 0);
+    const ms = performance.now() - s.started;
+    s.resolve({
+      gradSum, lossSum, correct, bnStats: s.bnStats,
+      info: {
+        workers: this.server.readyWorkers().length, attempts: s.attempt, bytes: this.bytes() - s.bytesAtStart,
+        computeMs: Math.round(s.computeMs * 100) / 100, commMs: Math.round(Math.max(0, ms - s.computeMs) * 100) / 100,
+      },
+    });
+  }
+}
+
+function allFinite(a: Float32Array): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
+  return true;
+}
+
+/** Split n microbatches among workers in proportion to their measured speeds (a worker not
+ *  measured yet counts as the mean of the others). */
+export function shares(n: number, speeds: number[]): number[] {
+  const measured = speeds.filter((s) => s > 0);
+  const mean = measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : 1;
+  return largestRemainder(n, speeds.map((s) => (s > 0 ? s : mean)));
+}
+
+function contiguousRuns(xs: number[]): number[][] {
+  const runs: number[][] = [];
+  for (const x of xs) {
+    const last = runs[runs.length - 1];
+    if (last && last[last.length - 1] === x - 1) last.push(x);
+    else runs.push([x]);
+  }
+  return runs;
+}

@@ -1,0 +1,225 @@
+// The training run as a user sees it, whoever computes the gradients: epochs and steps,
+// validation each epoch, test once at the end, logs and a progress bar, checkpoints every K
+// steps and on SIGTERM, resuming from the checkpoint in the output folder, and the outputs of
+// DESIGN.md. A GradientSource computes each step's gradient: in this process
+// (`train --in-process`) or on remote workers (`coordinator`); the result is the same bits.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import cliProgress from 'cli-progress';
+import type { Logger } from 'pino';
+import { decodeCheckpoint, encodeCheckpoint } from '../shared/checkpoint.js';
+import type { RunConfig } from '../shared/config-types.js';
+import type { Dataset } from '../shared/data/dataset.js';
+import { Trainer, type EvalResult, type StepResult } from '../shared/engine/trainer.js';
+import { UserError } from '../shared/errors.js';
+import { datasetSha256 } from './datasets.js';
+import { EPOCH_COLUMNS, STEP_COLUMNS, ensureDir, readCsv, sha256Hex, toCsv, writeAtomic, writeJson } from './outputs.js';
+
+export interface StepGradient {
+  gradSum: Float32Array;
+  lossSum: number;
+  correct: number;
+  bnStats: Map<number, Float64Array>;
+  /** extra fields for the step's log event (workers, bytes, timings) */
+  info?: Record<string, unknown>;
+}
+
+export interface GradientSource {
+  readonly mode: 'in-process' | 'distributed';
+  readonly kernel: string;
+  /** number of workers that took part in the run so far (0 in-process) */
+  workers(): number;
+  /** the gradient of `batch` at the trainer's current step and weights */
+  gradient(trainer: Trainer, batch: Int32Array): Promise<StepGradient> | StepGradient;
+}
+
+export interface RunOptions {
+  config: RunConfig;
+  data: Dataset;
+  outDir: string;
+  runId: string;
+  log: Logger;
+  /** show a progress bar on stderr */
+  progress: boolean;
+  /** log one event per step (JSON logs) */
+  stepEvents: boolean;
+  /** set (and `stopping` resolved) when the run should checkpoint and stop (SIGTERM) */
+  stopSignal?: StopSignal;
+}
+
+export class StopSignal {
+  stopped = false;
+  private fire: () => void = () => {};
+  readonly stopping = new Promise<null>((resolve) => { this.fire = () => resolve(null); });
+  stop(): void {
+    this.stopped = true;
+    this.fire();
+  }
+}
+
+export interface RunSummary {
+  runId: string;
+  mode: 'in-process' | 'distributed';
+  workers: number;
+  kernel: string;
+  model: string;
+  paramCount: number;
+  dataset: { name: string; samples: number; train: number; val: number; test: number; sha256: string };
+  steps: number;
+  epochs: number;
+  skippedSteps: number;
+  resumedFromStep: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  samplesPerSecond: number;
+  trainSeconds: number;
+  wallSeconds: number;
+  weightsSha256: string;
+  config: RunConfig;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.gwc';
+
+function sameConfig(a: RunConfig, b: RunConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Restore the trainer from `outDir/checkpoint.gwc` if there is one; returns the step. */
+function resume(trainer: Trainer, o: RunOptions, dataSha: string): number {
+  const path = join(o.outDir, CHECKPOINT_FILE);
+  if (!existsSync(path)) return 0;
+  const ckpt = decodeCheckpoint(readFileSync(path), path);
+  if (!sameConfig(ckpt.config, o.config)) {
+    throw new UserError('USAGE', `${path} belongs to a run with another config; give the same config to resume it, or another --out`);
+  }
+  if (ckpt.datasetSha256 && ckpt.datasetSha256 !== dataSha) {
+    throw new UserError('DATA_INVALID', `${path} was trained on dataset ${ckpt.datasetSha256.slice(0, 12)}…, this data is ${dataSha.slice(0, 12)}…`);
+  }
+  trainer.restore(ckpt.state);
+  return ckpt.state.step;
+}
+
+export async function runTraining(o: RunOptions, source: GradientSource): Promise<RunSummary | null> {
+  const wallStart = performance.now();
+  const { config: cfg, log, data } = o;
+  const dataSha = datasetSha256(data);
+  const trainer = new Trainer(cfg, data);
+  const { split, model } = trainer;
+  ensureDir(o.outDir);
+  const resumedFrom = resume(trainer, o, dataSha);
+  const keep = (rows: Array<Record<string, number | string>>): Array<Record<string, unknown>> =>
+    rows.filter((r) => Number(r['step']) <= resumedFrom);
+  const epochRows = resumedFrom ? keep(readCsv(join(o.outDir, 'epochs.csv'))) : [];
+  const stepRows = resumedFrom ? keep(readCsv(join(o.outDir, 'steps.csv'))).filter((r) => Number(r['step']) < resumedFrom) : [];
+  writeJson(o.outDir, 'config.json', cfg);
+  const checkpoint = (): void => writeAtomic(join(o.outDir, CHECKPOINT_FILE), encodeCheckpoint(cfg, trainer.state(), dataSha));
+  log.info({
+    run: o.runId, event: resumedFrom ? 'resume' : 'start', mode: source.mode, model: model.describe(), params: model.paramCount,
+    dataset: data.name, train: split.train.length, val: split.val.length, test: split.test.length, out: o.outDir, step: resumedFrom,
+  }, `${resumedFrom ? `resuming at step ${resumedFrom}:` : 'training'} ${model.describe()} on ${data.name} (${split.train.length} train / ${split.val.length} val / ${split.test.length} test) ${source.mode}`);
+
+  let trainMs = 0;
+  let trainSamples = 0;
+  let last = { loss: NaN, accuracy: NaN };
+  let val: EvalResult = { loss: NaN, accuracy: NaN, samples: 0 };
+  const bar = o.progress
+    ? new cliProgress.SingleBar({
+      stream: process.stderr, hideCursor: true, clearOnComplete: true,
+      format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | {sps} samples/s',
+    }, cliProgress.Presets.shades_classic)
+    : null;
+
+  while (!trainer.done) {
+    const epoch = trainer.epoch;
+    let epLoss = 0, epCorrect = 0, epRows = 0, epMs = 0, lr = 0;
+    bar?.start(trainer.stepsPerEpoch, trainer.position, { epoch: epoch + 1, epochs: cfg.epochs, loss: '-', sps: '-' });
+    while (!trainer.done && trainer.epoch === epoch) {
+      const stopped = (): null => {
+        bar?.stop();
+        checkpoint();
+        log.info({ run: o.runId, event: 'stopped', step: trainer.step }, `stopped: checkpoint at step ${trainer.step} in ${o.outDir}; run again with the same --out to resume`);
+        return null;
+      };
+      if (o.stopSignal?.stopped) return stopped();
+      const t0 = performance.now();
+      const batch = trainer.nextBatch();
+      const pending = source.gradient(trainer, batch);
+      const g = o.stopSignal ? await Promise.race([pending, o.stopSignal.stopping]) : await pending;
+      if (g === null) return stopped();
+      const r: StepResult = trainer.applyStep(g.gradSum, g.lossSum, g.correct, batch.length, g.bnStats);
+      const ms = performance.now() - t0;
+      epMs += ms;
+      epLoss += r.loss * r.rows;
+      epCorrect += r.accuracy * r.rows;
+      epRows += r.rows;
+      lr = r.lr;
+      stepRows.push({ ...r, ms: Math.round(ms * 1000) / 1000 });
+      if (o.stepEvents) log.info({ run: o.runId, event: 'step', step: r.step, loss: r.loss, ms: Math.round(ms * 100) / 100, ...g.info });
+      if (cfg.checkpointEvery > 0 && trainer.step % cfg.checkpointEvery === 0) checkpoint();
+      bar?.update(trainer.position === 0 ? trainer.stepsPerEpoch : trainer.position, {
+        loss: (epLoss / epRows).toFixed(4), sps: Math.round((epRows / epMs) * 1000),
+      });
+    }
+    bar?.stop();
+    trainMs += epMs;
+    trainSamples += epRows;
+    last = { loss: epLoss / epRows, accuracy: epCorrect / epRows };
+    val = trainer.evaluate(split.val);
+    const row = {
+      epoch: epoch + 1, step: trainer.step, trainLoss: last.loss, trainAccuracy: last.accuracy,
+      valLoss: val.loss, valAccuracy: val.accuracy, lr, samplesPerSecond: Math.round((epRows / epMs) * 1000),
+      seconds: Math.round(epMs) / 1000,
+    };
+    epochRows.push(row);
+    writeAtomic(join(o.outDir, 'epochs.csv'), toCsv(epochRows, EPOCH_COLUMNS));
+    writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
+    log.info({ run: o.runId, event: 'epoch', ...row },
+      `epoch ${row.epoch}/${cfg.epochs}  train loss ${last.loss.toFixed(4)} acc ${(last.accuracy * 100).toFixed(2)}%  val loss ${val.loss.toFixed(4)} acc ${(val.accuracy * 100).toFixed(2)}%  ${row.samplesPerSecond} samples/s`);
+  }
+
+  const test = trainer.evaluate(split.test);
+  checkpoint();
+  writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
+  const lastEpoch = epochRows[epochRows.length - 1];
+  const summary: RunSummary = {
+    runId: o.runId,
+    mode: source.mode,
+    workers: source.workers(),
+    kernel: source.kernel,
+    model: model.describe(),
+    paramCount: model.paramCount,
+    dataset: { name: data.name, samples: data.n, train: split.train.length, val: split.val.length, test: split.test.length, sha256: dataSha },
+    steps: trainer.step,
+    epochs: trainer.epoch,
+    skippedSteps: trainer.skippedSteps,
+    resumedFromStep: resumedFrom,
+    trainLoss: Number.isNaN(last.loss) ? Number(lastEpoch?.['trainLoss']) : last.loss,
+    trainAccuracy: Number.isNaN(last.accuracy) ? Number(lastEpoch?.['trainAccuracy']) : last.accuracy,
+    valLoss: val.samples ? val.loss : Number(lastEpoch?.['valLoss']),
+    valAccuracy: val.samples ? val.accuracy : Number(lastEpoch?.['valAccuracy']),
+    testLoss: test.loss,
+    testAccuracy: test.accuracy,
+    samplesPerSecond: trainMs > 0 ? Math.round((trainSamples / trainMs) * 1000 * 10) / 10 : 0,
+    trainSeconds: Math.round(trainMs) / 1000,
+    wallSeconds: Math.round(performance.now() - wallStart) / 1000,
+    weightsSha256: sha256Hex(model.stateBytes()),
+    config: cfg,
+  };
+  writeJson(o.outDir, 'summary.json', summary);
+  log.info({ run: o.runId, event: 'done', testAccuracy: test.accuracy, weightsSha256: summary.weightsSha256, out: o.outDir },
+    `done: test accuracy ${(test.accuracy * 100).toFixed(2)}%, ${summary.samplesPerSecond} samples/s, outputs in ${o.outDir}`);
+  return summary;
+}
+
+/** The in-process gradient: this process computes every microbatch. */
+export const IN_PROCESS: GradientSource = {
+  mode: 'in-process',
+  kernel: 'js',
+  workers: () => 0,
+  gradient: (trainer, batch) => trainer.gradientSum(batch),
+};

@@ -1,0 +1,296 @@
+// The coordinator's network side: one HTTP(S) server on one port carrying the worker
+// WebSocket, the dataset blobs (by sha256) and /healthz. It authenticates workers (HMAC over a
+// server nonce; the token never crosses the wire), checks protocol version and runtime,
+// validates every frame, keeps a heartbeat, and reports to its listener which workers are
+// ready, which messages they sent and which are gone. One bad worker or frame is logged and
+// its connection closed; nothing else is disturbed.
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import {
+  CLOSE, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeToCoordinator, encode,
+  type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
+} from '../shared/protocol.js';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  token: string | null;
+  tls: { cert: Buffer; key: Buffer } | null;
+  log: Logger;
+  runtime: RuntimeInfo;
+  /** ping interval and the silence after which a worker is dropped */
+  heartbeatMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export interface JobOffer {
+  jobId: string;
+  config: Record<string, unknown>;
+  sha256: string;
+  blob: Uint8Array;
+}
+
+export type WorkerState = 'handshake' | 'idle' | 'loading' | 'ready';
+
+let nextWorker = 1;
+
+export class WorkerConn {
+  readonly id = `w${nextWorker++}`;
+  name = '?';
+  state: WorkerState = 'handshake';
+  runtime: RuntimeInfo | null = null;
+  readonly session = randomBytes(18).toString('base64url');
+  readonly nonce = randomBytes(32);
+  /** measured speed: samples per millisecond of compute (EMA); 0 = not measured yet */
+  speed = 0;
+  lastPong = Date.now();
+  bytesIn = 0;
+  bytesOut = 0;
+  /** the step whose weights this worker holds (-1: none) */
+  paramsStep = -1;
+  connectedAt = Date.now();
+
+  constructor(readonly ws: WebSocket, readonly address: string) {}
+
+  send(msg: ToWorker): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    const data = encode(msg);
+    this.bytesOut += data.byteLength;
+    this.ws.send(data);
+  }
+
+  label(): string {
+    return `${this.name} (${this.id}, ${this.address})`;
+  }
+}
+
+export interface ServerEvents {
+  ready: [WorkerConn];
+  gone: [WorkerConn, string];
+  message: [WorkerConn, Exclude<ToCoordinator, { type: 'hello' | 'ready' }>];
+}
+
+/** HMAC-SHA256(token, nonce): what a worker proves it knows the token with. */
+export function authTag(token: string, nonce: Uint8Array): Buffer {
+  return createHmac('sha256', token).update(nonce).digest();
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+export class CoordinatorServer extends EventEmitter<ServerEvents> {
+  readonly conns = new Map<string, WorkerConn>();
+  private http: Server | null = null;
+  private wss: WebSocketServer | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private job: JobOffer | null = null;
+  /** extra JSON for /healthz */
+  health: () => Record<string, unknown> = () => ({});
+  rejectedFrames = 0;
+
+  constructor(readonly o: ServerOptions) {
+    super();
+    if (!o.token && !isLoopback(o.host)) {
+      throw new Error(
+        `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`);
+    }
+  }
+
+  async start(): Promise<number> {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.http_(req, res);
+    this.http = this.o.tls ? createHttpsServer({ cert: this.o.tls.cert, key: this.o.tls.key }, handler) : createHttpServer(handler);
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this.wss.on('connection', (ws, req) => this.accept(ws, req));
+    await new Promise<void>((resolve, reject) => {
+      this.http!.once('error', reject);
+      this.http!.listen(this.o.port, this.o.host, () => resolve());
+    });
+    this.heartbeat = setInterval(() => this.beat(), this.o.heartbeatMs);
+    return (this.http.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const c of this.conns.values()) c.ws.close(CLOSE.SHUTDOWN, 'coordinator shutting down');
+    await new Promise<void>((resolve) => this.wss?.close(() => resolve()));
+    await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
+    this.http?.closeAllConnections?.();
+  }
+
+  /** Offer a job to every connected worker and to those that connect later. */
+  setJob(job: JobOffer | null): void {
+    this.job = job;
+    if (!job) return;
+    for (const c of this.conns.values()) if (c.state !== 'handshake') this.offer(c);
+  }
+
+  readyWorkers(): WorkerConn[] {
+    return [...this.conns.values()].filter((c) => c.state === 'ready');
+  }
+
+  /** Drop a worker: log why, tell it, close. */
+  reject(c: WorkerConn, code: ErrorCode, closeCode: number, message: string): void {
+    this.o.log.error({ event: 'rejected', worker: c.id, name: c.name, address: c.address, code }, `worker ${c.label()}: ${message}`);
+    c.send({ type: 'error', code, message });
+    c.ws.close(closeCode, message.slice(0, 120));
+    this.drop(c, message);
+  }
+
+  private offer(c: WorkerConn): void {
+    const job = this.job!;
+    c.state = 'loading';
+    c.paramsStep = -1;
+    c.send({ type: 'job', jobId: job.jobId, config: job.config, dataset: { sha256: job.sha256, url: `/datasets/${job.sha256}`, bytes: job.blob.byteLength } });
+  }
+
+  private drop(c: WorkerConn, reason: string): void {
+    if (!this.conns.delete(c.id)) return;
+    if (c.state !== 'handshake') this.emit('gone', c, reason);
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const c = new WorkerConn(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    this.conns.set(c.id, c);
+    const handshakeTimer = setTimeout(() => {
+      if (c.state === 'handshake') this.reject(c, 'E_AUTH', CLOSE.AUTH_FAILED, 'no hello within 10 s');
+    }, 10_000);
+    ws.on('pong', () => { c.lastPong = Date.now(); });
+    ws.on('message', (data: Buffer, isBinary) => {
+      c.bytesIn += data.byteLength;
+      if (!this.conns.has(c.id)) return;
+      let msg: ToCoordinator;
+      try {
+        if (!isBinary) throw new FrameError('E_BAD_FRAME', 'text frame; the protocol is binary msgpack');
+        msg = decodeToCoordinator(data);
+      } catch (e) {
+        this.rejectedFrames++;
+        const fe = e instanceof FrameError ? e : new FrameError('E_BAD_FRAME', String(e));
+        this.reject(c, fe.code, CLOSE.BAD_FRAME, fe.message);
+        return;
+      }
+      this.handle(c, msg);
+    });
+    ws.on('close', (code) => {
+      clearTimeout(handshakeTimer);
+      if (this.conns.has(c.id)) {
+        this.o.log.warn({ event: 'disconnected', worker: c.id, name: c.name, code }, `worker ${c.label()} disconnected (${code})`);
+        this.drop(c, `disconnected (${code})`);
+      }
+    });
+    ws.on('error', (e) => {
+      this.rejectedFrames++;
+      this.o.log.error({ event: 'socket-error', worker: c.id, name: c.name, err: e.message }, `worker ${c.label()}: ${e.message}`);
+    });
+    c.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: c.nonce, authRequired: this.o.token !== null });
+  }
+
+  private handle(c: WorkerConn, msg: ToCoordinator): void {
+    if (c.state === 'handshake') {
+      if (msg.type !== 'hello') return this.unexpected(c, msg.type);
+      return this.hello(c, msg);
+    }
+    switch (msg.type) {
+      case 'hello':
+        return this.unexpected(c, msg.type);
+      case 'ready':
+        if (c.state !== 'loading' || msg.jobId !== this.job?.jobId) return this.unexpected(c, msg.type);
+        c.state = 'ready';
+        this.o.log.info({ event: 'worker-ready', worker: c.id, name: c.name, address: c.address }, `worker ${c.label()} ready`);
+        this.emit('ready', c);
+        return;
+      case 'job-failed':
+        this.reject(c, 'E_JOB', CLOSE.INCOMPATIBLE, `could not load the job: ${msg.code}: ${msg.message}`);
+        return;
+      case 'error':
+        this.o.log.error({ event: 'worker-error', worker: c.id, code: msg.code }, `worker ${c.label()} reports ${msg.code}: ${msg.message}`);
+        return;
+      default:
+        if (c.state !== 'ready') return this.unexpected(c, msg.type);
+        this.emit('message', c, msg);
+    }
+  }
+
+  unexpected(c: WorkerConn, type: string): void {
+    this.rejectedFrames++;
+    this.reject(c, 'E_UNEXPECTED', CLOSE.UNEXPECTED_MESSAGE, `unexpected "${type}" message in state ${c.state}`);
+  }
+
+  private hello(c: WorkerConn, msg: Extract<ToCoordinator, { type: 'hello' }>): void {
+    c.name = msg.name;
+    if (msg.protocol !== PROTOCOL_VERSION) {
+      return this.reject(c, 'E_PROTOCOL_VERSION', CLOSE.PROTOCOL_VERSION,
+        `speaks protocol version ${msg.protocol}; this coordinator speaks ${PROTOCOL_VERSION}: run the same gradwire version on both sides`);
+    }
+    if (this.o.token !== null) {
+      const want = authTag(this.o.token, c.nonce);
+      const got = msg.auth;
+      if (!got || got.byteLength !== want.byteLength || !timingSafeEqual(Buffer.from(got), want)) {
+        return this.reject(c, 'E_AUTH', CLOSE.AUTH_FAILED, 'authentication failed: wrong or missing token');
+      }
+    }
+    const mine = this.o.runtime;
+    if (msg.runtime.kernel !== mine.kernel) {
+      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE,
+        `computes with kernel "${msg.runtime.kernel}", this job uses "${mine.kernel}": one job never mixes kernel variants`);
+    }
+    if (msg.runtime.v8 !== mine.v8) {
+      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE,
+        `runs V8 ${msg.runtime.v8} (Node ${msg.runtime.node}); the coordinator runs V8 ${mine.v8} (Node ${mine.node}). Math.exp and friends differ between V8 versions, so exact results need the same Node.js on every machine`);
+    }
+    c.runtime = msg.runtime;
+    c.state = 'idle';
+    c.send({ type: 'welcome', workerId: c.id, session: c.session });
+    this.o.log.info({ event: 'worker-joined', worker: c.id, name: c.name, address: c.address, kernel: msg.runtime.kernel, node: msg.runtime.node },
+      `worker ${c.label()} joined (kernel ${msg.runtime.kernel}, Node ${msg.runtime.node})`);
+    if (this.job) this.offer(c);
+  }
+
+  private beat(): void {
+    const now = Date.now();
+    for (const c of this.conns.values()) {
+      if (now - c.lastPong > this.o.heartbeatTimeoutMs) {
+        this.o.log.warn({ event: 'heartbeat-timeout', worker: c.id, name: c.name, silentMs: now - c.lastPong },
+          `worker ${c.label()} silent for ${now - c.lastPong} ms: dropped`);
+        c.ws.terminate();
+        this.drop(c, 'heartbeat timeout');
+        continue;
+      }
+      if (c.ws.readyState === c.ws.OPEN) c.ws.ping();
+    }
+  }
+
+  private http_(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET' && url.pathname === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', workers: this.readyWorkers().length, ...this.health() }));
+      return;
+    }
+    const m = /^\/datasets\/([0-9a-f]{64})$/.exec(url.pathname);
+    if (req.method === 'GET' && m) {
+      const session = req.headers['x-gradwire-session'];
+      const known = [...this.conns.values()].some((c) => c.state !== 'handshake' && c.session === session);
+      if (!known) {
+        res.writeHead(403, { 'content-type': 'text/plain' });
+        res.end('a dataset is served to connected, authenticated workers only (x-gradwire-session)\n');
+        return;
+      }
+      if (!this.job || this.job.sha256 !== m[1]) {
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end(`no dataset ${m[1]} here\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': this.job.blob.byteLength });
+      res.end(this.job.blob);
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  }
+}

@@ -1,0 +1,208 @@
+// The wire protocol between coordinator and workers: every message type, declared once for
+// both sides as a discriminated union on `type`, with runtime validation of every incoming
+// frame and the msgpack codec. docs/PROTOCOL.md lists the messages and the flow.
+import { Packr } from 'msgpackr';
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame either side accepts (weights of a 2M-parameter model fit with room). */
+export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** WebSocket close codes (4000–4999 are for applications). */
+export const CLOSE = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  MESSAGE_TOO_BIG: 1009,
+  PROTOCOL_VERSION: 4001,
+  AUTH_FAILED: 4002,
+  BAD_FRAME: 4003,
+  UNEXPECTED_MESSAGE: 4004,
+  BAD_RESULT: 4005,
+  INCOMPATIBLE: 4006,
+  HEARTBEAT_TIMEOUT: 4007,
+  SHUTDOWN: 4008,
+} as const;
+
+/** Stable error codes carried in `error` messages and logs. */
+export type ErrorCode =
+  | 'E_PROTOCOL_VERSION'
+  | 'E_AUTH'
+  | 'E_BAD_FRAME'
+  | 'E_UNEXPECTED'
+  | 'E_BAD_RESULT'
+  | 'E_NON_FINITE'
+  | 'E_INCOMPATIBLE'
+  | 'E_DATASET'
+  | 'E_JOB';
+
+const f32 = z.custom<Float32Array>((v) => v instanceof Float32Array, { message: 'expected a Float32Array' });
+const f64 = z.custom<Float64Array>((v) => v instanceof Float64Array, { message: 'expected a Float64Array' });
+const i32 = z.custom<Int32Array>((v) => v instanceof Int32Array, { message: 'expected an Int32Array' });
+const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected binary bytes' });
+const nat = z.number().int().nonnegative();
+const id = z.string().min(1).max(200);
+
+export const runtimeSchema = z.object({
+  node: z.string().max(100),
+  v8: z.string().max(100),
+  /** kernel variant: all workers of a job must compute with the same one */
+  kernel: z.string().max(50),
+});
+export type RuntimeInfo = z.infer<typeof runtimeSchema>;
+
+// ---- coordinator → worker -----------------------------------------------------------------
+
+const challenge = z.object({
+  type: z.literal('challenge'),
+  protocol: nat,
+  /** random bytes the worker must authenticate: HMAC-SHA256(token, nonce) */
+  nonce: bytes,
+  authRequired: z.boolean(),
+});
+
+const welcome = z.object({
+  type: z.literal('welcome'),
+  workerId: id,
+  /** random ticket for this connection's HTTP requests (dataset blobs); not the token */
+  session: z.string().max(200),
+});
+
+const job = z.object({
+  type: z.literal('job'),
+  jobId: id,
+  /** the resolved run config (validated again by the worker) */
+  config: z.record(z.string(), z.unknown()),
+  dataset: z.object({
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    /** path of the dataset blob on the coordinator's HTTP server */
+    url: z.string().max(300),
+    bytes: nat,
+  }),
+});
+
+/** One worker's share of one step: a contiguous run of microbatches. */
+const step = z.object({
+  type: z.literal('step'),
+  jobId: id,
+  step: nat,
+  /** increases whenever the step's work is handed out again; older attempts are dropped */
+  attempt: nat,
+  /** the weights at this step (absent when the worker already has them) */
+  params: f32.optional(),
+  /** index of the first microbatch of this run, and the sample indices of the run */
+  firstMicrobatch: nat,
+  microbatch: z.number().int().positive(),
+  samples: i32,
+});
+
+const syncResult = z.object({
+  type: z.literal('sync-result'),
+  jobId: id,
+  step: nat,
+  attempt: nat,
+  round: nat,
+  value: f64,
+});
+
+const jobDone = z.object({ type: z.literal('job-done'), jobId: id });
+
+const errorMsg = z.object({ type: z.literal('error'), code: z.string().max(50), message: z.string().max(2000) });
+
+export const toWorkerSchema = z.discriminatedUnion('type', [challenge, welcome, job, step, syncResult, jobDone, errorMsg]);
+export type ToWorker = z.infer<typeof toWorkerSchema>;
+
+// ---- worker → coordinator -----------------------------------------------------------------
+
+const hello = z.object({
+  type: z.literal('hello'),
+  protocol: nat,
+  name: z.string().min(1).max(100),
+  runtime: runtimeSchema,
+  /** HMAC-SHA256(token, nonce), or absent when the coordinator needs no token */
+  auth: bytes.optional(),
+});
+
+const ready = z.object({ type: z.literal('ready'), jobId: id });
+
+const jobFailed = z.object({ type: z.literal('job-failed'), jobId: id, code: z.string().max(50), message: z.string().max(2000) });
+
+const sync = z.object({
+  type: z.literal('sync'),
+  jobId: id,
+  step: nat,
+  attempt: nat,
+  round: nat,
+  kind: z.enum(['bn-forward', 'bn-backward']),
+  layer: nat,
+  /** one partial value per microbatch of the run, in order */
+  partials: z.array(f64).max(100_000),
+});
+
+export const blockSchema = z.object({
+  start: nat,
+  size: z.number().int().positive(),
+  grads: f32,
+  lossSum: z.number(),
+  correct: nat,
+});
+export type GradBlock = z.infer<typeof blockSchema>;
+
+const grads = z.object({
+  type: z.literal('grads'),
+  jobId: id,
+  step: nat,
+  attempt: nat,
+  /** the run's aligned blocks, each pre-reduced in the fixed tree */
+  blocks: z.array(blockSchema).max(64),
+  computeMs: z.number().nonnegative(),
+});
+
+export const toCoordinatorSchema = z.discriminatedUnion('type', [hello, ready, jobFailed, sync, grads, errorMsg]);
+export type ToCoordinator = z.infer<typeof toCoordinatorSchema>;
+
+export type MessageOf<U extends { type: string }, T extends U['type']> = Extract<U, { type: T }>;
+
+// ---- codec --------------------------------------------------------------------------------
+
+const packr = new Packr({ moreTypes: true, useRecords: false, structuredClone: false });
+
+export function encode(message: ToWorker | ToCoordinator): Buffer {
+  return packr.pack(message);
+}
+
+export class FrameError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`).join('; ');
+}
+
+function decodeWith<T>(schema: z.ZodType<T>, data: Uint8Array): T {
+  if (data.byteLength > MAX_FRAME_BYTES) {
+    throw new FrameError('E_BAD_FRAME', `frame of ${data.byteLength} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
+  }
+  let raw: unknown;
+  try {
+    raw = packr.unpack(data);
+  } catch (e) {
+    throw new FrameError('E_BAD_FRAME', `frame is not valid msgpack (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const t = (raw as { type?: unknown } | null)?.type;
+    throw new FrameError('E_BAD_FRAME', `invalid ${typeof t === 'string' ? `"${t.slice(0, 40)}" ` : ''}message: ${describeIssues(r.error)}`);
+  }
+  return r.data;
+}
+
+export function decodeToWorker(data: Uint8Array): ToWorker {
+  return decodeWith(toWorkerSchema, data);
+}
+
+export function decodeToCoordinator(data: Uint8Array): ToCoordinator {
+  return decodeWith(toCoordinatorSchema, data);
+}

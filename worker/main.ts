@@ -1,0 +1,99 @@
+// `gradwire worker`: the worker process. Flags, or the environment variables beside them
+// (for containers).
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import pretty from 'pino-pretty';
+import { WorkerClient, defaultWorkerName } from './client.js';
+
+export const WORKER_HELP = `gradwire worker — join a coordinator's pool and compute gradients
+
+Usage: gradwire worker --connect ws(s)://HOST:PORT [options]
+
+Options (environment variable in brackets):
+  --connect URL          the coordinator [GRADWIRE_CONNECT]
+  --token-file FILE      file holding the shared token [GRADWIRE_TOKEN_FILE; or the token
+                         itself in GRADWIRE_TOKEN]
+  --name NAME            this worker's name in logs (default: HOSTNAME-PID) [GRADWIRE_WORKER_NAME]
+  --stay                 stay in the pool when the run is done (default: exit 0) [GRADWIRE_STAY=1]
+  --tls-ca FILE          trust this CA/certificate for wss:// (self-signed) [GRADWIRE_TLS_CA]
+  --cache-dir DIR        dataset cache (default: ~/.cache/gradwire) [GRADWIRE_CACHE]
+  --heartbeat-timeout S  reconnect after S seconds without a word from the coordinator (default 10)
+  --log-format F         auto | json | pretty
+  -h, --help             this help
+
+Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (bad token,
+other protocol version, incompatible runtime).
+`;
+
+function usage(message: string): never {
+  process.stderr.write(`gradwire worker: error: ${message}\n`);
+  process.exit(2);
+}
+
+function readToken(file: string | undefined): string | null {
+  if (file) {
+    try {
+      const t = readFileSync(file, 'utf8').trim();
+      if (!t) usage(`--token-file ${file} is empty`);
+      return t;
+    } catch (e) {
+      usage(`--token-file: cannot read ${file} (${(e as NodeJS.ErrnoException).code})`);
+    }
+  }
+  return process.env['GRADWIRE_TOKEN']?.trim() || null;
+}
+
+export async function workerMain(args: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args, strict: true, allowPositionals: false, options: {
+        connect: { type: 'string' }, 'token-file': { type: 'string' }, name: { type: 'string' }, stay: { type: 'boolean' },
+        'tls-ca': { type: 'string' }, 'cache-dir': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
+        'log-format': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (e) {
+    usage(`${(e as Error).message}; see --help`);
+  }
+  if (values['help']) {
+    process.stdout.write(WORKER_HELP);
+    return 0;
+  }
+  const env = process.env;
+  const url = (values['connect'] as string | undefined) ?? env['GRADWIRE_CONNECT'];
+  if (!url) usage('--connect ws://HOST:PORT is required (or GRADWIRE_CONNECT)');
+  if (!/^wss?:\/\/[^/]+/.test(url)) usage(`--connect: "${url}" is not a ws:// or wss:// URL`);
+  const hb = Number((values['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'] ?? 10);
+  if (!(hb > 0)) usage(`--heartbeat-timeout: "${values['heartbeat-timeout']}" must be a number of seconds > 0`);
+  const caFile = (values['tls-ca'] as string | undefined) ?? env['GRADWIRE_TLS_CA'];
+  const format = (values['log-format'] as string | undefined) ?? 'auto';
+  const level = (values['log-level'] as string | undefined) ?? env['GRADWIRE_LOG_LEVEL'] ?? 'info';
+  const name = (values['name'] as string | undefined) ?? env['GRADWIRE_WORKER_NAME'] ?? defaultWorkerName();
+  const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const log = usePretty
+    ? pino({ level, base: { worker: name } }, pretty({ colorize: true, sync: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,worker', hideObject: true }))
+    : pino({ level, base: { worker: name }, timestamp: pino.stdTimeFunctions.isoTime });
+  const client = new WorkerClient({
+    url,
+    token: readToken((values['token-file'] as string | undefined) ?? env['GRADWIRE_TOKEN_FILE']),
+    name,
+    stay: values['stay'] === true || env['GRADWIRE_STAY'] === '1',
+    cacheDir: (values['cache-dir'] as string | undefined) ?? env['GRADWIRE_CACHE'] ?? join(homedir(), '.cache', 'gradwire'),
+    heartbeatTimeoutMs: hb * 1000,
+    log,
+    ...(caFile ? { ca: readFileSync(caFile) } : {}),
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => client.stop());
+  return client.run();
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
+  workerMain(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+    process.stderr.write(`gradwire worker: internal error: ${(e as Error)?.stack ?? e}\n`);
+    process.exit(1);
+  });
+}
