@@ -48,6 +48,8 @@ interface StepState {
   bytesAtStart: number;
   started: number;
   computeMs: number;
+  /** workers that were handed work in this step */
+  participants: Set<string>;
 }
 
 export interface DistributedOptions {
@@ -100,6 +102,7 @@ export class DistributedSource implements GradientSource {
         bytesAtStart: this.bytes(),
         started: performance.now(),
         computeMs: 0,
+        participants: new Set(),
       };
       this.dispatch();
     });
@@ -152,6 +155,7 @@ export class DistributedSource implements GradientSource {
   private assign(s: StepState, w: WorkerConn, first: number, count: number): void {
     const task: Task = { worker: w, attempt: s.attempt, first, count, rounds: new Map() };
     s.tasks.push(task);
+    s.participants.add(w.id);
     this.seen.add(w.name === '?' ? w.id : w.name);
     const samples = new Int32Array(s.parts.slice(first, first + count).reduce((n, p) => n + p.length, 0));
     let o = 0;
@@ -294,7 +298,7 @@ export class DistributedSource implements GradientSource {
     s.resolve({
       gradSum, lossSum, correct, bnStats: s.bnStats,
       info: {
-        workers: this.server.readyWorkers().length, attempts: s.attempt, bytes: this.bytes() - s.bytesAtStart,
+        workers: s.participants.size, attempts: s.attempt, bytes: this.bytes() - s.bytesAtStart,
         computeMs: Math.round(s.computeMs * 100) / 100, commMs: Math.round(Math.max(0, ms - s.computeMs) * 100) / 100,
       },
     });
