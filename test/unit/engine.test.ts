@@ -53,6 +53,42 @@ describe('composition independence', () => {
   });
 });
 
+describe('I2: SyncBatchNorm across 3 workers equals single-process BatchNorm on the global batch', () => {
+  it('outputs and input gradients of every BN layer, with a short last microbatch (85 = 10×8 + 5)', () => {
+    const cfg = config({ model: { norm: 'batch', dropout: 0.1, hidden: [12, 8] }, batchSize: 85, microbatch: 8 });
+    const batch = Int32Array.from({ length: 85 }, (_, i) => (i * 7) % data.n);
+    const build = (): { m: Model; slots: ReturnType<typeof newSlot>[] } => {
+      const m = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
+      const slots = microbatches(batch, 8).map((p, i) => { const s = newSlot(m, 8); fillSlot(s, data, p, i); return s; });
+      return { m, slots };
+    };
+    const single = build();
+    runPassLocally(single.m, single.slots, cfg.seed, 4);
+    const sharded = build();
+    runPassSharded(sharded.m, [sharded.slots.slice(0, 4), sharded.slots.slice(4, 7), sharded.slots.slice(7)], cfg.seed, 4);
+    const bnLayers = single.m.layers.flatMap((l, i) => (l.kind === 'batchnorm' ? [i] : []));
+    expect(bnLayers).toHaveLength(2);
+    for (const i of bnLayers) {
+      single.slots.forEach((s, k) => {
+        const t = sharded.slots[k]!;
+        expect(t.caches[i]!.out.subarray(0, s.rows * 12)).toEqual(s.caches[i]!.out.subarray(0, s.rows * 12));
+        expect(t.caches[i]!.dx.subarray(0, s.rows * 12)).toEqual(s.caches[i]!.dx.subarray(0, s.rows * 12));
+      });
+    }
+    // and single-process BN over the whole batch at once (one microbatch of 85) agrees to rounding
+    const whole = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
+    const one = newSlot(whole, 85);
+    fillSlot(one, data, batch, 0);
+    runPassLocally(whole, [one], cfg.seed, 4);
+    const layer = bnLayers[0]!;
+    let maxDiff = 0;
+    single.slots.forEach((s, k) => {
+      for (let r = 0; r < s.rows * 12; r++) maxDiff = Math.max(maxDiff, Math.abs(s.caches[layer]!.out[r]! - one.caches[layer]!.out[k * 8 * 12 + r]!));
+    });
+    expect(maxDiff).toBeLessThan(1e-5);
+  });
+});
+
 describe('reduction order', () => {
   it('aligned blocks tile a run with power-of-two blocks aligned to their size', () => {
     expect(alignedBlocks(3, 11)).toEqual([{ start: 3, size: 1 }, { start: 4, size: 4 }, { start: 8, size: 2 }, { start: 10, size: 1 }]);
