@@ -137,8 +137,11 @@ export class DistributedSource implements GradientSource {
       s.bnStats.clear();
       s.roundsDone = 0;
     }
+    // hand out what is neither done nor being computed by a live worker
+    const busy = new Uint8Array(s.covered.length);
+    for (const t of s.tasks) busy.fill(1, t.first, t.first + t.count);
     const todo: number[] = [];
-    s.covered.forEach((done, i) => { if (!done) todo.push(i); });
+    s.covered.forEach((done, i) => { if (!done && !busy[i]) todo.push(i); });
     if (todo.length === 0) return;
     s.attempt++;
     s.tasks = s.bn ? [] : s.tasks;
@@ -207,7 +210,8 @@ export class DistributedSource implements GradientSource {
       if (s && msg.step < s.step) return; // late answer to a finished step
       return this.server.unexpected(c, msg.type);
     }
-    const task = s.tasks.find((t) => t.worker === c && t.attempt === msg.attempt);
+    const first = msg.type === 'grads' ? msg.blocks[0]?.start : undefined;
+    const task = s.tasks.find((t) => t.worker === c && t.attempt === msg.attempt && (first === undefined || t.first === first));
     if (!task) {
       if (msg.attempt < s.attempt) return; // an attempt that was superseded
       return this.server.unexpected(c, msg.type);
