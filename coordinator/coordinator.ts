@@ -61,7 +61,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
   process.once('SIGINT', onSignal);
   try {
     const summary = await runTraining({ config: o.config, data, outDir: o.outDir, runId: o.runId, log: o.log, progress: o.progress, stepEvents: o.stepEvents, stopSignal: stop }, source);
-    for (const c of server.readyWorkers()) c.send({ type: 'job-done', jobId: o.runId });
+    // a stopped run (SIGTERM) is not done: its workers keep reconnecting for the resume
+    if (summary) for (const c of server.readyWorkers()) c.send({ type: 'job-done', jobId: o.runId });
     server.setJob(null);
     // give workers a moment to read job-done and leave on their own
     await new Promise((r) => setTimeout(r, 200));

@@ -50,6 +50,8 @@ interface StepState {
   computeMs: number;
   /** workers that were handed work in this step */
   participants: Set<string>;
+  /** time spent waiting for workers before any work was handed out */
+  waitMs: number;
 }
 
 export interface DistributedOptions {
@@ -103,6 +105,7 @@ export class DistributedSource implements GradientSource {
         started: performance.now(),
         computeMs: 0,
         participants: new Set(),
+        waitMs: 0,
       };
       this.dispatch();
     });
@@ -129,6 +132,7 @@ export class DistributedSource implements GradientSource {
       return;
     }
     this.started = true;
+    if (this.waitTimer) s.waitMs += Date.now() - this.waitingSince;
     this.stopWaiting();
     if (s.bn) {
       // BN rounds couple all microbatches: (re)start the whole step
@@ -303,7 +307,8 @@ export class DistributedSource implements GradientSource {
       gradSum, lossSum, correct, bnStats: s.bnStats,
       info: {
         workers: s.participants.size, attempts: s.attempt, bytes: this.bytes() - s.bytesAtStart,
-        computeMs: Math.round(s.computeMs * 100) / 100, commMs: Math.round(Math.max(0, ms - s.computeMs) * 100) / 100,
+        computeMs: Math.round(s.computeMs * 100) / 100, commMs: Math.round(Math.max(0, ms - s.waitMs - s.computeMs) * 100) / 100,
+        waitMs: s.waitMs,
       },
     });
   }
@@ -319,7 +324,11 @@ function allFinite(a: Float32Array): boolean {
 export function shares(n: number, speeds: number[]): number[] {
   const measured = speeds.filter((s) => s > 0);
   const mean = measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : 1;
-  return largestRemainder(n, speeds.map((s) => (s > 0 ? s : mean)));
+  const w = speeds.map((s) => (s > 0 ? s : mean));
+  // Speeds within 15% of each other are noise: an equal split keeps each worker's run aligned
+  // (one gradient block each) instead of trading a few percent of balance for several blocks.
+  const even = Math.max(...w) <= 1.15 * Math.min(...w);
+  return largestRemainder(n, even ? w.map(() => 1) : w);
 }
 
 function contiguousRuns(xs: number[]): number[][] {

@@ -152,7 +152,8 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
       const g = o.stopSignal ? await Promise.race([pending, o.stopSignal.stopping]) : await pending;
       if (g === null) return stopped();
       const r: StepResult = trainer.applyStep(g.gradSum, g.lossSum, g.correct, batch.length, g.bnStats);
-      const ms = performance.now() - t0;
+      // time spent waiting for workers to exist is not training time
+      const ms = performance.now() - t0 - Number(g.info?.['waitMs'] ?? 0);
       epMs += ms;
       epLoss += r.loss * r.rows;
       epCorrect += r.accuracy * r.rows;

@@ -3,8 +3,13 @@
 // reported. The table goes to stdout, progress to stderr, and the last stdout line is
 // `BENCH_JSON {...}` with the same numbers plus every repetition.
 //
+// Then the distributed part (test/bench/distributed.ts): samples/s of the default MLP on MNIST
+// through the real CLI in-process, with 1 and 2 workers, bytes per step, where a step's time
+// goes, and a numpy MLP for reference.
+//
 // Environment: BENCH_REPS (default 5), BENCH_STEPS (training steps per repetition, default 20),
-// BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3).
+// BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3), BENCH_DIST_REPS
+// (repetitions of each distributed run, default 3), BENCH_ONLY=distributed|kernels (run one part).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,6 +20,7 @@ import { validateDataset, type Dataset } from '../../shared/data/dataset.js';
 import { Trainer } from '../../shared/engine/trainer.js';
 import { Dense } from '../../shared/nn/dense.js';
 import type { Layer, PassContext } from '../../shared/nn/layer.js';
+import { printDistributed, runDistributedBench } from './distributed.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
 import { fmt, interleave, median, randomArray, seededRandom, spread, table, timeN, timeRep, type Contender } from './stats.js';
 
@@ -181,6 +187,18 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  const only = process.env['BENCH_ONLY'] ?? '';
+  if (only && only !== 'distributed' && only !== 'kernels') throw new Error(`BENCH_ONLY: "${only}" is not one of distributed, kernels`);
+  const t0 = Date.now();
+  const kernels = only === 'distributed' ? null : await benchKernels();
+  const distributed = only === 'kernels' ? null : await runDistributedBench();
+  if (distributed) printDistributed(distributed);
+  const seconds = (Date.now() - t0) / 1000;
+  process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
+  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, seconds })}\n`);
+}
+
+async function benchKernels(): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   const tfInfo = await initTf();
   const threads = tfInfo.multithread ? `${tfInfo.threads} threads` : `${tfInfo.threads} thread`;
@@ -214,17 +232,16 @@ async function main(): Promise<void> {
     process.stdout.write(`  ${r.name}: gradwire ${fmt(g.min)}–${fmt(g.max)}, tfjs ${fmt(t.min)}–${fmt(t.max)}\n`);
   }
   const seconds = (Date.now() - t0) / 1000;
-  process.stdout.write(`  total ${seconds.toFixed(1)} s)\n`);
-  const json = {
+  process.stdout.write(`  ${seconds.toFixed(1)} s)\n`);
+  return {
     gradwire: { kernel: GRADWIRE_KERNEL },
     tfjs: { version: tf.version_core, ...tfInfo },
     reps: REPS,
     stepsPerRep: STEPS,
     batch: BATCH,
-    seconds,
+    kernelSeconds: seconds,
     results,
   };
-  process.stdout.write(`BENCH_JSON ${JSON.stringify(json)}\n`);
 }
 
 main().catch((e: unknown) => {
