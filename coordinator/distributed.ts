@@ -41,8 +41,10 @@ interface StepState {
   /** BN steps: reduced values by round, and forward statistics by layer */
   bnStats: Map<number, Float64Array>;
   roundsDone: number;
-  /** microbatch start → how many times it came back non-finite */
-  nonFinite: Map<number, number>;
+  /** microbatch index → the workers that reported it non-finite (not yet confirmed) */
+  nonFinite: Map<number, WorkerConn[]>;
+  /** workers not to hand this step's work to, while another one can take it */
+  avoid: Set<WorkerConn>;
   resolve: (g: StepGradient) => void;
   reject: (e: Error) => void;
   bytesAtStart: number;
@@ -99,6 +101,7 @@ export class DistributedSource implements GradientSource {
         bnStats: new Map(),
         roundsDone: 0,
         nonFinite: new Map(),
+        avoid: new Set(),
         resolve,
         reject,
         bytesAtStart: this.bytes(),
@@ -125,7 +128,9 @@ export class DistributedSource implements GradientSource {
   private dispatch(): void {
     const s = this.current;
     if (!s) return;
-    const workers = this.server.readyWorkers().sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
+    const ready = this.server.readyWorkers().sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
+    const preferred = ready.filter((w) => !s.avoid.has(w));
+    const workers = preferred.length > 0 ? preferred : ready;
     const need = this.started ? 1 : this.o.minWorkers;
     if (workers.length < need) {
       this.waitForWorkers(workers.length, need);
@@ -185,7 +190,9 @@ export class DistributedSource implements GradientSource {
     };
     say();
     void have;
-    this.waitTimer = setInterval(say, 10_000);
+    // unref: the reminder alone must not keep the process alive once the run has stopped
+    // (SIGTERM while waiting for workers)
+    this.waitTimer = setInterval(say, 10_000).unref();
   }
 
   private stopWaiting(): void {
@@ -267,13 +274,20 @@ export class DistributedSource implements GradientSource {
     if (s.roundsDone !== s.bnRounds) {
       return this.bad(task.worker, `step ${s.step}: gradient before the BatchNorm rounds finished`);
     }
-    const nonFinite = msg.blocks.filter((b) => !Number.isFinite(b.lossSum) || !allFinite(b.grads));
-    if (nonFinite.length > 0) {
-      const confirmed = nonFinite.every((b) => (s.nonFinite.get(b.start) ?? 0) >= 1);
-      for (const b of nonFinite) s.nonFinite.set(b.start, (s.nonFinite.get(b.start) ?? 0) + 1);
+    const range = Array.from({ length: task.count }, (_, k) => task.first + k);
+    const bad = msg.blocks.filter((b) => !Number.isFinite(b.lossSum) || !allFinite(b.grads));
+    if (bad.length > 0) {
+      const indices = bad.flatMap((b) => Array.from({ length: b.size }, (_, k) => b.start + k));
+      const confirmed = indices.every((i) => s.nonFinite.has(i));
       if (!confirmed) {
-        // one report could be a faulty worker: drop it and have the microbatches recomputed
-        return this.bad(task.worker, `step ${s.step}: non-finite gradient for microbatches ${task.first}..${task.first + task.count - 1}; recomputing them elsewhere`, 'E_NON_FINITE');
+        // one report could come from a faulty worker: recompute elsewhere before believing it
+        for (const i of indices) s.nonFinite.set(i, [...(s.nonFinite.get(i) ?? []), task.worker]);
+        s.avoid.add(task.worker);
+        this.o.log.warn({ run: this.o.runId, event: 'non-finite-recheck', step: s.step, worker: task.worker.id, name: task.worker.name, first: task.first, count: task.count },
+          `step ${s.step}: worker ${task.worker.label()} sent a non-finite gradient for microbatches ${task.first}..${task.first + task.count - 1}; recomputing them`);
+        s.tasks = s.bn ? [] : s.tasks.filter((t) => t !== task);
+        this.dispatch();
+        return;
       }
       if (this.o.onNonFinite === 'stop') {
         s.reject(new UserError('NON_FINITE',
@@ -281,6 +295,14 @@ export class DistributedSource implements GradientSource {
         this.current = null;
         return;
       }
+      for (const i of indices) s.nonFinite.delete(i);
+    }
+    // workers that reported these microbatches non-finite when they are not: faulty
+    const liars = new Set<WorkerConn>();
+    for (const i of range) {
+      if (bad.some((b) => i >= b.start && i < b.start + b.size)) continue;
+      for (const w of s.nonFinite.get(i) ?? []) liars.add(w);
+      s.nonFinite.delete(i);
     }
     s.computeMs = Math.max(s.computeMs, msg.computeMs);
     const rows = s.parts.slice(task.first, task.first + task.count).reduce((a, p) => a + p.length, 0);
@@ -293,7 +315,10 @@ export class DistributedSource implements GradientSource {
       s.blocks.set(b.start, b);
       for (let i = b.start; i < b.start + b.size; i++) s.covered[i] = 1;
     }
-    if (s.covered.every((v) => v === 1)) this.finish(s);
+    for (const w of liars) {
+      if (w !== task.worker) this.bad(w, `step ${s.step}: sent a non-finite gradient that worker ${task.worker.label()} computed finite`, 'E_NON_FINITE');
+    }
+    if (this.current === s && s.covered.every((v) => v === 1)) this.finish(s);
   }
 
   private finish(s: StepState): void {

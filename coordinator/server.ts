@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  CLOSE, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeToCoordinator, encode,
+  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, frameLimit,
   type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
 } from '../shared/protocol.js';
 
@@ -26,6 +26,8 @@ export interface ServerOptions {
   /** ping interval and the silence after which a worker is dropped */
   heartbeatMs: number;
   heartbeatTimeoutMs: number;
+  /** largest frame accepted; default MAX_FRAME_BYTES, or GRADWIRE_MAX_FRAME_BYTES (tests) */
+  maxFrameBytes?: number;
 }
 
 export interface JobOffer {
@@ -93,9 +95,11 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   /** extra JSON for /healthz */
   health: () => Record<string, unknown> = () => ({});
   rejectedFrames = 0;
+  readonly maxFrameBytes: number;
 
   constructor(readonly o: ServerOptions) {
     super();
+    this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
     if (!o.token && !isLoopback(o.host)) {
       throw new Error(
         `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`);
@@ -105,7 +109,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   async start(): Promise<number> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.http_(req, res);
     this.http = this.o.tls ? createHttpsServer({ cert: this.o.tls.cert, key: this.o.tls.key }, handler) : createHttpServer(handler);
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     await new Promise<void>((resolve, reject) => {
       this.http!.once('error', reject);
@@ -167,7 +171,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       let msg: ToCoordinator;
       try {
         if (!isBinary) throw new FrameError('E_BAD_FRAME', 'text frame; the protocol is binary msgpack');
-        msg = decodeToCoordinator(data);
+        msg = decodeToCoordinator(data, this.maxFrameBytes);
       } catch (e) {
         this.rejectedFrames++;
         const fe = e instanceof FrameError ? e : new FrameError('E_BAD_FRAME', String(e));
@@ -183,8 +187,17 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         this.drop(c, `disconnected (${code})`);
       }
     });
-    ws.on('error', (e) => {
+    ws.on('error', (e: Error & { code?: string }) => {
       this.rejectedFrames++;
+      if (e.code?.startsWith('WS_ERR_') && this.conns.has(c.id)) {
+        // a frame the WebSocket layer refused (over the size limit, bad opcode, unmasked, ...):
+        // ws closes the connection itself (1009, 1002, ...); log it like every rejected frame
+        const limit = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? ` (the limit is ${this.maxFrameBytes} bytes)` : '';
+        this.o.log.error({ event: 'rejected', worker: c.id, name: c.name, address: c.address, code: 'E_BAD_FRAME', wsError: e.code },
+          `worker ${c.label()}: bad frame: ${e.message}${limit}`);
+        this.drop(c, `bad frame: ${e.message}`);
+        return;
+      }
       this.o.log.error({ event: 'socket-error', worker: c.id, name: c.name, err: e.message }, `worker ${c.label()}: ${e.message}`);
     });
     c.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: c.nonce, authRequired: this.o.token !== null });

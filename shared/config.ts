@@ -16,9 +16,10 @@ export const DEFAULT_LR: Record<OptimizerName, number> = {
   adam: 0.001, adamw: 0.001, nadam: 0.001,
 };
 
-/** PyTorch's eps for each optimizer (0 where the update has none) */
+/** PyTorch's eps for each optimizer (sgd, momentum and nesterov do not use it; 1e-8 keeps
+ *  the resolved config valid input, so a run's config.json can be given back as a config) */
 export const DEFAULT_EPS: Record<OptimizerName, number> = {
-  sgd: 0, momentum: 0, nesterov: 0, adagrad: 1e-10, rmsprop: 1e-8, adadelta: 1e-6,
+  sgd: 1e-8, momentum: 1e-8, nesterov: 1e-8, adagrad: 1e-10, rmsprop: 1e-8, adadelta: 1e-6,
   adam: 1e-8, adamw: 1e-8, nadam: 1e-8,
 };
 

@@ -3,11 +3,23 @@
 // frame and the msgpack codec. docs/PROTOCOL.md lists the messages and the flow.
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
+import { UserError } from './errors.js';
 
 export const PROTOCOL_VERSION = 1;
 
 /** Largest frame either side accepts (weights of a 2M-parameter model fit with room). */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** The frame size limit a side enforces: MAX_FRAME_BYTES, or the value of the environment
+ *  variable GRADWIRE_MAX_FRAME_BYTES (tests lower it), which each side reads and passes here. */
+export function frameLimit(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return MAX_FRAME_BYTES;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1024 || n > 1024 ** 3) {
+    throw new UserError('USAGE', `GRADWIRE_MAX_FRAME_BYTES: "${raw}" must be a whole number of bytes from 1024 to ${1024 ** 3}`);
+  }
+  return n;
+}
 
 /** WebSocket close codes (4000–4999 are for applications). */
 export const CLOSE = {
@@ -41,6 +53,7 @@ const f64 = z.custom<Float64Array>((v) => v instanceof Float64Array, { message: 
 const i32 = z.custom<Int32Array>((v) => v instanceof Int32Array, { message: 'expected an Int32Array' });
 const bytes = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected binary bytes' });
 const nat = z.number().int().nonnegative();
+const anyNumber = z.custom<number>((v) => typeof v === 'number', { message: 'expected a number' });
 const id = z.string().min(1).max(200);
 
 export const runtimeSchema = z.object({
@@ -143,7 +156,9 @@ export const blockSchema = z.object({
   start: nat,
   size: z.number().int().positive(),
   grads: f32,
-  lossSum: z.number(),
+  /** any number, NaN and ±Infinity included: a diverging run's loss must reach the
+   *  onNonFinite policy (z.number() refuses non-finite values) */
+  lossSum: anyNumber,
   correct: nat,
 });
 export type GradBlock = z.infer<typeof blockSchema>;
@@ -181,9 +196,9 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`).join('; ');
 }
 
-function decodeWith<T>(schema: z.ZodType<T>, data: Uint8Array): T {
-  if (data.byteLength > MAX_FRAME_BYTES) {
-    throw new FrameError('E_BAD_FRAME', `frame of ${data.byteLength} bytes exceeds the limit of ${MAX_FRAME_BYTES}`);
+function decodeWith<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number): T {
+  if (data.byteLength > maxBytes) {
+    throw new FrameError('E_BAD_FRAME', `frame of ${data.byteLength} bytes exceeds the limit of ${maxBytes}`);
   }
   let raw: unknown;
   try {
@@ -199,10 +214,10 @@ function decodeWith<T>(schema: z.ZodType<T>, data: Uint8Array): T {
   return r.data;
 }
 
-export function decodeToWorker(data: Uint8Array): ToWorker {
-  return decodeWith(toWorkerSchema, data);
+export function decodeToWorker(data: Uint8Array, maxBytes = MAX_FRAME_BYTES): ToWorker {
+  return decodeWith(toWorkerSchema, data, maxBytes);
 }
 
-export function decodeToCoordinator(data: Uint8Array): ToCoordinator {
-  return decodeWith(toCoordinatorSchema, data);
+export function decodeToCoordinator(data: Uint8Array, maxBytes = MAX_FRAME_BYTES): ToCoordinator {
+  return decodeWith(toCoordinatorSchema, data, maxBytes);
 }

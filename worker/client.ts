@@ -14,7 +14,7 @@ import { fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncRep
 import { resultBlocks } from '../shared/engine/sharded.js';
 import { Model } from '../shared/nn/model.js';
 import {
-  CLOSE, FrameError, MAX_FRAME_BYTES, PROTOCOL_VERSION, decodeToWorker, encode,
+  CLOSE, FrameError, PROTOCOL_VERSION, decodeToWorker, encode, frameLimit,
   type RuntimeInfo, type ToCoordinator, type ToWorker,
 } from '../shared/protocol.js';
 import { getDataset } from './dataset-cache.js';
@@ -35,6 +35,8 @@ export interface WorkerOptions {
   /** silence from the coordinator after which the connection is dropped and retried */
   heartbeatTimeoutMs: number;
   ca?: Buffer;
+  /** largest frame accepted; default MAX_FRAME_BYTES, or GRADWIRE_MAX_FRAME_BYTES (tests) */
+  maxFrameBytes?: number;
 }
 
 interface Job {
@@ -74,8 +76,11 @@ export class WorkerClient {
   private watchdog: NodeJS.Timeout | null = null;
   private finish: (code: number) => void = () => {};
   stepsComputed = 0;
+  private readonly maxFrameBytes: number;
 
-  constructor(private readonly o: WorkerOptions) {}
+  constructor(private readonly o: WorkerOptions) {
+    this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
+  }
 
   /** Run until the coordinator's run is done (0), a fatal error (2), or stop(). */
   run(): Promise<number> {
@@ -97,11 +102,12 @@ export class WorkerClient {
   }
 
   private connect(): void {
-    const ws = new WebSocket(this.o.url, { maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false, ...(this.o.ca ? { ca: this.o.ca } : {}) });
+    const ws = new WebSocket(this.o.url, { maxPayload: this.maxFrameBytes, perMessageDeflate: false, ...(this.o.ca ? { ca: this.o.ca } : {}) });
     this.ws = ws;
     this.lastHeard = Date.now();
     ws.on('open', () => {
-      this.backoffMs = 200;
+      // the backoff starts over once the job is loaded (see loadJob), not on every open: a
+      // coordinator that turns this worker away at once must not be hammered
       this.o.log.info({ event: 'connected', url: this.o.url }, `connected to ${this.o.url}`);
     });
     ws.on('ping', () => { this.lastHeard = Date.now(); });
@@ -109,7 +115,7 @@ export class WorkerClient {
       this.lastHeard = Date.now();
       let msg: ToWorker;
       try {
-        msg = decodeToWorker(data);
+        msg = decodeToWorker(data, this.maxFrameBytes);
       } catch (e) {
         this.o.log.error({ event: 'bad-frame', err: (e as Error).message }, `bad frame from the coordinator: ${(e as Error).message}`);
         ws.close(CLOSE.BAD_FRAME, 'bad frame');
@@ -203,6 +209,7 @@ export class WorkerClient {
     this.o.log.info({ event: 'job', job: msg.jobId, dataset: msg.dataset.sha256.slice(0, 12), cached, ms: Math.round(performance.now() - t0) },
       `job ${msg.jobId}: ${model.describe()} on ${data.n} samples (${cached ? 'dataset from cache' : 'dataset fetched'})`);
     this.send({ type: 'ready', jobId: msg.jobId });
+    this.backoffMs = 200;
   }
 
   private startStep(msg: Extract<ToWorker, { type: 'step' }>): void {

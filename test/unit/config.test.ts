@@ -86,10 +86,10 @@ describe('defaults', () => {
   });
 
   it.each([
-    ['sgd', 0.01, 0], ['momentum', 0.01, 0], ['nesterov', 0.01, 0], ['adagrad', 0.01, 1e-10],
+    ['sgd', 0.01, 1e-8], ['momentum', 0.01, 1e-8], ['nesterov', 0.01, 1e-8], ['adagrad', 0.01, 1e-10],
     ['rmsprop', 0.01, 1e-8], ['adadelta', 1.0, 1e-6], ['adam', 0.001, 1e-8], ['adamw', 0.001, 1e-8],
     ['nadam', 0.001, 1e-8],
-  ])('%s defaults to lr %d and eps %d', (name, lr, eps) => {
+  ])('%s defaults to lr %d and eps %d (unused by sgd, momentum, nesterov)', (name, lr, eps) => {
     const o = parseRunConfig({ optimizer: { name } }).optimizer;
     expect(o.lr).toBe(lr);
     expect(o.eps).toBe(eps);
@@ -350,5 +350,13 @@ describe('formatPath', () => {
     expect(formatPath(['model', 'layers', 2, 'type'])).toBe('model.layers[2].type');
     expect(formatPath(['model', 'hidden', 0])).toBe('model.hidden[0]');
     expect(formatPath(['seed'])).toBe('seed');
+  });
+});
+
+describe('the resolved config is valid input', () => {
+  // a run's config.json, and the config a coordinator sends its workers, parse back to itself
+  it.each(['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'nadam'])('%s', (name) => {
+    const once = parseRunConfig({ optimizer: { name }, model: { norm: 'group', groups: 4, hidden: [8] } });
+    expect(parseRunConfig(JSON.parse(JSON.stringify(once)))).toEqual(once);
   });
 });
