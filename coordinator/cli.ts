@@ -55,7 +55,7 @@ Options (environment variable in brackets):
   --token-file FILE      shared token workers must prove they know [GRADWIRE_TOKEN_FILE, or GRADWIRE_TOKEN]
   --tls-cert FILE --tls-key FILE
                          serve wss:// with this certificate [GRADWIRE_TLS_CERT, GRADWIRE_TLS_KEY]
-  --heartbeat-timeout S  drop a worker silent for S seconds (default 10)
+  --heartbeat-timeout S  drop a worker silent for S seconds (default 10) [GRADWIRE_HEARTBEAT_TIMEOUT]
 ${COMMON}
 
 It exits 0 once the run's outputs are written; its workers exit with it. SIGTERM writes a

@@ -111,6 +111,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.http = this.o.tls ? createHttpsServer({ cert: this.o.tls.cert, key: this.o.tls.key }, handler) : createHttpServer(handler);
     this.wss = new WebSocketServer({ server: this.http, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
+    // listen errors (EADDRINUSE, ...) reach the http server's listener below; the ws server
+    // re-emits them, and an unhandled 'error' would crash the process
+    this.wss.on('error', () => {});
     await new Promise<void>((resolve, reject) => {
       this.http!.once('error', reject);
       this.http!.listen(this.o.port, this.o.host, () => resolve());

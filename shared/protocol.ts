@@ -1,6 +1,6 @@
 // The wire protocol between coordinator and workers: every message type, declared once for
 // both sides as a discriminated union on `type`, with runtime validation of every incoming
-// frame and the msgpack codec. docs/PROTOCOL.md lists the messages and the flow.
+// frame and the msgpack codec. shared/PROTOCOL.md lists the messages and the flow.
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { UserError } from './errors.js';

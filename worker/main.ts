@@ -22,6 +22,7 @@ Options (environment variable in brackets):
   --cache-dir DIR        dataset cache (default: ~/.cache/gradwire) [GRADWIRE_CACHE]
   --heartbeat-timeout S  reconnect after S seconds without a word from the coordinator (default 10)
   --log-format F         auto | json | pretty
+  --log-level L          pino level: debug | info | warn | error (default info) [GRADWIRE_LOG_LEVEL]
   -h, --help             this help
 
 Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (bad token,
