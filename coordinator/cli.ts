@@ -1,10 +1,11 @@
 // The `gradwire` command line.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UserError, isUserError } from '../shared/errors.js';
 import { loadRunConfig } from './config-file.js';
-import { runCoordinator, spawnWorker } from './coordinator.js';
+import { runCoordinator, spawnWorker, withPool } from './coordinator.js';
+import { runSweep } from './sweep.js';
 import { loadDataset } from './datasets.js';
 import { createLogger, type LogFormat } from './log.js';
 import { IN_PROCESS, StopSignal, runTraining } from './run-loop.js';
@@ -18,6 +19,8 @@ Commands:
                --in-process (the default run: an MLP on the built-in MNIST digits)
   coordinator  serve a run to workers on other machines
   worker       join a coordinator's pool and compute gradients
+  sweep        a hyperparameter sweep on a local pool of workers (--preset lecture: the
+               lecture's exercise on MNIST, with a report)
 
 Run 'gradwire <command> --help' for the options of a command.
 `;
@@ -42,12 +45,33 @@ Options:
 ${COMMON}
 `;
 
-const COORDINATOR_HELP = `gradwire coordinator — serve a run to workers
+const SWEEP_HELP = `gradwire sweep — a hyperparameter sweep on a local pool of workers
+
+Usage: gradwire sweep --config sweep.yaml [--workers N] [--out DIR] [--resume] [--store FILE]
+       gradwire sweep --preset lecture [--workers N] [--out DIR]
+
+Options:
+  --config FILE          sweep config, YAML or JSON (see README: base, method, metric, trials,
+                         parameters, earlyStopping, ...)
+  --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 trials)
+  --workers N            local worker processes (default 2)
+  --out DIR              outputs (default sweeps/<sweep id>): trials.csv, summary.json,
+                         report.html, trials/<i>/ (each trial's run outputs), sweep.json
+  --store FILE           the experiment store, SQLite (default DIR/gradwire.db)
+  --resume               continue the sweep in DIR after a crash: finished trials are kept,
+                         running ones requeued, nothing suggested twice
+${COMMON}
+`;
+
+const COORDINATOR_HELP = `gradwire coordinator — serve a run or a sweep to workers
 
 Usage: gradwire coordinator --config run.yaml --listen HOST:PORT [options]
+       gradwire coordinator --sweep sweep.yaml --listen HOST:PORT [--resume] [--store FILE] [options]
 
 Options (environment variable in brackets):
   --config FILE          run config [GRADWIRE_CONFIG]; without it, the default run
+  --sweep FILE           a sweep config instead of a run [GRADWIRE_SWEEP]; --resume and --store
+                         as for 'gradwire sweep'; --min-workers sets the default concurrency
   --listen HOST:PORT     where workers connect (default 127.0.0.1:7070) [GRADWIRE_LISTEN].
                          Beyond loopback a token is required.
   --min-workers N        wait for N workers before the first step (default 1) [GRADWIRE_MIN_WORKERS]
@@ -163,6 +187,7 @@ async function coordinator(args: string[]): Promise<number> {
   const v = parse(args, {
     config: { type: 'string' }, listen: { type: 'string' }, 'min-workers': { type: 'string' }, out: { type: 'string' },
     'token-file': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
+    sweep: { type: 'string' }, resume: { type: 'boolean' }, store: { type: 'string' },
   });
   if (v['help']) {
     process.stdout.write(COORDINATOR_HELP);
@@ -170,7 +195,9 @@ async function coordinator(args: string[]): Promise<number> {
   }
   const env = process.env;
   const format = logFormat(v);
-  const { config, baseDir } = loadRunConfig((v['config'] as string | undefined) ?? env['GRADWIRE_CONFIG']);
+  const sweepFile = (v['sweep'] as string | undefined) ?? env['GRADWIRE_SWEEP'];
+  if (sweepFile && v['config']) throw new UserError('USAGE', '--config and --sweep exclude each other: a coordinator serves a run or a sweep');
+  const { config, baseDir } = loadRunConfig(sweepFile ? undefined : (v['config'] as string | undefined) ?? env['GRADWIRE_CONFIG']);
   const { host, port } = parseListen((v['listen'] as string | undefined) ?? env['GRADWIRE_LISTEN'] ?? '127.0.0.1:7070');
   const certFile = (v['tls-cert'] as string | undefined) ?? env['GRADWIRE_TLS_CERT'];
   const keyFile = (v['tls-key'] as string | undefined) ?? env['GRADWIRE_TLS_KEY'];
@@ -180,12 +207,21 @@ async function coordinator(args: string[]): Promise<number> {
   const token = readToken((v['token-file'] as string | undefined) ?? env['GRADWIRE_TOKEN_FILE']);
   const id = runId();
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const minWorkers = wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1);
+  const tls = certFile && keyFile ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) } : null;
+  if (sweepFile) {
+    const outDir = resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`);
+    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000 }, (server) => runSweep({
+      file: sweepFile, preset: null, outDir, storePath: resolve((v['store'] as string | undefined) ?? join(outDir, 'gradwire.db')),
+      resume: v['resume'] === true, log: server.o.log, server, poolSize: minWorkers,
+    }));
+    return 0;
+  }
   try {
     await runCoordinator({
       config, baseDir, runId: id, log: createLogger(format), host, port, token,
       outDir: resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `runs/${id}`),
-      minWorkers: wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1),
-      tls: certFile && keyFile ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) } : null,
+      minWorkers, tls,
       heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
     });
   } catch (e) {
@@ -194,6 +230,40 @@ async function coordinator(args: string[]): Promise<number> {
       throw new UserError('USAGE', `--listen ${host}:${port}: ${msg}`);
     }
     throw e;
+  }
+  return 0;
+}
+
+async function sweep(args: string[]): Promise<number> {
+  const v = parse(args, {
+    config: { type: 'string' }, preset: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' },
+    resume: { type: 'boolean' }, store: { type: 'string' },
+  });
+  if (v['help']) {
+    process.stdout.write(SWEEP_HELP);
+    return 0;
+  }
+  const preset = v['preset'] as string | undefined;
+  if (preset !== undefined && preset !== 'lecture') throw new UserError('USAGE', `--preset: "${preset}" is not one of lecture`);
+  if (!preset === !v['config']) throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
+  const format = logFormat(v);
+  const log = createLogger(format);
+  const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
+  const outDir = resolve((v['out'] as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const workers: ReturnType<typeof spawnWorker>[] = [];
+  try {
+    await withPool({ host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 }, (server, port) => {
+      for (let i = 0; i < n; i++) {
+        workers.push(spawnWorker(['--connect', `ws://127.0.0.1:${port}`, '--name', `local-${i + 1}`, '--log-level', 'warn', '--log-format', pretty ? 'pretty' : 'json'], 'inherit'));
+      }
+      return runSweep({
+        file: (v['config'] as string | undefined) ?? null, preset: preset === 'lecture' ? 'lecture' : null, outDir,
+        storePath: resolve((v['store'] as string | undefined) ?? join(outDir, 'gradwire.db')), resume: v['resume'] === true, log, server, poolSize: n,
+      });
+    });
+  } finally {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
   }
   return 0;
 }
@@ -216,8 +286,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'train': return train(rest);
     case 'coordinator': return coordinator(rest);
     case 'worker': return worker(rest);
+    case 'sweep': return sweep(rest);
     default:
-      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker (see gradwire --help)`);
+      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker, sweep (see gradwire --help)`);
   }
 }
 

@@ -73,3 +73,34 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
     await server.close();
   }
 }
+
+export interface PoolOptions {
+  host: string;
+  port: number;
+  token: string | null;
+  tls: { cert: Buffer; key: Buffer } | null;
+  log: Logger;
+  heartbeatTimeoutMs: number;
+}
+
+/** A coordinator server with no single job (sweeps give each trial its own workers): start
+ *  it, run `body`, then dismiss the workers and close. */
+export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServer, port: number) => Promise<T>): Promise<T> {
+  const server = new CoordinatorServer({
+    host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
+    runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
+    heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+  });
+  const port = await server.start();
+  const scheme = o.tls ? 'wss' : 'ws';
+  o.log.info({ event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token },
+    `coordinator listening on ${scheme}://${o.host}:${port}; start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}`);
+  try {
+    const result = await body(server, port);
+    for (const c of server.workers()) c.send({ type: 'job-done', jobId: c.jobId ?? 'pool' });
+    await new Promise((r) => setTimeout(r, 200));
+    return result;
+  } finally {
+    await server.close();
+  }
+}

@@ -76,9 +76,23 @@ export class DistributedSource implements GradientSource {
 
   constructor(private readonly server: CoordinatorServer, private readonly o: DistributedOptions) {
     this.kernel = server.o.runtime.kernel;
-    server.on('ready', () => this.onReady());
-    server.on('gone', (c, reason) => this.onGone(c, reason));
-    server.on('message', (c, msg) => this.onMessage(c, msg));
+    server.on('ready', this.readyListener);
+    server.on('gone', this.goneListener);
+    server.on('message', this.messageListener);
+  }
+
+  private readonly readyListener = (c: WorkerConn): void => { if (c.jobId === this.o.runId) this.onReady(); };
+  private readonly goneListener = (c: WorkerConn, reason: string): void => this.onGone(c, reason);
+  private readonly messageListener = (c: WorkerConn, msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>): void => {
+    if (c.jobId === this.o.runId) this.onMessage(c, msg);
+  };
+
+  /** stop listening to the server (the run is over) */
+  dispose(): void {
+    this.stopWaiting();
+    this.server.off('ready', this.readyListener);
+    this.server.off('gone', this.goneListener);
+    this.server.off('message', this.messageListener);
   }
 
   workers(): number {
@@ -128,7 +142,7 @@ export class DistributedSource implements GradientSource {
   private dispatch(): void {
     const s = this.current;
     if (!s) return;
-    const ready = this.server.readyWorkers().sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
+    const ready = this.server.readyWorkers(this.o.runId).sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
     const preferred = ready.filter((w) => !s.avoid.has(w));
     const workers = preferred.length > 0 ? preferred : ready;
     const need = this.started ? 1 : this.o.minWorkers;
@@ -184,7 +198,7 @@ export class DistributedSource implements GradientSource {
     if (this.waitTimer) return;
     this.waitingSince = Date.now();
     const say = (): void => {
-      const n = this.server.readyWorkers().length;
+      const n = this.server.readyWorkers(this.o.runId).length;
       this.o.log.warn({ run: this.o.runId, event: 'waiting', workers: n, need, waitedMs: Date.now() - this.waitingSince },
         `waiting for workers: ${n} ready, ${need} needed (step ${this.current?.step ?? '-'})`);
     };
@@ -217,7 +231,8 @@ export class DistributedSource implements GradientSource {
   private onMessage(c: WorkerConn, msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>): void {
     const s = this.current;
     if (msg.type !== 'sync' && msg.type !== 'grads') return;
-    if (!s || msg.jobId !== this.o.runId || msg.step !== s.step) {
+    if (msg.jobId !== this.o.runId) return; // a late answer for a job this worker has left
+    if (!s || msg.step !== s.step) {
       if (s && msg.step < s.step) return; // late answer to a finished step
       return this.server.unexpected(c, msg.type);
     }

@@ -46,6 +46,22 @@ export interface RunOptions {
   stepEvents: boolean;
   /** set (and `stopping` resolved) when the run should checkpoint and stop (SIGTERM) */
   stopSignal?: StopSignal;
+  /** after each epoch's validation: 'stop' ends the run early (ASHA) */
+  onEpoch?: (row: EpochRow) => 'continue' | 'stop';
+  /** evaluate the test split at the end (default true; sweep trials do not touch it) */
+  evaluateTest?: boolean;
+}
+
+export interface EpochRow {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  lr: number;
+  samplesPerSecond: number;
+  seconds: number;
 }
 
 export class StopSignal {
@@ -74,8 +90,10 @@ export interface RunSummary {
   trainAccuracy: number;
   valLoss: number;
   valAccuracy: number;
-  testLoss: number;
-  testAccuracy: number;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  /** true when onEpoch stopped the run before its last epoch */
+  stoppedEarly: boolean;
   samplesPerSecond: number;
   trainSeconds: number;
   wallSeconds: number;
@@ -134,7 +152,8 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
     }, cliProgress.Presets.shades_classic)
     : null;
 
-  while (!trainer.done) {
+  let stoppedEarly = false;
+  while (!trainer.done && !stoppedEarly) {
     const epoch = trainer.epoch;
     let epLoss = 0, epCorrect = 0, epRows = 0, epMs = 0, lr = 0;
     bar?.start(trainer.stepsPerEpoch, trainer.position, { epoch: epoch + 1, epochs: cfg.epochs, loss: '-', sps: '-' });
@@ -171,19 +190,20 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
     trainSamples += epRows;
     last = { loss: epLoss / epRows, accuracy: epCorrect / epRows };
     val = trainer.evaluate(split.val);
-    const row = {
+    const row: EpochRow = {
       epoch: epoch + 1, step: trainer.step, trainLoss: last.loss, trainAccuracy: last.accuracy,
       valLoss: val.loss, valAccuracy: val.accuracy, lr, samplesPerSecond: Math.round((epRows / epMs) * 1000),
       seconds: Math.round(epMs) / 1000,
     };
-    epochRows.push(row);
+    epochRows.push({ ...row });
     writeAtomic(join(o.outDir, 'epochs.csv'), toCsv(epochRows, EPOCH_COLUMNS));
     writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
     log.info({ run: o.runId, event: 'epoch', ...row },
       `epoch ${row.epoch}/${cfg.epochs}  train loss ${last.loss.toFixed(4)} acc ${(last.accuracy * 100).toFixed(2)}%  val loss ${val.loss.toFixed(4)} acc ${(val.accuracy * 100).toFixed(2)}%  ${row.samplesPerSecond} samples/s`);
+    if (!trainer.done && o.onEpoch?.(row) === 'stop') stoppedEarly = true;
   }
 
-  const test = trainer.evaluate(split.test);
+  const test = o.evaluateTest === false ? null : trainer.evaluate(split.test);
   checkpoint();
   writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
   const lastEpoch = epochRows[epochRows.length - 1];
@@ -203,8 +223,9 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
     trainAccuracy: Number.isNaN(last.accuracy) ? Number(lastEpoch?.['trainAccuracy']) : last.accuracy,
     valLoss: val.samples ? val.loss : Number(lastEpoch?.['valLoss']),
     valAccuracy: val.samples ? val.accuracy : Number(lastEpoch?.['valAccuracy']),
-    testLoss: test.loss,
-    testAccuracy: test.accuracy,
+    testLoss: test ? test.loss : null,
+    testAccuracy: test ? test.accuracy : null,
+    stoppedEarly,
     samplesPerSecond: trainMs > 0 ? Math.round((trainSamples / trainMs) * 1000 * 10) / 10 : 0,
     trainSeconds: Math.round(trainMs) / 1000,
     wallSeconds: Math.round(performance.now() - wallStart) / 1000,
@@ -212,8 +233,8 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
     config: cfg,
   };
   writeJson(o.outDir, 'summary.json', summary);
-  log.info({ run: o.runId, event: 'done', testAccuracy: test.accuracy, weightsSha256: summary.weightsSha256, out: o.outDir },
-    `done: test accuracy ${(test.accuracy * 100).toFixed(2)}%, ${summary.samplesPerSecond} samples/s, outputs in ${o.outDir}`);
+  log.info({ run: o.runId, event: 'done', testAccuracy: summary.testAccuracy, valAccuracy: summary.valAccuracy, weightsSha256: summary.weightsSha256, out: o.outDir },
+    `done${stoppedEarly ? ` (stopped early after epoch ${trainer.epoch})` : ''}: ${test ? `test accuracy ${(test.accuracy * 100).toFixed(2)}%` : `validation accuracy ${(summary.valAccuracy * 100).toFixed(2)}%`}, ${summary.samplesPerSecond} samples/s, outputs in ${o.outDir}`);
   return summary;
 }
 

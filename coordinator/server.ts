@@ -53,6 +53,8 @@ export class WorkerConn {
   lastPong = Date.now();
   bytesIn = 0;
   bytesOut = 0;
+  /** the job this worker was given (null: none yet) */
+  jobId: string | null = null;
   /** the step whose weights this worker holds (-1: none) */
   paramsStep = -1;
   connectedAt = Date.now();
@@ -73,6 +75,8 @@ export class WorkerConn {
 
 export interface ServerEvents {
   ready: [WorkerConn];
+  /** a worker authenticated and has no job: the scheduler may give it one */
+  idle: [WorkerConn];
   gone: [WorkerConn, string];
   message: [WorkerConn, Exclude<ToCoordinator, { type: 'hello' | 'ready' }>];
 }
@@ -91,6 +95,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private http: Server | null = null;
   private wss: WebSocketServer | null = null;
   private heartbeat: NodeJS.Timeout | null = null;
+  /** jobs workers may be given, by id; `job` is the one every worker gets (single runs) */
+  private readonly jobs = new Map<string, JobOffer>();
   private job: JobOffer | null = null;
   /** extra JSON for /healthz */
   health: () => Record<string, unknown> = () => ({});
@@ -134,11 +140,34 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   setJob(job: JobOffer | null): void {
     this.job = job;
     if (!job) return;
-    for (const c of this.conns.values()) if (c.state !== 'handshake') this.offer(c);
+    this.jobs.set(job.jobId, job);
+    for (const c of this.conns.values()) if (c.state !== 'handshake') this.offer(c, job);
   }
 
-  readyWorkers(): WorkerConn[] {
-    return [...this.conns.values()].filter((c) => c.state === 'ready');
+  /** Make a job known (its dataset is served) without offering it to anyone yet. */
+  addJob(job: JobOffer): void {
+    this.jobs.set(job.jobId, job);
+  }
+
+  removeJob(jobId: string): void {
+    this.jobs.delete(jobId);
+  }
+
+  /** Give one worker a job (sweeps: each trial has its own workers). */
+  assign(c: WorkerConn, jobId: string): void {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new Error(`no job ${jobId}`);
+    this.offer(c, job);
+  }
+
+  /** ready workers, of one job when given */
+  readyWorkers(jobId?: string): WorkerConn[] {
+    return [...this.conns.values()].filter((c) => c.state === 'ready' && (jobId === undefined || c.jobId === jobId));
+  }
+
+  /** authenticated workers, whatever their job */
+  workers(): WorkerConn[] {
+    return [...this.conns.values()].filter((c) => c.state !== 'handshake');
   }
 
   /** Drop a worker: log why, tell it, close. */
@@ -149,9 +178,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.drop(c, message);
   }
 
-  private offer(c: WorkerConn): void {
-    const job = this.job!;
+  private offer(c: WorkerConn, job: JobOffer): void {
     c.state = 'loading';
+    c.jobId = job.jobId;
     c.paramsStep = -1;
     c.send({ type: 'job', jobId: job.jobId, config: job.config, dataset: { sha256: job.sha256, url: `/datasets/${job.sha256}`, bytes: job.blob.byteLength } });
   }
@@ -215,7 +244,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       case 'hello':
         return this.unexpected(c, msg.type);
       case 'ready':
-        if (c.state !== 'loading' || msg.jobId !== this.job?.jobId) return this.unexpected(c, msg.type);
+        if (c.state !== 'loading' || msg.jobId !== c.jobId) {
+          if (c.state === 'loading' && msg.jobId !== c.jobId) return; // ready for a job it was since moved off
+          return this.unexpected(c, msg.type);
+        }
         c.state = 'ready';
         this.o.log.info({ event: 'worker-ready', worker: c.id, name: c.name, address: c.address }, `worker ${c.label()} ready`);
         this.emit('ready', c);
@@ -264,7 +296,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     c.send({ type: 'welcome', workerId: c.id, session: c.session });
     this.o.log.info({ event: 'worker-joined', worker: c.id, name: c.name, address: c.address, kernel: msg.runtime.kernel, node: msg.runtime.node },
       `worker ${c.label()} joined (kernel ${msg.runtime.kernel}, Node ${msg.runtime.node})`);
-    if (this.job) this.offer(c);
+    if (this.job) this.offer(c, this.job);
+    else this.emit('idle', c);
   }
 
   private beat(): void {
@@ -297,13 +330,14 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         res.end('a dataset is served to connected, authenticated workers only (x-gradwire-session)\n');
         return;
       }
-      if (!this.job || this.job.sha256 !== m[1]) {
+      const job = [...this.jobs.values()].find((j) => j.sha256 === m[1]);
+      if (!job) {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end(`no dataset ${m[1]} here\n`);
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': this.job.blob.byteLength });
-      res.end(this.job.blob);
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': job.blob.byteLength });
+      res.end(job.blob);
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' });

@@ -1,0 +1,363 @@
+// The sweep report: one self-contained HTML file (inline CSS, inline SVG, a tiny inline script
+// to sort the trials table). No request leaves the file: a CSP forbids every external source.
+import type { ParamSpec, SweepConfig, TrialRecord } from '../shared/sweep/types.js';
+import {
+  esc, fmtNum, frame, linearScale, logScale, logTicks, niceTicks, pct, polyline, px, type Scale,
+  svgDoc, viridis, viridisStops,
+} from './svg.js';
+
+export interface SweepReportInput {
+  sweepId: string;
+  config: SweepConfig;
+  trials: TrialRecord[];
+  best: { index: number; params: Record<string, unknown>; valAccuracy: number; testAccuracy: number | null } | null;
+  /** name the lecture's factors (Dropout rate, Activation, Initialization, Batch norm) */
+  lecture: boolean;
+  generatedAt: string;
+}
+
+/** the lecture's names for its four factors, and for the values of batch norm */
+const LECTURE: Record<string, { label: string; values?: Record<string, string> }> = {
+  'model.dropout': { label: 'Dropout rate' },
+  'model.activation': { label: 'Activation' },
+  'model.init': { label: 'Initialization' },
+  'model.norm': { label: 'Batch norm', values: { none: 'off', batch: 'on' } },
+};
+
+const fin = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** a parameter value as written in a config */
+export function rawValue(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(+v.toPrecision(4));
+  if (v === undefined) return '';
+  return JSON.stringify(v) ?? String(v);
+}
+
+interface Labels { param: (path: string) => string; value: (path: string, v: unknown) => string }
+
+function labels(lecture: boolean): Labels {
+  return {
+    param: (p) => (lecture && LECTURE[p] ? LECTURE[p].label : p),
+    value: (p, v) => {
+      const raw = rawValue(v);
+      return (lecture && LECTURE[p]?.values?.[raw]) || raw;
+    },
+  };
+}
+
+interface Group { label: string; accs: number[]; total: number }
+export interface Factor { path: string; label: string; groups: Group[]; effect: number | null; sentence: string }
+
+/** groups of a parameter: its values, or 3 bins of a numeric range (log bins for log_uniform) */
+function groupsOf(path: string, spec: ParamSpec, trials: TrialRecord[], L: Labels): Array<Group & { has: (v: unknown) => boolean }> {
+  if (spec.distribution === 'values') {
+    const values = [...spec.values], keys = values.map((v) => JSON.stringify(v));
+    for (const t of trials) {
+      const v = t.params[path], k = JSON.stringify(v);
+      if (v !== undefined && !keys.includes(k)) { keys.push(k); values.push(v); }
+    }
+    return values.map((v, i) => ({ label: L.value(path, v), accs: [], total: 0, has: (x: unknown) => JSON.stringify(x) === keys[i] }));
+  }
+  const { min, max } = spec;
+  let edges: number[];
+  if (spec.distribution === 'int' && max - min < 5) edges = Array.from({ length: max - min + 2 }, (_, i) => min + i - 0.5);
+  else if (spec.distribution === 'log_uniform' && min > 0) edges = [0, 1, 2, 3].map((i) => +(min * (max / min) ** (i / 3)).toPrecision(12));
+  else edges = [0, 1, 2, 3].map((i) => min + ((max - min) * i) / 3);
+  if (spec.distribution === 'int' && max - min >= 5) edges = edges.map((e, i) => (i === 0 || i === 3 ? e : Math.round(e)));
+  return edges.slice(1).map((hi, i) => {
+    const lo = edges[i]!, last = i === edges.length - 2;
+    const label = spec.distribution === 'int' && max - min < 5 ? String(lo + 0.5) : `${fmtNum(lo)}–${fmtNum(hi)}`;
+    return {
+      label, accs: [], total: 0,
+      has: (x: unknown) => typeof x === 'number' && (i === 0 ? x >= lo - 1e-12 : x > lo) && (last ? x <= hi + 1e-12 : x <= hi),
+    };
+  });
+}
+
+const stat = (g: Group): string => `${pct(mean(g.accs))} (best ${pct(Math.max(...g.accs))})`;
+const points = (d: number): string => `${d >= 0 ? '+' : '−'}${Math.abs(d * 100).toFixed(1)}`;
+
+/** per parameter: validation accuracy of finished trials by value (or bin), the spread between
+ *  the best and worst mean, and a sentence; ordered by that spread, largest first */
+export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lecture: boolean): Factor[] {
+  const L = labels(lecture);
+  const done = trials.filter((t) => t.status === 'finished' && fin(t.valAccuracy));
+  const factors = Object.entries(config.parameters).map(([path, spec]): Factor => {
+    const groups = groupsOf(path, spec, trials, L);
+    for (const t of trials) {
+      const g = groups.find((g) => g.has(t.params[path]));
+      if (!g) continue;
+      g.total++;
+      if (done.includes(t)) g.accs.push(t.valAccuracy!);
+    }
+    const seen = groups.filter((g) => g.accs.length > 0).sort((a, b) => mean(b.accs) - mean(a.accs));
+    const label = L.param(path);
+    let sentence: string, effect: number | null = null;
+    if (seen.length === 0) sentence = `${label}: no finished trial to compare.`;
+    else if (seen.length === 1) sentence = `${label}: only ${seen[0]!.label} was observed among finished trials, with a mean validation accuracy of ${stat(seen[0]!)}.`;
+    else {
+      const top = seen[0]!, rest = seen.slice(1), worst = seen[seen.length - 1]!;
+      effect = mean(top.accs) - mean(worst.accs);
+      const others = rest.map((g) => `${stat(g)} ${/^[-+.\d]/.test(g.label) ? 'at ' : ''}${g.label}`);
+      const list = others.length === 1 ? others[0] : `${others.slice(0, -1).join(', ')} and ${others[others.length - 1]}`;
+      sentence = `${label}: ${top.label} reached a mean validation accuracy of ${stat(top)} against ${list}, ${points(effect)} points`
+        + (rest.length > 1 ? ` over ${worst.label}; ${top.label} was best.` : '.');
+    }
+    return { path, label, groups, effect, sentence };
+  });
+  return factors.sort((a, b) => (b.effect ?? -1) - (a.effect ?? -1));
+}
+
+function section(id: string, title: string, body: string): string {
+  return `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+}
+
+const note = (text: string): string => `<p class="empty">${esc(text)}</p>`;
+
+function findingsSection(inp: SweepReportInput, factors: Factor[], nDone: number): string {
+  const title = inp.lecture ? 'What changed accuracy' : 'Findings';
+  if (nDone === 0) return section('findings', title, note('No trial has finished yet, so there are no findings.'));
+  const maxEffect = Math.max(1e-9, ...factors.map((f) => f.effect ?? 0));
+  const rows = factors.map((f) => {
+    const top = f.groups.filter((g) => g.accs.length).sort((a, b) => mean(b.accs) - mean(a.accs))[0];
+    const bar = f.effect === null ? '' : `<span class="bar" style="width:${px((f.effect / maxEffect) * 100)}%"></span>`;
+    return `<tr><th scope="row">${esc(f.label)}</th><td>${esc(top?.label ?? '–')}</td>`
+      + `<td class="num">${f.effect === null ? '–' : esc(`${(f.effect * 100).toFixed(1)} points`)}</td><td class="barcell">${bar}</td></tr>`;
+  }).join('');
+  return section('findings', title,
+    `<p>From ${nDone} finished trial${nDone === 1 ? '' : 's'} (stopped, failed and unfinished trials are left out). `
+    + 'Each factor is ranked by how much it changed the mean validation accuracy: the spread between its best and its worst value.</p>'
+    + `<table class="effects"><thead><tr><th>Factor</th><th>Best value</th><th>Effect on mean accuracy</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
+    + `<ul class="findings">${factors.map((f) => `<li>${esc(f.sentence)}</li>`).join('')}</ul>`);
+}
+
+function bestSection(inp: SweepReportInput, L: Labels): string {
+  const b = inp.best;
+  if (!b) return section('best', 'Best configuration', note('No trial has finished yet; no configuration was chosen.'));
+  const params = Object.keys(inp.config.parameters).concat(Object.keys(b.params).filter((k) => !(k in inp.config.parameters)));
+  const rows = params.map((p) => `<tr><th scope="row" title="${esc(p)}">${esc(L.param(p))}</th><td>${esc(L.value(p, b.params[p]))}</td></tr>`).join('');
+  const test = b.testAccuracy === null ? 'not evaluated' : pct(b.testAccuracy);
+  return section('best', 'Best configuration',
+    `<div class="kpis"><div><span class="k">Trial</span><span class="v">#${b.index}</span></div>`
+    + `<div><span class="k">Validation accuracy</span><span class="v">${esc(pct(b.valAccuracy))}</span></div>`
+    + `<div><span class="k">Test accuracy</span><span class="v">${esc(test)}</span></div></div>`
+    + `<table class="params"><tbody>${rows}</tbody></table>`
+    + '<p class="muted">Trials were compared on the validation split only. The test split is evaluated once, for this chosen configuration.</p>');
+}
+
+function bestSoFarSection(inp: SweepReportInput): string {
+  const { name, goal } = inp.config.metric;
+  const done = inp.trials.filter((t) => t.status === 'finished' && fin(t.value)).sort((a, b) => a.index - b.index);
+  if (done.length === 0) return section('best-so-far', 'Best so far', note('No trial has finished yet.'));
+  const better = (a: number, b: number): boolean => (goal === 'maximize' ? a > b : a < b);
+  let run = done[0]!.value!;
+  const pts = done.map((t) => { if (better(t.value!, run)) run = t.value!; return [t.index, run] as [number, number]; });
+  const vals = done.map((t) => t.value!);
+  const acc = name === 'valAccuracy';
+  let lo = Math.min(...vals), hi = Math.max(...vals);
+  if (hi - lo < 1e-9) { lo -= acc ? 0.01 : 0.05; hi += acc ? 0.01 : 0.05; }
+  [lo, hi] = [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06];
+  const maxIdx = Math.max(1, ...inp.trials.map((t) => t.index));
+  const fr = frame({
+    width: 900, height: 300, xDomain: [0, maxIdx], yDomain: [lo, hi], xTicks: niceTicks(0, maxIdx, 8).filter((t) => Number.isInteger(t)),
+    yTicks: niceTicks(lo, hi, 5), xFormat: String, yFormat: acc ? pct : fmtNum, xLabel: 'trial index', yLabel: name,
+  });
+  const dots = done.map((t) => `<circle class="dot" cx="${px(fr.x(t.index))}" cy="${px(fr.y(t.value!))}" r="3"><title>${esc(`trial ${t.index}: ${acc ? pct(t.value!) : fmtNum(t.value!)}`)}</title></circle>`).join('');
+  const step: Array<[number, number]> = [];
+  pts.forEach(([i, v], k) => { if (k > 0) step.push([fr.x(i), fr.y(pts[k - 1]![1])]); step.push([fr.x(i), fr.y(v)]); });
+  return section('best-so-far', 'Best so far',
+    `<p class="muted">${esc(`${goal === 'maximize' ? 'Highest' : 'Lowest'} ${name} after each finished trial, in trial index order; dots are the trials themselves.`)}</p>`
+    + svgDoc(900, 300, `best ${name} so far by trial index`, fr.axes + dots + polyline(step, 'class="best-line"')));
+}
+
+function curvesSection(inp: SweepReportInput): string {
+  const withCurve = inp.trials.filter((t) => t.curve.some((c) => fin(c.valAccuracy))).sort((a, b) => a.index - b.index);
+  if (withCurve.length === 0) return section('curves', 'Learning curves', note('No learning curve recorded yet.'));
+  const bestIdx = inp.best?.index;
+  const all = withCurve.flatMap((t) => t.curve.filter((c) => fin(c.valAccuracy)));
+  const maxEp = Math.max(1, ...all.map((c) => c.epoch));
+  const minEp = Math.min(maxEp - 1, ...all.map((c) => c.epoch));
+  const lo = Math.max(0, Math.floor(Math.min(...all.map((c) => c.valAccuracy)) * 20) / 20);
+  const hi = Math.min(1, Math.ceil(Math.max(...all.map((c) => c.valAccuracy)) * 20) / 20 || 1);
+  const fr = frame({
+    width: 900, height: 340, xDomain: [minEp, maxEp], yDomain: [lo, hi > lo ? hi : lo + 0.05],
+    xTicks: niceTicks(minEp, maxEp, Math.min(10, maxEp - minEp)).filter((t) => Number.isInteger(t)),
+    yTicks: niceTicks(lo, hi > lo ? hi : lo + 0.05, 5), xFormat: String, yFormat: pct, xLabel: 'epoch', yLabel: 'validation accuracy',
+  });
+  const rank = (t: TrialRecord): number => (t.index === bestIdx ? 2 : t.status === 'finished' ? 0 : 1);
+  const order = [...withCurve].sort((a, b) => rank(a) - rank(b));
+  const lines = order.map((t) => {
+    const cls = t.index === bestIdx ? 'curve best' : `curve ${t.status}`;
+    const pts = t.curve.filter((c) => fin(c.valAccuracy)).map((c) => [fr.x(c.epoch), fr.y(c.valAccuracy)] as [number, number]);
+    const last = t.curve[t.curve.length - 1];
+    return polyline(pts, `class="${cls}"`, `trial ${t.index} (${t.status}): ${last ? pct(last.valAccuracy) : ''} at epoch ${last?.epoch ?? 0}`);
+  }).join('');
+  return section('curves', 'Learning curves',
+    '<p class="muted">Validation accuracy per epoch, one line per trial. <span class="key best">best trial</span> '
+    + '<span class="key stopped">stopped early</span> <span class="key failed">failed</span></p>'
+    + svgDoc(900, 340, 'validation accuracy per epoch for every trial', fr.axes + lines));
+}
+
+interface Axis { label: string; scale: Scale | null; at: (v: unknown) => number | null; ticks: Array<[number, string]> }
+
+function parallelSection(inp: SweepReportInput, L: Labels): string {
+  const { name, goal } = inp.config.metric;
+  const rows = inp.trials.filter((t) => fin(t.value)).sort((a, b) => a.index - b.index);
+  if (rows.length === 0) return section('parallel', 'Parallel coordinates', note('No trial has a metric value yet.'));
+  const W = 1000, H = 380, top = 46, bottom = H - 40, params = Object.entries(inp.config.parameters);
+  const n = params.length + 1, xAt = (i: number): number => 80 + ((W - 160) * i) / Math.max(1, n - 1);
+  const axes: Axis[] = params.map(([path, spec]) => {
+    if (spec.distribution === 'values') {
+      const keys = spec.values.map((v) => JSON.stringify(v));
+      const y = (i: number): number => (keys.length === 1 ? (top + bottom) / 2 : bottom - ((bottom - top) * i) / (keys.length - 1));
+      return {
+        label: L.param(path), scale: null, ticks: spec.values.map((v, i) => [y(i), L.value(path, v)] as [number, string]),
+        at: (v) => { const i = keys.indexOf(JSON.stringify(v)); return i < 0 ? null : y(i); },
+      };
+    }
+    const seen = rows.map((t) => t.params[path]).filter((v): v is number => fin(v as number));
+    const log = spec.distribution === 'log_uniform' && Math.min(spec.min, ...seen) > 0;
+    let lo = Math.min(spec.min, ...seen), hi = Math.max(spec.max, ...seen);
+    if (hi <= lo) { lo -= 1; hi += 1; }
+    const scale = (log ? logScale : linearScale)([lo, hi], [bottom, top]);
+    const ticks = log ? logTicks(lo, hi) : niceTicks(lo, hi, 5);
+    return { label: L.param(path), scale, ticks: ticks.map((t) => [scale(t), fmtNum(t)] as [number, string]), at: (v) => (fin(v as number) ? scale(v as number) : null) };
+  });
+  // the metric axis and the colours span the finished trials; stopped and failed trials (grey)
+  // are clamped to the axis ends
+  const fins = rows.filter((t) => t.status === 'finished').map((t) => t.value!);
+  const vals = fins.length > 0 ? fins : rows.map((t) => t.value!);
+  let lo = Math.min(...vals), hi = Math.max(...vals);
+  if (hi - lo < 1e-9) { lo -= 0.01; hi += 0.01; }
+  const acc = name === 'valAccuracy', mScale = linearScale([lo, hi], [bottom, top]);
+  const mAt = (v: number): number => mScale(Math.min(hi, Math.max(lo, v)));
+  axes.push({ label: name, scale: mScale, ticks: niceTicks(lo, hi, 5).map((t) => [mScale(t), acc ? pct(t) : fmtNum(t)]), at: (v) => mAt(v as number) });
+  const colour = (v: number): string => viridis(goal === 'maximize' ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo));
+  const bestIdx = inp.best?.index;
+  const rank = (t: TrialRecord): number => (t.index === bestIdx ? 2 : t.status === 'finished' ? 1 : 0);
+  const order = [...rows].sort((a, b) => rank(a) - rank(b));
+  const lines = order.map((t) => {
+    const ys = axes.map((a, i) => a.at(i < params.length ? t.params[params[i]![0]] : t.value));
+    const d = ys.map((y, i) => (y === null ? '' : `${i === 0 || ys[i - 1] === null ? 'M' : 'L'}${px(xAt(i))} ${px(y)}`)).join(' ');
+    const cls = t.index === bestIdx ? 'trial best' : t.status === 'finished' ? 'trial' : `trial ${t.status}`;
+    const tip = `trial ${t.index} (${t.status}): ${params.map(([p]) => `${L.param(p)}=${L.value(p, t.params[p])}`).join(', ')}; ${name} ${acc ? pct(t.value!) : fmtNum(t.value!)}`;
+    const stroke = t.status === 'finished' ? colour(t.value!) : '#9aa1ad';
+    return (t.index === bestIdx ? `<path class="best-halo" d="${d}"/>` : '') + `<path class="${cls}" d="${d}" stroke="${stroke}"><title>${esc(tip)}</title></path>`;
+  }).join('');
+  const axisMarks = axes.map((a, i) => {
+    const x = xAt(i);
+    return `<g class="paxis"><line class="axis" x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${bottom}"/>`
+      + `<text class="label" x="${px(x)}" y="${top - 22}" text-anchor="middle">${esc(a.label)}</text>`
+      + a.ticks.map(([y, s]) => { const d = i === axes.length - 1 ? 1 : -1; // the metric's ticks on its right
+        return `<line class="axis" x1="${px(x + 4 * d)}" x2="${px(x)}" y1="${px(y)}" y2="${px(y)}"/><text class="tick halo" x="${px(x + 7 * d)}" y="${px(y + 4)}" text-anchor="${d > 0 ? 'start' : 'end'}">${esc(s)}</text>`; }).join('')
+      + '</g>';
+  }).join('');
+  const legend = `<defs><linearGradient id="pc-grad">${viridisStops()}</linearGradient></defs>`
+    + `<text class="tick" x="${W - 290}" y="${H - 12}" text-anchor="end">worse ${esc(name)}</text>`
+    + `<rect x="${W - 282}" y="${H - 22}" width="180" height="12" fill="url(#pc-grad)"/>`
+    + `<text class="tick" x="${W - 94}" y="${H - 12}">better</text>`
+    + (rows.some((t) => t.status !== 'finished') ? `<line class="unfinished" x1="80" x2="110" y1="${H - 16}" y2="${H - 16}"/><text class="tick" x="116" y="${H - 12}">stopped or failed (not coloured, clamped to the axis)</text>` : '');
+  return section('parallel', 'Parallel coordinates',
+    `<p class="muted">${esc(`One line per trial with a ${name}, through the value of each parameter; colour shows the ${name} of finished trials, the thick outlined line is the best trial.${axes.length > 1 && params.some(([, s]) => s.distribution === 'log_uniform') ? ' Log-uniform parameters use a log axis.' : ''}`)}</p>`
+    + svgDoc(W, H, 'parallel coordinates of parameters and metric', legend + lines + axisMarks));
+}
+
+function perValueSection(inp: SweepReportInput, factors: Factor[]): string {
+  const cats = Object.entries(inp.config.parameters).filter(([, s]) => s.distribution === 'values');
+  if (cats.length === 0) return section('per-value', 'Accuracy per value', note('No categorical parameter in this sweep.'));
+  const tables = cats.map(([path]) => {
+    const f = factors.find((x) => x.path === path)!;
+    const best = Math.max(...f.groups.filter((g) => g.accs.length).map((g) => mean(g.accs)));
+    const rows = f.groups.map((g) => {
+      const has = g.accs.length > 0;
+      return `<tr${has && mean(g.accs) === best ? ' class="top"' : ''}><td>${esc(g.label)}</td><td class="num">${g.accs.length} / ${g.total}</td>`
+        + `<td class="num">${has ? pct(mean(g.accs)) : '–'}</td><td class="num">${has ? pct(Math.max(...g.accs)) : '–'}</td></tr>`;
+    }).join('');
+    return `<table class="pv" data-param="${esc(path)}"><caption>${esc(f.label)}</caption><thead><tr><th>Value</th><th>Trials (finished / all)</th>`
+      + `<th>Mean val. accuracy</th><th>Best val. accuracy</th></tr></thead><tbody>${rows}</tbody></table>`;
+  }).join('');
+  return section('per-value', 'Accuracy per value', `<div class="pvgrid">${tables}</div>`);
+}
+
+function trialsSection(inp: SweepReportInput, L: Labels): string {
+  const params = Object.keys(inp.config.parameters);
+  const head = ['Trial', 'Status', ...params.map((p) => L.param(p)), 'Val. accuracy', 'Epochs']
+    .map((h, i) => `<th scope="col"${i >= 2 && i < 2 + params.length ? ` title="${esc(params[i - 2])}"` : ''}>${esc(h)}</th>`).join('');
+  const cell = (text: string, key: string | number, num = false): string => `<td${num ? ' class="num"' : ''} data-v="${esc(key)}">${esc(text)}</td>`;
+  const rows = [...inp.trials].sort((a, b) => a.index - b.index).map((t) => {
+    const ps = params.map((p) => {
+      const v = t.params[p];
+      return cell(rawValue(v), typeof v === 'number' ? v : rawValue(v), typeof v === 'number');
+    }).join('');
+    return `<tr class="${esc(t.status)}${t.index === inp.best?.index ? ' top' : ''}">${cell(String(t.index), t.index, true)}<td data-v="${esc(t.status)}"><span class="status ${esc(t.status)}">${esc(t.status)}</span></td>${ps}`
+      + `${cell(fin(t.valAccuracy) ? pct(t.valAccuracy) : '–', fin(t.valAccuracy) ? t.valAccuracy : '', true)}${cell(String(t.epochs), t.epochs, true)}</tr>`;
+  }).join('');
+  return section('trials', 'All trials', '<p class="muted">Click a column header to sort; click again to reverse.</p>'
+    + `<div class="scroll"><table class="sortable" id="trials-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`);
+}
+
+const CSS = `
+:root{--fg:#1d2330;--muted:#5b6475;--line:#d9dee7;--bg:#f6f7fa;--accent:#d9480f;--blue:#3b6fb6}
+*{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
+header,main{max-width:1080px;margin:0 auto;padding:0 20px}header{padding-top:24px}h1{font-size:26px;margin:0 0 4px}
+.meta{color:var(--muted);margin:0 0 8px}section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:16px 20px;margin:16px 0}
+h2{font-size:19px;margin:0 0 10px}.muted,.empty{color:var(--muted)}.empty{font-style:italic}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}th,td{padding:4px 10px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
+thead th{background:#eef1f6;font-weight:600}td.num{text-align:right}tr.top td{background:#fff4e6;font-weight:600}
+ul.findings{padding-left:20px}ul.findings li{margin:6px 0}
+table.effects td.barcell{width:40%}.bar{display:block;height:10px;background:var(--blue);border-radius:2px}
+.kpis{display:flex;gap:16px;flex-wrap:wrap;margin-bottom:12px}.kpis div{border:1px solid var(--line);border-radius:6px;padding:8px 14px;min-width:160px}
+.kpis .k{display:block;color:var(--muted);font-size:13px}.kpis .v{font-size:22px;font-weight:600}
+.pvgrid{display:flex;flex-wrap:wrap;gap:20px}table.pv caption{text-align:left;font-weight:600;padding-bottom:4px}
+.scroll{max-height:560px;overflow:auto;border:1px solid var(--line)}table.sortable{width:100%}
+table.sortable thead th{position:sticky;top:0;cursor:pointer;user-select:none}
+th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
+.status{padding:0 6px;border-radius:4px;font-size:13px}.status.finished{background:#e3f4e8}.status.stopped{background:#fff1c2}
+.status.failed{background:#fde2e1}.status.queued,.status.running{background:#e8ecf3}
+svg{display:block;max-width:100%;height:auto}svg text{font:12px system-ui,"DejaVu Sans",sans-serif;fill:var(--fg)}svg .tick{fill:var(--muted)}
+svg .label{font-weight:600}svg .grid{stroke:#eceff4}svg .axis{stroke:#8a93a3}svg .halo{paint-order:stroke;stroke:#fff;stroke-width:3px}
+.best-line{fill:none;stroke:var(--accent);stroke-width:2.5}.dot{fill:var(--blue);opacity:.45}
+.curve{fill:none;stroke:var(--blue);stroke-width:1;opacity:.35}.curve.stopped{stroke-dasharray:4 3;stroke:#8a93a3}.curve.failed{stroke:#c92a2a;opacity:.6}
+.curve.best{stroke:var(--accent);stroke-width:3;opacity:1}path.trial{fill:none;stroke-width:1.2;opacity:.55}path.trial.best{stroke-width:3;opacity:1}
+path.trial.stopped,path.trial.failed,line.unfinished{stroke:#9aa1ad;stroke-dasharray:4 3;opacity:.7}path.best-halo{fill:none;stroke:#1d2330;stroke-width:6}
+.key{display:inline-block;margin-left:10px}.key::before{content:"";display:inline-block;width:18px;height:0;border-top:3px solid var(--accent);vertical-align:middle;margin-right:4px}
+.key.stopped::before{border-top:2px dashed #8a93a3}.key.failed::before{border-top:2px solid #c92a2a}
+footer{max-width:1080px;margin:0 auto 24px;padding:0 20px;color:var(--muted);font-size:13px}`;
+
+const SORT_SCRIPT = `document.querySelectorAll('table.sortable').forEach(function(t){var hs=t.querySelectorAll('thead th');hs.forEach(function(th,i){th.tabIndex=0;
+function go(){var asc=th.getAttribute('aria-sort')!=='ascending';hs.forEach(function(h){h.removeAttribute('aria-sort')});th.setAttribute('aria-sort',asc?'ascending':'descending');
+var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows);function k(r){var c=r.cells[i];return c.hasAttribute('data-v')?c.getAttribute('data-v'):c.textContent}
+rows.sort(function(x,y){var a=k(x),c=k(y);if(a===''||c==='')return(a==='')-(c==='');var na=Number(a),nc=Number(c);var d=isNaN(na)||isNaN(nc)?a.localeCompare(c):na-nc;return asc?d:-d});
+rows.forEach(function(r){b.appendChild(r)})}th.addEventListener('click',go);th.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();go()}})})});`;
+
+/** the whole report as one HTML document */
+export function renderSweepReport(inp: SweepReportInput): string {
+  const L = labels(inp.lecture);
+  const factors = sweepFindings(inp.config, inp.trials, inp.lecture);
+  const nDone = inp.trials.filter((t) => t.status === 'finished' && fin(t.valAccuracy)).length;
+  const counts = (['finished', 'stopped', 'failed', 'running', 'queued'] as const)
+    .map((s) => [s, inp.trials.filter((t) => t.status === s).length] as const).filter(([, c]) => c > 0).map(([s, c]) => `${c} ${s}`);
+  const { metric, method } = inp.config;
+  const title = `Sweep ${inp.sweepId}`;
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title><style>${CSS}</style></head><body>
+<header><h1>${esc(title)}</h1><p class="meta">${esc(`${inp.trials.length} trial${inp.trials.length === 1 ? '' : 's'}${counts.length ? `: ${counts.join(', ')}` : ''} · method ${method} · metric ${metric.name} (${metric.goal})`)}</p></header>
+<main>
+${findingsSection(inp, factors, nDone)}
+${bestSection(inp, L)}
+${bestSoFarSection(inp)}
+${curvesSection(inp)}
+${parallelSection(inp, L)}
+${perValueSection(inp, factors)}
+${trialsSection(inp, L)}
+</main>
+<footer>${esc(`Generated ${inp.generatedAt} by gradwire.`)}</footer>
+<script>${SORT_SCRIPT}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,50 @@
+// Hyperparameter sweeps: the resolved sweep config and the records samplers and reports read.
+import type { RunConfig } from '../config-types.js';
+
+export type ParamSpec =
+  | { distribution: 'uniform'; min: number; max: number }
+  | { distribution: 'log_uniform'; min: number; max: number }
+  | { distribution: 'int'; min: number; max: number }
+  | { distribution: 'values'; values: unknown[] };
+
+export type SweepMethod = 'grid' | 'random' | 'tpe' | 'narrow';
+
+export interface SweepConfig {
+  /** the run config every trial starts from (resolved) */
+  base: RunConfig;
+  method: SweepMethod;
+  metric: { name: 'valAccuracy' | 'valLoss'; goal: 'maximize' | 'minimize' };
+  /** trials to run (grid: at most the size of the grid) */
+  trials: number;
+  /** trials at once; null = one per available worker group */
+  concurrency: number | null;
+  workersPerTrial: number;
+  /** seeds the sampler (default: base.seed) */
+  seed: number;
+  /** dotted run-config path → its search space, in the order written */
+  parameters: Record<string, ParamSpec>;
+  earlyStopping: { type: 'asha'; minEpochs: number; reductionFactor: number } | null;
+  /** tpe: random start-up trials, then model-guided */
+  tpe: { startupTrials: number; gamma: number; candidates: number };
+  /** narrow: rounds of trials/rounds each; each numeric range shrinks around the best `keep`
+   *  fraction of the previous rounds' trials */
+  narrow: { rounds: number; keep: number };
+}
+
+export type TrialStatus = 'queued' | 'running' | 'finished' | 'stopped' | 'failed';
+
+/** One trial as the samplers, the scheduler and the report see it. */
+export interface TrialRecord {
+  /** 0-based suggestion index: trial i's parameters are a function of the sweep and of the
+   *  trials that finished before it was suggested */
+  index: number;
+  params: Record<string, unknown>;
+  status: TrialStatus;
+  /** the metric's value at the last evaluated epoch (null until one is) */
+  value: number | null;
+  valAccuracy: number | null;
+  /** epochs trained (ASHA may stop a trial early) */
+  epochs: number;
+  /** per-epoch validation accuracy and training loss */
+  curve: Array<{ epoch: number; valAccuracy: number; valLoss: number; trainLoss: number }>;
+}

@@ -1,0 +1,123 @@
+// Sweeps on a real pool (coordinator and worker processes on loopback) with a real SQLite
+// store: the outputs, and surviving kill -9 of the coordinator.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
+import { freePort, killAll, listeningPort, startCoordinator, startWorker, type Proc } from '../helpers/cluster.js';
+
+const SWEEP = (method: string, trials: number, extra = ''): string => `
+run:
+  seed: 4
+  data: { name: iris }
+  model: { hidden: [16], activation: tanh }
+  optimizer: { name: adam }
+  batchSize: 16
+  microbatch: 8
+  epochs: 6
+method: ${method}
+metric: { name: valAccuracy, goal: maximize }
+trials: ${trials}
+concurrency: 2
+parameters:
+  optimizer.lr: { distribution: log_uniform, min: 0.001, max: 0.3 }
+  model.dropout: { values: [0, 0.2, 0.5] }
+  model.init: { values: [he_normal, xavier_uniform] }
+${extra}`;
+
+afterEach(killAll);
+
+function trialsCsv(out: string): string[] {
+  return readFileSync(join(out, 'trials.csv'), 'utf8').trim().split('\n');
+}
+
+async function sweepOnPool(file: string, out: string, opts: { killAfterTrials?: number; port?: number; resume?: boolean } = {}): Promise<Proc> {
+  const port = opts.port ?? await freePort();
+  const c = startCoordinator(['--sweep', file, '--listen', `127.0.0.1:${port}`, '--out', out, '--min-workers', '2', ...(opts.resume ? ['--resume'] : [])]);
+  await listeningPort(c);
+  return c;
+}
+
+describe('gradwire sweep (local pool)', () => {
+  const dir = withFiles({ 'sweep.yaml': SWEEP('random', 6) });
+  const out = tempDir();
+  const r = gradwire(['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', out, '--log-format', 'json'], { timeoutMs: 180_000 });
+
+  it('finishes and writes trials.csv, summary.json and report.html', () => {
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const rows = trialsCsv(out);
+    expect(rows[0]).toBe('id,optimizer.lr,model.dropout,model.init,valAccuracy,value,epochs,status');
+    expect(rows).toHaveLength(7);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(s.trials).toBe(6);
+    expect(s.finished).toBe(6);
+    expect(s.best.params).toHaveProperty('optimizer.lr');
+    expect(s.best.valAccuracy).toBe(Math.max(...rows.slice(1).map((l) => Number(l.split(',')[4]))));
+    expect(s.best.testAccuracy).toBeGreaterThan(0);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toMatch(/<section id="?best-so-far/);
+    expect(existsSync(join(out, 'gradwire.db'))).toBe(true);
+  });
+
+  it('selects on validation accuracy only: no trial evaluated the test split', () => {
+    for (let i = 0; i < 6; i++) {
+      const t = JSON.parse(readFileSync(join(out, 'trials', String(i), 'summary.json'), 'utf8'));
+      expect(t.testAccuracy).toBeNull();
+    }
+  });
+});
+
+describe('a sweep whose coordinator is killed with SIGKILL', () => {
+  it('random: resumed with --resume, it ends with the same trials table as one never interrupted', async () => {
+    const file = join(withFiles({ 'sweep.yaml': SWEEP('random', 8) }), 'sweep.yaml');
+    const straight = tempDir();
+    const port1 = await freePort();
+    const c1 = await sweepOnPool(file, straight, { port: port1 });
+    startWorker(port1, 'a');
+    startWorker(port1, 'b');
+    expect(await c1.exited).toBe(0);
+
+    const out = tempDir();
+    const port = await freePort();
+    const first = await sweepOnPool(file, out, { port });
+    startWorker(port, 'c', ['--stay']);
+    startWorker(port, 'd', ['--stay']);
+    await first.waitFor((e) => e.event === 'trial' && (e['index'] as number) >= 2, 'trial 2 done');
+    first.kill('SIGKILL');
+    await first.exited;
+    const second = await sweepOnPool(file, out, { port, resume: true });
+    const resumed = await second.waitForEvent('sweep-resume');
+    expect(resumed['requeued']).toBeGreaterThanOrEqual(0);
+    expect(await second.exited).toBe(0);
+    expect(trialsCsv(out)).toEqual(trialsCsv(straight));
+  }, 180_000);
+
+  it('tpe: resumed, it ends with the configured number of distinct trials', async () => {
+    const file = join(withFiles({ 'sweep.yaml': SWEEP('tpe', 10, 'tpe: { startupTrials: 3 }') }), 'sweep.yaml');
+    const out = tempDir();
+    const port = await freePort();
+    const first = await sweepOnPool(file, out, { port });
+    startWorker(port, 'c', ['--stay']);
+    startWorker(port, 'd', ['--stay']);
+    await first.waitFor((e) => e.event === 'trial' && (e['index'] as number) >= 4, 'trial 4 done');
+    first.kill('SIGKILL');
+    await first.exited;
+    const second = await sweepOnPool(file, out, { port, resume: true });
+    expect(await second.exited).toBe(0);
+    const rows = trialsCsv(out).slice(1);
+    expect(rows).toHaveLength(10);
+    const params = rows.map((l) => l.split(',').slice(1, 4).join(','));
+    expect(new Set(params).size).toBe(10);
+    expect(rows.every((l) => l.endsWith(',finished'))).toBe(true);
+  }, 180_000);
+
+  it('--resume of a sweep whose config changed says what changed', async () => {
+    const dir = withFiles({ 'sweep.yaml': SWEEP('random', 2), 'changed.yaml': SWEEP('random', 3) });
+    const out = tempDir();
+    const ok = gradwire(['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '1', '--out', out, '--log-format', 'json'], { timeoutMs: 120_000 });
+    expect(ok.status).toBe(0);
+    const r = gradwire(['sweep', '--config', join(dir, 'changed.yaml'), '--workers', '1', '--out', out, '--resume']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/the sweep config changed.*trials/);
+  }, 180_000);
+});
