@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // the end-to-end suites time whole runs on a 2-core machine: one at a time
+    fileParallelism: !e2e,
   },
 });

@@ -200,7 +200,8 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
     writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
     log.info({ run: o.runId, event: 'epoch', ...row },
       `epoch ${row.epoch}/${cfg.epochs}  train loss ${last.loss.toFixed(4)} acc ${(last.accuracy * 100).toFixed(2)}%  val loss ${val.loss.toFixed(4)} acc ${(val.accuracy * 100).toFixed(2)}%  ${row.samplesPerSecond} samples/s`);
-    if (!trainer.done && o.onEpoch?.(row) === 'stop') stoppedEarly = true;
+    // every epoch is reported (the store records it); a 'stop' before the last one ends the run
+    if (o.onEpoch?.(row) === 'stop' && !trainer.done) stoppedEarly = true;
   }
 
   const test = o.evaluateTest === false ? null : trainer.evaluate(split.test);

@@ -9,7 +9,11 @@
 //
 // Environment: BENCH_REPS (default 5), BENCH_STEPS (training steps per repetition, default 20),
 // BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3), BENCH_DIST_REPS
-// (repetitions of each distributed run, default 3), BENCH_ONLY=distributed|kernels (run one part).
+// (repetitions of each distributed run, default 3), BENCH_SWEEP_REPS (repetitions of each sweep
+// throughput run, default 2), BENCH_ONLY=distributed|kernels|sweep (run one part).
+//
+// Then the sweep part (test/bench/sweep.ts): trials/hour of a small MNIST sweep with 1 and 2
+// workers, and the epochs ASHA spends against plain random search.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,6 +25,7 @@ import { Trainer } from '../../shared/engine/trainer.js';
 import { Dense } from '../../shared/nn/dense.js';
 import type { Layer, PassContext } from '../../shared/nn/layer.js';
 import { printDistributed, runDistributedBench } from './distributed.js';
+import { printSweep, runSweepBench } from './sweep.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
 import { fmt, interleave, median, randomArray, seededRandom, spread, table, timeN, timeRep, type Contender } from './stats.js';
 
@@ -188,14 +193,16 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 
 async function main(): Promise<void> {
   const only = process.env['BENCH_ONLY'] ?? '';
-  if (only && only !== 'distributed' && only !== 'kernels') throw new Error(`BENCH_ONLY: "${only}" is not one of distributed, kernels`);
+  if (only && only !== 'distributed' && only !== 'kernels' && only !== 'sweep') throw new Error(`BENCH_ONLY: "${only}" is not one of distributed, kernels, sweep`);
   const t0 = Date.now();
-  const kernels = only === 'distributed' ? null : await benchKernels();
-  const distributed = only === 'kernels' ? null : await runDistributedBench();
+  const kernels = only === '' || only === 'kernels' ? await benchKernels() : null;
+  const distributed = only === '' || only === 'distributed' ? await runDistributedBench() : null;
   if (distributed) printDistributed(distributed);
+  const sweep = only === '' || only === 'sweep' ? await runSweepBench() : null;
+  if (sweep) printSweep(sweep);
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
-  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, seconds })}\n`);
+  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, seconds })}\n`);
 }
 
 async function benchKernels(): Promise<Record<string, unknown>> {

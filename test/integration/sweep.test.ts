@@ -14,7 +14,7 @@ run:
   optimizer: { name: adam }
   batchSize: 16
   microbatch: 8
-  epochs: 6
+  epochs: 30
 method: ${method}
 metric: { name: valAccuracy, goal: maximize }
 trials: ${trials}
@@ -67,6 +67,29 @@ describe('gradwire sweep (local pool)', () => {
   });
 });
 
+describe('trials on the pool', () => {
+  it('a trial on 2 workers (workersPerTrial: 2) gives the same results as on 1: exactness holds per trial', () => {
+    const dir = withFiles({ 'one.yaml': SWEEP('random', 3), 'two.yaml': `${SWEEP('random', 3)}workersPerTrial: 2\n` });
+    const a = tempDir(), b = tempDir();
+    expect(gradwire(['sweep', '--config', join(dir, 'one.yaml'), '--workers', '2', '--out', a, '--log-format', 'json'], { timeoutMs: 180_000 }).status).toBe(0);
+    expect(gradwire(['sweep', '--config', join(dir, 'two.yaml'), '--workers', '2', '--out', b, '--log-format', 'json'], { timeoutMs: 180_000 }).status).toBe(0);
+    expect(trialsCsv(b)).toEqual(trialsCsv(a));
+  }, 200_000);
+
+  it('ASHA stops unpromising trials at its rungs (epochs 1 and 3 of 9)', () => {
+    const space = SWEEP('random', 6, 'earlyStopping: { type: asha, minEpochs: 1, reductionFactor: 3 }\n')
+      .replace('epochs: 30', 'epochs: 9').replace('min: 0.001, max: 0.3', 'min: 0.00001, max: 1');
+    const out = tempDir();
+    const r = gradwire(['sweep', '--config', join(withFiles({ 's.yaml': space }), 's.yaml'), '--workers', '2', '--out', out, '--log-format', 'json'], { timeoutMs: 180_000 });
+    expect(r.status).toBe(0);
+    const rows = trialsCsv(out).slice(1).map((l) => l.split(','));
+    const stopped = rows.filter((c) => c[c.length - 1] === 'stopped');
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const c of stopped) expect(['1', '3']).toContain(c[c.length - 2]);
+    for (const c of rows.filter((x) => x[x.length - 1] === 'finished')) expect(c[c.length - 2]).toBe('9');
+  }, 200_000);
+});
+
 describe('a sweep whose coordinator is killed with SIGKILL', () => {
   it('random: resumed with --resume, it ends with the same trials table as one never interrupted', async () => {
     const file = join(withFiles({ 'sweep.yaml': SWEEP('random', 8) }), 'sweep.yaml');
@@ -87,7 +110,7 @@ describe('a sweep whose coordinator is killed with SIGKILL', () => {
     await first.exited;
     const second = await sweepOnPool(file, out, { port, resume: true });
     const resumed = await second.waitForEvent('sweep-resume');
-    expect(resumed['requeued']).toBeGreaterThanOrEqual(0);
+    expect(resumed['requeued']).toBeGreaterThanOrEqual(1); // a trial was running when the coordinator died
     expect(await second.exited).toBe(0);
     expect(trialsCsv(out)).toEqual(trialsCsv(straight));
   }, 180_000);
