@@ -271,7 +271,8 @@ function finishSweep(o: SweepOptions, cfg: SweepConfig, store: Store, sweepId: s
   };
   const paramKeys = Object.keys(cfg.parameters);
   writeAtomic(join(o.outDir, 'trials.csv'), toCsv(
-    trials.map((t) => ({ id: t.index, ...Object.fromEntries(paramKeys.map((k) => [k, JSON.stringify(t.params[k])])), valAccuracy: t.valAccuracy ?? '', value: t.value ?? '', epochs: t.epochs, status: t.status })),
+    // scalars as they are, lists (model.hidden) as JSON
+    trials.map((t) => ({ id: t.index, ...Object.fromEntries(paramKeys.map((k) => [k, typeof t.params[k] === 'object' ? JSON.stringify(t.params[k]) : t.params[k]])), valAccuracy: t.valAccuracy ?? '', value: t.value ?? '', epochs: t.epochs, status: t.status })),
     ['id', ...paramKeys, 'valAccuracy', 'value', 'epochs', 'status'],
   ));
   writeJson(o.outDir, 'summary.json', summary);

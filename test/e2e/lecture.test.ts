@@ -46,7 +46,7 @@ describe('gradwire sweep --preset lecture', () => {
       const byValue = new Map<string, number[]>();
       for (const r of rows) {
         const cells = r.split(',');
-        const v = JSON.parse(cells[cols.indexOf(key)]!) as unknown;
+        const v = cells[cols.indexOf(key)]!; // scalar parameters, written as they are
         const acc = Number(cells[cols.indexOf('valAccuracy')]);
         byValue.set(String(v), [...(byValue.get(String(v)) ?? []), acc]);
       }

@@ -38,8 +38,10 @@ describe('a worker that fails mid-run', () => {
     const ws = [1, 2, 3].map((i) => startWorker(port, `w${i}`));
     await c.waitForStep(20);
     ws[1]!.kill('SIGKILL');
-    const reassign = await c.waitForEvent('reassign', (e) => e['name'] === 'w2');
-    expect(reassign['reason']).toMatch(/disconnected/);
+    // the coordinator notices; if the kill landed mid-step (steps here take ~1 ms, so it may
+    // fall between two), the worker's microbatches were handed out again
+    const gone = await c.waitFor((e) => (e.event === 'reassign' || e.event === 'disconnected') && e['name'] === 'w2', 'w2 gone');
+    if (gone.event === 'reassign') expect(gone).toMatchObject({ restart: ref === 'bn' });
     expect(await c.exited).toBe(0);
     const s = summary(out);
     expect(s.weightsSha256).toBe(reference[ref]);
