@@ -39,15 +39,7 @@ export function spawnWorker(args: string[], stdio: 'inherit' | 'ignore' | 'pipe'
 export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary | null> {
   const data = loadDataset(o.config.data, o.baseDir, o.config.seed);
   const blob = encodeDatasetBlob(data);
-  const server = new CoordinatorServer({
-    host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
-    runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
-    heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
-  });
-  const port = await server.start();
-  const scheme = o.tls ? 'wss' : 'ws';
-  o.log.info({ run: o.runId, event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token },
-    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}`);
+  const { server, port } = await startServer(o);
   o.onListening?.(port);
   const source = new DistributedSource(server, { log: o.log, runId: o.runId, minWorkers: o.minWorkers, onNonFinite: o.config.onNonFinite });
   server.health = () => ({ run: o.runId, reassignments: source.reassignments, rejectedFrames: server.rejectedFrames });
@@ -83,9 +75,8 @@ export interface PoolOptions {
   heartbeatTimeoutMs: number;
 }
 
-/** A coordinator server with no single job (sweeps give each trial its own workers): start
- *  it, run `body`, then dismiss the workers and close. */
-export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServer, port: number) => Promise<T>): Promise<T> {
+/** Start the coordinator's server and say where workers connect. */
+async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer; port: number }> {
   const server = new CoordinatorServer({
     host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
     runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
@@ -94,7 +85,14 @@ export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServ
   const port = await server.start();
   const scheme = o.tls ? 'wss' : 'ws';
   o.log.info({ event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token },
-    `coordinator listening on ${scheme}://${o.host}:${port}; start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}`);
+    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}`);
+  return { server, port };
+}
+
+/** A coordinator server with no single job (sweeps give each trial its own workers): start
+ *  it, run `body`, then dismiss the workers and close. */
+export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServer, port: number) => Promise<T>): Promise<T> {
+  const { server, port } = await startServer(o);
   try {
     const result = await body(server, port);
     for (const c of server.workers()) c.send({ type: 'job-done', jobId: c.jobId ?? 'pool' });

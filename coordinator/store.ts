@@ -3,6 +3,7 @@
 // (WAL: readers never block the writer nor get SQLITE_BUSY from it). Every write is one
 // transaction, committed with synchronous = FULL, so it is on disk when the call returns: a
 // finished trial is persisted before anyone is told about it.
+import type { EpochRow as RunEpochRow } from './run-loop.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -37,17 +38,9 @@ export interface RunListItem {
   valAccuracy: number | null;
 }
 
-/** one epoch of a run; NaN stands for a non-finite value SQLite stored as NULL */
-export interface EpochRow {
-  epoch: number;
-  step: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  lr: number;
-  samplesPerSecond: number;
-}
+/** one epoch of a run (as the run loop reports it, less its timing); NaN stands for a
+ *  non-finite value SQLite stored as NULL */
+export type EpochRow = Omit<RunEpochRow, 'seconds'>;
 
 export interface SweepRecord {
   id: string;

@@ -14,12 +14,12 @@ export const LAYER_TYPES = [
 // ---- building blocks: every check carries the "what is allowed" half of the sentence ----
 
 /** a finite number satisfying `ok`; `rule` is the sentence tail, e.g. "must be >= 0" */
-function num(rule: string, ok: (v: number) => boolean) {
+export function num(rule: string, ok: (v: number) => boolean) {
   return z.unknown()
     .refine((v) => typeof v !== 'number' || Number.isFinite(v), { error: 'must be a finite number', abort: true })
     .pipe(z.number({ error: rule }).refine(ok, { error: rule })).optional();
 }
-const whole = (min: number) =>
+export const whole = (min: number) =>
   num(`must be a whole number >= ${min}`, (v) => Number.isSafeInteger(v) && v >= min);
 const atLeast = (min: number) => num(`must be >= ${min}`, (v) => v >= min);
 const positive = () => num('must be > 0', (v) => v > 0);

@@ -7,7 +7,7 @@
 // describeChange (what changed between two sweep configs, for --resume). Pure: no I/O.
 import { z } from 'zod';
 import { parseRunConfig } from '../config.js';
-import { formatIssues, formatPath, formatValue, problem } from '../config-schema.js';
+import { formatIssues, formatPath, formatValue, num, problem, whole } from '../config-schema.js';
 import type { RunConfig } from '../config-types.js';
 import { UserError } from '../errors.js';
 import type { ParamSpec, SweepConfig, SweepMethod } from './types.js';
@@ -18,13 +18,6 @@ const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !
 
 // ---- the schema (every key optional; parameters are checked by hand below) ----
 
-function num(rule: string, ok: (v: number) => boolean) {
-  return z.unknown()
-    .refine((v) => typeof v !== 'number' || Number.isFinite(v), { error: 'must be a finite number', abort: true })
-    .pipe(z.number({ error: rule }).refine(ok, { error: rule })).optional();
-}
-const whole = (min: number) =>
-  num(`must be a whole number >= ${min}`, (v) => Number.isSafeInteger(v) && v >= min);
 function strict<S extends z.ZodRawShape>(shape: S) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
