@@ -27,15 +27,11 @@ import type { Layer, PassContext } from '../../shared/nn/layer.js';
 import { printDistributed, runDistributedBench } from './distributed.js';
 import { printSweep, runSweepBench } from './sweep.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
-import { fmt, interleave, median, randomArray, seededRandom, spread, table, timeN, timeRep, type Contender } from './stats.js';
+import { envNum, fmt, interleave, log, median, randomArray, seededRandom, spread, table, timeN, timeRep, type Contender } from './stats.js';
 
 /** gradwire's compute kernels: plain TypeScript loops for now */
 const GRADWIRE_KERNEL = 'js';
 
-const envNum = (name: string, dflt: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-};
 const REPS = Math.round(envNum('BENCH_REPS', 5));
 const STEPS = Math.round(envNum('BENCH_STEPS', 20));
 const GEMM_SECONDS = envNum('BENCH_GEMM_SECONDS', 0.3);
@@ -44,10 +40,6 @@ const SAMPLES = 2048;
 const FEATURES = 784;
 const CLASSES = 10;
 const HIDDEN = [256, 128];
-
-const log = (msg: string): void => {
-  process.stderr.write(`${msg}\n`);
-};
 
 interface Measurement {
   name: string;

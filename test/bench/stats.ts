@@ -97,3 +97,14 @@ export function table(header: readonly string[], rows: ReadonlyArray<readonly st
     cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
+
+/** progress lines go to stderr, results to stdout */
+export const log = (msg: string): void => {
+  process.stderr.write(`${msg}\n`);
+};
+
+/** a positive number from the environment, or the default */
+export const envNum = (name: string, dflt: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : dflt;
+};

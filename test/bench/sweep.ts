@@ -25,19 +25,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fmt, median, spread, table } from './stats.js';
+import { envNum, fmt, log, median, spread, table } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'coordinator/cli.ts');
 
-const log = (msg: string): void => {
-  process.stderr.write(`${msg}\n`);
-};
-
-const envNum = (name: string, dflt: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : dflt;
-};
 
 /** the run every trial starts from: MNIST (built in, 10,000 digits, split 0.8/0.1/0.1), a
  *  784-64-10 MLP, batch 128 */
