@@ -6,8 +6,7 @@
 // couple all microbatches) the whole step restarts. The result never depends on who computed
 // what (invariant I1).
 import type { Logger } from 'pino';
-import { reduceSync } from '../shared/engine/trainer.js';
-import { microbatches, type Trainer } from '../shared/engine/trainer.js';
+import { microbatches, reduceSync, type Trainer } from '../shared/engine/trainer.js';
 import { alignedBlocks, addInto, treeReduce, type Block } from '../shared/engine/reduce.js';
 import { largestRemainder } from '../shared/apportion.js';
 import { UserError } from '../shared/errors.js';
@@ -147,7 +146,7 @@ export class DistributedSource implements GradientSource {
     const workers = preferred.length > 0 ? preferred : ready;
     const need = this.started ? 1 : this.o.minWorkers;
     if (workers.length < need) {
-      this.waitForWorkers(workers.length, need);
+      this.waitForWorkers(need);
       return;
     }
     this.started = true;
@@ -167,7 +166,6 @@ export class DistributedSource implements GradientSource {
     s.covered.forEach((done, i) => { if (!done && !busy[i]) todo.push(i); });
     if (todo.length === 0) return;
     s.attempt++;
-    s.tasks = s.bn ? [] : s.tasks;
     const counts = shares(todo.length, workers.map((w) => w.speed));
     let k = 0;
     workers.forEach((w, wi) => {
@@ -194,7 +192,7 @@ export class DistributedSource implements GradientSource {
     });
   }
 
-  private waitForWorkers(have: number, need: number): void {
+  private waitForWorkers(need: number): void {
     if (this.waitTimer) return;
     this.waitingSince = Date.now();
     const say = (): void => {
@@ -203,7 +201,6 @@ export class DistributedSource implements GradientSource {
         `waiting for workers: ${n} ready, ${need} needed (step ${this.current?.step ?? '-'})`);
     };
     say();
-    void have;
     // unref: the reminder alone must not keep the process alive once the run has stopped
     // (SIGTERM while waiting for workers)
     this.waitTimer = setInterval(say, 10_000).unref();

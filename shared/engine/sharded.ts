@@ -20,7 +20,8 @@ export interface ResultBlock {
 }
 
 /** The maximal aligned blocks of a shard's microbatch run, each pre-reduced. `slots` must
- *  hold consecutive microbatch indices. */
+ *  hold consecutive microbatch indices. The reduction runs in place in the slots' gradient
+ *  buffers (no copy per microbatch on the hot path): their grads are consumed. */
 export function resultBlocks(slots: Slot[]): ResultBlock[] {
   if (slots.length === 0) return [];
   const first = slots[0]!.index;
@@ -29,7 +30,7 @@ export function resultBlocks(slots: Slot[]): ResultBlock[] {
     return {
       start,
       size,
-      grads: treeReduce(mine.map((s) => s.grads.slice()), addInto),
+      grads: treeReduce(mine.map((s) => s.grads), addInto),
       lossSum: treeReduce(mine.map((s) => s.lossSum), (a, b) => a + b),
       correct: mine.reduce((a, s) => a + s.correct, 0),
     };

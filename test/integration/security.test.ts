@@ -135,7 +135,7 @@ async function expectUnchanged(c: Proc, out: string, sha: string): Promise<void>
 
 /** A run in flight: a coordinator waiting for 2 workers, a holder (a rogue that joined
  *  properly) and one good worker. Step 0 is split between them and the holder sits on its
- *  share, so the run stays mid-step while a test attacks it; `release` makes the holder leave
+ *  share, so the run stays mid-step while a test attacks it; `endsUnchanged` makes the holder leave
  *  (its share goes to the good worker) and the run completes. */
 async function runInFlight(file: string, o: { args?: string[]; env?: Record<string, string>; token?: string; workerArgs?: string[] } = {}) {
   const out = tempDir();
@@ -149,7 +149,15 @@ async function runInFlight(file: string, o: { args?: string[]; env?: Record<stri
   expect(step0.step).toBe(0);
   return {
     c, out, url, port, good, step0,
-    release: (): void => holder.close(),
+    /** still mid-step: release the holder; the run ends with the in-process weights and
+     *  nothing touched the good worker */
+    async endsUnchanged(sha: string): Promise<void> {
+      expect(c.exitCode).toBeNull();
+      holder.close();
+      await expectUnchanged(c, out, sha);
+      untouched(c, 'good-1');
+      expect(await good.exited).toBe(0);
+    },
   };
 }
 
@@ -219,11 +227,7 @@ describe('bad frames and messages out of turn: rejected, logged, closed; the run
     expect(line['level']).toBe(50);
     expect(line['msg']).toMatch(a.log);
     // ...and the run goes on: mid-step, nobody else touched; then it ends with the same weights
-    expect(run.c.exitCode).toBeNull();
-    run.release();
-    await expectUnchanged(run.c, run.out, reference.bn);
-    untouched(run.c, 'good-1');
-    expect(await run.good.exited).toBe(0);
+    await run.endsUnchanged(reference.bn);
   }, 30_000);
 });
 
@@ -334,11 +338,7 @@ describe('the token', () => {
     // a worker without a token does not even try
     expect(await none.exited).toBe(2);
     expect((await none.waitForEvent('fatal'))['msg']).toMatch(/the coordinator requires a token: give --token-file FILE or GRADWIRE_TOKEN/);
-    expect(run.c.exitCode).toBeNull();
-    run.release();
-    await expectUnchanged(run.c, run.out, reference.bn);
-    untouched(run.c, 'good-1');
-    expect(await run.good.exited).toBe(0);
+    await run.endsUnchanged(reference.bn);
   }, 30_000);
 });
 
