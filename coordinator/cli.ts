@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
 import { UserError, isUserError } from '../shared/errors.js';
+import { STATUS_ENV, StatusFile, checkHealth } from '../shared/health.js';
 import { loadRunConfig } from './config-file.js';
 import { runCoordinator, spawnWorker, withPool } from './coordinator.js';
 import { runSweep } from './sweep.js';
@@ -21,6 +23,7 @@ Commands:
   worker       join a coordinator's pool and compute gradients
   sweep        a hyperparameter sweep on a local pool of workers (--preset lecture: the
                lecture's exercise on MNIST, with a report)
+  health       exit 0 if this container's gradwire process is alive (HEALTHCHECK, probes)
 
 Run 'gradwire <command> --help' for the options of a command.
 `;
@@ -80,10 +83,32 @@ Options (environment variable in brackets):
   --tls-cert FILE --tls-key FILE
                          serve wss:// with this certificate [GRADWIRE_TLS_CERT, GRADWIRE_TLS_KEY]
   --heartbeat-timeout S  drop a worker silent for S seconds (default 10) [GRADWIRE_HEARTBEAT_TIMEOUT]
+  --stay                 when the run or sweep is done, keep serving (/healthz says "done")
+                         until SIGTERM, e.g. as a Kubernetes Deployment [GRADWIRE_STAY=1]
 ${COMMON}
 
-It exits 0 once the run's outputs are written; its workers exit with it. SIGTERM writes a
-checkpoint and exits; run it again with the same --out to resume.
+It exits 0 once the run's outputs are written (unless --stay); its workers exit with it. SIGTERM
+writes a checkpoint and exits; run it again with the same --out to resume. GET /healthz answers
+{"status":"ok","state":"running"|"done",...}; with GRADWIRE_STATUS_FILE set, the coordinator
+rewrites that file every 5 s for 'gradwire health'.
+`;
+
+const HEALTH_HELP = `gradwire health — is the gradwire process of this container alive?
+
+Usage: gradwire health [--status-file FILE] [--max-age S]
+       gradwire health --url http://HOST:PORT/healthz
+
+Every long-running gradwire process (coordinator, worker, train, sweep) rewrites the file
+named by GRADWIRE_STATUS_FILE every 5 s. This check exits 0 when that file is fresh and, for
+a coordinator, its /healthz answers 200; else 1. It prints one line saying why. The container
+image sets GRADWIRE_STATUS_FILE and runs this as its HEALTHCHECK; a Kubernetes exec probe can too.
+
+Options:
+  --status-file FILE     the status file (default: GRADWIRE_STATUS_FILE)
+  --max-age S            oldest acceptable status, seconds (default 30)
+  --url URL              instead: GET this health URL (e.g. a coordinator's /healthz)
+  --timeout S            how long to wait for an answer (default 5)
+  -h, --help             this help
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -143,6 +168,14 @@ function runId(): string {
   return `run-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
 }
 
+/** `train` and `sweep`'s pool: n worker processes on loopback. They do not write the
+ *  container's status file: that one is this process's. */
+function spawnLocalWorkers(n: number, port: number, pretty: boolean): ChildProcess[] {
+  return Array.from({ length: n }, (_, i) => spawnWorker(
+    ['--connect', `ws://127.0.0.1:${port}`, '--name', `local-${i + 1}`, '--log-level', 'warn', '--log-format', pretty ? 'pretty' : 'json'],
+    'inherit', { [STATUS_ENV]: undefined }));
+}
+
 async function train(args: string[]): Promise<number> {
   const v = parse(args, { 'in-process': { type: 'boolean' }, config: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' } });
   if (v['help']) {
@@ -162,20 +195,21 @@ async function train(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop.stop());
     process.once('SIGINT', () => stop.stop());
     const data = loadDataset(config.data, baseDir, config.seed);
-    await runTraining({ config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop }, IN_PROCESS);
+    const status = StatusFile.fromEnv('coordinator', () => 'running');
+    try {
+      await runTraining({ config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop }, IN_PROCESS);
+    } finally {
+      status.stop();
+    }
     return 0;
   }
   const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
-  const workers: ReturnType<typeof spawnWorker>[] = [];
+  const workers: ChildProcess[] = [];
   try {
     await runCoordinator({
       config, baseDir, outDir, runId: id, log, host: '127.0.0.1', port: 0, minWorkers: n, token: null, tls: null,
       heartbeatTimeoutMs: 10_000, progress, stepEvents: !pretty,
-      onListening: (port) => {
-        for (let i = 0; i < n; i++) {
-          workers.push(spawnWorker(['--connect', `ws://127.0.0.1:${port}`, '--name', `local-${i + 1}`, '--log-level', 'warn', '--log-format', pretty ? 'pretty' : 'json'], 'inherit'));
-        }
-      },
+      onListening: (port) => workers.push(...spawnLocalWorkers(n, port, pretty)),
     });
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
@@ -187,7 +221,7 @@ async function coordinator(args: string[]): Promise<number> {
   const v = parse(args, {
     config: { type: 'string' }, listen: { type: 'string' }, 'min-workers': { type: 'string' }, out: { type: 'string' },
     'token-file': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
-    sweep: { type: 'string' }, resume: { type: 'boolean' }, store: { type: 'string' },
+    sweep: { type: 'string' }, resume: { type: 'boolean' }, store: { type: 'string' }, stay: { type: 'boolean' },
   });
   if (v['help']) {
     process.stdout.write(COORDINATOR_HELP);
@@ -209,9 +243,10 @@ async function coordinator(args: string[]): Promise<number> {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const minWorkers = wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1);
   const tls = certFile && keyFile ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) } : null;
+  const stay = v['stay'] === true || env['GRADWIRE_STAY'] === '1';
   if (sweepFile) {
     const outDir = resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`);
-    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000 }, (server) => runSweep({
+    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay }, (server) => runSweep({
       file: sweepFile, preset: null, outDir, storePath: resolve((v['store'] as string | undefined) ?? join(outDir, 'gradwire.db')),
       resume: v['resume'] === true, log: server.o.log, server, poolSize: minWorkers,
     }));
@@ -221,7 +256,7 @@ async function coordinator(args: string[]): Promise<number> {
     await runCoordinator({
       config, baseDir, runId: id, log: createLogger(format), host, port, token,
       outDir: resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `runs/${id}`),
-      minWorkers, tls,
+      minWorkers, tls, stay,
       heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
     });
   } catch (e) {
@@ -251,12 +286,10 @@ async function sweep(args: string[]): Promise<number> {
   const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
   const outDir = resolve((v['out'] as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  const workers: ReturnType<typeof spawnWorker>[] = [];
+  const workers: ChildProcess[] = [];
   try {
     await withPool({ host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 }, (server, port) => {
-      for (let i = 0; i < n; i++) {
-        workers.push(spawnWorker(['--connect', `ws://127.0.0.1:${port}`, '--name', `local-${i + 1}`, '--log-level', 'warn', '--log-format', pretty ? 'pretty' : 'json'], 'inherit'));
-      }
+      workers.push(...spawnLocalWorkers(n, port, pretty));
       return runSweep({
         file: (v['config'] as string | undefined) ?? null, preset: preset === 'lecture' ? 'lecture' : null, outDir,
         storePath: resolve((v['store'] as string | undefined) ?? join(outDir, 'gradwire.db')), resume: v['resume'] === true, log, server, poolSize: n,
@@ -276,6 +309,27 @@ function worker(args: string[]): Promise<number> {
   return new Promise((res) => child.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0))));
 }
 
+async function health(args: string[]): Promise<number> {
+  const v = parse(args, { 'status-file': { type: 'string' }, 'max-age': { type: 'string' }, url: { type: 'string' }, timeout: { type: 'string' } });
+  if (v['help']) {
+    process.stdout.write(HEALTH_HELP);
+    return 0;
+  }
+  const seconds = (flag: string, fallback: number): number => {
+    const raw = v[flag] as string | undefined;
+    const n = Number(raw ?? fallback);
+    if (!(n > 0)) throw new UserError('USAGE', `--${flag}: "${raw}" must be a number of seconds > 0`);
+    return n;
+  };
+  const r = await checkHealth({
+    statusFile: (v['status-file'] as string | undefined) ?? process.env[STATUS_ENV] ?? null,
+    url: (v['url'] as string | undefined) ?? null,
+    maxAgeMs: seconds('max-age', 30) * 1000, timeoutMs: seconds('timeout', 5) * 1000,
+  });
+  process.stdout.write(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.message}\n`);
+  return r.ok ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '--help' || command === '-h' || command === 'help') {
@@ -287,8 +341,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'coordinator': return coordinator(rest);
     case 'worker': return worker(rest);
     case 'sweep': return sweep(rest);
+    case 'health': return health(rest);
     default:
-      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker, sweep (see gradwire --help)`);
+      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker, sweep, health (see gradwire --help)`);
   }
 }
 

@@ -1,6 +1,7 @@
 // `gradwire coordinator` and `gradwire train --workers N`: a run whose gradients are computed
 // by workers over WebSockets.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../shared/config-types.js';
@@ -8,6 +9,7 @@ import { encodeDatasetBlob } from '../shared/data/blob.js';
 import { loadDataset } from './datasets.js';
 import { DistributedSource } from './distributed.js';
 import { StopSignal, runTraining, type RunSummary } from './run-loop.js';
+import { StatusFile, localUrl } from '../shared/health.js';
 import { CoordinatorServer } from './server.js';
 import { sha256Hex } from './outputs.js';
 
@@ -23,23 +25,38 @@ export interface CoordinatorOptions {
   token: string | null;
   tls: { cert: Buffer; key: Buffer } | null;
   heartbeatTimeoutMs: number;
+  /** when the run is done, keep serving (/healthz says done) until SIGTERM or SIGINT */
+  stay?: boolean;
   progress: boolean;
   stepEvents: boolean;
   /** called with the bound port once the server listens */
   onListening?: (port: number) => void;
 }
 
-export const WORKER_MAIN = fileURLToPath(new URL('../worker/main.ts', import.meta.url));
+// worker/main.ts beside this file, or worker/main.js when running compiled (dist/)
+const ownExt = extname(fileURLToPath(import.meta.url));
+export const WORKER_MAIN = fileURLToPath(new URL(`../worker/main${ownExt}`, import.meta.url));
 
-/** Start a worker process running this same installation (same Node, same loader). */
-export function spawnWorker(args: string[], stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit'): ChildProcess {
-  return spawn(process.execPath, [...process.execArgv, WORKER_MAIN, ...args], { stdio: ['ignore', stdio, stdio] });
+/** Node flags for a child running this same installation: the parent's own, and tsx's loader
+ *  when the sources are TypeScript and the parent registered it in code (bin/gradwire.js). */
+function childExecArgv(): string[] {
+  const own = process.execArgv;
+  if (ownExt !== '.ts' || own.some((a) => a.includes('tsx'))) return own;
+  return [...own, '--import', import.meta.resolve('tsx')];
+}
+
+/** Start a worker process running this same installation (same Node, same loader). `env`
+ *  replaces variables of this process's environment (undefined removes one). */
+export function spawnWorker(args: string[], stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit', env: Record<string, string | undefined> = {}): ChildProcess {
+  const childEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
+  return spawn(process.execPath, [...childExecArgv(), WORKER_MAIN, ...args], { stdio: ['ignore', stdio, stdio], env: childEnv });
 }
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary | null> {
   const data = loadDataset(o.config.data, o.baseDir, o.config.seed);
   const blob = encodeDatasetBlob(data);
-  const { server, port } = await startServer(o);
+  const { server, port, status } = await startServer(o);
   o.onListening?.(port);
   const source = new DistributedSource(server, { log: o.log, runId: o.runId, minWorkers: o.minWorkers, onNonFinite: o.config.onNonFinite });
   server.health = () => ({ run: o.runId, reassignments: source.reassignments, rejectedFrames: server.rejectedFrames });
@@ -58,10 +75,14 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
     server.setJob(null);
     // give workers a moment to read job-done and leave on their own
     await new Promise((r) => setTimeout(r, 200));
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    if (summary) await stayIfAsked(o, server, status);
     return summary;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    status.stop();
     await server.close();
   }
 }
@@ -73,32 +94,57 @@ export interface PoolOptions {
   tls: { cert: Buffer; key: Buffer } | null;
   log: Logger;
   heartbeatTimeoutMs: number;
+  /** when the run or sweep is done, keep serving until SIGTERM or SIGINT (a Kubernetes
+   *  Deployment's coordinator must not exit) */
+  stay?: boolean;
 }
 
-/** Start the coordinator's server and say where workers connect. */
-async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer; port: number }> {
+/** Done: with --stay, keep serving (/healthz says done) until SIGTERM or SIGINT. */
+async function stayIfAsked(o: PoolOptions, server: CoordinatorServer, status: StatusFile): Promise<void> {
+  server.state = 'done';
+  status.update();
+  if (!o.stay) return;
+  o.log.info({ event: 'staying' }, 'done; staying up (--stay) until SIGTERM');
+  await new Promise<void>((res) => {
+    const leave = (): void => {
+      process.off('SIGTERM', leave);
+      process.off('SIGINT', leave);
+      res();
+    };
+    process.on('SIGTERM', leave);
+    process.on('SIGINT', leave);
+  });
+}
+
+/** Start the coordinator's server, say where workers connect, and keep the status file
+ *  (GRADWIRE_STATUS_FILE) current. */
+async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer; port: number; status: StatusFile }> {
   const server = new CoordinatorServer({
     host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
     runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
     heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
   });
   const port = await server.start();
+  const status = StatusFile.fromEnv('coordinator', () => server.state);
+  status.setHealthUrl(localUrl(o.tls ? 'https' : 'http', o.host, port, '/healthz'));
   const scheme = o.tls ? 'wss' : 'ws';
   o.log.info({ event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token },
     `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}`);
-  return { server, port };
+  return { server, port, status };
 }
 
 /** A coordinator server with no single job (sweeps give each trial its own workers): start
  *  it, run `body`, then dismiss the workers and close. */
 export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServer, port: number) => Promise<T>): Promise<T> {
-  const { server, port } = await startServer(o);
+  const { server, port, status } = await startServer(o);
   try {
     const result = await body(server, port);
     for (const c of server.workers()) c.send({ type: 'job-done', jobId: c.jobId ?? 'pool' });
     await new Promise((r) => setTimeout(r, 200));
+    await stayIfAsked(o, server, status);
     return result;
   } finally {
+    status.stop();
     await server.close();
   }
 }

@@ -100,6 +100,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private job: JobOffer | null = null;
   /** extra JSON for /healthz */
   health: () => Record<string, unknown> = () => ({});
+  /** what the coordinator is doing, for /healthz and the status file: running its run or
+   *  sweep, or done with it (and staying up: --stay) */
+  state: 'running' | 'done' = 'running';
   rejectedFrames = 0;
   readonly maxFrameBytes: number;
 
@@ -318,7 +321,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', workers: this.readyWorkers().length, ...this.health() }));
+      res.end(JSON.stringify({ status: 'ok', state: this.state, workers: this.readyWorkers().length, ...this.health() }));
       return;
     }
     const m = /^\/datasets\/([0-9a-f]{64})$/.exec(url.pathname);

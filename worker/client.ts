@@ -82,6 +82,12 @@ export class WorkerClient {
     this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
   }
 
+  /** For the status file: connecting (no connection yet or again), idle, working (a step). */
+  get state(): 'connecting' | 'idle' | 'working' {
+    if (this.ws === null || this.ws.readyState !== WebSocket.OPEN) return 'connecting';
+    return this.pass ? 'working' : 'idle';
+  }
+
   /** Run until the coordinator's run is done (0), a fatal error (2), or stop(). */
   run(): Promise<number> {
     return new Promise((resolve) => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
+import { StatusFile } from '../shared/health.js';
 import { WorkerClient, defaultWorkerName } from './client.js';
 
 export const WORKER_HELP = `gradwire worker — join a coordinator's pool and compute gradients
@@ -24,6 +25,9 @@ Options (environment variable in brackets):
   --log-format F         auto | json | pretty
   --log-level L          pino level: debug | info | warn | error (default info) [GRADWIRE_LOG_LEVEL]
   -h, --help             this help
+
+Liveness: with GRADWIRE_STATUS_FILE set, the worker rewrites that file every 5 s; 'gradwire
+health' checks it (the container image's HEALTHCHECK).
 
 Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (bad token,
 other protocol version, incompatible runtime).
@@ -89,7 +93,12 @@ export async function workerMain(args: string[]): Promise<number> {
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => client.stop());
-  return client.run();
+  const status = StatusFile.fromEnv('worker', () => client.state);
+  try {
+    return await client.run();
+  } finally {
+    status.stop();
+  }
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {

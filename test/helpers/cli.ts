@@ -14,12 +14,12 @@ export interface CliResult {
   stderr: string;
 }
 
-export function gradwire(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): CliResult {
+export function gradwire(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
-    env: { ...process.env, FORCE_COLOR: '0' },
+    env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -82,19 +82,20 @@ export class Proc {
 
 const procs: Proc[] = [];
 
-function start(name: string, args: string[], cwd = ROOT): Proc {
-  const child = spawn(NODE, [...TSX_ARGS, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+/** `env` adds to (or overrides) this process's environment. */
+function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(NODE, [...TSX_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', ...env } });
   const p = new Proc(name, child);
   procs.push(p);
   return p;
 }
 
-export function startCoordinator(args: string[]): Proc {
-  return start('coordinator', [CLI, 'coordinator', '--log-format', 'json', ...args]);
+export function startCoordinator(args: string[], env: Record<string, string> = {}): Proc {
+  return start('coordinator', [CLI, 'coordinator', '--log-format', 'json', ...args], env);
 }
 
-export function startWorker(port: number, name: string, extra: string[] = [], cacheDir = sharedCache): Proc {
-  return start(name, [WORKER, '--connect', `ws://127.0.0.1:${port}`, '--name', name, '--log-format', 'json', '--cache-dir', cacheDir, ...extra]);
+export function startWorker(port: number, name: string, extra: string[] = [], cacheDir = sharedCache, env: Record<string, string> = {}): Proc {
+  return start(name, [WORKER, '--connect', `ws://127.0.0.1:${port}`, '--name', name, '--log-format', 'json', '--cache-dir', cacheDir, ...extra], env);
 }
 
 /** wait for the coordinator's listening event and return its port */
