@@ -149,12 +149,12 @@ function readFlagFile(flag: string, path: string): Buffer {
 }
 
 function readToken(file: string | undefined): string | null {
-  if (file) {
-    const t = readFlagFile('--token-file', file).toString('utf8').trim();
-    if (!t) throw new UserError('USAGE', `--token-file: ${resolve(file)} is empty`);
-    return t;
-  }
-  return process.env['GRADWIRE_TOKEN']?.trim() || null;
+  const where = file ? `--token-file ${resolve(file)}` : 'GRADWIRE_TOKEN';
+  const t = file ? readFlagFile('--token-file', file).toString('utf8').trim() : process.env['GRADWIRE_TOKEN']?.trim() || null;
+  if (file && !t) throw new UserError('USAGE', `${where} is empty`);
+  // the shipped manifests' placeholder is public: a coordinator must not accept it as a secret
+  if (t?.startsWith('REPLACE-ME')) throw new UserError('USAGE', `${where} holds the placeholder token ("REPLACE-ME…"); put a random one there, e.g. openssl rand -hex 32`);
+  return t;
 }
 
 export function parseListen(raw: string): { host: string; port: number } {
