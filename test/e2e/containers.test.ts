@@ -1,0 +1,288 @@
+// Issue 5, containers: the image of deploy/Dockerfile and deploy/compose.yaml, for real. The
+// suite starts a Docker engine of its own (test/helpers/docker.ts), builds stand-ins for the
+// base images (no registry can be reached: test/e2e/containers/stand-in-base-images.sh), builds
+// the image from the Dockerfile unchanged, and brings up the compose file's coordinator with
+// two workers on an internal network in the test range 198.18.0.0/15. The run must end with
+// exit 0 everywhere and the weights of the same config trained in-process on the host.
+// Needs root, dockerd, docker-compose (1.29) and debootstrap; skipped, saying which is missing,
+// otherwise. About 3 min with the base images cached in /tmp/gradwire-base-images, 4 without.
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../helpers/cli.js';
+import type { LogEvent } from '../helpers/cluster.js';
+import { DOCKER_CLIENT, DockerEngine, containersUnavailable, ensureTestRangeUnreachable, must, run, which, type RunResult } from '../helpers/docker.js';
+
+const skipReason = containersUnavailable();
+if (skipReason) console.warn(`containers.test.ts skipped: ${skipReason}`);
+
+const IMAGE = 'gradwire:test';
+/** the image deploy/compose.yaml names; the test tags its build with it, compose builds nothing */
+const COMPOSE_IMAGE = 'gradwire:latest';
+const COMPOSE_FILE = join(ROOT, 'deploy/compose.yaml');
+const STAND_INS = join(ROOT, 'test/e2e/containers/stand-in-base-images.sh');
+/** compose.yaml's output folder, in the volume gradwire-data */
+const OUT = '/data/runs/compose';
+const UID = '10001';
+// one /24 of the test range per run (two runs on one machine would otherwise share a subnet)
+const SUBNET_PREFIX = `198.18.${8 + (process.pid % 200)}.`;
+const SUBNET = `${SUBNET_PREFIX}0/24`;
+const PROJECT = `gwtest${process.pid}`;
+const VOLUME = `${PROJECT}_gradwire-data`;
+
+/** summary.json fields that depend only on the config, not on how or where it was trained */
+const RESULT_FIELDS = ['model', 'paramCount', 'dataset', 'config', 'steps', 'epochs', 'skippedSteps',
+  'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'testLoss', 'testAccuracy', 'weightsSha256'] as const;
+
+type Summary = Record<string, unknown>;
+const pick = (s: Summary): Summary => Object.fromEntries(RESULT_FIELDS.map((k) => [k, s[k]]));
+
+const timings: Array<[string, number]> = [];
+async function timed<T>(phase: string, f: () => Promise<T>): Promise<T> {
+  const t0 = Date.now();
+  try {
+    return await f();
+  } finally {
+    const ms = Date.now() - t0;
+    timings.push([phase, ms]);
+    console.log(`containers: ${phase}: ${(ms / 1000).toFixed(1)} s`);
+  }
+}
+
+/** a host port that was free a moment ago (compose.yaml's GRADWIRE_PORT, in case it is published) */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function jsonLines(text: string): LogEvent[] {
+  return text.split('\n').flatMap((l) => {
+    try {
+      return [JSON.parse(l) as LogEvent];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** The default run trained in-process on the host: the reference (opens no socket). */
+async function referenceRun(out: string): Promise<Summary> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GRADWIRE_')) env[k] = v;
+  await must(process.execPath, ['--import', 'tsx', join(ROOT, 'coordinator/cli.ts'), 'train', '--in-process', '--out', out, '--log-format', 'json'],
+    { cwd: ROOT, env: { ...env, FORCE_COLOR: '0' }, timeoutMs: 600_000 });
+  return JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+}
+
+describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) and deploy/compose.yaml', () => {
+  let engine: DockerEngine | undefined;
+  let reference: Promise<Summary>;
+  let scratch: string | undefined;
+  let override = '';
+  let composeEnv: NodeJS.ProcessEnv = {};
+  let composeUsed = false;
+
+  const compose = (args: string[], timeoutMs = 180_000): Promise<RunResult> =>
+    run(which('docker-compose')!, ['-p', PROJECT, '-f', COMPOSE_FILE, '-f', override, ...args], { cwd: ROOT, env: composeEnv, timeoutMs });
+  const composeMust = async (args: string[], timeoutMs?: number): Promise<RunResult> => {
+    const r = await compose(args, timeoutMs);
+    if (r.status !== 0) throw new Error(`docker-compose ${args.join(' ')} exited ${r.status}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+    return r;
+  };
+  /** a command in a throwaway container of the image, with no network at all */
+  const inImage = (entrypoint: string, args: string[], volume?: string): Promise<RunResult> =>
+    engine!.docker(['run', '--rm', '--network', 'none', ...(volume ? ['-v', `${volume}:/data`] : []), '--entrypoint', entrypoint, IMAGE, ...args]);
+
+  beforeAll(async () => {
+    scratch = tempDir('gradwire-containers-');
+    override = join(scratch, 'compose.internal.yaml');
+    // the compose project's network: internal (no gateway out), addresses from the test range
+    writeFileSync(override, `# written by test/e2e/containers.test.ts
+networks:
+  default:
+    internal: true
+    ipam:
+      config:
+        - subnet: ${SUBNET}
+`);
+    // safety before anything is created: the test range is never routed out of the machine
+    ensureTestRangeUnreachable();
+    engine = await timed('start dockerd', () => DockerEngine.start());
+    composeEnv = engine.env({ GRADWIRE_TOKEN: randomBytes(32).toString('hex'), GRADWIRE_PORT: String(await freePort()) });
+    // ≈ 1 min on one core, meanwhile the images are built
+    reference = timed('reference run, in-process on the host (in parallel)', () => referenceRun(join(scratch!, 'reference')));
+    reference.catch(() => { /* reported by the test that awaits it */ });
+
+    const standIns = await timed('stand-in base images node:20-bookworm{,-slim}', () =>
+      must('bash', [STAND_INS], { env: { ...engine!.env(), DOCKER: DOCKER_CLIENT, NODE: process.execPath }, timeoutMs: 600_000 }));
+    for (const line of standIns.stdout.trim().split('\n').filter(Boolean)) console.log(`containers:   ${line}`);
+
+    // npm ci inside the build reaches the npm registry through the host's network
+    const proxyArgs = ['http_proxy', 'https_proxy', 'no_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY']
+      .filter((k) => process.env[k]).flatMap((k) => ['--build-arg', `${k}=${process.env[k]}`]);
+    await timed('docker build -f deploy/Dockerfile', () =>
+      engine!.docker(['build', '--network=host', ...proxyArgs, '-f', 'deploy/Dockerfile', '-t', IMAGE, '.'], { cwd: ROOT, timeoutMs: 900_000 }));
+    await engine.docker(['tag', IMAGE, COMPOSE_IMAGE]);
+  }, 1_200_000);
+
+  afterAll(async () => {
+    const t0 = Date.now();
+    try {
+      if (engine) {
+        if (composeUsed) {
+          const down = await compose(['down', '--volumes', '--remove-orphans', '--timeout', '10'], 120_000);
+          if (down.status !== 0) console.warn(`containers: docker-compose down failed: ${down.stderr.slice(-2000)}`);
+        }
+        await run(DOCKER_CLIENT, ['rmi', '--force', COMPOSE_IMAGE, IMAGE, 'node:20-bookworm', 'node:20-bookworm-slim'], { env: engine.env(), timeoutMs: 120_000 });
+      }
+    } finally {
+      await engine?.stop();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      timings.push(['teardown (down -v, rmi, stop dockerd)', Date.now() - t0]);
+      console.log(`containers: phases\n${timings.map(([p, ms]) => `  ${(ms / 1000).toFixed(1).padStart(6)} s  ${p}`).join('\n')}`);
+    }
+  }, 300_000);
+
+  it('docker-compose accepts deploy/compose.yaml with an override; workers scale (no name, no host port) and wait for a healthy coordinator', async () => {
+    const r = await timed('docker-compose config', () => composeMust(['config']));
+    const config = parseYaml(r.stdout) as {
+      services: Record<string, Record<string, unknown>>;
+      networks: Record<string, { internal?: boolean; ipam?: { config: Array<{ subnet: string }> } }>;
+    };
+    const { coordinator, worker } = config.services;
+    expect(coordinator).toMatchObject({ image: COMPOSE_IMAGE, command: ['coordinator'], build: { dockerfile: 'deploy/Dockerfile' } });
+    expect(coordinator!['healthcheck']).toMatchObject({ test: ['CMD', 'gradwire', 'health'] });
+    expect(coordinator!['volumes']).toContain('gradwire-data:/data:rw');
+    // the coordinator's port, if published at all, only on the host's loopback
+    for (const p of (coordinator!['ports'] ?? []) as string[]) expect(p).toMatch(/^127\.0\.0\.1:/);
+    expect(worker).toMatchObject({ image: COMPOSE_IMAGE, command: ['worker'], depends_on: { coordinator: { condition: 'service_healthy' } } });
+    expect(worker!['environment']).toMatchObject({ GRADWIRE_CONNECT: 'ws://coordinator:7070', GRADWIRE_TOKEN: composeEnv['GRADWIRE_TOKEN'] });
+    expect(worker).not.toHaveProperty('container_name');
+    expect(worker).not.toHaveProperty('ports');
+    expect(config.networks['default']).toMatchObject({ internal: true, ipam: { config: [{ subnet: SUBNET }] } });
+
+    // without a token it refuses to start anything, and says what to set
+    const { GRADWIRE_TOKEN: _token, ...noToken } = composeEnv;
+    const refused = await run(which('docker-compose')!, ['-f', COMPOSE_FILE, 'config'], { cwd: ROOT, env: noToken });
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/set GRADWIRE_TOKEN/);
+  });
+
+  it('the image runs `gradwire` as uid 10001 in /data: ENTRYPOINT, CMD train, VOLUME, port 7070, HEALTHCHECK gradwire health', async () => {
+    const config = await engine!.inspect<Record<string, unknown>>(IMAGE, '.Config');
+    expect(config).toMatchObject({
+      User: `${UID}:${UID}`, Entrypoint: ['gradwire'], Cmd: ['train'], WorkingDir: '/data',
+      Volumes: { '/data': {} }, ExposedPorts: { '7070/tcp': {} },
+      Healthcheck: { Test: ['CMD', 'gradwire', 'health'], Interval: 10e9, Timeout: 5e9, StartPeriod: 30e9, Retries: 3 },
+    });
+    expect(config['Env']).toEqual(expect.arrayContaining(['NODE_ENV=production', 'GRADWIRE_STATUS_FILE=/tmp/gradwire.status', 'GRADWIRE_CACHE=/tmp/gradwire-cache']));
+
+    expect((await inImage('id', ['-u'])).stdout.trim()).toBe(UID);
+    expect((await engine!.docker(['run', '--rm', '--network', 'none', IMAGE, '--help'])).stdout).toMatch(/^gradwire — /);
+    // only what runs: the compiled program and its production dependencies (no sources, no tests)
+    expect((await inImage('ls', ['/app'])).stdout.split('\n').filter(Boolean)).toEqual(['bin', 'dist', 'node_modules', 'package.json']);
+    expect((await inImage('ls', ['/app/node_modules'])).stdout.split('\n')).not.toContain('typescript');
+    // better-sqlite3 (the sweep store) was compiled in the build stage and loads in the runtime image
+    const sqlite = await inImage('node', ['-e', "const D = require('/app/node_modules/better-sqlite3'); console.log(new D(':memory:').prepare('select 1 + 1 as two').get().two)"]);
+    expect(sqlite.stdout.trim()).toBe('2');
+    // with no gradwire process running, the health check fails
+    const health = await run(DOCKER_CLIENT, ['run', '--rm', '--network', 'none', IMAGE, 'health'], { env: engine!.env() });
+    expect(health.status).toBe(1);
+  });
+
+  it('docker run IMAGE trains the default run with no config (CMD train), is healthy meanwhile, and docker stop checkpoints it and exits 0', async () => {
+    // an anonymous volume at /data, loopback only: `train` runs a coordinator and 2 local workers
+    const id = (await engine!.docker(['run', '--detach', '--network', 'none', IMAGE])).stdout.trim();
+    try {
+      const deadline = Date.now() + 90_000;
+      let events: LogEvent[] = [];
+      while (!events.some((e) => e.event === 'step' && (e['step'] as number) >= 5)) {
+        if (Date.now() > deadline) throw new Error(`no step 5 within 90 s; last lines:\n${JSON.stringify(events.slice(-8), null, 1)}`);
+        await sleep(1000);
+        events = jsonLines((await engine!.docker(['logs', id])).stdout);
+      }
+      expect(events.find((e) => e.event === 'start' || e.event === 'resume')).toMatchObject({ model: '784-256-128-10', dataset: 'mnist' });
+      const health = await run(DOCKER_CLIENT, ['exec', id, 'gradwire', 'health'], { env: engine!.env() });
+      expect(health.status, health.stdout + health.stderr).toBe(0);
+
+      await timed('docker stop (default run, checkpoint on SIGTERM)', () => engine!.docker(['stop', '--time', '30', id]));
+      expect(await engine!.inspect(id, '.State.ExitCode')).toBe(0);
+      const outputs = await engine!.docker(['run', '--rm', '--network', 'none', '--volumes-from', id, '--entrypoint', 'sh', IMAGE, '-c', 'ls /data/runs/*/']);
+      expect(outputs.stdout.split('\n')).toContain('checkpoint.gwc');
+    } finally {
+      await run(DOCKER_CLIENT, ['rm', '--force', '--volumes', id], { env: engine!.env() });
+    }
+  }, 180_000);
+
+  it('docker-compose up --scale worker=2: workers start once the coordinator is healthy, the run ends with exit 0 everywhere and the in-process weights', async () => {
+    composeUsed = true;
+    await timed('docker-compose up -d (until the coordinator is healthy and the workers are created)', () =>
+      composeMust(['up', '--detach', '--no-build', '--no-color', '--scale', 'worker=2'], 240_000));
+    const [coordinatorId] = (await composeMust(['ps', '-q', 'coordinator'])).stdout.split('\n').filter(Boolean);
+    const workerIds = (await composeMust(['ps', '-q', 'worker'])).stdout.split('\n').filter(Boolean);
+    expect(coordinatorId).toBeTruthy();
+    expect(workerIds).toHaveLength(2);
+
+    // compose started the workers only once the coordinator's health check had passed
+    type Health = { Status: string; Log: Array<{ End: string; ExitCode: number; Output: string }> };
+    const health = await engine!.inspect<Health>(coordinatorId!, '.State.Health');
+    expect(health.Status).toBe('healthy');
+    const firstHealthy = health.Log.find((h) => h.ExitCode === 0)!;
+    expect(firstHealthy.Output).toMatch(/healthy/);
+    for (const w of workerIds) {
+      const started = await engine!.inspect<string>(w, '.State.StartedAt');
+      expect(Date.parse(started)).toBeGreaterThanOrEqual(Date.parse(firstHealthy.End));
+    }
+
+    // the run: health sampled every 2 s until the coordinator exits
+    const healthSeen = new Set<string>();
+    let running = true;
+    const sampler = (async () => {
+      while (running) {
+        const h = await run(DOCKER_CLIENT, ['inspect', '--format', '{{.State.Running}} {{.State.Health.Status}}', coordinatorId!], { env: engine!.env() });
+        const [isRunning, status] = h.stdout.trim().split(' ');
+        if (isRunning === 'true' && status) healthSeen.add(status);
+        await sleep(2000);
+      }
+    })();
+    const coordinatorExit = await timed('training run in compose (coordinator + 2 workers)', () =>
+      engine!.docker(['wait', coordinatorId!], { timeoutMs: 420_000 }).finally(() => { running = false; }));
+    await sampler;
+    const coordinatorLog = jsonLines((await engine!.docker(['logs', coordinatorId!])).stdout);
+    expect(coordinatorExit.stdout.trim(), `coordinator exit code; its last lines:\n${JSON.stringify(coordinatorLog.slice(-8), null, 1)}`).toBe('0');
+    expect([...healthSeen]).toEqual(['healthy']);
+
+    // both workers joined over the compose network, computed the whole run, and exited 0
+    const joined = coordinatorLog.filter((e) => e.event === 'worker-joined');
+    expect(joined).toHaveLength(2);
+    for (const j of joined) expect(String(j['address'])).toContain(SUBNET_PREFIX);
+    for (const w of workerIds) {
+      const exit = await engine!.docker(['wait', w], { timeoutMs: 60_000 });
+      const log = jsonLines((await engine!.docker(['logs', w])).stdout);
+      expect(exit.stdout.trim(), `worker ${w} exit code; its last lines:\n${JSON.stringify(log.slice(-8), null, 1)}`).toBe('0');
+      expect(log.map((e) => e.event)).toEqual(expect.arrayContaining(['connected', 'welcome', 'job', 'job-done']));
+    }
+    // every container ran as the image's user, not root
+    for (const id of [coordinatorId!, ...workerIds]) expect(await engine!.inspect(id, '.Config.User')).toBe(`${UID}:${UID}`);
+
+    // the outputs in the volume: written by uid 10001, the in-process run's results to the bit
+    const owner = await inImage('stat', ['-c', '%u', `${OUT}/summary.json`], VOLUME);
+    expect(owner.stdout.trim()).toBe(UID);
+    const inCompose = JSON.parse((await inImage('cat', [`${OUT}/summary.json`], VOLUME)).stdout) as Summary;
+    expect(inCompose).toMatchObject({ mode: 'distributed', workers: 2 });
+    const ref = await reference;
+    expect(pick(inCompose)).toEqual(pick(ref));
+    console.log(`containers: weights ${String(inCompose['weightsSha256']).slice(0, 16)}… test accuracy ${inCompose['testAccuracy']}; `
+      + `train ${inCompose['trainSeconds']} s in compose (2 workers), ${ref['trainSeconds']} s in-process`);
+  }, 600_000);
+});
