@@ -5,6 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { UserError, isUserError } from '../shared/errors.js';
 import { STATUS_ENV, StatusFile, checkHealth } from '../shared/health.js';
+import { resolveToken } from '../shared/token.js';
 import { loadRunConfig } from './config-file.js';
 import { runCoordinator, spawnWorker, withPool } from './coordinator.js';
 import { runSweep } from './sweep.js';
@@ -148,14 +149,6 @@ function readFlagFile(flag: string, path: string): Buffer {
   }
 }
 
-function readToken(file: string | undefined): string | null {
-  const where = file ? `--token-file ${resolve(file)}` : 'GRADWIRE_TOKEN';
-  const t = file ? readFlagFile('--token-file', file).toString('utf8').trim() : process.env['GRADWIRE_TOKEN']?.trim() || null;
-  if (file && !t) throw new UserError('USAGE', `${where} is empty`);
-  // the shipped manifests' placeholder is public: a coordinator must not accept it as a secret
-  if (t?.startsWith('REPLACE-ME')) throw new UserError('USAGE', `${where} holds the placeholder token ("REPLACE-ME…"); put a random one there, e.g. openssl rand -hex 32`);
-  return t;
-}
 
 export function parseListen(raw: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);
@@ -238,7 +231,8 @@ async function coordinator(args: string[]): Promise<number> {
   if (!!certFile !== !!keyFile) throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
   const hb = Number((v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'] ?? 10);
   if (!(hb > 0)) throw new UserError('USAGE', `--heartbeat-timeout: "${v['heartbeat-timeout']}" must be a number of seconds > 0`);
-  const token = readToken((v['token-file'] as string | undefined) ?? env['GRADWIRE_TOKEN_FILE']);
+  const token = resolveToken({ flagFile: v['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'] },
+    (flag, path) => readFlagFile(flag, path).toString('utf8'));
   const id = runId();
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const minWorkers = wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1);

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import pretty from 'pino-pretty';
+import { UserError } from '../shared/errors.js';
 import { StatusFile } from '../shared/health.js';
+import { resolveToken } from '../shared/token.js';
 import { WorkerClient, defaultWorkerName } from './client.js';
 
 export const WORKER_HELP = `gradwire worker — join a coordinator's pool and compute gradients
@@ -38,18 +40,6 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-function readToken(file: string | undefined): string | null {
-  if (file) {
-    try {
-      const t = readFileSync(file, 'utf8').trim();
-      if (!t) usage(`--token-file ${file} is empty`);
-      return t;
-    } catch (e) {
-      usage(`--token-file: cannot read ${file} (${(e as NodeJS.ErrnoException).code})`);
-    }
-  }
-  return process.env['GRADWIRE_TOKEN']?.trim() || null;
-}
 
 export async function workerMain(args: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
@@ -78,13 +68,25 @@ export async function workerMain(args: string[]): Promise<number> {
   const format = (values['log-format'] as string | undefined) ?? 'auto';
   const level = (values['log-level'] as string | undefined) ?? env['GRADWIRE_LOG_LEVEL'] ?? 'info';
   const name = (values['name'] as string | undefined) ?? env['GRADWIRE_WORKER_NAME'] ?? defaultWorkerName();
+  let token: string | null;
+  try {
+    token = resolveToken({ flagFile: values['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'] }, (flag, path) => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch (e) {
+        throw new UserError('USAGE', `${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+      }
+    });
+  } catch (e) {
+    usage((e as Error).message);
+  }
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const log = usePretty
     ? pino({ level, base: { worker: name } }, pretty({ colorize: true, sync: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,worker', hideObject: true }))
     : pino({ level, base: { worker: name }, timestamp: pino.stdTimeFunctions.isoTime });
   const client = new WorkerClient({
     url,
-    token: readToken((values['token-file'] as string | undefined) ?? env['GRADWIRE_TOKEN_FILE']),
+    token,
     name,
     stay: values['stay'] === true || env['GRADWIRE_STAY'] === '1',
     cacheDir: (values['cache-dir'] as string | undefined) ?? env['GRADWIRE_CACHE'] ?? join(homedir(), '.cache', 'gradwire'),

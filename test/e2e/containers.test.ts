@@ -29,9 +29,14 @@ const OUT = '/data/runs/compose';
 const UID = '10001';
 // one /24 of the test range per run (two runs on one machine would otherwise share a subnet)
 const SUBNET_PREFIX = `198.18.${8 + (process.pid % 200)}.`;
-const SUBNET = `${SUBNET_PREFIX}0/24`;
+const SUBNET = `${SUBNET_PREFIX}0/25`;
 const PROJECT = `gwtest${process.pid}`;
 const VOLUME = `${PROJECT}_gradwire-data`;
+// the second project (token from a secret file): its own /24 above the first
+const SECRET_SUBNET = `198.18.${8 + (process.pid % 200)}.128/25`;
+const SECRET_PROJECT = `${PROJECT}s`;
+/** a small run for the second project: iris, a few seconds */
+const IRIS = 'data: { name: iris }\nmodel: { hidden: [8] }\nbatchSize: 16\nepochs: 2\n';
 
 /** summary.json fields that depend only on the config, not on how or where it was trained */
 const RESULT_FIELDS = ['model', 'paramCount', 'dataset', 'config', 'steps', 'epochs', 'skippedSteps',
@@ -75,13 +80,27 @@ function jsonLines(text: string): LogEvent[] {
   });
 }
 
-/** The default run trained in-process on the host: the reference (opens no socket). */
-async function referenceRun(out: string): Promise<Summary> {
+/** A config (the default run without one) trained in-process on the host: the reference
+ *  (opens no socket). */
+async function referenceRun(out: string, config?: string): Promise<Summary> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GRADWIRE_')) env[k] = v;
-  await must(process.execPath, ['--import', 'tsx', join(ROOT, 'coordinator/cli.ts'), 'train', '--in-process', '--out', out, '--log-format', 'json'],
+  await must(process.execPath, ['--import', 'tsx', join(ROOT, 'coordinator/cli.ts'), 'train', '--in-process', '--out', out, '--log-format', 'json', ...(config ? ['--config', config] : [])],
     { cwd: ROOT, env: { ...env, FORCE_COLOR: '0' }, timeoutMs: 600_000 });
   return JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
+}
+
+/** compose's default network for a project: internal (no gateway out), addresses from the test range */
+function internalNetwork(file: string, subnet: string): string {
+  writeFileSync(file, `# written by test/e2e/containers.test.ts
+networks:
+  default:
+    internal: true
+    ipam:
+      config:
+        - subnet: ${subnet}
+`);
+  return file;
 }
 
 describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) and deploy/compose.yaml', () => {
@@ -89,13 +108,17 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
   let reference: Promise<Summary>;
   let scratch: string | undefined;
   let override = '';
+  let secretOverride = '';
   let composeEnv: NodeJS.ProcessEnv = {};
-  let composeUsed = false;
+  const projectsUsed = new Set<string>();
 
-  const compose = (args: string[], timeoutMs = 180_000): Promise<RunResult> =>
-    run(which('docker-compose')!, ['-p', PROJECT, '-f', COMPOSE_FILE, '-f', override, ...args], { cwd: ROOT, env: composeEnv, timeoutMs });
-  const composeMust = async (args: string[], timeoutMs?: number): Promise<RunResult> => {
-    const r = await compose(args, timeoutMs);
+  /** docker-compose on deploy/compose.yaml for a project (default: the main one) */
+  const compose = (args: string[], timeoutMs = 180_000, p: { project: string; override: string; env: NodeJS.ProcessEnv } = { project: PROJECT, override, env: composeEnv }): Promise<RunResult> => {
+    projectsUsed.add(p.project);
+    return run(which('docker-compose')!, ['-p', p.project, '-f', COMPOSE_FILE, '-f', p.override, ...args], { cwd: ROOT, env: p.env, timeoutMs });
+  };
+  const composeMust = async (args: string[], timeoutMs?: number, p?: Parameters<typeof compose>[2]): Promise<RunResult> => {
+    const r = await compose(args, timeoutMs, p);
     if (r.status !== 0) throw new Error(`docker-compose ${args.join(' ')} exited ${r.status}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     return r;
   };
@@ -105,16 +128,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
 
   beforeAll(async () => {
     scratch = tempDir('gradwire-containers-');
-    override = join(scratch, 'compose.internal.yaml');
-    // the compose project's network: internal (no gateway out), addresses from the test range
-    writeFileSync(override, `# written by test/e2e/containers.test.ts
-networks:
-  default:
-    internal: true
-    ipam:
-      config:
-        - subnet: ${SUBNET}
-`);
+    override = internalNetwork(join(scratch, 'compose.internal.yaml'), SUBNET);
+    secretOverride = internalNetwork(join(scratch, 'compose.secret.yaml'), SECRET_SUBNET);
     // safety before anything is created: the test range is never routed out of the machine
     ensureTestRangeUnreachable();
     engine = await timed('start dockerd', () => DockerEngine.start());
@@ -139,9 +154,10 @@ networks:
     const t0 = Date.now();
     try {
       if (engine) {
-        if (composeUsed) {
-          const down = await compose(['down', '--volumes', '--remove-orphans', '--timeout', '10'], 120_000);
-          if (down.status !== 0) console.warn(`containers: docker-compose down failed: ${down.stderr.slice(-2000)}`);
+        for (const [project, file] of [[PROJECT, override], [SECRET_PROJECT, secretOverride]] as const) {
+          if (!projectsUsed.has(project)) continue;
+          const down = await compose(['down', '--volumes', '--remove-orphans', '--timeout', '10'], 120_000, { project, override: file, env: engine.env() });
+          if (down.status !== 0) console.warn(`containers: docker-compose down (${project}) failed: ${down.stderr.slice(-2000)}`);
         }
         await run(DOCKER_CLIENT, ['rmi', '--force', COMPOSE_IMAGE, IMAGE, 'node:20-bookworm', 'node:20-bookworm-slim'], { env: engine.env(), timeoutMs: 120_000 });
       }
@@ -171,11 +187,13 @@ networks:
     expect(worker).not.toHaveProperty('ports');
     expect(config.networks['default']).toMatchObject({ internal: true, ipam: { config: [{ subnet: SUBNET }] } });
 
-    // without a token it refuses to start anything, and says what to set
-    const { GRADWIRE_TOKEN: _token, ...noToken } = composeEnv;
-    const refused = await run(which('docker-compose')!, ['-f', COMPOSE_FILE, 'config'], { cwd: ROOT, env: noToken });
-    expect(refused.status).not.toBe(0);
-    expect(refused.stderr).toMatch(/set GRADWIRE_TOKEN/);
+    // the token: GRADWIRE_TOKEN, or a file on the host mounted as the secret gradwire_token
+    // (unset: /dev/null, empty, and gradwire falls back to GRADWIRE_TOKEN)
+    for (const service of [coordinator, worker]) {
+      expect(service!['secrets']).toEqual([{ source: 'gradwire_token' }]);
+      expect(service!['environment']).toMatchObject({ GRADWIRE_TOKEN_FILE: '/run/secrets/gradwire_token' });
+    }
+    expect((config as unknown as { secrets: unknown }).secrets).toEqual({ gradwire_token: { file: '/dev/null' } });
   });
 
   it('the image runs `gradwire` as uid 10001 in /data: ENTRYPOINT, CMD train, VOLUME, port 7070, HEALTHCHECK gradwire health', async () => {
@@ -225,7 +243,6 @@ networks:
   }, 180_000);
 
   it('docker-compose up --scale worker=2: workers start once the coordinator is healthy, the run ends with exit 0 everywhere and the in-process weights', async () => {
-    composeUsed = true;
     await timed('docker-compose up -d (until the coordinator is healthy and the workers are created)', () =>
       composeMust(['up', '--detach', '--no-build', '--no-color', '--scale', 'worker=2'], 240_000));
     const [coordinatorId] = (await composeMust(['ps', '-q', 'coordinator'])).stdout.split('\n').filter(Boolean);
@@ -285,4 +302,30 @@ networks:
     console.log(`containers: weights ${String(inCompose['weightsSha256']).slice(0, 16)}… test accuracy ${inCompose['testAccuracy']}; `
       + `train ${inCompose['trainSeconds']} s in compose (2 workers), ${ref['trainSeconds']} s in-process`);
   }, 600_000);
+
+  it('the token from a secret file (GRADWIRE_TOKEN unset) and a run config from the host: compose trains it to the in-process weights', async () => {
+    const dir = tempDir('gradwire-compose-secret-');
+    writeFileSync(join(dir, 'iris.yaml'), IRIS);
+    writeFileSync(join(dir, 'token'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o644 });
+    const { GRADWIRE_TOKEN: _env, ...env } = composeEnv;
+    const p = {
+      project: SECRET_PROJECT, override: secretOverride,
+      env: { ...env, GRADWIRE_TOKEN_FILE: join(dir, 'token'), GRADWIRE_CONFIG: join(dir, 'iris.yaml'), GRADWIRE_MIN_WORKERS: '1', GRADWIRE_PORT: String(await freePort()) },
+    };
+    await timed('docker-compose up (token from a secret file, iris)', () =>
+      composeMust(['up', '--detach', '--no-build', '--no-color', '--scale', 'worker=1'], 240_000, p));
+    const [coordinatorId] = (await composeMust(['ps', '-q', 'coordinator'], undefined, p)).stdout.split('\n').filter(Boolean);
+    const exit = await engine!.docker(['wait', coordinatorId!], { timeoutMs: 120_000 });
+    const log = jsonLines((await engine!.docker(['logs', coordinatorId!])).stdout);
+    expect(exit.stdout.trim(), JSON.stringify(log.slice(-8), null, 1)).toBe('0');
+    expect(log.find((e) => e.event === 'listening')).toMatchObject({ auth: true });
+    const summary = JSON.parse((await inImage('cat', [`${OUT}/summary.json`], `${SECRET_PROJECT}_gradwire-data`)).stdout) as Summary;
+    expect(pick(summary)).toEqual(pick(await referenceRun(join(dir, 'reference'), join(dir, 'iris.yaml'))));
+  }, 300_000);
+
+  it('with neither GRADWIRE_TOKEN nor a token file, a coordinator listening beyond loopback refuses to start and says what to set', async () => {
+    const r = await run(DOCKER_CLIENT, ['run', '--rm', '--network', 'none', '-e', 'GRADWIRE_TOKEN_FILE=/dev/null', IMAGE, 'coordinator', '--listen', '0.0.0.0:7070'], { env: engine!.env() });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/GRADWIRE_TOKEN_FILE \/dev\/null is empty and GRADWIRE_TOKEN is unset/);
+  });
 });
