@@ -10,6 +10,7 @@ import { loadDataset } from './datasets.js';
 import { DistributedSource } from './distributed.js';
 import { StopSignal, runTraining, type RunSummary } from './run-loop.js';
 import { StatusFile, localUrl } from '../shared/health.js';
+import { kernelVariant } from '../shared/kernels/index.js';
 import { CoordinatorServer } from './server.js';
 import { sha256Hex } from './outputs.js';
 
@@ -121,7 +122,7 @@ async function stayIfAsked(o: PoolOptions, server: CoordinatorServer, status: St
 async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer; port: number; status: StatusFile }> {
   const server = new CoordinatorServer({
     host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
-    runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
+    runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() },
     heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
   });
   const port = await server.start();

@@ -111,7 +111,7 @@ export function loadDataset(cfg: DataConfig, baseDir: string, seed: number): Dat
 
 
 /**
- * sha256 (hex) of a dataset's content: the ASCII tag "gradwire-dataset-v1", then n, features
+ * sha256 (hex) of a dataset's content: the ASCII tag "gradwire-dataset-v2" and a zero byte, then n, features
  * and classes as uint32 little-endian, then x as float32 LE, then y as int32 LE. The name and
  * classNames are not included: the same numbers loaded from different files hash alike.
  */

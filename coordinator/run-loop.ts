@@ -3,6 +3,7 @@
 // steps and on SIGTERM, resuming from the checkpoint in the output folder, and the outputs of
 // DESIGN.md. A GradientSource computes each step's gradient: in this process
 // (`train --in-process`) or on remote workers (`coordinator`); the result is the same bits.
+import { kernelVariant } from '../shared/kernels/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -242,7 +243,7 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
 /** The in-process gradient: this process computes every microbatch. */
 export const IN_PROCESS: GradientSource = {
   mode: 'in-process',
-  kernel: 'js',
+  get kernel() { return kernelVariant(); },
   workers: () => 0,
   gradient: (trainer, batch) => trainer.gradientSum(batch),
 };

@@ -3,6 +3,7 @@
 // shared core — sending BatchNorm partial values when the pass reaches a BN layer and the
 // pre-reduced gradient blocks at the end. It reconnects with backoff when the connection
 // drops and exits 0 when its coordinator's run is done (unless told to stay).
+import { createKernels, kernelVariant } from '../shared/kernels/index.js';
 import { createHmac, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -19,10 +20,9 @@ import {
 } from '../shared/protocol.js';
 import { getDataset } from './dataset-cache.js';
 
-export const KERNEL = 'js';
 
 export function runtimeInfo(): RuntimeInfo {
-  return { node: process.versions.node, v8: process.versions.v8, kernel: KERNEL };
+  return { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() };
 }
 
 export interface WorkerOptions {
@@ -210,7 +210,7 @@ export class WorkerClient {
     const base = this.o.url.replace(/^ws/, 'http');
     const t0 = performance.now();
     const { data, cached } = await getDataset({ base, sha256: msg.dataset.sha256, url: msg.dataset.url, session: this.session, ...(this.o.ca ? { ca: this.o.ca } : {}) }, this.o.cacheDir);
-    const model = Model.fromConfig(config.model, data.features, data.classes);
+    const model = Model.fromConfig(config.model, data.features, data.classes, createKernels());
     this.job = { id: msg.jobId, config, data, model, slots: [] };
     this.o.log.info({ event: 'job', job: msg.jobId, dataset: msg.dataset.sha256.slice(0, 12), cached, ms: Math.round(performance.now() - t0) },
       `job ${msg.jobId}: ${model.describe()} on ${data.n} samples (${cached ? 'dataset from cache' : 'dataset fetched'})`);

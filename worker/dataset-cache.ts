@@ -26,10 +26,23 @@ function fetchBytes(src: DatasetSource): Promise<Buffer> {
   const get = url.protocol === 'https:' ? httpsGet : httpGet;
   return new Promise((resolve, reject) => {
     const req = get(url, { headers: { 'x-gradwire-session': src.session }, ...(src.ca ? { ca: src.ca } : {}) }, (res) => {
+      // with a Content-Length the body goes straight into one buffer of that size (one copy of
+      // the dataset in memory, not the chunks and their concatenation)
+      const declared = Number(res.headers['content-length']);
+      const whole = res.statusCode === 200 && Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : null;
+      let filled = 0;
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('data', (c: Buffer) => {
+        if (!whole) chunks.push(c);
+        else if (filled + c.length <= whole.length) c.copy(whole, filled);
+        filled += c.length;
+      });
       res.on('end', () => {
-        const body = Buffer.concat(chunks);
+        if (whole && filled !== whole.length) {
+          reject(new Error(`GET ${url.pathname}: received ${filled} bytes, Content-Length said ${whole.length}`));
+          return;
+        }
+        const body = whole ?? Buffer.concat(chunks);
         if (res.statusCode !== 200) reject(new Error(`GET ${url.pathname}: HTTP ${res.statusCode} ${body.toString('utf8', 0, 200).trim()}`));
         else resolve(body);
       });

@@ -5,7 +5,6 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import pretty from 'pino-pretty';
 import { UserError } from '../shared/errors.js';
 import { StatusFile } from '../shared/health.js';
 import { resolveToken } from '../shared/token.js';
@@ -81,8 +80,9 @@ export async function workerMain(args: string[]): Promise<number> {
     usage((e as Error).message);
   }
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  // pino-pretty only when asked for: a worker's memory is kept small
   const log = usePretty
-    ? pino({ level, base: { worker: name } }, pretty({ colorize: true, sync: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,worker', hideObject: true }))
+    ? pino({ level, base: { worker: name } }, (await import('pino-pretty')).default({ colorize: true, sync: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,worker', hideObject: true }))
     : pino({ level, base: { worker: name }, timestamp: pino.stdTimeFunctions.isoTime });
   const client = new WorkerClient({
     url,

@@ -8,7 +8,6 @@
 // reduces them with those of the other workers in microbatch order and answers.
 import type { Dataset } from '../data/dataset.js';
 import type { Cache, PassContext } from '../nn/layer.js';
-import { lossForward } from '../nn/loss.js';
 import type { Model } from '../nn/model.js';
 import { BatchNorm, type BatchGradSums, type BatchStats } from '../nn/norms.js';
 
@@ -34,11 +33,11 @@ export function newSlot(model: Model, capacity: number): Slot {
     rows: 0,
     index: 0,
     samples: new Int32Array(capacity),
-    x: new Float32Array(capacity * model.inF),
-    labels: new Int32Array(capacity),
+    x: model.k.alloc(capacity * model.inF),
+    labels: model.k.allocInt32(capacity),
     caches: model.layers.map((l) => l.newCache(capacity)),
-    dlogits: new Float32Array(capacity * model.classes),
-    grads: new Float32Array(model.paramCount),
+    dlogits: model.k.alloc(capacity * model.classes),
+    grads: model.k.alloc(model.paramCount),
     lossSum: 0,
     correct: 0,
   };
@@ -98,7 +97,7 @@ export function* trainPass(
 
   const last = layers.length - 1;
   for (const s of slots) {
-    const r = lossForward(model.loss, s.caches[last]!.out, s.labels, s.rows, model.classes, s.dlogits);
+    const r = model.k.loss(model.loss, s.caches[last]!.out, s.labels, s.rows, model.classes, s.dlogits);
     s.lossSum = r.lossSum;
     s.correct = r.correct;
     s.grads.fill(0);
@@ -128,5 +127,5 @@ export function evalSlot(model: Model, slot: Slot): { lossSum: number; correct: 
     if (layer instanceof BatchNorm) layer.forwardEval(inputOf(slot, i), slot.rows, slot.caches[i]!);
     else layer.forward(inputOf(slot, i), slot.rows, slot.caches[i]!, ctx);
   });
-  return lossForward(model.loss, slot.caches[model.layers.length - 1]!.out, slot.labels, slot.rows, model.classes, null);
+  return model.k.loss(model.loss, slot.caches[model.layers.length - 1]!.out, slot.labels, slot.rows, model.classes, null);
 }

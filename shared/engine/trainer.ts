@@ -6,11 +6,12 @@ import type { RunConfig } from '../config-types.js';
 import type { Dataset } from '../data/dataset.js';
 import { epochOrder, stratifiedSplit } from '../data/split.js';
 import { UserError } from '../errors.js';
+import { createKernels } from '../kernels/index.js';
 import { Model } from '../nn/model.js';
 import { BatchNorm, addSums, combineStats } from '../nn/norms.js';
 import { createOptimizer, loadOptimizerState, optimizerState, optimizerStep, type Optimizer } from '../optim/index.js';
 import { evalSlot, fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncReply, type SyncRequest } from './pass.js';
-import { addInto, treeReduce } from './reduce.js';
+import { treeReduce } from './reduce.js';
 
 export interface Split {
   train: Int32Array;
@@ -79,18 +80,28 @@ export class Trainer {
   private order: Int32Array;
   private readonly slots: Slot[];
   private readonly meanGrad: Float32Array;
+  /** a gradient sum from elsewhere (the wire), copied into the kernels' memory */
+  private readonly sumIn: Float32Array;
+  /** left += right in the model's kernels (bit-identical to reduce.ts addInto) */
+  private readonly addInto: (left: Float32Array, right: Float32Array) => Float32Array;
 
   constructor(readonly cfg: RunConfig, readonly data: Dataset, split?: Split) {
     this.split = split ?? stratifiedSplit(data.y, data.classes, cfg.data.split, cfg.seed);
     if (this.split.train.length === 0) throw new UserError('DATA_INVALID', 'the training split is empty; use more data or a larger data.split[0]');
-    this.model = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
-    this.optimizer = createOptimizer(cfg.optimizer, this.model.paramCount);
+    this.model = Model.fromConfig(cfg.model, data.features, data.classes, createKernels()).reset(cfg.seed);
+    this.optimizer = createOptimizer(cfg.optimizer, this.model.paramCount, this.model.k);
     this.stepsPerEpoch = Math.ceil(this.split.train.length / cfg.batchSize);
     this.totalSteps = this.stepsPerEpoch * cfg.epochs;
     this.order = epochOrder(this.split.train, cfg.seed, 0);
     const mb = Math.min(cfg.microbatch, cfg.batchSize);
     this.slots = Array.from({ length: Math.ceil(cfg.batchSize / mb) }, () => newSlot(this.model, mb));
-    this.meanGrad = new Float32Array(this.model.paramCount);
+    this.meanGrad = this.model.k.alloc(this.model.paramCount);
+    this.sumIn = this.model.k.alloc(this.model.paramCount);
+    const k = this.model.k;
+    this.addInto = (left, right) => {
+      k.addInto(left, right, left.length);
+      return left;
+    };
   }
 
   get done(): boolean {
@@ -113,7 +124,7 @@ export class Trainer {
     parts.forEach((p, i) => fillSlot(slots[i]!, this.data, p, i));
     const outcome = runPassLocally(this.model, slots, this.cfg.seed, this.step);
     return {
-      gradSum: treeReduce(slots.map((s) => s.grads), addInto),
+      gradSum: treeReduce(slots.map((s) => s.grads), this.addInto),
       lossSum: treeReduce(slots.map((s) => s.lossSum), (a, b) => a + b),
       correct: slots.reduce((a, s) => a + s.correct, 0),
       bnStats: outcome.bnStats,
@@ -132,12 +143,13 @@ export class Trainer {
    *  running statistics, position. `gradSum` is the tree-reduced sum over the batch. */
   applyStep(gradSum: Float32Array, lossSum: number, correct: number, rows: number, bnStats: Map<number, Float64Array>): StepResult {
     const g = this.meanGrad;
-    let finite = Number.isFinite(lossSum);
-    for (let i = 0; i < g.length; i++) {
-      const v = gradSum[i]! / rows;
-      g[i] = v;
-      if (!Number.isFinite(v)) finite = false;
+    // gradSum may come from the wire (not the kernels' memory): then the mean is computed here
+    let sum = gradSum;
+    if (!this.model.k.owns(gradSum)) {
+      this.sumIn.set(gradSum);
+      sum = this.sumIn;
     }
+    const finite = this.model.k.meanGradient(sum, g, rows, g.length) && Number.isFinite(lossSum);
     const result: StepResult = {
       step: this.step, epoch: this.epoch, rows, loss: lossSum / rows, accuracy: correct / rows, lr: 0, gradNorm: NaN, skipped: false,
     };

@@ -1,7 +1,6 @@
 // Layers that act on each element: activations and dropout.
 import type { ActivationName, DropoutMode } from '../config-types.js';
-import { hashPrefix, hashUniformFrom } from '../rng.js';
-import { activationBackward, activationForward } from './activations.js';
+import { hashPrefix } from '../rng.js';
 import { Layer, type Cache, type PassContext } from './layer.js';
 
 export class Activation extends Layer {
@@ -11,17 +10,19 @@ export class Activation extends Layer {
   }
 
   forward(x: Float32Array, rows: number, cache: Cache): void {
-    activationForward(this.fn, x, cache.out, rows * this.inF);
+    this.k.activationForward(this.fn, x, cache.out, rows * this.inF);
   }
 
   backward(x: Float32Array, dy: Float32Array, rows: number, cache: Cache, _g: Float32Array, needDx: boolean): void {
-    if (needDx) activationBackward(this.fn, x, cache.out, dy, cache.dx, rows * this.inF);
+    if (needDx) this.k.activationBackward(this.fn, x, cache.out, dy, cache.dx, rows * this.inF);
   }
 }
 
 interface DropoutCache extends Cache {
   /** the factor each element was multiplied by in the last training forward pass */
   scale: Float32Array;
+  /** each row's hash prefix (seed, step, layer, sample) */
+  prefixes: Int32Array;
 }
 
 /** Dropout with masks per invariant I3: unit u of sample s is kept at step t iff
@@ -33,7 +34,7 @@ export class Dropout extends Layer {
   }
 
   override newCache(rows: number): DropoutCache {
-    return { ...super.newCache(rows), scale: new Float32Array(rows * this.inF) };
+    return { ...super.newCache(rows), scale: this.k.alloc(rows * this.inF), prefixes: this.k.allocInt32(rows) };
   }
 
   forward(x: Float32Array, rows: number, cache: Cache, ctx: PassContext): void {
@@ -48,23 +49,13 @@ export class Dropout extends Layer {
       return;
     }
     const keepScale = this.mode === 'inverted' ? 1 / (1 - p) : 1;
-    const scale = (cache as DropoutCache).scale;
-    const w = this.inF;
-    for (let r = 0; r < rows; r++) {
-      const prefix = hashPrefix(ctx.seed, ctx.step, this.index, ctx.samples[r]!);
-      const o = r * w;
-      for (let u = 0; u < w; u++) {
-        const s = hashUniformFrom(prefix, u) >= p ? keepScale : 0;
-        scale[o + u] = s;
-        y[o + u] = x[o + u]! * s;
-      }
-    }
+    const c = cache as DropoutCache;
+    for (let r = 0; r < rows; r++) c.prefixes[r] = hashPrefix(ctx.seed, ctx.step, this.index, ctx.samples[r]!);
+    this.k.dropoutForward(x, y, c.scale, c.prefixes, rows, this.inF, p, keepScale);
   }
 
   backward(_x: Float32Array, dy: Float32Array, rows: number, cache: Cache, _g: Float32Array, needDx: boolean): void {
     if (!needDx) return;
-    const scale = (cache as DropoutCache).scale;
-    const dx = cache.dx;
-    for (let i = 0, n = rows * this.inF; i < n; i++) dx[i] = dy[i]! * scale[i]!;
+    this.k.multiply(dy, (cache as DropoutCache).scale, cache.dx, rows * this.inF);
   }
 }

@@ -23,6 +23,9 @@ export interface Cache {
   dx: Float32Array;
 }
 
+import { JS_KERNELS } from '../kernels/js.js';
+import type { Kernels } from '../kernels/kernels.js';
+
 export abstract class Layer {
   abstract readonly kind: string;
   /** position in the model; names the layer's random streams */
@@ -32,6 +35,8 @@ export abstract class Layer {
   bufferOffset = 0;
   params: Float32Array = new Float32Array(0);
   buffers: Float32Array = new Float32Array(0);
+  /** the model's kernels: every array a kernel touches comes from k.alloc */
+  k!: Kernels;
 
   constructor(readonly inF: number, readonly outF: number) {}
 
@@ -43,17 +48,18 @@ export abstract class Layer {
   get paramSize(): number { return this.paramShapes().reduce((s, [, n]) => s + n, 0); }
   get bufferSize(): number { return this.bufferShapes().reduce((s, [, n]) => s + n, 0); }
 
-  /** give the layer its views; called once by the model */
-  bind(params: Float32Array, buffers: Float32Array): void {
+  /** give the layer its views and kernels; called once by the model */
+  bind(params: Float32Array, buffers: Float32Array, k: Kernels = JS_KERNELS): void {
     this.params = params.subarray(this.paramOffset, this.paramOffset + this.paramSize);
     this.buffers = buffers.subarray(this.bufferOffset, this.bufferOffset + this.bufferSize);
+    this.k = k;
   }
 
   /** fill parameters and buffers with their initial values */
   reset(_seed: number): void {}
 
   newCache(rows: number): Cache {
-    return { out: new Float32Array(rows * this.outF), dx: new Float32Array(rows * this.inF) };
+    return { out: this.k.alloc(rows * this.outF), dx: this.k.alloc(rows * this.inF) };
   }
 
   /** cache.out = f(x) for `rows` rows */

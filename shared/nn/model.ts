@@ -5,6 +5,7 @@ import type { LayerSpec, ModelConfig } from '../config-types.js';
 import { UserError } from '../errors.js';
 import { Dense } from './dense.js';
 import { Activation, Dropout } from './elementwise.js';
+import { createKernels, type Kernels } from '../kernels/index.js';
 import type { Layer } from './layer.js';
 import { BatchNorm, GroupwiseNorm } from './norms.js';
 
@@ -49,7 +50,8 @@ export class Model {
   readonly params: Float32Array;
   readonly buffers: Float32Array;
 
-  constructor(readonly specs: LayerSpec[], readonly inF: number, readonly classes: number, readonly loss: ModelConfig['loss']) {
+  /** `k`: the kernels (and memory) of this model, its slots and its optimizer */
+  constructor(readonly specs: LayerSpec[], readonly inF: number, readonly classes: number, readonly loss: ModelConfig['loss'], readonly k: Kernels = createKernels()) {
     const layers: Layer[] = [];
     let width = inF;
     let p = 0;
@@ -70,13 +72,13 @@ export class Model {
         `model.layers: the last layer has width ${width} but the data has ${classes} classes; end the list with { type: dense, units: ${classes} }`);
     }
     this.layers = layers;
-    this.params = new Float32Array(p);
-    this.buffers = new Float32Array(b);
-    for (const l of layers) l.bind(this.params, this.buffers);
+    this.params = k.alloc(p);
+    this.buffers = k.alloc(b);
+    for (const l of layers) l.bind(this.params, this.buffers, k);
   }
 
-  static fromConfig(cfg: ModelConfig, inF: number, classes: number): Model {
-    return new Model(cfg.layers ?? expandCompact(cfg, classes), inF, classes, cfg.loss);
+  static fromConfig(cfg: ModelConfig, inF: number, classes: number, k?: Kernels): Model {
+    return new Model(cfg.layers ?? expandCompact(cfg, classes), inF, classes, cfg.loss, k);
   }
 
   /** initialize every parameter and buffer from the seed */

@@ -45,7 +45,7 @@ export function optimizerStep(
   opt: Optimizer, cfg: OptimizerConfig, params: Float32Array, grads: Float32Array, ctx: StepContext,
 ): { lr: number; gradNorm: number } {
   const lr = lrAt(cfg, ctx.step, ctx.stepsPerEpoch, ctx.totalSteps);
-  const gradNorm = globalNorm(grads);
+  const gradNorm = opt.kernels.owns(grads) ? Math.sqrt(opt.kernels.sumSquares(grads, grads.length)) : globalNorm(grads);
   if (cfg.clipNorm > 0 && gradNorm > cfg.clipNorm) {
     const scale = cfg.clipNorm / (gradNorm + 1e-6);
     for (let i = 0; i < grads.length; i++) grads[i] = grads[i]! * scale;

@@ -17,9 +17,12 @@
 //             μ_t = β1(1 - ½·0.96^(tψ)), μ_{t+1} = β1(1 - ½·0.96^((t+1)ψ)), Π_t = Π_{t-1}·μ_t (Π_0 = 1);
 //             m, v as Adam; denom = √(v/(1-β2^t)) + eps;
 //             θ -= lr·(1-μ_t)/(1-Π_t)·g/denom + lr·μ_{t+1}/(1-Π_t·μ_{t+1})·m/denom
-// Arithmetic is float64 per element; the slots and the parameters store float32.
+// Arithmetic is float64 per element; the slots and the parameters store float32. The
+// per-element loops are the kernels' (shared/kernels: js.ts and the wasm-simd variant, bit-identical).
 import type { OptimizerConfig, OptimizerName } from '../config-types.js';
 import { UserError } from '../errors.js';
+import { JS_KERNELS } from '../kernels/js.js';
+import type { Kernels, UpdateRule, UpdateScalars } from '../kernels/kernels.js';
 
 export interface Optimizer {
   readonly name: OptimizerName;
@@ -29,6 +32,8 @@ export interface Optimizer {
   readonly scalars: Record<string, number>;
   /** updates applied so far; the update being applied is number t (1-based, as PyTorch's step) */
   t: number;
+  /** the kernels the update runs in (the model's; its slots are in their memory) */
+  readonly kernels: Kernels;
   /** One update in place: `grads` is the final gradient (after clipping and L2 decay). */
   update(params: Float32Array, grads: Float32Array, lr: number): void;
 }
@@ -52,107 +57,31 @@ export const SCALAR_INITS: Record<OptimizerName, Readonly<Record<string, number>
   nadam: { mu_product: 1 },
 };
 
-type Rule = (o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number) => void;
+/** The kernel rule of each optimizer (adamw is adam: its decay is the driver's). */
+const RULES: Record<OptimizerName, UpdateRule> = {
+  sgd: 'sgd', momentum: 'momentum', nesterov: 'nesterov', adagrad: 'adagrad', rmsprop: 'rmsprop',
+  adadelta: 'adadelta', adam: 'adam', adamw: 'adam', nadam: 'nadam',
+};
 
-function sgd(_o: Optimizer, _cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
-  for (let i = 0; i < p.length; i++) p[i] = p[i]! - lr * g[i]!;
-}
-
-/** Heavy-ball momentum and Nesterov in one routine (torch.optim.SGD, dampening 0). */
-function momentum(nesterov: boolean): Rule {
-  return (o, cfg, p, g, lr) => {
-    const buf = o.slots.momentum_buffer!;
-    const mu = cfg.momentum;
-    for (let i = 0; i < p.length; i++) {
-      const v = mu * buf[i]! + g[i]!;
-      buf[i] = v;
-      p[i] = p[i]! - lr * (nesterov ? g[i]! + mu * v : v);
-    }
-  };
-}
-
-function adagrad(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
-  const sum = o.slots.sum!;
-  for (let i = 0; i < p.length; i++) {
-    const G = sum[i]! + g[i]! * g[i]!;
-    sum[i] = G;
-    p[i] = p[i]! - (lr * g[i]!) / (Math.sqrt(G) + cfg.eps);
-  }
-}
-
-function rmsprop(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
-  const sq = o.slots.square_avg!;
-  const a = cfg.alpha;
-  for (let i = 0; i < p.length; i++) {
-    const s = a * sq[i]! + (1 - a) * g[i]! * g[i]!;
-    sq[i] = s;
-    p[i] = p[i]! - (lr * g[i]!) / (Math.sqrt(s) + cfg.eps);
-  }
-}
-
-function adadelta(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
-  const sq = o.slots.square_avg!;
-  const acc = o.slots.acc_delta!;
-  const { rho, eps } = cfg;
-  for (let i = 0; i < p.length; i++) {
-    const s = rho * sq[i]! + (1 - rho) * g[i]! * g[i]!;
-    sq[i] = s;
-    const delta = (Math.sqrt(acc[i]! + eps) / Math.sqrt(s + eps)) * g[i]!;
-    acc[i] = rho * acc[i]! + (1 - rho) * delta * delta;
-    p[i] = p[i]! - lr * delta;
-  }
-}
-
-/** Adam and AdamW: bias-corrected moments (Kingma & Ba 2015, Algorithm 1). */
-function adam(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
-  const m = o.slots.exp_avg!;
-  const v = o.slots.exp_avg_sq!;
-  const { beta1: b1, beta2: b2, eps } = cfg;
-  const bc1 = 1 - b1 ** o.t;
-  const bc2 = 1 - b2 ** o.t;
-  for (let i = 0; i < p.length; i++) {
-    const mi = b1 * m[i]! + (1 - b1) * g[i]!;
-    const vi = b2 * v[i]! + (1 - b2) * g[i]! * g[i]!;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] = p[i]! - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
-  }
-}
-
-/** torch.optim.NAdam (its _single_tensor_nadam, without decoupled decay: the driver's job). */
-function nadam(o: Optimizer, cfg: OptimizerConfig, p: Float32Array, g: Float32Array, lr: number): void {
-  const m = o.slots.exp_avg!;
-  const v = o.slots.exp_avg_sq!;
+/** The per-step scalars of update number t (bias corrections; NAdam's momentum schedule,
+ *  which advances its mu_product). */
+function stepScalars(o: Optimizer, cfg: OptimizerConfig, lr: number): UpdateScalars {
   const { beta1: b1, beta2: b2, eps, momentumDecay: psi } = cfg;
   const t = o.t;
-  const bc2 = 1 - b2 ** t;
-  const mu = b1 * (1 - 0.5 * 0.96 ** (t * psi));
-  const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
-  const muProduct = o.scalars.mu_product! * mu;
-  o.scalars.mu_product = muProduct;
-  const cGrad = (lr * (1 - mu)) / (1 - muProduct);
-  const cAvg = (lr * muNext) / (1 - muProduct * muNext);
-  for (let i = 0; i < p.length; i++) {
-    const mi = b1 * m[i]! + (1 - b1) * g[i]!;
-    const vi = b2 * v[i]! + (1 - b2) * g[i]! * g[i]!;
-    m[i] = mi;
-    v[i] = vi;
-    const denom = Math.sqrt(vi / bc2) + eps;
-    p[i] = p[i]! - (cGrad * g[i]!) / denom - (cAvg * mi) / denom;
+  const k: UpdateScalars = {
+    lr, momentum: cfg.momentum, beta1: b1, beta2: b2, eps, alpha: cfg.alpha, rho: cfg.rho,
+    bc1: 1 - b1 ** t, bc2: 1 - b2 ** t, cGrad: 0, cAvg: 0,
+  };
+  if (o.name === 'nadam') {
+    const mu = b1 * (1 - 0.5 * 0.96 ** (t * psi));
+    const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
+    const muProduct = o.scalars.mu_product! * mu;
+    o.scalars.mu_product = muProduct;
+    k.cGrad = (lr * (1 - mu)) / (1 - muProduct);
+    k.cAvg = (lr * muNext) / (1 - muProduct * muNext);
   }
+  return k;
 }
-
-const RULES: Record<OptimizerName, Rule> = {
-  sgd,
-  momentum: momentum(false),
-  nesterov: momentum(true),
-  adagrad,
-  rmsprop,
-  adadelta,
-  adam,
-  adamw: adam,
-  nadam,
-};
 
 /** Which hyperparameters each optimizer reads, with the range each must lie in. */
 const CHECKS: Record<OptimizerName, ReadonlyArray<['momentum' | 'beta1' | 'beta2' | 'eps' | 'alpha' | 'rho' | 'momentumDecay', 'unit' | 'nonneg']>> = {
@@ -182,15 +111,18 @@ function validate(cfg: OptimizerConfig): void {
   }
 }
 
-/** A fresh optimizer (zeroed slots, t = 0) for a flat parameter vector of `size` values. */
-export function createOptimizer(cfg: OptimizerConfig, size: number): Optimizer {
+/** A fresh optimizer (zeroed slots, t = 0) for a flat parameter vector of `size` values,
+ *  updating through the kernels `k` (the model's: its slots live in their memory). */
+export function createOptimizer(cfg: OptimizerConfig, size: number, k: Kernels = JS_KERNELS): Optimizer {
   validate(cfg);
   if (!Number.isInteger(size) || size < 0) throw new Error(`createOptimizer: size must be an integer ≥ 0, got ${size}`);
   const rule = RULES[cfg.name];
   const slots: Record<string, Float32Array> = {};
-  for (const s of SLOT_NAMES[cfg.name]) slots[s] = new Float32Array(size);
+  for (const s of SLOT_NAMES[cfg.name]) slots[s] = k.alloc(size);
+  const [s1, s2] = SLOT_NAMES[cfg.name].map((n) => slots[n]!);
   const opt: Optimizer = {
     name: cfg.name,
+    kernels: k,
     slots,
     scalars: { ...SCALAR_INITS[cfg.name] },
     t: 0,
@@ -199,7 +131,7 @@ export function createOptimizer(cfg: OptimizerConfig, size: number): Optimizer {
         throw new Error(`${cfg.name}.update: expected ${size} parameters and gradients, got ${params.length} and ${grads.length}`);
       }
       opt.t++;
-      rule(opt, cfg, params, grads, lr);
+      k.update(rule, params, grads, s1 ?? params, s2 ?? params, size, stepScalars(opt, cfg, lr));
     },
   };
   return opt;

@@ -22,6 +22,7 @@ import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import type { RunConfig } from '../../shared/config-types.js';
 import { validateDataset, type Dataset } from '../../shared/data/dataset.js';
 import { Trainer } from '../../shared/engine/trainer.js';
+import { createKernels, kernelVariant } from '../../shared/kernels/index.js';
 import { Dense } from '../../shared/nn/dense.js';
 import type { Layer, PassContext } from '../../shared/nn/layer.js';
 import { printDistributed, runDistributedBench } from './distributed.js';
@@ -29,8 +30,8 @@ import { printSweep, runSweepBench } from './sweep.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
 import { envNum, fmt, interleave, log, median, randomArray, seededRandom, spread, table, timeN, timeRep, type Contender } from './stats.js';
 
-/** gradwire's compute kernels: plain TypeScript loops for now */
-const GRADWIRE_KERNEL = 'js';
+/** gradwire's compute kernels in this process (GRADWIRE_KERNELS=js|wasm-simd|auto picks them) */
+const GRADWIRE_KERNEL = kernelVariant();
 
 const REPS = Math.round(envNum('BENCH_REPS', 5));
 const STEPS = Math.round(envNum('BENCH_STEPS', 20));
@@ -75,11 +76,13 @@ async function initTf(): Promise<{ backend: string; threads: number; simd: boole
 function benchGemm(M: number, K: number, N: number, seed: number): Measurement {
   const flops = 2 * M * K * N;
   const rand = seededRandom(seed);
-  const x = randomArray(M * K, rand);
+  const k = createKernels();
+  const x = k.alloc(M * K);
+  x.set(randomArray(M * K, rand));
 
-  // gradwire: Dense(K → N) forward, y = x·Wᵀ + b with W [N × K]
+  // gradwire: Dense(K → N) forward, y = x·Wᵀ + b with W [N × K], in its kernels' memory
   const layer: Layer = new Dense(K, N, 'he_normal');
-  layer.bind(new Float32Array(layer.paramSize), new Float32Array(0));
+  layer.bind(k.alloc(layer.paramSize), k.alloc(0), k);
   layer.reset(seed);
   const cache = layer.newCache(M);
   const ctx: PassContext = { training: true, seed: 0, step: 0, samples: new Int32Array(M) };

@@ -7,6 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
+import { kernelVariant } from '../../shared/kernels/index.js';
 import { alignedBlocks } from '../../shared/engine/reduce.js';
 import {
   PROTOCOL_VERSION, decodeToWorker, encode,
@@ -23,7 +24,7 @@ export function hmac(token: string, nonce: Uint8Array): Buffer {
 }
 
 export function runtime(): RuntimeInfo {
-  return { node: process.versions.node, v8: process.versions.v8, kernel: 'js' };
+  return { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() };
 }
 
 export interface Closed {

@@ -1,0 +1,35 @@
+// Choosing the kernel variant. GRADWIRE_KERNELS=auto (the default) takes wasm-simd where the
+// runtime supports WebAssembly SIMD and js otherwise; js or wasm-simd force one (wasm-simd
+// fails with a clear error where it cannot run). Every process of a job must run the same
+// variant (the handshake checks it).
+import { UserError } from '../errors.js';
+import { JS_KERNELS } from './js.js';
+import type { KernelVariant, Kernels } from './kernels.js';
+import { createWasmKernels } from './wasm.js';
+
+export type { KernelVariant, Kernels } from './kernels.js';
+export const KERNEL_VARIANTS: readonly KernelVariant[] = ['js', 'wasm-simd'];
+
+/** The variant asked for by GRADWIRE_KERNELS (or `requested`): 'auto' or a variant name. */
+function requestedVariant(requested = process.env['GRADWIRE_KERNELS'] ?? 'auto'): KernelVariant | 'auto' {
+  if (requested === 'auto' || (KERNEL_VARIANTS as readonly string[]).includes(requested)) return requested as KernelVariant | 'auto';
+  throw new UserError('USAGE', `GRADWIRE_KERNELS is "${requested}"; allowed: auto, ${KERNEL_VARIANTS.join(', ')}`);
+}
+
+/** A fresh kernel instance (its own memory) of the requested variant. */
+export function createKernels(requested?: KernelVariant | 'auto'): Kernels {
+  const v = requestedVariant(requested);
+  if (v === 'js') return JS_KERNELS;
+  const wasm = createWasmKernels();
+  if (wasm) return wasm;
+  if (v === 'wasm-simd') throw new UserError('USAGE', 'GRADWIRE_KERNELS=wasm-simd, but this runtime has no WebAssembly SIMD; use GRADWIRE_KERNELS=js (or auto)');
+  return JS_KERNELS;
+}
+
+let chosen: KernelVariant | undefined;
+
+/** The variant createKernels() gives in this process (for the handshake and the outputs). */
+export function kernelVariant(): KernelVariant {
+  chosen ??= createKernels().variant;
+  return chosen;
+}

@@ -1,0 +1,188 @@
+// The `js` kernel variant: plain TypeScript, float64 arithmetic per element stored as
+// float32. The fallback where WebAssembly SIMD is unavailable and the reference the wasm-simd
+// variant is tested against. Memory is ordinary typed arrays.
+import type { ActivationName } from '../config-types.js';
+import { hashUniformFrom } from '../rng.js';
+import { activationBackward, activationForward } from '../nn/activations.js';
+import { lossForward } from '../nn/loss.js';
+import type { Kernels, UpdateRule, UpdateScalars } from './kernels.js';
+
+function denseForward(x: Float32Array, p: Float32Array, b: Float32Array, y: Float32Array, rows: number, n: number, m: number): void {
+  // four output units share each load of x; each output is one dot product over k ascending
+  for (let r = 0; r < rows; r++) {
+    const xo = r * n;
+    const yo = r * m;
+    let j = 0;
+    for (; j + 4 <= m; j += 4) {
+      const w0 = j * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      for (let k = 0; k < n; k++) {
+        const xv = x[xo + k]!;
+        s0 += xv * p[w0 + k]!;
+        s1 += xv * p[w1 + k]!;
+        s2 += xv * p[w2 + k]!;
+        s3 += xv * p[w3 + k]!;
+      }
+      y[yo + j] = s0 + b[j]!;
+      y[yo + j + 1] = s1 + b[j + 1]!;
+      y[yo + j + 2] = s2 + b[j + 2]!;
+      y[yo + j + 3] = s3 + b[j + 3]!;
+    }
+    for (; j < m; j++) {
+      const w0 = j * n;
+      let s = 0;
+      for (let k = 0; k < n; k++) s += x[xo + k]! * p[w0 + k]!;
+      y[yo + j] = s + b[j]!;
+    }
+  }
+}
+
+function denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number): void {
+  for (let r = 0; r < rows; r++) {
+    const xo = r * n;
+    const yo = r * m;
+    for (let j = 0; j < m; j++) {
+      const g = dy[yo + j]!;
+      if (g === 0) continue;
+      gb[j]! += g;
+      const wo = j * n;
+      for (let k = 0; k < n; k++) gW[wo + k]! += g * x[xo + k]!;
+    }
+  }
+}
+
+function denseDx(dy: Float32Array, p: Float32Array, dx: Float32Array, rows: number, n: number, m: number): void {
+  dx.fill(0, 0, rows * n);
+  for (let r = 0; r < rows; r++) {
+    const xo = r * n;
+    const yo = r * m;
+    for (let j = 0; j < m; j++) {
+      const g = dy[yo + j]!;
+      if (g === 0) continue;
+      const wo = j * n;
+      for (let k = 0; k < n; k++) dx[xo + k]! += g * p[wo + k]!;
+    }
+  }
+}
+
+// Optimizer rules (formulas and conventions: shared/optim/optimizers.ts). s1, s2 are the
+// rule's state slots in SLOT_NAMES order.
+function update(rule: UpdateRule, p: Float32Array, g: Float32Array, s1: Float32Array, s2: Float32Array, count: number, c: UpdateScalars): void {
+  const { lr, eps } = c;
+  switch (rule) {
+    case 'sgd':
+      for (let i = 0; i < count; i++) p[i] = p[i]! - lr * g[i]!;
+      return;
+    case 'momentum':
+    case 'nesterov': {
+      const mu = c.momentum;
+      const nesterov = rule === 'nesterov';
+      for (let i = 0; i < count; i++) {
+        const v = mu * s1[i]! + g[i]!;
+        s1[i] = v;
+        p[i] = p[i]! - lr * (nesterov ? g[i]! + mu * v : v);
+      }
+      return;
+    }
+    case 'adagrad':
+      for (let i = 0; i < count; i++) {
+        const G = s1[i]! + g[i]! * g[i]!;
+        s1[i] = G;
+        p[i] = p[i]! - (lr * g[i]!) / (Math.sqrt(G) + eps);
+      }
+      return;
+    case 'rmsprop': {
+      const a = c.alpha;
+      for (let i = 0; i < count; i++) {
+        const s = a * s1[i]! + (1 - a) * g[i]! * g[i]!;
+        s1[i] = s;
+        p[i] = p[i]! - (lr * g[i]!) / (Math.sqrt(s) + eps);
+      }
+      return;
+    }
+    case 'adadelta': {
+      const rho = c.rho;
+      for (let i = 0; i < count; i++) {
+        const s = rho * s1[i]! + (1 - rho) * g[i]! * g[i]!;
+        s1[i] = s;
+        const delta = (Math.sqrt(s2[i]! + eps) / Math.sqrt(s + eps)) * g[i]!;
+        s2[i] = rho * s2[i]! + (1 - rho) * delta * delta;
+        p[i] = p[i]! - lr * delta;
+      }
+      return;
+    }
+    case 'adam': {
+      const { beta1: b1, beta2: b2, bc1, bc2 } = c;
+      for (let i = 0; i < count; i++) {
+        const mi = b1 * s1[i]! + (1 - b1) * g[i]!;
+        const vi = b2 * s2[i]! + (1 - b2) * g[i]! * g[i]!;
+        s1[i] = mi;
+        s2[i] = vi;
+        p[i] = p[i]! - (lr * (mi / bc1)) / (Math.sqrt(vi / bc2) + eps);
+      }
+      return;
+    }
+    case 'nadam': {
+      const { beta1: b1, beta2: b2, bc2, cGrad, cAvg } = c;
+      for (let i = 0; i < count; i++) {
+        const mi = b1 * s1[i]! + (1 - b1) * g[i]!;
+        const vi = b2 * s2[i]! + (1 - b2) * g[i]! * g[i]!;
+        s1[i] = mi;
+        s2[i] = vi;
+        const denom = Math.sqrt(vi / bc2) + eps;
+        p[i] = p[i]! - (cGrad * g[i]!) / denom - (cAvg * mi) / denom;
+      }
+      return;
+    }
+  }
+}
+
+export function createJsKernels(): Kernels {
+  return {
+    variant: 'js',
+    alloc: (n) => new Float32Array(n),
+    allocInt32: (n) => new Int32Array(n),
+    owns: () => true,
+    denseForward,
+    denseGrads,
+    denseDx,
+    activationForward: (name: ActivationName, x, y, count) => activationForward(name, x, y, count),
+    activationBackward: (name: ActivationName, x, y, dy, dx, count) => activationBackward(name, x, y, dy, dx, count),
+    dropoutForward(x, y, scale, prefixes, rows, width, rate, keepScale) {
+      for (let r = 0; r < rows; r++) {
+        const prefix = prefixes[r]!;
+        const o = r * width;
+        for (let u = 0; u < width; u++) {
+          const s = hashUniformFrom(prefix, u) >= rate ? keepScale : 0;
+          scale[o + u] = s;
+          y[o + u] = x[o + u]! * s;
+        }
+      }
+    },
+    multiply(a, b, out, count) {
+      for (let i = 0; i < count; i++) out[i] = a[i]! * b[i]!;
+    },
+    loss: lossForward,
+    addInto(left, right, count) {
+      for (let i = 0; i < count; i++) left[i]! += right[i]!;
+    },
+    meanGradient(sum, out, rows, count) {
+      let finite = true;
+      for (let i = 0; i < count; i++) {
+        const v = sum[i]! / rows;
+        out[i] = v;
+        if (!Number.isFinite(v)) finite = false;
+      }
+      return finite;
+    },
+    sumSquares(g, count) {
+      let s = 0;
+      for (let i = 0; i < count; i++) s += g[i]! * g[i]!;
+      return s;
+    },
+    update,
+  };
+}
+
+/** One shared js instance: its alloc is plain typed arrays, so sharing costs nothing. */
+export const JS_KERNELS: Kernels = createJsKernels();

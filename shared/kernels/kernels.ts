@@ -1,0 +1,89 @@
+// The numeric kernels every layer, loss, reduction and optimizer runs through, behind one
+// interface with two variants:
+//   js         plain TypeScript (float64 arithmetic per element, stored as float32): the
+//              fallback where WebAssembly SIMD is unavailable, and the reference in tests
+//   wasm-simd  WebAssembly with 128-bit SIMD, built from shared/kernels/assembly (npm run
+//              build:wasm)
+// Both variants keep invariant I1: every output row is computed with the same operation order
+// whatever the number of rows in the call or the row's position, and parameter gradients are
+// sums over a call's rows in ascending row order. The two variants give different bits (f32
+// SIMD lanes vs f64 scalars), so all processes of one job must run the same variant: the
+// handshake compares `variant`.
+//
+// Memory: a Kernels instance owns the memory its kernels work on. Every array a kernel reads
+// or writes must come from that instance's alloc() (for wasm-simd: a view into its
+// WebAssembly memory, which never grows, so views stay valid). Allocations live as long as
+// the instance; a model, its slots and its optimizer state share one instance and are freed
+// together when nothing references them any more.
+import type { ActivationName, LossName } from '../config-types.js';
+
+export type KernelVariant = 'js' | 'wasm-simd';
+
+export type { LossResult } from '../nn/loss.js';
+import type { LossResult } from '../nn/loss.js';
+
+/** Hyperparameters and per-step scalars of one optimizer update; see shared/optim/optimizers.ts
+ *  for the formulas. bc1 = 1 - β1^t, bc2 = 1 - β2^t (computed once per step by the caller);
+ *  cGrad and cAvg are NAdam's two step coefficients. Unused fields are ignored. */
+export interface UpdateScalars {
+  lr: number;
+  momentum: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  alpha: number;
+  rho: number;
+  bc1: number;
+  bc2: number;
+  cGrad: number;
+  cAvg: number;
+}
+
+export type UpdateRule = 'sgd' | 'momentum' | 'nesterov' | 'adagrad' | 'rmsprop' | 'adadelta' | 'adam' | 'nadam';
+
+export interface Kernels {
+  readonly variant: KernelVariant;
+
+  /** n zeroed float32 values in this instance's memory */
+  alloc(n: number): Float32Array;
+  /** n zeroed int32 values in this instance's memory */
+  allocInt32(n: number): Int32Array;
+  /** whether the kernels can work on this array in place (it lies in this instance's memory) */
+  owns(a: Float32Array | Int32Array): boolean;
+
+  /** y[r,j] = b[j] + Σ_k x[r,k]·W[j,k] for r < rows, j < m; x is rows×n, W is m×n (row-major,
+   *  torch.nn.Linear's layout), b has m values, y is rows×m. */
+  denseForward(x: Float32Array, W: Float32Array, b: Float32Array, y: Float32Array, rows: number, n: number, m: number): void;
+  /** gW[j,k] += Σ_r dy[r,j]·x[r,k] and gb[j] += Σ_r dy[r,j], rows r ascending. */
+  denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number): void;
+  /** dx[r,k] = Σ_j dy[r,j]·W[j,k] (overwrites dx), j ascending. */
+  denseDx(dy: Float32Array, W: Float32Array, dx: Float32Array, rows: number, n: number, m: number): void;
+
+  /** y = f(x) for the first `count` elements */
+  activationForward(name: ActivationName, x: Float32Array, y: Float32Array, count: number): void;
+  /** dx = dy·f'(x) for the first `count` elements (x the activation's input, y its output) */
+  activationBackward(name: ActivationName, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, count: number): void;
+
+  /** Dropout in training: for each row r and unit u < width, keep = hashUniformFrom(prefixes[r], u) ≥ rate
+   *  (shared/rng.ts); scale[r,u] = keep ? keepScale : 0 and y = x·scale. */
+  dropoutForward(x: Float32Array, y: Float32Array, scale: Float32Array, prefixes: Int32Array, rows: number, width: number, rate: number, keepScale: number): void;
+  /** out[i] = a[i]·b[i] for i < count (dropout backward: dx = dy·scale) */
+  multiply(a: Float32Array, b: Float32Array, out: Float32Array, count: number): void;
+
+  /** Loss sum and correct count over `rows` rows of logits (rows×classes); writes
+   *  d(loss sum)/d(logits) into dlogits unless null. See shared/nn/loss.ts. */
+  loss(name: LossName, logits: Float32Array, labels: Int32Array, rows: number, classes: number, dlogits: Float32Array | null): LossResult;
+
+  /** left[i] += right[i] (float32) for i < count */
+  addInto(left: Float32Array, right: Float32Array, count: number): void;
+  /** out[i] = sum[i] / rows (float32, correctly rounded) for i < count; true when all are finite */
+  meanGradient(sum: Float32Array, out: Float32Array, rows: number, count: number): boolean;
+  /** Σ g[i]² for i < count, accumulated in float64 with i ascending (the same bits in every variant) */
+  sumSquares(g: Float32Array, count: number): number;
+
+  /** One optimizer update in place over `count` parameters: p, g and the state slots
+   *  (s1, s2: the rule's slots in SLOT_NAMES order; unused ones may be any array). Float64
+   *  arithmetic per element as in shared/optim/optimizers.ts, so every variant gives the same
+   *  bits as the js one. */
+  update(rule: UpdateRule, p: Float32Array, g: Float32Array, s1: Float32Array, s2: Float32Array, count: number, k: UpdateScalars): void;
+}
