@@ -49,10 +49,18 @@ function childExecArgv(): string[] {
 /** Start a worker process running this same installation (same Node, same loader). `env`
  *  replaces variables of this process's environment (undefined removes one). */
 export function spawnWorker(args: string[], stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit', env: Record<string, string | undefined> = {}): ChildProcess {
-  const childEnv = { ...process.env, ...env };
+  const childEnv: NodeJS.ProcessEnv = { ...WORKER_MEMORY_ENV, ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  return spawn(process.execPath, [...childExecArgv(), WORKER_MAIN, ...args], { stdio: ['ignore', stdio, stdio], env: childEnv });
+  return spawn(process.execPath, [...childExecArgv(), ...WORKER_NODE_FLAGS, WORKER_MAIN, ...args], { stdio: ['ignore', stdio, stdio], env: childEnv });
 }
+
+// A worker's memory: its JavaScript heap is small (the model, its slots and the dataset live in
+// typed arrays and the kernels' memory), while it turns over megabytes of message buffers per
+// step. A small young generation and glibc malloc without per-thread arenas and with a fixed
+// mmap threshold (large buffers go back to the system when freed) keep its resident memory
+// near what it uses. The environment's own MALLOC_* settings win.
+const WORKER_NODE_FLAGS = ['--max-semi-space-size=1'];
+const WORKER_MEMORY_ENV: NodeJS.ProcessEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '262144' };
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary | null> {
   const data = loadDataset(o.config.data, o.baseDir, o.config.seed);

@@ -255,6 +255,6 @@ export class WorkerClient {
     }
     this.pass = null;
     this.stepsComputed++;
-    this.send({ type: 'grads', jobId, step: p.step, attempt: p.attempt, blocks: resultBlocks(p.slots), computeMs: performance.now() - p.started });
+    this.send({ type: 'grads', jobId, step: p.step, attempt: p.attempt, blocks: resultBlocks(p.slots, this.job!.model.k), computeMs: performance.now() - p.started });
   }
 }

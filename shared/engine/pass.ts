@@ -9,6 +9,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { Cache, PassContext } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
+import { Dense } from '../nn/dense.js';
 import { BatchNorm, type BatchGradSums, type BatchStats } from '../nn/norms.js';
 
 export interface Slot {
@@ -100,7 +101,8 @@ export function* trainPass(
     const r = model.k.loss(model.loss, s.caches[last]!.out, s.labels, s.rows, model.classes, s.dlogits);
     s.lossSum = r.lossSum;
     s.correct = r.correct;
-    s.grads.fill(0);
+    // every parameter region but the dense layers' (whose backward writes it whole)
+    for (const l of layers) if (!(l instanceof Dense) && l.paramSize > 0) s.grads.fill(0, l.paramOffset, l.paramOffset + l.paramSize);
   }
 
   for (let i = last; i >= 0; i--) {

@@ -6,6 +6,8 @@
 // result is bit-identical to reducing the leaves here. `treeReduce` evaluates exactly that
 // tree with a binary-counter stack.
 
+import type { Kernels } from '../kernels/kernels.js';
+
 export interface Block<T> {
   /** first microbatch index covered */
   start: number;
@@ -50,4 +52,12 @@ export function alignedBlocks(start: number, end: number): Array<{ start: number
 export function addInto(left: Float32Array, right: Float32Array): Float32Array {
   for (let i = 0; i < left.length; i++) left[i]! += right[i]!;
   return left;
+}
+
+/** left += right in the given kernels (bit-identical to addInto); both must be theirs */
+export function addIntoWith(k: Kernels): (left: Float32Array, right: Float32Array) => Float32Array {
+  return (left, right) => {
+    k.addInto(left, right, left.length);
+    return left;
+  };
 }

@@ -6,7 +6,8 @@
 // bit-identical to `runPassLocally` over all microbatches (invariant I1).
 import type { Model } from '../nn/model.js';
 import { trainPass, type PassOutcome, type Slot, type SyncRequest } from './pass.js';
-import { addInto, alignedBlocks, treeReduce, type Block } from './reduce.js';
+import type { Kernels } from '../kernels/kernels.js';
+import { addInto, addIntoWith, alignedBlocks, treeReduce, type Block } from './reduce.js';
 import { reduceSync } from './trainer.js';
 
 /** What a shard sends for one aligned block of microbatches: the gradient sum, loss sum
@@ -22,15 +23,16 @@ export interface ResultBlock {
 /** The maximal aligned blocks of a shard's microbatch run, each pre-reduced. `slots` must
  *  hold consecutive microbatch indices. The reduction runs in place in the slots' gradient
  *  buffers (no copy per microbatch on the hot path): their grads are consumed. */
-export function resultBlocks(slots: Slot[]): ResultBlock[] {
+export function resultBlocks(slots: Slot[], k: Kernels): ResultBlock[] {
   if (slots.length === 0) return [];
+  const add = addIntoWith(k);
   const first = slots[0]!.index;
   return alignedBlocks(first, first + slots.length).map(({ start, size }) => {
     const mine = slots.slice(start - first, start - first + size);
     return {
       start,
       size,
-      grads: treeReduce(mine.map((s) => s.grads), addInto),
+      grads: treeReduce(mine.map((s) => s.grads), add),
       lossSum: treeReduce(mine.map((s) => s.lossSum), (a, b) => a + b),
       correct: mine.reduce((a, s) => a + s.correct, 0),
     };
@@ -38,8 +40,8 @@ export function resultBlocks(slots: Slot[]): ResultBlock[] {
 }
 
 /** Gradient blocks of one shard (see resultBlocks). */
-export function shardGradientBlocks(slots: Slot[]): Array<Block<Float32Array>> {
-  return resultBlocks(slots).map((b) => ({ start: b.start, size: b.size, value: b.grads }));
+export function shardGradientBlocks(slots: Slot[], k: Kernels): Array<Block<Float32Array>> {
+  return resultBlocks(slots, k).map((b) => ({ start: b.start, size: b.size, value: b.grads }));
 }
 
 /** Reduce all shards' gradient blocks, in microbatch order, into the batch gradient sum. */

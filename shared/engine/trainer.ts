@@ -11,7 +11,7 @@ import { Model } from '../nn/model.js';
 import { BatchNorm, addSums, combineStats } from '../nn/norms.js';
 import { createOptimizer, loadOptimizerState, optimizerState, optimizerStep, type Optimizer } from '../optim/index.js';
 import { evalSlot, fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncReply, type SyncRequest } from './pass.js';
-import { treeReduce } from './reduce.js';
+import { addIntoWith, treeReduce } from './reduce.js';
 
 export interface Split {
   train: Int32Array;
@@ -97,11 +97,7 @@ export class Trainer {
     this.slots = Array.from({ length: Math.ceil(cfg.batchSize / mb) }, () => newSlot(this.model, mb));
     this.meanGrad = this.model.k.alloc(this.model.paramCount);
     this.sumIn = this.model.k.alloc(this.model.paramCount);
-    const k = this.model.k;
-    this.addInto = (left, right) => {
-      k.addInto(left, right, left.length);
-      return left;
-    };
+    this.addInto = addIntoWith(this.model.k);
   }
 
   get done(): boolean {

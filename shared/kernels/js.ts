@@ -37,7 +37,11 @@ function denseForward(x: Float32Array, p: Float32Array, b: Float32Array, y: Floa
   }
 }
 
-function denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number): void {
+function denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number, accumulate = true): void {
+  if (!accumulate) {
+    gW.fill(0, 0, m * n);
+    gb.fill(0, 0, m);
+  }
   for (let r = 0; r < rows; r++) {
     const xo = r * n;
     const yo = r * m;

@@ -54,8 +54,9 @@ export interface Kernels {
   /** y[r,j] = b[j] + Σ_k x[r,k]·W[j,k] for r < rows, j < m; x is rows×n, W is m×n (row-major,
    *  torch.nn.Linear's layout), b has m values, y is rows×m. */
   denseForward(x: Float32Array, W: Float32Array, b: Float32Array, y: Float32Array, rows: number, n: number, m: number): void;
-  /** gW[j,k] += Σ_r dy[r,j]·x[r,k] and gb[j] += Σ_r dy[r,j], rows r ascending. */
-  denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number): void;
+  /** gW[j,k] += Σ_r dy[r,j]·x[r,k] and gb[j] += Σ_r dy[r,j], rows r ascending. With
+   *  accumulate false the sums replace gW and gb (the same bits as zeroing them first). */
+  denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number, accumulate?: boolean): void;
   /** dx[r,k] = Σ_j dy[r,j]·W[j,k] (overwrites dx), j ascending. */
   denseDx(dy: Float32Array, W: Float32Array, dx: Float32Array, rows: number, n: number, m: number): void;
 

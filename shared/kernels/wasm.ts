@@ -42,7 +42,7 @@ const UPDATE_NAMES = Object.fromEntries(Object.keys(RULE_IDS).map((r) => [r, `up
 interface Exports {
   heapBase(): number;
   denseForward(x: number, w: number, b: number, y: number, rows: number, n: number, m: number): void;
-  denseGrads(x: number, dy: number, gw: number, gb: number, rows: number, n: number, m: number): void;
+  denseGrads(x: number, dy: number, gw: number, gb: number, rows: number, n: number, m: number, accumulate: number): void;
   denseDx(dy: number, w: number, dx: number, rows: number, n: number, m: number): void;
   activationForward(id: number, x: number, y: number, count: number): void;
   activationBackward(id: number, x: number, y: number, dy: number, dx: number, count: number): void;
@@ -213,10 +213,10 @@ export function createWasmKernels(): Kernels | null {
       wasm.denseForward(ptr(x, rows * n, 'x', f), ptr(W, m * n, 'W', f), ptr(b, m, 'b', f), ptr(y, rows * m, 'y', f), rows, n, m);
     },
 
-    denseGrads(x, dy, gW, gb, rows, n, m) {
+    denseGrads(x, dy, gW, gb, rows, n, m, accumulate = true) {
       const f = 'denseGrads';
       sizes(f, rows, n, m);
-      wasm.denseGrads(ptr(x, rows * n, 'x', f), ptr(dy, rows * m, 'dy', f), ptr(gW, m * n, 'gW', f), ptr(gb, m, 'gb', f), rows, n, m);
+      wasm.denseGrads(ptr(x, rows * n, 'x', f), ptr(dy, rows * m, 'dy', f), ptr(gW, m * n, 'gW', f), ptr(gb, m, 'gb', f), rows, n, m, accumulate ? 1 : 0);
     },
 
     denseDx(dy, W, dx, rows, n, m) {

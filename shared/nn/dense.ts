@@ -48,8 +48,9 @@ export class Dense extends Layer {
       views = [grads.subarray(o, o + w), grads.subarray(o + w, o + w + this.outF)];
       this.gradViews.set(grads, views);
     }
-    // dW[j,k] += Σ_r dy[r,j]·x[r,k] and db[j] += Σ_r dy[r,j], rows in ascending order
-    this.k.denseGrads(x, dy, views[0], views[1], rows, this.inF, this.outF);
+    // dW[j,k] = Σ_r dy[r,j]·x[r,k] and db[j] = Σ_r dy[r,j], rows in ascending order: this
+    // layer's region of the slot's gradient is written here only (trainPass zeroes the rest)
+    this.k.denseGrads(x, dy, views[0], views[1], rows, this.inF, this.outF, false);
     // dx[r,k] = Σ_j dy[r,j]·W[j,k], j ascending
     if (needDx) this.k.denseDx(dy, this.W, cache.dx, rows, this.inF, this.outF);
   }

@@ -23,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { kernelVariant } from '../../shared/kernels/index.js';
 import { envNum, fmt, log, median, spread, table } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -76,6 +77,8 @@ export interface RunResult {
   maxBytesPerStep: number;
   /** steps whose work was handed out more than once */
   reattempts: number;
+  /** the largest peak resident memory (VmHWM) of a worker process, MB (0 in-process) */
+  workerPeakMB: number;
 }
 
 export interface Cell {
@@ -94,18 +97,50 @@ export interface Cell {
   coordMs: number;
   bytesPerStep: number;
   maxBytesPerStep: number;
+  /** the largest worker peak RSS over the repetitions, MB */
+  workerPeakMB: number;
   reps: RunResult[];
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** Descendant processes of pid (Linux /proc; empty elsewhere). */
+function descendants(pid: number): number[] {
+  let kids: number[] = [];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return kids.flatMap((k) => [k, ...descendants(k)]);
+}
+
+/** The peak resident memory (VmHWM, MB) of pid, if it is a worker process (else 0). */
+function workerPeakMB(pid: number): number {
+  try {
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('worker/main')) return 0;
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0; // gone meanwhile
+  }
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; workerPeakMB: number }> {
   return new Promise((res, rej) => {
     const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    // the workers' peak resident memory, sampled while they run (they exit with the run)
+    let peak = 0;
+    const sampler = setInterval(() => {
+      for (const pid of descendants(child.pid!)) peak = Math.max(peak, workerPeakMB(pid));
+    }, 100);
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
     child.on('error', rej);
-    child.on('close', (code) => res({ code, stdout, stderr }));
+    child.on('close', (code) => {
+      clearInterval(sampler);
+      res({ code, stdout, stderr, workerPeakMB: peak });
+    });
   });
 }
 
@@ -147,6 +182,7 @@ async function runOnce(dir: string, s: Setting, workers: number, tag: string): P
     bytesPerStep: workers ? med((e) => e.bytes ?? NaN) : 0,
     maxBytesPerStep: workers ? Math.max(...steady.map((e) => e.bytes ?? NaN)) : 0,
     reattempts: events.filter((e) => (e.attempts ?? 1) > 1).length,
+    workerPeakMB: r.workerPeakMB,
   };
 }
 
@@ -219,6 +255,8 @@ export interface DistributedBench {
   numpy: NumpyResult;
   /** every run of a setting ended with the same weights, whatever the mode */
   sameWeights: boolean;
+  /** a worker's peak resident memory training the default MLP (batch 128), MB */
+  workerPeakMB: number;
 }
 
 export async function runDistributedBench(): Promise<DistributedBench> {
@@ -250,7 +288,8 @@ export async function runDistributedBench(): Promise<DistributedBench> {
       setting: s.name, batchSize: s.batchSize, microbatch: s.microbatch, workers: w, mode: modeName(w),
       samplesPerSecond: med((r) => r.samplesPerSecond), steadySamplesPerSecond: med((r) => r.steadySamplesPerSecond),
       stepMs: med((r) => r.stepMs), step0Ms: med((r) => r.step0Ms), computeMs: med((r) => r.computeMs), commMs: med((r) => r.commMs), coordMs: med((r) => r.coordMs),
-      bytesPerStep: med((r) => r.bytesPerStep), maxBytesPerStep: Math.max(...rs.map((r) => r.maxBytesPerStep)), reps: rs,
+      bytesPerStep: med((r) => r.bytesPerStep), maxBytesPerStep: Math.max(...rs.map((r) => r.maxBytesPerStep)),
+      workerPeakMB: Math.max(...rs.map((r) => r.workerPeakMB)), reps: rs,
     };
   });
   const sameWeights = SETTINGS.every((s) => new Set(MODES.flatMap((w) => runs.get(key(s, w))!.map((r) => r.weightsSha256))).size === 1);
@@ -261,9 +300,12 @@ export async function runDistributedBench(): Promise<DistributedBench> {
     ratios.push({ name: `1 worker / in-process, ${s.name}`, value: w1.samplesPerSecond / ip.samplesPerSecond, steady: w1.steadySamplesPerSecond / ip.steadySamplesPerSecond, target: 0.9 });
     ratios.push({ name: `2 workers / 1 worker, ${s.name}`, value: w2.samplesPerSecond / w1.samplesPerSecond, steady: w2.steadySamplesPerSecond / w1.steadySamplesPerSecond, target: 1.7 });
   }
+  const batch128 = SETTINGS.find((x) => x.batchSize === 128)!;
+  // the default run (batch 128): a worker's peak resident memory
+  const workerPeakMB = Math.max(cell(batch128, 1).workerPeakMB, cell(batch128, 2).workerPeakMB);
   log('numpy MLP (784-256-128-10, Adam, batch 1024, 2 threads)');
   const numpy = benchNumpy(5);
-  return { reps, seconds: (Date.now() - t0) / 1000, cells, ratios, numpy, sameWeights };
+  return { reps, seconds: (Date.now() - t0) / 1000, cells, ratios, numpy, sameWeights, workerPeakMB };
 }
 
 export function printDistributed(d: DistributedBench): void {
@@ -271,8 +313,9 @@ export function printDistributed(d: DistributedBench): void {
     c.setting, c.mode, fmt(c.samplesPerSecond), fmt(c.steadySamplesPerSecond), fmt(c.step0Ms), fmt(c.stepMs),
     c.workers ? fmt(c.computeMs) : '-', c.workers ? fmt(c.commMs) : '-', c.workers ? fmt(c.coordMs) : '-',
     c.workers ? `${fmt(c.bytesPerStep / 1e6)} MB` : '-', c.workers ? `${fmt(c.maxBytesPerStep / 1e6)} MB` : '-',
+    c.workers ? `${fmt(c.workerPeakMB)} MB` : '-',
   ]);
-  process.stdout.write(`\n${table(['distributed (MNIST, MLP 784-256-128-10)', 'mode', 'samples/s', 'steady', 'step 0 ms', 'step ms', 'compute', 'comm', 'coord', 'wire/step', 'max wire'], rows)}\n`);
+  process.stdout.write(`\n${table(['distributed (MNIST, MLP 784-256-128-10)', 'mode', 'samples/s', 'steady', 'step 0 ms', 'step ms', 'compute', 'comm', 'coord', 'wire/step', 'max wire', 'worker RSS'], rows)}\n`);
   process.stdout.write(`(medians of ${d.reps} interleaved repetitions of the real CLI; samples/s from summary.json; ` +
     `steady = batch / median step ms without step 0 (step 0 holds warm-up and worker start-up); step = compute + comm + coord, each a median over steps 1..n (see test/bench/distributed.ts); ` +
     `same weights in every mode: ${d.sameWeights ? 'yes' : 'NO'}; spread of samples/s min–max:\n`);
@@ -283,6 +326,7 @@ export function printDistributed(d: DistributedBench): void {
   process.stdout.write(`  ${d.seconds.toFixed(1)} s)\n`);
   process.stdout.write(`\n${table(['ratio', 'samples/s', 'steady', 'target', 'met'],
     d.ratios.map((r) => [r.name, fmt(r.value), fmt(r.steady), `≥ ${r.target}`, r.value >= r.target ? 'yes' : 'no']))}\n`);
+  process.stdout.write(`worker peak resident memory, default MLP (batch 128): ${fmt(d.workerPeakMB)} MB (target ≤ 150 MB: ${d.workerPeakMB <= 150 ? 'met' : 'NOT met'}; kernels ${kernelVariant()})\n`);
   if (d.numpy.status === 'ok') {
     process.stdout.write(`numpy ${d.numpy.numpy}: MLP 784-256-128-10, Adam, batch 1024, 2 threads: ${fmt(d.numpy.samplesPerSecond!)} samples/s ` +
       `(median of ${d.numpy.reps!.length}; ${fmt(Math.min(...d.numpy.reps!))}–${fmt(Math.max(...d.numpy.reps!))})\n`);

@@ -48,7 +48,7 @@ describe('composition independence', () => {
       const slots = parts.map((p, i) => { const s = newSlot(m, 8); fillSlot(s, data, p, i); return s; });
       const shards = cuts.slice(1).map((end, k) => slots.slice(cuts[k], end));
       const outcome = runPassSharded(m, shards, cfg.seed, 0);
-      const got = reduceGradientBlocks(shards.flatMap(shardGradientBlocks));
+      const got = reduceGradientBlocks(shards.flatMap((slots) => shardGradientBlocks(slots, m.k)));
       expect(bytes(got).equals(bytes(want.gradSum)), `cuts ${cuts}`).toBe(true);
       for (const [layer, stats] of want.bnStats) expect(outcome.bnStats.get(layer)).toEqual(stats);
     }

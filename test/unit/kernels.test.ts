@@ -189,6 +189,24 @@ describe('wasm-simd kernels: row independence (I1), bitwise', () => {
   });
 });
 
+describe('denseGrads without accumulate (what a pass uses: no zeroing of the gradient first)', () => {
+  const variants: Array<[string, Kernels | null]> = [['js', js], ['wasm-simd', wasm]];
+  for (const [name, k] of variants) {
+    (k ? it : it.skip)(`${name}: the sums replace gW and gb, bit for bit as zeroing them and accumulating`, () => {
+      const rng = new Rng(4, 'kernels-test', 'fresh');
+      for (const [rows, n, m] of [[16, 784, 256], [5, 131, 7], [1, 3, 10]] as const) {
+        const x = rand(k!, rows * n, rng), dy = rand(k!, rows * m, rng);
+        const gWa = rand(k!, m * n, rng), gba = rand(k!, m, rng); // garbage, replaced
+        const gWb = k!.alloc(m * n), gbb = k!.alloc(m);
+        k!.denseGrads(x, dy, gWa, gba, rows, n, m, false);
+        k!.denseGrads(x, dy, gWb, gbb, rows, n, m, true);
+        expectBitEqual(gWa, gWb, `${name} gW ${rows}×${n}→${m}`);
+        expectBitEqual(gba, gbb, `${name} gb ${rows}×${n}→${m}`);
+      }
+    });
+  }
+});
+
 describe('wasm-simd kernels: elementwise against js', () => {
   /** inputs covering both branches, zeros, the erf series/continued-fraction switch and saturation */
   function inputs(k: Kernels, count: number, rng: Rng): Float32Array {

@@ -201,8 +201,20 @@ export function denseDx(dy: usize, w: usize, dx: usize, rows: i32, n: i32, m: i3
 
 // ---------------------------------------------------------------- denseGrads
 
-/** gW[j,k] += Σ_r dy[r,j]·x[r,k] and gb[j] += Σ_r dy[r,j], rows ascending */
-export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32, n: i32, m: i32): void {
+/** accumulate = 0: the sums start from 0 instead of gW's and gb's values (the same bits as
+ *  zeroing them first, without the pass over memory) */
+let fresh = false;
+@inline function acc(p: usize): v128 {
+  return fresh ? f32x4.splat(0) : v128.load(p);
+}
+@inline function accS(p: usize): f32 {
+  return fresh ? <f32>0 : load<f32>(p);
+}
+
+/** gW[j,k] += Σ_r dy[r,j]·x[r,k] and gb[j] += Σ_r dy[r,j], rows ascending (accumulate = 0:
+ *  gW[j,k] = Σ…, gb[j] = Σ…) */
+export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32, n: i32, m: i32, accumulate: i32): void {
+  fresh = accumulate == 0;
   const nb = <usize>n << 2, mb = <usize>m << 2;
   const M = <usize>m, R = <usize>rows;
   const k8 = (<usize>n & ~7) << 2, k4 = (<usize>n & ~3) << 2, ke = nb;
@@ -214,10 +226,10 @@ export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32,
     let kb: usize = 0;
     for (; kb < k8; kb += 32) {
       const p0 = g0 + kb, p1 = p0 + nb, p2 = p1 + nb, p3 = p2 + nb;
-      let a00 = v128.load(p0), a01 = v128.load(p0, 16);
-      let a10 = v128.load(p1), a11 = v128.load(p1, 16);
-      let a20 = v128.load(p2), a21 = v128.load(p2, 16);
-      let a30 = v128.load(p3), a31 = v128.load(p3, 16);
+      let a00 = acc(p0), a01 = acc(p0 + 16);
+      let a10 = acc(p1), a11 = acc(p1 + 16);
+      let a20 = acc(p2), a21 = acc(p2 + 16);
+      let a30 = acc(p3), a31 = acc(p3 + 16);
       let dp = dj;
       for (let xb: usize = 0; xb < rEnd; xb += nb) {
         const xp = x + xb + kb;
@@ -243,7 +255,7 @@ export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32,
     }
     for (; kb < k4; kb += 16) {
       const p0 = g0 + kb, p1 = p0 + nb, p2 = p1 + nb, p3 = p2 + nb;
-      let a0 = v128.load(p0), a1 = v128.load(p1), a2 = v128.load(p2), a3 = v128.load(p3);
+      let a0 = acc(p0), a1 = acc(p1), a2 = acc(p2), a3 = acc(p3);
       let dp = dj;
       for (let xb: usize = 0; xb < rEnd; xb += nb) {
         const v0 = v128.load(x + xb + kb);
@@ -265,7 +277,7 @@ export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32,
     let kb: usize = 0;
     for (; kb < k8; kb += 32) {
       const p0 = g0 + kb;
-      let a00 = v128.load(p0), a01 = v128.load(p0, 16);
+      let a00 = acc(p0), a01 = acc(p0 + 16);
       let dp = dj;
       for (let xb: usize = 0; xb < rEnd; xb += nb) {
         const xp = x + xb + kb;
@@ -278,7 +290,7 @@ export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32,
     }
     for (; kb < k4; kb += 16) {
       const p0 = g0 + kb;
-      let a0 = v128.load(p0);
+      let a0 = acc(p0);
       let dp = dj;
       for (let xb: usize = 0; xb < rEnd; xb += nb) {
         a0 = mulAdd(a0, v128.load32_splat(dp), v128.load(x + xb + kb));
@@ -292,12 +304,12 @@ export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32,
   const m4 = (M & ~3) << 2;
   let jb: usize = 0;
   for (; jb < m4; jb += 16) {
-    let a = v128.load(gb + jb);
+    let a = acc(gb + jb);
     for (let r: usize = 0; r < R; r++) a = f32x4.add(a, v128.load(dy + r * mb + jb));
     v128.store(gb + jb, a);
   }
   for (; jb < mb; jb += 4) {
-    let s = load<f32>(gb + jb);
+    let s = accS(gb + jb);
     for (let r: usize = 0; r < R; r++) s = s + load<f32>(dy + r * mb + jb);
     store<f32>(gb + jb, s);
   }
@@ -305,7 +317,7 @@ export function denseGrads(x: usize, dy: usize, gw: usize, gb: usize, rows: i32,
 
 /** one gW element: + dy[r,j]·x[r,k] for r ascending (xk: &x[0,k], dj: &dy[0,j]) */
 @inline function gwScalar(xk: usize, dj: usize, out: usize, nb: usize, mb: usize, R: usize): void {
-  let s = load<f32>(out);
+  let s = accS(out);
   for (let r: usize = 0; r < R; r++) s = s + load<f32>(dj + r * mb) * load<f32>(xk + r * nb);
   store<f32>(out, s);
 }
