@@ -16,8 +16,16 @@ function requestedVariant(requested = process.env['GRADWIRE_KERNELS'] ?? 'auto')
   throw new UserError('USAGE', `GRADWIRE_KERNELS is "${requested}"; allowed: auto, ${KERNEL_VARIANTS.join(', ')}`);
 }
 
+/** an instance made to learn the variant (kernelVariant), handed out by the next createKernels() */
+let spare: Kernels | undefined;
+
 /** A fresh kernel instance (its own memory) of the requested variant. */
 export function createKernels(requested?: KernelVariant | 'auto'): Kernels {
+  if (requested === undefined && spare) {
+    const k = spare;
+    spare = undefined;
+    return k;
+  }
   const v = requestedVariant(requested);
   if (v === 'js') return JS_KERNELS;
   const wasm = createWasmKernels();
@@ -30,6 +38,9 @@ let chosen: KernelVariant | undefined;
 
 /** The variant createKernels() gives in this process (for the handshake and the outputs). */
 export function kernelVariant(): KernelVariant {
-  chosen ??= createKernels().variant;
+  if (chosen === undefined) {
+    spare = createKernels();
+    chosen = spare.variant;
+  }
   return chosen;
 }

@@ -29,8 +29,8 @@ describe('shares', () => {
   it('alignCuts keeps the total and every share non-empty, with cuts at multiples of q within q/2 of the proportional ones', () => {
     const rng = new Rng(6, 'shares-test', 1);
     for (let t = 0; t < 500; t++) {
-      const workers = 2 + Math.floor(rng.next() * 6);
-      const counts = Array.from({ length: workers }, () => 1 + Math.floor(rng.next() * 60));
+      const workers = 2 + rng.int(6);
+      const counts = Array.from({ length: workers }, () => 1 + rng.int(60));
       const n = counts.reduce((a, b) => a + b, 0);
       const out = alignCuts(counts);
       expect(out.reduce((a, b) => a + b, 0)).toBe(n);
