@@ -141,11 +141,103 @@ function update(rule: UpdateRule, p: Float32Array, g: Float32Array, s1: Float32A
   }
 }
 
+// BatchNorm (shared/nn/norms.ts); the reference for every variant's BN kernels.
+
+function bnPartialStats(x: Float32Array, rows: number, F: number, out: Float64Array): void {
+  out[0] = rows;
+  out.fill(0, 1, 1 + 2 * F);
+  for (let r = 0; r < rows; r++) for (let f = 0; f < F; f++) out[1 + f]! += x[r * F + f]!;
+  for (let f = 0; f < F; f++) out[1 + f]! /= rows;
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < F; f++) {
+      const d = x[r * F + f]! - out[1 + f]!;
+      out[1 + F + f]! += d * d;
+    }
+  }
+}
+
+function bnApplyStats(
+  x: Float32Array, rows: number, F: number, stats: Float64Array, p: Float32Array, eps: number,
+  invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+): void {
+  const n = stats[0]!;
+  for (let f = 0; f < F; f++) invStd[f] = 1 / Math.sqrt(stats[1 + F + f]! / n + eps);
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < F; f++) {
+      const i = r * F + f;
+      const xh = (x[i]! - stats[1 + f]!) * invStd[f]!;
+      xhat[i] = xh;
+      y[i] = p[f]! * xh + p[F + f]!;
+    }
+  }
+}
+
+function bnForwardEval(
+  x: Float32Array, rows: number, F: number, b: Float32Array, p: Float32Array, eps: number,
+  invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+): void {
+  for (let f = 0; f < F; f++) invStd[f] = 1 / Math.sqrt(b[F + f]! + eps);
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < F; f++) {
+      const i = r * F + f;
+      const xh = (x[i]! - b[f]!) * invStd[f]!;
+      xhat[i] = xh;
+      y[i] = p[f]! * xh + p[F + f]!;
+    }
+  }
+}
+
+function bnPartialGradSums(dy: Float32Array, xhat: Float32Array, rows: number, F: number, sums: Float64Array, g: Float32Array): void {
+  sums.fill(0, 0, 2 * F);
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < F; f++) {
+      const d = dy[r * F + f]!;
+      sums[f]! += d;
+      sums[F + f]! += d * xhat[r * F + f]!;
+    }
+  }
+  for (let f = 0; f < F; f++) {
+    g[f]! += sums[F + f]!;
+    g[F + f]! += sums[f]!;
+  }
+}
+
+function bnApplyGradSums(
+  dy: Float32Array, xhat: Float32Array, rows: number, F: number, p: Float32Array, invStd: Float64Array,
+  sums: Float64Array, n: number, dx: Float32Array,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < F; f++) {
+      const i = r * F + f;
+      dx[i] = p[f]! * invStd[f]! * (dy[i]! - sums[f]! / n - xhat[i]! * sums[F + f]! / n);
+    }
+  }
+}
+
+function bnBackwardEval(dy: Float32Array, rows: number, F: number, p: Float32Array, invStd: Float64Array, dx: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    for (let f = 0; f < F; f++) {
+      const i = r * F + f;
+      dx[i] = p[f]! * invStd[f]! * dy[i]!;
+    }
+  }
+}
+
+function bnUpdateRunning(b: Float32Array, stats: Float64Array, F: number, momentum: number): void {
+  const n = stats[0]!;
+  for (let f = 0; f < F; f++) {
+    b[f] = (1 - momentum) * b[f]! + momentum * stats[1 + f]!;
+    const unbiased = n > 1 ? stats[1 + F + f]! / (n - 1) : stats[1 + F + f]!;
+    b[F + f] = (1 - momentum) * b[F + f]! + momentum * unbiased;
+  }
+}
+
 export function createJsKernels(): Kernels {
   return {
     variant: 'js',
     alloc: (n) => new Float32Array(n),
     allocInt32: (n) => new Int32Array(n),
+    allocF64: (n) => new Float64Array(n),
     owns: () => true,
     denseForward,
     denseGrads,
@@ -185,6 +277,13 @@ export function createJsKernels(): Kernels {
       return s;
     },
     update,
+    bnPartialStats,
+    bnApplyStats,
+    bnForwardEval,
+    bnPartialGradSums,
+    bnApplyGradSums,
+    bnBackwardEval,
+    bnUpdateRunning,
   };
 }
 

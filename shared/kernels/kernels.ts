@@ -48,8 +48,10 @@ export interface Kernels {
   alloc(n: number): Float32Array;
   /** n zeroed int32 values in this instance's memory */
   allocInt32(n: number): Int32Array;
+  /** n zeroed float64 values in this instance's memory (BatchNorm statistics and sums) */
+  allocF64(n: number): Float64Array;
   /** whether the kernels can work on this array in place (it lies in this instance's memory) */
-  owns(a: Float32Array | Int32Array): boolean;
+  owns(a: Float32Array | Int32Array | Float64Array): boolean;
 
   /** y[r,j] = b[j] + Σ_k x[r,k]·W[j,k] for r < rows, j < m; x is rows×n, W is m×n (row-major,
    *  torch.nn.Linear's layout), b has m values, y is rows×m. */
@@ -87,4 +89,40 @@ export interface Kernels {
    *  arithmetic per element as in shared/optim/optimizers.ts, so every variant gives the same
    *  bits as the js one. */
   update(rule: UpdateRule, p: Float32Array, g: Float32Array, s1: Float32Array, s2: Float32Array, count: number, k: UpdateScalars): void;
+
+  // BatchNorm over `rows` rows of F features (shared/nn/norms.ts). Every variant computes each
+  // value with the same float64 operations in the same order as the js one, so all give the
+  // same bits: statistics and sums are accumulated over rows r ascending starting from +0,
+  // and each float32 output is one rounding of its float64 expression. gammaBeta is the
+  // layer's parameters [γ_0..γ_{F-1}, β_0..β_{F-1}], running its buffers [mean…, var…];
+  // stats is BatchStats [n, mean_0..mean_{F-1}, M2_0..M2_{F-1}], sums BatchGradSums
+  // [Σdy_0..Σdy_{F-1}, Σ(dy·x̂)_0..Σ(dy·x̂)_{F-1}].
+
+  /** out = [rows, mean_f = (Σ_r x[r,f]) / rows, M2_f = Σ_r (x[r,f] - mean_f)²] (1 + 2F values) */
+  bnPartialStats(x: Float32Array, rows: number, F: number, out: Float64Array): void;
+  /** Training forward with the batch statistics: invStd[f] = 1 / √(M2_f / n + eps),
+   *  x̂ = (x - mean_f)·invStd[f] (f64), xhat = f32(x̂), y = f32(γ_f·x̂ + β_f). */
+  bnApplyStats(
+    x: Float32Array, rows: number, F: number, stats: Float64Array, gammaBeta: Float32Array, eps: number,
+    invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+  ): void;
+  /** Eval forward with the running statistics: invStd[f] = 1 / √(var_f + eps), then as
+   *  bnApplyStats with mean_f the running mean. */
+  bnForwardEval(
+    x: Float32Array, rows: number, F: number, running: Float32Array, gammaBeta: Float32Array, eps: number,
+    invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+  ): void;
+  /** sums = [Σ_r dy[r,f], Σ_r dy[r,f]·xhat[r,f]] (2F values, replaced), then
+   *  gGammaBeta[f] = f32(gGammaBeta[f] + sums[F+f]) and gGammaBeta[F+f] = f32(gGammaBeta[F+f] + sums[f]). */
+  bnPartialGradSums(dy: Float32Array, xhat: Float32Array, rows: number, F: number, sums: Float64Array, gGammaBeta: Float32Array): void;
+  /** dx = f32((γ_f·invStd[f])·((dy - sums[f]/n) - (xhat·sums[F+f])/n)) */
+  bnApplyGradSums(
+    dy: Float32Array, xhat: Float32Array, rows: number, F: number, gammaBeta: Float32Array, invStd: Float64Array,
+    sums: Float64Array, n: number, dx: Float32Array,
+  ): void;
+  /** Eval-mode backward (the running statistics are constants): dx = f32((γ_f·invStd[f])·dy) */
+  bnBackwardEval(dy: Float32Array, rows: number, F: number, gammaBeta: Float32Array, invStd: Float64Array, dx: Float32Array): void;
+  /** running mean_f = f32((1 - m)·mean_f + m·stats mean_f), running var_f = f32((1 - m)·var_f + m·v)
+   *  with v = M2_f / (n - 1) if n > 1, else M2_f */
+  bnUpdateRunning(running: Float32Array, stats: Float64Array, F: number, momentum: number): void;
 }

@@ -58,6 +58,13 @@ interface Exports {
     lr: number, momentum: number, beta1: number, beta2: number, eps: number, alpha: number, rho: number,
     bc1: number, bc2: number, cGrad: number, cAvg: number,
   ): void;
+  bnPartialStats(x: number, rows: number, F: number, out: number): void;
+  bnApplyStats(x: number, rows: number, F: number, stats: number, gb: number, eps: number, invStd: number, xhat: number, y: number): void;
+  bnForwardEval(x: number, rows: number, F: number, running: number, gb: number, eps: number, invStd: number, xhat: number, y: number): void;
+  bnPartialGradSums(dy: number, xhat: number, rows: number, F: number, sums: number, g: number): void;
+  bnApplyGradSums(dy: number, xhat: number, rows: number, F: number, gb: number, invStd: number, sums: number, n: number, dx: number): void;
+  bnBackwardEval(dy: number, rows: number, F: number, gb: number, invStd: number, dx: number): void;
+  bnUpdateRunning(running: number, stats: number, F: number, momentum: number): void;
 }
 
 /** (module (func (result v128) (v128.const i32x4 0 0 0 0))): valid exactly where the engine
@@ -138,10 +145,10 @@ export function createWasmKernels(): Kernels | null {
   const limit = buffer.byteLength;
   let next = align16(wasm.heapBase());
 
-  function reserve(n: number, what: string): number {
+  function reserve(n: number, what: string, size = 4): number {
     if (!Number.isInteger(n) || n < 0) throw new Error(`wasm-simd ${what}(${n}): the count must be an integer ≥ 0`);
     const offset = next;
-    const bytes = n * 4;
+    const bytes = n * size;
     if (offset + bytes > limit) {
       throw new Error(
         `wasm-simd kernels: out of memory: ${what}(${n}) asks for ${mib(bytes)} with ${mib(limit - offset)} of ` +
@@ -152,15 +159,16 @@ export function createWasmKernels(): Kernels | null {
     return offset;
   }
 
-  // Arrays made by alloc()/allocInt32() carry their byte offset under this instance's own
+  // Arrays made by alloc()/allocInt32()/allocF64() carry their byte offset under this instance's own
   // symbol: reading it is a plain property load, where `.buffer` and `.byteOffset` of a view of
   // a WebAssembly memory cost ~15 ns each in V8 (most of a small call's time). Other views
   // (subarrays, foreign arrays) take the checked slow path once: a view found to be in this
   // memory is tagged then too.
   const tag = Symbol('wasm-simd byte offset');
-  type Tagged = (Float32Array | Int32Array) & { [tag]?: number };
+  type View = Float32Array | Int32Array | Float64Array;
+  type Tagged = View & { [tag]?: number };
 
-  function tagged<T extends Float32Array | Int32Array>(a: T): T {
+  function tagged<T extends View>(a: T): T {
     (a as Tagged)[tag] = a.byteOffset;
     return a;
   }
@@ -181,13 +189,13 @@ export function createWasmKernels(): Kernels | null {
   }
 
   /** byte offset of `a`, after checking that it is a view of this memory with at least `need` values */
-  function ptr(a: Float32Array | Int32Array, need: number, arg: string, fn: string): number {
+  function ptr(a: View, need: number, arg: string, fn: string): number {
     const offset = (a as Tagged)[tag];
     if (offset !== undefined && a.length >= need) return offset;
     return checkedPtr(a, need, arg, fn);
   }
 
-  function checkedPtr(a: Float32Array | Int32Array, need: number, arg: string, fn: string): number {
+  function checkedPtr(a: View, need: number, arg: string, fn: string): number {
     if (a.buffer !== buffer) {
       throw new Error(`wasm-simd ${fn}: ${arg} is not a view of this Kernels instance's memory (allocate it with alloc())`);
     }
@@ -205,6 +213,10 @@ export function createWasmKernels(): Kernels | null {
 
     allocInt32(n: number): Int32Array {
       return tagged(new Int32Array(buffer, reserve(n, 'allocInt32'), n));
+    },
+
+    allocF64(n: number): Float64Array {
+      return tagged(new Float64Array(buffer, reserve(n, 'allocF64', 8), n));
     },
 
     denseForward(x, W, b, y, rows, n, m) {
@@ -300,6 +312,62 @@ export function createWasmKernels(): Kernels | null {
         r, pp, ptr(g, count, 'g', f), a, b, count,
         k.lr, k.momentum, k.beta1, k.beta2, k.eps, k.alpha, k.rho, k.bc1, k.bc2, k.cGrad, k.cAvg,
       );
+    },
+
+    bnPartialStats(x, rows, F, out) {
+      const f = 'bnPartialStats';
+      sizes(f, rows, F);
+      wasm.bnPartialStats(ptr(x, rows * F, 'x', f), rows, F, ptr(out, 1 + 2 * F, 'out', f));
+    },
+
+    bnApplyStats(x, rows, F, stats, gammaBeta, eps, invStd, xhat, y) {
+      const f = 'bnApplyStats';
+      sizes(f, rows, F);
+      const c = rows * F;
+      wasm.bnApplyStats(
+        ptr(x, c, 'x', f), rows, F, ptr(stats, 1 + 2 * F, 'stats', f), ptr(gammaBeta, 2 * F, 'gammaBeta', f), eps,
+        ptr(invStd, F, 'invStd', f), ptr(xhat, c, 'xhat', f), ptr(y, c, 'y', f),
+      );
+    },
+
+    bnForwardEval(x, rows, F, running, gammaBeta, eps, invStd, xhat, y) {
+      const f = 'bnForwardEval';
+      sizes(f, rows, F);
+      const c = rows * F;
+      wasm.bnForwardEval(
+        ptr(x, c, 'x', f), rows, F, ptr(running, 2 * F, 'running', f), ptr(gammaBeta, 2 * F, 'gammaBeta', f), eps,
+        ptr(invStd, F, 'invStd', f), ptr(xhat, c, 'xhat', f), ptr(y, c, 'y', f),
+      );
+    },
+
+    bnPartialGradSums(dy, xhat, rows, F, sums, gGammaBeta) {
+      const f = 'bnPartialGradSums';
+      sizes(f, rows, F);
+      const c = rows * F;
+      wasm.bnPartialGradSums(ptr(dy, c, 'dy', f), ptr(xhat, c, 'xhat', f), rows, F, ptr(sums, 2 * F, 'sums', f), ptr(gGammaBeta, 2 * F, 'gGammaBeta', f));
+    },
+
+    bnApplyGradSums(dy, xhat, rows, F, gammaBeta, invStd, sums, n, dx) {
+      const f = 'bnApplyGradSums';
+      sizes(f, rows, F);
+      const c = rows * F;
+      wasm.bnApplyGradSums(
+        ptr(dy, c, 'dy', f), ptr(xhat, c, 'xhat', f), rows, F, ptr(gammaBeta, F, 'gammaBeta', f), ptr(invStd, F, 'invStd', f),
+        ptr(sums, 2 * F, 'sums', f), n, ptr(dx, c, 'dx', f),
+      );
+    },
+
+    bnBackwardEval(dy, rows, F, gammaBeta, invStd, dx) {
+      const f = 'bnBackwardEval';
+      sizes(f, rows, F);
+      const c = rows * F;
+      wasm.bnBackwardEval(ptr(dy, c, 'dy', f), rows, F, ptr(gammaBeta, F, 'gammaBeta', f), ptr(invStd, F, 'invStd', f), ptr(dx, c, 'dx', f));
+    },
+
+    bnUpdateRunning(running, stats, F, momentum) {
+      const f = 'bnUpdateRunning';
+      sizes(f, F);
+      wasm.bnUpdateRunning(ptr(running, 2 * F, 'running', f), ptr(stats, 1 + 2 * F, 'stats', f), F, momentum);
     },
   };
 }

@@ -9,6 +9,7 @@
 // is split around two reductions across microbatches: forward needs the batch mean and
 // variance, backward needs Σdy and Σdy·x̂. The engine (shared/engine) gathers the partial
 // values of every microbatch, reduces them in a fixed order and hands the result back.
+import type { Kernels } from '../kernels/kernels.js';
 import { Layer, type Cache, type PassContext } from './layer.js';
 
 export const NORM_EPS = 1e-5;
@@ -128,8 +129,26 @@ export function addSums(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
+/** BatchNorm's cache: NormCache in the kernels' memory, plus this microbatch's partial values */
+interface BatchNormCache extends NormCache {
+  /** partialStats' result when given this cache (valid until its next partialStats call) */
+  stats: BatchStats;
+  /** partialGradSums' result (valid until the next partialGradSums call with this cache) */
+  sums: BatchGradSums;
+}
+
+/** BatchNorm's arithmetic runs in the model's kernels (bnPartialStats … bnUpdateRunning in
+ *  shared/kernels/kernels.ts), bit-identical in every variant. */
 export class BatchNorm extends Layer {
   readonly kind = 'batchnorm';
+  /** kernel-memory copies of reduced values from elsewhere (the wire, combineStats/addSums) */
+  private statsIn: Float64Array = new Float64Array(0);
+  private sumsIn: Float64Array = new Float64Array(0);
+  /** partialStats' result without a cache, before it is copied out */
+  private statsOut: Float64Array = new Float64Array(0);
+  /** this layer's [dγ, dβ] view of each flat gradient it has accumulated into */
+  private gradViews = new WeakMap<Float32Array, Float32Array>();
+
   constructor(width: number) {
     super(width, width);
   }
@@ -142,6 +161,15 @@ export class BatchNorm extends Layer {
     return [['running_mean', this.inF], ['running_var', this.inF]];
   }
 
+  override bind(params: Float32Array, buffers: Float32Array, k?: Kernels): void {
+    super.bind(params, buffers, k);
+    const F = this.inF;
+    this.statsIn = this.k.allocF64(1 + 2 * F);
+    this.statsOut = this.k.allocF64(1 + 2 * F);
+    this.sumsIn = this.k.allocF64(2 * F);
+    this.gradViews = new WeakMap();
+  }
+
   override reset(): void {
     const F = this.inF;
     this.params.fill(1, 0, F);
@@ -150,103 +178,92 @@ export class BatchNorm extends Layer {
     this.buffers.fill(1, F);
   }
 
-  override newCache(rows: number): NormCache {
-    return { ...super.newCache(rows), xhat: new Float32Array(rows * this.inF), invStd: new Float64Array(this.inF) };
+  override newCache(rows: number): BatchNormCache {
+    const F = this.inF, k = this.k;
+    return {
+      ...super.newCache(rows),
+      xhat: k.alloc(rows * F),
+      invStd: k.allocF64(F),
+      stats: k.allocF64(1 + 2 * F),
+      sums: k.allocF64(2 * F),
+    };
   }
 
-  /** forward, phase 1: this microbatch's statistics */
-  partialStats(x: Float32Array, rows: number): BatchStats {
-    const F = this.inF;
-    const out = new Float64Array(1 + 2 * F);
-    out[0] = rows;
-    for (let r = 0; r < rows; r++) for (let f = 0; f < F; f++) out[1 + f]! += x[r * F + f]!;
-    for (let f = 0; f < F; f++) out[1 + f]! /= rows;
-    for (let r = 0; r < rows; r++) {
-      for (let f = 0; f < F; f++) {
-        const d = x[r * F + f]! - out[1 + f]!;
-        out[1 + F + f]! += d * d;
-      }
+  /** `a` itself when the kernels can read it, else its first `n` values copied into `scratch`
+   *  (values past the end of a short `a` read as NaN, as indexing past it always did) */
+  private inKernels(a: Float64Array, scratch: Float64Array): Float64Array {
+    if (this.k.owns(a)) return a;
+    const n = scratch.length;
+    if (a.length >= n) {
+      scratch.set(a.length === n ? a : a.subarray(0, n));
+    } else {
+      scratch.set(a);
+      scratch.fill(NaN, a.length);
     }
-    return out;
+    return scratch;
+  }
+
+  /** forward, phase 1: this microbatch's statistics. With a cache the result is the cache's
+   *  own buffer (in the kernels' memory, no allocation), valid until the next partialStats
+   *  with that cache; without one, a fresh array. */
+  partialStats(x: Float32Array, rows: number, c?: Cache): BatchStats {
+    if (c) {
+      const out = (c as BatchNormCache).stats;
+      this.k.bnPartialStats(x, rows, this.inF, out);
+      return out;
+    }
+    this.k.bnPartialStats(x, rows, this.inF, this.statsOut);
+    return this.statsOut.slice();
   }
 
   /** forward, phase 2: normalize with the global batch statistics (biased variance) */
   applyStats(x: Float32Array, rows: number, c: Cache, stats: BatchStats): void {
-    const cache = c as NormCache;
-    const F = this.inF, n = stats[0]!, p = this.params;
+    const cache = c as BatchNormCache;
     cache.evalMode = false;
-    for (let f = 0; f < F; f++) cache.invStd[f] = 1 / Math.sqrt(stats[1 + F + f]! / n + NORM_EPS);
-    for (let r = 0; r < rows; r++) {
-      for (let f = 0; f < F; f++) {
-        const i = r * F + f;
-        const xh = (x[i]! - stats[1 + f]!) * cache.invStd[f]!;
-        cache.xhat[i] = xh;
-        cache.out[i] = p[f]! * xh + p[F + f]!;
-      }
-    }
+    const s = this.inKernels(stats, this.statsIn);
+    this.k.bnApplyStats(x, rows, this.inF, s, this.params, NORM_EPS, cache.invStd, cache.xhat, cache.out);
   }
 
   /** eval mode: normalize with the running statistics */
   forwardEval(x: Float32Array, rows: number, c: Cache): void {
-    const cache = c as NormCache;
-    const F = this.inF, p = this.params, b = this.buffers;
+    const cache = c as BatchNormCache;
     cache.evalMode = true;
-    for (let f = 0; f < F; f++) cache.invStd[f] = 1 / Math.sqrt(b[F + f]! + NORM_EPS);
-    const inv = cache.invStd;
-    for (let r = 0; r < rows; r++) {
-      for (let f = 0; f < F; f++) {
-        const i = r * F + f;
-        const xh = (x[i]! - b[f]!) * inv[f]!;
-        cache.xhat[i] = xh;
-        c.out[i] = p[f]! * xh + p[F + f]!;
-      }
-    }
+    this.k.bnForwardEval(x, rows, this.inF, this.buffers, this.params, NORM_EPS, cache.invStd, cache.xhat, cache.out);
   }
 
   /** a microbatch that is its own batch (used outside the engine, e.g. in tests) */
   forward(x: Float32Array, rows: number, cache: Cache, ctx: PassContext): void {
-    if (ctx.training) this.applyStats(x, rows, cache, this.partialStats(x, rows));
+    if (ctx.training) this.applyStats(x, rows, cache, this.partialStats(x, rows, cache));
     else this.forwardEval(x, rows, cache);
   }
 
-  /** backward, phase 1: accumulate dγ, dβ of this microbatch; return its [Σdy, Σdy·x̂] */
+  /** backward, phase 1: accumulate dγ, dβ of this microbatch into `grads` (the flat gradient,
+   *  at paramOffset); return its [Σdy, Σdy·x̂]: the cache's own buffer, valid until the next
+   *  partialGradSums with that cache */
   partialGradSums(dy: Float32Array, rows: number, c: Cache, grads: Float32Array): BatchGradSums {
-    const cache = c as NormCache;
-    const F = this.inF, go = this.paramOffset;
-    const sums = new Float64Array(2 * F);
-    for (let r = 0; r < rows; r++) {
-      for (let f = 0; f < F; f++) {
-        const d = dy[r * F + f]!;
-        sums[f]! += d;
-        sums[F + f]! += d * cache.xhat[r * F + f]!;
-      }
+    const cache = c as BatchNormCache;
+    let g = this.gradViews.get(grads);
+    if (!g) {
+      g = grads.subarray(this.paramOffset, this.paramOffset + 2 * this.inF);
+      this.gradViews.set(grads, g);
     }
-    for (let f = 0; f < F; f++) {
-      grads[go + f]! += sums[F + f]!;
-      grads[go + F + f]! += sums[f]!;
-    }
-    return sums;
+    this.k.bnPartialGradSums(dy, cache.xhat, rows, this.inF, cache.sums, g);
+    return cache.sums;
   }
 
   /** backward, phase 2: dx = γ/σ · (dy - Σdy/N - x̂·Σ(dy·x̂)/N) with the global sums */
   applyGradSums(dy: Float32Array, rows: number, c: Cache, sums: BatchGradSums, n: number): void {
-    const cache = c as NormCache;
-    const F = this.inF, p = this.params;
-    for (let r = 0; r < rows; r++) {
-      for (let f = 0; f < F; f++) {
-        const i = r * F + f;
-        cache.dx[i] = p[f]! * cache.invStd[f]! * (dy[i]! - sums[f]! / n - cache.xhat[i]! * sums[F + f]! / n);
-      }
-    }
+    const cache = c as BatchNormCache;
+    const s = this.inKernels(sums, this.sumsIn);
+    this.k.bnApplyGradSums(dy, cache.xhat, rows, this.inF, this.params, cache.invStd, s, n, cache.dx);
   }
 
   backward(_x: Float32Array, dy: Float32Array, rows: number, cache: Cache, grads: Float32Array, needDx: boolean): void {
     const sums = this.partialGradSums(dy, rows, cache, grads);
     if (!needDx) return;
-    if ((cache as NormCache).evalMode) {
+    if ((cache as BatchNormCache).evalMode) {
       // running statistics are constants: dx = γ/σ · dy
-      const F = this.inF, inv = (cache as NormCache).invStd;
-      for (let i = 0; i < rows * F; i++) cache.dx[i] = this.params[i % F]! * inv[i % F]! * dy[i]!;
+      this.k.bnBackwardEval(dy, rows, this.inF, this.params, (cache as BatchNormCache).invStd, cache.dx);
     } else {
       this.applyGradSums(dy, rows, cache, sums, rows);
     }
@@ -254,11 +271,6 @@ export class BatchNorm extends Layer {
 
   /** once per step: running = (1 - m)·running + m·batch, with the unbiased batch variance */
   updateRunning(stats: BatchStats, momentum = BN_MOMENTUM): void {
-    const F = this.inF, n = stats[0]!, b = this.buffers;
-    for (let f = 0; f < F; f++) {
-      b[f] = (1 - momentum) * b[f]! + momentum * stats[1 + f]!;
-      const unbiased = n > 1 ? stats[1 + F + f]! / (n - 1) : stats[1 + F + f]!;
-      b[F + f] = (1 - momentum) * b[F + f]! + momentum * unbiased;
-    }
+    this.k.bnUpdateRunning(this.buffers, this.inKernels(stats, this.statsIn), this.inF, momentum);
   }
 }

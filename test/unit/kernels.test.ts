@@ -1,10 +1,10 @@
 // The kernel variants against each other. The js variant (plain TypeScript, f64 per element) is
 // the reference; the wasm-simd variant must match it bit for bit where its arithmetic is the
-// same (relu/leaky_relu, dropout, multiply, addInto, every optimizer rule), and within the
-// stated tolerances where it is not (the GEMMs accumulate in f32 SIMD lanes, the other
-// activations and the losses use AssemblyScript's Math). Its own exactness contract (I1) is
-// checked bitwise: a row's result does not depend on the other rows of the call or on its
-// position, and gradients are sums over rows in ascending order.
+// same (relu/leaky_relu, dropout, multiply, addInto, every optimizer rule, every BatchNorm
+// kernel), and within the stated tolerances where it is not (the GEMMs accumulate in f32 SIMD
+// lanes, the other activations and the losses use AssemblyScript's Math). Its own exactness
+// contract (I1) is checked bitwise: a row's result does not depend on the other rows of the
+// call or on its position, and gradients are sums over rows in ascending order.
 // Both variants also go through a finite-difference check of the dense products.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -354,10 +354,170 @@ describe('wasm-simd kernels: elementwise against js', () => {
   });
 });
 
+describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
+  const ROWS = [1, 3, 16, 17];
+  const WIDTHS = [1, 3, 128, 256, 257];
+  const EPS = 1e-5;
+
+  /** index of the first float64 whose bits differ, or -1 */
+  function firstBitDiff64(a: Float64Array, b: Float64Array, count: number): number {
+    const ua = new BigUint64Array(a.buffer, a.byteOffset, count);
+    const ub = new BigUint64Array(b.buffer, b.byteOffset, count);
+    for (let i = 0; i < count; i++) if (ua[i] !== ub[i]) return i;
+    return -1;
+  }
+
+  function expectBitEqual64(a: Float64Array, b: Float64Array, what: string, count = a.length): void {
+    if (a.length < count || b.length < count) throw new Error(`${what}: ${a.length} / ${b.length} values, expected ${count}`);
+    const i = firstBitDiff64(a, b, count);
+    if (i >= 0) throw new Error(`${what}: element ${i} differs: ${a[i]} vs ${b[i]}`);
+  }
+
+  function copy64(k: Kernels, src: ArrayLike<number>): Float64Array {
+    const a = k.allocF64(src.length);
+    a.set(src);
+    return a;
+  }
+
+  /** rows × F values with a spread of scales per feature, a few -0 and +0 (a sum must start
+   *  from +0: -0 + -0 would keep the sign) */
+  function features(rows: number, F: number, rng: Rng): Float32Array {
+    const a = js.alloc(rows * F);
+    for (let f = 0; f < F; f++) {
+      const scale = 2 ** rng.range(-6, 6), shift = rng.range(-3, 3) * scale;
+      for (let r = 0; r < rows; r++) a[r * F + f] = f % 7 === 5 ? -0 : f % 7 === 6 && r === 0 ? 0 : rng.normal() * scale + shift;
+    }
+    return a;
+  }
+
+  wasmIt('every BN kernel over rows {1,3,16,17} × F {1,3,128,256,257}, on aligned and unaligned views', () => {
+    const w = wasm!;
+    const rng = new Rng(10, 'kernels-test', 'batchnorm');
+    for (const rows of ROWS) {
+      for (const F of WIDTHS) {
+        for (const shift of [0, 1]) {
+          // shift 1: every array starts one element into its allocation (not 16-byte aligned)
+          const at = <T extends Float32Array | Float64Array>(a: T): T => a.subarray(shift) as T;
+          const in32 = (k: Kernels, src: Float32Array): Float32Array => {
+            const a = at(k.alloc(src.length + shift));
+            a.set(src);
+            return a;
+          };
+          const in64 = (k: Kernels, src: ArrayLike<number>): Float64Array => {
+            const a = at(k.allocF64(src.length + shift));
+            a.set(src);
+            return a;
+          };
+          const out32 = (k: Kernels, n: number): Float32Array => at(k.alloc(n + shift));
+          const out64 = (k: Kernels, n: number): Float64Array => at(k.allocF64(n + shift));
+          const what = `rows ${rows}, F ${F}${shift ? ', unaligned' : ''}`;
+          const x = features(rows, F, rng), dy = features(rows, F, rng);
+          const gb = js.alloc(2 * F), running = js.alloc(2 * F), g0 = js.alloc(2 * F);
+          for (let f = 0; f < F; f++) {
+            gb[f] = rng.range(0.2, 2); gb[F + f] = rng.range(-1, 1);
+            running[f] = rng.normal(); running[F + f] = f % 5 === 0 ? 0 : rng.range(0.01, 4);
+            g0[f] = rng.normal(); g0[F + f] = rng.normal();
+          }
+          const xw = in32(w, x), dyw = in32(w, dy), gbw = in32(w, gb), rw = in32(w, running);
+
+          // partialStats
+          const sj = js.allocF64(1 + 2 * F), sw = out64(w, 1 + 2 * F);
+          sw.fill(123); // replaced entirely
+          js.bnPartialStats(x, rows, F, sj);
+          w.bnPartialStats(xw, rows, F, sw);
+          expectBitEqual64(sw, sj, `bnPartialStats ${what}`, 1 + 2 * F);
+
+          // applyStats with these statistics and with a global batch of another size
+          for (const n of [rows, rows * 7 + 2]) {
+            const stats = Float64Array.from(sj);
+            stats[0] = n;
+            const invj = js.allocF64(F), xhj = js.alloc(rows * F), yj = js.alloc(rows * F);
+            const invw = out64(w, F), xhw = out32(w, rows * F), yw = out32(w, rows * F);
+            js.bnApplyStats(x, rows, F, stats, gb, EPS, invj, xhj, yj);
+            w.bnApplyStats(xw, rows, F, in64(w, stats), gbw, EPS, invw, xhw, yw);
+            expectBitEqual64(invw, invj, `bnApplyStats invStd, n ${n}, ${what}`, F);
+            expectBitEqual(xhw, xhj, `bnApplyStats xhat, n ${n}, ${what}`, rows * F);
+            expectBitEqual(yw, yj, `bnApplyStats y, n ${n}, ${what}`, rows * F);
+
+            // partialGradSums: the sums replace garbage, dγ/dβ accumulate onto g0
+            const sumsj = js.allocF64(2 * F), gj = copy(js, g0);
+            const sumsw = out64(w, 2 * F), gw = in32(w, g0);
+            sumsw.fill(-7);
+            js.bnPartialGradSums(dy, xhj, rows, F, sumsj, gj);
+            w.bnPartialGradSums(dyw, xhw, rows, F, sumsw, gw);
+            expectBitEqual64(sumsw, sumsj, `bnPartialGradSums sums, ${what}`, 2 * F);
+            expectBitEqual(gw, gj, `bnPartialGradSums dγ dβ, ${what}`, 2 * F);
+
+            // applyGradSums with these sums and with sums of a larger batch
+            for (const [label, sums, N] of [['own', sumsj, rows], ['global', sumsj.map((v, i) => v * 3.7 + (i % 3) - 1), n]] as const) {
+              const dxj = js.alloc(rows * F), dxw = out32(w, rows * F);
+              js.bnApplyGradSums(dy, xhj, rows, F, gb, invj, sums, N, dxj);
+              w.bnApplyGradSums(dyw, xhw, rows, F, gbw, invw, in64(w, sums), N, dxw);
+              expectBitEqual(dxw, dxj, `bnApplyGradSums (${label} sums) dx, ${what}`, rows * F);
+            }
+          }
+
+          // eval mode: forward with the running statistics, backward as constants
+          const invj = js.allocF64(F), xhj = js.alloc(rows * F), yj = js.alloc(rows * F);
+          const invw = out64(w, F), xhw = out32(w, rows * F), yw = out32(w, rows * F);
+          js.bnForwardEval(x, rows, F, running, gb, EPS, invj, xhj, yj);
+          w.bnForwardEval(xw, rows, F, rw, gbw, EPS, invw, xhw, yw);
+          expectBitEqual64(invw, invj, `bnForwardEval invStd, ${what}`, F);
+          expectBitEqual(xhw, xhj, `bnForwardEval xhat, ${what}`, rows * F);
+          expectBitEqual(yw, yj, `bnForwardEval y, ${what}`, rows * F);
+          const dxj = js.alloc(rows * F), dxw = out32(w, rows * F);
+          js.bnBackwardEval(dy, rows, F, gb, invj, dxj);
+          w.bnBackwardEval(dyw, rows, F, gbw, invw, dxw);
+          expectBitEqual(dxw, dxj, `bnBackwardEval dx, ${what}`, rows * F);
+
+          // running statistics: n > 1 (unbiased variance) and n = 1 (M2 as is)
+          for (const [n, m] of [[rows * 4 + 1, 0.1], [1, 0.3]] as const) {
+            const stats = Float64Array.from(sj);
+            stats[0] = n;
+            const bj = copy(js, running), bw = in32(w, running);
+            js.bnUpdateRunning(bj, stats, F, m);
+            w.bnUpdateRunning(bw, in64(w, stats), F, m);
+            expectBitEqual(bw, bj, `bnUpdateRunning n ${n}, ${what}`, 2 * F);
+          }
+        }
+      }
+    }
+  });
+
+  wasmIt('no rows: the statistics are [0, NaN…, 0…] and the sums zero, as in js', () => {
+    const w = wasm!;
+    for (const F of [3, 8]) {
+      const sj = js.allocF64(1 + 2 * F), sw = w.allocF64(1 + 2 * F);
+      js.bnPartialStats(js.alloc(0), 0, F, sj);
+      w.bnPartialStats(w.alloc(0), 0, F, sw);
+      expectBitEqual64(sw, sj, `bnPartialStats of 0 rows, F ${F}`);
+      expect(sw[0]).toBe(0);
+      expect(Number.isNaN(sw[1])).toBe(true);
+      expect(sw[1 + F]).toBe(0);
+      const sumsw = copy64(w, new Array(2 * F).fill(5));
+      w.bnPartialGradSums(w.alloc(0), w.alloc(0), 0, F, sumsw, w.alloc(2 * F));
+      expect(Array.from(sumsw)).toEqual(new Array(2 * F).fill(0));
+    }
+  });
+
+  wasmIt('BN kernels refuse arrays from elsewhere and short ones, naming them', () => {
+    const w = createWasmKernels()!;
+    const F = 4, rows = 2;
+    const x = w.alloc(rows * F), stats = w.allocF64(1 + 2 * F), gb = w.alloc(2 * F), inv = w.allocF64(F);
+    const xh = w.alloc(rows * F), y = w.alloc(rows * F);
+    w.bnApplyStats(x, rows, F, stats, gb, EPS, inv, xh, y);
+    expect(() => w.bnPartialStats(x, rows, F, new Float64Array(1 + 2 * F))).toThrow(/bnPartialStats: out is not a view/);
+    expect(() => w.bnApplyStats(x, rows, F, new Float64Array(1 + 2 * F), gb, EPS, inv, xh, y)).toThrow(/bnApplyStats: stats is not a view/);
+    expect(() => w.bnApplyStats(x, rows, F, stats.subarray(1), gb, EPS, inv, xh, y)).toThrow(/bnApplyStats: stats has 8 values, the call needs 9/);
+    expect(() => w.bnPartialGradSums(x, xh, rows, F, w.allocF64(2 * F - 1), gb)).toThrow(/bnPartialGradSums: sums has 7 values/);
+    expect(() => w.bnUpdateRunning(gb, stats, -1, 0.1)).toThrow(/bnUpdateRunning: sizes must be integers ≥ 0/);
+  });
+});
+
 describe('wasm-simd kernels: memory', () => {
   wasmIt('alloc views share one buffer, are 16-byte aligned, zeroed and do not overlap', () => {
     const w = createWasmKernels()!;
-    const views = [w.alloc(3), w.allocInt32(5), w.alloc(0), w.alloc(1000), w.allocInt32(1), w.alloc(7)];
+    const views = [w.alloc(3), w.allocInt32(5), w.alloc(0), w.allocF64(3), w.alloc(1000), w.allocInt32(1), w.allocF64(1), w.alloc(7)];
     const buffer = views[0]!.buffer;
     let end = 0;
     for (const v of views) {

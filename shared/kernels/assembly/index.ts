@@ -5,6 +5,9 @@
 export { denseForward, denseDx, denseGrads } from './gemm';
 export { activationForward, activationBackward } from './activations';
 export { dropoutForward, multiply, addInto, meanGradient, sumSquares, loss, lossCorrect, update } from './ops';
+export {
+  bnPartialStats, bnApplyStats, bnForwardEval, bnPartialGradSums, bnApplyGradSums, bnBackwardEval, bnUpdateRunning,
+} from './norms';
 
 /** the first byte past the module's static data: JS allocations start at or above it */
 export function heapBase(): usize {
