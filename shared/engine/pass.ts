@@ -6,7 +6,7 @@
 // values of its slots and waits for the globally reduced value (SyncBatchNorm). In one
 // process the caller reduces at once; a worker sends the partials to the coordinator, which
 // reduces them with those of the other workers in microbatch order and answers.
-import type { Dataset } from '../data/dataset.js';
+import { rowInto, type Dataset } from '../data/dataset.js';
 import type { Cache, PassContext } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
 import { Dense } from '../nn/dense.js';
@@ -55,7 +55,7 @@ export function fillSlot(slot: Slot, data: Dataset, samples: ArrayLike<number>, 
     const s = samples[r]!;
     slot.samples[r] = s;
     slot.labels[r] = data.y[s]!;
-    slot.x.set(data.x.subarray(s * F, (s + 1) * F), r * F);
+    rowInto(data, s, slot.x, r * F);
   }
 }
 
