@@ -141,6 +141,13 @@ function wholeNumber(flag: string, raw: string | undefined, fallback: number, mi
   return n;
 }
 
+/** A duration flag: a number of seconds > 0, or the fallback when not given. */
+function seconds(flag: string, raw: string | undefined, fallback: number): number {
+  const n = Number(raw ?? fallback);
+  if (!(n > 0)) throw new UserError('USAGE', `${flag}: "${raw}" must be a number of seconds > 0`);
+  return n;
+}
+
 function readFlagFile(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
@@ -229,8 +236,7 @@ async function coordinator(args: string[]): Promise<number> {
   const certFile = (v['tls-cert'] as string | undefined) ?? env['GRADWIRE_TLS_CERT'];
   const keyFile = (v['tls-key'] as string | undefined) ?? env['GRADWIRE_TLS_KEY'];
   if (!!certFile !== !!keyFile) throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
-  const hb = Number((v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'] ?? 10);
-  if (!(hb > 0)) throw new UserError('USAGE', `--heartbeat-timeout: "${v['heartbeat-timeout']}" must be a number of seconds > 0`);
+  const hb = seconds('--heartbeat-timeout', (v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'], 10);
   const token = resolveToken({ flagFile: v['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'] },
     (flag, path) => readFlagFile(flag, path).toString('utf8'));
   const id = runId();
@@ -309,16 +315,11 @@ async function health(args: string[]): Promise<number> {
     process.stdout.write(HEALTH_HELP);
     return 0;
   }
-  const seconds = (flag: string, fallback: number): number => {
-    const raw = v[flag] as string | undefined;
-    const n = Number(raw ?? fallback);
-    if (!(n > 0)) throw new UserError('USAGE', `--${flag}: "${raw}" must be a number of seconds > 0`);
-    return n;
-  };
   const r = await checkHealth({
     statusFile: (v['status-file'] as string | undefined) ?? process.env[STATUS_ENV] ?? null,
     url: (v['url'] as string | undefined) ?? null,
-    maxAgeMs: seconds('max-age', 30) * 1000, timeoutMs: seconds('timeout', 5) * 1000,
+    maxAgeMs: seconds('--max-age', v['max-age'] as string | undefined, 30) * 1000,
+    timeoutMs: seconds('--timeout', v['timeout'] as string | undefined, 5) * 1000,
   });
   process.stdout.write(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.message}\n`);
   return r.ok ? 0 : 1;

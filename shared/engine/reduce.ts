@@ -6,6 +6,7 @@
 // result is bit-identical to reducing the leaves here. `treeReduce` evaluates exactly that
 // tree with a binary-counter stack.
 
+import { JS_KERNELS } from '../kernels/js.js';
 import type { Kernels } from '../kernels/kernels.js';
 
 export interface Block<T> {
@@ -48,11 +49,8 @@ export function alignedBlocks(start: number, end: number): Array<{ start: number
   return out;
 }
 
-/** left += right, elementwise in float32; returns left */
-export function addInto(left: Float32Array, right: Float32Array): Float32Array {
-  for (let i = 0; i < left.length; i++) left[i]! += right[i]!;
-  return left;
-}
+/** left += right, elementwise in float32, on any arrays (the js kernels); returns left */
+export const addInto = addIntoWith(JS_KERNELS);
 
 /** left += right in the given kernels (bit-identical to addInto); both must be theirs */
 export function addIntoWith(k: Kernels): (left: Float32Array, right: Float32Array) => Float32Array {

@@ -11,6 +11,8 @@
 // Also the optimizer's serializable state for checkpoints, and its validated restore.
 import type { OptimizerConfig } from '../config-types.js';
 import { UserError } from '../errors.js';
+import { JS_KERNELS } from '../kernels/js.js';
+import type { Kernels } from '../kernels/kernels.js';
 import { SCALAR_INITS, SLOT_NAMES, type Optimizer } from './optimizers.js';
 import { lrAt } from './schedule.js';
 
@@ -34,10 +36,8 @@ export function decayMode(cfg: OptimizerConfig): 'l2' | 'decoupled' {
 }
 
 /** √Σg², accumulated in float64. */
-export function globalNorm(g: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
-  return Math.sqrt(s);
+export function globalNorm(g: Float32Array, k: Kernels = JS_KERNELS): number {
+  return Math.sqrt(k.sumSquares(g, g.length));
 }
 
 /** One optimizer step. `grads` (the mean gradient) is clipped and decayed in place. */
@@ -45,7 +45,7 @@ export function optimizerStep(
   opt: Optimizer, cfg: OptimizerConfig, params: Float32Array, grads: Float32Array, ctx: StepContext,
 ): { lr: number; gradNorm: number } {
   const lr = lrAt(cfg, ctx.step, ctx.stepsPerEpoch, ctx.totalSteps);
-  const gradNorm = opt.kernels.owns(grads) ? Math.sqrt(opt.kernels.sumSquares(grads, grads.length)) : globalNorm(grads);
+  const gradNorm = globalNorm(grads, opt.kernels.owns(grads) ? opt.kernels : JS_KERNELS);
   if (cfg.clipNorm > 0 && gradNorm > cfg.clipNorm) {
     const scale = cfg.clipNorm / (gradNorm + 1e-6);
     for (let i = 0; i < grads.length; i++) grads[i] = grads[i]! * scale;
