@@ -28,7 +28,14 @@ interface Task {
 interface StepState {
   step: number;
   attempt: number;
+  /** the step's global batch (sample indices) */
+  batch: Int32Array;
+  /** the model's weights (updated in place by the optimizer) */
   params: Float32Array;
+  /** false while the step is handed out ahead of its weights (see finish) */
+  paramsReady: boolean;
+  /** the copy of params the step's frames carry */
+  wireParams?: Float32Array;
   /** sample indices of each microbatch */
   parts: Int32Array[];
   blocks: Map<number, GradBlock>;
@@ -70,6 +77,7 @@ export class DistributedSource implements GradientSource {
   private waitingSince = 0;
   private waitTimer: NodeJS.Timeout | null = null;
   private started = false;
+  private trainer: Trainer | null = null;
   reassignments = 0;
   failures = 0;
 
@@ -99,32 +107,64 @@ export class DistributedSource implements GradientSource {
   }
 
   gradient(trainer: Trainer, batch: Int32Array): Promise<StepGradient> {
-    const cfg = trainer.cfg;
+    this.trainer = trainer;
     return new Promise((resolve, reject) => {
-      this.current = {
-        step: trainer.step,
-        attempt: 0,
-        params: trainer.model.params,
-        parts: microbatches(batch, Math.min(cfg.microbatch, cfg.batchSize)),
-        blocks: new Map(),
-        covered: new Uint8Array(Math.ceil(batch.length / Math.min(cfg.microbatch, cfg.batchSize))),
-        tasks: [],
-        bn: trainer.model.layers.some((l) => l instanceof BatchNorm),
-        bnRounds: 2 * trainer.model.layers.filter((l) => l instanceof BatchNorm).length,
-        bnStats: new Map(),
-        roundsDone: 0,
-        nonFinite: new Map(),
-        avoid: new Set(),
-        resolve,
-        reject,
-        bytesAtStart: this.bytes(),
-        started: performance.now(),
-        computeMs: 0,
-        participants: new Set(),
-        waitMs: 0,
-      };
+      const pre = this.current;
+      if (pre && !pre.paramsReady && pre.step === trainer.step && sameIndices(pre.batch, batch)) {
+        // handed out while the last step finished: the workers have filled their slots and
+        // wait for the weights
+        Object.assign(pre, { resolve, reject, started: performance.now(), paramsReady: true, waitMs: 0, bytesAtStart: this.bytes() });
+        if (this.waitTimer) this.waitingSince = Date.now();
+        for (const t of pre.tasks) this.sendParams(pre, t.worker);
+        if (pre.tasks.length === 0) this.dispatch();
+        return;
+      }
+      this.current = this.newStep(trainer, trainer.step, batch, pre ? pre.attempt : 0, resolve, reject);
       this.dispatch();
     });
+  }
+
+  private newStep(trainer: Trainer, step: number, batch: Int32Array, attempt: number,
+    resolve: (g: StepGradient) => void, reject: (e: Error) => void): StepState {
+    const mb = Math.min(trainer.cfg.microbatch, trainer.cfg.batchSize);
+    return {
+      step,
+      attempt,
+      batch,
+      params: trainer.model.params,
+      paramsReady: true,
+      parts: microbatches(batch, mb),
+      blocks: new Map(),
+      covered: new Uint8Array(Math.ceil(batch.length / mb)),
+      tasks: [],
+      bn: trainer.model.layers.some((l) => l instanceof BatchNorm),
+      bnRounds: 2 * trainer.model.layers.filter((l) => l instanceof BatchNorm).length,
+      bnStats: new Map(),
+      roundsDone: 0,
+      nonFinite: new Map(),
+      avoid: new Set(),
+      resolve,
+      reject,
+      bytesAtStart: this.bytes(),
+      started: performance.now(),
+      computeMs: 0,
+      participants: new Set(),
+      waitMs: 0,
+    };
+  }
+
+  /** Send w the step's weights unless it has them (a step handed out early gets them here). */
+  private sendParams(s: StepState, w: WorkerConn): void {
+    if (!s.paramsReady || w.paramsStep === s.step) return;
+    w.paramsStep = s.step;
+    w.send({ type: 'params', jobId: this.o.runId, step: s.step, params: this.wireParams(s) });
+  }
+
+  /** One copy of the weights per step, shared by every worker's frame (and never changed while
+   *  a frame is queued). */
+  private wireParams(s: StepState): Float32Array {
+    s.wireParams ??= s.params.slice();
+    return s.wireParams;
   }
 
   private bytes(): number {
@@ -184,11 +224,12 @@ export class DistributedSource implements GradientSource {
     const samples = new Int32Array(s.parts.slice(first, first + count).reduce((n, p) => n + p.length, 0));
     let o = 0;
     for (const p of s.parts.slice(first, first + count)) { samples.set(p, o); o += p.length; }
-    const sendParams = w.paramsStep !== s.step;
-    w.paramsStep = s.step;
+    // the weights ride along unless the worker has them or they do not exist yet (sendParams)
+    const params = s.paramsReady && w.paramsStep !== s.step ? this.wireParams(s) : undefined;
+    if (params) w.paramsStep = s.step;
     w.send({
       type: 'step', jobId: this.o.runId, step: s.step, attempt: s.attempt, firstMicrobatch: first,
-      microbatch: s.parts[0]!.length, samples, ...(sendParams ? { params: s.params } : {}),
+      microbatch: s.parts[0]!.length, samples, ...(params ? { params } : {}),
     });
   }
 
@@ -335,20 +376,36 @@ export class DistributedSource implements GradientSource {
 
   private finish(s: StepState): void {
     this.current = null;
+    const ms = performance.now() - s.started;
+    const bytes = this.bytes() - s.bytesAtStart;
+    // hand out the next step's samples now: the workers fill their slots while this step's
+    // gradient is reduced and applied, and start when the weights follow (sendParams)
+    const next = this.trainer?.batchAfter();
+    if (this.trainer && next) {
+      const noop = (): void => {};
+      this.current = this.newStep(this.trainer, s.step + 1, next, 0, noop, noop);
+      this.current.paramsReady = false;
+      this.dispatch();
+    }
     const blocks = [...s.blocks.values()].sort((a, b) => a.start - b.start);
     const gradSum = treeReduce<Float32Array>(blocks.map((b): Block<Float32Array> => ({ start: b.start, size: b.size, value: b.grads })), addInto, true);
     const lossSum = treeReduce<number>(blocks.map((b): Block<number> => ({ start: b.start, size: b.size, value: b.lossSum })), (a, b) => a + b, true);
     const correct = blocks.reduce((a, b) => a + b.correct, 0);
-    const ms = performance.now() - s.started;
     s.resolve({
       gradSum, lossSum, correct, bnStats: s.bnStats,
       info: {
-        workers: s.participants.size, attempts: s.attempt, bytes: this.bytes() - s.bytesAtStart,
+        workers: s.participants.size, attempts: s.attempt, bytes,
         computeMs: Math.round(s.computeMs * 100) / 100, commMs: Math.round(Math.max(0, ms - s.waitMs - s.computeMs) * 100) / 100,
         waitMs: s.waitMs,
       },
     });
   }
+}
+
+function sameIndices(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function allFinite(a: Float32Array): boolean {

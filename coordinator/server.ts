@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
-  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, frameLimit,
+  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, sendParts,
   type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
 } from '../shared/protocol.js';
 
@@ -63,9 +63,7 @@ export class WorkerConn {
 
   send(msg: ToWorker): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    const data = encode(msg);
-    this.bytesOut += data.byteLength;
-    this.ws.send(data);
+    sendParts(this.ws, encodeParts(msg), (n) => { this.bytesOut += n; });
   }
 
   label(): string {

@@ -11,11 +11,12 @@ import WebSocket from 'ws';
 import { parseRunConfig } from '../shared/config.js';
 import type { RunConfig } from '../shared/config-types.js';
 import type { Dataset } from '../shared/data/dataset.js';
+import { runPassLocally } from '../shared/engine/trainer.js';
 import { fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncReply, type SyncRequest } from '../shared/engine/pass.js';
 import { resultBlocks } from '../shared/engine/sharded.js';
 import { Model } from '../shared/nn/model.js';
 import {
-  CLOSE, FrameError, PROTOCOL_VERSION, decodeToWorker, encode, frameLimit,
+  CLOSE, FrameError, PROTOCOL_VERSION, decodeToWorker, encodeParts, frameLimit, sendParts,
   type RuntimeInfo, type ToCoordinator, type ToWorker,
 } from '../shared/protocol.js';
 import { getDataset } from './dataset-cache.js';
@@ -52,12 +53,33 @@ interface Pass {
   attempt: number;
   round: number;
   slots: Slot[];
-  gen: Generator<SyncRequest, PassOutcome, SyncReply>;
+  /** null while the step waits for its weights */
+  gen: Generator<SyncRequest, PassOutcome, SyncReply> | null;
   started: number;
 }
 
+/** The worker masks its frames with a zero key, so ws sends the payloads as they are instead of
+ *  copying them through the mask. Masking guards intermediaries against a hostile script in a
+ *  browser choosing the bytes on the wire; a worker is not such a client (RFC 6455 §10.3). */
+const ZERO_MASK = (mask: Buffer): void => { mask.fill(0); };
+
 /** Errors after which retrying cannot help: the worker exits with code 2. */
 const FATAL = new Set(['E_AUTH', 'E_PROTOCOL_VERSION', 'E_INCOMPATIBLE']);
+
+/** Run a few throwaway passes over two microbatches before the first step, so the JIT and the
+ *  WebAssembly tier-up happen at job load instead of inside training steps. Uses the first rows
+ *  of the dataset and changes no weight; the two slots are kept for the steps. */
+export function warmUp(model: Model, data: Dataset, microbatch: number, seed: number): Slot[] {
+  const slots = [newSlot(model, microbatch), newSlot(model, microbatch)];
+  const rows = Math.min(microbatch, data.n);
+  const t0 = performance.now();
+  for (let pass = 0; pass < 20 && (pass < 3 || performance.now() - t0 < 150); pass++) {
+    slots.forEach((s, i) => fillSlot(s, data, Int32Array.from({ length: rows }, (_, r) => (i * rows + r) % data.n), i));
+    runPassLocally(model, slots, seed, 0);
+    resultBlocks(slots, model.k);
+  }
+  return slots;
+}
 
 export function defaultWorkerName(): string {
   return `${hostname()}-${process.pid}`;
@@ -67,6 +89,8 @@ export class WorkerClient {
   private ws: WebSocket | null = null;
   private job: Job | null = null;
   private pass: Pass | null = null;
+  /** the step whose weights the model holds (-1: none yet on this connection and job) */
+  private paramsStep = -1;
   private session = '';
   private backoffMs = 200;
   private fatal: string | null = null;
@@ -108,7 +132,7 @@ export class WorkerClient {
   }
 
   private connect(): void {
-    const ws = new WebSocket(this.o.url, { maxPayload: this.maxFrameBytes, perMessageDeflate: false, ...(this.o.ca ? { ca: this.o.ca } : {}) });
+    const ws = new WebSocket(this.o.url, { maxPayload: this.maxFrameBytes, perMessageDeflate: false, generateMask: ZERO_MASK, ...(this.o.ca ? { ca: this.o.ca } : {}) });
     this.ws = ws;
     this.lastHeard = Date.now();
     ws.on('open', () => {
@@ -136,6 +160,7 @@ export class WorkerClient {
     ws.on('error', (e) => this.o.log.warn({ event: 'socket-error', err: e.message }, `connection to ${this.o.url}: ${e.message}`));
     ws.on('close', (code, reason) => {
       this.pass = null;
+      this.paramsStep = -1;
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
@@ -165,7 +190,7 @@ export class WorkerClient {
   }
 
   private send(msg: ToCoordinator): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(encode(msg));
+    if (this.ws?.readyState === WebSocket.OPEN) sendParts(this.ws, encodeParts(msg));
   }
 
   private async handle(msg: ToWorker): Promise<void> {
@@ -188,6 +213,8 @@ export class WorkerClient {
         return this.loadJob(msg);
       case 'step':
         return this.startStep(msg);
+      case 'params':
+        return this.setParams(msg);
       case 'sync-result':
         return this.resume(msg);
       case 'job-done':
@@ -205,26 +232,36 @@ export class WorkerClient {
 
   private async loadJob(msg: Extract<ToWorker, { type: 'job' }>): Promise<void> {
     this.job = null;
+    this.paramsStep = -1;
     this.done = false;
     const config = parseRunConfig(msg.config);
     const base = this.o.url.replace(/^ws/, 'http');
     const t0 = performance.now();
     const { data, cached } = await getDataset({ base, sha256: msg.dataset.sha256, url: msg.dataset.url, session: this.session, ...(this.o.ca ? { ca: this.o.ca } : {}) }, this.o.cacheDir);
     const model = Model.fromConfig(config.model, data.features, data.classes, createKernels());
-    this.job = { id: msg.jobId, config, data, model, slots: [] };
+    const warm = performance.now();
+    const slots = warmUp(model, data, Math.min(config.microbatch, config.batchSize), config.seed);
+    this.job = { id: msg.jobId, config, data, model, slots };
     this.o.log.info({ event: 'job', job: msg.jobId, dataset: msg.dataset.sha256.slice(0, 12), cached, ms: Math.round(performance.now() - t0) },
-      `job ${msg.jobId}: ${model.describe()} on ${data.n} samples (${cached ? 'dataset from cache' : 'dataset fetched'})`);
+      `job ${msg.jobId}: ${model.describe()} on ${data.n} samples (${cached ? 'dataset from cache' : 'dataset fetched'}; warm-up ${Math.round(performance.now() - warm)} ms)`);
     this.send({ type: 'ready', jobId: msg.jobId });
     this.backoffMs = 200;
+  }
+
+  /** Take the weights of a step; start the step's pass if it was waiting for them. */
+  private setParams(msg: { jobId: string; step: number; params: Float32Array }): void {
+    const job = this.job;
+    if (!job || msg.jobId !== job.id) throw new Error(`weights for job ${msg.jobId}, which this worker has not loaded`);
+    if (msg.params.length !== job.model.params.length) throw new Error(`weights of length ${msg.params.length}; the model has ${job.model.params.length}`);
+    job.model.params.set(msg.params);
+    this.paramsStep = msg.step;
+    if (this.pass && this.pass.gen === null && this.pass.step === msg.step) this.begin(this.pass);
   }
 
   private startStep(msg: Extract<ToWorker, { type: 'step' }>): void {
     const job = this.job;
     if (!job || msg.jobId !== job.id) throw new Error(`step for job ${msg.jobId}, which this worker has not loaded`);
-    if (msg.params) {
-      if (msg.params.length !== job.model.params.length) throw new Error(`weights of length ${msg.params.length}; the model has ${job.model.params.length}`);
-      job.model.params.set(msg.params);
-    }
+    if (msg.params) this.setParams({ jobId: msg.jobId, step: msg.step, params: msg.params });
     const size = msg.microbatch;
     const count = Math.ceil(msg.samples.length / size);
     while (job.slots.length < count) job.slots.push(newSlot(job.model, size));
@@ -232,16 +269,20 @@ export class WorkerClient {
     for (let k = 0; k < count; k++) {
       fillSlot(slots[k]!, job.data, msg.samples.subarray(k * size, Math.min((k + 1) * size, msg.samples.length)), msg.firstMicrobatch + k);
     }
-    this.pass = {
-      step: msg.step, attempt: msg.attempt, round: 0, slots, started: performance.now(),
-      gen: trainPass(job.model, slots, job.config.seed, msg.step),
-    };
-    this.advance(this.pass.gen.next());
+    this.pass = { step: msg.step, attempt: msg.attempt, round: 0, slots, started: 0, gen: null };
+    if (this.paramsStep === msg.step) this.begin(this.pass);
+  }
+
+  private begin(p: Pass): void {
+    const job = this.job!;
+    p.started = performance.now();
+    p.gen = trainPass(job.model, p.slots, job.config.seed, p.step);
+    this.advance(p.gen.next());
   }
 
   private resume(msg: Extract<ToWorker, { type: 'sync-result' }>): void {
     const p = this.pass;
-    if (!p || p.step !== msg.step || p.attempt !== msg.attempt || p.round !== msg.round) return; // superseded
+    if (!p || !p.gen || p.step !== msg.step || p.attempt !== msg.attempt || p.round !== msg.round) return; // superseded
     p.round++;
     this.advance(p.gen.next(msg.value));
   }
@@ -255,6 +296,7 @@ export class WorkerClient {
     }
     this.pass = null;
     this.stepsComputed++;
-    this.send({ type: 'grads', jobId, step: p.step, attempt: p.attempt, blocks: resultBlocks(p.slots, this.job!.model.k), computeMs: performance.now() - p.started });
+    // the blocks are copied out of the slots: a write still queued must not see the next pass
+    this.send({ type: 'grads', jobId, step: p.step, attempt: p.attempt, blocks: resultBlocks(p.slots, this.job!.model.k).map((b) => ({ ...b, grads: b.grads.slice() })), computeMs: performance.now() - p.started });
   }
 }

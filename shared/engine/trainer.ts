@@ -174,8 +174,29 @@ export class Trainer {
     if (this.position >= this.stepsPerEpoch) {
       this.position = 0;
       this.epoch++;
-      if (!this.done) this.order = epochOrder(this.split.train, this.cfg.seed, this.epoch);
+      if (!this.done) this.order = this.orderOf(this.epoch);
     }
+  }
+
+  /** The batch of the step after the current one, or null when the run ends with the current
+   *  step. Lets a distributed source hand out the next step's samples while this one finishes. */
+  batchAfter(): Int32Array | null {
+    if (this.position + 1 < this.stepsPerEpoch) {
+      const B = this.cfg.batchSize;
+      const start = (this.position + 1) * B;
+      return this.order.subarray(start, Math.min(start + B, this.order.length));
+    }
+    if (this.epoch + 1 >= this.cfg.epochs) return null;
+    const order = this.orderOf(this.epoch + 1);
+    return order.subarray(0, Math.min(this.cfg.batchSize, order.length));
+  }
+
+  private nextOrder: { epoch: number; order: Int32Array } | null = null;
+
+  /** the sample order of an epoch (the next epoch's is computed once, by whoever asks first) */
+  private orderOf(epoch: number): Int32Array {
+    if (this.nextOrder?.epoch !== epoch) this.nextOrder = { epoch, order: epochOrder(this.split.train, this.cfg.seed, epoch) };
+    return this.nextOrder.order;
   }
 
   /** Eval-mode loss and accuracy over the given samples. */

@@ -164,6 +164,15 @@ export function badGrads(step: Step, params: number, kind: 'length' | 'nan' | 'b
   };
 }
 
+/** A well-formed gradient for a step: zeros in the assigned layout. */
+export function zeroGrads(step: Step, params: number): MessageOf<ToCoordinator, 'grads'> {
+  const layout = alignedBlocks(step.firstMicrobatch, step.firstMicrobatch + stepCount(step));
+  return {
+    type: 'grads', jobId: step.jobId, step: step.step, attempt: step.attempt, computeMs: 1,
+    blocks: layout.map(({ start, size }) => ({ start, size, grads: new Float32Array(params), lossSum: 1, correct: 0 })),
+  };
+}
+
 /** A BatchNorm sync round whose partial values are NaN. */
 export function nanSync(step: Step, width = 3): MessageOf<ToCoordinator, 'sync'> {
   return {

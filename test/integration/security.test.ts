@@ -9,10 +9,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeToCoordinator, type ToWorker } from '../../shared/protocol.js';
+import { PROTOCOL_VERSION, decodeToCoordinator, type ToWorker } from '../../shared/protocol.js';
 import { ROOT, tempDir, withFiles } from '../helpers/cli.js';
 import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
-import { Rogue, Tap, badGrads, hmac, nanSync, type Step } from '../helpers/rogue.js';
+import { Rogue, Tap, badGrads, hmac, nanSync, zeroGrads, type Step } from '../helpers/rogue.js';
 
 const NODE = process.execPath;
 const CLI = join(ROOT, 'coordinator/cli.ts');
@@ -196,7 +196,7 @@ describe('bad frames and messages out of turn: rejected, logged, closed; the run
     }],
     ['a hello with protocol version 999', {
       act: async (r) => { await r.hello({ protocol: 999 }); },
-      close: 4001, code: 'E_PROTOCOL_VERSION', log: /speaks protocol version 999; this coordinator speaks 1/, told: true,
+      close: 4001, code: 'E_PROTOCOL_VERSION', log: new RegExp(`speaks protocol version 999; this coordinator speaks ${PROTOCOL_VERSION}:`), told: true,
     }],
     ['gradients instead of a hello (wrong type for the handshake)', {
       act: async (r) => {
@@ -418,5 +418,31 @@ describe('onNonFinite', () => {
     // each skipped step was computed twice before it was believed; the honest worker stayed
     expect(c.events.filter((e) => e.event === 'non-finite-recheck').length).toBe(s['skippedSteps']);
     expect(c.events.filter((e) => e.event === 'rejected')).toEqual([]);
+  }, 30_000);
+});
+
+describe('the step flow on the wire', () => {
+  it('the next step goes out while the last one is applied: its samples first (no weights), then a params message', async () => {
+    const out = tempDir();
+    const c = startCoordinator(files.plain, out, { minWorkers: 1 });
+    const r = await rogue(`ws://127.0.0.1:${await listening(c)}`);
+    await r.join();
+    const s0 = await r.next('step');
+    expect(s0.step).toBe(0);
+    expect(s0.params?.length).toBe(PARAMS.plain); // handed out with its weights
+    r.send(zeroGrads(s0, PARAMS.plain));
+    const s1 = await r.next('step');
+    const p1 = await r.next('params');
+    expect(s1).toMatchObject({ step: 1, attempt: s0.attempt, firstMicrobatch: 0 });
+    expect(s1.params).toBeUndefined();
+    expect(s1.samples.length).toBe(s0.samples.length);
+    expect(p1).toMatchObject({ type: 'params', jobId: s0.jobId, step: 1 });
+    expect(p1.params.length).toBe(PARAMS.plain);
+    expect(r.all.indexOf(s1)).toBeLessThan(r.all.indexOf(p1));
+    // the worker has the weights now: a step handed out again (after a reassignment) would not
+    // carry them; the run goes on as long as the rogue answers
+    r.send(zeroGrads(s1, PARAMS.plain));
+    expect((await r.next('params')).step).toBe(2);
+    r.close();
   }, 30_000);
 });
