@@ -41,8 +41,8 @@ export interface Setting {
 
 export const SETTINGS: Setting[] = [
   { name: 'batch 128, microbatch 16', batchSize: 128, microbatch: 16, epochs: 1 },
-  { name: 'batch 1024, microbatch 16', batchSize: 1024, microbatch: 16, epochs: 2 },
-  { name: 'batch 1024, microbatch 64', batchSize: 1024, microbatch: 64, epochs: 2 },
+  { name: 'batch 1024, microbatch 16', batchSize: 1024, microbatch: 16, epochs: 6 },
+  { name: 'batch 1024, microbatch 64', batchSize: 1024, microbatch: 64, epochs: 6 },
 ];
 
 /** 0 = in-process */
