@@ -86,12 +86,18 @@ Options (environment variable in brackets):
   --heartbeat-timeout S  drop a worker silent for S seconds (default 10) [GRADWIRE_HEARTBEAT_TIMEOUT]
   --stay                 when the run or sweep is done, keep serving (/healthz says "done")
                          until SIGTERM, e.g. as a Kubernetes Deployment [GRADWIRE_STAY=1]
+  --public-dashboard     serve the dashboard (/) and /metrics without the token
+                         [GRADWIRE_PUBLIC_DASHBOARD=1]
 ${COMMON}
 
 It exits 0 once the run's outputs are written (unless --stay); its workers exit with it. SIGTERM
 writes a checkpoint and exits; run it again with the same --out to resume. GET /healthz answers
 {"status":"ok","state":"running"|"done",...}; with GRADWIRE_STATUS_FILE set, the coordinator
 rewrites that file every 5 s for 'gradwire health'.
+
+The same port serves the live dashboard at / and Prometheus metrics at /metrics. With a token
+they need it: "Authorization: Bearer TOKEN", or log in at /login (a session cookie that is an
+HMAC of the token, never the token). /healthz stays open.
 `;
 
 const HEALTH_HELP = `gradwire health — is the gradwire process of this container alive?
@@ -222,6 +228,7 @@ async function coordinator(args: string[]): Promise<number> {
     config: { type: 'string' }, listen: { type: 'string' }, 'min-workers': { type: 'string' }, out: { type: 'string' },
     'token-file': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
     sweep: { type: 'string' }, resume: { type: 'boolean' }, store: { type: 'string' }, stay: { type: 'boolean' },
+    'public-dashboard': { type: 'boolean' },
   });
   if (v['help']) {
     process.stdout.write(COORDINATOR_HELP);
@@ -244,9 +251,10 @@ async function coordinator(args: string[]): Promise<number> {
   const minWorkers = wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1);
   const tls = certFile && keyFile ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) } : null;
   const stay = v['stay'] === true || env['GRADWIRE_STAY'] === '1';
+  const publicDashboard = v['public-dashboard'] === true || env['GRADWIRE_PUBLIC_DASHBOARD'] === '1';
   if (sweepFile) {
     const outDir = resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`);
-    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay }, (server) => runSweep({
+    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay, publicDashboard }, (server) => runSweep({
       file: sweepFile, preset: null, outDir, storePath: resolve((v['store'] as string | undefined) ?? join(outDir, 'gradwire.db')),
       resume: v['resume'] === true, log: server.o.log, server, poolSize: minWorkers,
     }));
@@ -256,7 +264,7 @@ async function coordinator(args: string[]): Promise<number> {
     await runCoordinator({
       config, baseDir, runId: id, log: createLogger(format), host, port, token,
       outDir: resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `runs/${id}`),
-      minWorkers, tls, stay,
+      minWorkers, tls, stay, publicDashboard,
       heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
     });
   } catch (e) {

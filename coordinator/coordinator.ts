@@ -1,5 +1,7 @@
 // `gradwire coordinator` and `gradwire train --workers N`: a run whose gradients are computed
 // by workers over WebSockets.
+import { installDashboard } from './dashboard.js';
+import { installMetrics } from './metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,8 @@ export interface CoordinatorOptions {
   heartbeatTimeoutMs: number;
   /** when the run is done, keep serving (/healthz says done) until SIGTERM or SIGINT */
   stay?: boolean;
+  /** the dashboard and /metrics without the token */
+  publicDashboard?: boolean;
   progress: boolean;
   stepEvents: boolean;
   /** called with the bound port once the server listens */
@@ -68,6 +72,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
   const { server, port, status } = await startServer(o);
   o.onListening?.(port);
   const source = new DistributedSource(server, { log: o.log, runId: o.runId, minWorkers: o.minWorkers, onNonFinite: o.config.onNonFinite });
+  const telemetry = server.telemetry.forRun(o.runId);
   server.health = () => ({ run: o.runId, reassignments: source.reassignments, rejectedFrames: server.rejectedFrames });
   server.setJob({ jobId: o.runId, config: o.config as unknown as Record<string, unknown>, sha256: sha256Hex(blob), blob });
   const stop = new StopSignal();
@@ -78,7 +83,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    const summary = await runTraining({ config: o.config, data, outDir: o.outDir, runId: o.runId, log: o.log, progress: o.progress, stepEvents: o.stepEvents, stopSignal: stop }, source);
+    const summary = await runTraining({ config: o.config, data, outDir: o.outDir, runId: o.runId, log: o.log, progress: o.progress, stepEvents: o.stepEvents, stopSignal: stop, telemetry }, source);
     // a stopped run (SIGTERM) is not done: its workers keep reconnecting for the resume
     if (summary) for (const c of server.readyWorkers()) c.send({ type: 'job-done', jobId: o.runId });
     server.setJob(null);
@@ -106,6 +111,8 @@ export interface PoolOptions {
   /** when the run or sweep is done, keep serving until SIGTERM or SIGINT (a Kubernetes
    *  Deployment's coordinator must not exit) */
   stay?: boolean;
+  /** the dashboard and /metrics without the token */
+  publicDashboard?: boolean;
 }
 
 /** Done: with --stay, keep serving (/healthz says done) until SIGTERM or SIGINT. */
@@ -132,13 +139,17 @@ async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer;
     host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
     runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() },
     heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+    publicDashboard: o.publicDashboard ?? false,
   });
+  installDashboard(server);
+  installMetrics(server);
   const port = await server.start();
   const status = StatusFile.fromEnv('coordinator', () => server.state);
   status.setHealthUrl(localUrl(o.tls ? 'https' : 'http', o.host, port, '/healthz'));
   const scheme = o.tls ? 'wss' : 'ws';
-  o.log.info({ event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token },
-    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}`);
+  const dashboard = localUrl(o.tls ? 'https' : 'http', o.host, port, '/');
+  o.log.info({ event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token, dashboard },
+    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}; dashboard: ${dashboard}${o.token && !o.publicDashboard ? ' (log in with the token)' : ''}, metrics: ${dashboard}metrics`);
   return { server, port, status };
 }
 

@@ -259,6 +259,8 @@ export class DistributedSource implements GradientSource {
     if (lost.length === 0) return;
     this.failures++;
     this.reassignments++;
+    this.server.telemetry.failure(this.o.runId, c.name, reason);
+    this.server.telemetry.reassignment(this.o.runId, lost.reduce((n, t) => n + t.count, 0));
     s.tasks = s.tasks.filter((t) => t.worker !== c);
     this.o.log.warn({ run: this.o.runId, event: 'reassign', step: s.step, worker: c.id, name: c.name, reason, restart: s.bn },
       `step ${s.step}: worker ${c.label()} ${reason}; ${s.bn ? 'restarting the step (BatchNorm sync in flight)' : `its ${lost.reduce((n, t) => n + t.count, 0)} microbatches go to the others`}`);

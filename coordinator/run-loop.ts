@@ -15,6 +15,7 @@ import type { Dataset } from '../shared/data/dataset.js';
 import { Trainer, type EvalResult, type StepResult } from '../shared/engine/trainer.js';
 import { UserError } from '../shared/errors.js';
 import { datasetSha256 } from './datasets.js';
+import type { RunTelemetry } from './telemetry.js';
 import { EPOCH_COLUMNS, STEP_COLUMNS, ensureDir, readCsv, sha256Hex, toCsv, writeAtomic, writeJson } from './outputs.js';
 
 export interface StepGradient {
@@ -51,6 +52,8 @@ export interface RunOptions {
   onEpoch?: (row: EpochRow) => 'continue' | 'stop';
   /** evaluate the test split at the end (default true; sweep trials do not touch it) */
   evaluateTest?: boolean;
+  /** report the run's start, steps, epochs and end (dashboard, /metrics) */
+  telemetry?: RunTelemetry;
 }
 
 export interface EpochRow {
@@ -124,6 +127,17 @@ function resume(trainer: Trainer, o: RunOptions, dataSha: string): number {
 }
 
 export async function runTraining(o: RunOptions, source: GradientSource): Promise<RunSummary | null> {
+  try {
+    const summary = await train(o, source);
+    o.telemetry?.ended(summary ? 'finished' : 'stopped');
+    return summary;
+  } catch (e) {
+    o.telemetry?.ended('failed');
+    throw e;
+  }
+}
+
+async function train(o: RunOptions, source: GradientSource): Promise<RunSummary | null> {
   const wallStart = performance.now();
   const { config: cfg, log, data } = o;
   const dataSha = datasetSha256(data);
@@ -142,6 +156,10 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
     dataset: data.name, train: split.train.length, val: split.val.length, test: split.test.length, out: o.outDir, step: resumedFrom,
   }, `${resumedFrom ? `resuming at step ${resumedFrom}:` : 'training'} ${model.describe()} on ${data.name} (${split.train.length} train / ${split.val.length} val / ${split.test.length} test) ${source.mode}`);
 
+  o.telemetry?.started({
+    mode: source.mode, model: model.describe(), dataset: data.name, batchSize: cfg.batchSize, epochs: cfg.epochs,
+    stepsPerEpoch: trainer.stepsPerEpoch, totalSteps: trainer.totalSteps, startStep: resumedFrom,
+  });
   let trainMs = 0;
   let trainSamples = 0;
   let last = { loss: NaN, accuracy: NaN };
@@ -181,6 +199,13 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
       lr = r.lr;
       stepRows.push({ ...r, ms: Math.round(ms * 1000) / 1000 });
       if (o.stepEvents) log.info({ run: o.runId, event: 'step', step: r.step, loss: r.loss, ms: Math.round(ms * 100) / 100, ...g.info });
+      if (o.telemetry) {
+        const info = (g.info ?? {}) as Partial<Record<'computeMs' | 'commMs' | 'waitMs' | 'bytes' | 'workers', number>>;
+        o.telemetry.step({
+          step: r.step, epoch: r.epoch, t: Date.now(), loss: r.loss, accuracy: r.accuracy, rows: r.rows, ms, skipped: r.skipped,
+          computeMs: info.computeMs, commMs: info.commMs, waitMs: info.waitMs, bytes: info.bytes, workers: info.workers,
+        });
+      }
       if (cfg.checkpointEvery > 0 && trainer.step % cfg.checkpointEvery === 0) checkpoint();
       bar?.update(trainer.position === 0 ? trainer.stepsPerEpoch : trainer.position, {
         loss: (epLoss / epRows).toFixed(4), sps: Math.round((epRows / epMs) * 1000),
@@ -197,6 +222,7 @@ export async function runTraining(o: RunOptions, source: GradientSource): Promis
       seconds: Math.round(epMs) / 1000,
     };
     epochRows.push({ ...row });
+    o.telemetry?.epoch(row);
     writeAtomic(join(o.outDir, 'epochs.csv'), toCsv(epochRows, EPOCH_COLUMNS));
     writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
     log.info({ run: o.runId, event: 'epoch', ...row },

@@ -11,6 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { Telemetry, type WorkerInfo } from './telemetry.js';
 import {
   CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, sendParts,
   type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
@@ -28,6 +29,17 @@ export interface ServerOptions {
   heartbeatTimeoutMs: number;
   /** largest frame accepted; default MAX_FRAME_BYTES, or GRADWIRE_MAX_FRAME_BYTES (tests) */
   maxFrameBytes?: number;
+  /** serve the dashboard and /metrics without the token (--public-dashboard) */
+  publicDashboard?: boolean;
+}
+
+/** An HTTP route of the coordinator's port (dashboard, /metrics): `url` is the parsed URL. */
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+
+/** The session cookie of the dashboard: an HMAC of the token, never the token itself. */
+export const SESSION_COOKIE = 'gradwire_session';
+export function sessionValue(token: string): string {
+  return createHmac('sha256', token).update('gradwire dashboard session').digest('base64url');
 }
 
 export interface JobOffer {
@@ -61,9 +73,23 @@ export class WorkerConn {
 
   constructor(readonly ws: WebSocket, readonly address: string) {}
 
+  /** the server's byte counter (all connections) */
+  onSent: (bytes: number) => void = () => {};
+
   send(msg: ToWorker): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
-    sendParts(this.ws, encodeParts(msg), (n) => { this.bytesOut += n; });
+    sendParts(this.ws, encodeParts(msg), (n) => {
+      this.bytesOut += n;
+      this.onSent(n);
+    });
+  }
+
+  /** what the dashboard shows of this worker */
+  info(): WorkerInfo {
+    return {
+      id: this.id, name: this.name, address: this.address, kernel: this.runtime?.kernel ?? null, state: this.state,
+      samplesPerSecond: Math.round(this.speed * 1000), lastHeartbeat: this.lastPong, connectedAt: this.connectedAt, job: this.jobId,
+    };
   }
 
   label(): string {
@@ -102,11 +128,19 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
    *  sweep, or done with it (and staying up: --stay) */
   state: 'running' | 'done' = 'running';
   rejectedFrames = 0;
+  /** bytes received from and sent to workers, over all connections since the start */
+  bytesIn = 0;
+  bytesOut = 0;
   readonly maxFrameBytes: number;
+  /** what the run loop, the sweep and this server report (dashboard, /metrics) */
+  readonly telemetry = new Telemetry();
+  private readonly routes = new Map<string, { handler: RouteHandler; open: boolean }>();
 
   constructor(readonly o: ServerOptions) {
     super();
     this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
+    this.telemetry.liveWorkers = () => [...this.conns.values()].map((c) => c.info());
+    this.on('gone', (c, reason) => this.telemetry.workerGone({ ...c.info(), state: 'gone', goneAt: Date.now(), reason }));
     if (!o.token && !isLoopback(o.host)) {
       throw new Error(
         `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`);
@@ -186,6 +220,37 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     c.send({ type: 'job', jobId: job.jobId, config: job.config, dataset: { sha256: job.sha256, url: `/datasets/${job.sha256}`, bytes: job.blob.byteLength } });
   }
 
+  /** Serve `path` (exact, or a prefix when it ends with '/*') for `method` on this port. Routes
+   *  need the token when one is configured (Authorization: Bearer, or the login cookie) unless
+   *  `open` or --public-dashboard. */
+  route(method: 'GET' | 'POST', path: string, handler: RouteHandler, o: { open?: boolean } = {}): void {
+    this.routes.set(`${method} ${path}`, { handler, open: o.open ?? false });
+  }
+
+  private findRoute(method: string, path: string): { handler: RouteHandler; open: boolean } | undefined {
+    const exact = this.routes.get(`${method} ${path}`);
+    if (exact) return exact;
+    for (const [key, r] of this.routes) {
+      if (key.endsWith('/*') && `${method} ${path}`.startsWith(key.slice(0, -1))) return r;
+    }
+    return undefined;
+  }
+
+  /** Does this request carry the token (bearer header) or the dashboard's session cookie? */
+  authorized(req: IncomingMessage): boolean {
+    const token = this.o.token;
+    if (token === null || this.o.publicDashboard) return true;
+    const same = (a: string, b: string): boolean => {
+      const x = Buffer.from(a);
+      const y = Buffer.from(b);
+      return x.length === y.length && timingSafeEqual(x, y);
+    };
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ') && same(auth.slice(7).trim(), token)) return true;
+    const cookie = (req.headers.cookie ?? '').split(';').map((p) => p.trim()).find((p) => p.startsWith(`${SESSION_COOKIE}=`));
+    return cookie !== undefined && same(cookie.slice(SESSION_COOKIE.length + 1), sessionValue(token));
+  }
+
   private drop(c: WorkerConn, reason: string): void {
     if (!this.conns.delete(c.id)) return;
     if (c.state !== 'handshake') this.emit('gone', c, reason);
@@ -193,6 +258,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const c = new WorkerConn(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+    c.onSent = (n) => { this.bytesOut += n; };
     this.conns.set(c.id, c);
     const handshakeTimer = setTimeout(() => {
       if (c.state === 'handshake') this.reject(c, 'E_AUTH', CLOSE.AUTH_FAILED, 'no hello within 10 s');
@@ -200,6 +266,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     ws.on('pong', () => { c.lastPong = Date.now(); });
     ws.on('message', (data: Buffer, isBinary) => {
       c.bytesIn += data.byteLength;
+      this.bytesIn += data.byteLength;
       if (!this.conns.has(c.id)) return;
       let msg: ToCoordinator;
       try {
@@ -341,7 +408,24 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       res.end(job.blob);
       return;
     }
+    const route = this.findRoute(req.method ?? 'GET', url.pathname);
+    if (route) {
+      if (!route.open && !this.authorized(req)) return this.denied(req, res, url);
+      route.handler(req, res, url);
+      return;
+    }
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
+  }
+
+  /** No token: a browser asking for a page goes to the login form, anything else gets 401. */
+  private denied(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && this.routes.has('GET /login')) {
+      res.writeHead(303, { location: `/login?next=${encodeURIComponent(url.pathname + url.search)}` });
+      res.end();
+      return;
+    }
+    res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="gradwire"' });
+    res.end('this coordinator has a token: send it as "Authorization: Bearer TOKEN", or log in at /login (or start the coordinator with --public-dashboard)\n');
   }
 }

@@ -143,6 +143,14 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     for (const t of store.trials(sweepId)) for (const p of t.curve) asha.report(t.index, p.epoch, metricOf(cfg, p));
   }
 
+  const tel = o.server.telemetry;
+  tel.sweepStarted({ id: sweepId, metric: cfg.metric, parameters: Object.keys(cfg.parameters), total: cfg.trials });
+  const report = (index: number): void => {
+    const r = store.trial(sweepId, index);
+    if (r) tel.trial({ index, params: r.params, status: r.status, value: r.value, valAccuracy: r.valAccuracy, epochs: r.epochs, runId: r.runId });
+  };
+  for (const t of store.trials(sweepId)) report(t.index);
+
   const concurrency = Math.max(1, cfg.concurrency ?? Math.floor(o.poolSize / cfg.workersPerTrial));
   const staffing = new Map<WorkerConn, string>();
   const running = new Map<number, Promise<void>>();
@@ -173,6 +181,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     o.server.addJob({ jobId: runId, config: config as unknown as Record<string, unknown>, sha256: d.sha256, blob: d.blob });
     store.createRun(runId, 'trial', config, sweepId);
     store.startTrial(sweepId, t.index, runId);
+    report(t.index);
     const source = new DistributedSource(o.server, { log: o.log, runId, minWorkers: cfg.workersPerTrial, onNonFinite: config.onNonFinite });
     const want = { runId, need: cfg.workersPerTrial };
     wanting.push(want);
@@ -181,10 +190,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     try {
       const summary = await runTraining({
         config, data: d.data, outDir: join(o.outDir, 'trials', String(t.index)), runId, log: o.log.child({ trial: t.index }, { level: 'warn' }),
-        progress: false, stepEvents: false, evaluateTest: false,
+        progress: false, stepEvents: false, evaluateTest: false, telemetry: tel.forRun(runId, 'trial', sweepId, t.index),
         onEpoch: (row) => {
           lastRow = row;
           store.addEpoch(runId, row);
+          report(t.index);
           return asha ? asha.report(t.index, row.epoch, metricOf(cfg, row)) : 'continue';
         },
       }, source);
@@ -200,6 +210,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       store.finishTrial(sweepId, t.index, 'failed', row ? metricOf(cfg, row) : null, row?.valAccuracy ?? null, row?.epoch ?? 0);
       o.log.error({ event: 'trial-failed', sweep: sweepId, index: t.index, err: (e as Error).message }, `trial ${t.index} failed: ${(e as Error).message}`);
     } finally {
+      report(t.index);
       source.dispose();
       wanting.splice(wanting.indexOf(want), 1);
       for (const [c, r] of staffing) if (r === runId) staffing.delete(c);
@@ -222,6 +233,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
         if (s === 'wait') { blocked = true; break; }
         if (s === null) { exhausted = true; break; }
         store.addTrial(sweepId, index, s);
+        report(index);
         next = { index, params: s };
       }
       const t = next;
@@ -237,6 +249,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   o.server.off('gone', onGone);
 
   const summary = finishSweep(o, cfg, store, sweepId, dataFor, started);
+  tel.sweepEnded();
   store.close();
   return summary;
 }
