@@ -1,6 +1,7 @@
 // `gradwire coordinator` and `gradwire train --workers N`: a run whose gradients are computed
 // by workers over WebSockets.
 import { installDashboard } from './dashboard.js';
+import { installLogin } from './login.js';
 import { installMetrics } from './metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
@@ -141,6 +142,7 @@ async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer;
     heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     publicDashboard: o.publicDashboard ?? false,
   });
+  installLogin(server);
   installDashboard(server);
   installMetrics(server);
   const port = await server.start();
