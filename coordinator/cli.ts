@@ -1,6 +1,6 @@
 // The `gradwire` command line.
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import { UserError, isUserError } from '../shared/errors.js';
@@ -12,6 +12,8 @@ import { runSweep } from './sweep.js';
 import { loadDataset } from './datasets.js';
 import { createLogger, type LogFormat } from './log.js';
 import { IN_PROCESS, StopSignal, runTraining } from './run-loop.js';
+import { STORE_ENV, findExperiment, formatTable, listExperiments, openStores, renderFound } from './report.js';
+import { Store, recordRun } from './store.js';
 
 const MAIN_HELP = `gradwire — data-parallel neural network training over WebSockets
 
@@ -24,6 +26,8 @@ Commands:
   worker       join a coordinator's pool and compute gradients
   sweep        a hyperparameter sweep on a local pool of workers (--preset lecture: the
                lecture's exercise on MNIST, with a report)
+  runs         list the runs and sweeps of the experiment stores
+  report       write a self-contained HTML report of a past (or running) run or sweep
   health       exit 0 if this container's gradwire process is alive (HEALTHCHECK, probes)
 
 Run 'gradwire <command> --help' for the options of a command.
@@ -35,8 +39,8 @@ const COMMON = `  --log-format F         auto (pretty on a terminal, JSON otherw
 
 const TRAIN_HELP = `gradwire train — train a model
 
-Usage: gradwire train [--config run.yaml] [--workers N] [--out DIR]
-       gradwire train --in-process [--config run.yaml] [--out DIR]
+Usage: gradwire train [--config run.yaml] [--workers N] [--out DIR] [--store FILE]
+       gradwire train --in-process [--config run.yaml] [--out DIR] [--store FILE]
 
 Options:
   --config FILE          run config, YAML or JSON (default: the built-in default run:
@@ -46,6 +50,10 @@ Options:
   --out DIR              outputs (default runs/<run id>): summary.json, epochs.csv, steps.csv,
                          config.json, checkpoint.gwc. A DIR holding a checkpoint of the same
                          config resumes from it.
+  --store FILE           the experiment store (SQLite) the run is recorded in: its config, each
+                         epoch's metrics, its summary and status [GRADWIRE_STORE] (default:
+                         gradwire.db in DIR's parent folder: runs/gradwire.db for the default
+                         DIR). 'gradwire runs' lists the runs, 'gradwire report ID' reports one.
 ${COMMON}
 `;
 
@@ -61,7 +69,7 @@ Options:
   --workers N            local worker processes (default 2)
   --out DIR              outputs (default sweeps/<sweep id>): trials.csv, summary.json,
                          report.html, trials/<i>/ (each trial's run outputs), sweep.json
-  --store FILE           the experiment store, SQLite (default DIR/gradwire.db)
+  --store FILE           the experiment store, SQLite [GRADWIRE_STORE] (default DIR/gradwire.db)
   --resume               continue the sweep in DIR after a crash: finished trials are kept,
                          running ones requeued, nothing suggested twice
 ${COMMON}
@@ -69,7 +77,7 @@ ${COMMON}
 
 const COORDINATOR_HELP = `gradwire coordinator — serve a run or a sweep to workers
 
-Usage: gradwire coordinator --config run.yaml --listen HOST:PORT [options]
+Usage: gradwire coordinator --config run.yaml --listen HOST:PORT [--store FILE] [options]
        gradwire coordinator --sweep sweep.yaml --listen HOST:PORT [--resume] [--store FILE] [options]
 
 Options (environment variable in brackets):
@@ -80,6 +88,9 @@ Options (environment variable in brackets):
                          Beyond loopback a token is required.
   --min-workers N        wait for N workers before the first step (default 1) [GRADWIRE_MIN_WORKERS]
   --out DIR              outputs (default runs/<run id>) [GRADWIRE_OUT]; resumes from a checkpoint there
+  --store FILE           the experiment store the run (or sweep) is recorded in [GRADWIRE_STORE]
+                         (default: a run's, gradwire.db in its --out DIR's parent folder, i.e.
+                         runs/gradwire.db; a sweep's, DIR/gradwire.db)
   --token-file FILE      shared token workers must prove they know [GRADWIRE_TOKEN_FILE, or GRADWIRE_TOKEN]
   --tls-cert FILE --tls-key FILE
                          serve wss:// with this certificate [GRADWIRE_TLS_CERT, GRADWIRE_TLS_KEY]
@@ -98,6 +109,47 @@ rewrites that file every 5 s for 'gradwire health'.
 The same port serves the live dashboard at / and Prometheus metrics at /metrics. With a token
 they need it: "Authorization: Bearer TOKEN", or log in at /login (a session cookie that is an
 HMAC of the token, never the token). /healthz stays open.
+`;
+
+const RUNS_HELP = `gradwire runs — list the runs and sweeps of the experiment stores
+
+Usage: gradwire runs [--store FILE]... [--all] [--json]
+
+Without --store, reads the stores that exist among: $GRADWIRE_STORE, runs/gradwire.db,
+sweeps/*/gradwire.db and ./gradwire.db (relative to the current folder). Oldest first.
+
+Options:
+  --store FILE           read this store (repeat for several) instead of the default ones
+  --all                  list each sweep's trials too (under their sweep)
+  --json                 a JSON array instead of the table: id, kind (run, trial, sweep), status,
+                         store, createdAt, finishedAt, epochs, valAccuracy, testAccuracy, mode,
+                         workers, sweepId, trial, trials, trialsPlanned, best
+  -h, --help             this help
+
+Columns: a run's VAL ACC and TEST ACC are its final ones (VAL ACC: its last recorded epoch's
+while it runs); a sweep's are its best trial's (test accuracy: evaluated once, for that trial,
+at the end of the sweep). TRIALS: ended / planned. MODE: in-process, or the workers of a
+distributed run (known once it has finished).
+`;
+
+const REPORT_HELP = `gradwire report — a self-contained HTML report of a run or a sweep
+
+Usage: gradwire report ID [--out FILE.html] [--store FILE]...
+
+ID is a run id, a sweep trial's run id or a sweep id (as 'gradwire runs --all' lists them), or
+the beginning of exactly one of them. The stores searched are those of 'gradwire runs'.
+
+A run's report: summary (status, model, dataset, mode, workers, kernel, epochs, steps,
+samples/s, accuracies, weights sha256, times), learning curves (loss and accuracy per epoch),
+throughput per epoch, the per-epoch values and the resolved config. A sweep's report is the
+one written at the end of the sweep (findings, best configuration, best so far, learning
+curves, parallel coordinates, accuracy per value, all trials), made from the store: it works
+for a sweep still running too. One HTML file, inline CSS and SVG: no network access needed.
+
+Options:
+  --out FILE             where to write it (default ./report-<id>.html); prints the path
+  --store FILE           search this store (repeat for several) instead of the default ones
+  -h, --help             this help
 `;
 
 const HEALTH_HELP = `gradwire health — is the gradwire process of this container alive?
@@ -127,11 +179,49 @@ const LOG_OPTIONS: ParseArgsConfig['options'] = {
 };
 
 function parse(args: string[], options: ParseArgsConfig['options']): Values {
+  return parseWithPositionals(args, options, false).values;
+}
+
+function parseWithPositionals(args: string[], options: ParseArgsConfig['options'], allowPositionals: boolean): { values: Values; positionals: string[] } {
   try {
-    return parseArgs({ args, options: { ...LOG_OPTIONS, ...options }, allowPositionals: false, strict: true }).values as Values;
+    const r = parseArgs({ args, options: { ...LOG_OPTIONS, ...options }, allowPositionals, strict: true });
+    return { values: r.values as Values, positionals: r.positionals };
   } catch (e) {
     throw new UserError('USAGE', `${(e as Error).message.replace(/\. To specify.*$/s, '')}; see --help`);
   }
+}
+
+/** the values of a flag that may be repeated */
+function many(v: Values, flag: string): string[] {
+  const x = v[flag] as unknown;
+  return Array.isArray(x) ? (x as string[]) : typeof x === 'string' ? [x] : [];
+}
+
+/** A new run: its experiment store (--store, else $GRADWIRE_STORE, else gradwire.db in the
+ *  folder holding its --out folder: runs/gradwire.db for the default --out), its id
+ *  (run-<UTC time>, then -2, -3, ... while that id is taken in the store or, without --out, its
+ *  default folder runs/<id> exists) and its --out folder. */
+function startRun(storeFlag: string | undefined, outFlag: string | undefined): { store: Store; id: string; outDir: string } {
+  const env = process.env[STORE_ENV];
+  const outOf = (id: string): string => resolve(outFlag ?? `runs/${id}`);
+  const [path, source] = storeFlag !== undefined ? [resolve(storeFlag), '--store'] : env ? [resolve(env), STORE_ENV]
+    : [join(dirname(outOf('x')), 'gradwire.db'), null];
+  if (source === null) mkdirSync(dirname(path), { recursive: true });
+  let store: Store;
+  try {
+    store = Store.open(path);
+  } catch (e) {
+    throw new UserError('USAGE', `${source ?? 'the experiment store'}: ${(e as Error).message}${source ? '' : '; pass --store FILE to record the run elsewhere'}`);
+  }
+  const base = runId();
+  let id = base;
+  for (let k = 2; store.run(id) || (outFlag === undefined && existsSync(outOf(id))); k++) id = `${base}-${k}`;
+  return { store, id, outDir: outOf(id) };
+}
+
+/** a sweep's store: --store, else $GRADWIRE_STORE, else DIR/gradwire.db */
+function sweepStorePath(flag: string | undefined, outDir: string): string {
+  return resolve(flag ?? (process.env[STORE_ENV] || join(outDir, 'gradwire.db')));
 }
 
 function logFormat(v: Values): LogFormat {
@@ -183,15 +273,13 @@ function spawnLocalWorkers(n: number, port: number, pretty: boolean): ChildProce
 }
 
 async function train(args: string[]): Promise<number> {
-  const v = parse(args, { 'in-process': { type: 'boolean' }, config: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' } });
+  const v = parse(args, { 'in-process': { type: 'boolean' }, config: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' }, store: { type: 'string' } });
   if (v['help']) {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
   const format = logFormat(v);
   const { config, baseDir } = loadRunConfig(v['config'] as string | undefined);
-  const id = runId();
-  const outDir = resolve((v['out'] as string | undefined) ?? `runs/${id}`);
   const log = createLogger(format);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const progress = process.stderr.isTTY === true;
@@ -201,24 +289,29 @@ async function train(args: string[]): Promise<number> {
     process.once('SIGTERM', () => stop.stop());
     process.once('SIGINT', () => stop.stop());
     const data = loadDataset(config.data, baseDir, config.seed);
+    const { store, id, outDir } = startRun(v['store'] as string | undefined, v['out'] as string | undefined);
     const status = StatusFile.fromEnv('coordinator', () => 'running');
     try {
-      await runTraining({ config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop }, IN_PROCESS);
+      await recordRun(store, { runId: id, config, outDir, log }, (onEpoch) =>
+        runTraining({ config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop, onEpoch }, IN_PROCESS));
     } finally {
       status.stop();
+      store.close();
     }
     return 0;
   }
   const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
+  const { store, id, outDir } = startRun(v['store'] as string | undefined, v['out'] as string | undefined);
   const workers: ChildProcess[] = [];
   try {
     await runCoordinator({
       config, baseDir, outDir, runId: id, log, host: '127.0.0.1', port: 0, minWorkers: n, token: null, tls: null,
-      heartbeatTimeoutMs: 10_000, progress, stepEvents: !pretty,
+      heartbeatTimeoutMs: 10_000, progress, stepEvents: !pretty, store,
       onListening: (port) => workers.push(...spawnLocalWorkers(n, port, pretty)),
     });
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
+    store.close();
   }
   return 0;
 }
@@ -255,16 +348,16 @@ async function coordinator(args: string[]): Promise<number> {
   if (sweepFile) {
     const outDir = resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`);
     await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay, publicDashboard }, (server) => runSweep({
-      file: sweepFile, preset: null, outDir, storePath: resolve((v['store'] as string | undefined) ?? join(outDir, 'gradwire.db')),
+      file: sweepFile, preset: null, outDir, storePath: sweepStorePath(v['store'] as string | undefined, outDir),
       resume: v['resume'] === true, log: server.o.log, server, poolSize: minWorkers,
     }));
     return 0;
   }
+  const { store, id: runIdentity, outDir } = startRun(v['store'] as string | undefined, (v['out'] as string | undefined) ?? env['GRADWIRE_OUT']);
   try {
     await runCoordinator({
-      config, baseDir, runId: id, log: createLogger(format), host, port, token,
-      outDir: resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `runs/${id}`),
-      minWorkers, tls, stay, publicDashboard,
+      config, baseDir, runId: runIdentity, log: createLogger(format), host, port, token, outDir,
+      minWorkers, tls, stay, publicDashboard, store,
       heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
     });
   } catch (e) {
@@ -273,6 +366,8 @@ async function coordinator(args: string[]): Promise<number> {
       throw new UserError('USAGE', `--listen ${host}:${port}: ${msg}`);
     }
     throw e;
+  } finally {
+    store.close();
   }
   return 0;
 }
@@ -300,7 +395,7 @@ async function sweep(args: string[]): Promise<number> {
       workers.push(...spawnLocalWorkers(n, port, pretty));
       return runSweep({
         file: (v['config'] as string | undefined) ?? null, preset: preset === 'lecture' ? 'lecture' : null, outDir,
-        storePath: resolve((v['store'] as string | undefined) ?? join(outDir, 'gradwire.db')), resume: v['resume'] === true, log, server, poolSize: n,
+        storePath: sweepStorePath(v['store'] as string | undefined, outDir), resume: v['resume'] === true, log, server, poolSize: n,
       });
     });
   } finally {
@@ -315,6 +410,60 @@ function worker(args: string[]): Promise<number> {
   const child = spawnWorker(args, 'inherit');
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   return new Promise((res) => child.on('exit', (code, signal) => res(code ?? (signal ? 1 : 0))));
+}
+
+function runs(args: string[]): number {
+  const v = parse(args, { store: { type: 'string', multiple: true }, all: { type: 'boolean' }, json: { type: 'boolean' } });
+  if (v['help']) {
+    process.stdout.write(RUNS_HELP);
+    return 0;
+  }
+  const cwd = process.cwd();
+  const { stores, warnings } = openStores(many(v, 'store'), cwd, process.env);
+  try {
+    for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);
+    const items = listExperiments(stores, { all: v['all'] === true });
+    if (v['json']) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+    else if (items.length === 0) process.stdout.write(`no runs or sweeps yet in ${stores.map((s) => s.path).join(', ')}\n`);
+    else process.stdout.write(formatTable(items, cwd));
+  } finally {
+    for (const s of stores) s.close();
+  }
+  return 0;
+}
+
+function report(args: string[]): number {
+  const { values: v, positionals } = parseWithPositionals(args, { out: { type: 'string' }, store: { type: 'string', multiple: true } }, true);
+  if (v['help']) {
+    process.stdout.write(REPORT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UserError('USAGE', positionals.length === 0
+      ? 'give the id of a run or sweep: gradwire report ID (gradwire runs lists them)'
+      : `one id at a time: got ${positionals.map((p) => `"${p}"`).join(', ')}`);
+  }
+  const id = positionals[0]!;
+  const cwd = process.cwd();
+  const { stores, searched, warnings } = openStores(many(v, 'store'), cwd, process.env);
+  try {
+    for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);
+    const found = findExperiment(stores, id);
+    if (!found) throw new UserError('USAGE', `no run or sweep "${id}" in ${searched}; gradwire runs lists them (--all with the trials)`);
+    const realId = found.kind === 'run' ? found.run.id : found.sweep.id;
+    const out = resolve(cwd, (v['out'] as string | undefined) ?? `report-${realId}.html`);
+    const html = renderFound(found);
+    try {
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, html);
+    } catch (e) {
+      throw new UserError('USAGE', `--out: cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    process.stdout.write(`${out}\n`);
+  } finally {
+    for (const s of stores) s.close();
+  }
+  return 0;
 }
 
 async function health(args: string[]): Promise<number> {
@@ -344,9 +493,11 @@ export async function main(argv: string[]): Promise<number> {
     case 'coordinator': return coordinator(rest);
     case 'worker': return worker(rest);
     case 'sweep': return sweep(rest);
+    case 'runs': return runs(rest);
+    case 'report': return report(rest);
     case 'health': return health(rest);
     default:
-      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker, sweep, health (see gradwire --help)`);
+      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker, sweep, runs, report, health (see gradwire --help)`);
   }
 }
 

@@ -16,6 +16,7 @@ import { StatusFile, localUrl } from '../shared/health.js';
 import { kernelVariant } from '../shared/kernels/index.js';
 import { CoordinatorServer } from './server.js';
 import { sha256Hex } from './outputs.js';
+import { recordRun, type Store } from './store.js';
 
 export interface CoordinatorOptions {
   config: RunConfig;
@@ -37,6 +38,8 @@ export interface CoordinatorOptions {
   stepEvents: boolean;
   /** called with the bound port once the server listens */
   onListening?: (port: number) => void;
+  /** the experiment store to record the run in (none: not recorded) */
+  store?: Store | null;
 }
 
 // worker/main.ts beside this file, or worker/main.js when running compiled (dist/)
@@ -84,7 +87,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    const summary = await runTraining({ config: o.config, data, outDir: o.outDir, runId: o.runId, log: o.log, progress: o.progress, stepEvents: o.stepEvents, stopSignal: stop, telemetry }, source);
+    const summary = await recordRun(o.store ?? null, { runId: o.runId, config: o.config, outDir: o.outDir, log: o.log }, (onEpoch) =>
+      runTraining({ config: o.config, data, outDir: o.outDir, runId: o.runId, log: o.log, progress: o.progress, stepEvents: o.stepEvents, stopSignal: stop, telemetry, onEpoch }, source));
     // a stopped run (SIGTERM) is not done: its workers keep reconnecting for the resume
     if (summary) for (const c of server.readyWorkers()) c.send({ type: 'job-done', jobId: o.runId });
     server.setJob(null);

@@ -183,6 +183,9 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
         log.info({ run: o.runId, event: 'stopped', step: trainer.step }, `stopped: checkpoint at step ${trainer.step} in ${o.outDir}; run again with the same --out to resume`);
         return null;
       };
+      // an in-process step never waits for I/O: let the event loop run once, so a SIGTERM or
+      // SIGINT reaches its handler between steps (a few microseconds per step)
+      if (o.stopSignal && source.mode === 'in-process') await new Promise((r) => setImmediate(r));
       if (o.stopSignal?.stopped) return stopped();
       const t0 = performance.now();
       const batch = trainer.nextBatch();

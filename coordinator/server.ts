@@ -166,7 +166,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   async close(): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const c of this.conns.values()) c.ws.close(CLOSE.SHUTDOWN, 'coordinator shutting down');
-    await new Promise<void>((resolve) => this.wss?.close(() => resolve()));
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     this.http?.closeAllConnections?.();
   }

@@ -1,14 +1,19 @@
 // The experiment store: one embedded SQLite file holding runs, their per-epoch metrics, sweeps
-// and their trials. The coordinator is its only writer; other processes may read it at any time
-// (WAL: readers never block the writer nor get SQLITE_BUSY from it). Every write is one
+// and their trials. Coordinators (a sweep's, a run's, `train`'s) write to it; several may share
+// one file (each write waits its turn, up to 5 s), and other processes may read it at any time
+// (WAL: readers never block the writers nor get SQLITE_BUSY from them). Every write is one
 // transaction, committed with synchronous = FULL, so it is on disk when the call returns: a
 // finished trial is persisted before anyone is told about it.
 import type { EpochRow as RunEpochRow } from './run-loop.js';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { decodeCheckpoint } from '../shared/checkpoint.js';
 import type { TrialRecord, TrialStatus } from '../shared/sweep/types.js';
-import type { RunSummary } from './run-loop.js';
+import { readCsv } from './outputs.js';
+import { CHECKPOINT_FILE, type RunSummary } from './run-loop.js';
+import type { RunConfig } from '../shared/config-types.js';
 
 export type RunKind = 'run' | 'trial';
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
@@ -26,7 +31,8 @@ export interface RunRecord {
   summary: RunSummary | null;
 }
 
-/** one line of `runs()`: the accuracies come from the summary (null until finished) */
+/** one line of `runs()`: the accuracies, mode and workers come from the summary (null until
+ *  finished); `epochs` and `lastValAccuracy` from the recorded epochs */
 export interface RunListItem {
   id: string;
   kind: RunKind;
@@ -36,6 +42,12 @@ export interface RunListItem {
   finishedAt: string | null;
   testAccuracy: number | null;
   valAccuracy: number | null;
+  mode: RunSummary['mode'] | null;
+  workers: number | null;
+  /** epochs recorded in the metrics table */
+  epochs: number;
+  /** validation accuracy of the last recorded epoch (null without one, or when not finite) */
+  lastValAccuracy: number | null;
 }
 
 /** one epoch of a run (as the run loop reports it, less its timing); NaN stands for a
@@ -140,14 +152,22 @@ const epochRow = (m: MetricDb): EpochRow => ({ epoch: m.epoch, step: m.step, tra
 export class Store {
   private constructor(readonly path: string, private readonly db: Database.Database) {}
 
-  /** Opens (creating if needed) the store at `path` and brings its schema up to date. */
-  static open(path: string): Store {
+  /** Opens (creating if needed) the store at `path` and brings its schema up to date. With
+   *  `readonly`, opens an existing store for reading only: nothing is created or migrated. */
+  static open(path: string, opts: { readonly?: boolean } = {}): Store {
     const file = resolve(path), dir = dirname(file);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new Error(`cannot open experiment store ${file}: folder ${dir} does not exist`);
     }
+    if (opts.readonly && !existsSync(file)) throw new Error(`cannot open experiment store ${file}: no such file`);
     let db: Database.Database | undefined;
     try {
+      if (opts.readonly) {
+        db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
+        db.pragma('busy_timeout = 5000');
+        checkVersion(db, file);
+        return new Store(file, db);
+      }
       db = new Database(file, { timeout: 5000 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
@@ -202,8 +222,11 @@ export class Store {
   runs(): RunListItem[] {
     return this.db.prepare(`SELECT id, kind, sweep_id AS sweepId, status, created_at AS createdAt,
         finished_at AS finishedAt, json_extract(summary, '$.testAccuracy') AS testAccuracy,
-        json_extract(summary, '$.valAccuracy') AS valAccuracy
-      FROM runs ORDER BY created_at, rowid`).all() as RunListItem[];
+        json_extract(summary, '$.valAccuracy') AS valAccuracy, json_extract(summary, '$.mode') AS mode,
+        json_extract(summary, '$.workers') AS workers,
+        (SELECT count(*) FROM metrics m WHERE m.run_id = r.id) AS epochs,
+        (SELECT m.val_accuracy FROM metrics m WHERE m.run_id = r.id ORDER BY m.epoch DESC LIMIT 1) AS lastValAccuracy
+      FROM runs r ORDER BY created_at, rowid`).all() as RunListItem[];
   }
 
   run(id: string): RunRecord | undefined {
@@ -307,6 +330,11 @@ export class Store {
       valAccuracy: r.val_accuracy, epochs: r.epochs, curve: curves.get(r.idx) ?? [] }));
   }
 
+  /** the sweep's trials by index with their run ids and timestamps (no curves) */
+  trialRows(sweepId: string): TrialRow[] {
+    return (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY idx').all(sweepId) as TrialDb[]).map(trialRow);
+  }
+
   /** one trial with its run id and timestamps */
   trial(sweepId: string, idx: number): TrialRow | undefined {
     const r = this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? AND idx = ?').get(sweepId, idx) as
@@ -325,6 +353,19 @@ export class Store {
   }
 }
 
+/** a store opened read-only must already have this gradwire's schema */
+function checkVersion(db: Database.Database, file: string): void {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  if (!table) throw new Error(`${file} is not a gradwire experiment store (no schema_version table)`);
+  const version = (db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version ?? 0;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`);
+  }
+  if (version < SCHEMA_VERSION) {
+    throw new Error(`experiment store ${file} has the older schema version ${version}; any gradwire command that writes to it (train, sweep) upgrades it`);
+  }
+}
+
 function migrate(db: Database.Database, file: string): void {
   db.transaction(() => {
     db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
@@ -337,4 +378,80 @@ function migrate(db: Database.Database, file: string): void {
     if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);
     else if (version !== MIGRATIONS.length) db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length);
   }).immediate();
+}
+
+export interface RecordRunOptions {
+  runId: string;
+  /** the resolved run config (what the run's config.json holds) */
+  config: RunConfig;
+  /** the run's output folder: a checkpoint there means the run resumes */
+  outDir: string;
+  log: Logger;
+}
+
+export type RecordEpoch = (row: RunEpochRow) => 'continue';
+
+/**
+ * Records one run (`gradwire train`, `gradwire coordinator --config`) in `store` around
+ * `train`: 'running' when training starts, one metrics row per epoch (through the onEpoch it
+ * hands to `train`), then 'finished' with the summary, 'stopped' (SIGTERM: checkpointed, no
+ * summary; `train` returned null) or 'failed' (`train` threw; rethrown). A run resumed from a
+ * checkpoint in its --out folder has a new id; the epochs it inherits (epochs.csv up to the
+ * checkpoint's step) are recorded under it as well, so its curves cover the whole training.
+ * Once training has started, a store that refuses a write costs a warning, never the run.
+ * Without a store, `train` just runs.
+ */
+export async function recordRun(store: Store | null, o: RecordRunOptions,
+  train: (onEpoch: RecordEpoch | undefined) => Promise<RunSummary | null>): Promise<RunSummary | null> {
+  if (!store) return train(undefined);
+  try {
+    store.createRun(o.runId, 'run', o.config);
+  } catch (e) {
+    // e.g. another process took this id in the same second: train, unrecorded, rather than not at all
+    o.log.warn({ run: o.runId, event: 'store-error', store: store.path, err: (e as Error).message },
+      `experiment store ${store.path}: cannot record run ${o.runId} (${(e as Error).message}); training goes on unrecorded, outputs in ${o.outDir}`);
+    return train(undefined);
+  }
+  let warned = false;
+  const attempt = (what: string, fn: () => void): void => {
+    try {
+      fn();
+    } catch (e) {
+      if (warned) return;
+      warned = true;
+      o.log.warn({ run: o.runId, event: 'store-error', store: store.path, err: (e as Error).message },
+        `experiment store ${store.path}: cannot record ${what} (${(e as Error).message}); training goes on, the outputs in ${o.outDir} are complete`);
+    }
+  };
+  attempt('the epochs inherited from the checkpoint', () => {
+    for (const row of inheritedEpochs(o.outDir, o.config)) store.addEpoch(o.runId, row);
+  });
+  const onEpoch: RecordEpoch = (row) => {
+    attempt(`epoch ${row.epoch}`, () => store.addEpoch(o.runId, row));
+    return 'continue';
+  };
+  let summary: RunSummary | null;
+  try {
+    summary = await train(onEpoch);
+  } catch (e) {
+    attempt('the end of the run', () => store.finishRun(o.runId, 'failed', null));
+    throw e;
+  }
+  attempt('the end of the run', () => store.finishRun(o.runId, summary ? 'finished' : 'stopped', summary));
+  return summary;
+}
+
+/** the epochs a run resuming from `outDir`'s checkpoint starts with: the rows of its
+ *  epochs.csv up to the checkpoint's step ([] without a checkpoint of this config) */
+function inheritedEpochs(outDir: string, config: RunConfig): EpochRow[] {
+  const path = join(outDir, CHECKPOINT_FILE);
+  if (!existsSync(path)) return [];
+  const ckpt = decodeCheckpoint(readFileSync(path), path);
+  // another config: the run loop refuses to resume, and the run fails with that error
+  if (JSON.stringify(ckpt.config) !== JSON.stringify(config)) return [];
+  const n = (v: string | undefined): number => (v === undefined || v === '' ? NaN : Number(v));
+  return readCsv(join(outDir, 'epochs.csv')).filter((r) => n(r['step']) <= ckpt.state.step).map((r) => ({
+    epoch: n(r['epoch']), step: n(r['step']), trainLoss: n(r['trainLoss']), trainAccuracy: n(r['trainAccuracy']),
+    valLoss: n(r['valLoss']), valAccuracy: n(r['valAccuracy']), lr: n(r['lr']), samplesPerSecond: n(r['samplesPerSecond']),
+  }));
 }

@@ -298,7 +298,7 @@ function trialsSection(inp: SweepReportInput, L: Labels): string {
     + `<div class="scroll"><table class="sortable" id="trials-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`);
 }
 
-const CSS = `
+export const CSS = `
 :root{--fg:#1d2330;--muted:#5b6475;--line:#d9dee7;--bg:#f6f7fa;--accent:#d9480f;--blue:#3b6fb6}
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;color:var(--fg);background:var(--bg)}
 header,main{max-width:1080px;margin:0 auto;padding:0 20px}header{padding-top:24px}h1{font-size:26px;margin:0 0 4px}

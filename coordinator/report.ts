@@ -1,0 +1,545 @@
+// `gradwire runs` and `gradwire report`: what the experiment stores hold, listed, and one run or
+// sweep as a self-contained HTML file (inline CSS and SVG, no script, no request leaves the
+// file: a CSP forbids every external source). A sweep's report is the one written at the end
+// of the sweep (sweep-report.ts), rebuilt from the store.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import type { RunConfig } from '../shared/config-types.js';
+import { UserError } from '../shared/errors.js';
+import { canonicalJson, parseSweepConfig } from '../shared/sweep/config.js';
+import type { SweepConfig, TrialRecord } from '../shared/sweep/types.js';
+import { sha256Hex } from './outputs.js';
+import type { RunSummary } from './run-loop.js';
+import { Store, type EpochRow, type RunKind, type RunRecord, type SweepRecord } from './store.js';
+import { esc, fmtNum, frame, niceTicks, pct, polyline, px, svgDoc } from './svg.js';
+import { LECTURE_PRESET, type SweepSummary } from './sweep.js';
+import { CSS, rawValue, renderSweepReport, type SweepReportInput } from './sweep-report.js';
+
+// ---- finding the stores ---------------------------------------------------------------------
+
+export const STORE_ENV = 'GRADWIRE_STORE';
+
+/** The stores `runs` and `report` read when no --store is given, in this order: $GRADWIRE_STORE,
+ *  runs/gradwire.db, sweeps/<each>/gradwire.db, ./gradwire.db (relative to `cwd`); only those
+ *  that exist. `searched` says where it looked, for messages. */
+export function defaultStores(cwd: string, env: NodeJS.ProcessEnv): { paths: string[]; searched: string } {
+  const paths: string[] = [];
+  const add = (p: string): void => {
+    const abs = resolve(cwd, p);
+    if (!paths.includes(abs) && existsSync(abs) && statSync(abs).isFile()) paths.push(abs);
+  };
+  const fromEnv = env[STORE_ENV];
+  if (fromEnv) add(fromEnv);
+  add('runs/gradwire.db');
+  const sweeps = resolve(cwd, 'sweeps');
+  if (existsSync(sweeps) && statSync(sweeps).isDirectory()) {
+    for (const d of readdirSync(sweeps).sort()) add(join('sweeps', d, 'gradwire.db'));
+  }
+  add('gradwire.db');
+  const searched = `${fromEnv ? `${STORE_ENV} (${resolve(cwd, fromEnv)}), ` : ''}runs/gradwire.db, sweeps/*/gradwire.db and ./gradwire.db in ${cwd}`;
+  return { paths, searched };
+}
+
+export interface OpenStores {
+  stores: Store[];
+  /** where they came from, for messages */
+  searched: string;
+  /** stores found but not readable (skipped) */
+  warnings: string[];
+}
+
+/** Opens, read-only, the stores named by --store (each must be readable) or else the default
+ *  ones (an unreadable one is skipped with a warning). Throws when there is none. */
+export function openStores(explicit: string[], cwd: string, env: NodeJS.ProcessEnv): OpenStores {
+  if (explicit.length > 0) {
+    const stores: Store[] = [];
+    try {
+      for (const p of explicit) {
+        const abs = resolve(cwd, p);
+        if (!existsSync(abs)) throw new UserError('USAGE', `--store: no experiment store at ${abs} (no such file)`);
+        try {
+          if (!stores.some((s) => s.path === abs)) stores.push(Store.open(abs, { readonly: true }));
+        } catch (e) {
+          throw new UserError('USAGE', `--store: ${(e as Error).message}`);
+        }
+      }
+    } catch (e) {
+      for (const s of stores) s.close();
+      throw e;
+    }
+    return { stores, searched: stores.map((s) => s.path).join(', '), warnings: [] };
+  }
+  const { paths, searched } = defaultStores(cwd, env);
+  const stores: Store[] = [], warnings: string[] = [];
+  for (const p of paths) {
+    try {
+      stores.push(Store.open(p, { readonly: true }));
+    } catch (e) {
+      warnings.push(`skipping ${p}: ${(e as Error).message}`);
+    }
+  }
+  if (stores.length === 0) {
+    throw new UserError('USAGE', `no experiment store found in ${searched}; run gradwire train or sweep first, or pass --store FILE`
+      + (warnings.length ? ` (${warnings.join('; ')})` : ''));
+  }
+  return { stores, searched, warnings };
+}
+
+// ---- listing ----------------------------------------------------------------------------------
+
+export interface ListedItem {
+  id: string;
+  kind: RunKind | 'sweep';
+  /** a trial's status is the trial's (stopped = stopped early by ASHA) */
+  status: string;
+  store: string;
+  createdAt: string;
+  finishedAt: string | null;
+  /** epochs recorded (a sweep: summed over its trials) */
+  epochs: number;
+  /** a run's at its end (or its last recorded epoch); a sweep's best trial's */
+  valAccuracy: number | null;
+  /** a run's (trials are not evaluated on the test split); a sweep's best configuration's */
+  testAccuracy: number | null;
+  /** runs: 'in-process' | 'distributed' and the workers that took part (null until finished) */
+  mode: string | null;
+  workers: number | null;
+  /** trials: their sweep and index */
+  sweepId: string | null;
+  trial: number | null;
+  /** sweeps: trials ended (finished, stopped or failed), trials planned, and the best so far */
+  trials: number | null;
+  trialsPlanned: number | null;
+  best: { index: number; params: Record<string, unknown>; valAccuracy: number | null; testAccuracy: number | null; value: number } | null;
+}
+
+const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/** the best finished or stopped trial by the sweep's metric (what finishSweep chooses) */
+function bestTrial(cfg: SweepConfig, trials: Array<Pick<TrialRecord, 'index' | 'params' | 'status' | 'value' | 'valAccuracy'>>):
+  ListedItem['best'] {
+  let best: ListedItem['best'] = null;
+  for (const t of trials) {
+    if ((t.status !== 'finished' && t.status !== 'stopped') || !finite(t.value)) continue;
+    if (!best || (cfg.metric.goal === 'maximize' ? t.value > best.value : t.value < best.value)) {
+      best = { index: t.index, params: t.params, valAccuracy: t.valAccuracy, testAccuracy: null, value: t.value };
+    }
+  }
+  return best;
+}
+
+function sweepBest(rec: SweepRecord, trials: Array<Pick<TrialRecord, 'index' | 'params' | 'status' | 'value' | 'valAccuracy'>>): ListedItem['best'] {
+  const s = rec.summary as Partial<SweepSummary> | null;
+  if (s && s.best !== undefined) return s.best;
+  return bestTrial(rec.config as SweepConfig, trials);
+}
+
+/** every run and sweep of the stores, oldest first; trials (with `all`) right after their sweep */
+export function listExperiments(stores: Store[], opts: { all: boolean }): ListedItem[] {
+  const top: ListedItem[] = [];
+  const trialsOf = new Map<string, ListedItem[]>();
+  for (const store of stores) {
+    const sweeps = store.sweeps();
+    const indexOf = new Map<string, { index: number; status: string }>();
+    for (const sw of sweeps) {
+      const rows = store.trialRows(sw.id);
+      for (const t of rows) if (t.runId) indexOf.set(t.runId, { index: t.index, status: t.status });
+      const best = sweepBest(sw, rows);
+      top.push({
+        id: sw.id, kind: 'sweep', status: sw.status, store: store.path, createdAt: sw.createdAt, finishedAt: sw.finishedAt,
+        epochs: rows.reduce((a, t) => a + t.epochs, 0), valAccuracy: best?.valAccuracy ?? null, testAccuracy: best?.testAccuracy ?? null,
+        mode: null, workers: null, sweepId: null, trial: null,
+        trials: rows.filter((t) => ['finished', 'stopped', 'failed'].includes(t.status)).length,
+        trialsPlanned: (sw.config as Partial<SweepConfig>).trials ?? null, best,
+      });
+    }
+    for (const r of store.runs()) {
+      const t = indexOf.get(r.id);
+      const item: ListedItem = {
+        id: r.id, kind: r.kind, status: t?.status ?? r.status, store: store.path, createdAt: r.createdAt, finishedAt: r.finishedAt,
+        epochs: r.epochs, valAccuracy: r.valAccuracy ?? r.lastValAccuracy, testAccuracy: r.testAccuracy, mode: r.mode, workers: r.workers,
+        sweepId: r.sweepId, trial: t?.index ?? trialIndexFromId(r.id), trials: null, trialsPlanned: null, best: null,
+      };
+      if (r.kind === 'run') top.push(item);
+      else if (opts.all) {
+        const key = `${store.path}\n${r.sweepId}`;
+        trialsOf.set(key, [...(trialsOf.get(key) ?? []), item]);
+      }
+    }
+  }
+  top.sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0));
+  const out: ListedItem[] = [];
+  const placed = new Set<string>();
+  for (const item of top) {
+    out.push(item);
+    if (item.kind !== 'sweep') continue;
+    const key = `${item.store}\n${item.id}`;
+    placed.add(key);
+    out.push(...(trialsOf.get(key) ?? []).sort((a, b) => (a.trial ?? 0) - (b.trial ?? 0) || (a.createdAt < b.createdAt ? -1 : 1)));
+  }
+  // trials whose sweep is not in the store (should not happen): at the end
+  for (const [key, items] of trialsOf) if (!placed.has(key)) out.push(...items);
+  return out;
+}
+
+/** a trial run's index from its id (`<sweep>-t<i>`, `<sweep>-t<i>-r<k>` for a rerun) */
+function trialIndexFromId(id: string): number | null {
+  const m = /-t(\d+)(?:-r\d+)?$/.exec(id);
+  return m ? Number(m[1]) : null;
+}
+
+const pct2 = (v: number | null | undefined): string => (finite(v) ? `${(v * 100).toFixed(2)}%` : '-');
+
+/** an ISO timestamp as "YYYY-MM-DD HH:MM:SS" (UTC) */
+export function when(iso: string | null): string {
+  return iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-';
+}
+
+/** the plain, aligned text table of `gradwire runs` */
+export function formatTable(items: ListedItem[], cwd: string): string {
+  const head = ['ID', 'KIND', 'STATUS', 'CREATED (UTC)', 'EPOCHS', 'VAL ACC', 'TEST ACC', 'MODE', 'TRIALS', 'BEST'];
+  const rows = items.map((i) => [
+    i.kind === 'trial' ? `  ${i.id}` : i.id,
+    i.kind,
+    i.status,
+    when(i.createdAt),
+    String(i.epochs),
+    pct2(i.valAccuracy),
+    pct2(i.testAccuracy),
+    i.kind === 'sweep' ? '-' : i.mode === 'distributed' ? `${i.workers ?? '?'} worker${i.workers === 1 ? '' : 's'}` : i.mode ?? '-',
+    i.kind === 'sweep' ? `${i.trials}/${i.trialsPlanned ?? '?'}` : i.kind === 'trial' && i.trial !== null ? `#${i.trial}` : '-',
+    i.best ? `#${i.best.index}` : '-',
+  ]);
+  const numeric = new Set([4, 5, 6]);
+  const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+  const line = (cells: string[]): string =>
+    cells.map((s, c) => (numeric.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))).join('  ').trimEnd();
+  const stores = [...new Set(items.map((i) => i.store))].map((p) => shortPath(p, cwd));
+  return [line(head), ...rows.map(line), '', `${items.length} item${items.length === 1 ? '' : 's'} from ${stores.join(', ')}; gradwire report ID writes the report of one`, ''].join('\n');
+}
+
+function shortPath(p: string, cwd: string): string {
+  const rel = relative(cwd, p);
+  return rel && !rel.startsWith('..') && rel.length < p.length ? rel : p;
+}
+
+// ---- finding one experiment -------------------------------------------------------------------
+
+export type Found =
+  | { kind: 'run'; store: Store; run: RunRecord }
+  | { kind: 'sweep'; store: Store; sweep: SweepRecord };
+
+/** a run (kind run or trial) or sweep with this id; else the only one whose id starts with it
+ *  (or, among several, the one whose id begins all the others': a sweep before its trials) */
+export function findExperiment(stores: Store[], id: string): Found | null {
+  for (const store of stores) {
+    const run = store.run(id);
+    if (run) return { kind: 'run', store, run };
+    const sweep = store.sweep(id);
+    if (sweep) return { kind: 'sweep', store, sweep };
+  }
+  const matches: Array<{ store: Store; id: string; kind: 'run' | 'sweep' }> = [];
+  for (const store of stores) {
+    for (const s of store.sweeps()) if (s.id.startsWith(id)) matches.push({ store, id: s.id, kind: 'sweep' });
+    for (const r of store.runs()) if (r.id.startsWith(id)) matches.push({ store, id: r.id, kind: 'run' });
+  }
+  const first = matches.find((m) => matches.every((o) => o.id.startsWith(m.id)));
+  if (matches.length > 1 && first) matches.splice(0, matches.length, first);
+  if (matches.length > 1) {
+    const names = matches.slice(0, 8).map((m) => m.id).join(', ');
+    throw new UserError('USAGE', `"${id}" is the beginning of ${matches.length} ids (${names}${matches.length > 8 ? ', …' : ''}); give more of it`);
+  }
+  const m = matches[0];
+  if (!m) return null;
+  return m.kind === 'run' ? { kind: 'run', store: m.store, run: m.store.run(m.id)! } : { kind: 'sweep', store: m.store, sweep: m.store.sweep(m.id)! };
+}
+
+/** the HTML report of what was found */
+export function renderFound(f: Found, generatedAt = new Date().toISOString()): string {
+  if (f.kind === 'sweep') return renderSweepReport(sweepReportInput(f.store, f.sweep, generatedAt));
+  const r = f.run;
+  let trial: RunReportInput['trial'] = null;
+  if (r.kind === 'trial' && r.sweepId) {
+    const row = f.store.trialRows(r.sweepId).find((t) => t.runId === r.id);
+    const index = row?.index ?? trialIndexFromId(r.id);
+    trial = { sweepId: r.sweepId, index, params: row?.params ?? null, status: row?.status ?? null };
+  }
+  return renderRunReport({ run: r, epochs: f.store.epochs(r.id), store: f.store.path, trial, generatedAt });
+}
+
+// ---- the sweep report from the store ----------------------------------------------------------
+
+let lectureHash: string | undefined;
+
+/** was this sweep `--preset lecture`? (its config hash is the preset's) */
+function isLecture(rec: SweepRecord): boolean {
+  lectureHash ??= sha256Hex(new TextEncoder().encode(canonicalJson(
+    parseSweepConfig(LECTURE_PRESET, () => { throw new Error('the preset has no base file'); }))));
+  return rec.configHash === lectureHash;
+}
+
+export function sweepReportInput(store: Store, rec: SweepRecord, generatedAt: string): SweepReportInput {
+  const config = rec.config as SweepConfig;
+  const trials = store.trials(rec.id);
+  const best = sweepBest(rec, trials);
+  return {
+    sweepId: rec.id, config, trials, lecture: isLecture(rec), generatedAt,
+    best: best ? { index: best.index, params: best.params, valAccuracy: best.valAccuracy ?? NaN, testAccuracy: best.testAccuracy } : null,
+  };
+}
+
+// ---- the run report ---------------------------------------------------------------------------
+
+export interface RunReportInput {
+  run: RunRecord;
+  epochs: EpochRow[];
+  /** the store it came from */
+  store: string;
+  /** a sweep's trial: its sweep, index and parameters */
+  trial: { sweepId: string; index: number | null; params: Record<string, unknown> | null; status: string | null } | null;
+  generatedAt: string;
+}
+
+const RUN_CSS = `
+.status.stopped{background:#fff1c2}.status.running{background:#e8ecf3}
+table.kv th{font-weight:600;color:var(--muted);width:200px}table.kv td{white-space:normal;word-break:break-all}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}.chart h3{font-size:15px;margin:4px 0}
+.legend{display:flex;gap:16px;color:var(--muted);font-size:13px;margin:4px 0 8px}
+.legend span::before{content:"";display:inline-block;width:18px;height:0;border-top:3px solid;vertical-align:middle;margin-right:5px}
+.legend .train::before{border-color:var(--blue)}.legend .val::before{border-color:var(--accent)}.legend .lr::before{border-color:#2b8a3e}
+svg .series .line{fill:none;stroke-width:2}svg .series.train .line{stroke:var(--blue)}svg .series.val .line{stroke:var(--accent)}
+svg .series.lr .line{stroke:#2b8a3e}svg .series.train .pt{fill:var(--blue)}svg .series.val .pt{fill:var(--accent)}svg .series.lr .pt{fill:#2b8a3e}
+svg rect.sps{fill:var(--blue);opacity:.75}svg line.mean{stroke:var(--accent);stroke-width:2;stroke-dasharray:6 4}
+pre.json{background:#f3f5f9;border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;font-size:13px}
+.cfggrid{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}table.config caption{text-align:left;font-weight:600;padding-bottom:4px}
+table.config th{width:auto}details summary{cursor:pointer;color:var(--blue);margin:8px 0}code{font-size:13px}`;
+
+function section(id: string, title: string, body: string): string {
+  return `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+}
+
+const note = (text: string): string => `<p class="empty">${esc(text)}</p>`;
+
+/** the model as the config describes it (the input and output widths need the data) */
+function modelFromConfig(c: RunConfig): string {
+  const m = c.model;
+  if (!m) return '-';
+  if (m.layers) return `${m.layers.length} explicit layers`;
+  const extras = [m.activation, m.init, m.norm !== 'none' ? `${m.norm} norm` : '', m.dropout ? `dropout ${m.dropout}` : ''].filter(Boolean);
+  return `MLP, hidden [${m.hidden.join(', ')}], ${extras.join(', ')}`;
+}
+
+function duration(a: string, b: string | null): string {
+  if (!b) return '-';
+  const s = (Date.parse(b) - Date.parse(a)) / 1000;
+  if (!Number.isFinite(s) || s < 0) return '-';
+  return s < 120 ? `${s.toFixed(1)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(2)} h`;
+}
+
+const STATUS_NOTE: Record<string, string> = {
+  finished: '',
+  stopped: 'Stopped before its end (SIGTERM or Ctrl-C): a checkpoint was written to its output folder; the same command with the same --out resumes it.',
+  failed: 'The run failed with an error (see its log); the numbers below are those of its recorded epochs.',
+  running: 'Still running when this report was made, or its process was killed without a chance to record its end.',
+};
+
+function kpi(k: string, v: string): string {
+  return `<div><span class="k">${esc(k)}</span><span class="v">${esc(v)}</span></div>`;
+}
+
+function summarySection(inp: RunReportInput): string {
+  const { run: r, epochs } = inp;
+  const s = r.summary as RunSummary | null;
+  const c = r.config as RunConfig;
+  const last = epochs[epochs.length - 1];
+  const meanSps = epochs.filter((e) => finite(e.samplesPerSecond));
+  const sps = s ? s.samplesPerSecond : meanSps.length ? meanSps.reduce((a, e) => a + e.samplesPerSecond, 0) / meanSps.length : NaN;
+  const valAcc = s ? s.valAccuracy : last?.valAccuracy ?? NaN;
+  const testText = s?.testAccuracy != null ? pct2(s.testAccuracy) : r.kind === 'trial' ? 'not evaluated' : s ? 'not evaluated' : '-';
+  const kpis = `<div class="kpis">${kpi('Test accuracy', testText)}${kpi('Validation accuracy', pct2(valAcc))}`
+    + `${kpi('Samples/s', finite(sps) ? String(Math.round(sps * 10) / 10) : '-')}`
+    + `${kpi('Epochs', `${s ? s.epochs : epochs.length} / ${c?.epochs ?? '?'}`)}</div>`;
+  const rows: Array<[string, string]> = [];
+  const add = (k: string, v: string | number | null | undefined): void => { if (v !== null && v !== undefined && v !== '') rows.push([k, String(v)]); };
+  add('Status', `${r.status}${s?.stoppedEarly ? ' (stopped early by the sweep’s early stopping)' : ''}`);
+  add('Kind', r.kind === 'trial' ? 'sweep trial' : 'run');
+  if (inp.trial) add('Sweep', `${inp.trial.sweepId}, trial #${inp.trial.index ?? '?'}${inp.trial.status ? ` (${inp.trial.status})` : ''}`);
+  if (inp.trial?.params) add('Trial parameters', Object.entries(inp.trial.params).map(([k, v]) => `${k} = ${rawValue(v)}`).join(', '));
+  add('Model', s ? `${s.model} (${s.paramCount.toLocaleString('en-US')} parameters) · ${modelFromConfig(c)}` : modelFromConfig(c));
+  add('Optimizer', c?.optimizer ? `${c.optimizer.name}, lr ${rawValue(c.optimizer.lr)}${c.optimizer.schedule?.name && c.optimizer.schedule.name !== 'constant' ? `, ${c.optimizer.schedule.name} schedule` : ''}` : null);
+  add('Batch size', c ? `${c.batchSize} (microbatch ${c.microbatch})` : null);
+  add('Dataset', s ? `${s.dataset.name}: ${s.dataset.samples} samples, ${s.dataset.train} train / ${s.dataset.val} val / ${s.dataset.test} test` : c?.data?.name);
+  add('Dataset sha256', s?.dataset.sha256);
+  add('Mode', s ? (s.mode === 'distributed' ? `distributed, ${s.workers} worker${s.workers === 1 ? '' : 's'}` : 'in-process') : 'unknown (recorded at the end of the run)');
+  add('Kernel', s?.kernel);
+  add('Epochs', `${s ? s.epochs : epochs.length} of ${c?.epochs ?? '?'}${s ? '' : ' (recorded)'}`);
+  add('Steps', s ? `${s.steps}${s.skippedSteps ? ` (${s.skippedSteps} skipped: non-finite)` : ''}` : last?.step);
+  if (s?.resumedFromStep) add('Resumed from step', s.resumedFromStep);
+  add('Train loss / accuracy', s ? `${fmt4(s.trainLoss)} / ${pct2(s.trainAccuracy)}` : last ? `${fmt4(last.trainLoss)} / ${pct2(last.trainAccuracy)}` : null);
+  add('Validation loss / accuracy', s ? `${fmt4(s.valLoss)} / ${pct2(s.valAccuracy)}` : last ? `${fmt4(last.valLoss)} / ${pct2(last.valAccuracy)}` : null);
+  add('Test loss / accuracy', s?.testAccuracy != null ? `${fmt4(s.testLoss)} / ${pct2(s.testAccuracy)}` : testText);
+  add('Samples/s', s ? `${s.samplesPerSecond} (training samples over training time)` : finite(sps) ? `${Math.round(sps)} (mean of the recorded epochs)` : null);
+  add('Training time', s ? `${s.trainSeconds} s (wall ${s.wallSeconds} s)` : null);
+  add('Weights sha256', s?.weightsSha256);
+  add('Created', `${when(r.createdAt)} UTC`);
+  add('Finished', r.finishedAt ? `${when(r.finishedAt)} UTC (${duration(r.createdAt, r.finishedAt)} after it was created)` : '-');
+  add('Experiment store', inp.store);
+  const statusNote = STATUS_NOTE[r.status] ?? '';
+  return section('summary', 'Summary', kpis
+    + (statusNote ? `<p class="muted">${esc(statusNote)}</p>` : '')
+    + (inp.trial ? `<p class="muted">${esc(`A trial of sweep ${inp.trial.sweepId}: trials are compared on the validation split; the test split is evaluated once, for the sweep's best configuration. The sweep's report: gradwire report ${inp.trial.sweepId}`)}</p>` : '')
+    + `<table class="kv"><tbody>${rows.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`);
+}
+
+const fmt4 = (v: number | null | undefined): string => (finite(v) ? v.toFixed(4) : '-');
+
+interface Series { key: string; label: string; cls: string; points: Array<[number, number]> }
+
+/** one x/y chart of per-epoch series: a line and a dot (with a tooltip) per point */
+function lineChart(o: { title: string; yLabel: string; series: Series[]; percent?: boolean; zero?: boolean; yFmt?: (v: number) => string }): string {
+  const pts = o.series.flatMap((s) => s.points).filter(([x, y]) => finite(x) && finite(y));
+  if (pts.length === 0) return `<div class="chart"><h3>${esc(o.title)}</h3>${note('No finite value recorded.')}</div>`;
+  const xs = pts.map(([x]) => x), ys = pts.map(([, y]) => y);
+  let x0 = Math.min(...xs), x1 = Math.max(...xs);
+  if (x1 <= x0) { x0 -= 1; x1 += 1; }
+  let lo: number, hi: number;
+  if (o.percent) {
+    lo = Math.max(0, Math.floor(Math.min(...ys) * 20) / 20);
+    hi = Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20);
+    if (hi <= lo) { if (hi >= 1) lo = hi - 0.05; else hi = lo + 0.05; }
+  } else {
+    lo = o.zero ? Math.min(0, ...ys) : Math.min(...ys);
+    hi = Math.max(...ys);
+    const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.1 || 1;
+    if (!o.zero) lo -= pad;
+    hi += pad;
+  }
+  const yFmt = o.yFmt ?? (o.percent ? pct : fmtNum);
+  const fr = frame({
+    width: 520, height: 280, xDomain: [x0, x1], yDomain: [lo, hi],
+    xTicks: niceTicks(x0, x1, Math.min(8, Math.max(1, x1 - x0))).filter((t) => Number.isInteger(t) && t >= Math.min(...xs) && t <= Math.max(...xs)),
+    yTicks: niceTicks(lo, hi, 5), xFormat: String, yFormat: yFmt, xLabel: 'epoch', yLabel: o.yLabel,
+  });
+  const groups = o.series.map((s) => {
+    const ok = s.points.filter(([x, y]) => finite(x) && finite(y));
+    const xy = ok.map(([x, y]) => [fr.x(x), fr.y(y)] as [number, number]);
+    const dots = ok.map(([x, y], k) => `<circle class="pt" cx="${px(xy[k]![0])}" cy="${px(xy[k]![1])}" r="3"><title>${esc(`${s.label}, epoch ${x}: ${o.percent ? pct2(y) : fmtNum(y)}`)}</title></circle>`).join('');
+    return `<g class="series ${s.cls}" data-series="${esc(s.key)}" data-points="${ok.length}">${xy.length > 1 ? polyline(xy, 'class="line"') : ''}${dots}</g>`;
+  }).join('');
+  const legend = `<div class="legend">${o.series.map((s) => `<span class="${s.cls}">${esc(s.label)}</span>`).join('')}</div>`;
+  return `<div class="chart"><h3>${esc(o.title)}</h3>${legend}${svgDoc(520, 280, `${o.title} per epoch`, fr.axes + groups)}</div>`;
+}
+
+function curvesSection(inp: RunReportInput): string {
+  const e = inp.epochs;
+  if (e.length === 0) return section('curves', 'Learning curves', note('No epochs recorded: the run ended (or is still in) its first epoch.'));
+  const series = (key: keyof EpochRow, label: string, cls: string): Series => ({ key: String(key), label, cls, points: e.map((r) => [r.epoch, r[key]]) });
+  const charts = [
+    lineChart({ title: 'Loss', yLabel: 'loss', zero: true, series: [series('trainLoss', 'train loss', 'train'), series('valLoss', 'validation loss', 'val')] }),
+    lineChart({ title: 'Accuracy', yLabel: 'accuracy', percent: true, series: [series('trainAccuracy', 'train accuracy', 'train'), series('valAccuracy', 'validation accuracy', 'val')] }),
+  ];
+  const lrs = e.map((r) => r.lr).filter(finite);
+  if (lrs.length > 1 && Math.max(...lrs) !== Math.min(...lrs)) {
+    charts.push(lineChart({ title: 'Learning rate', yLabel: 'learning rate (last step of the epoch)', zero: true, series: [series('lr', 'learning rate', 'lr')] }));
+  }
+  const bestVal = e.reduce<EpochRow | null>((b, r) => (finite(r.valAccuracy) && (!b || r.valAccuracy > b.valAccuracy) ? r : b), null);
+  return section('curves', 'Learning curves',
+    `<p class="muted">${esc(`Per epoch: the training loss and accuracy are means over the epoch's steps; the validation ones are measured after the epoch.${bestVal ? ` Best validation accuracy ${pct2(bestVal.valAccuracy)} at epoch ${bestVal.epoch}.` : ''}`)}</p>`
+    + `<div class="charts">${charts.join('')}</div>`);
+}
+
+function throughputSection(inp: RunReportInput): string {
+  const e = inp.epochs.filter((r) => finite(r.samplesPerSecond));
+  if (e.length === 0) return section('throughput', 'Throughput', note('No epochs recorded.'));
+  const vals = e.map((r) => r.samplesPerSecond);
+  const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+  const x0 = Math.min(...e.map((r) => r.epoch)) - 0.5, x1 = Math.max(...e.map((r) => r.epoch)) + 0.5;
+  const hi = Math.max(...vals) * 1.1 || 1;
+  const W = 900, H = 260;
+  const fr = frame({
+    width: W, height: H, xDomain: [x0, x1], yDomain: [0, hi],
+    xTicks: niceTicks(x0 + 0.5, x1 - 0.5, Math.min(10, Math.max(1, e.length - 1))).filter((t) => Number.isInteger(t)),
+    yTicks: niceTicks(0, hi, 5), xFormat: String, yFormat: fmtNum, xLabel: 'epoch', yLabel: 'samples/s',
+  });
+  const bw = Math.max(1, Math.min(40, ((W - 80) / e.length) * 0.7));
+  const bars = e.map((r) => `<rect class="sps" x="${px(fr.x(r.epoch) - bw / 2)}" y="${px(fr.y(r.samplesPerSecond))}" width="${px(bw)}" height="${px(fr.y(0) - fr.y(r.samplesPerSecond))}">`
+    + `<title>${esc(`epoch ${r.epoch}: ${r.samplesPerSecond} samples/s`)}</title></rect>`).join('');
+  const meanLine = `<line class="mean" x1="${px(fr.x(x0))}" x2="${px(fr.x(x1))}" y1="${px(fr.y(mean))}" y2="${px(fr.y(mean))}"><title>${esc(`mean ${Math.round(mean)} samples/s`)}</title></line>`;
+  const s = inp.run.summary as RunSummary | null;
+  return section('throughput', 'Throughput',
+    `<p class="muted">${esc(`Training samples per second of each epoch (time in training steps; validation not included). Mean ${Math.round(mean)} samples/s over ${e.length} epoch${e.length === 1 ? '' : 's'} (dashed line)${s ? `; the whole run: ${s.samplesPerSecond} samples/s` : ''}.`)}</p>`
+    + `<div data-bars="${e.length}">${svgDoc(W, H, 'training samples per second per epoch', fr.axes + bars + meanLine)}</div>`);
+}
+
+function epochsSection(inp: RunReportInput): string {
+  const e = inp.epochs;
+  if (e.length === 0) return section('epochs', 'Per-epoch values', note('No epochs recorded.'));
+  const head = ['Epoch', 'Step', 'Train loss', 'Train acc.', 'Val. loss', 'Val. acc.', 'LR', 'Samples/s'];
+  const rows = e.map((r) => `<tr><td class="num">${r.epoch}</td><td class="num">${r.step}</td><td class="num">${fmt4(r.trainLoss)}</td>`
+    + `<td class="num">${pct2(r.trainAccuracy)}</td><td class="num">${fmt4(r.valLoss)}</td><td class="num" data-v="${finite(r.valAccuracy) ? r.valAccuracy : ''}">${pct2(r.valAccuracy)}</td>`
+    + `<td class="num">${finite(r.lr) ? esc(fmtNum(r.lr)) : '-'}</td><td class="num">${finite(r.samplesPerSecond) ? r.samplesPerSecond : '-'}</td></tr>`).join('');
+  return section('epochs', 'Per-epoch values', `<div class="scroll"><table id="epochs-table"><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`);
+}
+
+/** a config as dotted paths and values (lists of numbers or strings as JSON, in one cell) */
+function flatten(v: unknown, prefix: string, out: Array<[string, string]>): Array<[string, string]> {
+  if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+    const entries = Object.entries(v as Record<string, unknown>);
+    if (entries.length === 0) out.push([prefix, '{}']);
+    for (const [k, x] of entries) flatten(x, prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out.push([prefix, typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)]);
+  }
+  return out;
+}
+
+function configSection(inp: RunReportInput): string {
+  // one table per top-level object (data, model, optimizer), the scalars first in one of their own
+  const rows = flatten(inp.run.config, '', []);
+  const groups = new Map<string, Array<[string, string]>>();
+  const cfg = (inp.run.config ?? {}) as Record<string, unknown>;
+  for (const [k, v] of rows) {
+    const top = k.split('.')[0]!;
+    const g = cfg[top] !== null && typeof cfg[top] === 'object' && !Array.isArray(cfg[top]) ? top : 'run';
+    groups.set(g, [...(groups.get(g) ?? []), [g === 'run' ? k : k.slice(g.length + 1), v]]);
+  }
+  const order = ['run', ...[...groups.keys()].filter((g) => g !== 'run')].filter((g) => groups.has(g));
+  const tables = order.map((g) => `<table class="kv config" data-group="${esc(g)}"><caption>${esc(g)}</caption><tbody>`
+    + groups.get(g)!.map(([k, v]) => `<tr><th scope="row" title="${esc(g === 'run' ? k : `${g}.${k}`)}">${esc(k)}</th><td><code>${esc(v)}</code></td></tr>`).join('')
+    + '</tbody></table>').join('');
+  return section('config', 'Config',
+    `<p class="muted">The resolved run config (every default filled in), as recorded when the run started.</p>`
+    + `<div class="cfggrid">${tables}</div>`
+    + `<details><summary>As JSON</summary><pre class="json">${esc(JSON.stringify(inp.run.config, null, 2))}</pre></details>`);
+}
+
+/** a run's (or trial's) report as one HTML document */
+export function renderRunReport(inp: RunReportInput): string {
+  const r = inp.run;
+  const s = r.summary as RunSummary | null;
+  const c = r.config as RunConfig;
+  const title = `${r.kind === 'trial' ? 'Trial' : 'Run'} ${r.id}`;
+  const meta = [
+    inp.trial ? `trial #${inp.trial.index ?? '?'} of sweep ${inp.trial.sweepId}` : null,
+    s ? s.model : null,
+    s?.dataset.name ?? c?.data?.name ?? null,
+    s ? (s.mode === 'distributed' ? `${s.workers} worker${s.workers === 1 ? '' : 's'}` : 'in-process') : null,
+    `created ${when(r.createdAt)} UTC`,
+  ].filter(Boolean).join(' · ');
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${esc(title)}</title><style>${CSS}${RUN_CSS}</style></head><body>
+<header><h1>${esc(title)}</h1><p class="meta"><span class="status ${esc(r.status)}">${esc(r.status)}</span> ${esc(meta)}</p></header>
+<main>
+${summarySection(inp)}
+${curvesSection(inp)}
+${throughputSection(inp)}
+${epochsSection(inp)}
+${configSection(inp)}
+</main>
+<footer>${esc(`Generated ${inp.generatedAt} by gradwire from the experiment store ${inp.store}.`)}</footer>
+</body></html>
+`;
+}
