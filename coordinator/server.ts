@@ -135,6 +135,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   /** what the run loop, the sweep and this server report (dashboard, /metrics) */
   readonly telemetry = new Telemetry();
   private readonly routes = new Map<string, { handler: RouteHandler; open: boolean }>();
+  private readonly closing: Array<() => void> = [];
 
   constructor(readonly o: ServerOptions) {
     super();
@@ -163,12 +164,22 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     return (this.http.address() as AddressInfo).port;
   }
 
+  /** Run fn when the server starts closing (before connections are cut). */
+  onClosing(fn: () => void): void {
+    this.closing.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closing.splice(0)) fn();
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const c of this.conns.values()) c.ws.close(CLOSE.SHUTDOWN, 'coordinator shutting down');
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
-    await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
-    this.http?.closeAllConnections?.();
+    await new Promise<void>((resolve) => {
+      if (!this.http) return resolve();
+      this.http.close(() => resolve());
+      // long-lived HTTP responses (dashboard event streams) would keep close() waiting
+      this.http.closeAllConnections();
+    });
   }
 
   /** Offer a job to every connected worker and to those that connect later. */

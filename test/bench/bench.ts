@@ -10,10 +10,13 @@
 // Environment: BENCH_REPS (default 5), BENCH_STEPS (training steps per repetition, default 20),
 // BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3), BENCH_DIST_REPS
 // (repetitions of each distributed run, default 3), BENCH_SWEEP_REPS (repetitions of each sweep
-// throughput run, default 2), BENCH_ONLY=distributed|kernels|sweep (run one part).
+// throughput run, default 2), BENCH_ONLY=distributed|kernels|sweep|dashboard (run one part).
 //
 // Then the sweep part (test/bench/sweep.ts): trials/hour of a small MNIST sweep with 1 and 2
 // workers, and the epochs ASHA spends against plain random search.
+//
+// Then the dashboard part (test/bench/dashboard.ts): samples/s of the same run with and without
+// a live dashboard client connected (BENCH_DASH_REPS, BENCH_DASH_EPOCHS, BENCH_DASH_BROWSER=1).
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,6 +28,7 @@ import { Trainer } from '../../shared/engine/trainer.js';
 import { createKernels, kernelVariant } from '../../shared/kernels/index.js';
 import { Dense } from '../../shared/nn/dense.js';
 import type { Layer, PassContext } from '../../shared/nn/layer.js';
+import { printDashboard, runDashboardBench } from './dashboard.js';
 import { printDistributed, runDistributedBench } from './distributed.js';
 import { printSweep, runSweepBench } from './sweep.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
@@ -188,16 +192,19 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 
 async function main(): Promise<void> {
   const only = process.env['BENCH_ONLY'] ?? '';
-  if (only && only !== 'distributed' && only !== 'kernels' && only !== 'sweep') throw new Error(`BENCH_ONLY: "${only}" is not one of distributed, kernels, sweep`);
+  const parts = ['distributed', 'kernels', 'sweep', 'dashboard'];
+  if (only && !parts.includes(only)) throw new Error(`BENCH_ONLY: "${only}" is not one of ${parts.join(', ')}`);
   const t0 = Date.now();
   const kernels = only === '' || only === 'kernels' ? await benchKernels() : null;
   const distributed = only === '' || only === 'distributed' ? await runDistributedBench() : null;
   if (distributed) printDistributed(distributed);
   const sweep = only === '' || only === 'sweep' ? await runSweepBench() : null;
   if (sweep) printSweep(sweep);
+  const dashboard = only === '' || only === 'dashboard' ? await runDashboardBench() : null;
+  if (dashboard) printDashboard(dashboard);
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
-  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, seconds })}\n`);
+  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, dashboard, seconds })}\n`);
 }
 
 async function benchKernels(): Promise<Record<string, unknown>> {

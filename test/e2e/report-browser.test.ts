@@ -9,25 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { browserAvailable, launchBrowser } from '../helpers/browser.js';
 import { gradwire, tempDir, withFiles, type CliResult } from '../helpers/cli.js';
+import { irisSweep } from '../helpers/fixtures.js';
 
-const SWEEP = `
-run:
-  seed: 4
-  data: { name: iris }
-  model: { hidden: [16], activation: tanh }
-  optimizer: { name: adam }
-  batchSize: 16
-  microbatch: 8
-  epochs: 9
-method: random
-metric: { name: valAccuracy, goal: maximize }
-trials: 6
-concurrency: 2
-parameters:
-  optimizer.lr: { distribution: log_uniform, min: 0.0001, max: 0.3 }
-  model.dropout: { values: [0, 0.2, 0.5] }
-  model.init: { values: [he_normal, xavier_uniform] }
-`;
+const SWEEP = irisSweep({ trials: 6, epochs: 9, lrMin: 0.0001 });
 
 const RUN = `
 seed: 5

@@ -36,3 +36,28 @@ export function config(over: {
     optimizer: { ...d.optimizer, ...over.optimizer },
   };
 }
+
+/** A small sweep on iris as YAML (MLP [16] tanh, Adam, batch 16, microbatch 8, 2 trials at a
+ *  time, metric valAccuracy): learning rate log-uniform from lrMin to 0.3, dropout among
+ *  `dropout`, and (unless init: false) he_normal or xavier_uniform init. */
+export function irisSweep(o: {
+  trials: number; epochs: number; method?: string; seed?: number; lrMin?: number; dropout?: number[]; init?: boolean; extra?: string;
+}): string {
+  return `
+run:
+  seed: 4
+  data: { name: iris }
+  model: { hidden: [16], activation: tanh }
+  optimizer: { name: adam }
+  batchSize: 16
+  microbatch: 8
+  epochs: ${o.epochs}
+method: ${o.method ?? 'random'}
+metric: { name: valAccuracy, goal: maximize }
+trials: ${o.trials}
+concurrency: 2
+${o.seed === undefined ? '' : `seed: ${o.seed}\n`}parameters:
+  optimizer.lr: { distribution: log_uniform, min: ${o.lrMin ?? 0.001}, max: 0.3 }
+  model.dropout: { values: [${(o.dropout ?? [0, 0.2, 0.5]).join(', ')}] }
+${o.init === false ? '' : '  model.init: { values: [he_normal, xavier_uniform] }\n'}${o.extra ?? ''}`;
+}

@@ -14,6 +14,7 @@ import { CoordinatorServer, SESSION_COOKIE, sessionValue } from '../../coordinat
 import type { StepPoint } from '../../coordinator/telemetry.js';
 import { tempDir, withFiles } from '../helpers/cli.js';
 import { killAll, listeningPort, startCoordinator, startWorker, summary, type Proc } from '../helpers/cluster.js';
+import { irisSweep } from '../helpers/fixtures.js';
 
 // the parser ships no types; it folds a histogram's series into one (it knows unlabelled
 // histograms only), so histograms are read from the checked sample lines instead
@@ -290,23 +291,7 @@ describe('/metrics with a token', () => {
 });
 
 // a small random sweep on iris (see sweep.test.ts)
-const SWEEP = `
-run:
-  seed: 4
-  data: { name: iris }
-  model: { hidden: [16], activation: tanh }
-  optimizer: { name: adam }
-  batchSize: 16
-  microbatch: 8
-  epochs: 6
-method: random
-metric: { name: valAccuracy, goal: maximize }
-trials: 3
-concurrency: 2
-parameters:
-  optimizer.lr: { distribution: log_uniform, min: 0.001, max: 0.3 }
-  model.dropout: { values: [0, 0.2] }
-`;
+const SWEEP = irisSweep({ trials: 3, epochs: 6, dropout: [0, 0.2], init: false });
 
 describe('/metrics of a sweep coordinator', () => {
   it('counts trials by status and trial steps, as the sweep\'s outputs say', async () => {

@@ -16,6 +16,7 @@ import type { RunSummary } from '../../coordinator/run-loop.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import { ROOT, tempDir, withFiles, type CliResult } from '../helpers/cli.js';
 import { Proc } from '../helpers/cluster.js';
+import { irisSweep } from '../helpers/fixtures.js';
 
 const SMALL = `
 seed: 5
@@ -27,23 +28,7 @@ microbatch: 8
 epochs: 12
 `;
 
-const SWEEP = `
-run:
-  seed: 4
-  data: { name: iris }
-  model: { hidden: [16], activation: tanh }
-  optimizer: { name: adam }
-  batchSize: 16
-  microbatch: 8
-  epochs: 6
-method: random
-metric: { name: valAccuracy, goal: maximize }
-trials: 4
-concurrency: 2
-parameters:
-  optimizer.lr: { distribution: log_uniform, min: 0.001, max: 0.3 }
-  model.dropout: { values: [0, 0.2, 0.5] }
-`;
+const SWEEP = irisSweep({ trials: 4, epochs: 6, init: false });
 
 // no store from the environment: each test says where its store is
 const ENV = { GRADWIRE_STORE: '' };

@@ -5,25 +5,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
 import { freePort, killAll, listeningPort, startCoordinator, startWorker, type Proc } from '../helpers/cluster.js';
+import { irisSweep } from '../helpers/fixtures.js';
 
-const SWEEP = (method: string, trials: number, extra = ''): string => `
-run:
-  seed: 4
-  data: { name: iris }
-  model: { hidden: [16], activation: tanh }
-  optimizer: { name: adam }
-  batchSize: 16
-  microbatch: 8
-  epochs: 30
-method: ${method}
-metric: { name: valAccuracy, goal: maximize }
-trials: ${trials}
-concurrency: 2
-parameters:
-  optimizer.lr: { distribution: log_uniform, min: 0.001, max: 0.3 }
-  model.dropout: { values: [0, 0.2, 0.5] }
-  model.init: { values: [he_normal, xavier_uniform] }
-${extra}`;
+const SWEEP = (method: string, trials: number, extra = ''): string => irisSweep({ method, trials, epochs: 30, extra });
 
 afterEach(killAll);
 
