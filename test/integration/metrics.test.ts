@@ -251,9 +251,12 @@ describe('/metrics when a worker is lost mid-step', () => {
     expect(value(after, 'gradwire_reassigned_microbatches_total')).toBe(moved);
     expect(value(after, 'gradwire_worker_disconnects_total')).toBe(1);
     expect(value(after, 'gradwire_workers_connected')).toBe(2);
-    // and training goes on
+    // and training goes on, on the two left (a step may hand all of its 4 microbatches to one
+    // of them when their measured speeds differ a lot, so a step has 1 or 2 participants)
     const later = await c.waitForStep(value(after, 'gradwire_steps_total', { kind: 'run' }) + 20);
-    expect(later['workers']).toBe(2);
+    expect(later['workers']).toBeGreaterThanOrEqual(1);
+    expect(later['workers']).toBeLessThanOrEqual(2);
+    expect(value(await scrape(port), 'gradwire_workers', { state: 'ready' })).toBe(2);
   });
 });
 
