@@ -75,8 +75,8 @@ export function warmUp(model: Model, data: Dataset, microbatch: number, seed: nu
   const t0 = performance.now();
   for (let pass = 0; pass < 20 && (pass < 3 || performance.now() - t0 < 150); pass++) {
     slots.forEach((s, i) => fillSlot(s, data, Int32Array.from({ length: rows }, (_, r) => (i * rows + r) % data.n), i));
-    runPassLocally(model, slots, seed, 0);
-    resultBlocks(slots, model.k);
+    runPassLocally(model, slots, seed, 0, true);
+    resultBlocks(slots, model.k, true);
   }
   return slots;
 }
@@ -276,7 +276,7 @@ export class WorkerClient {
   private begin(p: Pass): void {
     const job = this.job!;
     p.started = performance.now();
-    p.gen = trainPass(job.model, p.slots, job.config.seed, p.step);
+    p.gen = trainPass(job.model, p.slots, job.config.seed, p.step, true);
     this.advance(p.gen.next());
   }
 
@@ -297,6 +297,6 @@ export class WorkerClient {
     this.pass = null;
     this.stepsComputed++;
     // the blocks are copied out of the slots: a write still queued must not see the next pass
-    this.send({ type: 'grads', jobId, step: p.step, attempt: p.attempt, blocks: resultBlocks(p.slots, this.job!.model.k).map((b) => ({ ...b, grads: b.grads.slice() })), computeMs: performance.now() - p.started });
+    this.send({ type: 'grads', jobId, step: p.step, attempt: p.attempt, blocks: resultBlocks(p.slots, this.job!.model.k, true).map((b) => ({ ...b, grads: b.grads.slice() })), computeMs: performance.now() - p.started });
   }
 }

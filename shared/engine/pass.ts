@@ -7,6 +7,7 @@
 // process the caller reduces at once; a worker sends the partials to the coordinator, which
 // reduces them with those of the other workers in microbatch order and answers.
 import { rowInto, type Dataset } from '../data/dataset.js';
+import { alignedBlocks } from './reduce.js';
 import type { Cache, PassContext } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
 import { Dense } from '../nn/dense.js';
@@ -75,12 +76,48 @@ function inputOf(slot: Slot, i: number): Float32Array {
   return i === 0 ? slot.x : slot.caches[i - 1]!.out;
 }
 
+/** The merges (left += right, by slot position) that the fixed tree over the aligned blocks
+ *  of microbatches first..first+n−1 performs once the gradient at position k is complete:
+ *  `treeReduce`'s binary counter, block by block (reduce.ts). The block's sum ends up at its
+ *  first position. */
+export function blockMerges(first: number, n: number): Array<Array<[number, number]>> {
+  const after = Array.from({ length: n }, (): Array<[number, number]> => []);
+  for (const b of alignedBlocks(first, first + n)) {
+    const stack: Array<{ pos: number; size: number }> = [];
+    for (let k = b.start - first; k < b.start - first + b.size; k++) {
+      let node = { pos: k, size: 1 };
+      while (stack.length > 0 && stack[stack.length - 1]!.size === node.size) {
+        const left = stack.pop()!;
+        after[k]!.push([left.pos, node.pos]);
+        node = { pos: left.pos, size: node.size * 2 };
+      }
+      stack.push(node);
+    }
+  }
+  return after;
+}
+
 /** The training pass over `slots`. Yields at each BatchNorm layer (forward and backward)
- *  and expects the reduced value back. Leaves each slot's grads, lossSum and correct set. */
+ *  and expects the reduced value back. Leaves each slot's grads, lossSum and correct set.
+ *
+ *  With `reduce`, the gradients are also summed over each aligned block of microbatches
+ *  (the slots must hold consecutive microbatch indices), layer by layer as soon as a slot's
+ *  region is complete — while it is still in cache — in exactly the order `treeReduce`
+ *  would: the block's sum is left in its first slot's grads (the others' are consumed). */
 export function* trainPass(
-  model: Model, slots: Slot[], seed: number, step: number,
+  model: Model, slots: Slot[], seed: number, step: number, reduce = false,
 ): Generator<SyncRequest, PassOutcome, SyncReply> {
   const layers = model.layers;
+  const merges = reduce && slots.length > 0 ? blockMerges(slots[0]!.index, slots.length) : null;
+  /** the tree's merges of layer `l`'s region that are due once slot position k is done */
+  const mergeAfter = (l: number, k: number): void => {
+    const layer = layers[l]!;
+    if (!merges || layer.paramSize === 0) return;
+    const from = layer.paramOffset, to = from + layer.paramSize;
+    for (const [left, right] of merges[k]!) {
+      model.k.addInto(slots[left]!.grads.subarray(from, to), slots[right]!.grads.subarray(from, to), layer.paramSize);
+    }
+  };
   const bnStats = new Map<number, BatchStats>();
   const ctxs: PassContext[] = slots.map((s) => ({ training: true, seed, step, samples: s.samples }));
 
@@ -111,11 +148,15 @@ export function* trainPass(
     const needDx = i > 0;
     if (layer instanceof BatchNorm) {
       const partials = slots.map((s) => layer.partialGradSums(dyOf(s), s.rows, s.caches[i]!, s.grads));
+      slots.forEach((_, k) => mergeAfter(i, k));
       const sums = yield { kind: 'bn-backward', layer: i, partials };
       const n = bnStats.get(i)![0]!;
       if (needDx) for (const s of slots) layer.applyGradSums(dyOf(s), s.rows, s.caches[i]!, sums, n);
     } else {
-      for (const s of slots) layer.backward(inputOf(s, i), dyOf(s), s.rows, s.caches[i]!, s.grads, needDx);
+      slots.forEach((s, k) => {
+        layer.backward(inputOf(s, i), dyOf(s), s.rows, s.caches[i]!, s.grads, needDx);
+        mergeAfter(i, k);
+      });
     }
   }
   return { bnStats };

@@ -22,8 +22,9 @@ export interface ResultBlock {
 
 /** The maximal aligned blocks of a shard's microbatch run, each pre-reduced. `slots` must
  *  hold consecutive microbatch indices. The reduction runs in place in the slots' gradient
- *  buffers (no copy per microbatch on the hot path): their grads are consumed. */
-export function resultBlocks(slots: Slot[], k: Kernels): ResultBlock[] {
+ *  buffers (no copy per microbatch on the hot path): their grads are consumed. `reduced`: the
+ *  pass already summed each block's gradients into its first slot (trainPass with reduce). */
+export function resultBlocks(slots: Slot[], k: Kernels, reduced = false): ResultBlock[] {
   if (slots.length === 0) return [];
   const add = addIntoWith(k);
   const first = slots[0]!.index;
@@ -32,7 +33,7 @@ export function resultBlocks(slots: Slot[], k: Kernels): ResultBlock[] {
     return {
       start,
       size,
-      grads: treeReduce(mine.map((s) => s.grads), add),
+      grads: reduced ? mine[0]!.grads : treeReduce(mine.map((s) => s.grads), add),
       lossSum: treeReduce(mine.map((s) => s.lossSum), (a, b) => a + b),
       correct: mine.reduce((a, s) => a + s.correct, 0),
     };

@@ -11,7 +11,7 @@ import { Model } from '../nn/model.js';
 import { BatchNorm, addSums, combineStats } from '../nn/norms.js';
 import { createOptimizer, loadOptimizerState, optimizerState, optimizerStep, type Optimizer } from '../optim/index.js';
 import { evalSlot, fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncReply, type SyncRequest } from './pass.js';
-import { addIntoWith, treeReduce } from './reduce.js';
+import { addIntoWith, alignedBlocks, treeReduce } from './reduce.js';
 
 export interface Split {
   train: Int32Array;
@@ -60,8 +60,8 @@ export function reduceSync(req: SyncRequest): SyncReply {
 }
 
 /** Run a training pass to completion in this process, reducing every BN sync at once. */
-export function runPassLocally(model: Model, slots: Slot[], seed: number, step: number): PassOutcome {
-  const pass = trainPass(model, slots, seed, step);
+export function runPassLocally(model: Model, slots: Slot[], seed: number, step: number, reduce = false): PassOutcome {
+  const pass = trainPass(model, slots, seed, step, reduce);
   let r = pass.next();
   while (!r.done) r = pass.next(reduceSync(r.value));
   return r.value;
@@ -118,9 +118,12 @@ export class Trainer {
     const parts = microbatches(batch, Math.min(this.cfg.microbatch, this.cfg.batchSize));
     const slots = this.slots.slice(0, parts.length);
     parts.forEach((p, i) => fillSlot(slots[i]!, this.data, p, i));
-    const outcome = runPassLocally(this.model, slots, this.cfg.seed, this.step);
+    // the pass sums each aligned block of microbatches as it goes; the blocks' sums are then
+    // reduced in the same fixed tree (the result is that of the tree over all microbatches)
+    const outcome = runPassLocally(this.model, slots, this.cfg.seed, this.step, true);
+    const roots = alignedBlocks(0, slots.length).map((b) => ({ ...b, value: slots[b.start]!.grads }));
     return {
-      gradSum: treeReduce(slots.map((s) => s.grads), this.addInto),
+      gradSum: treeReduce(roots, this.addInto, true),
       lossSum: treeReduce(slots.map((s) => s.lossSum), (a, b) => a + b),
       correct: slots.reduce((a, s) => a + s.correct, 0),
       bnStats: outcome.bnStats,

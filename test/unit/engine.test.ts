@@ -2,9 +2,9 @@
 // microbatches' gradients, whoever computes them (invariant I1), SyncBatchNorm included.
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../shared/checkpoint.js';
-import { fillSlot, newSlot } from '../../shared/engine/pass.js';
+import { blockMerges, fillSlot, newSlot } from '../../shared/engine/pass.js';
 import { alignedBlocks, treeReduce } from '../../shared/engine/reduce.js';
-import { reduceGradientBlocks, runPassSharded, shardGradientBlocks } from '../../shared/engine/sharded.js';
+import { reduceGradientBlocks, resultBlocks, runPassSharded, shardGradientBlocks } from '../../shared/engine/sharded.js';
 import { Trainer, microbatches, runPassLocally } from '../../shared/engine/trainer.js';
 import { Model } from '../../shared/nn/model.js';
 import { allTrain, config, toyData } from '../helpers/fixtures.js';
@@ -52,6 +52,37 @@ describe('composition independence', () => {
       expect(bytes(got).equals(bytes(want.gradSum)), `cuts ${cuts}`).toBe(true);
       for (const [layer, stats] of want.bnStats) expect(outcome.bnStats.get(layer)).toEqual(stats);
     }
+  });
+});
+
+describe('the pass sums each aligned block as it goes (trainPass with reduce)', () => {
+  it('the merges are the binary tree of each aligned block, worked by hand', () => {
+    // microbatches 0..3: one block; ((0+1)+(2+3)) — 0+1 after 1, then 2+3 and (0..1)+(2..3) after 3
+    expect(blockMerges(0, 4)).toEqual([[], [[0, 1]], [], [[2, 3], [0, 2]]]);
+    // microbatches 3..8 at positions 0..5: blocks [3], [4..7], [8]
+    expect(blockMerges(3, 6)).toEqual([[], [], [[1, 2]], [], [[3, 4], [1, 3]], []]);
+  });
+
+  it.each([
+    ['batch norm + dropout', { norm: 'batch' as const, dropout: 0.3 }],
+    ['layer norm', { norm: 'layer' as const }],
+  ])('%s: a run of microbatches 3..11 gives, block by block, the bits of the tree over separately computed gradients', (_name, model) => {
+    const cfg = config({ model, batchSize: 96, microbatch: 8 });
+    const batch = new Trainer(cfg, data, allTrain(data.n)).nextBatch();
+    const parts = microbatches(batch, 8).slice(3); // microbatches 3..11 of 12
+    const run = (reduce: boolean): ReturnType<typeof resultBlocks> => {
+      const m = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
+      const slots = parts.map((p, i) => { const s = newSlot(m, 8); fillSlot(s, data, p, 3 + i); return s; });
+      runPassLocally(m, slots, cfg.seed, 2, reduce);
+      return resultBlocks(slots, m.k, reduce);
+    };
+    const fused = run(true);
+    const separate = run(false);
+    expect(fused.map((b) => [b.start, b.size])).toEqual([[3, 1], [4, 4], [8, 4]]);
+    fused.forEach((b, i) => {
+      expect(bytes(b.grads).equals(bytes(separate[i]!.grads)), `block at ${b.start}`).toBe(true);
+      expect(b.lossSum).toBe(separate[i]!.lossSum);
+    });
   });
 });
 
