@@ -238,12 +238,13 @@ export function findExperiment(stores: Store[], id: string): Found | null {
     const sweep = store.sweep(id);
     if (sweep) return { kind: 'sweep', store, sweep };
   }
-  const matches: Array<{ store: Store; id: string; kind: 'run' | 'sweep' }> = [];
+  const matches: Array<{ store: Store; id: string; kind: 'run' | 'sweep'; sweepId: string | null }> = [];
   for (const store of stores) {
-    for (const s of store.sweeps()) if (s.id.startsWith(id)) matches.push({ store, id: s.id, kind: 'sweep' });
-    for (const r of store.runs()) if (r.id.startsWith(id)) matches.push({ store, id: r.id, kind: 'run' });
+    for (const s of store.sweeps()) if (s.id.startsWith(id)) matches.push({ store, id: s.id, kind: 'sweep', sweepId: null });
+    for (const r of store.runs()) if (r.id.startsWith(id)) matches.push({ store, id: r.id, kind: 'run', sweepId: r.sweepId });
   }
-  const first = matches.find((m) => matches.every((o) => o.id.startsWith(m.id)));
+  // a sweep wins over its own trials (their ids begin with the sweep's); anything else is ambiguous
+  const first = matches.find((m) => m.kind === 'sweep' && matches.every((o) => o === m || o.sweepId === m.id));
   if (matches.length > 1 && first) matches.splice(0, matches.length, first);
   if (matches.length > 1) {
     const names = matches.slice(0, 8).map((m) => m.id).join(', ');
