@@ -1,10 +1,9 @@
 // The dashboard's login: a form that takes the token and sets a session cookie whose value is an
 // HMAC of the token (coordinator/server.ts: sessionValue), never the token itself. The form and
 // its POST are open routes; everything else on the dashboard goes through the server's gate.
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { esc } from './svg.js';
-import { SESSION_COOKIE, sessionValue, type CoordinatorServer } from './server.js';
+import { SESSION_COOKIE, sameSecret, sessionValue, type CoordinatorServer } from './server.js';
 
 /** The largest login form body read (a token is far shorter). */
 const MAX_BODY = 8 * 1024;
@@ -56,12 +55,6 @@ function readBody(req: IncomingMessage): Promise<string | null> {
   });
 }
 
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 export function installLogin(server: CoordinatorServer): void {
   const open = { open: true };
   const html = (res: ServerResponse, status: number, body: string): void => {
@@ -90,7 +83,7 @@ export function installLogin(server: CoordinatorServer): void {
         res.end();
         return;
       }
-      if (body === null || !sameText(form.get('token') ?? '', token)) {
+      if (body === null || !sameSecret(form.get('token') ?? '', token)) {
         server.o.log.warn({ event: 'login-failed', address: req.socket.remoteAddress }, `dashboard login from ${req.socket.remoteAddress}: wrong token`);
         html(res, 401, page(next, body === null ? 'The form was too large.' : 'That is not this coordinator\'s token.'));
         return;

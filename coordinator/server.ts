@@ -36,6 +36,13 @@ export interface ServerOptions {
 /** An HTTP route of the coordinator's port (dashboard, /metrics): `url` is the parsed URL. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
+/** Compare two secrets in constant time (for equal lengths). */
+export function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
 /** The session cookie of the dashboard: an HMAC of the token, never the token itself. */
 export const SESSION_COOKIE = 'gradwire_session';
 export function sessionValue(token: string): string {
@@ -251,15 +258,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   authorized(req: IncomingMessage): boolean {
     const token = this.o.token;
     if (token === null || this.o.publicDashboard) return true;
-    const same = (a: string, b: string): boolean => {
-      const x = Buffer.from(a);
-      const y = Buffer.from(b);
-      return x.length === y.length && timingSafeEqual(x, y);
-    };
     const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ') && same(auth.slice(7).trim(), token)) return true;
+    if (auth?.startsWith('Bearer ') && sameSecret(auth.slice(7).trim(), token)) return true;
     const cookie = (req.headers.cookie ?? '').split(';').map((p) => p.trim()).find((p) => p.startsWith(`${SESSION_COOKIE}=`));
-    return cookie !== undefined && same(cookie.slice(SESSION_COOKIE.length + 1), sessionValue(token));
+    return cookie !== undefined && sameSecret(cookie.slice(SESSION_COOKIE.length + 1), sessionValue(token));
   }
 
   private drop(c: WorkerConn, reason: string): void {

@@ -106,9 +106,14 @@ export class Trainer {
 
   /** the sample indices of the next step's global batch */
   nextBatch(): Int32Array {
+    return this.batchAt(this.order, this.position);
+  }
+
+  /** the sample indices of the batch at `position` of an epoch's order */
+  private batchAt(order: Int32Array, position: number): Int32Array {
     const B = this.cfg.batchSize;
-    const start = this.position * B;
-    return this.order.subarray(start, Math.min(start + B, this.order.length));
+    const start = position * B;
+    return order.subarray(start, Math.min(start + B, order.length));
   }
 
   /** Forward and backward over a global batch at the current step, in microbatches: the
@@ -184,14 +189,9 @@ export class Trainer {
   /** The batch of the step after the current one, or null when the run ends with the current
    *  step. Lets a distributed source hand out the next step's samples while this one finishes. */
   batchAfter(): Int32Array | null {
-    if (this.position + 1 < this.stepsPerEpoch) {
-      const B = this.cfg.batchSize;
-      const start = (this.position + 1) * B;
-      return this.order.subarray(start, Math.min(start + B, this.order.length));
-    }
+    if (this.position + 1 < this.stepsPerEpoch) return this.batchAt(this.order, this.position + 1);
     if (this.epoch + 1 >= this.cfg.epochs) return null;
-    const order = this.orderOf(this.epoch + 1);
-    return order.subarray(0, Math.min(this.cfg.batchSize, order.length));
+    return this.batchAt(this.orderOf(this.epoch + 1), 0);
   }
 
   private nextOrder: { epoch: number; order: Int32Array } | null = null;
