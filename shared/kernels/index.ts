@@ -5,7 +5,8 @@
 import { UserError } from '../errors.js';
 import { JS_KERNELS } from './js.js';
 import type { KernelVariant, Kernels } from './kernels.js';
-import { createWasmKernels } from './wasm.js';
+import { mathFingerprint } from './runtime-math.js';
+import { createWasmKernels, wasmKernelSha256 } from './wasm.js';
 
 export type { KernelVariant, Kernels } from './kernels.js';
 export const KERNEL_VARIANTS: readonly KernelVariant[] = ['js', 'wasm-simd'];
@@ -43,4 +44,17 @@ export function kernelVariant(): KernelVariant {
     chosen = spare.variant;
   }
   return chosen;
+}
+
+/** The kernel build of a variant: for wasm-simd the sha256 (hex) of the kernels.wasm bytes this
+ *  process runs, which fix its results bit for bit; for js "" (no separate artifact: the js
+ *  kernels are this gradwire's TypeScript and call the runtime's Math, see runtime-math.ts). */
+export function kernelBuild(variant: KernelVariant = kernelVariant()): string {
+  return variant === 'wasm-simd' ? wasmKernelSha256() : '';
+}
+
+/** What this process's results depend on, as the handshake reports it (hello.runtime without
+ *  node and v8): the variant, its build, and the fingerprint of the runtime's elementary functions. */
+export function kernelFacts(variant: KernelVariant = kernelVariant()): { kernel: KernelVariant; kernelBuild: string; math: string } {
+  return { kernel: variant, kernelBuild: kernelBuild(variant), math: mathFingerprint() };
 }

@@ -10,6 +10,7 @@
 // GRADWIRE_KERNEL_MEMORY_MB. A bump allocator (16-byte aligned, never frees) hands out views
 // above the module's static data. Every kernel call checks that its arrays are views of this
 // instance's memory, long enough for the call, and passes their byte offsets.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import type { ActivationName, LossName } from '../config-types.js';
 import type { Kernels, LossResult, UpdateRule, UpdateScalars } from './kernels.js';
@@ -78,6 +79,8 @@ const SIMD_PROBE = new Uint8Array([
 
 /** undefined: not tried yet; null: this engine cannot run WebAssembly SIMD */
 let cachedModule: WebAssembly.Module | null | undefined;
+/** sha256 (hex) of the module's bytes, set when they are read */
+let cachedSha256: string | undefined;
 
 function loadModule(): WebAssembly.Module | null {
   if (cachedModule !== undefined) return cachedModule;
@@ -89,6 +92,7 @@ function loadModule(): WebAssembly.Module | null {
     );
   }
   const bytes = readFileSync(file);
+  cachedSha256 = createHash('sha256').update(bytes).digest('hex');
   if (WebAssembly.validate(bytes)) {
     cachedModule = new WebAssembly.Module(bytes);
   } else if (WebAssembly.validate(SIMD_PROBE)) {
@@ -98,6 +102,16 @@ function loadModule(): WebAssembly.Module | null {
     cachedModule = null;
   }
   return cachedModule;
+}
+
+/** The kernel build: sha256 (64 hex digits) of the bytes of kernels.wasm this process compiles.
+ *  The wasm-simd kernels' results are a function of these bytes alone (WebAssembly arithmetic is
+ *  specified bit for bit, and the module brings its own elementary functions: it imports nothing
+ *  but its memory), so two processes with the same hash compute the same bits whatever their
+ *  Node.js/V8 version or CPU. Throws when the module has not been built. */
+export function wasmKernelSha256(): string {
+  loadModule();
+  return cachedSha256!;
 }
 
 function memoryMegabytes(): number {
