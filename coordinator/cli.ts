@@ -9,6 +9,7 @@ import { resolveToken } from '../shared/token.js';
 import { loadRunConfig } from './config-file.js';
 import { runCoordinator, spawnWorker, withPool } from './coordinator.js';
 import { runSweep } from './sweep.js';
+import { isLoopback } from './server.js';
 import { loadDataset } from './datasets.js';
 import { createLogger, type LogFormat } from './log.js';
 import { IN_PROCESS, StopSignal, runTraining } from './run-loop.js';
@@ -337,7 +338,7 @@ async function coordinator(args: string[]): Promise<number> {
   const keyFile = (v['tls-key'] as string | undefined) ?? env['GRADWIRE_TLS_KEY'];
   if (!!certFile !== !!keyFile) throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
   const hb = seconds('--heartbeat-timeout', (v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'], 10);
-  const token = resolveToken({ flagFile: v['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'] },
+  const token = resolveToken({ flagFile: v['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'], beyondLoopback: !isLoopback(host) },
     (flag, path) => readFlagFile(flag, path).toString('utf8'));
   const id = runId();
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);

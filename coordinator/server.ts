@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Telemetry, type WorkerInfo } from './telemetry.js';
+import { weakToken } from '../shared/token.js';
 import {
   CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, sendParts,
   type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
@@ -153,6 +154,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       throw new Error(
         `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`);
     }
+    const weak = o.token && !isLoopback(o.host) ? weakToken(o.token) : null;
+    if (weak) throw new Error(`refusing to listen on ${o.host} with a weak token: ${weak}`);
   }
 
   async start(): Promise<number> {

@@ -1,6 +1,6 @@
 // Security and bad input over real sockets, with real coordinator and worker processes: the
 // token never crosses the wire (HMAC over a server nonce), a coordinator beyond loopback
-// without a token refuses to start, wss:// with the given certificate, and every bad input —
+// without a token, or with one of less than 256 bits of entropy, refuses to start, wss:// with the given certificate, and every bad input —
 // a malformed frame, a frame over the size limit, a message of the wrong type for the state,
 // another protocol version, a bad token, a gradient of the wrong length or not finite — is
 // rejected with a logged error and its connection closed, while the run goes on and ends with
@@ -351,6 +351,37 @@ describe('listening beyond loopback', () => {
     expect(c.stderr).toMatch(/--token-file FILE/);
     expect(c.events.some((e) => e.event === 'listening')).toBe(false);
   }, 20_000);
+
+  // tokens must carry at least 256 bits of entropy beyond loopback (shared/token.ts tokenStrength)
+  const MAKE = 'Make one with: openssl rand -hex 32 > token (64 hex digits; openssl rand -base64 32 serves too)';
+  const weakDir = withFiles({ repeated: `${'ab'.repeat(32)}\n`, short: `${randomBytes(31).toString('hex')}\n` });
+  it.each([
+    ['a repeated pattern in --token-file', ['--token-file', join(weakDir, 'repeated')], {},
+      `--token-file ${join(weakDir, 'repeated')}: the token has ~2 bits of entropy (only 2 distinct characters)`],
+    ['31 random bytes in --token-file', ['--token-file', join(weakDir, 'short')], {},
+      `--token-file ${join(weakDir, 'short')}: the token has ~248 bits of entropy (62 characters of hex (16 symbols))`],
+    ['a word and some hex in GRADWIRE_TOKEN', [], { GRADWIRE_TOKEN: 'gw-token-0123456789abcdef01234567' },
+      'GRADWIRE_TOKEN: the token has ~171 bits of entropy (33 characters of digits, lowercase letters, symbols (37 symbols))'],
+  ] as Array<[string, string[], Record<string, string>, string]>)('--listen 0.0.0.0:0 with a weak token (%s): refuses to start, exit 2, names the bits and how to make one', async (_name, args, env, why) => {
+    const c = startCoordinator(files.bn, tempDir(), { listen: '0.0.0.0:0', args, env });
+    expect(await c.exited).toBe(2);
+    expect(c.stderr).toContain(`gradwire: error: ${why}; a coordinator listening beyond loopback needs at least 256. ${MAKE}`);
+    expect(c.events.some((e) => e.event === 'listening')).toBe(false);
+  }, 20_000);
+
+  it('--listen 0.0.0.0:0 with a token from openssl rand -hex 32 or -base64 32 starts; on loopback a short token serves', async () => {
+    const strong = withFiles({ hex: `${randomBytes(32).toString('hex')}\n` });
+    for (const [listen, o] of [
+      ['0.0.0.0:0', { args: ['--token-file', join(strong, 'hex')] }],
+      ['0.0.0.0:0', { env: { GRADWIRE_TOKEN: randomBytes(32).toString('base64') } }],
+      ['127.0.0.1:0', { env: { GRADWIRE_TOKEN: 's3cret' } }],
+    ] as Array<[string, { args?: string[]; env?: Record<string, string> }]>) {
+      const c = startCoordinator(files.bn, tempDir(), { listen, ...o });
+      expect(await c.waitForEvent('listening', () => true, 30_000)).toMatchObject({ host: listen.replace(/:0$/, ''), auth: true });
+      c.kill('SIGKILL');
+      await c.exited;
+    }
+  }, 60_000);
 });
 
 const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' });
