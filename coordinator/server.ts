@@ -12,9 +12,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { Telemetry, type WorkerInfo } from './telemetry.js';
+import { kernelFacts, type KernelVariant } from '../shared/kernels/index.js';
 import { weakToken } from '../shared/token.js';
 import {
-  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, sendParts,
+  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, runtimeMismatch, sendParts,
   type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
 } from '../shared/protocol.js';
 
@@ -24,6 +25,7 @@ export interface ServerOptions {
   token: string | null;
   tls: { cert: Buffer; key: Buffer } | null;
   log: Logger;
+  /** this process's runtime and kernel variant; kernelBuild and math are measured here when absent */
   runtime: RuntimeInfo;
   /** ping interval and the silence after which a worker is dropped */
   heartbeatMs: number;
@@ -144,9 +146,13 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   readonly telemetry = new Telemetry();
   private readonly routes = new Map<string, { handler: RouteHandler; open: boolean }>();
   private readonly closing: Array<() => void> = [];
+  /** what workers' runtimes are compared with: o.runtime, completed */
+  readonly runtime: RuntimeInfo;
 
   constructor(readonly o: ServerOptions) {
     super();
+    const given = Object.fromEntries(Object.entries(o.runtime).filter(([, v]) => v !== undefined));
+    this.runtime = { ...kernelFacts(o.runtime.kernel as KernelVariant), ...given } as RuntimeInfo;
     this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
     this.telemetry.liveWorkers = () => [...this.conns.values()].map((c) => c.info());
     this.on('gone', (c, reason) => this.telemetry.workerGone({ ...c.info(), state: 'gone', goneAt: Date.now(), reason }));
@@ -226,9 +232,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     return [...this.conns.values()].filter((c) => c.state !== 'handshake');
   }
 
-  /** Drop a worker: log why, tell it, close. */
-  reject(c: WorkerConn, code: ErrorCode, closeCode: number, message: string): void {
-    this.o.log.error({ event: 'rejected', worker: c.id, name: c.name, address: c.address, code }, `worker ${c.label()}: ${message}`);
+  /** Drop a worker: log why (with `detail` in the log line), tell it, close. */
+  reject(c: WorkerConn, code: ErrorCode, closeCode: number, message: string, detail: Record<string, unknown> = {}): void {
+    this.o.log.error({ event: 'rejected', worker: c.id, name: c.name, address: c.address, code, ...detail }, `worker ${c.label()}: ${message}`);
     c.send({ type: 'error', code, message });
     c.ws.close(closeCode, message.slice(0, 120));
     this.drop(c, message);
@@ -366,20 +372,27 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         return this.reject(c, 'E_AUTH', CLOSE.AUTH_FAILED, 'authentication failed: wrong or missing token');
       }
     }
-    const mine = this.o.runtime;
-    if (msg.runtime.kernel !== mine.kernel) {
-      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE,
-        `computes with kernel "${msg.runtime.kernel}", this job uses "${mine.kernel}": one job never mixes kernel variants`);
+    const mine = this.runtime;
+    const theirs = msg.runtime;
+    if (theirs.kernelBuild === undefined || theirs.math === undefined) {
+      this.rejectedFrames++;
+      return this.reject(c, 'E_BAD_FRAME', CLOSE.BAD_FRAME,
+        `invalid "hello" message: protocol ${PROTOCOL_VERSION} needs runtime.kernelBuild and runtime.math`);
     }
-    if (msg.runtime.v8 !== mine.v8) {
-      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE,
-        `runs V8 ${msg.runtime.v8} (Node ${msg.runtime.node}); the coordinator runs V8 ${mine.v8} (Node ${mine.node}). Math.exp and friends differ between V8 versions, so exact results need the same Node.js on every machine`);
+    const mismatch = runtimeMismatch(mine, theirs);
+    if (mismatch) {
+      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE, mismatch.message,
+        { field: mismatch.field, workerValue: theirs[mismatch.field] ?? null, coordinatorValue: mine[mismatch.field] ?? null });
     }
     c.runtime = msg.runtime;
     c.state = 'idle';
     c.send({ type: 'welcome', workerId: c.id, session: c.session });
-    this.o.log.info({ event: 'worker-joined', worker: c.id, name: c.name, address: c.address, kernel: msg.runtime.kernel, node: msg.runtime.node },
-      `worker ${c.label()} joined (kernel ${msg.runtime.kernel}, Node ${msg.runtime.node})`);
+    const sameRuntime = theirs.v8 === mine.v8 && theirs.math === mine.math;
+    this.o.log.info({
+      event: 'worker-joined', worker: c.id, name: c.name, address: c.address, kernel: theirs.kernel, kernelBuild: theirs.kernelBuild,
+      node: theirs.node, v8: theirs.v8, sameRuntime,
+    }, `worker ${c.label()} joined (kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, Node ${theirs.node}`
+      + `${sameRuntime ? '' : `; the coordinator runs Node ${mine.node}: the same results, the ${theirs.kernel} kernels do not use the runtime's elementary functions`})`);
     if (this.job) this.offer(c, this.job);
     else this.emit('idle', c);
   }

@@ -4,8 +4,11 @@
 import { Packr } from 'msgpackr';
 import { z } from 'zod';
 import { UserError } from './errors.js';
+import { USES_RUNTIME_MATH } from './kernels/runtime-math.js';
 
-export const PROTOCOL_VERSION = 2;
+/** 3: hello.runtime carries kernelBuild and math; the handshake compares what determines the
+ *  bits instead of the V8 version. 2: envelope frames and the params message. */
+export const PROTOCOL_VERSION = 3;
 
 /** Largest frame either side accepts (weights of a 2M-parameter model fit with room). */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -61,8 +64,64 @@ export const runtimeSchema = z.object({
   v8: z.string().max(100),
   /** kernel variant: all workers of a job must compute with the same one */
   kernel: z.string().max(50),
+  /** the kernel build: sha256 (hex) of kernels.wasm for wasm-simd, "" for js. Optional in the
+   *  schema only so that an older worker's hello decodes and gets the protocol-version refusal;
+   *  a hello of this protocol version must carry it. */
+  kernelBuild: z.string().max(100).optional(),
+  /** fingerprint of the runtime's elementary functions (shared/kernels/runtime-math.ts);
+   *  optional like kernelBuild */
+  math: z.string().max(100).optional(),
 });
 export type RuntimeInfo = z.infer<typeof runtimeSchema>;
+
+/** Why a worker cannot join a job computed with `coordinator`'s kernels, or null when its results
+ *  cannot differ. The rule (shared/kernels/runtime-math.ts has the audit behind it):
+ *  1. the kernel variant must match (variants differ in the last bits);
+ *  2. the kernel build must match (for wasm-simd: the sha256 of kernels.wasm, which fixes its
+ *     results whatever the runtime);
+ *  3. only for a variant that calls the runtime's elementary functions (js): the V8 version and
+ *     the math fingerprint must match.
+ *  So a worker on another Node.js release joins a wasm-simd job with the same kernel build. */
+export function runtimeMismatch(coordinator: RuntimeInfo, worker: RuntimeInfo): { field: 'kernel' | 'kernelBuild' | 'v8' | 'math'; message: string } | null {
+  const c = coordinator, w = worker;
+  const shown = (v: string | undefined): string => (v === undefined ? '(not reported)' : v === '' ? '(none)' : v);
+  if (w.kernel !== c.kernel) {
+    return {
+      field: 'kernel',
+      message: `computes with kernel "${w.kernel}", this job uses "${c.kernel}": one job never mixes kernel variants (their float32 results differ in the last bits); start the worker with GRADWIRE_KERNELS=${c.kernel}`,
+    };
+  }
+  if (w.kernelBuild !== c.kernelBuild) {
+    return {
+      field: 'kernelBuild',
+      message: `runs another build of the ${c.kernel} kernels: kernel build ${shown(w.kernelBuild)}, the coordinator's is ${shown(c.kernelBuild)} `
+        + '(sha256 of shared/kernels/build/kernels.wasm); another build can give other bits, so exact results need the same one: run the same '
+        + 'gradwire version on both sides, with kernels built by the same AssemblyScript (npm ci, or the same container image), and compare with '
+        + 'sha256sum shared/kernels/build/kernels.wasm',
+    };
+  }
+  const usesRuntime = (USES_RUNTIME_MATH as Record<string, boolean | undefined>)[c.kernel] ?? true;
+  if (!usesRuntime) return null;
+  if (w.v8 !== c.v8) {
+    return {
+      field: 'v8',
+      message: `runs V8 ${w.v8} (Node ${w.node}); the coordinator runs V8 ${c.v8} (Node ${c.node}). The ${c.kernel} kernels call the runtime's `
+        + 'Math.exp, Math.log, Math.tanh and friends, whose results may differ between V8 versions, so exact results need the same Node.js on '
+        + `every machine: run Node ${c.node} here, or the wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd: they bring their own `
+        + 'elementary functions and need only the same kernel build)',
+    };
+  }
+  if (w.math !== c.math) {
+    return {
+      field: 'math',
+      message: `its elementary functions (Math.exp, Math.log, Math.tanh, ...) give other results than the coordinator's, although both run V8 ${c.v8}: `
+        + `math fingerprint ${shown(w.math)}, the coordinator's ${shown(c.math)} (another CPU architecture or build of Node.js?). The ${c.kernel} kernels `
+        + 'call them, so exact results need identical ones: run the workers on the same platform and Node.js build as the coordinator, or the '
+        + 'wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd)',
+    };
+  }
+  return null;
+}
 
 // ---- coordinator → worker -----------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 // shared core — sending BatchNorm partial values when the pass reaches a BN layer and the
 // pre-reduced gradient blocks at the end. It reconnects with backoff when the connection
 // drops and exits 0 when its coordinator's run is done (unless told to stay).
-import { createKernels, kernelVariant } from '../shared/kernels/index.js';
+import { createKernels, kernelFacts } from '../shared/kernels/index.js';
 import { createHmac, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
@@ -22,8 +22,10 @@ import {
 import { getDataset } from './dataset-cache.js';
 
 
+/** What the handshake compares: the runtime, the kernel variant, its build and the math
+ *  fingerprint (the coordinator decides which of them matter for the variant). */
 export function runtimeInfo(): RuntimeInfo {
-  return { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() };
+  return { node: process.versions.node, v8: process.versions.v8, ...kernelFacts() };
 }
 
 export interface WorkerOptions {

@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
-import { kernelVariant } from '../../shared/kernels/index.js';
+import { kernelFacts } from '../../shared/kernels/index.js';
 import { alignedBlocks } from '../../shared/engine/reduce.js';
 import {
   PROTOCOL_VERSION, decodeToWorker, encode,
@@ -23,8 +23,10 @@ export function hmac(token: string, nonce: Uint8Array): Buffer {
   return createHmac('sha256', token).update(nonce).digest();
 }
 
-export function runtime(): RuntimeInfo {
-  return { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() };
+/** This process's runtime as a worker reports it; `o` replaces fields (a worker on another
+ *  Node.js, with another kernel build, ...). */
+export function runtime(o: Partial<RuntimeInfo> = {}): RuntimeInfo {
+  return { node: process.versions.node, v8: process.versions.v8, ...kernelFacts(), ...o };
 }
 
 export interface Closed {
@@ -116,16 +118,16 @@ export class Rogue {
   }
 
   /** Answer the challenge with a hello: the right HMAC for `token`, or whatever `auth` says. */
-  async hello(o: { token?: string | null; protocol?: number; auth?: Uint8Array } = {}): Promise<Challenge> {
+  async hello(o: { token?: string | null; protocol?: number; auth?: Uint8Array; runtime?: RuntimeInfo } = {}): Promise<Challenge> {
     const challenge = await this.next('challenge');
     const auth = o.auth ?? (o.token ? new Uint8Array(hmac(o.token, challenge.nonce)) : undefined);
-    this.send({ type: 'hello', protocol: o.protocol ?? PROTOCOL_VERSION, name: this.name, runtime: runtime(), ...(auth ? { auth } : {}) });
+    this.send({ type: 'hello', protocol: o.protocol ?? PROTOCOL_VERSION, name: this.name, runtime: o.runtime ?? runtime(), ...(auth ? { auth } : {}) });
     return challenge;
   }
 
   /** Join the pool like a worker: hello, welcome, job, and (unless told not to) `ready` — without
    *  loading the dataset. */
-  async join(o: { token?: string | null; ready?: boolean } = {}): Promise<Job> {
+  async join(o: { token?: string | null; ready?: boolean; runtime?: RuntimeInfo } = {}): Promise<Job> {
     await this.hello(o);
     await this.next('welcome');
     const job = await this.next('job');
