@@ -29,7 +29,8 @@ Commands:
                lecture's exercise on MNIST, with a report)
   runs         list the runs and sweeps of the experiment stores
   report       write a self-contained HTML report of a past (or running) run or sweep
-  health       exit 0 if this container's gradwire process is alive (HEALTHCHECK, probes)
+  health       exit 0 if this container's gradwire process is alive (HEALTHCHECK, probes);
+               --ready: a worker is connected and holds its job (readiness probes)
 
 Run 'gradwire <command> --help' for the options of a command.
 `;
@@ -153,9 +154,9 @@ Options:
   -h, --help             this help
 `;
 
-const HEALTH_HELP = `gradwire health — is the gradwire process of this container alive?
+const HEALTH_HELP = `gradwire health — is the gradwire process of this container alive (or ready)?
 
-Usage: gradwire health [--status-file FILE] [--max-age S]
+Usage: gradwire health [--ready] [--status-file FILE] [--max-age S]
        gradwire health --url http://HOST:PORT/healthz
 
 Every long-running gradwire process (coordinator, worker, train, sweep) rewrites the file
@@ -163,7 +164,12 @@ named by GRADWIRE_STATUS_FILE every 5 s. This check exits 0 when that file is fr
 a coordinator, its /healthz answers 200; else 1. It prints one line saying why. The container
 image sets GRADWIRE_STATUS_FILE and runs this as its HEALTHCHECK; a Kubernetes exec probe can too.
 
+With --ready it is a readiness check: a worker must also be connected to a coordinator and
+hold its job (dataset loaded, model built); a coordinator is ready when it is healthy.
+It prints "ready: ..." or "not ready: ..." (a Kubernetes readinessProbe).
+
 Options:
+  --ready                readiness instead of liveness (see above)
   --status-file FILE     the status file (default: GRADWIRE_STATUS_FILE)
   --max-age S            oldest acceptable status, seconds (default 30)
   --url URL              instead: GET this health URL (e.g. a coordinator's /healthz)
@@ -468,18 +474,22 @@ function report(args: string[]): number {
 }
 
 async function health(args: string[]): Promise<number> {
-  const v = parse(args, { 'status-file': { type: 'string' }, 'max-age': { type: 'string' }, url: { type: 'string' }, timeout: { type: 'string' } });
+  const v = parse(args, { 'status-file': { type: 'string' }, 'max-age': { type: 'string' }, url: { type: 'string' }, timeout: { type: 'string' }, ready: { type: 'boolean' } });
   if (v['help']) {
     process.stdout.write(HEALTH_HELP);
     return 0;
   }
+  const ready = v['ready'] === true;
+  if (ready && v['url'] !== undefined) throw new UserError('USAGE', '--ready reads the status file; --url asks a URL instead: give one of them');
   const r = await checkHealth({
     statusFile: (v['status-file'] as string | undefined) ?? process.env[STATUS_ENV] ?? null,
     url: (v['url'] as string | undefined) ?? null,
     maxAgeMs: seconds('--max-age', v['max-age'] as string | undefined, 30) * 1000,
     timeoutMs: seconds('--timeout', v['timeout'] as string | undefined, 5) * 1000,
+    ready,
   });
-  process.stdout.write(`${r.ok ? 'healthy' : 'unhealthy'}: ${r.message}\n`);
+  const [yes, no] = ready ? ['ready', 'not ready'] : ['healthy', 'unhealthy'];
+  process.stdout.write(`${r.ok ? yes : no}: ${r.message}\n`);
   return r.ok ? 0 : 1;
 }
 

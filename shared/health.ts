@@ -3,6 +3,8 @@
 // `gradwire health` reads it. A coordinator's status names its /healthz URL, which the check
 // asks too (the server answers, not just the process). Docker's HEALTHCHECK and a Kubernetes
 // exec probe run `gradwire health`; an HTTP probe asks the coordinator's /healthz directly.
+// Readiness (`gradwire health --ready`, a Kubernetes readiness probe): a worker is ready when
+// it is connected to a coordinator and holds its job (the dataset loaded, the model built).
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
@@ -17,6 +19,13 @@ export interface Status {
   updatedAt: string;
   /** the coordinator's health endpoint, asked by `gradwire health` */
   healthUrl?: string;
+  /** a worker's job (the run id) once it holds it: dataset loaded, model built; null when none */
+  job?: string | null;
+}
+
+/** what a status file says beyond role, state and time */
+export interface StatusDetail {
+  job?: string | null;
 }
 
 export const STATUS_ENV = 'GRADWIRE_STATUS_FILE';
@@ -27,7 +36,8 @@ export class StatusFile {
   private timer: NodeJS.Timeout | null = null;
   private healthUrl: string | undefined;
 
-  constructor(private readonly path: string | null, private readonly role: Role, private readonly state: () => string) {
+  constructor(private readonly path: string | null, private readonly role: Role, private readonly state: () => string,
+    private readonly detail: () => StatusDetail = () => ({})) {
     if (!path) return;
     this.update();
     this.timer = setInterval(() => this.update(), WRITE_EVERY_MS);
@@ -35,8 +45,8 @@ export class StatusFile {
   }
 
   /** Status file from the environment (none when GRADWIRE_STATUS_FILE is unset). */
-  static fromEnv(role: Role, state: () => string): StatusFile {
-    return new StatusFile(process.env[STATUS_ENV] || null, role, state);
+  static fromEnv(role: Role, state: () => string, detail?: () => StatusDetail): StatusFile {
+    return new StatusFile(process.env[STATUS_ENV] || null, role, state, detail);
   }
 
   /** the coordinator's /healthz, once it listens */
@@ -56,6 +66,7 @@ export class StatusFile {
     const status: Status = {
       role: this.role, pid: process.pid, state: this.state(), updatedAt: new Date().toISOString(),
       ...(this.healthUrl ? { healthUrl: this.healthUrl } : {}),
+      ...this.detail(),
     };
     try {
       writeFileSync(`${this.path}.tmp`, `${JSON.stringify(status)}\n`);
@@ -90,8 +101,13 @@ export function probeUrl(url: string, timeoutMs: number): Promise<{ ok: boolean;
   });
 }
 
-/** The health check: a fresh status file (and, for a coordinator, a 200 from its /healthz). */
-export async function checkHealth(o: { statusFile: string | null; url: string | null; maxAgeMs: number; timeoutMs: number; now?: number }): Promise<{ ok: boolean; message: string }> {
+/** The worker states in which it is connected to a coordinator (worker/client.ts) */
+const CONNECTED = new Set(['idle', 'working']);
+
+/** The health check: a fresh status file (and, for a coordinator, a 200 from its /healthz).
+ *  With `ready`, the readiness check: the same, and a worker must also be connected to a
+ *  coordinator and hold its job. */
+export async function checkHealth(o: { statusFile: string | null; url: string | null; maxAgeMs: number; timeoutMs: number; ready?: boolean; now?: number }): Promise<{ ok: boolean; message: string }> {
   if (o.url) return probeUrl(o.url, o.timeoutMs);
   if (!o.statusFile) return { ok: false, message: `no status file: set ${STATUS_ENV} (or give --status-file FILE or --url URL)` };
   let status: Status;
@@ -108,5 +124,11 @@ export async function checkHealth(o: { statusFile: string | null; url: string | 
     const r = await probeUrl(status.healthUrl, o.timeoutMs);
     return { ok: r.ok, message: `${status.role} ${status.pid} ${status.state}: ${r.message}` };
   }
-  return { ok: true, message: `${status.role} ${status.pid} ${status.state}, status ${Math.round(age / 1000)} s old` };
+  const who = `${status.role} ${status.pid} ${status.state}`;
+  if (o.ready && status.role === 'worker') {
+    if (!CONNECTED.has(status.state)) return { ok: false, message: `${who}: not connected to a coordinator` };
+    if (!status.job) return { ok: false, message: `${who}: connected, holds no job yet` };
+    return { ok: true, message: `${who}, job ${status.job}` };
+  }
+  return { ok: true, message: `${who}, status ${Math.round(age / 1000)} s old` };
 }

@@ -28,11 +28,21 @@ Options (environment variable in brackets):
   -h, --help             this help
 
 Liveness: with GRADWIRE_STATUS_FILE set, the worker rewrites that file every 5 s; 'gradwire
-health' checks it (the container image's HEALTHCHECK).
+health' checks it (the container image's HEALTHCHECK). Readiness: 'gradwire health --ready'
+passes while the worker is connected and holds its job (the file names the job).
 
 Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (bad token,
 other protocol version, incompatible runtime).
 `;
+
+/** The job the worker holds (its run id), for readiness; null before the job is loaded and
+ *  after the run is done. WorkerClient keeps its job private: read its `jobId` once it has one
+ *  (a public getter is the proper interface), else the field behind it. */
+function heldJob(client: WorkerClient): string | null {
+  const c = client as unknown as { jobId?: unknown; job?: { id?: unknown } | null };
+  const id = 'jobId' in c ? c.jobId : c.job?.id;
+  return typeof id === 'string' ? id : null;
+}
 
 function usage(message: string): never {
   process.stderr.write(`gradwire worker: error: ${message}\n`);
@@ -95,7 +105,7 @@ export async function workerMain(args: string[]): Promise<number> {
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
   });
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => client.stop());
-  const status = StatusFile.fromEnv('worker', () => client.state);
+  const status = StatusFile.fromEnv('worker', () => client.state, () => ({ job: heldJob(client) }));
   try {
     return await client.run();
   } finally {

@@ -1,11 +1,12 @@
 // Liveness for containers and probes: the status file every long-running process keeps
 // current, `gradwire health`, /healthz, and a coordinator that stays up when done (--stay).
+// Readiness: `gradwire health --ready`, a worker connected to a coordinator and holding its job.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkHealth } from '../../shared/health.js';
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
-import { killAll, listeningPort, startCoordinator, startWorker } from '../helpers/cluster.js';
+import { freePort, killAll, listeningPort, startCoordinator, startWorker } from '../helpers/cluster.js';
 
 const IRIS = `
 data: { name: iris }
@@ -118,4 +119,84 @@ describe('train with a local pool', () => {
     expect(s.role).toBe('coordinator');
     expect(s.state).toBe('done');
   });
+});
+
+describe('readiness: gradwire health --ready', () => {
+  const dir = tempDir('gradwire-ready-');
+  const base = { url: null, maxAgeMs: 30_000, timeoutMs: 2_000, ready: true };
+  const write = (name: string, status: Record<string, unknown>): string => {
+    const file = join(dir, name);
+    writeFileSync(file, JSON.stringify({ role: 'worker', pid: 42, updatedAt: new Date().toISOString(), ...status }));
+    return file;
+  };
+
+  it('a worker is ready only when connected (idle or working) and holding a job; alive either way', async () => {
+    const cases: Array<[Record<string, unknown>, boolean, RegExp]> = [
+      [{ state: 'connecting', job: null }, false, /^worker 42 connecting: not connected to a coordinator$/],
+      [{ state: 'connecting', job: 'run-1' }, false, /not connected to a coordinator/],
+      [{ state: 'idle', job: null }, false, /^worker 42 idle: connected, holds no job yet$/],
+      [{ state: 'idle' }, false, /holds no job yet/],
+      [{ state: 'idle', job: 'run-1' }, true, /^worker 42 idle, job run-1$/],
+      [{ state: 'working', job: 'run-1' }, true, /^worker 42 working, job run-1$/],
+    ];
+    for (const [status, ok, message] of cases) {
+      const file = write('w.json', status);
+      const r = await checkHealth({ ...base, statusFile: file });
+      expect(r, JSON.stringify(status)).toMatchObject({ ok });
+      expect(r.message).toMatch(message);
+      expect((await checkHealth({ ...base, ready: false, statusFile: file })).ok).toBe(true);
+    }
+    // a stale status is not ready either
+    const stale = write('stale.json', { state: 'working', job: 'run-1', updatedAt: new Date(Date.now() - 60_000).toISOString() });
+    expect(await checkHealth({ ...base, statusFile: stale })).toMatchObject({ ok: false, message: expect.stringMatching(/60 s old/) as unknown });
+  });
+
+  it('the command prints ready / not ready and exits 0 / 1; --ready with --url is a usage error', () => {
+    const yes = gradwire(['health', '--ready', '--status-file', write('yes.json', { state: 'idle', job: 'run-1' })]);
+    expect(yes.status).toBe(0);
+    expect(yes.stdout).toBe('ready: worker 42 idle, job run-1\n');
+    const no = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: write('no.json', { state: 'idle', job: null }) } });
+    expect(no.status).toBe(1);
+    expect(no.stdout).toMatch(/^not ready: worker 42 idle: connected, holds no job yet/);
+    const both = gradwire(['health', '--ready', '--url', 'http://127.0.0.1:9/healthz']);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/--ready reads the status file/);
+    expect(gradwire(['health', '--help']).stdout).toMatch(/--ready/);
+  });
+
+  it('a real worker: alive but not ready while no coordinator answers, ready once it holds the job, and its job is named', async () => {
+    const d = withFiles({ 'iris.yaml': IRIS });
+    const status = join(d, 'worker.status');
+    const port = await freePort();
+    const w = startWorker(port, 'w-ready', [], undefined, { GRADWIRE_STATUS_FILE: status });
+    const waitFor = async (test: (s: { state: string; job?: string | null }) => boolean, what: string): Promise<void> => {
+      for (let i = 0; i < 200; i++) {
+        try {
+          if (test(JSON.parse(readFileSync(status, 'utf8')) as { state: string; job?: string | null })) return;
+        } catch { /* not written yet */ }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${what}: ${readFileSync(status, 'utf8')}`);
+    };
+    await waitFor((s) => s.state === 'connecting', 'the worker status');
+    const before = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
+    expect(before.status).toBe(1);
+    expect(before.stdout).toMatch(/^not ready: worker \d+ connecting: not connected to a coordinator/);
+    expect(gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: status } }).status).toBe(0);
+
+    // a coordinator waiting for 2 workers: this one holds the job while it waits
+    const c = startCoordinator(['--config', join(d, 'iris.yaml'), '--listen', `127.0.0.1:${port}`, '--min-workers', '2', '--out', join(d, 'out')]);
+    await waitFor((s) => s.state !== 'connecting' && typeof s.job === 'string', 'the worker to hold the job');
+    const ready = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
+    expect(ready.status, ready.stdout).toBe(0);
+    expect(ready.stdout).toMatch(/^ready: worker \d+ (idle|working), job run-/);
+    const runId = c.events.find((e) => typeof e['run'] === 'string')?.['run'] as string | undefined;
+    expect(runId).toBeDefined();
+    expect(ready.stdout).toContain(`job ${runId}`);
+
+    const w2 = startWorker(port, 'w-ready-2');
+    expect(await c.exited).toBe(0);
+    expect(await w.exited).toBe(0);
+    expect(await w2.exited).toBe(0);
+  }, 60_000);
 });
