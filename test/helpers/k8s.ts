@@ -1,13 +1,16 @@
 // Kubernetes manifests for tests, offline: render a kustomization with `kubectl kustomize`,
 // validate each object against the Kubernetes schemas (kubernetes-models) plus a strict
-// check for fields those schemas do not know, and find objects and pods in a render.
-import { execFileSync } from 'node:child_process';
+// check for fields those schemas do not know, find objects and pods in a render, and run a
+// container's command on this machine (its volumes in a folder, its paths moved there).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import ts from 'typescript';
 import { parseAllDocuments } from 'yaml';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { Job, type IJob } from 'kubernetes-models/batch/v1/Job';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { PersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
@@ -17,6 +20,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { ROOT, tempDir } from './cli.js';
+import { Proc } from './cluster.js';
 
 export const KUBECTL = (process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find((f) => existsSync(f));
 export const NAMESPACE = 'gradwire';
@@ -40,6 +44,7 @@ export const KINDS: Record<string, { validate: (o: Manifest) => void; module: st
   'v1/Pod': { validate: (o) => new Pod(o as never).validate(), module: 'kubernetes-models/v1/Pod', iface: 'IPod' },
   'apps/v1/Deployment': { validate: (o) => new Deployment(o as never).validate(), module: 'kubernetes-models/apps/v1/Deployment', iface: 'IDeployment' },
   'batch/v1/Job': { validate: (o) => new Job(o as never).validate(), module: 'kubernetes-models/batch/v1/Job', iface: 'IJob' },
+  'networking.k8s.io/v1/NetworkPolicy': { validate: (o) => new NetworkPolicy(o as never).validate(), module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', iface: 'INetworkPolicy' },
 };
 
 export function kindOf(o: Manifest): (typeof KINDS)[string] {
@@ -166,6 +171,26 @@ export function mountOf(c: IContainer, path: string) {
     .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
 }
 
+/** `kind/namespace/name`: what `kubectl delete` deletes */
+export const objectKey = (o: Manifest): string => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+/** Does a label selector's matchLabels select these labels? */
+export const selects = (matchLabels: Record<string, string> | undefined, labels: Record<string, string>): boolean =>
+  Object.keys(matchLabels ?? {}).length > 0 && Object.entries(matchLabels!).every(([k, v]) => labels[k] === v);
+
+/** The mount paths of a container, longest first, as a regex alternation */
+function mountPattern(c: IContainer): string {
+  return (c.volumeMounts ?? []).map((m) => m.mountPath).sort((a, b) => b.length - a.length)
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+}
+
+/** A container's shell command line: `sh -c SCRIPT [$0 [ARGS...]]`, from command and args */
+function shellOf(c: IContainer): { script: string; positional: string[] } | null {
+  const all = [...(c.command ?? []), ...(c.args ?? [])];
+  if (all[0] !== 'sh' || all[1] !== '-c' || all[2] === undefined) return null;
+  return { script: all[2], positional: all.slice(3) };
+}
+
 /** The gradwire command lines a container runs. Without `command` the args go to the image's
  *  entrypoint, gradwire; a `sh -c` wrapper is run for real, with its volumes moved to a temp
  *  folder (`prepare` may put files there first) and a stand-in `gradwire` that records its
@@ -173,18 +198,20 @@ export function mountOf(c: IContainer, path: string) {
 export function gradwireInvocation(c: IContainer, prepare: (volumes: string) => void = () => {}): string[] | null {
   if (!c.command) return c.args ?? [];
   if (c.command[0] === 'gradwire') return [...c.command.slice(1), ...(c.args ?? [])];
-  if (c.command[0] !== 'sh') return null;
+  const shell = shellOf(c);
+  if (!shell) return null;
   const volumes = tempDir('gradwire-k8s-volumes-');
   prepare(volumes);
   const bin = tempDir('gradwire-k8s-bin-');
   writeFileSync(join(bin, 'gradwire'), '#!/bin/sh\nprintf \'%s\\n\' "$@" > "$GRADWIRE_ARGV_FILE"\n');
   chmodSync(join(bin, 'gradwire'), 0o755);
   // every absolute path under a mount (one pass: the temp folder is itself under /tmp)
-  const mounts = (c.volumeMounts ?? []).map((m) => m.mountPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-  let script = [...c.command, ...(c.args ?? [])].slice(2).join(' ');
-  if (mounts) script = script.replace(new RegExp(`(^|[\\s="'])(${mounts})(?=[/\\s"']|$)`, 'gm'), `$1${volumes}$2`);
+  const mounts = mountPattern(c);
+  const move = (text: string): string => (mounts ? text.replace(new RegExp(`(^|[\\s="'])(${mounts})(?=[/\\s"']|$)`, 'gm'), `$1${volumes}$2`) : text);
   const argvFile = join(bin, 'argv');
-  execFileSync('sh', ['-c', script], { env: { ...process.env, PATH: `${bin}${delimiter}${process.env['PATH']}`, GRADWIRE_ARGV_FILE: argvFile } });
+  const r = spawnSync('sh', ['-c', move(shell.script), ...shell.positional.map(move)],
+    { encoding: 'utf8', env: { ...process.env, PATH: `${bin}${delimiter}${process.env['PATH']}`, GRADWIRE_ARGV_FILE: argvFile } });
+  if (!existsSync(argvFile)) throw new Error(`${c.name}: its shell command ran no gradwire (exit ${r.status}): ${r.stderr}`);
   return readFileSync(argvFile, 'utf8').trimEnd().split('\n').map((a) => a.replaceAll(volumes, ''));
 }
 
@@ -198,3 +225,70 @@ export function sweepRestartInvocation(c: IContainer): string[] {
   })!;
 }
 
+/** A pod's container on this machine: `root` stands for the pod's file system. */
+export interface LocalContainer {
+  root: string;
+  /** a path in the container → the same file here */
+  path: (p: string) => string;
+  /** its environment as the container has it, paths moved */
+  env: Record<string, string>;
+}
+
+/** Write the files a container's volumes hold under `root`: a ConfigMap's data from the render,
+ *  a Secret's from `secrets` (Secrets are made by hand, so no render holds them), with the
+ *  Secret volume's `items` if it has them; an empty folder for any other volume. */
+export function materialize(pod: PodOf, c: IContainer, objs: Manifest[], root: string, secrets: Record<string, Record<string, string>>): LocalContainer {
+  for (const m of c.volumeMounts ?? []) {
+    const v = pod.spec.volumes!.find((x) => x.name === m.name)!;
+    const dir = join(root, m.mountPath);
+    mkdirSync(dir, { recursive: true });
+    if (v.configMap) {
+      for (const [k, text] of Object.entries(find<IConfigMap>(objs, 'ConfigMap', v.configMap.name).data ?? {})) writeFileSync(join(dir, k), text);
+    } else if (v.secret) {
+      const data = secrets[v.secret.secretName!];
+      if (!data) throw new Error(`${pod.owner}: no test data for the Secret ${v.secret.secretName}`);
+      for (const item of v.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
+        if (data[item.key] === undefined) throw new Error(`${pod.owner}: the Secret ${v.secret.secretName} has no key ${item.key}`);
+        writeFileSync(join(dir, item.path), data[item.key]!);
+      }
+    }
+  }
+  const mounts = mountPattern(c);
+  const path = (p: string): string => (mounts && new RegExp(`^(${mounts})(/|$)`).test(p) ? join(root, p) : p);
+  const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, path(e.value!)]));
+  return { root, path, env };
+}
+
+const NODE = process.execPath;
+const local: Proc[] = [];
+
+/** Run a container's command on this machine, as the kubelet would start it: a `sh -c` wrapper
+ *  for real, with a `gradwire` on its PATH that runs this repository's CLI; its args and
+ *  environment with their paths moved under the container's root, `--listen 0.0.0.0:P` on
+ *  127.0.0.1:0 and `env` on top (e.g. GRADWIRE_CONNECT to the local coordinator). The process
+ *  gets its own process group, which `killLocal` ends. */
+export function runLocal(name: string, c: IContainer, lc: LocalContainer, env: Record<string, string> = {}): Proc {
+  const bin = tempDir('gradwire-k8s-bin-');
+  writeFileSync(join(bin, 'gradwire'), `#!/bin/sh\nexec "${NODE}" --import tsx "${join(ROOT, 'coordinator/cli.ts')}" "$@"\n`);
+  chmodSync(join(bin, 'gradwire'), 0o755);
+  const move = (a: string): string => (/^0\.0\.0\.0:\d+$/.test(a) ? '127.0.0.1:0' : lc.path(a));
+  const shell = shellOf(c);
+  const [file, args] = shell ? ['sh', ['-c', shell.script, ...shell.positional.map(move)]]
+    : c.command ? [c.command[0]!, [...c.command.slice(1), ...(c.args ?? [])].map(move)] : ['gradwire', (c.args ?? []).map(move)];
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GRADWIRE_')));
+  const child = spawn(file, args, {
+    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...inherited, FORCE_COLOR: '0', ...lc.env, ...env, PATH: `${bin}${delimiter}${process.env['PATH']}` },
+  });
+  const p = new Proc(name, child);
+  local.push(p);
+  return p;
+}
+
+/** End every process `runLocal` started, with its children. */
+export async function killLocal(): Promise<void> {
+  for (const p of local.splice(0)) {
+    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone already */ }
+    await p.exited;
+  }
+}
