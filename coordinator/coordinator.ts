@@ -101,6 +101,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    // the run is over: workers leaving now are no step's concern (no reassignments, no waiting)
+    source.dispose();
     status.stop();
     await server.close();
   }

@@ -97,6 +97,7 @@ export class DistributedSource implements GradientSource {
   /** stop listening to the server (the run is over) */
   dispose(): void {
     this.stopWaiting();
+    this.current = null;
     this.server.off('ready', this.readyListener);
     this.server.off('gone', this.goneListener);
     this.server.off('message', this.messageListener);

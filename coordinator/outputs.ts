@@ -2,13 +2,18 @@
 // are written atomically (write a temporary file, then rename) so a crash never leaves a
 // half-written one behind.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);
+}
+
+/** Append rows to a CSV file that already has its header line. */
+export function appendCsv(path: string, rows: Array<Record<string, unknown>>, columns: string[]): void {
+  if (rows.length > 0) appendFileSync(path, toCsv(rows, columns, false));
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -26,8 +31,10 @@ function csvCell(v: unknown): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export function toCsv(rows: Array<Record<string, unknown>>, columns: string[]): string {
-  const lines = [columns.join(',')];
+/** CSV text of `rows`; without the header line to append to a file that has one */
+export function toCsv(rows: Array<Record<string, unknown>>, columns: string[], header = true): string {
+  if (!header && rows.length === 0) return '';
+  const lines = header ? [columns.join(',')] : [];
   for (const r of rows) lines.push(columns.map((c) => csvCell(r[c])).join(','));
   return `${lines.join('\n')}\n`;
 }
@@ -41,14 +48,13 @@ export function writeJson(dir: string, name: string, value: unknown): void {
   writeAtomic(join(dir, name), `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Read a CSV this module wrote (no quoted commas in numeric files); [] when absent. */
+/** Read a CSV this module wrote (no quoted commas in numeric files); [] when absent. A line
+ *  with fewer cells than the header (an append cut short by a crash) is left out. */
 export function readCsv(path: string): Array<Record<string, string>> {
   if (!existsSync(path)) return [];
   const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
   if (!header) return [];
   const cols = header.split(',');
-  return lines.filter((l) => l.length > 0).map((l) => {
-    const cells = l.split(',');
-    return Object.fromEntries(cols.map((c, i) => [c, cells[i] ?? '']));
-  });
+  return lines.map((l) => l.split(',')).filter((cells) => cells.length === cols.length)
+    .map((cells) => Object.fromEntries(cols.map((c, i) => [c, cells[i]!])));
 }

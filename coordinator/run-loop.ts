@@ -16,7 +16,7 @@ import { Trainer, type EvalResult, type StepResult } from '../shared/engine/trai
 import { UserError } from '../shared/errors.js';
 import { datasetSha256 } from './datasets.js';
 import type { RunTelemetry } from './telemetry.js';
-import { EPOCH_COLUMNS, STEP_COLUMNS, ensureDir, readCsv, sha256Hex, toCsv, writeAtomic, writeJson } from './outputs.js';
+import { EPOCH_COLUMNS, STEP_COLUMNS, appendCsv, ensureDir, readCsv, sha256Hex, toCsv, writeAtomic, writeJson } from './outputs.js';
 
 export interface StepGradient {
   gradSum: Float32Array;
@@ -46,7 +46,7 @@ export interface RunOptions {
   progress: boolean;
   /** log one event per step (JSON logs) */
   stepEvents: boolean;
-  /** set (and `stopping` resolved) when the run should checkpoint and stop (SIGTERM) */
+  /** set when the run should checkpoint and stop (SIGTERM) */
   stopSignal?: StopSignal;
   /** after each epoch's validation: 'stop' ends the run early (ASHA) */
   onEpoch?: (row: EpochRow) => 'continue' | 'stop';
@@ -68,13 +68,38 @@ export interface EpochRow {
   seconds: number;
 }
 
+/**
+ * Set when the run should checkpoint and stop (SIGTERM). `race` waits for a step or the stop,
+ * whichever comes first, and leaves nothing behind: a listener is added for one step and
+ * removed when the step settles. (Racing against a promise that never settles would attach
+ * one reaction per step to it, each holding that step's result: the gradient, every step, for
+ * the life of the run.)
+ */
 export class StopSignal {
   stopped = false;
-  private fire: () => void = () => {};
-  readonly stopping = new Promise<null>((resolve) => { this.fire = () => resolve(null); });
+  private readonly listeners = new Set<() => void>();
   stop(): void {
+    if (this.stopped) return;
     this.stopped = true;
-    this.fire();
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** `pending`'s value, or null as soon as the signal fires */
+  race<T>(pending: Promise<T> | T): Promise<T | null> {
+    if (this.stopped) return Promise.resolve(null);
+    return new Promise<T | null>((resolve, reject) => {
+      const onStop = (): void => resolve(null);
+      this.listeners.add(onStop);
+      Promise.resolve(pending).then(
+        (v) => { this.listeners.delete(onStop); resolve(v); },
+        (e: unknown) => { this.listeners.delete(onStop); reject(e); },
+      );
+    });
+  }
+
+  /** listeners waiting now (0 between steps: a test checks nothing accumulates) */
+  get waiting(): number {
+    return this.listeners.size;
   }
 }
 
@@ -148,9 +173,24 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
   const keep = (rows: Array<Record<string, number | string>>): Array<Record<string, unknown>> =>
     rows.filter((r) => Number(r['step']) <= resumedFrom);
   const epochRows = resumedFrom ? keep(readCsv(join(o.outDir, 'epochs.csv'))) : [];
-  const stepRows = resumedFrom ? keep(readCsv(join(o.outDir, 'steps.csv'))).filter((r) => Number(r['step']) < resumedFrom) : [];
+  // steps.csv grows by appending the rows at each checkpoint and epoch end, so the run holds
+  // the rows since the last of those, not all of them (memory stays flat however long the run)
+  const stepsCsv = join(o.outDir, 'steps.csv');
+  const earlierSteps = resumedFrom ? keep(readCsv(stepsCsv)).filter((r) => Number(r['step']) < resumedFrom) : [];
+  writeAtomic(stepsCsv, toCsv(earlierSteps, STEP_COLUMNS));
+  let stepRows: Array<Record<string, unknown>> = [];
+  const flushSteps = (): void => {
+    appendCsv(stepsCsv, stepRows, STEP_COLUMNS);
+    stepRows = [];
+  };
+  // the step rows first: a crash between the two leaves rows past the checkpoint, which a
+  // resume drops and recomputes, never a gap
+  const checkpoint = (): void => {
+    flushSteps();
+    writeAtomic(join(o.outDir, CHECKPOINT_FILE), encodeCheckpoint(cfg, trainer.state(), dataSha));
+  };
   writeJson(o.outDir, 'config.json', cfg);
-  const checkpoint = (): void => writeAtomic(join(o.outDir, CHECKPOINT_FILE), encodeCheckpoint(cfg, trainer.state(), dataSha));
+
   log.info({
     run: o.runId, event: resumedFrom ? 'resume' : 'start', mode: source.mode, model: model.describe(), params: model.paramCount,
     dataset: data.name, train: split.train.length, val: split.val.length, test: split.test.length, out: o.outDir, step: resumedFrom,
@@ -190,7 +230,7 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
       const t0 = performance.now();
       const batch = trainer.nextBatch();
       const pending = source.gradient(trainer, batch);
-      const g = o.stopSignal ? await Promise.race([pending, o.stopSignal.stopping]) : await pending;
+      const g = o.stopSignal ? await o.stopSignal.race(pending) : await pending;
       if (g === null) return stopped();
       const r: StepResult = trainer.applyStep(g.gradSum, g.lossSum, g.correct, batch.length, g.bnStats);
       // time spent waiting for workers to exist is not training time
@@ -227,7 +267,7 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
     epochRows.push({ ...row });
     o.telemetry?.epoch(row);
     writeAtomic(join(o.outDir, 'epochs.csv'), toCsv(epochRows, EPOCH_COLUMNS));
-    writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
+    flushSteps();
     log.info({ run: o.runId, event: 'epoch', ...row },
       `epoch ${row.epoch}/${cfg.epochs}  train loss ${last.loss.toFixed(4)} acc ${(last.accuracy * 100).toFixed(2)}%  val loss ${val.loss.toFixed(4)} acc ${(val.accuracy * 100).toFixed(2)}%  ${row.samplesPerSecond} samples/s`);
     // every epoch is reported (the store records it); a 'stop' before the last one ends the run
@@ -236,7 +276,6 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
 
   const test = o.evaluateTest === false ? null : trainer.evaluate(split.test);
   checkpoint();
-  writeAtomic(join(o.outDir, 'steps.csv'), toCsv(stepRows, STEP_COLUMNS));
   const lastEpoch = epochRows[epochRows.length - 1];
   const summary: RunSummary = {
     runId: o.runId,

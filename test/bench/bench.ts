@@ -10,13 +10,16 @@
 // Environment: BENCH_REPS (default 5), BENCH_STEPS (training steps per repetition, default 20),
 // BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3), BENCH_DIST_REPS
 // (repetitions of each distributed run, default 3), BENCH_SWEEP_REPS (repetitions of each sweep
-// throughput run, default 2), BENCH_ONLY=distributed|kernels|sweep|dashboard (run one part).
+// throughput run, default 2), BENCH_ONLY=distributed|kernels|sweep|dashboard|soak (run one part).
 //
 // Then the sweep part (test/bench/sweep.ts): trials/hour of a small MNIST sweep with 1 and 2
 // workers, and the epochs ASHA spends against plain random search.
 //
 // Then the dashboard part (test/bench/dashboard.ts): samples/s of the same run with and without
 // a live dashboard client connected (BENCH_DASH_REPS, BENCH_DASH_EPOCHS, BENCH_DASH_BROWSER=1).
+//
+// Then the soak part (test/bench/soak.ts): memory of a coordinator, its workers and an
+// in-process run over BENCH_SOAK_STEPS steps (default 10,000), after a forced GC.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -30,6 +33,7 @@ import { Dense } from '../../shared/nn/dense.js';
 import type { Layer, PassContext } from '../../shared/nn/layer.js';
 import { printDashboard, runDashboardBench } from './dashboard.js';
 import { printDistributed, runDistributedBench } from './distributed.js';
+import { printSoak, runSoakBench } from './soak.js';
 import { printSweep, runSweepBench } from './sweep.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
 import { envNum, fmt, interleave, log, median, randomArray, seededRandom, spread, table, timeN, timeRep, type Contender } from './stats.js';
@@ -192,7 +196,7 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 
 async function main(): Promise<void> {
   const only = process.env['BENCH_ONLY'] ?? '';
-  const parts = ['distributed', 'kernels', 'sweep', 'dashboard'];
+  const parts = ['distributed', 'kernels', 'sweep', 'dashboard', 'soak'];
   if (only && !parts.includes(only)) throw new Error(`BENCH_ONLY: "${only}" is not one of ${parts.join(', ')}`);
   const t0 = Date.now();
   const kernels = only === '' || only === 'kernels' ? await benchKernels() : null;
@@ -202,9 +206,11 @@ async function main(): Promise<void> {
   if (sweep) printSweep(sweep);
   const dashboard = only === '' || only === 'dashboard' ? await runDashboardBench() : null;
   if (dashboard) printDashboard(dashboard);
+  const soak = only === '' || only === 'soak' ? await runSoakBench() : null;
+  if (soak) printSoak(soak);
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
-  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, dashboard, seconds })}\n`);
+  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, dashboard, soak, seconds })}\n`);
 }
 
 async function benchKernels(): Promise<Record<string, unknown>> {

@@ -4,6 +4,7 @@
 // link goes down: the coordinator drops it after the heartbeat timeout (no waiting for TCP to
 // give up), the others carry on; the link comes back, the worker rejoins and gets work again;
 // the weights are unchanged. Needs root and iproute2 (CI runs as root); skipped otherwise.
+import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
     const dir = withFiles({ 'run.yaml': CONFIG });
     const configFile = join(dir, 'run.yaml');
     const tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, `${'ab'.repeat(32)}\n`, { mode: 0o600 });
+    writeFileSync(tokenFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     const out = tempDir('gradwire-multihost-');
     const cache = tempDir('gradwire-multihost-cache-');
     // the reference opens no socket: it may run in the root namespace
