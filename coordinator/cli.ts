@@ -1,5 +1,6 @@
 // The `gradwire` command line.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
@@ -57,6 +58,9 @@ Options:
                          gradwire.db in DIR's parent folder: runs/gradwire.db for the default
                          DIR). 'gradwire runs' lists the runs, 'gradwire report ID' reports one.
 ${COMMON}
+
+SIGTERM or Ctrl-C writes a checkpoint and exits 143 (130): stopped, not done. The same --out
+resumes at that step, with the weights an uninterrupted run would have.
 `;
 
 const SWEEP_HELP = `gradwire sweep — a hyperparameter sweep on a local pool of workers
@@ -104,7 +108,8 @@ Options (environment variable in brackets):
 ${COMMON}
 
 It exits 0 once the run's outputs are written (unless --stay); its workers exit with it. SIGTERM
-writes a checkpoint and exits; run it again with the same --out to resume. GET /healthz answers
+(or Ctrl-C) before then writes a checkpoint and exits 143 (130): stopped, not done; run it again
+with the same --out to resume. GET /healthz answers
 {"status":"ok","state":"running"|"done",...}; with GRADWIRE_STATUS_FILE set, the coordinator
 rewrites that file every 5 s for 'gradwire health'.
 
@@ -178,6 +183,18 @@ Options:
 `;
 
 type Values = Record<string, string | boolean | undefined>;
+
+/**
+ * The exit code of a run that a signal stopped before its outputs were written: 128 + the
+ * signal's number (143 for SIGTERM, 130 for SIGINT), as a shell reports a process the signal
+ * ended — so that a Kubernetes Job, compose or a script never takes a stopped run for a
+ * finished one. Watch before the run starts; `code()` after it returned without a summary.
+ */
+function watchStopSignal(): { code(): number } {
+  let by: 'SIGTERM' | 'SIGINT' | null = null;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => { by ??= sig; });
+  return { code: () => 128 + osConstants.signals[by ?? 'SIGTERM'] };
+}
 
 const LOG_OPTIONS: ParseArgsConfig['options'] = {
   'log-format': { type: 'string' },
@@ -293,29 +310,32 @@ async function train(args: string[]): Promise<number> {
   if (v['in-process']) {
     if (v['workers'] !== undefined) throw new UserError('USAGE', '--workers and --in-process exclude each other: --in-process uses no workers');
     const stop = new StopSignal();
+    const stopped = watchStopSignal();
     process.once('SIGTERM', () => stop.stop());
     process.once('SIGINT', () => stop.stop());
     const data = loadDataset(config.data, baseDir, config.seed);
     const { store, id, outDir } = startRun(v['store'] as string | undefined, v['out'] as string | undefined);
     const status = StatusFile.fromEnv('coordinator', () => 'running');
     try {
-      await recordRun(store, { runId: id, config, outDir, log }, (onEpoch) =>
+      const summary = await recordRun(store, { runId: id, config, outDir, log }, (onEpoch) =>
         runTraining({ config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop, onEpoch }, IN_PROCESS));
+      return summary ? 0 : stopped.code();
     } finally {
       status.stop();
       store.close();
     }
-    return 0;
   }
   const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
   const { store, id, outDir } = startRun(v['store'] as string | undefined, v['out'] as string | undefined);
   const workers: ChildProcess[] = [];
+  const stopped = watchStopSignal();
   try {
-    await runCoordinator({
+    const summary = await runCoordinator({
       config, baseDir, outDir, runId: id, log, host: '127.0.0.1', port: 0, minWorkers: n, token: null, tls: null,
       heartbeatTimeoutMs: 10_000, progress, stepEvents: !pretty, store,
       onListening: (port) => workers.push(...spawnLocalWorkers(n, port, pretty)),
     });
+    return summary ? 0 : stopped.code();
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
     store.close();
@@ -361,12 +381,14 @@ async function coordinator(args: string[]): Promise<number> {
     return 0;
   }
   const { store, id: runIdentity, outDir } = startRun(v['store'] as string | undefined, (v['out'] as string | undefined) ?? env['GRADWIRE_OUT']);
+  const stopped = watchStopSignal();
   try {
-    await runCoordinator({
+    const summary = await runCoordinator({
       config, baseDir, runId: runIdentity, log: createLogger(format), host, port, token, outDir,
       minWorkers, tls, stay, publicDashboard, store,
       heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
     });
+    return summary ? 0 : stopped.code();
   } catch (e) {
     const msg = (e as Error).message;
     if (/^refusing to listen/.test(msg) || (e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') {
@@ -376,7 +398,6 @@ async function coordinator(args: string[]): Promise<number> {
   } finally {
     store.close();
   }
-  return 0;
 }
 
 async function sweep(args: string[]): Promise<number> {

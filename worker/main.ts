@@ -1,7 +1,7 @@
 // `gradwire worker`: the worker process. Flags, or the environment variables beside them
 // (for containers).
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -32,7 +32,7 @@ health' checks it (the container image's HEALTHCHECK). Readiness: 'gradwire heal
 passes while the worker is connected and holds its job (the file names the job).
 
 Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (bad token,
-other protocol version, incompatible runtime).
+other protocol version, incompatible runtime); 143 (130) stopped by SIGTERM (Ctrl-C).
 `;
 
 /** The job the worker holds (its run id), for readiness; null before the job is loaded and
@@ -104,10 +104,19 @@ export async function workerMain(args: string[]): Promise<number> {
     log,
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
   });
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => client.stop());
+  // stopped by a signal: exit 128 + its number (143, 130) as a shell reports it, so that a
+  // Kubernetes Job never counts a stopped worker as one whose run is done (exit 0)
+  let stoppedBy: 'SIGINT' | 'SIGTERM' | null = null;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      stoppedBy ??= sig;
+      client.stop();
+    });
+  }
   const status = StatusFile.fromEnv('worker', () => client.state, () => ({ job: heldJob(client) }));
   try {
-    return await client.run();
+    const code = await client.run();
+    return stoppedBy ? 128 + osConstants.signals[stoppedBy] : code;
   } finally {
     status.stop();
   }

@@ -168,7 +168,7 @@ describe('bad input: one clear error, exit code 2, no stack trace', () => {
 });
 
 describe('gradwire train --in-process stops on SIGTERM', () => {
-  it('between two steps: a checkpoint at the step reached, and exit 0', async () => {
+  it('between two steps: a checkpoint at the step reached, and exit 143 (128 + SIGTERM: stopped, not done)', async () => {
     const { spawn } = await import('node:child_process');
     const { Proc } = await import('../helpers/cluster.js');
     const dir = withFiles({ 'long.yaml': 'data: { name: spirals, samples: 2000, classes: 3 }\nmodel: { hidden: [32, 32] }\nbatchSize: 16\nepochs: 500\n' });
@@ -179,7 +179,7 @@ describe('gradwire train --in-process stops on SIGTERM', () => {
     await p.waitForEvent('step', (e) => Number(e['step']) >= 50, 60_000);
     p.kill('SIGTERM');
     const stopped = await p.waitForEvent('stopped', () => true, 20_000);
-    expect(await p.exited).toBe(0);
+    expect(await p.exited).toBe(143);
     const ckpt = decodeCheckpoint(readFileSync(join(out, 'checkpoint.gwc')), 'checkpoint.gwc');
     expect(ckpt.state.step).toBe(stopped['step']);
     expect(Number(stopped['step'])).toBeLessThan(500 * 100); // long before the end

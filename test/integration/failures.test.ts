@@ -98,7 +98,7 @@ describe('the coordinator killed mid-run', () => {
     expect(s.weightsSha256).toBe(reference.bn);
   });
 
-  it('SIGTERM writes a checkpoint and exits 0; the next start resumes from that exact step', async () => {
+  it('SIGTERM writes a checkpoint and exits 143 (stopped, not done); the next start resumes from that exact step', async () => {
     const out = tempDir();
     const port = await freePort();
     const args = ['--config', plainFile, '--listen', `127.0.0.1:${port}`, '--out', out];
@@ -108,7 +108,7 @@ describe('the coordinator killed mid-run', () => {
     await first.waitForStep(12);
     first.kill('SIGTERM');
     const stopped = await first.waitForEvent('stopped');
-    expect(await first.exited).toBe(0);
+    expect(await first.exited).toBe(143);
     const second = startCoordinator(args);
     expect((await second.waitForEvent('resume'))['step']).toBe(stopped['step']);
     expect(await second.exited).toBe(0);

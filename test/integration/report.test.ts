@@ -121,7 +121,7 @@ describe('gradwire train records its run in the experiment store', () => {
     try {
       await p.waitForEvent('epoch', (e) => (e['epoch'] as number) >= 2);
       p.kill('SIGTERM');
-      expect(await p.exited).toBe(0);
+      expect(await p.exited).toBe(143);
     } finally {
       p.kill('SIGKILL');
     }
