@@ -8,7 +8,7 @@
 // otherwise. About 3 min with the base images cached in /tmp/gradwire-base-images, 4 without.
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +20,12 @@ const skipReason = containersUnavailable();
 if (skipReason) console.warn(`containers.test.ts skipped: ${skipReason}`);
 
 const IMAGE = 'gradwire:test';
-/** the image deploy/compose.yaml names; the test tags its build with it, compose builds nothing */
-const COMPOSE_IMAGE = 'gradwire:latest';
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+/** the image deploy/compose.yaml (and the Kubernetes manifests) name: the package's version,
+ *  never a floating tag; the test tags its build with it, compose builds nothing */
+const COMPOSE_IMAGE = `gradwire:${VERSION}`;
+/** the base images deploy/Dockerfile builds FROM (the stand-ins get exactly these names) */
+const BASE_IMAGES = [...readFileSync(join(ROOT, 'deploy/Dockerfile'), 'utf8').matchAll(/^FROM (\S+)/gm)].map((m) => m[1]!);
 const COMPOSE_FILE = join(ROOT, 'deploy/compose.yaml');
 const STAND_INS = join(ROOT, 'test/e2e/containers/stand-in-base-images.sh');
 /** compose.yaml's output folder, in the volume gradwire-data */
@@ -35,6 +39,8 @@ const VOLUME = `${PROJECT}_gradwire-data`;
 // the second project (token from a secret file): its own /24 above the first
 const SECRET_SUBNET = `198.18.${8 + (process.pid % 200)}.128/25`;
 const SECRET_PROJECT = `${PROJECT}s`;
+/** the long run under the manifests' limits: a /25 in the other half of the test range */
+const SOAK_SUBNET = `198.19.${8 + (process.pid % 200)}.0/25`;
 /** a small run for the second project: iris, a few seconds */
 const IRIS = 'data: { name: iris }\nmodel: { hidden: [8] }\nbatchSize: 16\nepochs: 2\n';
 
@@ -138,7 +144,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     reference = timed('reference run, in-process on the host (in parallel)', () => referenceRun(join(scratch!, 'reference')));
     reference.catch(() => { /* reported by the test that awaits it */ });
 
-    const standIns = await timed('stand-in base images node:20-bookworm{,-slim}', () =>
+    const standIns = await timed(`stand-in base images ${BASE_IMAGES.join(', ')}`, () =>
       must('bash', [STAND_INS], { env: { ...engine!.env(), DOCKER: DOCKER_CLIENT, NODE: process.execPath }, timeoutMs: 600_000 }));
     for (const line of standIns.stdout.trim().split('\n').filter(Boolean)) console.log(`containers:   ${line}`);
 
@@ -159,7 +165,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
           const down = await compose(['down', '--volumes', '--remove-orphans', '--timeout', '10'], 120_000, { project, override: file, env: engine.env() });
           if (down.status !== 0) console.warn(`containers: docker-compose down (${project}) failed: ${down.stderr.slice(-2000)}`);
         }
-        await run(DOCKER_CLIENT, ['rmi', '--force', COMPOSE_IMAGE, IMAGE, 'node:20-bookworm', 'node:20-bookworm-slim'], { env: engine.env(), timeoutMs: 120_000 });
+        await run(DOCKER_CLIENT, ['rmi', '--force', COMPOSE_IMAGE, IMAGE, ...BASE_IMAGES], { env: engine.env(), timeoutMs: 120_000 });
       }
     } finally {
       await engine?.stop();
@@ -218,7 +224,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     expect(health.status).toBe(1);
   });
 
-  it('docker run IMAGE trains the default run with no config (CMD train), is healthy meanwhile, and docker stop checkpoints it and exits 0', async () => {
+  it('docker run IMAGE trains the default run with no config (CMD train), is healthy meanwhile, and docker stop checkpoints it and exits 143 (stopped, not done)', async () => {
     // an anonymous volume at /data, loopback only: `train` runs a coordinator and 2 local workers
     const id = (await engine!.docker(['run', '--detach', '--network', 'none', IMAGE])).stdout.trim();
     try {
@@ -234,7 +240,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
       expect(health.status, health.stdout + health.stderr).toBe(0);
 
       await timed('docker stop (default run, checkpoint on SIGTERM)', () => engine!.docker(['stop', '--time', '30', id]));
-      expect(await engine!.inspect(id, '.State.ExitCode')).toBe(0);
+      expect(await engine!.inspect(id, '.State.ExitCode')).toBe(143);
       const outputs = await engine!.docker(['run', '--rm', '--network', 'none', '--volumes-from', id, '--entrypoint', 'sh', IMAGE, '-c', 'ls /data/runs/*/']);
       expect(outputs.stdout.split('\n')).toContain('checkpoint.gwc');
     } finally {
@@ -322,6 +328,97 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     const summary = JSON.parse((await inImage('cat', [`${OUT}/summary.json`], `${SECRET_PROJECT}_gradwire-data`)).stdout) as Summary;
     expect(pick(summary)).toEqual(pick(await referenceRun(join(dir, 'reference'), join(dir, 'iris.yaml'))));
   }, 300_000);
+
+  it('a 5,000-step run under the Kubernetes manifests\' limits (memory, read-only root, no capabilities, uid 10001) finishes without a restart, with the in-process weights', async () => {
+    // the limits and mounts of deploy/k8s/run: the test fails if a manifest lowers a limit below
+    // what a long run needs
+    const limitOf = (file: string): string => {
+      const job = parseYaml(readFileSync(join(ROOT, 'deploy/k8s/run', file), 'utf8')) as { spec: { template: { spec: { containers: Array<{ resources: { limits: { memory: string } } }> } } } };
+      return job.spec.template.spec.containers[0]!.resources.limits.memory;
+    };
+    const dockerMemory = (k8s: string): string => {
+      const m = /^(\d+)(Mi|Gi)$/.exec(k8s);
+      if (!m) throw new Error(`memory limit ${k8s}: expected NMi or NGi`);
+      return `${m[1]}${m[2] === 'Gi' ? 'g' : 'm'}`;
+    };
+    const limits = { coordinator: limitOf('coordinator.yaml'), worker: limitOf('worker.yaml') };
+    const dir = tempDir('gradwire-soak-containers-');
+    // 784-64-32-10 on MNIST, batch 32 (two microbatches: both workers compute every step), 20
+    // epochs of 250 steps: the model with which the coordinator once grew by ≈ 1 GB over these steps
+    writeFileSync(join(dir, 'run.yaml'), 'seed: 3\ndata: { name: mnist }\nmodel: { hidden: [64, 32], activation: relu, init: he_normal, norm: batch, dropout: 0.2 }\n'
+      + 'optimizer: { name: adam, lr: 0.001 }\nbatchSize: 32\nmicrobatch: 16\nepochs: 20\n', { mode: 0o644 });
+    const secrets = tempDir('gradwire-soak-token-');
+    // mounted into containers that run as uid 10001: the folders must be readable by it
+    chmodSync(dir, 0o755);
+    chmodSync(secrets, 0o755);
+    writeFileSync(join(secrets, 'token'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o644 });
+    const reference = referenceRun(join(dir, 'reference'), join(dir, 'run.yaml'));
+    const network = `${PROJECT}soak`;
+    const volume = `${PROJECT}soak-runs`;
+    const names = { coordinator: `${PROJECT}-soak-coordinator`, workers: [1, 2].map((i) => `${PROJECT}-soak-worker-${i}`) };
+    // as the manifests run them: uid 10001, read-only root with /tmp writable, no capabilities,
+    // no privilege escalation, the token as a read-only file, memory limits without swap
+    const hardened = (memory: string): string[] => [
+      '--user', `${UID}:${UID}`, '--read-only', '--tmpfs', '/tmp:rw,size=256m', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges',
+      '--memory', dockerMemory(memory), '--memory-swap', dockerMemory(memory), '--network', network,
+      '-v', `${secrets}:/var/run/secrets/gradwire:ro`, '-e', 'GRADWIRE_TOKEN_FILE=/var/run/secrets/gradwire/token',
+    ];
+    const peak: Record<string, number> = {};
+    let sampling = true;
+    try {
+      await engine!.docker(['network', 'create', '--internal', '--subnet', SOAK_SUBNET, network]);
+      await engine!.docker(['volume', 'create', volume]);
+      // the volume's root belongs to root: let uid 10001 write its run there
+      await engine!.docker(['run', '--rm', '--network', 'none', '-v', `${volume}:/data/runs`, '--user', '0', '--entrypoint', 'chown', IMAGE, `${UID}:${UID}`, '/data/runs']);
+      await engine!.docker(['run', '--detach', '--name', names.coordinator, '--network-alias', 'coordinator', ...hardened(limits.coordinator),
+        '-v', `${volume}:/data/runs`, '-v', `${dir}:/config:ro`, IMAGE,
+        'coordinator', '--config', '/config/run.yaml', '--listen', '0.0.0.0:7070', '--min-workers', '2', '--out', '/data/runs/soak', '--log-format', 'json']);
+      for (const w of names.workers) {
+        await engine!.docker(['run', '--detach', '--name', w, ...hardened(limits.worker), IMAGE, 'worker', '--connect', 'ws://coordinator:7070', '--name', w, '--log-format', 'json']);
+      }
+      // peak memory of each container, sampled every 2 s from the engine's stats
+      const sampler = (async () => {
+        const mib = (v: string): number => {
+          const m = /^([\d.]+)(B|KiB|MiB|GiB)$/.exec(v.trim());
+          return m ? Number(m[1]) * { B: 1 / 2 ** 20, KiB: 1 / 1024, MiB: 1, GiB: 1024 }[m[2] as 'B'] : 0;
+        };
+        while (sampling) {
+          const st = await run(DOCKER_CLIENT, ['stats', '--no-stream', '--format', '{{.Name}} {{.MemUsage}}', names.coordinator, ...names.workers], { env: engine!.env(), timeoutMs: 30_000 });
+          for (const line of st.stdout.trim().split('\n').filter(Boolean)) {
+            const [name, usage] = line.split(' ', 2) as [string, string];
+            peak[name] = Math.max(peak[name] ?? 0, mib(usage.split(' / ')[0]!));
+          }
+          await sleep(2000);
+        }
+      })();
+      const exit = await timed('5,000 steps in containers under the manifests\' limits', () =>
+        engine!.docker(['wait', names.coordinator], { timeoutMs: 900_000 }).finally(() => { sampling = false; }));
+      await sampler;
+      const logs = await run(DOCKER_CLIENT, ['logs', names.coordinator], { env: engine!.env() });
+      const log = jsonLines(logs.stdout);
+      expect(exit.stdout.trim(), `${JSON.stringify(log.slice(-8), null, 1)}\n${logs.stderr.slice(-2000)}`).toBe('0');
+      for (const name of [names.coordinator, ...names.workers]) {
+        const state = await engine!.inspect<{ OOMKilled: boolean; ExitCode: number }>(name, '.State');
+        if (name !== names.coordinator) await engine!.docker(['wait', name], { timeoutMs: 60_000 });
+        expect(state.OOMKilled, `${name} was killed for memory`).toBe(false);
+        expect(await engine!.inspect(name, '.RestartCount')).toBe(0);
+        expect(await engine!.inspect(name, '.State.ExitCode')).toBe(0);
+      }
+      // one run from step 0 to 5,000: never resumed
+      expect(log.filter((e) => e.event === 'resume')).toHaveLength(0);
+      const summary = JSON.parse((await engine!.docker(['run', '--rm', '--network', 'none', '-v', `${volume}:/data/runs`, '--entrypoint', 'cat', IMAGE, '/data/runs/soak/summary.json'])).stdout) as Summary;
+      expect(summary).toMatchObject({ mode: 'distributed', workers: 2, steps: 5000, resumedFromStep: 0 });
+      expect(pick(summary)).toEqual(pick(await reference));
+      console.log(`containers: 5,000 steps, limits coordinator ${limits.coordinator} / worker ${limits.worker}; peak memory (MiB, sampled every 2 s): `
+        + Object.entries(peak).map(([n, v]) => `${n.replace(`${PROJECT}-soak-`, '')} ${v.toFixed(0)}`).join(', ') + `; train ${summary['trainSeconds']} s`);
+    } finally {
+      sampling = false;
+      await run(DOCKER_CLIENT, ['rm', '--force', names.coordinator, ...names.workers], { env: engine!.env() });
+      await run(DOCKER_CLIENT, ['volume', 'rm', '--force', volume], { env: engine!.env() });
+      await run(DOCKER_CLIENT, ['network', 'rm', network], { env: engine!.env() });
+      rmSync(secrets, { recursive: true, force: true });
+    }
+  }, 1_200_000);
 
   it('with neither GRADWIRE_TOKEN nor a token file, a coordinator listening beyond loopback refuses to start and says what to set', async () => {
     const r = await run(DOCKER_CLIENT, ['run', '--rm', '--network', 'none', '-e', 'GRADWIRE_TOKEN_FILE=/dev/null', IMAGE, 'coordinator', '--listen', '0.0.0.0:7070'], { env: engine!.env() });

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Stand-ins for the base images deploy/Dockerfile starts FROM, built into the Docker engine at
-# $DOCKER_HOST: node:20-bookworm (the build stage: Debian bookworm, Node.js, npm and node's
-# headers, python3, make and g++ for better-sqlite3) and node:20-bookworm-slim (the runtime:
-# Debian bookworm, Node.js and npm).
+# $DOCKER_HOST, with the names its FROM lines give (e.g. node:20.20.2-bookworm, the build stage:
+# Debian bookworm, Node.js, npm and node's headers, python3, make and g++ for better-sqlite3;
+# and node:20.20.2-bookworm-slim, the runtime: Debian bookworm, Node.js and npm).
 #
 # Why stand-ins: the test machines reach the npm registry and Debian's mirror but no container
-# registry, so `FROM node:20-bookworm` cannot be pulled. Images with exactly those names,
+# registry, so `FROM node:20.20.2-bookworm` cannot be pulled. Images with exactly those names,
 # built here from Debian packages (debootstrap) and this machine's own Node.js, let the real
 # Dockerfile build unchanged. The machine's Node.js is also what the in-process reference run
 # uses, so the container's weights can be compared with it bit for bit.
@@ -27,6 +27,15 @@ mirror=http://deb.debian.org/debian
 build_tools=(python3 make g++)
 
 : "${DOCKER_HOST:?DOCKER_HOST must name the engine to build into}"
+# the names the Dockerfile builds FROM: the build stage's image and the runtime's (…-slim)
+dockerfile=$(dirname "$(readlink -f "$0")")/../../../deploy/Dockerfile
+build_image=$(sed -n 's/^FROM \([^ ]*\) AS build.*/\1/p' "$dockerfile")
+slim_image=$(sed -n 's/^FROM \([^ ]*-slim\)\( .*\)\{0,1\}$/\1/p' "$dockerfile")
+[ -n "$build_image" ] && [ -n "$slim_image" ] || { echo "stand-in-base-images.sh: no FROM … AS build and FROM …-slim in $dockerfile" >&2; exit 1; }
+# the stand-ins carry this machine's Node.js: say so when the Dockerfile pins another release
+want=$(printf '%s' "$build_image" | sed -n 's/^node:\([0-9.]*\)-.*/\1/p')
+have=$("$node" --version | sed 's/^v//')
+[ -z "$want" ] || [ "$want" = "$have" ] || echo "note: the Dockerfile pins Node.js $want, the stand-ins carry this machine's $have"
 [ "$(id -u)" = 0 ] || { echo "stand-in-base-images.sh: needs root (debootstrap, chroot)" >&2; exit 1; }
 
 t0=$(date +%s.%N)
@@ -125,6 +134,6 @@ stand_in() { # cached root tarball, image name
     "$tarball" "$2" > /dev/null
   rm -f "$tarball"
 }
-stand_in "$slim_tar" node:20-bookworm-slim
-stand_in "$build_tar" node:20-bookworm
-phase "docker import node:20-bookworm{,-slim}"
+stand_in "$slim_tar" "$slim_image"
+stand_in "$build_tar" "$build_image"
+phase "docker import $build_image, $slim_image"
