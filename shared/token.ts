@@ -117,7 +117,8 @@ export function resolveToken(s: TokenSources, read: (flag: string, path: string)
     where = 'GRADWIRE_TOKEN';
     token = s.envToken?.trim() || null;
   }
-  // the shipped manifests' placeholder is public: it must not serve as a secret
+  // a placeholder copied from documentation (earlier manifests shipped one) is public: it
+  // must not serve as a secret, even on loopback
   if (token?.startsWith('REPLACE-ME')) {
     throw new UserError('USAGE', `${where} holds the placeholder token ("REPLACE-ME…"); put a random one there, e.g. openssl rand -hex 32`);
   }
