@@ -32,7 +32,8 @@ health' checks it (the container image's HEALTHCHECK). Readiness: 'gradwire heal
 passes while the worker is connected and holds its job (the file names the job).
 
 Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (bad token,
-other protocol version, incompatible runtime); 143 (130) stopped by SIGTERM (Ctrl-C).
+other protocol version, incompatible runtime); 143 (130) stopped by SIGTERM (Ctrl-C) before
+the run was done (with --stay a signal is the normal end: 0).
 `;
 
 /** The job the worker holds (its run id), for readiness; null before the job is loaded and
@@ -94,18 +95,20 @@ export async function workerMain(args: string[]): Promise<number> {
   const log = usePretty
     ? pino({ level, base: { worker: name } }, (await import('pino-pretty')).default({ colorize: true, sync: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,worker', hideObject: true }))
     : pino({ level, base: { worker: name }, timestamp: pino.stdTimeFunctions.isoTime });
+  const stay = values['stay'] === true || env['GRADWIRE_STAY'] === '1';
   const client = new WorkerClient({
     url,
     token,
     name,
-    stay: values['stay'] === true || env['GRADWIRE_STAY'] === '1',
+    stay,
     cacheDir: (values['cache-dir'] as string | undefined) ?? env['GRADWIRE_CACHE'] ?? join(homedir(), '.cache', 'gradwire'),
     heartbeatTimeoutMs: hb * 1000,
     log,
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
   });
   // stopped by a signal: exit 128 + its number (143, 130) as a shell reports it, so that a
-  // Kubernetes Job never counts a stopped worker as one whose run is done (exit 0)
+  // Kubernetes Job never counts a stopped worker as one whose run is done (exit 0). A worker
+  // that stays in the pool (--stay) has no run of its own to finish: a signal is its normal end.
   let stoppedBy: 'SIGINT' | 'SIGTERM' | null = null;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -116,7 +119,7 @@ export async function workerMain(args: string[]): Promise<number> {
   const status = StatusFile.fromEnv('worker', () => client.state, () => ({ job: heldJob(client) }));
   try {
     const code = await client.run();
-    return stoppedBy ? 128 + osConstants.signals[stoppedBy] : code;
+    return stoppedBy && !stay ? 128 + osConstants.signals[stoppedBy] : code;
   } finally {
     status.stop();
   }
