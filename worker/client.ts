@@ -109,6 +109,11 @@ export class WorkerClient {
   }
 
   /** For the status file: connecting (no connection yet or again), idle, working (a step). */
+  /** the run id of the job this worker holds (dataset loaded, model built); null when none */
+  get jobId(): string | null {
+    return this.job?.id ?? null;
+  }
+
   get state(): 'connecting' | 'idle' | 'working' {
     if (this.ws === null || this.ws.readyState !== WebSocket.OPEN) return 'connecting';
     return this.pass ? 'working' : 'idle';

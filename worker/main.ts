@@ -36,15 +36,6 @@ other protocol version, incompatible runtime); 143 (130) stopped by SIGTERM (Ctr
 the run was done (with --stay a signal is the normal end: 0).
 `;
 
-/** The job the worker holds (its run id), for readiness; null before the job is loaded and
- *  after the run is done. WorkerClient keeps its job private: read its `jobId` once it has one
- *  (a public getter is the proper interface), else the field behind it. */
-function heldJob(client: WorkerClient): string | null {
-  const c = client as unknown as { jobId?: unknown; job?: { id?: unknown } | null };
-  const id = 'jobId' in c ? c.jobId : c.job?.id;
-  return typeof id === 'string' ? id : null;
-}
-
 function usage(message: string): never {
   process.stderr.write(`gradwire worker: error: ${message}\n`);
   process.exit(2);
@@ -116,7 +107,7 @@ export async function workerMain(args: string[]): Promise<number> {
       client.stop();
     });
   }
-  const status = StatusFile.fromEnv('worker', () => client.state, () => ({ job: heldJob(client) }));
+  const status = StatusFile.fromEnv('worker', () => client.state, () => ({ job: client.jobId }));
   try {
     const code = await client.run();
     return stoppedBy && !stay ? 128 + osConstants.signals[stoppedBy] : code;
