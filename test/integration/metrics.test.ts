@@ -228,7 +228,9 @@ describe('/metrics during a real run with two workers', () => {
 
 describe('/metrics when a worker is lost mid-step', () => {
   it('counts the failure and the reassignment, as /healthz and the log say', async () => {
-    const dir = withFiles({ 'run.yaml': RUN(30) });
+    // long enough (≈ 18,000 steps of < 1 ms) that the run is still going whenever the kill lands
+    // on a busy machine; the test ends it (afterEach) once it has seen what it asserts
+    const dir = withFiles({ 'run.yaml': RUN(300) });
     const c = startCoordinator(['--config', join(dir, 'run.yaml'), '--listen', '127.0.0.1:0', '--out', join(dir, 'out'), '--min-workers', '3']);
     const port = await listeningPort(c);
     const ws = ['w1', 'w2', 'w3'].map((n) => startWorker(port, n));
