@@ -5,10 +5,11 @@
 // exec probe run `gradwire health`; an HTTP probe asks the coordinator's /healthz directly.
 // Readiness (`gradwire health --ready`, a Kubernetes readiness probe): a worker is ready when
 // it is connected to a coordinator and holds its job (the dataset loaded, the model built).
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
-import { get as httpsGet } from 'node:https';
-
+//
+// This file is the part both sides share and holds no I/O: the status's shape, the timer that
+// keeps it current (the caller gives the function that writes the file: the coordinator's and
+// the worker's own atomic write), and the verdict on a status file's text. Reading the file and
+// asking the URL is the health command's (coordinator/cli/check-health.ts).
 export type Role = 'coordinator' | 'worker';
 
 export interface Status {
@@ -29,6 +30,9 @@ export interface StatusDetail {
 }
 
 export const STATUS_ENV = 'GRADWIRE_STATUS_FILE';
+
+/** Replace the file at `path` with `text` at once (write a temporary file, rename it). */
+export type WriteStatus = (path: string, text: string) => void;
 const WRITE_EVERY_MS = 5_000;
 
 /** Keeps the status file current while the process runs (a stuck event loop stops it). */
@@ -36,8 +40,8 @@ export class StatusFile {
   private timer: NodeJS.Timeout | null = null;
   private healthUrl: string | undefined;
 
-  constructor(private readonly path: string | null, private readonly role: Role, private readonly state: () => string,
-    private readonly detail: () => StatusDetail = () => ({})) {
+  constructor(private readonly path: string | null, private readonly write: WriteStatus, private readonly role: Role,
+    private readonly state: () => string, private readonly detail: () => StatusDetail = () => ({})) {
     if (!path) return;
     this.update();
     this.timer = setInterval(() => this.update(), WRITE_EVERY_MS);
@@ -45,8 +49,8 @@ export class StatusFile {
   }
 
   /** Status file from the environment (none when GRADWIRE_STATUS_FILE is unset). */
-  static fromEnv(role: Role, state: () => string, detail?: () => StatusDetail): StatusFile {
-    return new StatusFile(process.env[STATUS_ENV] || null, role, state, detail);
+  static fromEnv(write: WriteStatus, role: Role, state: () => string, detail?: () => StatusDetail): StatusFile {
+    return new StatusFile(process.env[STATUS_ENV] || null, write, role, state, detail);
   }
 
   /** the coordinator's /healthz, once it listens */
@@ -69,8 +73,7 @@ export class StatusFile {
       ...this.detail(),
     };
     try {
-      writeFileSync(`${this.path}.tmp`, `${JSON.stringify(status)}\n`);
-      renameSync(`${this.path}.tmp`, this.path);
+      this.write(this.path, `${JSON.stringify(status)}\n`);
     } catch {
       // a status file that cannot be written makes the health check fail, which says enough
     }
@@ -83,47 +86,29 @@ export function localUrl(scheme: 'http' | 'https', host: string, port: number, p
   return `${scheme}://${h}:${port}${path}`;
 }
 
-/** GET a health URL: 200 within the timeout is healthy. Self-signed certificates are accepted
- *  (the check asks its own container's server). */
-export function probeUrl(url: string, timeoutMs: number): Promise<{ ok: boolean; message: string }> {
-  return new Promise((resolve) => {
-    const get = url.startsWith('https:') ? httpsGet : httpGet;
-    const req = get(url, { timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve(res.statusCode === 200
-        ? { ok: true, message: `${url}: ${body.trim().slice(0, 200)}` }
-        : { ok: false, message: `${url}: HTTP ${res.statusCode}` }));
-    });
-    req.on('timeout', () => { req.destroy(); resolve({ ok: false, message: `${url}: no answer within ${timeoutMs} ms` }); });
-    req.on('error', (e) => resolve({ ok: false, message: `${url}: ${e.message}` }));
-  });
-}
-
 /** The worker states in which it is connected to a coordinator (worker/client.ts) */
 const CONNECTED = new Set(['idle', 'working']);
 
-/** The health check: a fresh status file (and, for a coordinator, a 200 from its /healthz).
- *  With `ready`, the readiness check: the same, and a worker must also be connected to a
- *  coordinator and hold its job. */
-export async function checkHealth(o: { statusFile: string | null; url: string | null; maxAgeMs: number; timeoutMs: number; ready?: boolean; now?: number }): Promise<{ ok: boolean; message: string }> {
-  if (o.url) return probeUrl(o.url, o.timeoutMs);
-  if (!o.statusFile) return { ok: false, message: `no status file: set ${STATUS_ENV} (or give --status-file FILE or --url URL)` };
+/** What a status file says, given its text (or why it could not be read) and the time now:
+ *  a verdict, or the coordinator's health URL still to be asked (`probe`, with the words that
+ *  go before the answer). `text.error`: why the file could not be read (e.g. ENOENT). With `ready`, the readiness check: a worker must also be connected
+ *  to a coordinator and hold its job. */
+export function judgeStatus(file: string, text: string | { error: string }, o: { maxAgeMs: number; ready?: boolean; now: number }):
+  { ok: boolean; message: string } | { probe: string; who: string } {
+  const unreadable = (why: string): { ok: boolean; message: string } =>
+    ({ ok: false, message: `status file ${file}: ${why} (the process has not started yet, or writes elsewhere)` });
+  if (typeof text !== 'string') return unreadable(text.error);
   let status: Status;
   try {
-    status = JSON.parse(readFileSync(o.statusFile, 'utf8')) as Status;
+    status = JSON.parse(text) as Status;
   } catch (e) {
-    return { ok: false, message: `status file ${o.statusFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message} (the process has not started yet, or writes elsewhere)` };
+    return unreadable((e as Error).message);
   }
-  const age = (o.now ?? Date.now()) - Date.parse(status.updatedAt);
+  const age = o.now - Date.parse(status.updatedAt);
   if (!(age <= o.maxAgeMs)) {
     return { ok: false, message: `${status.role} ${status.pid}: status is ${Math.round(age / 1000)} s old (limit ${o.maxAgeMs / 1000} s): the process is stuck or gone` };
   }
-  if (status.healthUrl) {
-    const r = await probeUrl(status.healthUrl, o.timeoutMs);
-    return { ok: r.ok, message: `${status.role} ${status.pid} ${status.state}: ${r.message}` };
-  }
+  if (status.healthUrl) return { probe: status.healthUrl, who: `${status.role} ${status.pid} ${status.state}` };
   const who = `${status.role} ${status.pid} ${status.state}`;
   if (o.ready && status.role === 'worker') {
     if (!CONNECTED.has(status.state)) return { ok: false, message: `${who}: not connected to a coordinator` };

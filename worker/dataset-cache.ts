@@ -1,12 +1,13 @@
 // A worker's datasets: fetched once from the coordinator by content hash, verified, and
 // cached on disk under that hash.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { decodeDatasetBlob } from '../shared/data/blob.js';
 import type { Dataset } from '../shared/data/dataset.js';
+import { writeAtomic } from './files.js';
 
 export interface DatasetSource {
   /** http(s)://host:port of the coordinator */
@@ -64,8 +65,6 @@ export async function getDataset(src: DatasetSource, cacheDir: string): Promise<
   const got = sha256(bytes);
   if (got !== src.sha256) throw new Error(`dataset hash mismatch: asked for ${src.sha256}, received ${got}`);
   mkdirSync(cacheDir, { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, bytes);
-  renameSync(tmp, path);
+  writeAtomic(path, bytes);
   return { data: decodeDatasetBlob(bytes, src.sha256.slice(0, 12)), cached: false };
 }

@@ -1,5 +1,5 @@
-// `gradwire worker`: the worker process. Flags, or the environment variables beside them
-// (for containers).
+// `gradwire worker`: the worker process (the Node shell around worker/client.ts). Flags, or the
+// environment variables beside them (for containers).
 import { readFileSync } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { UserError } from '../shared/errors.js';
 import { StatusFile } from '../shared/health.js';
 import { resolveToken } from '../shared/token.js';
 import { WorkerClient, defaultWorkerName } from './client.js';
+import { writeAtomic } from './files.js';
 
 export const WORKER_HELP = `gradwire worker — join a coordinator's pool and compute gradients
 
@@ -107,7 +108,7 @@ export async function workerMain(args: string[]): Promise<number> {
       client.stop();
     });
   }
-  const status = StatusFile.fromEnv('worker', () => client.state, () => ({ job: client.jobId }));
+  const status = StatusFile.fromEnv(writeAtomic, 'worker', () => client.state, () => ({ job: client.jobId }));
   try {
     const code = await client.run();
     return stoppedBy && !stay ? 128 + osConstants.signals[stoppedBy] : code;
@@ -116,9 +117,13 @@ export async function workerMain(args: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) {
-  workerMain(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+/** The worker process: `gradwire worker ARGS` (bin/gradwire.js runs it in its own process) or
+ *  this file run directly (a coordinator's local workers). Exits with the worker's code. */
+export function runWorker(args: string[]): void {
+  workerMain(args).then((code) => process.exit(code), (e: unknown) => {
     process.stderr.write(`gradwire worker: internal error: ${(e as Error)?.stack ?? e}\n`);
     process.exit(1);
   });
 }
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) runWorker(process.argv.slice(2));

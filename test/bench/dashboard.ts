@@ -26,12 +26,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { installDashboard } from '../../coordinator/dashboard.js';
-import { CoordinatorServer } from '../../coordinator/server.js';
+import { installDashboard } from '../../coordinator/web/dashboard.js';
+import { CoordinatorServer } from '../../coordinator/cluster/server.js';
 import { envNum, fmt, log, median, spread, table } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'coordinator/cli.ts');
+const CLI = join(ROOT, 'bin/gradwire.js');
 
 type Mode = 'without' | 'sse' | 'browser';
 const MODE_NAME: Record<Mode, string> = {

@@ -2,7 +2,7 @@
 // he_normal, Adam 1e-3) on the built-in MNIST, trained by the real CLI in-process, with 1
 // worker and with 2 workers over loopback WebSockets, at global batch 128 and 1024; bytes on
 // the wire per step and where a step's time goes. Every run is a child process
-// (`tsx coordinator/cli.ts train ... --log-format json`); its `summary.json` gives the official
+// (`node --import tsx bin/gradwire.js train ... --log-format json`); its `summary.json` gives the official
 // samples/s (training samples over the time in training steps) and its per-step JSON events
 // (`"event":"step"`: ms, bytes, computeMs, commMs) give the rest. Repetitions are interleaved,
 // medians reported. Also times a numpy MLP (same shape, Adam, batch 1024, 2 BLAS threads)
@@ -28,7 +28,7 @@ import { envNum, fmt, log, median, spread, table } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
-const CLI = join(ROOT, 'coordinator/cli.ts');
+const CLI = join(ROOT, 'bin/gradwire.js');
 
 
 export interface Setting {

@@ -2,7 +2,7 @@
 // coordinator's DistributedSource instrumented, and prints per step how the microbatches were
 // split, each worker's computeMs and rows/ms, and the gradient blocks sent.
 // Usage: tsx test/bench/probe-split.ts WORKERS BATCH MICROBATCH [EPOCHS]
-import { DistributedSource } from '../../coordinator/distributed.js';
+import { DistributedSource } from '../../coordinator/cluster/distributed.js';
 
 const [workers = '2', batch = '128', micro = '16', epochs = '1'] = process.argv.slice(2);
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -25,5 +25,5 @@ writeFileSync(`${dir}/c.json`, JSON.stringify({ batchSize: Number(batch), microb
 process.argv = [process.argv[0]!, 'cli', 'train', '--workers', workers, '--config', `${dir}/c.json`, '--out', `${dir}/out`, '--log-format', 'json'];
 const out = process.stdout.write.bind(process.stdout);
 process.stdout.write = (() => true) as typeof process.stdout.write;
-await import('../../coordinator/cli.js');
+(await import('../../coordinator/cli/main.js')).cliMain(process.argv.slice(2));
 process.on('beforeExit', () => { out(rows.join('\n') + '\n'); });

@@ -1,5 +1,5 @@
 // The sweep part of `npm run bench`: hyperparameter sweeps through the real CLI
-// (`node --import tsx coordinator/cli.ts sweep --config F --workers N --log-format json`, a child
+// (`node --import tsx bin/gradwire.js sweep --config F --workers N --log-format json`, a child
 // process per sweep, its workers its own children).
 //
 // 1. Throughput: the same small random sweep (8 trials, MNIST, MLP 784-64-10, 1 epoch, batch
@@ -28,7 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { envNum, fmt, log, median, spread, table } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const CLI = join(ROOT, 'coordinator/cli.ts');
+const CLI = join(ROOT, 'bin/gradwire.js');
 
 
 /** the run every trial starts from: MNIST (built in, 10,000 digits, split 0.8/0.1/0.1), a

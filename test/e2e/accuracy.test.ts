@@ -19,7 +19,7 @@ epochs: 10
 function train(args: string[]): Promise<{ status: number | null; summary: Record<string, unknown> }> {
   const out = tempDir('gradwire-e2e-');
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'coordinator/cli.ts'), 'train', '--in-process', ...args, '--out', out, '--log-format', 'json'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/gradwire.js'), 'train', '--in-process', ...args, '--out', out, '--log-format', 'json'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     child.on('exit', (status) => {
       const summary = status === 0 ? JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) : {};
       resolveRun({ status, summary });

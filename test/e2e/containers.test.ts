@@ -91,7 +91,7 @@ function jsonLines(text: string): LogEvent[] {
 async function referenceRun(out: string, config?: string): Promise<Summary> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GRADWIRE_')) env[k] = v;
-  await must(process.execPath, ['--import', 'tsx', join(ROOT, 'coordinator/cli.ts'), 'train', '--in-process', '--out', out, '--log-format', 'json', ...(config ? ['--config', config] : [])],
+  await must(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/gradwire.js'), 'train', '--in-process', '--out', out, '--log-format', 'json', ...(config ? ['--config', config] : [])],
     { cwd: ROOT, env: { ...env, FORCE_COLOR: '0' }, timeoutMs: 600_000 });
   return JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
 }

@@ -11,7 +11,7 @@ import { ROOT, tempDir } from '../helpers/cli.js';
 const out = tempDir('gradwire-lecture-');
 const started = Date.now();
 const done = new Promise<number | null>((resolve) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'coordinator/cli.ts'), 'sweep', '--preset', 'lecture', '--workers', '2', '--out', out, '--log-format', 'json'],
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/gradwire.js'), 'sweep', '--preset', 'lecture', '--workers', '2', '--out', out, '--log-format', 'json'],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   child.on('exit', (code) => resolve(code));
 });

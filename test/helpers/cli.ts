@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-const CLI = join(ROOT, 'coordinator/cli.ts');
+const CLI = join(ROOT, 'bin/gradwire.js');
 
 export interface CliResult {
   status: number | null;

@@ -10,7 +10,7 @@ import { ROOT, tempDir } from './cli.js';
 // it, and signals sent in tests must reach the real process)
 const NODE = process.execPath;
 const TSX_ARGS = ['--import', 'tsx'];
-export const CLI = join(ROOT, 'coordinator/cli.ts');
+export const CLI = join(ROOT, 'bin/gradwire.js');
 export const WORKER = join(ROOT, 'worker/main.ts');
 
 export type LogEvent = Record<string, unknown> & { event?: string; msg?: string };

@@ -269,7 +269,7 @@ const local: Proc[] = [];
  *  gets its own process group, which `killLocal` ends. */
 export function runLocal(name: string, c: IContainer, lc: LocalContainer, env: Record<string, string> = {}): Proc {
   const bin = tempDir('gradwire-k8s-bin-');
-  writeFileSync(join(bin, 'gradwire'), `#!/bin/sh\nexec "${NODE}" --import tsx "${join(ROOT, 'coordinator/cli.ts')}" "$@"\n`);
+  writeFileSync(join(bin, 'gradwire'), `#!/bin/sh\nexec "${NODE}" --import tsx "${join(ROOT, 'bin/gradwire.js')}" "$@"\n`);
   chmodSync(join(bin, 'gradwire'), 0o755);
   const move = (a: string): string => (/^0\.0\.0\.0:\d+$/.test(a) ? '127.0.0.1:0' : lc.path(a));
   const shell = shellOf(c);

@@ -173,7 +173,7 @@ describe('gradwire train --in-process stops on SIGTERM', () => {
     const { Proc } = await import('../helpers/cluster.js');
     const dir = withFiles({ 'long.yaml': 'data: { name: spirals, samples: 2000, classes: 3 }\nmodel: { hidden: [32, 32] }\nbatchSize: 16\nepochs: 500\n' });
     const out = tempDir();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../coordinator/cli.ts'),
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../bin/gradwire.js'),
       'train', '--in-process', '--config', join(dir, 'long.yaml'), '--out', out, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const p = new Proc('train', child);
     await p.waitForEvent('step', (e) => Number(e['step']) >= 50, 60_000);

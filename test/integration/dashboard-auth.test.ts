@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { safeNext } from '../../coordinator/login.js';
+import { safeNext } from '../../coordinator/web/login.js';
 import { tempDir, withFiles } from '../helpers/cli.js';
 import { killAll, listeningPort, startCoordinator, type Proc } from '../helpers/cluster.js';
 

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkHealth } from '../../shared/health.js';
+import { checkHealth } from '../../coordinator/cli/check-health.js';
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
 import { freePort, killAll, listeningPort, startCoordinator, startWorker } from '../helpers/cluster.js';
 

@@ -20,8 +20,8 @@ import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolu
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
-import { loadRunConfig } from '../../coordinator/config-file.js';
-import { loadDataset } from '../../coordinator/datasets.js';
+import { loadRunConfig } from '../../coordinator/run/config-file.js';
+import { loadDataset } from '../../coordinator/run/datasets.js';
 import { ROOT, gradwire, tempDir } from '../helpers/cli.js';
 import type { Proc } from '../helpers/cluster.js';
 import {
@@ -437,10 +437,10 @@ suite(KUBECTL ? 'the Kubernetes manifests in deploy/k8s' : 'the Kubernetes manif
     });
 
     it('the READMEs make the token with openssl and the Secret with kubectl, from a file outside the repository', () => {
-      const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-      const section = /^## Run on Kubernetes\n[\s\S]*?(?=^## )/m.exec(readme)?.[0];
+      const readme = readFileSync(join(ROOT, 'deploy/README.md'), 'utf8');
+      const section = readme.split(/^(?=## )/m).find((s) => s.startsWith('## Run on Kubernetes\n'));
       expect(section).toBeDefined();
-      for (const [f, text] of [[`${K8S}/README.md`, readFileSync(join(ROOT, K8S, 'README.md'), 'utf8')], ['README.md, "Run on Kubernetes"', section!]]) {
+      for (const [f, text] of [[`${K8S}/README.md`, readFileSync(join(ROOT, K8S, 'README.md'), 'utf8')], ['deploy/README.md, "Run on Kubernetes"', section!]]) {
         expect(text, f).toMatch(/openssl rand -hex 32 > (\S+)/);
         expect(text, f).toMatch(/kubectl (-n gradwire )?create secret generic gradwire-token (-n gradwire )?--from-file=token=\S+/);
         expect(text, f).toMatch(/kubectl (-n gradwire )?create secret tls gradwire-tls/);

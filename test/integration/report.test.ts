@@ -10,9 +10,9 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findExperiment, renderFound } from '../../coordinator/report.js';
-import { Store, recordRun } from '../../coordinator/store.js';
-import type { RunSummary } from '../../coordinator/run-loop.js';
+import { findExperiment, renderFound } from '../../coordinator/report/report.js';
+import { Store, recordRun } from '../../coordinator/store/store.js';
+import type { RunSummary } from '../../coordinator/run/run-loop.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import { ROOT, tempDir, withFiles, type CliResult } from '../helpers/cli.js';
 import { Proc } from '../helpers/cluster.js';
@@ -35,7 +35,7 @@ const ENV = { GRADWIRE_STORE: '' };
 const dir = withFiles({ 'small.yaml': SMALL, 'sweep.yaml': SWEEP });
 /** the CLI run in `cwd` (which may be outside the repository: tsx is imported by its URL) */
 function cli(args: string[], cwd: string, env: Record<string, string>, timeoutMs = 120_000): CliResult {
-  const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'coordinator/cli.ts'), ...args],
+  const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'bin/gradwire.js'), ...args],
     { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, FORCE_COLOR: '0', ...env } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -116,7 +116,7 @@ describe('gradwire train records its run in the experiment store', () => {
   it('SIGTERM: the run is recorded as stopped with the epochs it finished', async () => {
     const long = join(withFiles({ 'long.yaml': SMALL.replace('epochs: 12', 'epochs: 100000') }), 'long.yaml');
     const store = join(tempDir(), 'stopped.db');
-    const p = new Proc('train', spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'coordinator/cli.ts'), 'train', '--workers', '1',
+    const p = new Proc('train', spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/gradwire.js'), 'train', '--workers', '1',
       '--config', long, '--out', join(tempDir(), 'long'), '--store', store, '--log-format', 'json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ENV } }));
     try {
       await p.waitForEvent('epoch', (e) => (e['epoch'] as number) >= 2);

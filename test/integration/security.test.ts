@@ -15,7 +15,7 @@ import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, Tap, badGrads, hmac, nanSync, zeroGrads, type Step } from '../helpers/rogue.js';
 
 const NODE = process.execPath;
-const CLI = join(ROOT, 'coordinator/cli.ts');
+const CLI = join(ROOT, 'bin/gradwire.js');
 const WORKER = join(ROOT, 'worker/main.ts');
 
 // iris: 120 training samples, batch 16, microbatch 4 → 8 steps of 4 microbatches per epoch

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, Store, type EpochRow } from '../../coordinator/store.js';
+import { SCHEMA_VERSION, Store, type EpochRow } from '../../coordinator/store/store.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
-const STORE_URL = pathToFileURL(join(ROOT, 'coordinator/store.ts')).href;
+const STORE_URL = pathToFileURL(join(ROOT, 'coordinator/store/store.ts')).href;
 
 const open: Store[] = [];
 function openStore(path: string): Store {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { renderSweepReport, type SweepReportInput } from '../../coordinator/sweep-report.js';
+import { renderSweepReport, type SweepReportInput } from '../../coordinator/report/sweep-report.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 import { browserAvailable, launchBrowser } from '../helpers/browser.js';

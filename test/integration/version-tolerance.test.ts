@@ -18,7 +18,7 @@ import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, runtime } from '../helpers/rogue.js';
 
 const NODE = process.execPath;
-const CLI = join(ROOT, 'coordinator/cli.ts');
+const CLI = join(ROOT, 'bin/gradwire.js');
 const WORKER = join(ROOT, 'worker/main.ts');
 const FAKE_RUNTIME = join(ROOT, 'test/helpers/fake-runtime.mjs');
 

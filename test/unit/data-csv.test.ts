@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadDataset } from '../../coordinator/datasets.js';
+import { loadDataset } from '../../coordinator/run/datasets.js';
 import { datasetFromCsv } from '../../shared/data/csv.js';
 import { userError } from '../helpers/errors.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadDataset } from '../../coordinator/datasets.js';
+import { loadDataset } from '../../coordinator/run/datasets.js';
 import type { DataConfig } from '../../shared/config-types.js';
 import { datasetFromIdx, parseIdx } from '../../shared/data/idx.js';
 import { userError } from '../helpers/errors.js';

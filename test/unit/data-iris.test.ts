@@ -2,7 +2,7 @@
 // corrected bezdekIris.data): 50 of each species, column means 5.843, 3.057, 3.758, 1.199 and
 // the per-species means.
 import { describe, expect, it } from 'vitest';
-import { loadDataset } from '../../coordinator/datasets.js';
+import { loadDataset } from '../../coordinator/run/datasets.js';
 import { iris } from '../../shared/data/iris.js';
 
 function means(x: Float32Array, rows: number[]): number[] {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { datasetSha256, loadDataset } from '../../coordinator/datasets.js';
+import { datasetSha256, loadDataset } from '../../coordinator/run/datasets.js';
 
 const dir = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
 const perClass = Array.from({ length: 10 }, (_, d) =>

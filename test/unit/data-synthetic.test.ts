@@ -1,7 +1,7 @@
 // Synthetic 2-D sets: shapes, class balance, determinism from the seed, and the geometry
 // each one promises (spiral radius, moon arcs, blob centres and spread).
 import { describe, expect, it } from 'vitest';
-import { loadDataset } from '../../coordinator/datasets.js';
+import { loadDataset } from '../../coordinator/run/datasets.js';
 import { blobCentre, blobs, moons, spirals } from '../../shared/data/synthetic.js';
 
 function classCounts(y: Int32Array, k: number): number[] {

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { CoordinatorServer } from '../../coordinator/server.js';
+import { CoordinatorServer } from '../../coordinator/cluster/server.js';
 import { MIN_TOKEN_BITS, resolveToken, tokenStrength, weakToken } from '../../shared/token.js';
 
 const files: Record<string, string> = { '/run/secrets/t': 's3cret\n', '/dev/null': '', '/p': 'REPLACE-ME: a placeholder' };

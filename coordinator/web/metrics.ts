@@ -10,8 +10,8 @@
 // pays nothing for them. Each server has its own registry (never prom-client's global one).
 // A metrics bug never reaches training: the event handler swallows (and logs once) its errors.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CoordinatorServer, WorkerState } from './server.js';
-import type { RunInfo, StepPoint, TelemetryEvent, TrialInfo } from './telemetry.js';
+import type { CoordinatorServer, WorkerState } from '../cluster/server.js';
+import type { RunInfo, StepPoint, TelemetryEvent, TrialInfo } from '../run/telemetry.js';
 
 const PREFIX = 'gradwire_';
 

@@ -5,14 +5,14 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { DataConfig } from '../shared/config-types.js';
-import { encodeDatasetBlob } from '../shared/data/blob.js';
-import { datasetFromCsv } from '../shared/data/csv.js';
-import { validateDataset, type Dataset } from '../shared/data/dataset.js';
-import { datasetFromIdx } from '../shared/data/idx.js';
-import { iris } from '../shared/data/iris.js';
-import { blobs, moons, spirals } from '../shared/data/synthetic.js';
-import { UserError } from '../shared/errors.js';
+import type { DataConfig } from '../../shared/config-types.js';
+import { encodeDatasetBlob } from '../../shared/data/blob.js';
+import { datasetFromCsv } from '../../shared/data/csv.js';
+import { validateDataset, type Dataset } from '../../shared/data/dataset.js';
+import { datasetFromIdx } from '../../shared/data/idx.js';
+import { iris } from '../../shared/data/iris.js';
+import { blobs, moons, spirals } from '../../shared/data/synthetic.js';
+import { UserError } from '../../shared/errors.js';
 
 const MNIST_FEATURES = 784;
 

@@ -3,20 +3,23 @@
 // steps and on SIGTERM, resuming from the checkpoint in the output folder, and the outputs of
 // DESIGN.md. A GradientSource computes each step's gradient: in this process
 // (`train --in-process`) or on remote workers (`coordinator`); the result is the same bits.
-import { kernelVariant } from '../shared/kernels/index.js';
+import { kernelVariant } from '../../shared/kernels/index.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
-import { decodeCheckpoint, encodeCheckpoint } from '../shared/checkpoint.js';
-import type { RunConfig } from '../shared/config-types.js';
-import type { Dataset } from '../shared/data/dataset.js';
-import { Trainer, type EvalResult, type StepResult } from '../shared/engine/trainer.js';
-import { UserError } from '../shared/errors.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../../shared/checkpoint.js';
+import type { RunConfig } from '../../shared/config-types.js';
+import type { Dataset } from '../../shared/data/dataset.js';
+import { Trainer, type EvalResult, type StepResult } from '../../shared/engine/trainer.js';
+import { UserError } from '../../shared/errors.js';
 import { datasetSha256 } from './datasets.js';
 import type { RunTelemetry } from './telemetry.js';
-import { EPOCH_COLUMNS, STEP_COLUMNS, appendCsv, ensureDir, readCsv, sha256Hex, toCsv, writeAtomic, writeJson } from './outputs.js';
+import { CHECKPOINT_FILE, EPOCH_COLUMNS, STEP_COLUMNS, type EpochRow, type RunSummary, appendCsv, ensureDir, readCsv, sha256Hex, toCsv, writeAtomic, writeJson } from '../store/outputs.js';
+
+// the shapes of a run's outputs, defined beside the files that hold them
+export { CHECKPOINT_FILE, type EpochRow, type RunSummary } from '../store/outputs.js';
 
 export interface StepGradient {
   gradSum: Float32Array;
@@ -56,17 +59,6 @@ export interface RunOptions {
   telemetry?: RunTelemetry;
 }
 
-export interface EpochRow {
-  epoch: number;
-  step: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  lr: number;
-  samplesPerSecond: number;
-  seconds: number;
-}
 
 /**
  * Set when the run should checkpoint and stop (SIGTERM). `race` waits for a step or the stop,
@@ -103,34 +95,7 @@ export class StopSignal {
   }
 }
 
-export interface RunSummary {
-  runId: string;
-  mode: 'in-process' | 'distributed';
-  workers: number;
-  kernel: string;
-  model: string;
-  paramCount: number;
-  dataset: { name: string; samples: number; train: number; val: number; test: number; sha256: string };
-  steps: number;
-  epochs: number;
-  skippedSteps: number;
-  resumedFromStep: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  testLoss: number | null;
-  testAccuracy: number | null;
-  /** true when onEpoch stopped the run before its last epoch */
-  stoppedEarly: boolean;
-  samplesPerSecond: number;
-  trainSeconds: number;
-  wallSeconds: number;
-  weightsSha256: string;
-  config: RunConfig;
-}
 
-export const CHECKPOINT_FILE = 'checkpoint.gwc';
 
 function sameConfig(a: RunConfig, b: RunConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);

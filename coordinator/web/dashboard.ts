@@ -1,5 +1,5 @@
 // The live dashboard on the coordinator's port: a read-only page at `/` (static files from
-// coordinator/dashboard/, ECharts from node_modules — never a CDN), `/api/state` (the telemetry
+// coordinator/web/dashboard/, ECharts from node_modules — never a CDN), `/api/state` (the telemetry
 // snapshot as JSON) and `/api/events` (server-sent events: a `snapshot`, then every telemetry
 // event as it happens, step points batched every STEP_FLUSH_MS, and the worker list every
 // second). The server's gate applies (token: bearer header or the login cookie, unless
@@ -16,8 +16,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CoordinatorServer } from './server.js';
-import type { StepPoint, Telemetry, TelemetryEvent } from './telemetry.js';
+import type { CoordinatorServer } from '../cluster/server.js';
+import type { StepPoint, Telemetry, TelemetryEvent } from '../run/telemetry.js';
 
 /** step points are batched and sent at most this often */
 export const STEP_FLUSH_MS = 250;
@@ -30,11 +30,11 @@ const MAX_BACKLOG = 1 << 20;
 /** the browser's reconnection delay after a dropped stream, ms */
 const RETRY_MS = 3000;
 
-/** coordinator/dashboard/: next to this file (tsx; dist/ when the build copies it there), or
- *  the sources' folder from dist/coordinator/ */
+/** coordinator/web/dashboard/: next to this file (tsx; dist/ when the build copies it there),
+ *  or the sources' folder from dist/coordinator/web/ */
 export function dashboardDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'dashboard'), join(here, '..', '..', 'coordinator', 'dashboard')];
+  const candidates = [join(here, 'dashboard'), join(here, '..', '..', '..', 'coordinator', 'web', 'dashboard')];
   return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? candidates[0]!;
 }
 

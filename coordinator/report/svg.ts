@@ -1,12 +1,9 @@
-// Small helpers for the sweep report's inline SVG: escaping, scales, ticks, a colour map and a
+// Small helpers for the reports' inline SVG: escaping (shared/html.ts), scales, ticks, a colour map and a
 // framed x/y plot. Everything returns markup strings; nothing here touches the file system.
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+import { esc } from '../../shared/html.js';
 
-/** escape any value for HTML text and attribute values */
-export function esc(v: unknown): string {
-  return String(v).replace(/[&<>"']/g, (c) => ENTITIES[c]!);
-}
+export { esc };
 
 /** a coordinate rounded to 0.1 px */
 export function px(n: number): string {

@@ -6,14 +6,14 @@
 // couple all microbatches) the whole step restarts. The result never depends on who computed
 // what (invariant I1).
 import type { Logger } from 'pino';
-import { microbatches, reduceSync, type Trainer } from '../shared/engine/trainer.js';
-import { alignedBlocks, addInto, treeReduce, type Block } from '../shared/engine/reduce.js';
-import { largestRemainder } from '../shared/apportion.js';
-import { UserError } from '../shared/errors.js';
-import { BatchNorm } from '../shared/nn/norms.js';
-import { CLOSE, type GradBlock, type ToCoordinator } from '../shared/protocol.js';
-import type { SyncRequest } from '../shared/engine/pass.js';
-import type { GradientSource, StepGradient } from './run-loop.js';
+import { microbatches, reduceSync, type Trainer } from '../../shared/engine/trainer.js';
+import { alignedBlocks, addInto, treeReduce, type Block } from '../../shared/engine/reduce.js';
+import { largestRemainder } from '../../shared/apportion.js';
+import { UserError } from '../../shared/errors.js';
+import { BatchNorm } from '../../shared/nn/norms.js';
+import { CLOSE, type GradBlock, type ToCoordinator } from '../../shared/protocol.js';
+import type { SyncRequest } from '../../shared/engine/pass.js';
+import type { GradientSource, StepGradient } from '../run/run-loop.js';
 import type { CoordinatorServer, WorkerConn } from './server.js';
 
 interface Task {

@@ -4,16 +4,18 @@
 // of the sweep (sweep-report.ts), rebuilt from the store.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import type { RunConfig } from '../shared/config-types.js';
-import { UserError } from '../shared/errors.js';
-import { canonicalJson, parseSweepConfig } from '../shared/sweep/config.js';
-import type { SweepConfig, TrialRecord } from '../shared/sweep/types.js';
-import { sha256Hex } from './outputs.js';
-import type { RunSummary } from './run-loop.js';
-import { Store, type EpochRow, type RunKind, type RunRecord, type SweepRecord } from './store.js';
+import type { RunConfig } from '../../shared/config-types.js';
+import { UserError } from '../../shared/errors.js';
+import { canonicalJson, parseSweepConfig } from '../../shared/sweep/config.js';
+import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
+import { sha256Hex } from '../store/outputs.js';
+import type { RunSummary } from '../run/run-loop.js';
+import { Store, type EpochRow, type RunKind, type RunRecord, type SweepRecord } from '../store/store.js';
 import { esc, fmtNum, frame, niceTicks, pct, polyline, px, svgDoc } from './svg.js';
-import { LECTURE_PRESET, type SweepSummary } from './sweep.js';
-import { CSS, rawValue, renderSweepReport, type SweepReportInput } from './sweep-report.js';
+import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
+import type { SweepSummary } from '../store/outputs.js';
+import { rawValue, renderSweepReport, type SweepReportInput } from './sweep-report.js';
+import { CSS } from './style.js';
 
 // ---- finding the stores ---------------------------------------------------------------------
 

@@ -4,6 +4,64 @@
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunConfig } from '../../shared/config-types.js';
+
+/** the run's checkpoint in its output directory */
+export const CHECKPOINT_FILE = 'checkpoint.gwc';
+
+/** a row of epochs.csv */
+export interface EpochRow {
+  epoch: number;
+  step: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  lr: number;
+  samplesPerSecond: number;
+  seconds: number;
+}
+
+/** summary.json */
+export interface RunSummary {
+  runId: string;
+  mode: 'in-process' | 'distributed';
+  workers: number;
+  kernel: string;
+  model: string;
+  paramCount: number;
+  dataset: { name: string; samples: number; train: number; val: number; test: number; sha256: string };
+  steps: number;
+  epochs: number;
+  skippedSteps: number;
+  resumedFromStep: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  testLoss: number | null;
+  testAccuracy: number | null;
+  /** true when onEpoch stopped the run before its last epoch */
+  stoppedEarly: boolean;
+  samplesPerSecond: number;
+  trainSeconds: number;
+  wallSeconds: number;
+  weightsSha256: string;
+  config: RunConfig;
+}
+
+/** a sweep's summary.json */
+export interface SweepSummary {
+  sweepId: string;
+  method: string;
+  trials: number;
+  finished: number;
+  stopped: number;
+  failed: number;
+  best: { index: number; params: Record<string, unknown>; valAccuracy: number | null; testAccuracy: number | null; value: number } | null;
+  epochsTrained: number;
+  wallSeconds: number;
+}
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;

@@ -4,16 +4,14 @@
 // (WAL: readers never block the writers nor get SQLITE_BUSY from them). Every write is one
 // transaction, committed with synchronous = FULL, so it is on disk when the call returns: a
 // finished trial is persisted before anyone is told about it.
-import type { EpochRow as RunEpochRow } from './run-loop.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { decodeCheckpoint } from '../shared/checkpoint.js';
-import type { TrialRecord, TrialStatus } from '../shared/sweep/types.js';
-import { readCsv } from './outputs.js';
-import { CHECKPOINT_FILE, type RunSummary } from './run-loop.js';
-import type { RunConfig } from '../shared/config-types.js';
+import { decodeCheckpoint } from '../../shared/checkpoint.js';
+import type { TrialRecord, TrialStatus } from '../../shared/sweep/types.js';
+import { CHECKPOINT_FILE, readCsv, type EpochRow as RunEpochRow, type RunSummary } from './outputs.js';
+import type { RunConfig } from '../../shared/config-types.js';
 
 export type RunKind = 'run' | 'trial';
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';

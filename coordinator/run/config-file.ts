@@ -1,9 +1,9 @@
 // Reading a run config from disk (the parsing and validation are in shared/config.ts).
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { DEFAULT_RUN_CONFIG, parseConfigText } from '../shared/config.js';
-import type { RunConfig } from '../shared/config-types.js';
-import { UserError } from '../shared/errors.js';
+import { DEFAULT_RUN_CONFIG, parseConfigText } from '../../shared/config.js';
+import type { RunConfig } from '../../shared/config-types.js';
+import { UserError } from '../../shared/errors.js';
 
 export interface LoadedConfig {
   config: RunConfig;

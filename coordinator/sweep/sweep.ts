@@ -6,46 +6,28 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
-import { decodeCheckpoint } from '../shared/checkpoint.js';
-import type { RunConfig } from '../shared/config-types.js';
-import { encodeDatasetBlob } from '../shared/data/blob.js';
-import type { Dataset } from '../shared/data/dataset.js';
-import { Trainer } from '../shared/engine/trainer.js';
-import { UserError } from '../shared/errors.js';
-import { Asha } from '../shared/sweep/asha.js';
-import { applyParams, canonicalJson, describeChange, parseSweepConfig } from '../shared/sweep/config.js';
-import { suggest } from '../shared/sweep/samplers.js';
-import type { SweepConfig, TrialRecord } from '../shared/sweep/types.js';
-import { loadRunConfig } from './config-file.js';
-import { loadDataset } from './datasets.js';
-import { DistributedSource } from './distributed.js';
-import { ensureDir, sha256Hex, toCsv, writeAtomic, writeJson } from './outputs.js';
-import { CHECKPOINT_FILE, runTraining, type EpochRow } from './run-loop.js';
-import type { CoordinatorServer, WorkerConn } from './server.js';
-import { Store } from './store.js';
-import { renderSweepReport } from './sweep-report.js';
+import { decodeCheckpoint } from '../../shared/checkpoint.js';
+import type { RunConfig } from '../../shared/config-types.js';
+import { encodeDatasetBlob } from '../../shared/data/blob.js';
+import type { Dataset } from '../../shared/data/dataset.js';
+import { Trainer } from '../../shared/engine/trainer.js';
+import { UserError } from '../../shared/errors.js';
+import { Asha } from '../../shared/sweep/asha.js';
+import { applyParams, canonicalJson, describeChange, parseSweepConfig } from '../../shared/sweep/config.js';
+import { suggest } from '../../shared/sweep/samplers.js';
+import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
+import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
+import { loadRunConfig } from '../run/config-file.js';
+import { loadDataset } from '../run/datasets.js';
+import { DistributedSource } from '../cluster/distributed.js';
+import { ensureDir, sha256Hex, toCsv, writeAtomic, writeJson, type SweepSummary } from '../store/outputs.js';
 
-/** The lecture's exercise: dropout × activation × initialization × batch norm in an MLP. */
-export const LECTURE_PRESET = {
-  run: {
-    seed: 3,
-    data: { name: 'mnist' },
-    // sized so the 72 trials take ~5 minutes on a 2-core machine with 2 workers
-    model: { hidden: [64, 64] },
-    optimizer: { name: 'adam', lr: 0.001 },
-    batchSize: 128,
-    microbatch: 64,
-    epochs: 2,
-  },
-  method: 'grid',
-  metric: { name: 'valAccuracy', goal: 'maximize' },
-  parameters: {
-    'model.dropout': { values: [0, 0.2, 0.5] },
-    'model.activation': { values: ['relu', 'sigmoid', 'tanh', 'gelu'] },
-    'model.init': { values: ['lecun_normal', 'xavier_uniform', 'he_normal'] },
-    'model.norm': { values: ['none', 'batch'] },
-  },
-};
+export type { SweepSummary } from '../store/outputs.js';
+import { CHECKPOINT_FILE, runTraining, type EpochRow } from '../run/run-loop.js';
+import type { CoordinatorServer, WorkerConn } from '../cluster/server.js';
+import { Store } from '../store/store.js';
+import { renderSweepReport } from '../report/sweep-report.js';
+
 
 export interface SweepOptions {
   /** the sweep config file, or null with `preset` */
@@ -60,17 +42,6 @@ export interface SweepOptions {
   poolSize: number;
 }
 
-export interface SweepSummary {
-  sweepId: string;
-  method: string;
-  trials: number;
-  finished: number;
-  stopped: number;
-  failed: number;
-  best: { index: number; params: Record<string, unknown>; valAccuracy: number | null; testAccuracy: number | null; value: number } | null;
-  epochsTrained: number;
-  wallSeconds: number;
-}
 
 interface LoadedData {
   data: Dataset;

@@ -1,22 +1,22 @@
 // `gradwire coordinator` and `gradwire train --workers N`: a run whose gradients are computed
 // by workers over WebSockets.
-import { installDashboard } from './dashboard.js';
-import { installLogin } from './login.js';
-import { installMetrics } from './metrics.js';
+import { installDashboard } from '../web/dashboard.js';
+import { installLogin } from '../web/login.js';
+import { installMetrics } from '../web/metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { RunConfig } from '../shared/config-types.js';
-import { encodeDatasetBlob } from '../shared/data/blob.js';
-import { loadDataset } from './datasets.js';
+import type { RunConfig } from '../../shared/config-types.js';
+import { encodeDatasetBlob } from '../../shared/data/blob.js';
+import { loadDataset } from '../run/datasets.js';
 import { DistributedSource } from './distributed.js';
-import { StopSignal, runTraining, type RunSummary } from './run-loop.js';
-import { StatusFile, localUrl } from '../shared/health.js';
-import { kernelVariant } from '../shared/kernels/index.js';
+import { StopSignal, runTraining, type RunSummary } from '../run/run-loop.js';
+import { StatusFile, localUrl } from '../../shared/health.js';
+import { kernelVariant } from '../../shared/kernels/index.js';
 import { CoordinatorServer } from './server.js';
-import { sha256Hex } from './outputs.js';
-import { recordRun, type Store } from './store.js';
+import { sha256Hex, writeAtomic } from '../store/outputs.js';
+import { recordRun, type Store } from '../store/store.js';
 
 export interface CoordinatorOptions {
   config: RunConfig;
@@ -44,7 +44,7 @@ export interface CoordinatorOptions {
 
 // worker/main.ts beside this file, or worker/main.js when running compiled (dist/)
 const ownExt = extname(fileURLToPath(import.meta.url));
-export const WORKER_MAIN = fileURLToPath(new URL(`../worker/main${ownExt}`, import.meta.url));
+export const WORKER_MAIN = fileURLToPath(new URL(`../../worker/main${ownExt}`, import.meta.url));
 
 /** Node flags for a child running this same installation: the parent's own, and tsx's loader
  *  when the sources are TypeScript and the parent registered it in code (bin/gradwire.js). */
@@ -152,7 +152,7 @@ async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer;
   installDashboard(server);
   installMetrics(server);
   const port = await server.start();
-  const status = StatusFile.fromEnv('coordinator', () => server.state);
+  const status = StatusFile.fromEnv(writeAtomic, 'coordinator', () => server.state);
   status.setHealthUrl(localUrl(o.tls ? 'https' : 'http', o.host, port, '/healthz'));
   const scheme = o.tls ? 'wss' : 'ws';
   const dashboard = localUrl(o.tls ? 'https' : 'http', o.host, port, '/');

@@ -2,8 +2,8 @@
 // HMAC of the token (coordinator/server.ts: sessionValue), never the token itself. The form and
 // its POST are open routes; everything else on the dashboard goes through the server's gate.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { esc } from './svg.js';
-import { SESSION_COOKIE, sameSecret, sessionValue, type CoordinatorServer } from './server.js';
+import { esc } from '../../shared/html.js';
+import { SESSION_COOKIE, sameSecret, sessionValue, type CoordinatorServer } from '../cluster/server.js';
 
 /** The largest login form body read (a token is far shorter). */
 const MAX_BODY = 8 * 1024;

@@ -5,7 +5,7 @@
 // (coordinator/metrics.ts) turns them into Prometheus series. Reporting is synchronous and
 // cheap (an array push and an event), so watching costs training nothing measurable.
 import { EventEmitter } from 'node:events';
-import type { EpochRow } from './run-loop.js';
+import type { EpochRow } from '../store/outputs.js';
 
 export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
 

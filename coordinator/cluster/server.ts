@@ -11,13 +11,13 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Telemetry, type WorkerInfo } from './telemetry.js';
-import { kernelFacts, type KernelVariant } from '../shared/kernels/index.js';
-import { weakToken } from '../shared/token.js';
+import { Telemetry, type WorkerInfo } from '../run/telemetry.js';
+import { kernelFacts, type KernelVariant } from '../../shared/kernels/index.js';
+import { weakToken } from '../../shared/token.js';
 import {
   CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, runtimeMismatch, sendParts,
   type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
-} from '../shared/protocol.js';
+} from '../../shared/protocol.js';
 
 export interface ServerOptions {
   host: string;

@@ -1,0 +1,105 @@
+// `gradwire coordinator`: serve a run or a sweep to workers on other machines.
+import { resolve } from 'node:path';
+import { UserError } from '../../shared/errors.js';
+import { resolveToken } from '../../shared/token.js';
+import { runCoordinator, withPool } from '../cluster/pool.js';
+import { isLoopback } from '../cluster/server.js';
+import { loadRunConfig } from '../run/config-file.js';
+import { runSweep } from '../sweep/sweep.js';
+import { COMMON, logFormat, parse, parseListen, readFlagFile, runId, seconds, watchStopSignal, wholeNumber } from './common.js';
+import { createLogger } from './log.js';
+import { startRun, sweepStorePath } from './start.js';
+
+const COORDINATOR_HELP = `gradwire coordinator — serve a run or a sweep to workers
+
+Usage: gradwire coordinator --config run.yaml --listen HOST:PORT [--store FILE] [options]
+       gradwire coordinator --sweep sweep.yaml --listen HOST:PORT [--resume] [--store FILE] [options]
+
+Options (environment variable in brackets):
+  --config FILE          run config [GRADWIRE_CONFIG]; without it, the default run
+  --sweep FILE           a sweep config instead of a run [GRADWIRE_SWEEP]; --resume and --store
+                         as for 'gradwire sweep'; --min-workers sets the default concurrency
+  --listen HOST:PORT     where workers connect (default 127.0.0.1:7070) [GRADWIRE_LISTEN].
+                         Beyond loopback a token is required.
+  --min-workers N        wait for N workers before the first step (default 1) [GRADWIRE_MIN_WORKERS]
+  --out DIR              outputs (default runs/<run id>) [GRADWIRE_OUT]; resumes from a checkpoint there
+  --store FILE           the experiment store the run (or sweep) is recorded in [GRADWIRE_STORE]
+                         (default: a run's, gradwire.db in its --out DIR's parent folder, i.e.
+                         runs/gradwire.db; a sweep's, DIR/gradwire.db)
+  --token-file FILE      shared token workers must prove they know [GRADWIRE_TOKEN_FILE, or GRADWIRE_TOKEN]
+  --tls-cert FILE --tls-key FILE
+                         serve wss:// with this certificate [GRADWIRE_TLS_CERT, GRADWIRE_TLS_KEY]
+  --heartbeat-timeout S  drop a worker silent for S seconds (default 10) [GRADWIRE_HEARTBEAT_TIMEOUT]
+  --stay                 when the run or sweep is done, keep serving (/healthz says "done")
+                         until SIGTERM, e.g. as a Kubernetes Deployment [GRADWIRE_STAY=1]
+  --public-dashboard     serve the dashboard (/) and /metrics without the token
+                         [GRADWIRE_PUBLIC_DASHBOARD=1]
+${COMMON}
+
+It exits 0 once the run's outputs are written (unless --stay); its workers exit with it. SIGTERM
+(or Ctrl-C) before then writes a checkpoint and exits 143 (130): stopped, not done; run it again
+with the same --out to resume. GET /healthz answers
+{"status":"ok","state":"running"|"done",...}; with GRADWIRE_STATUS_FILE set, the coordinator
+rewrites that file every 5 s for 'gradwire health'.
+
+The same port serves the live dashboard at / and Prometheus metrics at /metrics. With a token
+they need it: "Authorization: Bearer TOKEN", or log in at /login (a session cookie that is an
+HMAC of the token, never the token). /healthz stays open.
+`;
+
+export async function coordinator(args: string[]): Promise<number> {
+  const v = parse(args, {
+    config: { type: 'string' }, listen: { type: 'string' }, 'min-workers': { type: 'string' }, out: { type: 'string' },
+    'token-file': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
+    sweep: { type: 'string' }, resume: { type: 'boolean' }, store: { type: 'string' }, stay: { type: 'boolean' },
+    'public-dashboard': { type: 'boolean' },
+  });
+  if (v['help']) {
+    process.stdout.write(COORDINATOR_HELP);
+    return 0;
+  }
+  const env = process.env;
+  const format = logFormat(v);
+  const sweepFile = (v['sweep'] as string | undefined) ?? env['GRADWIRE_SWEEP'];
+  if (sweepFile && v['config']) throw new UserError('USAGE', '--config and --sweep exclude each other: a coordinator serves a run or a sweep');
+  const { config, baseDir } = loadRunConfig(sweepFile ? undefined : (v['config'] as string | undefined) ?? env['GRADWIRE_CONFIG']);
+  const { host, port } = parseListen((v['listen'] as string | undefined) ?? env['GRADWIRE_LISTEN'] ?? '127.0.0.1:7070');
+  const certFile = (v['tls-cert'] as string | undefined) ?? env['GRADWIRE_TLS_CERT'];
+  const keyFile = (v['tls-key'] as string | undefined) ?? env['GRADWIRE_TLS_KEY'];
+  if (!!certFile !== !!keyFile) throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
+  const hb = seconds('--heartbeat-timeout', (v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'], 10);
+  const token = resolveToken({ flagFile: v['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'], beyondLoopback: !isLoopback(host) },
+    (flag, path) => readFlagFile(flag, path).toString('utf8'));
+  const id = runId();
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const minWorkers = wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1);
+  const tls = certFile && keyFile ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) } : null;
+  const stay = v['stay'] === true || env['GRADWIRE_STAY'] === '1';
+  const publicDashboard = v['public-dashboard'] === true || env['GRADWIRE_PUBLIC_DASHBOARD'] === '1';
+  if (sweepFile) {
+    const outDir = resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`);
+    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay, publicDashboard }, (server) => runSweep({
+      file: sweepFile, preset: null, outDir, storePath: sweepStorePath(v['store'] as string | undefined, outDir),
+      resume: v['resume'] === true, log: server.o.log, server, poolSize: minWorkers,
+    }));
+    return 0;
+  }
+  const { store, id: runIdentity, outDir } = startRun(v['store'] as string | undefined, (v['out'] as string | undefined) ?? env['GRADWIRE_OUT']);
+  const stopped = watchStopSignal();
+  try {
+    const summary = await runCoordinator({
+      config, baseDir, runId: runIdentity, log: createLogger(format), host, port, token, outDir,
+      minWorkers, tls, stay, publicDashboard, store,
+      heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
+    });
+    return summary ? 0 : stopped.code();
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (/^refusing to listen/.test(msg) || (e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') {
+      throw new UserError('USAGE', `--listen ${host}:${port}: ${msg}`);
+    }
+    throw e;
+  } finally {
+    store.close();
+  }
+}

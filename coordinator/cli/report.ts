@@ -1,0 +1,60 @@
+// `gradwire report ID`: write a self-contained HTML report of a run or a sweep.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../../shared/errors.js';
+import { findExperiment, openStores, renderFound } from '../report/report.js';
+import { many, parseWithPositionals } from './common.js';
+
+const REPORT_HELP = `gradwire report — a self-contained HTML report of a run or a sweep
+
+Usage: gradwire report ID [--out FILE.html] [--store FILE]...
+
+ID is a run id, a sweep trial's run id or a sweep id (as 'gradwire runs --all' lists them), or
+the beginning of exactly one of them. The stores searched are those of 'gradwire runs'.
+
+A run's report: summary (status, model, dataset, mode, workers, kernel, epochs, steps,
+samples/s, accuracies, weights sha256, times), learning curves (loss and accuracy per epoch),
+throughput per epoch, the per-epoch values and the resolved config. A sweep's report is the
+one written at the end of the sweep (findings, best configuration, best so far, learning
+curves, parallel coordinates, accuracy per value, all trials), made from the store: it works
+for a sweep still running too. One HTML file, inline CSS and SVG: no network access needed.
+
+Options:
+  --out FILE             where to write it (default ./report-<id>.html); prints the path
+  --store FILE           search this store (repeat for several) instead of the default ones
+  -h, --help             this help
+`;
+
+export function report(args: string[]): number {
+  const { values: v, positionals } = parseWithPositionals(args, { out: { type: 'string' }, store: { type: 'string', multiple: true } }, true);
+  if (v['help']) {
+    process.stdout.write(REPORT_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UserError('USAGE', positionals.length === 0
+      ? 'give the id of a run or sweep: gradwire report ID (gradwire runs lists them)'
+      : `one id at a time: got ${positionals.map((p) => `"${p}"`).join(', ')}`);
+  }
+  const id = positionals[0]!;
+  const cwd = process.cwd();
+  const { stores, searched, warnings } = openStores(many(v, 'store'), cwd, process.env);
+  try {
+    for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);
+    const found = findExperiment(stores, id);
+    if (!found) throw new UserError('USAGE', `no run or sweep "${id}" in ${searched}; gradwire runs lists them (--all with the trials)`);
+    const realId = found.kind === 'run' ? found.run.id : found.sweep.id;
+    const out = resolve(cwd, (v['out'] as string | undefined) ?? `report-${realId}.html`);
+    const html = renderFound(found);
+    try {
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, html);
+    } catch (e) {
+      throw new UserError('USAGE', `--out: cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    process.stdout.write(`${out}\n`);
+  } finally {
+    for (const s of stores) s.close();
+  }
+  return 0;
+}

@@ -1,0 +1,59 @@
+// `gradwire sweep`: a hyperparameter sweep on a local pool of worker processes.
+import type { ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { UserError } from '../../shared/errors.js';
+import { withPool } from '../cluster/pool.js';
+import { runSweep } from '../sweep/sweep.js';
+import { COMMON, logFormat, parse, runId, wholeNumber } from './common.js';
+import { createLogger } from './log.js';
+import { spawnLocalWorkers, sweepStorePath } from './start.js';
+
+const SWEEP_HELP = `gradwire sweep — a hyperparameter sweep on a local pool of workers
+
+Usage: gradwire sweep --config sweep.yaml [--workers N] [--out DIR] [--resume] [--store FILE]
+       gradwire sweep --preset lecture [--workers N] [--out DIR]
+
+Options:
+  --config FILE          sweep config, YAML or JSON (see README: base, method, metric, trials,
+                         parameters, earlyStopping, ...)
+  --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 trials)
+  --workers N            local worker processes (default 2)
+  --out DIR              outputs (default sweeps/<sweep id>): trials.csv, summary.json,
+                         report.html, trials/<i>/ (each trial's run outputs), sweep.json
+  --store FILE           the experiment store, SQLite [GRADWIRE_STORE] (default DIR/gradwire.db)
+  --resume               continue the sweep in DIR after a crash: finished trials are kept,
+                         running ones requeued, nothing suggested twice
+${COMMON}
+`;
+
+export async function sweep(args: string[]): Promise<number> {
+  const v = parse(args, {
+    config: { type: 'string' }, preset: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' },
+    resume: { type: 'boolean' }, store: { type: 'string' },
+  });
+  if (v['help']) {
+    process.stdout.write(SWEEP_HELP);
+    return 0;
+  }
+  const preset = v['preset'] as string | undefined;
+  if (preset !== undefined && preset !== 'lecture') throw new UserError('USAGE', `--preset: "${preset}" is not one of lecture`);
+  if (!preset === !v['config']) throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
+  const format = logFormat(v);
+  const log = createLogger(format);
+  const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
+  const outDir = resolve((v['out'] as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const workers: ChildProcess[] = [];
+  try {
+    await withPool({ host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 }, (server, port) => {
+      workers.push(...spawnLocalWorkers(n, port, pretty));
+      return runSweep({
+        file: (v['config'] as string | undefined) ?? null, preset: preset === 'lecture' ? 'lecture' : null, outDir,
+        storePath: sweepStorePath(v['store'] as string | undefined, outDir), resume: v['resume'] === true, log, server, poolSize: n,
+      });
+    });
+  } finally {
+    for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
+  }
+  return 0;
+}
