@@ -1,0 +1,103 @@
+// The dependency rules of DESIGN.md (Layout, Dependency rule), checked by dependency-cruiser:
+// `npm run lint:deps` (part of `npm run lint`, run by .ci/run) and test/unit/dependencies.test.ts.
+// Edges run one way: bin → coordinator/cli (commands) → subsystems (sweep, cluster, run, web,
+// report) → store → shared (the pure core). Type-only imports count (tsPreCompilationDeps).
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-cycles',
+      comment: 'No import cycles, type-only ones included.',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'shared-is-the-core',
+      comment: 'shared/ imports nothing from coordinator/, worker/ or bin/.',
+      severity: 'error',
+      from: { path: '^shared/' },
+      to: { path: '^(coordinator|worker|bin)/' },
+    },
+    {
+      name: 'shared-is-pure',
+      comment: 'shared/ uses no Node I/O module: bytes come in as arguments. Known exception: '
+        + 'shared/kernels/wasm.ts reads and hashes the kernels.wasm file (to move to a Node-only loader).',
+      severity: 'error',
+      from: { path: '^shared/', pathNot: '^shared/kernels/wasm[.]ts$' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|worker_threads|cluster|dgram|tls|dns|os|crypto|readline|repl|vm)$' },
+    },
+    {
+      name: 'coordinator-not-worker',
+      comment: 'The coordinator and the worker never import each other.',
+      severity: 'error',
+      from: { path: '^coordinator/' },
+      to: { path: '^worker/' },
+    },
+    {
+      name: 'worker-not-coordinator',
+      comment: 'The coordinator and the worker never import each other.',
+      severity: 'error',
+      from: { path: '^worker/' },
+      to: { path: '^coordinator/' },
+    },
+    {
+      name: 'store-is-below-the-subsystems',
+      comment: 'store/ (SQLite, the run\'s output files) imports nothing above it.',
+      severity: 'error',
+      from: { path: '^coordinator/store/' },
+      to: { path: '^coordinator/(cli|run|cluster|sweep|web|report)/' },
+    },
+    {
+      name: 'run-is-below-cluster-and-sweep',
+      comment: 'run/ (the run loop) knows nothing of who computes gradients or of sweeps, pages and reports.',
+      severity: 'error',
+      from: { path: '^coordinator/run/' },
+      to: { path: '^coordinator/(cli|cluster|sweep|web|report)/' },
+    },
+    {
+      name: 'reports-and-web-not-commands',
+      comment: 'report/ and web/ serve the commands; they never import them.',
+      severity: 'error',
+      from: { path: '^coordinator/(report|web)/' },
+      to: { path: '^coordinator/cli/' },
+    },
+    {
+      name: 'only-bin-imports-the-commands',
+      comment: 'Nothing outside coordinator/cli/ imports it (bin/gradwire.js loads it by path).',
+      severity: 'error',
+      from: { path: '^(coordinator|worker|shared)/', pathNot: '^coordinator/cli/' },
+      to: { path: '^coordinator/cli/' },
+    },
+    {
+      name: 'light-entry-points',
+      comment: '`gradwire worker` and `gradwire health` load only what they use: no SQLite, '
+        + 'prom-client, coordinator server, reports or pages anywhere in their module graph.',
+      severity: 'error',
+      from: { path: '^(worker/main|coordinator/cli/health)[.]ts$' },
+      to: {
+        reachable: true,
+        path: ['better-sqlite3', 'prom-client', '^coordinator/(cluster|store|report|web|sweep|run)/'],
+      },
+    },
+    {
+      name: 'not-to-unresolvable',
+      comment: 'Every import resolves.',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|shared/kernels/assembly|shared/kernels/build)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: {
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default', 'types'],
+      extensions: ['.ts', '.js', '.cjs', '.mjs', '.json', '.d.ts'],
+    },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};

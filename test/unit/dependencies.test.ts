@@ -1,0 +1,34 @@
+// The dependency rules of DESIGN.md, checked with dependency-cruiser (.dependency-cruiser.cjs):
+// no cycles, a pure shared/ core, coordinator and worker apart, one-way edges inside the
+// coordinator, and light `gradwire worker` / `gradwire health` entry points.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
+
+interface Cruise {
+  modules: Array<{ source: string; dependencies: Array<{ resolved: string }> }>;
+  summary: { violations: Array<{ rule: { name: string }; from: string; to: string }> };
+}
+
+function depcruise(paths: string[]): Cruise {
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'),
+    ...paths, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (!r.stdout) throw new Error(`depcruise failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Cruise;
+}
+
+describe('dependency rules', () => {
+  it('the source tree has no violation of the rules', () => {
+    const { summary } = depcruise(['bin', 'coordinator', 'worker', 'shared']);
+    expect(summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)).toEqual([]);
+  });
+
+  it('`gradwire worker` and `gradwire health` reach no SQLite, prom-client, server, store, reports or pages', () => {
+    for (const entry of ['worker/main.ts', 'coordinator/cli/health.ts']) {
+      const reached = depcruise([entry]).modules.map((m) => m.source);
+      expect(reached).toContain(entry);
+      expect(reached.filter((s) => /better-sqlite3|prom-client|echarts|^coordinator\/(cluster|store|report|web|sweep|run)\//.test(s)), entry).toEqual([]);
+    }
+  });
+});
