@@ -78,9 +78,9 @@ export async function coordinator(args: string[]): Promise<number> {
   const publicDashboard = v['public-dashboard'] === true || env['GRADWIRE_PUBLIC_DASHBOARD'] === '1';
   if (sweepFile) {
     const outDir = resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`);
-    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay, publicDashboard }, (server) => runSweep({
+    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay, publicDashboard }, (server, _port, telemetry) => runSweep({
       file: sweepFile, preset: null, outDir, storePath: sweepStorePath(v['store'] as string | undefined, outDir),
-      resume: v['resume'] === true, log: server.o.log, server, poolSize: minWorkers,
+      resume: v['resume'] === true, log: server.o.log, server, telemetry, poolSize: minWorkers,
     }));
     return 0;
   }

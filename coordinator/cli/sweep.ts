@@ -45,11 +45,11 @@ export async function sweep(args: string[]): Promise<number> {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const workers: ChildProcess[] = [];
   try {
-    await withPool({ host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 }, (server, port) => {
+    await withPool({ host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 }, (server, port, telemetry) => {
       workers.push(...spawnLocalWorkers(n, port, pretty));
       return runSweep({
         file: (v['config'] as string | undefined) ?? null, preset: preset === 'lecture' ? 'lecture' : null, outDir,
-        storePath: sweepStorePath(v['store'] as string | undefined, outDir), resume: v['resume'] === true, log, server, poolSize: n,
+        storePath: sweepStorePath(v['store'] as string | undefined, outDir), resume: v['resume'] === true, log, server, telemetry, poolSize: n,
       });
     });
   } finally {

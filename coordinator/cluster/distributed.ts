@@ -15,6 +15,7 @@ import { CLOSE, type GradBlock, type ToCoordinator } from '../../shared/protocol
 import type { SyncRequest } from '../../shared/engine/pass.js';
 import type { GradientSource, StepGradient } from '../run/run-loop.js';
 import type { CoordinatorServer, WorkerConn } from './server.js';
+import type { Telemetry } from '../run/telemetry.js';
 
 interface Task {
   worker: WorkerConn;
@@ -67,6 +68,8 @@ export interface DistributedOptions {
   runId: string;
   minWorkers: number;
   onNonFinite: 'stop' | 'skip';
+  /** the pool's telemetry: failures and reassignments are reported to it */
+  telemetry: Telemetry;
 }
 
 export class DistributedSource implements GradientSource {
@@ -260,8 +263,8 @@ export class DistributedSource implements GradientSource {
     if (lost.length === 0) return;
     this.failures++;
     this.reassignments++;
-    this.server.telemetry.failure(this.o.runId, c.name, reason);
-    this.server.telemetry.reassignment(this.o.runId, lost.reduce((n, t) => n + t.count, 0));
+    this.o.telemetry.failure(this.o.runId, c.name, reason);
+    this.o.telemetry.reassignment(this.o.runId, lost.reduce((n, t) => n + t.count, 0));
     s.tasks = s.tasks.filter((t) => t.worker !== c);
     this.o.log.warn({ run: this.o.runId, event: 'reassign', step: s.step, worker: c.id, name: c.name, reason, restart: s.bn },
       `step ${s.step}: worker ${c.label()} ${reason}; ${s.bn ? 'restarting the step (BatchNorm sync in flight)' : `its ${lost.reduce((n, t) => n + t.count, 0)} microbatches go to the others`}`);

@@ -15,6 +15,7 @@ import { StopSignal, runTraining, type RunSummary } from '../run/run-loop.js';
 import { StatusFile, localUrl } from '../../shared/health.js';
 import { kernelVariant } from '../../shared/kernels/index.js';
 import { CoordinatorServer } from './server.js';
+import { Telemetry } from '../run/telemetry.js';
 import { sha256Hex, writeAtomic } from '../store/outputs.js';
 import { recordRun, type Store } from '../store/store.js';
 
@@ -73,10 +74,10 @@ const WORKER_MEMORY_ENV: NodeJS.ProcessEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMA
 export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary | null> {
   const data = loadDataset(o.config.data, o.baseDir, o.config.seed);
   const blob = encodeDatasetBlob(data);
-  const { server, port, status } = await startServer(o);
+  const { server, port, status, telemetry: poolTelemetry } = await startServer(o);
   o.onListening?.(port);
-  const source = new DistributedSource(server, { log: o.log, runId: o.runId, minWorkers: o.minWorkers, onNonFinite: o.config.onNonFinite });
-  const telemetry = server.telemetry.forRun(o.runId);
+  const source = new DistributedSource(server, { log: o.log, runId: o.runId, minWorkers: o.minWorkers, onNonFinite: o.config.onNonFinite, telemetry: poolTelemetry });
+  const telemetry = poolTelemetry.forRun(o.runId);
   server.health = () => ({ run: o.runId, reassignments: source.reassignments, rejectedFrames: server.rejectedFrames });
   server.setJob({ jobId: o.runId, config: o.config as unknown as Record<string, unknown>, sha256: sha256Hex(blob), blob });
   const stop = new StopSignal();
@@ -139,18 +140,29 @@ async function stayIfAsked(o: PoolOptions, server: CoordinatorServer, status: St
   });
 }
 
+/** The pool's telemetry: what the run loop, the sweep and the pool report (the dashboard and
+ *  /metrics read it), fed with the server's workers (live, and those gone). It belongs to the
+ *  pool, not to the server: the server only says who is connected. */
+export function poolTelemetry(server: CoordinatorServer): Telemetry {
+  const telemetry = new Telemetry();
+  telemetry.liveWorkers = () => server.workerInfos();
+  server.on('gone', (c, reason) => telemetry.workerGone({ ...c.info(), state: 'gone', goneAt: Date.now(), reason }));
+  return telemetry;
+}
+
 /** Start the coordinator's server, say where workers connect, and keep the status file
  *  (GRADWIRE_STATUS_FILE) current. */
-async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer; port: number; status: StatusFile }> {
+async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer; port: number; status: StatusFile; telemetry: Telemetry }> {
   const server = new CoordinatorServer({
     host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
     runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() },
     heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     publicDashboard: o.publicDashboard ?? false,
   });
+  const telemetry = poolTelemetry(server);
   installLogin(server);
-  installDashboard(server);
-  installMetrics(server);
+  installDashboard(server, telemetry);
+  installMetrics(server, telemetry);
   const port = await server.start();
   const status = StatusFile.fromEnv(writeAtomic, 'coordinator', () => server.state);
   status.setHealthUrl(localUrl(o.tls ? 'https' : 'http', o.host, port, '/healthz'));
@@ -158,15 +170,15 @@ async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer;
   const dashboard = localUrl(o.tls ? 'https' : 'http', o.host, port, '/');
   o.log.info({ event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token, dashboard },
     `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}; dashboard: ${dashboard}${o.token && !o.publicDashboard ? ' (log in with the token)' : ''}, metrics: ${dashboard}metrics`);
-  return { server, port, status };
+  return { server, port, status, telemetry };
 }
 
 /** A coordinator server with no single job (sweeps give each trial its own workers): start
  *  it, run `body`, then dismiss the workers and close. */
-export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServer, port: number) => Promise<T>): Promise<T> {
-  const { server, port, status } = await startServer(o);
+export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServer, port: number, telemetry: Telemetry) => Promise<T>): Promise<T> {
+  const { server, port, status, telemetry } = await startServer(o);
   try {
-    const result = await body(server, port);
+    const result = await body(server, port, telemetry);
     for (const c of server.workers()) c.send({ type: 'job-done', jobId: c.jobId ?? 'pool' });
     await new Promise((r) => setTimeout(r, 200));
     await stayIfAsked(o, server, status);

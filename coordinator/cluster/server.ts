@@ -11,7 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { Telemetry, type WorkerInfo } from '../run/telemetry.js';
+import type { WorkerInfo } from '../run/telemetry.js';
 import { kernelFacts, type KernelVariant } from '../../shared/kernels/index.js';
 import { weakToken } from '../../shared/token.js';
 import {
@@ -142,20 +142,21 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   bytesIn = 0;
   bytesOut = 0;
   readonly maxFrameBytes: number;
-  /** what the run loop, the sweep and this server report (dashboard, /metrics) */
-  readonly telemetry = new Telemetry();
   private readonly routes = new Map<string, { handler: RouteHandler; open: boolean }>();
   private readonly closing: Array<() => void> = [];
   /** what workers' runtimes are compared with: o.runtime, completed */
   readonly runtime: RuntimeInfo;
+
+  /** the connected workers as the telemetry describes them */
+  workerInfos(): WorkerInfo[] {
+    return [...this.conns.values()].map((c) => c.info());
+  }
 
   constructor(readonly o: ServerOptions) {
     super();
     const given = Object.fromEntries(Object.entries(o.runtime).filter(([, v]) => v !== undefined));
     this.runtime = { ...kernelFacts(o.runtime.kernel as KernelVariant), ...given } as RuntimeInfo;
     this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
-    this.telemetry.liveWorkers = () => [...this.conns.values()].map((c) => c.info());
-    this.on('gone', (c, reason) => this.telemetry.workerGone({ ...c.info(), state: 'gone', goneAt: Date.now(), reason }));
     if (!o.token && !isLoopback(o.host)) {
       throw new Error(
         `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`);

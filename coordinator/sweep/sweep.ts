@@ -26,6 +26,7 @@ export type { SweepSummary } from '../store/outputs.js';
 import { CHECKPOINT_FILE, runTraining, type EpochRow } from '../run/run-loop.js';
 import type { CoordinatorServer, WorkerConn } from '../cluster/server.js';
 import { Store } from '../store/store.js';
+import type { Telemetry } from '../run/telemetry.js';
 import { renderSweepReport } from '../report/sweep-report.js';
 
 
@@ -38,6 +39,8 @@ export interface SweepOptions {
   resume: boolean;
   log: Logger;
   server: CoordinatorServer;
+  /** the pool's telemetry (dashboard, /metrics) */
+  telemetry: Telemetry;
   /** workers expected in the pool (the default concurrency) */
   poolSize: number;
 }
@@ -114,7 +117,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     for (const t of store.trials(sweepId)) for (const p of t.curve) asha.report(t.index, p.epoch, metricOf(cfg, p));
   }
 
-  const tel = o.server.telemetry;
+  const tel = o.telemetry;
   tel.sweepStarted({ id: sweepId, metric: cfg.metric, parameters: Object.keys(cfg.parameters), total: cfg.trials });
   const report = (index: number): void => {
     const r = store.trial(sweepId, index);
@@ -153,7 +156,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     store.createRun(runId, 'trial', config, sweepId);
     store.startTrial(sweepId, t.index, runId);
     report(t.index);
-    const source = new DistributedSource(o.server, { log: o.log, runId, minWorkers: cfg.workersPerTrial, onNonFinite: config.onNonFinite });
+    const source = new DistributedSource(o.server, { log: o.log, runId, minWorkers: cfg.workersPerTrial, onNonFinite: config.onNonFinite, telemetry: tel });
     const want = { runId, need: cfg.workersPerTrial };
     wanting.push(want);
     staff();

@@ -237,13 +237,13 @@ export class EventHub {
   }
 }
 
-export function installDashboard(server: CoordinatorServer): void {
-  const hub = new EventHub(server.telemetry);
+export function installDashboard(server: CoordinatorServer, telemetry: Telemetry): void {
+  const hub = new EventHub(telemetry);
   server.route('GET', '/', (req, res) => serveAsset(req, res, '/'));
   server.route('GET', '/assets/*', (req, res, url) => serveAsset(req, res, url.pathname));
   server.route('GET', '/api/state', (_req, res) => {
     res.writeHead(200, { 'content-type': TEXT('application/json'), 'cache-control': 'no-store', ...SECURITY_HEADERS });
-    res.end(JSON.stringify(server.telemetry.snapshot()));
+    res.end(JSON.stringify(telemetry.snapshot()));
   });
   server.route('GET', '/api/events', (req, res) => hub.subscribe(req, res));
   // say goodbye on the open event streams (the page then stops reconnecting)

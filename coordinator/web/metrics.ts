@@ -11,7 +11,7 @@
 // A metrics bug never reaches training: the event handler swallows (and logs once) its errors.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CoordinatorServer, WorkerState } from '../cluster/server.js';
-import type { RunInfo, StepPoint, TelemetryEvent, TrialInfo } from '../run/telemetry.js';
+import type { RunInfo, StepPoint, Telemetry, TelemetryEvent, TrialInfo } from '../run/telemetry.js';
 
 const PREFIX = 'gradwire_';
 
@@ -58,8 +58,8 @@ export interface Metrics {
 }
 
 /** Serve GET /metrics on the server's port (the token gate is the server's). */
-export function installMetrics(server: CoordinatorServer): Metrics {
-  const m = createMetrics(server);
+export function installMetrics(server: CoordinatorServer, telemetry: Telemetry): Metrics {
+  const m = createMetrics(server, telemetry);
   server.route('GET', '/metrics', (_req, res) => {
     m.render().then((body) => {
       res.writeHead(200, { 'content-type': m.registry.contentType, 'cache-control': 'no-store' });
@@ -74,8 +74,8 @@ export function installMetrics(server: CoordinatorServer): Metrics {
   return m;
 }
 
-/** The registry of one server, fed by its telemetry and read from the server at scrape time. */
-export function createMetrics(server: CoordinatorServer): Metrics {
+/** The registry of one server, fed by the pool's telemetry and read from the server at scrape time. */
+export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): Metrics {
   const registry = new Registry();
   const registers = [registry];
   const live = new Map<string, LiveRun>();
@@ -249,7 +249,7 @@ export function createMetrics(server: CoordinatorServer): Metrics {
   };
 
   let warned = false;
-  server.telemetry.on('event', (e: TelemetryEvent) => {
+  telemetry.on('event', (e: TelemetryEvent) => {
     try {
       switch (e.type) {
         case 'step': return onStep(e.runId, e.point);

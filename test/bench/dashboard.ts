@@ -27,6 +27,7 @@ import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { installDashboard } from '../../coordinator/web/dashboard.js';
+import { poolTelemetry } from '../../coordinator/cluster/pool.js';
 import { CoordinatorServer } from '../../coordinator/cluster/server.js';
 import { envNum, fmt, log, median, spread, table } from './stats.js';
 
@@ -227,9 +228,10 @@ async function microCost(): Promise<MicroCost> {
       host: '127.0.0.1', port: 0, token: null, tls: null, log: pino({ level: 'silent' }),
       runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' }, heartbeatMs: 1000, heartbeatTimeoutMs: 10_000,
     });
-    installDashboard(server);
+    const telemetry = poolTelemetry(server);
+    installDashboard(server, telemetry);
     const port = await server.start();
-    const run = server.telemetry.forRun('bench-micro');
+    const run = telemetry.forRun('bench-micro');
     run.started({ mode: 'distributed', model: '784-256-128-10', dataset: 'mnist', batchSize: 128, epochs: 1, stepsPerEpoch: steps, totalSteps: steps, startStep: 0 });
     const url = `http://127.0.0.1:${port}/api/events`;
     const procs: ChildProcess[] = [];

@@ -10,6 +10,7 @@ import pino from 'pino';
 import { register as globalRegistry, Gauge } from 'prom-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { installMetrics } from '../../coordinator/web/metrics.js';
+import { poolTelemetry } from '../../coordinator/cluster/pool.js';
 import { CoordinatorServer, SESSION_COOKIE, sessionValue } from '../../coordinator/cluster/server.js';
 import type { StepPoint } from '../../coordinator/run/telemetry.js';
 import { tempDir, withFiles } from '../helpers/cli.js';
@@ -345,10 +346,12 @@ describe('the bookkeeping, in process', () => {
   });
 
   it('each server has its own registry (never the global one); in-process steps count as total only', async () => {
-    const a = installMetrics(newServer());
+    const sa0 = newServer();
+    const a = installMetrics(sa0, poolTelemetry(sa0));
     const b = newServer();
-    const mb = installMetrics(b);
-    const run = b.telemetry.forRun('r', 'run');
+    const tb = poolTelemetry(b);
+    const mb = installMetrics(b, tb);
+    const run = tb.forRun('r', 'run');
     run.started({ mode: 'in-process', model: 'm', dataset: 'd', batchSize: 32, epochs: 1, stepsPerEpoch: 10, totalSteps: 10, startStep: 0 });
     for (let i = 0; i < 10; i++) run.step(point(i, { skipped: i === 3 }));
     const sa = parseMetrics(await a.render());
@@ -371,8 +374,8 @@ describe('the bookkeeping, in process', () => {
 
   it('counts trials by status as they move, and a new sweep starts from zero', async () => {
     const s = newServer();
-    const m = installMetrics(s);
-    const tel = s.telemetry;
+    const tel = poolTelemetry(s);
+    const m = installMetrics(s, tel);
     tel.sweepStarted({ id: 'sw1', metric: { name: 'valAccuracy', goal: 'maximize' }, parameters: ['lr'], total: 4 });
     const trial = (index: number, status: 'queued' | 'running' | 'finished' | 'stopped' | 'failed'): void =>
       tel.trial({ index, params: {}, status, value: null, valAccuracy: null, epochs: 0, runId: null });
@@ -393,8 +396,9 @@ describe('the bookkeeping, in process', () => {
 
   it('odd values never reach training; a failing scrape answers 500 and the next one works', async () => {
     const s = newServer();
-    const m = installMetrics(s);
-    const run = s.telemetry.forRun('r');
+    const tel = poolTelemetry(s);
+    const m = installMetrics(s, tel);
+    const run = tel.forRun('r');
     run.started({ mode: 'distributed', model: 'm', dataset: 'd', batchSize: 32, epochs: 1, stepsPerEpoch: 10, totalSteps: 10, startStep: 0 });
     // non-finite and negative times are not observed; the step still counts
     expect(() => run.step(point(0, { ms: NaN, computeMs: Infinity, commMs: -1, waitMs: 0 }))).not.toThrow();
