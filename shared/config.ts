@@ -1,6 +1,6 @@
 // Run config parsing: validate what the user wrote (shared/config-schema.ts), check the rules
 // that span several keys, fill every default and return the resolved `RunConfig`. Pure: the
-// caller reads the file (coordinator/config-file.ts).
+// caller reads the file (coordinator/run/config-file.ts).
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { formatIssues, formatPath, problem, runSchema, type RawRunConfig } from './config-schema.js';
 import type {

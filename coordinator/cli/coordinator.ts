@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { UserError } from '../../shared/errors.js';
 import { resolveToken } from '../../shared/token.js';
 import { runCoordinator, withPool } from '../cluster/pool.js';
-import { isLoopback } from '../cluster/server.js';
+import { isLoopback } from '../cluster/auth.js';
 import { loadRunConfig } from '../run/config-file.js';
 import { runSweep } from '../sweep/sweep.js';
 import { COMMON, logFormat, parse, parseListen, readFlagFile, runId, seconds, watchStopSignal, wholeNumber } from './common.js';

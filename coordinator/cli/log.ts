@@ -1,9 +1,8 @@
-// Logging: pino, one event per line. JSON when stdout is not a terminal (or --log-format json),
+// The commands' logger: pino, one event per line. JSON when stdout is not a terminal (or --log-format json),
 // pretty when it is.
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
-
-export type LogFormat = 'auto' | 'json' | 'pretty';
+import type { LogFormat } from './common.js';
 
 export function createLogger(format: LogFormat = 'auto', level = 'info'): Logger {
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);

@@ -2,7 +2,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../shared/errors.js';
-import { findExperiment, openStores, renderFound } from '../report/report.js';
+import { findExperiment, openStores } from '../report/experiments.js';
+import { renderFound } from '../report/report.js';
 import { many, parseWithPositionals } from './common.js';
 
 const REPORT_HELP = `gradwire report — a self-contained HTML report of a run or a sweep

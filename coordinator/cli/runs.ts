@@ -1,5 +1,5 @@
 // `gradwire runs`: list the runs and sweeps of the experiment stores.
-import { formatTable, listExperiments, openStores } from '../report/report.js';
+import { formatTable, listExperiments, openStores } from '../report/experiments.js';
 import { many, parse } from './common.js';
 
 const RUNS_HELP = `gradwire runs — list the runs and sweeps of the experiment stores

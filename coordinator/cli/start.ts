@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { UserError } from '../../shared/errors.js';
 import { STATUS_ENV } from '../../shared/health.js';
 import { spawnWorker } from '../cluster/pool.js';
-import { STORE_ENV } from '../report/report.js';
+import { STORE_ENV } from '../report/experiments.js';
 import { Store } from '../store/store.js';
 import { runId } from './common.js';
 

@@ -8,7 +8,7 @@ import { loadRunConfig } from '../run/config-file.js';
 import { loadDataset } from '../run/datasets.js';
 import { IN_PROCESS, StopSignal, runTraining } from '../run/run-loop.js';
 import { writeAtomic } from '../store/outputs.js';
-import { recordRun } from '../store/store.js';
+import { recordRun } from '../run/record.js';
 import { COMMON, logFormat, parse, watchStopSignal, wholeNumber } from './common.js';
 import { createLogger } from './log.js';
 import { spawnLocalWorkers, startRun } from './start.js';

@@ -8,7 +8,6 @@
 import type { Logger } from 'pino';
 import { microbatches, reduceSync, type Trainer } from '../../shared/engine/trainer.js';
 import { alignedBlocks, addInto, treeReduce, type Block } from '../../shared/engine/reduce.js';
-import { largestRemainder } from '../../shared/apportion.js';
 import { UserError } from '../../shared/errors.js';
 import { BatchNorm } from '../../shared/nn/norms.js';
 import { CLOSE, type GradBlock, type ToCoordinator } from '../../shared/protocol.js';
@@ -16,6 +15,7 @@ import type { SyncRequest } from '../../shared/engine/pass.js';
 import type { GradientSource, StepGradient } from '../run/run-loop.js';
 import type { CoordinatorServer, WorkerConn } from './server.js';
 import type { Telemetry } from '../run/telemetry.js';
+import { shares } from './shares.js';
 
 interface Task {
   worker: WorkerConn;
@@ -417,42 +417,6 @@ function sameIndices(a: Int32Array, b: Int32Array): boolean {
 function allFinite(a: Float32Array): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i]!)) return false;
   return true;
-}
-
-/** Split n microbatches among workers in proportion to their measured speeds (a worker not
- *  measured yet counts as the mean of the others). */
-export function shares(n: number, speeds: number[]): number[] {
-  const measured = speeds.filter((s) => s > 0);
-  const mean = measured.length ? measured.reduce((a, b) => a + b, 0) / measured.length : 1;
-  const w = speeds.map((s) => (s > 0 ? s : mean));
-  // Speeds within 15% of each other are noise: an equal split keeps each worker's run aligned
-  // (one gradient block each) instead of trading a few percent of balance for several blocks.
-  const even = Math.max(...w) <= 1.15 * Math.min(...w);
-  const counts = largestRemainder(n, even ? w.map(() => 1) : w);
-  return even ? counts : alignCuts(counts);
-}
-
-/** Move the cuts between consecutive shares to multiples of q, the largest power of two of at
- *  most a quarter of an average share: a worker's run then tiles into a few large aligned
- *  blocks (less to send and to reduce) for at most q/2 microbatches of imbalance per cut.
- *  Shares stay in order, and none that was non-empty becomes empty. */
-export function alignCuts(counts: number[]): number[] {
-  const n = counts.reduce((a, b) => a + b, 0);
-  let q = 1;
-  while (q * 2 <= n / (4 * counts.length)) q *= 2;
-  if (q === 1) return counts;
-  const cuts: number[] = [];
-  let at = 0;
-  for (let i = 0; i < counts.length - 1; i++) {
-    at += counts[i]!;
-    const prev = cuts.length ? cuts[cuts.length - 1]! : 0;
-    const snapped = Math.round(at / q) * q;
-    cuts.push(snapped > prev || counts[i] === 0 ? Math.min(Math.max(snapped, prev), n) : at);
-  }
-  const out = cuts.map((c, i) => c - (i ? cuts[i - 1]! : 0));
-  out.push(n - (cuts.length ? cuts[cuts.length - 1]! : 0));
-  // a share that was non-empty must stay so (else keep the proportional split)
-  return out.every((c, i) => c >= 0 && (counts[i] === 0 || c > 0)) ? out : counts;
 }
 
 function contiguousRuns(xs: number[]): number[][] {

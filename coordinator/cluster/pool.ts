@@ -1,5 +1,7 @@
-// `gradwire coordinator` and `gradwire train --workers N`: a run whose gradients are computed
-// by workers over WebSockets.
+// The worker pool: a coordinator server with its login page, dashboard, /metrics, status file
+// and telemetry. A run whose gradients workers compute over WebSockets (`gradwire coordinator
+// --config`, `gradwire train --workers N`: runCoordinator), a pool with no single job (sweeps:
+// withPool), and the local worker processes of `train` and `sweep` (spawnWorker).
 import { installDashboard } from '../web/dashboard.js';
 import { installLogin } from '../web/login.js';
 import { installMetrics } from '../web/metrics.js';
@@ -17,7 +19,8 @@ import { kernelVariant } from '../../shared/kernels/index.js';
 import { CoordinatorServer } from './server.js';
 import { Telemetry } from '../run/telemetry.js';
 import { sha256Hex, writeAtomic } from '../store/outputs.js';
-import { recordRun, type Store } from '../store/store.js';
+import { recordRun } from '../run/record.js';
+import type { Store } from '../store/store.js';
 
 export interface CoordinatorOptions {
   config: RunConfig;

@@ -4,7 +4,7 @@
 // validates every frame, keeps a heartbeat, and reports to its listener which workers are
 // ready, which messages they sent and which are gone. One bad worker or frame is logged and
 // its connection closed; nothing else is disturbed.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -14,6 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { WorkerInfo } from '../run/telemetry.js';
 import { kernelFacts, type KernelVariant } from '../../shared/kernels/index.js';
 import { weakToken } from '../../shared/token.js';
+import { SESSION_COOKIE, authTag, isLoopback, sameSecret, sessionValue } from './auth.js';
 import {
   CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, runtimeMismatch, sendParts,
   type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
@@ -38,19 +39,6 @@ export interface ServerOptions {
 
 /** An HTTP route of the coordinator's port (dashboard, /metrics): `url` is the parsed URL. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
-
-/** Compare two secrets in constant time (for equal lengths). */
-export function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** The session cookie of the dashboard: an HMAC of the token, never the token itself. */
-export const SESSION_COOKIE = 'gradwire_session';
-export function sessionValue(token: string): string {
-  return createHmac('sha256', token).update('gradwire dashboard session').digest('base64url');
-}
 
 export interface JobOffer {
   jobId: string;
@@ -113,15 +101,6 @@ export interface ServerEvents {
   idle: [WorkerConn];
   gone: [WorkerConn, string];
   message: [WorkerConn, Exclude<ToCoordinator, { type: 'hello' | 'ready' }>];
-}
-
-/** HMAC-SHA256(token, nonce): what a worker proves it knows the token with. */
-export function authTag(token: string, nonce: Uint8Array): Buffer {
-  return createHmac('sha256', token).update(nonce).digest();
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {

@@ -1,8 +1,9 @@
 // What the coordinator is doing, for people and monitors: the run (or the sweep's trials) with
-// its per-step and per-epoch points, the workers (live and gone), and counters. The run loop,
-// the distributed source, the server and the sweep report into one Telemetry; the dashboard
-// (coordinator/dashboard.ts) streams its events to browsers and /metrics
-// (coordinator/metrics.ts) turns them into Prometheus series. Reporting is synchronous and
+// its per-step and per-epoch points, the workers (live and gone), and counters. It belongs to
+// the pool (cluster/pool.ts makes one per coordinator and feeds it the server's workers); the
+// run loop, the distributed source and the sweep report into it; the dashboard
+// (coordinator/web/dashboard.ts) streams its events to browsers and /metrics
+// (coordinator/web/metrics.ts) turns them into Prometheus series. Reporting is synchronous and
 // cheap (an array push and an event), so watching costs training nothing measurable.
 import { EventEmitter } from 'node:events';
 import type { EpochRow } from '../store/outputs.js';

@@ -1,6 +1,7 @@
-// A run's output directory: summary.json, epochs.csv, steps.csv, the final checkpoint. Files
-// are written atomically (write a temporary file, then rename) so a crash never leaves a
-// half-written one behind.
+// A run's output directory: summary.json, epochs.csv, steps.csv, the final checkpoint — the
+// shapes of these files (a run's and a sweep's summary, an epoch row) and the coordinator's one
+// home for writing them: atomic writes, CSV, sha256. Files are written atomically (write a
+// temporary file, then rename) so a crash never leaves a half-written one behind.
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,9 +1,10 @@
 // The dashboard's login: a form that takes the token and sets a session cookie whose value is an
-// HMAC of the token (coordinator/server.ts: sessionValue), never the token itself. The form and
+// HMAC of the token (coordinator/cluster/auth.ts: sessionValue), never the token itself. The form and
 // its POST are open routes; everything else on the dashboard goes through the server's gate.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { esc } from '../../shared/html.js';
-import { SESSION_COOKIE, sameSecret, sessionValue, type CoordinatorServer } from '../cluster/server.js';
+import { SESSION_COOKIE, sameSecret, sessionValue } from '../cluster/auth.js';
+import type { CoordinatorServer } from '../cluster/server.js';
 
 /** The largest login form body read (a token is far shorter). */
 const MAX_BODY = 8 * 1024;

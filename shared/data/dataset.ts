@@ -1,5 +1,5 @@
 // The in-memory dataset every loader produces: a dense feature matrix and integer labels.
-// Pure: no fs, no clock. The loaders (coordinator/datasets.ts) and the parsers in this folder
+// Pure: no fs, no clock. The loaders (coordinator/run/datasets.ts) and the parsers in this folder
 // build one and pass it through `validateDataset` before anyone trains on it.
 import { UserError } from '../errors.js';
 

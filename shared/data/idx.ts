@@ -3,7 +3,7 @@
 //   byte  2    data type: only 0x08 (unsigned byte) is supported
 //   byte  3    number of dimensions d
 //   then d big-endian uint32 sizes, then the data, row-major, exactly prod(sizes) bytes.
-// Gzip is handled by the loader (coordinator/datasets.ts), not here.
+// Gzip is handled by the loader (coordinator/run/datasets.ts), not here.
 import { UserError } from '../errors.js';
 import { validateDataset, type Dataset } from './dataset.js';
 

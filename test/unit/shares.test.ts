@@ -1,7 +1,7 @@
 // How a step's microbatches are split among workers: in proportion to speed, with the cuts
 // moved to aligned boundaries so that each worker's run is a few large gradient blocks.
 import { describe, expect, it } from 'vitest';
-import { alignCuts, shares } from '../../coordinator/cluster/distributed.js';
+import { alignCuts, shares } from '../../coordinator/cluster/shares.js';
 import { alignedBlocks } from '../../shared/engine/reduce.js';
 import { Rng } from '../../shared/rng.js';
 
