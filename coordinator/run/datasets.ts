@@ -1,6 +1,5 @@
 // Dataset loading: the only place that touches the file system for data. It reads bytes and
 // hands them to the pure parsers in shared/data/.
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -13,6 +12,7 @@ import { datasetFromIdx } from '../../shared/data/idx.js';
 import { iris } from '../../shared/data/iris.js';
 import { blobs, moons, spirals } from '../../shared/data/synthetic.js';
 import { UserError } from '../../shared/errors.js';
+import { sha256Hex } from '../store/outputs.js';
 
 const MNIST_FEATURES = 784;
 
@@ -116,5 +116,5 @@ export function loadDataset(cfg: DataConfig, baseDir: string, seed: number): Dat
  * classNames are not included: the same numbers loaded from different files hash alike.
  */
 export function datasetSha256(d: Dataset): string {
-  return createHash('sha256').update(encodeDatasetBlob(d)).digest('hex');
+  return sha256Hex(encodeDatasetBlob(d));
 }
