@@ -4,7 +4,7 @@
 // validates every frame, keeps a heartbeat, and reports to its listener which workers are
 // ready, which messages they sent and which are gone. One bad worker or frame is logged and
 // its connection closed; nothing else is disturbed.
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -15,9 +15,10 @@ import type { WorkerInfo } from '../run/telemetry.js';
 import { kernelFacts, type KernelVariant } from '../../shared/kernels/index.js';
 import { weakToken } from '../../shared/token.js';
 import { SESSION_COOKIE, authTag, isLoopback, sameSecret, sessionValue } from './auth.js';
+import { WorkerConn } from './worker-conn.js';
 import {
-  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, encode, encodeParts, frameLimit, runtimeMismatch, sendParts,
-  type ErrorCode, type RuntimeInfo, type ToCoordinator, type ToWorker,
+  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, frameLimit, runtimeMismatch,
+  type ErrorCode, type RuntimeInfo, type ToCoordinator,
 } from '../../shared/protocol.js';
 
 export interface ServerOptions {
@@ -47,53 +48,7 @@ export interface JobOffer {
   blob: Uint8Array;
 }
 
-export type WorkerState = 'handshake' | 'idle' | 'loading' | 'ready';
-
-let nextWorker = 1;
-
-export class WorkerConn {
-  readonly id = `w${nextWorker++}`;
-  name = '?';
-  state: WorkerState = 'handshake';
-  runtime: RuntimeInfo | null = null;
-  readonly session = randomBytes(18).toString('base64url');
-  readonly nonce = randomBytes(32);
-  /** measured speed: samples per millisecond of compute (EMA); 0 = not measured yet */
-  speed = 0;
-  lastPong = Date.now();
-  bytesIn = 0;
-  bytesOut = 0;
-  /** the job this worker was given (null: none yet) */
-  jobId: string | null = null;
-  /** the step whose weights this worker holds (-1: none) */
-  paramsStep = -1;
-  connectedAt = Date.now();
-
-  constructor(readonly ws: WebSocket, readonly address: string) {}
-
-  /** the server's byte counter (all connections) */
-  onSent: (bytes: number) => void = () => {};
-
-  send(msg: ToWorker): void {
-    if (this.ws.readyState !== this.ws.OPEN) return;
-    sendParts(this.ws, encodeParts(msg), (n) => {
-      this.bytesOut += n;
-      this.onSent(n);
-    });
-  }
-
-  /** what the dashboard shows of this worker */
-  info(): WorkerInfo {
-    return {
-      id: this.id, name: this.name, address: this.address, kernel: this.runtime?.kernel ?? null, state: this.state,
-      samplesPerSecond: Math.round(this.speed * 1000), lastHeartbeat: this.lastPong, connectedAt: this.connectedAt, job: this.jobId,
-    };
-  }
-
-  label(): string {
-    return `${this.name} (${this.id}, ${this.address})`;
-  }
-}
+export { WorkerConn, type WorkerState } from './worker-conn.js';
 
 export interface ServerEvents {
   ready: [WorkerConn];
