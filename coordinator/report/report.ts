@@ -7,7 +7,8 @@ import type { SweepConfig } from '../../shared/sweep/types.js';
 import { sha256Hex } from '../store/outputs.js';
 import type { RunSummary } from '../store/outputs.js';
 import { Store, type EpochRow, type RunRecord, type SweepRecord } from '../store/store.js';
-import { esc, fmtNum, frame, niceTicks, pct, polyline, px, svgDoc } from './svg.js';
+import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
+import { fmtNum, frame, niceTicks, pct, polyline, px, svgDoc } from './svg.js';
 import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
 import { rawValue, renderSweepReport, type SweepReportInput } from './sweep-report.js';
 import { CSS } from './style.js';
@@ -73,11 +74,11 @@ pre.json{background:#f3f5f9;border:1px solid var(--line);border-radius:6px;paddi
 .cfggrid{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}table.config caption{text-align:left;font-weight:600;padding-bottom:4px}
 table.config th{width:auto}details summary{cursor:pointer;color:var(--blue);margin:8px 0}code{font-size:13px}`;
 
-function section(id: string, title: string, body: string): string {
-  return `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+function section(id: string, title: string, body: HtmlValue): SafeHtml {
+  return html`<section id="${id}"><h2>${title}</h2>${body}</section>`;
 }
 
-const note = (text: string): string => `<p class="empty">${esc(text)}</p>`;
+const note = (text: string): SafeHtml => html`<p class="empty">${text}</p>`;
 
 /** the model as the config describes it (the input and output widths need the data) */
 function modelFromConfig(c: RunConfig): string {
@@ -102,11 +103,11 @@ const STATUS_NOTE: Record<string, string> = {
   running: 'Still running when this report was made, or its process was killed without a chance to record its end.',
 };
 
-function kpi(k: string, v: string): string {
-  return `<div><span class="k">${esc(k)}</span><span class="v">${esc(v)}</span></div>`;
+function kpi(k: string, v: string): SafeHtml {
+  return html`<div><span class="k">${k}</span><span class="v">${v}</span></div>`;
 }
 
-function summarySection(inp: RunReportInput): string {
+function summarySection(inp: RunReportInput): SafeHtml {
   const { run: r, epochs } = inp;
   const s = r.summary as RunSummary | null;
   const c = r.config as RunConfig;
@@ -115,9 +116,7 @@ function summarySection(inp: RunReportInput): string {
   const sps = s ? s.samplesPerSecond : meanSps.length ? meanSps.reduce((a, e) => a + e.samplesPerSecond, 0) / meanSps.length : NaN;
   const valAcc = s ? s.valAccuracy : last?.valAccuracy ?? NaN;
   const testText = s?.testAccuracy != null ? pct2(s.testAccuracy) : r.kind === 'trial' ? 'not evaluated' : s ? 'not evaluated' : '-';
-  const kpis = `<div class="kpis">${kpi('Test accuracy', testText)}${kpi('Validation accuracy', pct2(valAcc))}`
-    + `${kpi('Samples/s', finite(sps) ? String(Math.round(sps * 10) / 10) : '-')}`
-    + `${kpi('Epochs', `${s ? s.epochs : epochs.length} / ${c?.epochs ?? '?'}`)}</div>`;
+  const kpis = html`<div class="kpis">${kpi('Test accuracy', testText)}${kpi('Validation accuracy', pct2(valAcc))}${kpi('Samples/s', finite(sps) ? String(Math.round(sps * 10) / 10) : '-')}${kpi('Epochs', `${s ? s.epochs : epochs.length} / ${c?.epochs ?? '?'}`)}</div>`;
   const rows: Array<[string, string]> = [];
   const add = (k: string, v: string | number | null | undefined): void => { if (v !== null && v !== undefined && v !== '') rows.push([k, String(v)]); };
   add('Status', `${r.status}${s?.stoppedEarly ? ' (stopped early by the sweep’s early stopping)' : ''}`);
@@ -144,10 +143,10 @@ function summarySection(inp: RunReportInput): string {
   add('Finished', r.finishedAt ? `${when(r.finishedAt)} UTC (${duration(r.createdAt, r.finishedAt)} after it was created)` : '-');
   add('Experiment store', inp.store);
   const statusNote = STATUS_NOTE[r.status] ?? '';
-  return section('summary', 'Summary', kpis
-    + (statusNote ? `<p class="muted">${esc(statusNote)}</p>` : '')
-    + (inp.trial ? `<p class="muted">${esc(`A trial of sweep ${inp.trial.sweepId}: trials are compared on the validation split; the test split is evaluated once, for the sweep's best configuration. The sweep's report: gradwire report ${inp.trial.sweepId}`)}</p>` : '')
-    + `<table class="kv"><tbody>${rows.map(([k, v]) => `<tr><th scope="row">${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</tbody></table>`);
+  return section('summary', 'Summary', [kpis,
+    statusNote ? html`<p class="muted">${statusNote}</p>` : '',
+    inp.trial ? html`<p class="muted">${`A trial of sweep ${inp.trial.sweepId}: trials are compared on the validation split; the test split is evaluated once, for the sweep's best configuration. The sweep's report: gradwire report ${inp.trial.sweepId}`}</p>` : '',
+    html`<table class="kv"><tbody>${rows.map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`)}</tbody></table>`]);
 }
 
 const fmt4 = (v: number | null | undefined): string => (finite(v) ? v.toFixed(4) : '-');
@@ -155,9 +154,9 @@ const fmt4 = (v: number | null | undefined): string => (finite(v) ? v.toFixed(4)
 interface Series { key: string; label: string; cls: string; points: Array<[number, number]> }
 
 /** one x/y chart of per-epoch series: a line and a dot (with a tooltip) per point */
-function lineChart(o: { title: string; yLabel: string; series: Series[]; percent?: boolean; zero?: boolean; yFmt?: (v: number) => string }): string {
+function lineChart(o: { title: string; yLabel: string; series: Series[]; percent?: boolean; zero?: boolean; yFmt?: (v: number) => string }): SafeHtml {
   const pts = o.series.flatMap((s) => s.points).filter(([x, y]) => finite(x) && finite(y));
-  if (pts.length === 0) return `<div class="chart"><h3>${esc(o.title)}</h3>${note('No finite value recorded.')}</div>`;
+  if (pts.length === 0) return html`<div class="chart"><h3>${o.title}</h3>${note('No finite value recorded.')}</div>`;
   const xs = pts.map(([x]) => x), ys = pts.map(([, y]) => y);
   let x0 = Math.min(...xs), x1 = Math.max(...xs);
   if (x1 <= x0) { x0 -= 1; x1 += 1; }
@@ -182,14 +181,14 @@ function lineChart(o: { title: string; yLabel: string; series: Series[]; percent
   const groups = o.series.map((s) => {
     const ok = s.points.filter(([x, y]) => finite(x) && finite(y));
     const xy = ok.map(([x, y]) => [fr.x(x), fr.y(y)] as [number, number]);
-    const dots = ok.map(([x, y], k) => `<circle class="pt" cx="${px(xy[k]![0])}" cy="${px(xy[k]![1])}" r="3"><title>${esc(`${s.label}, epoch ${x}: ${o.percent ? pct2(y) : fmtNum(y)}`)}</title></circle>`).join('');
-    return `<g class="series ${s.cls}" data-series="${esc(s.key)}" data-points="${ok.length}">${xy.length > 1 ? polyline(xy, 'class="line"') : ''}${dots}</g>`;
-  }).join('');
-  const legend = `<div class="legend">${o.series.map((s) => `<span class="${s.cls}">${esc(s.label)}</span>`).join('')}</div>`;
-  return `<div class="chart"><h3>${esc(o.title)}</h3>${legend}${svgDoc(520, 280, `${o.title} per epoch`, fr.axes + groups)}</div>`;
+    const dots = ok.map(([x, y], k) => html`<circle class="pt" cx="${px(xy[k]![0])}" cy="${px(xy[k]![1])}" r="3"><title>${`${s.label}, epoch ${x}: ${o.percent ? pct2(y) : fmtNum(y)}`}</title></circle>`);
+    return html`<g class="series ${s.cls}" data-series="${s.key}" data-points="${ok.length}">${xy.length > 1 ? polyline(xy, 'class="line"') : ''}${dots}</g>`;
+  });
+  const legend = html`<div class="legend">${o.series.map((s) => html`<span class="${s.cls}">${s.label}</span>`)}</div>`;
+  return html`<div class="chart"><h3>${o.title}</h3>${legend}${svgDoc(520, 280, `${o.title} per epoch`, [fr.axes, groups])}</div>`;
 }
 
-function curvesSection(inp: RunReportInput): string {
+function curvesSection(inp: RunReportInput): SafeHtml {
   const e = inp.epochs;
   if (e.length === 0) return section('curves', 'Learning curves', note('No epochs recorded: the run ended (or is still in) its first epoch.'));
   const series = (key: keyof EpochRow, label: string, cls: string): Series => ({ key: String(key), label, cls, points: e.map((r) => [r.epoch, r[key]]) });
@@ -203,11 +202,10 @@ function curvesSection(inp: RunReportInput): string {
   }
   const bestVal = e.reduce<EpochRow | null>((b, r) => (finite(r.valAccuracy) && (!b || r.valAccuracy > b.valAccuracy) ? r : b), null);
   return section('curves', 'Learning curves',
-    `<p class="muted">${esc(`Per epoch: the training loss and accuracy are means over the epoch's steps; the validation ones are measured after the epoch.${bestVal ? ` Best validation accuracy ${pct2(bestVal.valAccuracy)} at epoch ${bestVal.epoch}.` : ''}`)}</p>`
-    + `<div class="charts">${charts.join('')}</div>`);
+    html`<p class="muted">${`Per epoch: the training loss and accuracy are means over the epoch's steps; the validation ones are measured after the epoch.${bestVal ? ` Best validation accuracy ${pct2(bestVal.valAccuracy)} at epoch ${bestVal.epoch}.` : ''}`}</p><div class="charts">${charts}</div>`);
 }
 
-function throughputSection(inp: RunReportInput): string {
+function throughputSection(inp: RunReportInput): SafeHtml {
   const e = inp.epochs.filter((r) => finite(r.samplesPerSecond));
   if (e.length === 0) return section('throughput', 'Throughput', note('No epochs recorded.'));
   const vals = e.map((r) => r.samplesPerSecond);
@@ -221,23 +219,19 @@ function throughputSection(inp: RunReportInput): string {
     yTicks: niceTicks(0, hi, 5), xFormat: String, yFormat: fmtNum, xLabel: 'epoch', yLabel: 'samples/s',
   });
   const bw = Math.max(1, Math.min(40, ((W - 80) / e.length) * 0.7));
-  const bars = e.map((r) => `<rect class="sps" x="${px(fr.x(r.epoch) - bw / 2)}" y="${px(fr.y(r.samplesPerSecond))}" width="${px(bw)}" height="${px(fr.y(0) - fr.y(r.samplesPerSecond))}">`
-    + `<title>${esc(`epoch ${r.epoch}: ${r.samplesPerSecond} samples/s`)}</title></rect>`).join('');
-  const meanLine = `<line class="mean" x1="${px(fr.x(x0))}" x2="${px(fr.x(x1))}" y1="${px(fr.y(mean))}" y2="${px(fr.y(mean))}"><title>${esc(`mean ${Math.round(mean)} samples/s`)}</title></line>`;
+  const bars = e.map((r) => html`<rect class="sps" x="${px(fr.x(r.epoch) - bw / 2)}" y="${px(fr.y(r.samplesPerSecond))}" width="${px(bw)}" height="${px(fr.y(0) - fr.y(r.samplesPerSecond))}"><title>${`epoch ${r.epoch}: ${r.samplesPerSecond} samples/s`}</title></rect>`);
+  const meanLine = html`<line class="mean" x1="${px(fr.x(x0))}" x2="${px(fr.x(x1))}" y1="${px(fr.y(mean))}" y2="${px(fr.y(mean))}"><title>${`mean ${Math.round(mean)} samples/s`}</title></line>`;
   const s = inp.run.summary as RunSummary | null;
   return section('throughput', 'Throughput',
-    `<p class="muted">${esc(`Training samples per second of each epoch (time in training steps; validation not included). Mean ${Math.round(mean)} samples/s over ${e.length} epoch${e.length === 1 ? '' : 's'} (dashed line)${s ? `; the whole run: ${s.samplesPerSecond} samples/s` : ''}.`)}</p>`
-    + `<div data-bars="${e.length}">${svgDoc(W, H, 'training samples per second per epoch', fr.axes + bars + meanLine)}</div>`);
+    html`<p class="muted">${`Training samples per second of each epoch (time in training steps; validation not included). Mean ${Math.round(mean)} samples/s over ${e.length} epoch${e.length === 1 ? '' : 's'} (dashed line)${s ? `; the whole run: ${s.samplesPerSecond} samples/s` : ''}.`}</p><div data-bars="${e.length}">${svgDoc(W, H, 'training samples per second per epoch', [fr.axes, bars, meanLine])}</div>`);
 }
 
-function epochsSection(inp: RunReportInput): string {
+function epochsSection(inp: RunReportInput): SafeHtml {
   const e = inp.epochs;
   if (e.length === 0) return section('epochs', 'Per-epoch values', note('No epochs recorded.'));
   const head = ['Epoch', 'Step', 'Train loss', 'Train acc.', 'Val. loss', 'Val. acc.', 'LR', 'Samples/s'];
-  const rows = e.map((r) => `<tr><td class="num">${r.epoch}</td><td class="num">${r.step}</td><td class="num">${fmt4(r.trainLoss)}</td>`
-    + `<td class="num">${pct2(r.trainAccuracy)}</td><td class="num">${fmt4(r.valLoss)}</td><td class="num" data-v="${finite(r.valAccuracy) ? r.valAccuracy : ''}">${pct2(r.valAccuracy)}</td>`
-    + `<td class="num">${finite(r.lr) ? esc(fmtNum(r.lr)) : '-'}</td><td class="num">${finite(r.samplesPerSecond) ? r.samplesPerSecond : '-'}</td></tr>`).join('');
-  return section('epochs', 'Per-epoch values', `<div class="scroll"><table id="epochs-table"><thead><tr>${head.map((h) => `<th scope="col">${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows}</tbody></table></div>`);
+  const rows = e.map((r) => html`<tr><td class="num">${r.epoch}</td><td class="num">${r.step}</td><td class="num">${fmt4(r.trainLoss)}</td><td class="num">${pct2(r.trainAccuracy)}</td><td class="num">${fmt4(r.valLoss)}</td><td class="num" data-v="${finite(r.valAccuracy) ? r.valAccuracy : ''}">${pct2(r.valAccuracy)}</td><td class="num">${finite(r.lr) ? (fmtNum(r.lr)) : '-'}</td><td class="num">${finite(r.samplesPerSecond) ? r.samplesPerSecond : '-'}</td></tr>`);
+  return section('epochs', 'Per-epoch values', html`<div class="scroll"><table id="epochs-table"><thead><tr>${head.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table></div>`);
 }
 
 /** a config as dotted paths and values (lists of numbers or strings as JSON, in one cell) */
@@ -252,7 +246,7 @@ function flatten(v: unknown, prefix: string, out: Array<[string, string]>): Arra
   return out;
 }
 
-function configSection(inp: RunReportInput): string {
+function configSection(inp: RunReportInput): SafeHtml {
   // one table per top-level object (data, model, optimizer), the scalars first in one of their own
   const rows = flatten(inp.run.config, '', []);
   const groups = new Map<string, Array<[string, string]>>();
@@ -263,13 +257,9 @@ function configSection(inp: RunReportInput): string {
     groups.set(g, [...(groups.get(g) ?? []), [g === 'run' ? k : k.slice(g.length + 1), v]]);
   }
   const order = ['run', ...[...groups.keys()].filter((g) => g !== 'run')].filter((g) => groups.has(g));
-  const tables = order.map((g) => `<table class="kv config" data-group="${esc(g)}"><caption>${esc(g)}</caption><tbody>`
-    + groups.get(g)!.map(([k, v]) => `<tr><th scope="row" title="${esc(g === 'run' ? k : `${g}.${k}`)}">${esc(k)}</th><td><code>${esc(v)}</code></td></tr>`).join('')
-    + '</tbody></table>').join('');
+  const tables = order.map((g) => html`<table class="kv config" data-group="${g}"><caption>${g}</caption><tbody>${groups.get(g)!.map(([k, v]) => html`<tr><th scope="row" title="${g === 'run' ? k : `${g}.${k}`}">${k}</th><td><code>${v}</code></td></tr>`)}</tbody></table>`);
   return section('config', 'Config',
-    `<p class="muted">The resolved run config (every default filled in), as recorded when the run started.</p>`
-    + `<div class="cfggrid">${tables}</div>`
-    + `<details><summary>As JSON</summary><pre class="json">${esc(JSON.stringify(inp.run.config, null, 2))}</pre></details>`);
+    html`<p class="muted">The resolved run config (every default filled in), as recorded when the run started.</p><div class="cfggrid">${tables}</div><details><summary>As JSON</summary><pre class="json">${JSON.stringify(inp.run.config, null, 2)}</pre></details>`);
 }
 
 /** a run's (or trial's) report as one HTML document */
@@ -285,12 +275,12 @@ export function renderRunReport(inp: RunReportInput): string {
     s ? (s.mode === 'distributed' ? `${s.workers} worker${s.workers === 1 ? '' : 's'}` : 'in-process') : null,
     `created ${when(r.createdAt)} UTC`,
   ].filter(Boolean).join(' · ');
-  return `<!DOCTYPE html>
+  return html`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>${CSS}${RUN_CSS}</style></head><body>
-<header><h1>${esc(title)}</h1><p class="meta"><span class="status ${esc(r.status)}">${esc(r.status)}</span> ${esc(meta)}</p></header>
+<title>${title}</title><style>${raw(CSS + RUN_CSS)}</style></head><body>
+<header><h1>${title}</h1><p class="meta"><span class="status ${r.status}">${r.status}</span> ${meta}</p></header>
 <main>
 ${summarySection(inp)}
 ${curvesSection(inp)}
@@ -298,7 +288,7 @@ ${throughputSection(inp)}
 ${epochsSection(inp)}
 ${configSection(inp)}
 </main>
-<footer>${esc(`Generated ${inp.generatedAt} by gradwire from the experiment store ${inp.store}.`)}</footer>
+<footer>${`Generated ${inp.generatedAt} by gradwire from the experiment store ${inp.store}.`}</footer>
 </body></html>
-`;
+`.value;
 }

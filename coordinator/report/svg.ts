@@ -1,9 +1,10 @@
-// Small helpers for the reports' inline SVG: escaping (shared/html.ts), scales, ticks, a colour map and a
-// framed x/y plot. Everything returns markup strings; nothing here touches the file system.
+// Small helpers for the reports' inline SVG: scales, ticks, a colour map and a framed x/y plot.
+// Markup is built with shared/html.ts's `html` (every interpolation escaped) and returned as
+// SafeHtml; nothing here touches the file system.
 
-import { esc } from '../../shared/html.js';
+import { html, type HtmlValue, type SafeHtml } from '../../shared/html.js';
 
-export { esc };
+export { html };
 
 /** a coordinate rounded to 0.1 px */
 export function px(n: number): string {
@@ -67,20 +68,21 @@ export function viridis(t: number): string {
 }
 
 /** gradient stops for a viridis legend */
-export function viridisStops(): string {
-  return VIRIDIS.map((_, i) => `<stop offset="${px((i / (VIRIDIS.length - 1)) * 100)}%" stop-color="${viridis(i / (VIRIDIS.length - 1))}"/>`).join('');
+export function viridisStops(): SafeHtml {
+  return html`${VIRIDIS.map((_, i) => html`<stop offset="${px((i / (VIRIDIS.length - 1)) * 100)}%" stop-color="${viridis(i / (VIRIDIS.length - 1))}"/>`)}`;
 }
 
 /** an <svg> element scaled to its container's width */
-export function svgDoc(width: number, height: number, label: string, body: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${esc(label)}"><title>${esc(label)}</title>${body}</svg>`;
+export function svgDoc(width: number, height: number, label: string, body: HtmlValue): SafeHtml {
+  return html`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="100%" role="img" aria-label="${label}"><title>${label}</title>${body}</svg>`;
 }
 
-export function polyline(points: Array<[number, number]>, attrs: string, title?: string): string {
+/** a polyline with a class (and an optional tooltip) */
+export function polyline(points: Array<[number, number]>, cls: string, title?: string): SafeHtml {
   const pts = points.map(([x, y]) => `${px(x)},${px(y)}`).join(' ');
   return title === undefined
-    ? `<polyline points="${pts}" ${attrs}/>`
-    : `<polyline points="${pts}" ${attrs}><title>${esc(title)}</title></polyline>`;
+    ? html`<polyline points="${pts}" class="${cls}"/>`
+    : html`<polyline points="${pts}" class="${cls}"><title>${title}</title></polyline>`;
 }
 
 export interface FrameOptions {
@@ -100,7 +102,7 @@ export interface Frame {
   x: Scale;
   y: Scale;
   /** grid lines, tick labels and axis titles */
-  axes: string;
+  axes: SafeHtml;
 }
 
 /** a plot area with a left y axis and a bottom x axis, light grid lines and axis titles */
@@ -108,19 +110,19 @@ export function frame(o: FrameOptions): Frame {
   const left = 64, right = 16, top = 12, bottom = 44;
   const x = linearScale(o.xDomain, [left, o.width - right]);
   const y = linearScale(o.yDomain, [o.height - bottom, top]);
-  const parts: string[] = [];
+  const parts: SafeHtml[] = [];
   for (const t of o.yTicks) {
-    parts.push(`<line class="grid" x1="${left}" x2="${o.width - right}" y1="${px(y(t))}" y2="${px(y(t))}"/>`,
-      `<text class="tick" x="${left - 6}" y="${px(y(t) + 4)}" text-anchor="end">${esc(o.yFormat(t))}</text>`);
+    parts.push(html`<line class="grid" x1="${left}" x2="${o.width - right}" y1="${px(y(t))}" y2="${px(y(t))}"/>`,
+      html`<text class="tick" x="${left - 6}" y="${px(y(t) + 4)}" text-anchor="end">${o.yFormat(t)}</text>`);
   }
   for (const t of o.xTicks) {
-    parts.push(`<text class="tick" x="${px(x(t))}" y="${o.height - bottom + 16}" text-anchor="middle">${esc(o.xFormat(t))}</text>`);
+    parts.push(html`<text class="tick" x="${px(x(t))}" y="${o.height - bottom + 16}" text-anchor="middle">${o.xFormat(t)}</text>`);
   }
   parts.push(
-    `<line class="axis" x1="${left}" x2="${o.width - right}" y1="${o.height - bottom}" y2="${o.height - bottom}"/>`,
-    `<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${o.height - bottom}"/>`,
-    `<text class="label" x="${px((left + o.width - right) / 2)}" y="${o.height - 8}" text-anchor="middle">${esc(o.xLabel)}</text>`,
-    `<text class="label" transform="translate(14 ${px((top + o.height - bottom) / 2)}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`,
+    html`<line class="axis" x1="${left}" x2="${o.width - right}" y1="${o.height - bottom}" y2="${o.height - bottom}"/>`,
+    html`<line class="axis" x1="${left}" x2="${left}" y1="${top}" y2="${o.height - bottom}"/>`,
+    html`<text class="label" x="${px((left + o.width - right) / 2)}" y="${o.height - 8}" text-anchor="middle">${o.xLabel}</text>`,
+    html`<text class="label" transform="translate(14 ${px((top + o.height - bottom) / 2)}) rotate(-90)" text-anchor="middle">${o.yLabel}</text>`,
   );
-  return { x, y, axes: parts.join('') };
+  return { x, y, axes: html`${parts}` };
 }

@@ -2,10 +2,11 @@
 // to sort the trials table). No request leaves the file: a CSP forbids every external source.
 import type { ParamSpec, SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 import {
-  esc, fmtNum, frame, linearScale, logScale, logTicks, niceTicks, pct, polyline, px, type Scale,
+  fmtNum, frame, linearScale, logScale, logTicks, niceTicks, pct, polyline, px, type Scale,
   svgDoc, viridis, viridisStops,
 } from './svg.js';
 import { CSS } from './style.js';
+import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
 
 export interface SweepReportInput {
   sweepId: string;
@@ -111,44 +112,36 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
   return factors.sort((a, b) => (b.effect ?? -1) - (a.effect ?? -1));
 }
 
-function section(id: string, title: string, body: string): string {
-  return `<section id="${id}"><h2>${esc(title)}</h2>${body}</section>`;
+function section(id: string, title: string, body: HtmlValue): SafeHtml {
+  return html`<section id="${id}"><h2>${title}</h2>${body}</section>`;
 }
 
-const note = (text: string): string => `<p class="empty">${esc(text)}</p>`;
+const note = (text: string): SafeHtml => html`<p class="empty">${text}</p>`;
 
-function findingsSection(inp: SweepReportInput, factors: Factor[], nDone: number): string {
+function findingsSection(inp: SweepReportInput, factors: Factor[], nDone: number): SafeHtml {
   const title = inp.lecture ? 'What changed accuracy' : 'Findings';
   if (nDone === 0) return section('findings', title, note('No trial has finished yet, so there are no findings.'));
   const maxEffect = Math.max(1e-9, ...factors.map((f) => f.effect ?? 0));
   const rows = factors.map((f) => {
     const top = f.groups.filter((g) => g.accs.length).sort((a, b) => mean(b.accs) - mean(a.accs))[0];
-    const bar = f.effect === null ? '' : `<span class="bar" style="width:${px((f.effect / maxEffect) * 100)}%"></span>`;
-    return `<tr><th scope="row">${esc(f.label)}</th><td>${esc(top?.label ?? '–')}</td>`
-      + `<td class="num">${f.effect === null ? '–' : esc(`${(f.effect * 100).toFixed(1)} points`)}</td><td class="barcell">${bar}</td></tr>`;
-  }).join('');
+    const bar = f.effect === null ? '' : html`<span class="bar" style="width:${px((f.effect / maxEffect) * 100)}%"></span>`;
+    return html`<tr><th scope="row">${f.label}</th><td>${top?.label ?? '–'}</td><td class="num">${f.effect === null ? '–' : (`${(f.effect * 100).toFixed(1)} points`)}</td><td class="barcell">${bar}</td></tr>`;
+  });
   return section('findings', title,
-    `<p>From ${nDone} finished trial${nDone === 1 ? '' : 's'} (stopped, failed and unfinished trials are left out). `
-    + 'Each factor is ranked by how much it changed the mean validation accuracy: the spread between its best and its worst value.</p>'
-    + `<table class="effects"><thead><tr><th>Factor</th><th>Best value</th><th>Effect on mean accuracy</th><th></th></tr></thead><tbody>${rows}</tbody></table>`
-    + `<ul class="findings">${factors.map((f) => `<li>${esc(f.sentence)}</li>`).join('')}</ul>`);
+    html`<p>From ${nDone} finished trial${nDone === 1 ? '' : 's'} (stopped, failed and unfinished trials are left out). Each factor is ranked by how much it changed the mean validation accuracy: the spread between its best and its worst value.</p><table class="effects"><thead><tr><th>Factor</th><th>Best value</th><th>Effect on mean accuracy</th><th></th></tr></thead><tbody>${rows}</tbody></table><ul class="findings">${factors.map((f) => html`<li>${f.sentence}</li>`)}</ul>`);
 }
 
-function bestSection(inp: SweepReportInput, L: Labels): string {
+function bestSection(inp: SweepReportInput, L: Labels): SafeHtml {
   const b = inp.best;
   if (!b) return section('best', 'Best configuration', note('No trial has finished yet; no configuration was chosen.'));
   const params = Object.keys(inp.config.parameters).concat(Object.keys(b.params).filter((k) => !(k in inp.config.parameters)));
-  const rows = params.map((p) => `<tr><th scope="row" title="${esc(p)}">${esc(L.param(p))}</th><td>${esc(L.value(p, b.params[p]))}</td></tr>`).join('');
+  const rows = params.map((p) => html`<tr><th scope="row" title="${p}">${L.param(p)}</th><td>${L.value(p, b.params[p])}</td></tr>`);
   const test = b.testAccuracy === null ? 'not evaluated' : pct(b.testAccuracy);
   return section('best', 'Best configuration',
-    `<div class="kpis"><div><span class="k">Trial</span><span class="v">#${b.index}</span></div>`
-    + `<div><span class="k">Validation accuracy</span><span class="v">${esc(pct(b.valAccuracy))}</span></div>`
-    + `<div><span class="k">Test accuracy</span><span class="v">${esc(test)}</span></div></div>`
-    + `<table class="params"><tbody>${rows}</tbody></table>`
-    + '<p class="muted">Trials were compared on the validation split only. The test split is evaluated once, for this chosen configuration.</p>');
+    html`<div class="kpis"><div><span class="k">Trial</span><span class="v">#${b.index}</span></div><div><span class="k">Validation accuracy</span><span class="v">${pct(b.valAccuracy)}</span></div><div><span class="k">Test accuracy</span><span class="v">${test}</span></div></div><table class="params"><tbody>${rows}</tbody></table><p class="muted">Trials were compared on the validation split only. The test split is evaluated once, for this chosen configuration.</p>`);
 }
 
-function bestSoFarSection(inp: SweepReportInput): string {
+function bestSoFarSection(inp: SweepReportInput): SafeHtml {
   const { name, goal } = inp.config.metric;
   const done = inp.trials.filter((t) => t.status === 'finished' && fin(t.value)).sort((a, b) => a.index - b.index);
   if (done.length === 0) return section('best-so-far', 'Best so far', note('No trial has finished yet.'));
@@ -165,15 +158,14 @@ function bestSoFarSection(inp: SweepReportInput): string {
     width: 900, height: 300, xDomain: [0, maxIdx], yDomain: [lo, hi], xTicks: niceTicks(0, maxIdx, 8).filter((t) => Number.isInteger(t)),
     yTicks: niceTicks(lo, hi, 5), xFormat: String, yFormat: acc ? pct : fmtNum, xLabel: 'trial index', yLabel: name,
   });
-  const dots = done.map((t) => `<circle class="dot" cx="${px(fr.x(t.index))}" cy="${px(fr.y(t.value!))}" r="3"><title>${esc(`trial ${t.index}: ${acc ? pct(t.value!) : fmtNum(t.value!)}`)}</title></circle>`).join('');
+  const dots = done.map((t) => html`<circle class="dot" cx="${px(fr.x(t.index))}" cy="${px(fr.y(t.value!))}" r="3"><title>${`trial ${t.index}: ${acc ? pct(t.value!) : fmtNum(t.value!)}`}</title></circle>`);
   const step: Array<[number, number]> = [];
   pts.forEach(([i, v], k) => { if (k > 0) step.push([fr.x(i), fr.y(pts[k - 1]![1])]); step.push([fr.x(i), fr.y(v)]); });
   return section('best-so-far', 'Best so far',
-    `<p class="muted">${esc(`${goal === 'maximize' ? 'Highest' : 'Lowest'} ${name} after each finished trial, in trial index order; dots are the trials themselves.`)}</p>`
-    + svgDoc(900, 300, `best ${name} so far by trial index`, fr.axes + dots + polyline(step, 'class="best-line"')));
+    html`<p class="muted">${`${goal === 'maximize' ? 'Highest' : 'Lowest'} ${name} after each finished trial, in trial index order; dots are the trials themselves.`}</p>${svgDoc(900, 300, `best ${name} so far by trial index`, [fr.axes, dots, polyline(step, 'best-line')])}`);
 }
 
-function curvesSection(inp: SweepReportInput): string {
+function curvesSection(inp: SweepReportInput): SafeHtml {
   const withCurve = inp.trials.filter((t) => t.curve.some((c) => fin(c.valAccuracy))).sort((a, b) => a.index - b.index);
   if (withCurve.length === 0) return section('curves', 'Learning curves', note('No learning curve recorded yet.'));
   const bestIdx = inp.best?.index;
@@ -193,17 +185,15 @@ function curvesSection(inp: SweepReportInput): string {
     const cls = t.index === bestIdx ? 'curve best' : `curve ${t.status}`;
     const pts = t.curve.filter((c) => fin(c.valAccuracy)).map((c) => [fr.x(c.epoch), fr.y(c.valAccuracy)] as [number, number]);
     const last = t.curve[t.curve.length - 1];
-    return polyline(pts, `class="${cls}"`, `trial ${t.index} (${t.status}): ${last ? pct(last.valAccuracy) : ''} at epoch ${last?.epoch ?? 0}`);
-  }).join('');
+    return polyline(pts, cls, `trial ${t.index} (${t.status}): ${last ? pct(last.valAccuracy) : ''} at epoch ${last?.epoch ?? 0}`);
+  });
   return section('curves', 'Learning curves',
-    '<p class="muted">Validation accuracy per epoch, one line per trial. <span class="key best">best trial</span> '
-    + '<span class="key stopped">stopped early</span> <span class="key failed">failed</span></p>'
-    + svgDoc(900, 340, 'validation accuracy per epoch for every trial', fr.axes + lines));
+    html`<p class="muted">Validation accuracy per epoch, one line per trial. <span class="key best">best trial</span> <span class="key stopped">stopped early</span> <span class="key failed">failed</span></p>${svgDoc(900, 340, 'validation accuracy per epoch for every trial', [fr.axes, lines])}`);
 }
 
 interface Axis { label: string; scale: Scale | null; at: (v: unknown) => number | null; ticks: Array<[number, string]> }
 
-function parallelSection(inp: SweepReportInput, L: Labels): string {
+function parallelSection(inp: SweepReportInput, L: Labels): SafeHtml {
   const { name, goal } = inp.config.metric;
   const rows = inp.trials.filter((t) => fin(t.value)).sort((a, b) => a.index - b.index);
   if (rows.length === 0) return section('parallel', 'Parallel coordinates', note('No trial has a metric value yet.'));
@@ -245,27 +235,19 @@ function parallelSection(inp: SweepReportInput, L: Labels): string {
     const cls = t.index === bestIdx ? 'trial best' : t.status === 'finished' ? 'trial' : `trial ${t.status}`;
     const tip = `trial ${t.index} (${t.status}): ${params.map(([p]) => `${L.param(p)}=${L.value(p, t.params[p])}`).join(', ')}; ${name} ${acc ? pct(t.value!) : fmtNum(t.value!)}`;
     const stroke = t.status === 'finished' ? colour(t.value!) : '#9aa1ad';
-    return (t.index === bestIdx ? `<path class="best-halo" d="${d}"/>` : '') + `<path class="${cls}" d="${d}" stroke="${stroke}"><title>${esc(tip)}</title></path>`;
-  }).join('');
+    return html`${t.index === bestIdx ? html`<path class="best-halo" d="${d}"/>` : ''}<path class="${cls}" d="${d}" stroke="${stroke}"><title>${tip}</title></path>`;
+  });
   const axisMarks = axes.map((a, i) => {
     const x = xAt(i);
-    return `<g class="paxis"><line class="axis" x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${bottom}"/>`
-      + `<text class="label" x="${px(x)}" y="${top - 22}" text-anchor="middle">${esc(a.label)}</text>`
-      + a.ticks.map(([y, s]) => { const d = i === axes.length - 1 ? 1 : -1; // the metric's ticks on its right
-        return `<line class="axis" x1="${px(x + 4 * d)}" x2="${px(x)}" y1="${px(y)}" y2="${px(y)}"/><text class="tick halo" x="${px(x + 7 * d)}" y="${px(y + 4)}" text-anchor="${d > 0 ? 'start' : 'end'}">${esc(s)}</text>`; }).join('')
-      + '</g>';
-  }).join('');
-  const legend = `<defs><linearGradient id="pc-grad">${viridisStops()}</linearGradient></defs>`
-    + `<text class="tick" x="${W - 290}" y="${H - 12}" text-anchor="end">worse ${esc(name)}</text>`
-    + `<rect x="${W - 282}" y="${H - 22}" width="180" height="12" fill="url(#pc-grad)"/>`
-    + `<text class="tick" x="${W - 94}" y="${H - 12}">better</text>`
-    + (rows.some((t) => t.status !== 'finished') ? `<line class="unfinished" x1="80" x2="110" y1="${H - 16}" y2="${H - 16}"/><text class="tick" x="116" y="${H - 12}">stopped or failed (not coloured, clamped to the axis)</text>` : '');
+    return html`<g class="paxis"><line class="axis" x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${bottom}"/><text class="label" x="${px(x)}" y="${top - 22}" text-anchor="middle">${a.label}</text>${a.ticks.map(([y, s]) => { const d = i === axes.length - 1 ? 1 : -1; // the metric's ticks on its right
+        return html`<line class="axis" x1="${px(x + 4 * d)}" x2="${px(x)}" y1="${px(y)}" y2="${px(y)}"/><text class="tick halo" x="${px(x + 7 * d)}" y="${px(y + 4)}" text-anchor="${d > 0 ? 'start' : 'end'}">${s}</text>`; })}</g>`;
+  });
+  const legend = html`<defs><linearGradient id="pc-grad">${viridisStops()}</linearGradient></defs><text class="tick" x="${W - 290}" y="${H - 12}" text-anchor="end">worse ${name}</text><rect x="${W - 282}" y="${H - 22}" width="180" height="12" fill="url(#pc-grad)"/><text class="tick" x="${W - 94}" y="${H - 12}">better</text>${rows.some((t) => t.status !== 'finished') ? html`<line class="unfinished" x1="80" x2="110" y1="${H - 16}" y2="${H - 16}"/><text class="tick" x="116" y="${H - 12}">stopped or failed (not coloured, clamped to the axis)</text>` : ''}`;
   return section('parallel', 'Parallel coordinates',
-    `<p class="muted">${esc(`One line per trial with a ${name}, through the value of each parameter; colour shows the ${name} of finished trials, the thick outlined line is the best trial.${axes.length > 1 && params.some(([, s]) => s.distribution === 'log_uniform') ? ' Log-uniform parameters use a log axis.' : ''}`)}</p>`
-    + svgDoc(W, H, 'parallel coordinates of parameters and metric', legend + lines + axisMarks));
+    html`<p class="muted">${`One line per trial with a ${name}, through the value of each parameter; colour shows the ${name} of finished trials, the thick outlined line is the best trial.${axes.length > 1 && params.some(([, s]) => s.distribution === 'log_uniform') ? ' Log-uniform parameters use a log axis.' : ''}`}</p>${svgDoc(W, H, 'parallel coordinates of parameters and metric', [legend, lines, axisMarks])}`);
 }
 
-function perValueSection(inp: SweepReportInput, factors: Factor[]): string {
+function perValueSection(inp: SweepReportInput, factors: Factor[]): SafeHtml {
   const cats = Object.entries(inp.config.parameters).filter(([, s]) => s.distribution === 'values');
   if (cats.length === 0) return section('per-value', 'Accuracy per value', note('No categorical parameter in this sweep.'));
   const tables = cats.map(([path]) => {
@@ -273,30 +255,26 @@ function perValueSection(inp: SweepReportInput, factors: Factor[]): string {
     const best = Math.max(...f.groups.filter((g) => g.accs.length).map((g) => mean(g.accs)));
     const rows = f.groups.map((g) => {
       const has = g.accs.length > 0;
-      return `<tr${has && mean(g.accs) === best ? ' class="top"' : ''}><td>${esc(g.label)}</td><td class="num">${g.accs.length} / ${g.total}</td>`
-        + `<td class="num">${has ? pct(mean(g.accs)) : '–'}</td><td class="num">${has ? pct(Math.max(...g.accs)) : '–'}</td></tr>`;
-    }).join('');
-    return `<table class="pv" data-param="${esc(path)}"><caption>${esc(f.label)}</caption><thead><tr><th>Value</th><th>Trials (finished / all)</th>`
-      + `<th>Mean val. accuracy</th><th>Best val. accuracy</th></tr></thead><tbody>${rows}</tbody></table>`;
-  }).join('');
-  return section('per-value', 'Accuracy per value', `<div class="pvgrid">${tables}</div>`);
+      return html`${has && mean(g.accs) === best ? html`<tr class="top">` : html`<tr>`}<td>${g.label}</td><td class="num">${g.accs.length} / ${g.total}</td><td class="num">${has ? pct(mean(g.accs)) : '–'}</td><td class="num">${has ? pct(Math.max(...g.accs)) : '–'}</td></tr>`;
+    });
+    return html`<table class="pv" data-param="${path}"><caption>${f.label}</caption><thead><tr><th>Value</th><th>Trials (finished / all)</th><th>Mean val. accuracy</th><th>Best val. accuracy</th></tr></thead><tbody>${rows}</tbody></table>`;
+  });
+  return section('per-value', 'Accuracy per value', html`<div class="pvgrid">${tables}</div>`);
 }
 
-function trialsSection(inp: SweepReportInput, L: Labels): string {
+function trialsSection(inp: SweepReportInput, L: Labels): SafeHtml {
   const params = Object.keys(inp.config.parameters);
   const head = ['Trial', 'Status', ...params.map((p) => L.param(p)), 'Val. accuracy', 'Epochs']
-    .map((h, i) => `<th scope="col"${i >= 2 && i < 2 + params.length ? ` title="${esc(params[i - 2])}"` : ''}>${esc(h)}</th>`).join('');
-  const cell = (text: string, key: string | number, num = false): string => `<td${num ? ' class="num"' : ''} data-v="${esc(key)}">${esc(text)}</td>`;
+    .map((h, i) => (i >= 2 && i < 2 + params.length ? html`<th scope="col" title="${params[i - 2]}">${h}</th>` : html`<th scope="col">${h}</th>`));
+  const cell = (text: string, key: string | number, num = false): SafeHtml => (num ? html`<td class="num" data-v="${key}">${text}</td>` : html`<td data-v="${key}">${text}</td>`);
   const rows = [...inp.trials].sort((a, b) => a.index - b.index).map((t) => {
     const ps = params.map((p) => {
       const v = t.params[p];
       return cell(rawValue(v), typeof v === 'number' ? v : rawValue(v), typeof v === 'number');
-    }).join('');
-    return `<tr class="${esc(t.status)}${t.index === inp.best?.index ? ' top' : ''}">${cell(String(t.index), t.index, true)}<td data-v="${esc(t.status)}"><span class="status ${esc(t.status)}">${esc(t.status)}</span></td>${ps}`
-      + `${cell(fin(t.valAccuracy) ? pct(t.valAccuracy) : '–', fin(t.valAccuracy) ? t.valAccuracy : '', true)}${cell(String(t.epochs), t.epochs, true)}</tr>`;
-  }).join('');
-  return section('trials', 'All trials', '<p class="muted">Click a column header to sort; click again to reverse.</p>'
-    + `<div class="scroll"><table class="sortable" id="trials-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`);
+    });
+    return html`<tr class="${t.status}${t.index === inp.best?.index ? ' top' : ''}">${cell(String(t.index), t.index, true)}<td data-v="${t.status}"><span class="status ${t.status}">${t.status}</span></td>${ps}${cell(fin(t.valAccuracy) ? pct(t.valAccuracy) : '–', fin(t.valAccuracy) ? t.valAccuracy : '', true)}${cell(String(t.epochs), t.epochs, true)}</tr>`;
+  });
+  return section('trials', 'All trials', html`<p class="muted">Click a column header to sort; click again to reverse.</p><div class="scroll"><table class="sortable" id="trials-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`);
 }
 
 
@@ -315,12 +293,12 @@ export function renderSweepReport(inp: SweepReportInput): string {
     .map((s) => [s, inp.trials.filter((t) => t.status === s).length] as const).filter(([, c]) => c > 0).map(([s, c]) => `${c} ${s}`);
   const { metric, method } = inp.config;
   const title = `Sweep ${inp.sweepId}`;
-  return `<!DOCTYPE html>
+  return html`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>${CSS}</style></head><body>
-<header><h1>${esc(title)}</h1><p class="meta">${esc(`${inp.trials.length} trial${inp.trials.length === 1 ? '' : 's'}${counts.length ? `: ${counts.join(', ')}` : ''} · method ${method} · metric ${metric.name} (${metric.goal})`)}</p></header>
+<title>${title}</title><style>${raw(CSS)}</style></head><body>
+<header><h1>${title}</h1><p class="meta">${`${inp.trials.length} trial${inp.trials.length === 1 ? '' : 's'}${counts.length ? `: ${counts.join(', ')}` : ''} · method ${method} · metric ${metric.name} (${metric.goal})`}</p></header>
 <main>
 ${findingsSection(inp, factors, nDone)}
 ${bestSection(inp, L)}
@@ -330,8 +308,8 @@ ${parallelSection(inp, L)}
 ${perValueSection(inp, factors)}
 ${trialsSection(inp, L)}
 </main>
-<footer>${esc(`Generated ${inp.generatedAt} by gradwire.`)}</footer>
-<script>${SORT_SCRIPT}</script>
+<footer>${`Generated ${inp.generatedAt} by gradwire.`}</footer>
+<script>${raw(SORT_SCRIPT)}</script>
 </body></html>
-`;
+`.value;
 }

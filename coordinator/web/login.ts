@@ -2,7 +2,7 @@
 // HMAC of the token (coordinator/cluster/auth.ts: sessionValue), never the token itself. The form and
 // its POST are open routes; everything else on the dashboard goes through the server's gate.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { esc } from '../../shared/html.js';
+import { html } from '../../shared/html.js';
 import { SESSION_COOKIE, sameSecret, sessionValue } from '../cluster/auth.js';
 import type { CoordinatorServer } from '../cluster/server.js';
 
@@ -14,8 +14,9 @@ export function safeNext(raw: string | null | undefined): string {
   return raw && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\') ? raw : '/';
 }
 
-function page(next: string, problem: string | null): string {
-  return `<!doctype html>
+/** the login form (exported for the escaping test) */
+export function loginPage(next: string, problem: string | null): string {
+  return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>gradwire — log in</title>
 <style>
@@ -29,13 +30,13 @@ button { margin-top: 14px; padding: 8px 16px; font: inherit; }
 <body><form method="post" action="/login" id="login">
 <h1>gradwire dashboard</h1>
 <p class="hint">This coordinator has a token. Enter it to watch the run (the browser keeps a session cookie derived from it, not the token).</p>
-${problem ? `<p class="problem" id="problem">${esc(problem)}</p>` : ''}
+${problem ? html`<p class="problem" id="problem">${problem}</p>` : ''}
 <label for="token">Token</label>
 <input type="password" id="token" name="token" autocomplete="current-password" required autofocus>
-<input type="hidden" name="next" value="${esc(next)}">
+<input type="hidden" name="next" value="${next}">
 <button type="submit">Log in</button>
 </form></body></html>
-`;
+`.value;
 }
 
 function readBody(req: IncomingMessage): Promise<string | null> {
@@ -71,7 +72,7 @@ export function installLogin(server: CoordinatorServer): void {
       res.end();
       return;
     }
-    html(res, 200, page(next, null));
+    html(res, 200, loginPage(next, null));
   }, open);
 
   server.route('POST', '/login', (req, res) => {
@@ -86,7 +87,7 @@ export function installLogin(server: CoordinatorServer): void {
       }
       if (body === null || !sameSecret(form.get('token') ?? '', token)) {
         server.o.log.warn({ event: 'login-failed', address: req.socket.remoteAddress }, `dashboard login from ${req.socket.remoteAddress}: wrong token`);
-        html(res, 401, page(next, body === null ? 'The form was too large.' : 'That is not this coordinator\'s token.'));
+        html(res, 401, loginPage(next, body === null ? 'The form was too large.' : 'That is not this coordinator\'s token.'));
         return;
       }
       const secure = server.o.tls ? '; Secure' : '';
