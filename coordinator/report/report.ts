@@ -182,7 +182,7 @@ function lineChart(o: { title: string; yLabel: string; series: Series[]; percent
     const ok = s.points.filter(([x, y]) => finite(x) && finite(y));
     const xy = ok.map(([x, y]) => [fr.x(x), fr.y(y)] as [number, number]);
     const dots = ok.map(([x, y], k) => html`<circle class="pt" cx="${px(xy[k]![0])}" cy="${px(xy[k]![1])}" r="3"><title>${`${s.label}, epoch ${x}: ${o.percent ? pct2(y) : fmtNum(y)}`}</title></circle>`);
-    return html`<g class="series ${s.cls}" data-series="${s.key}" data-points="${ok.length}">${xy.length > 1 ? polyline(xy, 'class="line"') : ''}${dots}</g>`;
+    return html`<g class="series ${s.cls}" data-series="${s.key}" data-points="${ok.length}">${xy.length > 1 ? polyline(xy, 'line') : ''}${dots}</g>`;
   });
   const legend = html`<div class="legend">${o.series.map((s) => html`<span class="${s.cls}">${s.label}</span>`)}</div>`;
   return html`<div class="chart"><h3>${o.title}</h3>${legend}${svgDoc(520, 280, `${o.title} per epoch`, [fr.axes, groups])}</div>`;

@@ -53,7 +53,7 @@ describe('hostile names in every page and report', () => {
     const id = `run-${NAME}`;
     const config = { ...DEFAULT_RUN_CONFIG, data: { ...DEFAULT_RUN_CONFIG.data, name: 'csv', path: XSS }, [XSS]: XSS };
     store.createRun(id, 'run', config);
-    store.addEpoch(id, { epoch: 1, step: 4, trainLoss: 1, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.6, lr: 0.01, samplesPerSecond: 100 });
+    for (const epoch of [1, 2]) store.addEpoch(id, { epoch, step: 4 * epoch, trainLoss: 1 / epoch, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.6, lr: 0.01, samplesPerSecond: 100 });
     store.finishRun(id, 'stopped', null);
     store.close();
     const out = join(tempDir(), 'report.html');
@@ -68,7 +68,9 @@ describe('hostile names in every page and report', () => {
     expect(page).toContain('<code>&lt;script&gt;alert(1)&lt;/script&gt;&quot;</code>');
     // the config key reaches an attribute: escaped there too
     expect(page).toContain('title="&lt;script&gt;alert(1)&lt;/script&gt;&quot;"');
-    // the report's own markup is intact: no script at all in a run report
+    // the report's own markup is intact (its attributes not escaped twice); no script at all in a run report
+    expect(page).toContain('class="line"');
+    expect(page).not.toContain('&amp;');
     expect(page).not.toMatch(/<script/i);
   });
 
