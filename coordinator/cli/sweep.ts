@@ -14,8 +14,8 @@ Usage: gradwire sweep --config sweep.yaml [--workers N] [--out DIR] [--resume] [
        gradwire sweep --preset lecture [--workers N] [--out DIR]
 
 Options:
-  --config FILE          sweep config, YAML or JSON (see README: base, method, metric, trials,
-                         parameters, earlyStopping, ...)
+  --config FILE          sweep config, YAML or JSON (see shared/sweep/README.md: base, method, metric,
+                         trials, parameters, earlyStopping, ...)
   --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 trials)
   --workers N            local worker processes (default 2)
   --out DIR              outputs (default sweeps/<sweep id>): trials.csv, summary.json,
