@@ -21,11 +21,15 @@ module.exports = {
     },
     {
       name: 'shared-is-pure',
-      comment: 'shared/ uses no Node I/O module: bytes come in as arguments. Known exception: '
-        + 'shared/kernels/wasm.ts reads and hashes the kernels.wasm file (to move to a Node-only loader).',
+      comment:
+        'shared/ uses no Node I/O module: bytes come in as arguments. Known exception: ' +
+        'shared/kernels/wasm.ts reads and hashes the kernels.wasm file (to move to a Node-only loader).',
       severity: 'error',
       from: { path: '^shared/', pathNot: '^shared/kernels/wasm[.]ts$' },
-      to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|worker_threads|cluster|dgram|tls|dns|os|crypto|readline|repl|vm)$' },
+      to: {
+        dependencyTypes: ['core'],
+        path: '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|worker_threads|cluster|dgram|tls|dns|os|crypto|readline|repl|vm)$',
+      },
     },
     {
       name: 'coordinator-not-worker',
@@ -43,7 +47,7 @@ module.exports = {
     },
     {
       name: 'store-is-below-the-subsystems',
-      comment: 'store/ (SQLite, the run\'s output files) imports nothing above it.',
+      comment: "store/ (SQLite, the run's output files) imports nothing above it.",
       severity: 'error',
       from: { path: '^coordinator/store/' },
       to: { path: '^coordinator/(cli|run|cluster|sweep|web|report)/' },
@@ -71,8 +75,9 @@ module.exports = {
     },
     {
       name: 'light-entry-points',
-      comment: '`gradwire worker` and `gradwire health` load only what they use: no SQLite, '
-        + 'prom-client, coordinator server, reports or pages anywhere in their module graph.',
+      comment:
+        '`gradwire worker` and `gradwire health` load only what they use: no SQLite, ' +
+        'prom-client, coordinator server, reports or pages anywhere in their module graph.',
       severity: 'error',
       from: { path: '^(worker/main|coordinator/cli/health)[.]ts$' },
       to: {

@@ -17,7 +17,8 @@ if (!compiled && !withTsx) {
   register();
 }
 /** a module of this package by its path without extension, compiled or source */
-const load = (path) => import(compiled ? new URL(`${path}.js`, dist).href : new URL(`../${path}.ts`, import.meta.url).href);
+const load = (path) =>
+  import(compiled ? new URL(`${path}.js`, dist).href : new URL(`../${path}.ts`, import.meta.url).href);
 
 const [command, ...args] = process.argv.slice(2);
 if (command === 'worker') (await load('worker/main')).runWorker(args);

@@ -33,13 +33,20 @@ export function decodeCheckpoint(bytes: Uint8Array, fileName: string): Checkpoin
   } catch (e) {
     throw new UserError('CHECKPOINT_INVALID', `${fileName}: not a gradwire checkpoint (${(e as Error).message})`);
   }
-  if (c?.format !== CHECKPOINT_FORMAT) throw new UserError('CHECKPOINT_INVALID', `${fileName}: not a gradwire checkpoint`);
+  if (c?.format !== CHECKPOINT_FORMAT)
+    throw new UserError('CHECKPOINT_INVALID', `${fileName}: not a gradwire checkpoint`);
   if (c.version !== CHECKPOINT_VERSION) {
-    throw new UserError('CHECKPOINT_INVALID', `${fileName}: checkpoint version ${c.version} is not supported (this gradwire reads version ${CHECKPOINT_VERSION})`);
+    throw new UserError(
+      'CHECKPOINT_INVALID',
+      `${fileName}: checkpoint version ${c.version} is not supported (this gradwire reads version ${CHECKPOINT_VERSION})`,
+    );
   }
   const s = c.state;
   if (!s || !(s.params instanceof Float32Array) || !(s.buffers instanceof Float32Array) || !c.config) {
-    throw new UserError('CHECKPOINT_INVALID', `${fileName}: checkpoint is incomplete (state, params, buffers and config are required)`);
+    throw new UserError(
+      'CHECKPOINT_INVALID',
+      `${fileName}: checkpoint is incomplete (state, params, buffers and config are required)`,
+    );
   }
   return c as Checkpoint;
 }

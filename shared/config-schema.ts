@@ -2,22 +2,31 @@
 // errors) and the formatter that turns zod issues into one sentence per problem:
 //   `optimizer.lr: -0.1 must be >= 0`. Defaults and cross-field rules are in shared/config.ts.
 import { z } from 'zod';
-import {
-  ACTIVATIONS, DATASETS, DROPOUT_MODES, INITIALIZERS, LOSSES, NORMS, OPTIMIZERS,
-} from './config-types.js';
+import { ACTIVATIONS, DATASETS, DROPOUT_MODES, INITIALIZERS, LOSSES, NORMS, OPTIMIZERS } from './config-types.js';
 
 export const SCHEDULES = ['constant', 'step', 'exponential', 'cosine'] as const;
 export const LAYER_TYPES = [
-  'dense', 'activation', 'batchnorm', 'layernorm', 'groupnorm', 'instancenorm', 'dropout',
+  'dense',
+  'activation',
+  'batchnorm',
+  'layernorm',
+  'groupnorm',
+  'instancenorm',
+  'dropout',
 ] as const;
 
 // ---- building blocks: every check carries the "what is allowed" half of the sentence ----
 
 /** a finite number satisfying `ok`; `rule` is the sentence tail, e.g. "must be >= 0" */
 export function num(rule: string, ok: (v: number) => boolean) {
-  return z.unknown()
-    .refine((v) => typeof v !== 'number' || Number.isFinite(v), { error: 'must be a finite number', abort: true })
-    .pipe(z.number({ error: rule }).refine(ok, { error: rule })).optional();
+  return z
+    .unknown()
+    .refine((v) => typeof v !== 'number' || Number.isFinite(v), {
+      error: 'must be a finite number',
+      abort: true,
+    })
+    .pipe(z.number({ error: rule }).refine(ok, { error: rule }))
+    .optional();
 }
 export const whole = (min: number) =>
   num(`must be a whole number >= ${min}`, (v) => Number.isSafeInteger(v) && v >= min);
@@ -25,32 +34,41 @@ const atLeast = (min: number) => num(`must be >= ${min}`, (v) => v >= min);
 const positive = () => num('must be > 0', (v) => v > 0);
 const unitInterval = () => num('must be in [0, 1)', (v) => v >= 0 && v < 1);
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values).optional();
-const text = () => z.string({ error: 'must be a non-empty string' })
-  .refine((s) => s.length > 0, { error: 'must be a non-empty string' }).optional();
+const text = () =>
+  z
+    .string({ error: 'must be a non-empty string' })
+    .refine((s) => s.length > 0, { error: 'must be a non-empty string' })
+    .optional();
 
 /** a strict object whose unknown-key and wrong-type issues list the allowed keys */
 function strict<S extends z.ZodRawShape>(shape: S) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
-    error: (iss) => iss.code === 'unrecognized_keys'
-      ? `allowed: ${allowed}`
-      : `must be a mapping with the keys ${allowed}`,
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `allowed: ${allowed}` : `must be a mapping with the keys ${allowed}`,
   });
 }
 
 const splitRule = 'must be three fractions (train, validation, test) that sum to 1';
-const split = z.unknown().superRefine((v, ctx) => {
-  const ok = Array.isArray(v) && v.length === 3
-    && v.every((f) => typeof f === 'number' && Number.isFinite(f) && f >= 0 && f <= 1)
-    && Math.abs((v as number[]).reduce((s, f) => s + f, 0) - 1) <= 1e-9;
-  if (!ok) ctx.addIssue({ code: 'custom', message: splitRule });
-  else if ((v as number[])[0] === 0) ctx.addIssue({ code: 'custom', message: 'must have a train fraction > 0' });
-}).optional();
+const split = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    const ok =
+      Array.isArray(v) &&
+      v.length === 3 &&
+      v.every((f) => typeof f === 'number' && Number.isFinite(f) && f >= 0 && f <= 1) &&
+      Math.abs((v as number[]).reduce((s, f) => s + f, 0) - 1) <= 1e-9;
+    if (!ok) ctx.addIssue({ code: 'custom', message: splitRule });
+    else if ((v as number[])[0] === 0) ctx.addIssue({ code: 'custom', message: 'must have a train fraction > 0' });
+  })
+  .optional();
 
-const labelColumn = z.unknown().refine(
-  (v) => (typeof v === 'string' && v.length > 0) || (Number.isSafeInteger(v) && (v as number) >= 0),
-  { error: 'must be a column name' },
-).optional();
+const labelColumn = z
+  .unknown()
+  .refine((v) => (typeof v === 'string' && v.length > 0) || (Number.isSafeInteger(v) && (v as number) >= 0), {
+    error: 'must be a column name',
+  })
+  .optional();
 
 // ---- the sections ----
 
@@ -166,7 +184,12 @@ export function problem(path: readonly PropertyKey[], value: unknown, rule: stri
   return value === undefined ? `${where}: missing; it ${rule}` : `${where}: ${formatValue(value)} ${rule}`;
 }
 
-const KIND: Record<string, string> = { object: 'a mapping', array: 'a list', number: 'a number', string: 'a string' };
+const KIND: Record<string, string> = {
+  object: 'a mapping',
+  array: 'a list',
+  number: 'a number',
+  string: 'a string',
+};
 
 function notOneOf(path: readonly PropertyKey[], value: unknown, allowed: readonly unknown[]): string {
   const list = allowed.map(String).join(', ');
@@ -182,7 +205,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown)
     const value = valueAt(root, iss.path);
     switch (iss.code) {
       case 'unrecognized_keys':
-        for (const k of iss.keys) lines.push(`${formatPath([...iss.path, k] as (string | number)[])}: unknown key (${iss.message})`);
+        for (const k of iss.keys)
+          lines.push(`${formatPath([...iss.path, k] as (string | number)[])}: unknown key (${iss.message})`);
         break;
       case 'invalid_value':
         lines.push(notOneOf(iss.path, value, iss.values));
@@ -194,7 +218,13 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root: unknown)
       }
       case 'invalid_type':
         // a required key without its own wording (e.g. a layer's `name`) falls back to zod's
-        lines.push(problem(iss.path, value, iss.message.startsWith('Invalid input') ? `must be ${KIND[iss.expected] ?? iss.expected}` : iss.message));
+        lines.push(
+          problem(
+            iss.path,
+            value,
+            iss.message.startsWith('Invalid input') ? `must be ${KIND[iss.expected] ?? iss.expected}` : iss.message,
+          ),
+        );
         break;
       default:
         lines.push(problem(iss.path, value, iss.message));

@@ -2,12 +2,26 @@
 // validation, with every default filled in. The rest of the code reads only this shape.
 
 export const ACTIVATIONS = [
-  'relu', 'leaky_relu', 'elu', 'selu', 'gelu', 'sigmoid', 'tanh', 'softplus', 'silu',
+  'relu',
+  'leaky_relu',
+  'elu',
+  'selu',
+  'gelu',
+  'sigmoid',
+  'tanh',
+  'softplus',
+  'silu',
 ] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 export const INITIALIZERS = [
-  'lecun_normal', 'lecun_uniform', 'xavier_normal', 'xavier_uniform', 'he_normal', 'he_uniform', 'zeros',
+  'lecun_normal',
+  'lecun_uniform',
+  'xavier_normal',
+  'xavier_uniform',
+  'he_normal',
+  'he_uniform',
+  'zeros',
 ] as const;
 export type InitName = (typeof INITIALIZERS)[number];
 
@@ -23,7 +37,15 @@ export const LOSSES = ['cross_entropy', 'mse'] as const;
 export type LossName = (typeof LOSSES)[number];
 
 export const OPTIMIZERS = [
-  'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'nadam',
+  'sgd',
+  'momentum',
+  'nesterov',
+  'adagrad',
+  'rmsprop',
+  'adadelta',
+  'adam',
+  'adamw',
+  'nadam',
 ] as const;
 export type OptimizerName = (typeof OPTIMIZERS)[number];
 

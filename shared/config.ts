@@ -4,7 +4,13 @@
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { formatIssues, formatPath, problem, runSchema, type RawRunConfig } from './config-schema.js';
 import type {
-  DataConfig, LayerSpec, ModelConfig, OptimizerConfig, OptimizerName, RunConfig, ScheduleConfig,
+  DataConfig,
+  LayerSpec,
+  ModelConfig,
+  OptimizerConfig,
+  OptimizerName,
+  RunConfig,
+  ScheduleConfig,
 } from './config-types.js';
 import { UserError } from './errors.js';
 
@@ -12,15 +18,29 @@ export { formatPath, formatValue } from './config-schema.js';
 
 /** learning rate when `optimizer.lr` is not given */
 export const DEFAULT_LR: Record<OptimizerName, number> = {
-  sgd: 0.01, momentum: 0.01, nesterov: 0.01, adagrad: 0.01, rmsprop: 0.01, adadelta: 1.0,
-  adam: 0.001, adamw: 0.001, nadam: 0.001,
+  sgd: 0.01,
+  momentum: 0.01,
+  nesterov: 0.01,
+  adagrad: 0.01,
+  rmsprop: 0.01,
+  adadelta: 1.0,
+  adam: 0.001,
+  adamw: 0.001,
+  nadam: 0.001,
 };
 
 /** PyTorch's eps for each optimizer (sgd, momentum and nesterov do not use it; 1e-8 keeps
  *  the resolved config valid input, so a run's config.json can be given back as a config) */
 export const DEFAULT_EPS: Record<OptimizerName, number> = {
-  sgd: 1e-8, momentum: 1e-8, nesterov: 1e-8, adagrad: 1e-10, rmsprop: 1e-8, adadelta: 1e-6,
-  adam: 1e-8, adamw: 1e-8, nadam: 1e-8,
+  sgd: 1e-8,
+  momentum: 1e-8,
+  nesterov: 1e-8,
+  adagrad: 1e-10,
+  rmsprop: 1e-8,
+  adadelta: 1e-6,
+  adam: 1e-8,
+  adamw: 1e-8,
+  nadam: 1e-8,
 };
 
 const DEFAULT_HIDDEN = [256, 128];
@@ -35,7 +55,10 @@ const isWhole = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 function expandShorthand(input: Obj): { input: Obj; scheduleWasString: boolean } {
   const opt = input['optimizer'];
   if (!isObj(opt) || typeof opt['schedule'] !== 'string') return { input, scheduleWasString: false };
-  return { input: { ...input, optimizer: { ...opt, schedule: { name: opt['schedule'] } } }, scheduleWasString: true };
+  return {
+    input: { ...input, optimizer: { ...opt, schedule: { name: opt['schedule'] } } },
+    scheduleWasString: true,
+  };
 }
 
 /** the rules zod cannot see one key at a time; checks only values that are themselves valid */
@@ -57,7 +80,13 @@ function crossChecks(input: Obj): string[] {
 
   const model = input['model'] ?? {};
   if (!isObj(model)) return lines;
-  const divides = (key: 'groups' | 'channels', where: (string | number)[], k: unknown, width: number, widthPath: string): void => {
+  const divides = (
+    key: 'groups' | 'channels',
+    where: (string | number)[],
+    k: unknown,
+    width: number,
+    widthPath: string,
+  ): void => {
     if (isWhole(k) && width % k !== 0) {
       lines.push(`${formatPath(where)}: ${k} does not divide layer width ${width} (${widthPath})`);
     }
@@ -125,9 +154,12 @@ function resolveModel(m: NonNullable<RawRunConfig['model']>): ModelConfig {
   if (m.layers) {
     out.layers = m.layers.map((l): LayerSpec => {
       switch (l.type) {
-        case 'dense': return { type: 'dense', units: l.units, init: l.init ?? init };
-        case 'dropout': return { type: 'dropout', rate: l.rate, mode: l.mode ?? dropoutMode };
-        default: return { ...l };
+        case 'dense':
+          return { type: 'dense', units: l.units, init: l.init ?? init };
+        case 'dropout':
+          return { type: 'dropout', rate: l.rate, mode: l.mode ?? dropoutMode };
+        default:
+          return { ...l };
       }
     });
   }
@@ -167,7 +199,10 @@ function resolveOptimizer(o: NonNullable<RawRunConfig['optimizer']>): OptimizerC
 export function parseRunConfig(input: unknown): RunConfig {
   if (input === null || input === undefined) input = {};
   if (!isObj(input)) {
-    throw new UserError('CONFIG_INVALID', problem([], input, 'must be a mapping of config keys (seed, data, model, optimizer, ...)'));
+    throw new UserError(
+      'CONFIG_INVALID',
+      problem([], input, 'must be a mapping of config keys (seed, data, model, optimizer, ...)'),
+    );
   }
   const { input: raw, scheduleWasString } = expandShorthand(input);
   const result = runSchema.safeParse(raw);

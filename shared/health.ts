@@ -40,8 +40,13 @@ export class StatusFile {
   private timer: NodeJS.Timeout | null = null;
   private healthUrl: string | undefined;
 
-  constructor(private readonly path: string | null, private readonly write: WriteStatus, private readonly role: Role,
-    private readonly state: () => string, private readonly detail: () => StatusDetail = () => ({})) {
+  constructor(
+    private readonly path: string | null,
+    private readonly write: WriteStatus,
+    private readonly role: Role,
+    private readonly state: () => string,
+    private readonly detail: () => StatusDetail = () => ({}),
+  ) {
     if (!path) return;
     this.update();
     this.timer = setInterval(() => this.update(), WRITE_EVERY_MS);
@@ -68,7 +73,10 @@ export class StatusFile {
   update(): void {
     if (!this.path) return;
     const status: Status = {
-      role: this.role, pid: process.pid, state: this.state(), updatedAt: new Date().toISOString(),
+      role: this.role,
+      pid: process.pid,
+      state: this.state(),
+      updatedAt: new Date().toISOString(),
       ...(this.healthUrl ? { healthUrl: this.healthUrl } : {}),
       ...this.detail(),
     };
@@ -93,10 +101,15 @@ const CONNECTED = new Set(['idle', 'working']);
  *  a verdict, or the coordinator's health URL still to be asked (`probe`, with the words that
  *  go before the answer). `text.error`: why the file could not be read (e.g. ENOENT). With `ready`, the readiness check: a worker must also be connected
  *  to a coordinator and hold its job. */
-export function judgeStatus(file: string, text: string | { error: string }, o: { maxAgeMs: number; ready?: boolean; now: number }):
-  { ok: boolean; message: string } | { probe: string; who: string } {
-  const unreadable = (why: string): { ok: boolean; message: string } =>
-    ({ ok: false, message: `status file ${file}: ${why} (the process has not started yet, or writes elsewhere)` });
+export function judgeStatus(
+  file: string,
+  text: string | { error: string },
+  o: { maxAgeMs: number; ready?: boolean; now: number },
+): { ok: boolean; message: string } | { probe: string; who: string } {
+  const unreadable = (why: string): { ok: boolean; message: string } => ({
+    ok: false,
+    message: `status file ${file}: ${why} (the process has not started yet, or writes elsewhere)`,
+  });
   if (typeof text !== 'string') return unreadable(text.error);
   let status: Status;
   try {
@@ -106,7 +119,10 @@ export function judgeStatus(file: string, text: string | { error: string }, o: {
   }
   const age = o.now - Date.parse(status.updatedAt);
   if (!(age <= o.maxAgeMs)) {
-    return { ok: false, message: `${status.role} ${status.pid}: status is ${Math.round(age / 1000)} s old (limit ${o.maxAgeMs / 1000} s): the process is stuck or gone` };
+    return {
+      ok: false,
+      message: `${status.role} ${status.pid}: status is ${Math.round(age / 1000)} s old (limit ${o.maxAgeMs / 1000} s): the process is stuck or gone`,
+    };
   }
   if (status.healthUrl) return { probe: status.healthUrl, who: `${status.role} ${status.pid} ${status.state}` };
   const who = `${status.role} ${status.pid} ${status.state}`;

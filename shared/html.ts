@@ -3,7 +3,13 @@
 // is escaped unless it is already `SafeHtml` — made by `html` itself or explicitly by `raw(...)` —
 // and arrays of values are joined, each part escaped the same way. `esc` is the escaping itself. Pure.
 
-const ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const ENTITIES: Record<string, string> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
 
 /** escape any value for HTML text and attribute values */
 export function esc(v: unknown): string {

@@ -19,7 +19,10 @@ export function frameLimit(raw: string | undefined): number {
   if (raw === undefined || raw.trim() === '') return MAX_FRAME_BYTES;
   const n = Number(raw);
   if (!Number.isSafeInteger(n) || n < 1024 || n > 1024 ** 3) {
-    throw new UserError('USAGE', `GRADWIRE_MAX_FRAME_BYTES: "${raw}" must be a whole number of bytes from 1024 to ${1024 ** 3}`);
+    throw new UserError(
+      'USAGE',
+      `GRADWIRE_MAX_FRAME_BYTES: "${raw}" must be a whole number of bytes from 1024 to ${1024 ** 3}`,
+    );
   }
   return n;
 }
@@ -82,8 +85,12 @@ export type RuntimeInfo = z.infer<typeof runtimeSchema>;
  *  3. only for a variant that calls the runtime's elementary functions (js): the V8 version and
  *     the math fingerprint must match.
  *  So a worker on another Node.js release joins a wasm-simd job with the same kernel build. */
-export function runtimeMismatch(coordinator: RuntimeInfo, worker: RuntimeInfo): { field: 'kernel' | 'kernelBuild' | 'v8' | 'math'; message: string } | null {
-  const c = coordinator, w = worker;
+export function runtimeMismatch(
+  coordinator: RuntimeInfo,
+  worker: RuntimeInfo,
+): { field: 'kernel' | 'kernelBuild' | 'v8' | 'math'; message: string } | null {
+  const c = coordinator,
+    w = worker;
   const shown = (v: string | undefined): string => (v === undefined ? '(not reported)' : v === '' ? '(none)' : v);
   if (w.kernel !== c.kernel) {
     return {
@@ -94,10 +101,11 @@ export function runtimeMismatch(coordinator: RuntimeInfo, worker: RuntimeInfo): 
   if (w.kernelBuild !== c.kernelBuild) {
     return {
       field: 'kernelBuild',
-      message: `runs another build of the ${c.kernel} kernels: kernel build ${shown(w.kernelBuild)}, the coordinator's is ${shown(c.kernelBuild)} `
-        + '(sha256 of shared/kernels/build/kernels.wasm); another build can give other bits, so exact results need the same one: run the same '
-        + 'gradwire version on both sides, with kernels built by the same AssemblyScript (npm ci, or the same container image), and compare with '
-        + 'sha256sum shared/kernels/build/kernels.wasm',
+      message:
+        `runs another build of the ${c.kernel} kernels: kernel build ${shown(w.kernelBuild)}, the coordinator's is ${shown(c.kernelBuild)} ` +
+        '(sha256 of shared/kernels/build/kernels.wasm); another build can give other bits, so exact results need the same one: run the same ' +
+        'gradwire version on both sides, with kernels built by the same AssemblyScript (npm ci, or the same container image), and compare with ' +
+        'sha256sum shared/kernels/build/kernels.wasm',
     };
   }
   const usesRuntime = (USES_RUNTIME_MATH as Record<string, boolean | undefined>)[c.kernel] ?? true;
@@ -105,19 +113,21 @@ export function runtimeMismatch(coordinator: RuntimeInfo, worker: RuntimeInfo): 
   if (w.v8 !== c.v8) {
     return {
       field: 'v8',
-      message: `runs V8 ${w.v8} (Node ${w.node}); the coordinator runs V8 ${c.v8} (Node ${c.node}). The ${c.kernel} kernels call the runtime's `
-        + 'Math.exp, Math.log, Math.tanh and friends, whose results may differ between V8 versions, so exact results need the same Node.js on '
-        + `every machine: run Node ${c.node} here, or the wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd: they bring their own `
-        + 'elementary functions and need only the same kernel build)',
+      message:
+        `runs V8 ${w.v8} (Node ${w.node}); the coordinator runs V8 ${c.v8} (Node ${c.node}). The ${c.kernel} kernels call the runtime's ` +
+        'Math.exp, Math.log, Math.tanh and friends, whose results may differ between V8 versions, so exact results need the same Node.js on ' +
+        `every machine: run Node ${c.node} here, or the wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd: they bring their own ` +
+        'elementary functions and need only the same kernel build)',
     };
   }
   if (w.math !== c.math) {
     return {
       field: 'math',
-      message: `its elementary functions (Math.exp, Math.log, Math.tanh, ...) give other results than the coordinator's, although both run V8 ${c.v8}: `
-        + `math fingerprint ${shown(w.math)}, the coordinator's ${shown(c.math)} (another CPU architecture or build of Node.js?). The ${c.kernel} kernels `
-        + 'call them, so exact results need identical ones: run the workers on the same platform and Node.js build as the coordinator, or the '
-        + 'wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd)',
+      message:
+        `its elementary functions (Math.exp, Math.log, Math.tanh, ...) give other results than the coordinator's, although both run V8 ${c.v8}: ` +
+        `math fingerprint ${shown(w.math)}, the coordinator's ${shown(c.math)} (another CPU architecture or build of Node.js?). The ${c.kernel} kernels ` +
+        'call them, so exact results need identical ones: run the workers on the same platform and Node.js build as the coordinator, or the ' +
+        'wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd)',
     };
   }
   return null;
@@ -189,9 +199,22 @@ const syncResult = z.object({
 
 const jobDone = z.object({ type: z.literal('job-done'), jobId: id });
 
-const errorMsg = z.object({ type: z.literal('error'), code: z.string().max(50), message: z.string().max(2000) });
+const errorMsg = z.object({
+  type: z.literal('error'),
+  code: z.string().max(50),
+  message: z.string().max(2000),
+});
 
-export const toWorkerSchema = z.discriminatedUnion('type', [challenge, welcome, job, step, params, syncResult, jobDone, errorMsg]);
+export const toWorkerSchema = z.discriminatedUnion('type', [
+  challenge,
+  welcome,
+  job,
+  step,
+  params,
+  syncResult,
+  jobDone,
+  errorMsg,
+]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;
 
 // ---- worker → coordinator -----------------------------------------------------------------
@@ -207,7 +230,12 @@ const hello = z.object({
 
 const ready = z.object({ type: z.literal('ready'), jobId: id });
 
-const jobFailed = z.object({ type: z.literal('job-failed'), jobId: id, code: z.string().max(50), message: z.string().max(2000) });
+const jobFailed = z.object({
+  type: z.literal('job-failed'),
+  jobId: id,
+  code: z.string().max(50),
+  message: z.string().max(2000),
+});
 
 const sync = z.object({
   type: z.literal('sync'),
@@ -307,7 +335,11 @@ export function encode(message: ToWorker | ToCoordinator): Buffer {
 }
 
 /** Send frame parts as one WebSocket message (its fragments, so payloads are not copied). */
-export function sendParts(ws: { send(data: Buffer, options: { binary: boolean; fin: boolean }): void }, parts: Buffer[], counted?: (bytes: number) => void): void {
+export function sendParts(
+  ws: { send(data: Buffer, options: { binary: boolean; fin: boolean }): void },
+  parts: Buffer[],
+  counted?: (bytes: number) => void,
+): void {
   let n = 0;
   parts.forEach((p, i) => {
     n += p.byteLength;
@@ -322,7 +354,8 @@ function unpackFrame(data: Uint8Array): unknown {
   if (data.byteLength < 8) throw new Error('envelope shorter than its 8-byte prefix');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const h = view.getUint32(4, true);
-  if (8 + h > data.byteLength) throw new Error(`envelope header of ${h} bytes overruns the frame of ${data.byteLength}`);
+  if (8 + h > data.byteLength)
+    throw new Error(`envelope header of ${h} bytes overruns the frame of ${data.byteLength}`);
   const base = align8(8 + h);
   const section = Math.max(0, data.byteLength - base);
   const restore = (v: unknown, depth: number): unknown => {
@@ -331,9 +364,11 @@ function unpackFrame(data: Uint8Array): unknown {
     const o = v as Record<string, unknown>;
     if (BIN in o) {
       const ref = o[BIN];
-      if (!Array.isArray(ref) || ref.length !== 2 || !ref.every((x) => Number.isSafeInteger(x) && x >= 0)) throw new Error('malformed payload reference');
+      if (!Array.isArray(ref) || ref.length !== 2 || !ref.every((x) => Number.isSafeInteger(x) && x >= 0))
+        throw new Error('malformed payload reference');
       const [at, length] = ref as [number, number];
-      if (at % 8 !== 0 || at + 4 * length > section) throw new Error(`payload [${at}, ${length} floats] outside the payload section of ${section} bytes`);
+      if (at % 8 !== 0 || at + 4 * length > section)
+        throw new Error(`payload [${at}, ${length} floats] outside the payload section of ${section} bytes`);
       const start = data.byteOffset + base + at;
       // a view of the frame when aligned (the usual case), else a copy
       return start % 4 === 0
@@ -348,13 +383,19 @@ function unpackFrame(data: Uint8Array): unknown {
 }
 
 export class FrameError extends Error {
-  constructor(readonly code: ErrorCode, message: string) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`).join('; ');
+  return error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.join('.') || '(frame)'}: ${i.message}`)
+    .join('; ');
 }
 
 function decodeWith<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number): T {
@@ -370,7 +411,10 @@ function decodeWith<T>(schema: z.ZodType<T>, data: Uint8Array, maxBytes: number)
   const r = schema.safeParse(raw);
   if (!r.success) {
     const t = (raw as { type?: unknown } | null)?.type;
-    throw new FrameError('E_BAD_FRAME', `invalid ${typeof t === 'string' ? `"${t.slice(0, 40)}" ` : ''}message: ${describeIssues(r.error)}`);
+    throw new FrameError(
+      'E_BAD_FRAME',
+      `invalid ${typeof t === 'string' ? `"${t.slice(0, 40)}" ` : ''}message: ${describeIssues(r.error)}`,
+    );
   }
   return r.data;
 }

@@ -61,7 +61,9 @@ export function tokenStrength(token: string): TokenStrength {
   const s = token.replace(/=+$/, '');
   const chars = [...s];
   const distinct = new Set(chars).size;
-  const digit = /[0-9]/.test(s), lower = /[a-z]/.test(s), upper = /[A-Z]/.test(s);
+  const digit = /[0-9]/.test(s),
+    lower = /[a-z]/.test(s),
+    upper = /[A-Z]/.test(s);
   const symbols = new Set(chars.filter((c) => '+/-_'.includes(c))).size;
   const space = s.includes(' ');
   const other = /[^0-9a-zA-Z+/\-_ ]/.test(s);
@@ -78,8 +80,12 @@ export function tokenStrength(token: string): TokenStrength {
     // 43 characters of 32 bytes lack digits once in ~1400)
     const alnum = lower && upper;
     size = (digit || alnum ? 10 : 0) + (alnum ? 52 : lower || upper ? 26 : 0) + symbols + (space ? 1 : 0);
-    const parts = [alnum ? 'letters and digits' : digit && 'digits', !alnum && (lower ? 'lowercase letters' : upper && 'uppercase letters'),
-      symbols > 0 && 'symbols', space && 'spaces'].filter(Boolean);
+    const parts = [
+      alnum ? 'letters and digits' : digit && 'digits',
+      !alnum && (lower ? 'lowercase letters' : upper && 'uppercase letters'),
+      symbols > 0 && 'symbols',
+      space && 'spaces',
+    ].filter(Boolean);
     alphabet = alnum && !space && symbols === 2 ? 'base64' : parts.join(', ') || 'nothing';
   }
   const period = periodOf(chars.join(''));
@@ -93,11 +99,16 @@ export function tokenStrength(token: string): TokenStrength {
 export function weakToken(token: string): string | null {
   const t = tokenStrength(token);
   if (t.bits >= MIN_TOKEN_BITS) return null;
-  const why = t.distinct < 10 ? `only ${t.distinct} distinct character${t.distinct === 1 ? '' : 's'}`
-    : t.period !== null ? `a ${t.period}-character pattern repeated`
-    : `${t.length} characters of ${t.alphabet} (${t.size} symbols)`;
-  return `the token has ~${t.bits} bits of entropy (${why}); a coordinator listening beyond loopback needs at least ${MIN_TOKEN_BITS}. `
-    + `Make one with: ${MAKE_TOKEN} (64 hex digits; openssl rand -base64 32 serves too)`;
+  const why =
+    t.distinct < 10
+      ? `only ${t.distinct} distinct character${t.distinct === 1 ? '' : 's'}`
+      : t.period !== null
+        ? `a ${t.period}-character pattern repeated`
+        : `${t.length} characters of ${t.alphabet} (${t.size} symbols)`;
+  return (
+    `the token has ~${t.bits} bits of entropy (${why}); a coordinator listening beyond loopback needs at least ${MIN_TOKEN_BITS}. ` +
+    `Make one with: ${MAKE_TOKEN} (64 hex digits; openssl rand -base64 32 serves too)`
+  );
 }
 
 /** The token, or null for none. `read` returns a file's text (and throws a UserError naming
@@ -112,7 +123,8 @@ export function resolveToken(s: TokenSources, read: (flag: string, path: string)
   } else if (s.envFile) {
     where = `GRADWIRE_TOKEN_FILE ${s.envFile}`;
     token = read('GRADWIRE_TOKEN_FILE', s.envFile).trim() || s.envToken?.trim() || null;
-    if (!token) throw new UserError('USAGE', `${where} is empty and GRADWIRE_TOKEN is unset: put the token in one of them`);
+    if (!token)
+      throw new UserError('USAGE', `${where} is empty and GRADWIRE_TOKEN is unset: put the token in one of them`);
   } else {
     where = 'GRADWIRE_TOKEN';
     token = s.envToken?.trim() || null;
@@ -120,7 +132,10 @@ export function resolveToken(s: TokenSources, read: (flag: string, path: string)
   // a placeholder copied from documentation (earlier manifests shipped one) is public: it
   // must not serve as a secret, even on loopback
   if (token?.startsWith('REPLACE-ME')) {
-    throw new UserError('USAGE', `${where} holds the placeholder token ("REPLACE-ME…"); put a random one there, e.g. openssl rand -hex 32`);
+    throw new UserError(
+      'USAGE',
+      `${where} holds the placeholder token ("REPLACE-ME…"); put a random one there, e.g. openssl rand -hex 32`,
+    );
   }
   const weak = token !== null && s.beyondLoopback ? weakToken(token) : null;
   if (weak) throw new UserError('USAGE', `${where}: ${weak}`);

@@ -12,15 +12,30 @@ import { parseRunConfig } from '../shared/config.js';
 import type { RunConfig } from '../shared/config-types.js';
 import type { Dataset } from '../shared/data/dataset.js';
 import { runPassLocally } from '../shared/engine/trainer.js';
-import { fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncReply, type SyncRequest } from '../shared/engine/pass.js';
+import {
+  fillSlot,
+  newSlot,
+  trainPass,
+  type PassOutcome,
+  type Slot,
+  type SyncReply,
+  type SyncRequest,
+} from '../shared/engine/pass.js';
 import { resultBlocks } from '../shared/engine/sharded.js';
 import { Model } from '../shared/nn/model.js';
 import {
-  CLOSE, FrameError, PROTOCOL_VERSION, decodeToWorker, encodeParts, frameLimit, sendParts,
-  type RuntimeInfo, type ToCoordinator, type ToWorker,
+  CLOSE,
+  FrameError,
+  PROTOCOL_VERSION,
+  decodeToWorker,
+  encodeParts,
+  frameLimit,
+  sendParts,
+  type RuntimeInfo,
+  type ToCoordinator,
+  type ToWorker,
 } from '../shared/protocol.js';
 import { getDataset } from './dataset-cache.js';
-
 
 /** What the handshake compares: the runtime, the kernel variant, its build and the math
  *  fingerprint (the coordinator decides which of them matter for the variant). */
@@ -63,7 +78,9 @@ interface Pass {
 /** The worker masks its frames with a zero key, so ws sends the payloads as they are instead of
  *  copying them through the mask. Masking guards intermediaries against a hostile script in a
  *  browser choosing the bytes on the wire; a worker is not such a client (RFC 6455 §10.3). */
-const ZERO_MASK = (mask: Buffer): void => { mask.fill(0); };
+const ZERO_MASK = (mask: Buffer): void => {
+  mask.fill(0);
+};
 
 /** Errors after which retrying cannot help: the worker exits with code 2. */
 const FATAL = new Set(['E_AUTH', 'E_PROTOCOL_VERSION', 'E_INCOMPATIBLE']);
@@ -76,7 +93,14 @@ export function warmUp(model: Model, data: Dataset, microbatch: number, seed: nu
   const rows = Math.min(microbatch, data.n);
   const t0 = performance.now();
   for (let pass = 0; pass < 20 && (pass < 3 || performance.now() - t0 < 150); pass++) {
-    slots.forEach((s, i) => fillSlot(s, data, Int32Array.from({ length: rows }, (_, r) => (i * rows + r) % data.n), i));
+    slots.forEach((s, i) =>
+      fillSlot(
+        s,
+        data,
+        Int32Array.from({ length: rows }, (_, r) => (i * rows + r) % data.n),
+        i,
+      ),
+    );
     runPassLocally(model, slots, seed, 0, true);
     resultBlocks(slots, model.k, true);
   }
@@ -139,7 +163,12 @@ export class WorkerClient {
   }
 
   private connect(): void {
-    const ws = new WebSocket(this.o.url, { maxPayload: this.maxFrameBytes, perMessageDeflate: false, generateMask: ZERO_MASK, ...(this.o.ca ? { ca: this.o.ca } : {}) });
+    const ws = new WebSocket(this.o.url, {
+      maxPayload: this.maxFrameBytes,
+      perMessageDeflate: false,
+      generateMask: ZERO_MASK,
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
+    });
     this.ws = ws;
     this.lastHeard = Date.now();
     ws.on('open', () => {
@@ -147,24 +176,32 @@ export class WorkerClient {
       // coordinator that turns this worker away at once must not be hammered
       this.o.log.info({ event: 'connected', url: this.o.url }, `connected to ${this.o.url}`);
     });
-    ws.on('ping', () => { this.lastHeard = Date.now(); });
+    ws.on('ping', () => {
+      this.lastHeard = Date.now();
+    });
     ws.on('message', (data: Buffer) => {
       this.lastHeard = Date.now();
       let msg: ToWorker;
       try {
         msg = decodeToWorker(data, this.maxFrameBytes);
       } catch (e) {
-        this.o.log.error({ event: 'bad-frame', err: (e as Error).message }, `bad frame from the coordinator: ${(e as Error).message}`);
+        this.o.log.error(
+          { event: 'bad-frame', err: (e as Error).message },
+          `bad frame from the coordinator: ${(e as Error).message}`,
+        );
         ws.close(CLOSE.BAD_FRAME, 'bad frame');
         return;
       }
       this.handle(msg).catch((e: unknown) => {
         const err = e instanceof FrameError ? e : (e as Error);
         this.o.log.error({ event: 'job-error', err: err.message }, `cannot work on the job: ${err.message}`);
-        if (this.job === null && msg.type === 'job') this.send({ type: 'job-failed', jobId: msg.jobId, code: 'E_JOB', message: err.message });
+        if (this.job === null && msg.type === 'job')
+          this.send({ type: 'job-failed', jobId: msg.jobId, code: 'E_JOB', message: err.message });
       });
     });
-    ws.on('error', (e) => this.o.log.warn({ event: 'socket-error', err: e.message }, `connection to ${this.o.url}: ${e.message}`));
+    ws.on('error', (e) =>
+      this.o.log.warn({ event: 'socket-error', err: e.message }, `connection to ${this.o.url}: ${e.message}`),
+    );
     ws.on('close', (code, reason) => {
       this.pass = null;
       this.paramsStep = -1;
@@ -182,17 +219,26 @@ export class WorkerClient {
       }
       const wait = this.backoffMs + randomInt(0, 1 + Math.floor(this.backoffMs / 4));
       this.backoffMs = Math.min(this.backoffMs * 2, 5000);
-      this.o.log.warn({ event: 'reconnect', code, reason: reason.toString(), inMs: wait }, `disconnected (${code}); reconnecting in ${wait} ms`);
+      this.o.log.warn(
+        { event: 'reconnect', code, reason: reason.toString(), inMs: wait },
+        `disconnected (${code}); reconnecting in ${wait} ms`,
+      );
       setTimeout(() => this.connect(), wait);
     });
     if (!this.watchdog) {
-      this.watchdog = setInterval(() => {
-        if (this.ws && Date.now() - this.lastHeard > this.o.heartbeatTimeoutMs) {
-          this.o.log.warn({ event: 'heartbeat-timeout' }, `no word from the coordinator for ${this.o.heartbeatTimeoutMs} ms: reconnecting`);
-          const stale = this.ws;
-          stale.terminate();
-        }
-      }, Math.min(1000, this.o.heartbeatTimeoutMs / 2));
+      this.watchdog = setInterval(
+        () => {
+          if (this.ws && Date.now() - this.lastHeard > this.o.heartbeatTimeoutMs) {
+            this.o.log.warn(
+              { event: 'heartbeat-timeout' },
+              `no word from the coordinator for ${this.o.heartbeatTimeoutMs} ms: reconnecting`,
+            );
+            const stale = this.ws;
+            stale.terminate();
+          }
+        },
+        Math.min(1000, this.o.heartbeatTimeoutMs / 2),
+      );
     }
   }
 
@@ -209,7 +255,13 @@ export class WorkerClient {
           return;
         }
         const auth = this.o.token ? createHmac('sha256', this.o.token).update(msg.nonce).digest() : undefined;
-        this.send({ type: 'hello', protocol: PROTOCOL_VERSION, name: this.o.name, runtime: runtimeInfo(), ...(auth ? { auth: new Uint8Array(auth) } : {}) });
+        this.send({
+          type: 'hello',
+          protocol: PROTOCOL_VERSION,
+          name: this.o.name,
+          runtime: runtimeInfo(),
+          ...(auth ? { auth: new Uint8Array(auth) } : {}),
+        });
         return;
       }
       case 'welcome':
@@ -244,13 +296,30 @@ export class WorkerClient {
     const config = parseRunConfig(msg.config);
     const base = this.o.url.replace(/^ws/, 'http');
     const t0 = performance.now();
-    const { data, cached } = await getDataset({ base, sha256: msg.dataset.sha256, url: msg.dataset.url, session: this.session, ...(this.o.ca ? { ca: this.o.ca } : {}) }, this.o.cacheDir);
+    const { data, cached } = await getDataset(
+      {
+        base,
+        sha256: msg.dataset.sha256,
+        url: msg.dataset.url,
+        session: this.session,
+        ...(this.o.ca ? { ca: this.o.ca } : {}),
+      },
+      this.o.cacheDir,
+    );
     const model = Model.fromConfig(config.model, data.features, data.classes, createKernels());
     const warm = performance.now();
     const slots = warmUp(model, data, Math.min(config.microbatch, config.batchSize), config.seed);
     this.job = { id: msg.jobId, config, data, model, slots };
-    this.o.log.info({ event: 'job', job: msg.jobId, dataset: msg.dataset.sha256.slice(0, 12), cached, ms: Math.round(performance.now() - t0) },
-      `job ${msg.jobId}: ${model.describe()} on ${data.n} samples (${cached ? 'dataset from cache' : 'dataset fetched'}; warm-up ${Math.round(performance.now() - warm)} ms)`);
+    this.o.log.info(
+      {
+        event: 'job',
+        job: msg.jobId,
+        dataset: msg.dataset.sha256.slice(0, 12),
+        cached,
+        ms: Math.round(performance.now() - t0),
+      },
+      `job ${msg.jobId}: ${model.describe()} on ${data.n} samples (${cached ? 'dataset from cache' : 'dataset fetched'}; warm-up ${Math.round(performance.now() - warm)} ms)`,
+    );
     this.send({ type: 'ready', jobId: msg.jobId });
     this.backoffMs = 200;
   }
@@ -259,7 +328,8 @@ export class WorkerClient {
   private setParams(msg: { jobId: string; step: number; params: Float32Array }): void {
     const job = this.job;
     if (!job || msg.jobId !== job.id) throw new Error(`weights for job ${msg.jobId}, which this worker has not loaded`);
-    if (msg.params.length !== job.model.params.length) throw new Error(`weights of length ${msg.params.length}; the model has ${job.model.params.length}`);
+    if (msg.params.length !== job.model.params.length)
+      throw new Error(`weights of length ${msg.params.length}; the model has ${job.model.params.length}`);
     job.model.params.set(msg.params);
     this.paramsStep = msg.step;
     if (this.pass && this.pass.gen === null && this.pass.step === msg.step) this.begin(this.pass);
@@ -274,7 +344,12 @@ export class WorkerClient {
     while (job.slots.length < count) job.slots.push(newSlot(job.model, size));
     const slots = job.slots.slice(0, count);
     for (let k = 0; k < count; k++) {
-      fillSlot(slots[k]!, job.data, msg.samples.subarray(k * size, Math.min((k + 1) * size, msg.samples.length)), msg.firstMicrobatch + k);
+      fillSlot(
+        slots[k]!,
+        job.data,
+        msg.samples.subarray(k * size, Math.min((k + 1) * size, msg.samples.length)),
+        msg.firstMicrobatch + k,
+      );
     }
     this.pass = { step: msg.step, attempt: msg.attempt, round: 0, slots, started: 0, gen: null };
     if (this.paramsStep === msg.step) this.begin(this.pass);
@@ -298,12 +373,28 @@ export class WorkerClient {
     const p = this.pass!;
     const jobId = this.job!.id;
     if (!r.done) {
-      this.send({ type: 'sync', jobId, step: p.step, attempt: p.attempt, round: p.round, kind: r.value.kind, layer: r.value.layer, partials: r.value.partials });
+      this.send({
+        type: 'sync',
+        jobId,
+        step: p.step,
+        attempt: p.attempt,
+        round: p.round,
+        kind: r.value.kind,
+        layer: r.value.layer,
+        partials: r.value.partials,
+      });
       return;
     }
     this.pass = null;
     this.stepsComputed++;
     // the blocks are copied out of the slots: a write still queued must not see the next pass
-    this.send({ type: 'grads', jobId, step: p.step, attempt: p.attempt, blocks: resultBlocks(p.slots, this.job!.model.k, true).map((b) => ({ ...b, grads: b.grads.slice() })), computeMs: performance.now() - p.started });
+    this.send({
+      type: 'grads',
+      jobId,
+      step: p.step,
+      attempt: p.attempt,
+      blocks: resultBlocks(p.slots, this.job!.model.k, true).map((b) => ({ ...b, grads: b.grads.slice() })),
+      computeMs: performance.now() - p.started,
+    });
   }
 }

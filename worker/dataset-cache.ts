@@ -26,29 +26,37 @@ function fetchBytes(src: DatasetSource): Promise<Buffer> {
   const url = new URL(src.url, src.base);
   const get = url.protocol === 'https:' ? httpsGet : httpGet;
   return new Promise((resolve, reject) => {
-    const req = get(url, { headers: { 'x-gradwire-session': src.session }, ...(src.ca ? { ca: src.ca } : {}) }, (res) => {
-      // with a Content-Length the body goes straight into one buffer of that size (one copy of
-      // the dataset in memory, not the chunks and their concatenation)
-      const declared = Number(res.headers['content-length']);
-      const whole = res.statusCode === 200 && Number.isSafeInteger(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : null;
-      let filled = 0;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => {
-        if (!whole) chunks.push(c);
-        else if (filled + c.length <= whole.length) c.copy(whole, filled);
-        filled += c.length;
-      });
-      res.on('end', () => {
-        if (whole && filled !== whole.length) {
-          reject(new Error(`GET ${url.pathname}: received ${filled} bytes, Content-Length said ${whole.length}`));
-          return;
-        }
-        const body = whole ?? Buffer.concat(chunks);
-        if (res.statusCode !== 200) reject(new Error(`GET ${url.pathname}: HTTP ${res.statusCode} ${body.toString('utf8', 0, 200).trim()}`));
-        else resolve(body);
-      });
-      res.on('error', reject);
-    });
+    const req = get(
+      url,
+      { headers: { 'x-gradwire-session': src.session }, ...(src.ca ? { ca: src.ca } : {}) },
+      (res) => {
+        // with a Content-Length the body goes straight into one buffer of that size (one copy of
+        // the dataset in memory, not the chunks and their concatenation)
+        const declared = Number(res.headers['content-length']);
+        const whole =
+          res.statusCode === 200 && Number.isSafeInteger(declared) && declared > 0
+            ? Buffer.allocUnsafe(declared)
+            : null;
+        let filled = 0;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => {
+          if (!whole) chunks.push(c);
+          else if (filled + c.length <= whole.length) c.copy(whole, filled);
+          filled += c.length;
+        });
+        res.on('end', () => {
+          if (whole && filled !== whole.length) {
+            reject(new Error(`GET ${url.pathname}: received ${filled} bytes, Content-Length said ${whole.length}`));
+            return;
+          }
+          const body = whole ?? Buffer.concat(chunks);
+          if (res.statusCode !== 200)
+            reject(new Error(`GET ${url.pathname}: HTTP ${res.statusCode} ${body.toString('utf8', 0, 200).trim()}`));
+          else resolve(body);
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(120_000, () => req.destroy(new Error(`GET ${url.pathname}: timed out`)));
   });

@@ -42,15 +42,24 @@ function usage(message: string): never {
   process.exit(2);
 }
 
-
 export async function workerMain(args: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
-      args, strict: true, allowPositionals: false, options: {
-        connect: { type: 'string' }, 'token-file': { type: 'string' }, name: { type: 'string' }, stay: { type: 'boolean' },
-        'tls-ca': { type: 'string' }, 'cache-dir': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
-        'log-format': { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        connect: { type: 'string' },
+        'token-file': { type: 'string' },
+        name: { type: 'string' },
+        stay: { type: 'boolean' },
+        'tls-ca': { type: 'string' },
+        'cache-dir': { type: 'string' },
+        'heartbeat-timeout': { type: 'string' },
+        'log-format': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (e) {
@@ -72,20 +81,36 @@ export async function workerMain(args: string[]): Promise<number> {
   const name = (values['name'] as string | undefined) ?? env['GRADWIRE_WORKER_NAME'] ?? defaultWorkerName();
   let token: string | null;
   try {
-    token = resolveToken({ flagFile: values['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'] }, (flag, path) => {
-      try {
-        return readFileSync(path, 'utf8');
-      } catch (e) {
-        throw new UserError('USAGE', `${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
-      }
-    });
+    token = resolveToken(
+      {
+        flagFile: values['token-file'] as string | undefined,
+        envFile: env['GRADWIRE_TOKEN_FILE'],
+        envToken: env['GRADWIRE_TOKEN'],
+      },
+      (flag, path) => {
+        try {
+          return readFileSync(path, 'utf8');
+        } catch (e) {
+          throw new UserError('USAGE', `${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
+        }
+      },
+    );
   } catch (e) {
     usage((e as Error).message);
   }
   const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   // pino-pretty only when asked for: a worker's memory is kept small
   const log = usePretty
-    ? pino({ level, base: { worker: name } }, (await import('pino-pretty')).default({ colorize: true, sync: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname,worker', hideObject: true }))
+    ? pino(
+        { level, base: { worker: name } },
+        (await import('pino-pretty')).default({
+          colorize: true,
+          sync: true,
+          translateTime: 'HH:MM:ss',
+          ignore: 'pid,hostname,worker',
+          hideObject: true,
+        }),
+      )
     : pino({ level, base: { worker: name }, timestamp: pino.stdTimeFunctions.isoTime });
   const stay = values['stay'] === true || env['GRADWIRE_STAY'] === '1';
   const client = new WorkerClient({
@@ -93,7 +118,8 @@ export async function workerMain(args: string[]): Promise<number> {
     token,
     name,
     stay,
-    cacheDir: (values['cache-dir'] as string | undefined) ?? env['GRADWIRE_CACHE'] ?? join(homedir(), '.cache', 'gradwire'),
+    cacheDir:
+      (values['cache-dir'] as string | undefined) ?? env['GRADWIRE_CACHE'] ?? join(homedir(), '.cache', 'gradwire'),
     heartbeatTimeoutMs: hb * 1000,
     log,
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
@@ -108,7 +134,12 @@ export async function workerMain(args: string[]): Promise<number> {
       client.stop();
     });
   }
-  const status = StatusFile.fromEnv(writeAtomic, 'worker', () => client.state, () => ({ job: client.jobId }));
+  const status = StatusFile.fromEnv(
+    writeAtomic,
+    'worker',
+    () => client.state,
+    () => ({ job: client.jobId }),
+  );
   try {
     const code = await client.run();
     return stoppedBy && !stay ? 128 + osConstants.signals[stoppedBy] : code;
@@ -120,10 +151,13 @@ export async function workerMain(args: string[]): Promise<number> {
 /** The worker process: `gradwire worker ARGS` (bin/gradwire.js runs it in its own process) or
  *  this file run directly (a coordinator's local workers). Exits with the worker's code. */
 export function runWorker(args: string[]): void {
-  workerMain(args).then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`gradwire worker: internal error: ${(e as Error)?.stack ?? e}\n`);
-    process.exit(1);
-  });
+  workerMain(args).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`gradwire worker: internal error: ${(e as Error)?.stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'))) runWorker(process.argv.slice(2));

@@ -24,7 +24,10 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
  */
 export function watchStopSignal(): { code(): number } {
   let by: 'SIGTERM' | 'SIGINT' | null = null;
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => { by ??= sig; });
+  for (const sig of ['SIGTERM', 'SIGINT'] as const)
+    process.once(sig, () => {
+      by ??= sig;
+    });
   return { code: () => 128 + osConstants.signals[by ?? 'SIGTERM'] };
 }
 
@@ -38,7 +41,11 @@ export function parse(args: string[], options: ParseArgsConfig['options']): Valu
   return parseWithPositionals(args, options, false).values;
 }
 
-export function parseWithPositionals(args: string[], options: ParseArgsConfig['options'], allowPositionals: boolean): { values: Values; positionals: string[] } {
+export function parseWithPositionals(
+  args: string[],
+  options: ParseArgsConfig['options'],
+  allowPositionals: boolean,
+): { values: Values; positionals: string[] } {
   try {
     const r = parseArgs({ args, options: { ...LOG_OPTIONS, ...options }, allowPositionals, strict: true });
     return { values: r.values as Values, positionals: r.positionals };
@@ -55,14 +62,16 @@ export function many(v: Values, flag: string): string[] {
 
 export function logFormat(v: Values): LogFormat {
   const format = (v['log-format'] ?? 'auto') as string;
-  if (!['auto', 'json', 'pretty'].includes(format)) throw new UserError('USAGE', `--log-format: "${format}" is not one of auto, json, pretty`);
+  if (!['auto', 'json', 'pretty'].includes(format))
+    throw new UserError('USAGE', `--log-format: "${format}" is not one of auto, json, pretty`);
   return format as LogFormat;
 }
 
 export function wholeNumber(flag: string, raw: string | undefined, fallback: number, min: number): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) throw new UserError('USAGE', `${flag}: "${raw}" must be a whole number >= ${min}`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new UserError('USAGE', `${flag}: "${raw}" must be a whole number >= ${min}`);
   return n;
 }
 
@@ -84,7 +93,8 @@ export function readFlagFile(flag: string, path: string): Buffer {
 export function parseListen(raw: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535)) throw new UserError('USAGE', `--listen: "${raw}" is not HOST:PORT (e.g. 0.0.0.0:7070)`);
+  if (!m || !(port >= 0 && port <= 65535))
+    throw new UserError('USAGE', `--listen: "${raw}" is not HOST:PORT (e.g. 0.0.0.0:7070)`);
   return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
 }
 
@@ -96,16 +106,21 @@ export function runId(): string {
  *  (the stack too with --debug); 1 and the stack for anything else. */
 export function runCommand(command: () => Promise<number> | number): void {
   const debug = process.argv.includes('--debug');
-  Promise.resolve().then(command).then((code) => {
-    process.exitCode = code;
-  }, (e: unknown) => {
-    if (isUserError(e)) {
-      process.stderr.write(`gradwire: error: ${e.message}\n`);
-      if (debug) process.stderr.write(`${e.stack}\n`);
-      process.exitCode = 2;
-    } else {
-      process.stderr.write(`gradwire: internal error: ${(e as Error)?.stack ?? e}\n`);
-      process.exitCode = 1;
-    }
-  });
+  Promise.resolve()
+    .then(command)
+    .then(
+      (code) => {
+        process.exitCode = code;
+      },
+      (e: unknown) => {
+        if (isUserError(e)) {
+          process.stderr.write(`gradwire: error: ${e.message}\n`);
+          if (debug) process.stderr.write(`${e.stack}\n`);
+          process.exitCode = 2;
+        } else {
+          process.stderr.write(`gradwire: internal error: ${(e as Error)?.stack ?? e}\n`);
+          process.exitCode = 1;
+        }
+      },
+    );
 }

@@ -6,7 +6,17 @@ import { runCoordinator, withPool } from '../cluster/pool.js';
 import { isLoopback } from '../cluster/auth.js';
 import { loadRunConfig } from '../run/config-file.js';
 import { runSweep } from '../sweep/sweep.js';
-import { COMMON, logFormat, parse, parseListen, readFlagFile, runId, seconds, watchStopSignal, wholeNumber } from './common.js';
+import {
+  COMMON,
+  logFormat,
+  parse,
+  parseListen,
+  readFlagFile,
+  runId,
+  seconds,
+  watchStopSignal,
+  wholeNumber,
+} from './common.js';
 import { createLogger } from './log.js';
 import { startRun, sweepStorePath } from './start.js';
 
@@ -49,9 +59,18 @@ HMAC of the token, never the token). /healthz stays open.
 
 export async function coordinator(args: string[]): Promise<number> {
   const v = parse(args, {
-    config: { type: 'string' }, listen: { type: 'string' }, 'min-workers': { type: 'string' }, out: { type: 'string' },
-    'token-file': { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'heartbeat-timeout': { type: 'string' },
-    sweep: { type: 'string' }, resume: { type: 'boolean' }, store: { type: 'string' }, stay: { type: 'boolean' },
+    config: { type: 'string' },
+    listen: { type: 'string' },
+    'min-workers': { type: 'string' },
+    out: { type: 'string' },
+    'token-file': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'heartbeat-timeout': { type: 'string' },
+    sweep: { type: 'string' },
+    resume: { type: 'boolean' },
+    store: { type: 'string' },
+    stay: { type: 'boolean' },
     'public-dashboard': { type: 'boolean' },
   });
   if (v['help']) {
@@ -61,41 +80,107 @@ export async function coordinator(args: string[]): Promise<number> {
   const env = process.env;
   const format = logFormat(v);
   const sweepFile = (v['sweep'] as string | undefined) ?? env['GRADWIRE_SWEEP'];
-  if (sweepFile && v['config']) throw new UserError('USAGE', '--config and --sweep exclude each other: a coordinator serves a run or a sweep');
-  const { config, baseDir } = loadRunConfig(sweepFile ? undefined : (v['config'] as string | undefined) ?? env['GRADWIRE_CONFIG']);
+  if (sweepFile && v['config'])
+    throw new UserError('USAGE', '--config and --sweep exclude each other: a coordinator serves a run or a sweep');
+  const { config, baseDir } = loadRunConfig(
+    sweepFile ? undefined : ((v['config'] as string | undefined) ?? env['GRADWIRE_CONFIG']),
+  );
   const { host, port } = parseListen((v['listen'] as string | undefined) ?? env['GRADWIRE_LISTEN'] ?? '127.0.0.1:7070');
   const certFile = (v['tls-cert'] as string | undefined) ?? env['GRADWIRE_TLS_CERT'];
   const keyFile = (v['tls-key'] as string | undefined) ?? env['GRADWIRE_TLS_KEY'];
-  if (!!certFile !== !!keyFile) throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
-  const hb = seconds('--heartbeat-timeout', (v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'], 10);
-  const token = resolveToken({ flagFile: v['token-file'] as string | undefined, envFile: env['GRADWIRE_TOKEN_FILE'], envToken: env['GRADWIRE_TOKEN'], beyondLoopback: !isLoopback(host) },
-    (flag, path) => readFlagFile(flag, path).toString('utf8'));
+  if (!!certFile !== !!keyFile)
+    throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
+  const hb = seconds(
+    '--heartbeat-timeout',
+    (v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'],
+    10,
+  );
+  const token = resolveToken(
+    {
+      flagFile: v['token-file'] as string | undefined,
+      envFile: env['GRADWIRE_TOKEN_FILE'],
+      envToken: env['GRADWIRE_TOKEN'],
+      beyondLoopback: !isLoopback(host),
+    },
+    (flag, path) => readFlagFile(flag, path).toString('utf8'),
+  );
   const id = runId();
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  const minWorkers = wholeNumber('--min-workers', (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'], 1, 1);
-  const tls = certFile && keyFile ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) } : null;
+  const minWorkers = wholeNumber(
+    '--min-workers',
+    (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'],
+    1,
+    1,
+  );
+  const tls =
+    certFile && keyFile
+      ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) }
+      : null;
   const stay = v['stay'] === true || env['GRADWIRE_STAY'] === '1';
   const publicDashboard = v['public-dashboard'] === true || env['GRADWIRE_PUBLIC_DASHBOARD'] === '1';
   if (sweepFile) {
-    const outDir = resolve((v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`);
-    await withPool({ host, port, token, tls, log: createLogger(format), heartbeatTimeoutMs: hb * 1000, stay, publicDashboard }, (server, _port, telemetry) => runSweep({
-      file: sweepFile, preset: null, outDir, storePath: sweepStorePath(v['store'] as string | undefined, outDir),
-      resume: v['resume'] === true, log: server.o.log, server, telemetry, poolSize: minWorkers,
-    }));
+    const outDir = resolve(
+      (v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`,
+    );
+    await withPool(
+      {
+        host,
+        port,
+        token,
+        tls,
+        log: createLogger(format),
+        heartbeatTimeoutMs: hb * 1000,
+        stay,
+        publicDashboard,
+      },
+      (server, _port, telemetry) =>
+        runSweep({
+          file: sweepFile,
+          preset: null,
+          outDir,
+          storePath: sweepStorePath(v['store'] as string | undefined, outDir),
+          resume: v['resume'] === true,
+          log: server.o.log,
+          server,
+          telemetry,
+          poolSize: minWorkers,
+        }),
+    );
     return 0;
   }
-  const { store, id: runIdentity, outDir } = startRun(v['store'] as string | undefined, (v['out'] as string | undefined) ?? env['GRADWIRE_OUT']);
+  const {
+    store,
+    id: runIdentity,
+    outDir,
+  } = startRun(v['store'] as string | undefined, (v['out'] as string | undefined) ?? env['GRADWIRE_OUT']);
   const stopped = watchStopSignal();
   try {
     const summary = await runCoordinator({
-      config, baseDir, runId: runIdentity, log: createLogger(format), host, port, token, outDir,
-      minWorkers, tls, stay, publicDashboard, store,
-      heartbeatTimeoutMs: hb * 1000, progress: process.stderr.isTTY === true, stepEvents: !pretty,
+      config,
+      baseDir,
+      runId: runIdentity,
+      log: createLogger(format),
+      host,
+      port,
+      token,
+      outDir,
+      minWorkers,
+      tls,
+      stay,
+      publicDashboard,
+      store,
+      heartbeatTimeoutMs: hb * 1000,
+      progress: process.stderr.isTTY === true,
+      stepEvents: !pretty,
     });
     return summary ? 0 : stopped.code();
   } catch (e) {
     const msg = (e as Error).message;
-    if (/^refusing to listen/.test(msg) || (e as NodeJS.ErrnoException).code === 'EADDRINUSE' || (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') {
+    if (
+      /^refusing to listen/.test(msg) ||
+      (e as NodeJS.ErrnoException).code === 'EADDRINUSE' ||
+      (e as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL'
+    ) {
       throw new UserError('USAGE', `--listen ${host}:${port}: ${msg}`);
     }
     throw e;

@@ -30,13 +30,20 @@ Options:
 `;
 
 export async function health(args: string[]): Promise<number> {
-  const v = parse(args, { 'status-file': { type: 'string' }, 'max-age': { type: 'string' }, url: { type: 'string' }, timeout: { type: 'string' }, ready: { type: 'boolean' } });
+  const v = parse(args, {
+    'status-file': { type: 'string' },
+    'max-age': { type: 'string' },
+    url: { type: 'string' },
+    timeout: { type: 'string' },
+    ready: { type: 'boolean' },
+  });
   if (v['help']) {
     process.stdout.write(HEALTH_HELP);
     return 0;
   }
   const ready = v['ready'] === true;
-  if (ready && v['url'] !== undefined) throw new UserError('USAGE', '--ready reads the status file; --url asks a URL instead: give one of them');
+  if (ready && v['url'] !== undefined)
+    throw new UserError('USAGE', '--ready reads the status file; --url asks a URL instead: give one of them');
   const r = await checkHealth({
     statusFile: (v['status-file'] as string | undefined) ?? process.env[STATUS_ENV] ?? null,
     url: (v['url'] as string | undefined) ?? null,

@@ -32,15 +32,25 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (command) {
     // each command's code is loaded only when it runs
-    case 'train': return (await import('./train.js')).train(rest);
-    case 'coordinator': return (await import('./coordinator.js')).coordinator(rest);
-    case 'worker': return (await import('./worker.js')).worker(rest);
-    case 'sweep': return (await import('./sweep.js')).sweep(rest);
-    case 'runs': return (await import('./runs.js')).runs(rest);
-    case 'report': return (await import('./report.js')).report(rest);
-    case 'health': return (await import('./health.js')).health(rest);
+    case 'train':
+      return (await import('./train.js')).train(rest);
+    case 'coordinator':
+      return (await import('./coordinator.js')).coordinator(rest);
+    case 'worker':
+      return (await import('./worker.js')).worker(rest);
+    case 'sweep':
+      return (await import('./sweep.js')).sweep(rest);
+    case 'runs':
+      return (await import('./runs.js')).runs(rest);
+    case 'report':
+      return (await import('./report.js')).report(rest);
+    case 'health':
+      return (await import('./health.js')).health(rest);
     default:
-      throw new UserError('USAGE', `unknown command "${command}"; the commands are: train, coordinator, worker, sweep, runs, report, health (see gradwire --help)`);
+      throw new UserError(
+        'USAGE',
+        `unknown command "${command}"; the commands are: train, coordinator, worker, sweep, runs, report, health (see gradwire --help)`,
+      );
   }
 }
 

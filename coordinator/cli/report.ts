@@ -27,15 +27,22 @@ Options:
 `;
 
 export function report(args: string[]): number {
-  const { values: v, positionals } = parseWithPositionals(args, { out: { type: 'string' }, store: { type: 'string', multiple: true } }, true);
+  const { values: v, positionals } = parseWithPositionals(
+    args,
+    { out: { type: 'string' }, store: { type: 'string', multiple: true } },
+    true,
+  );
   if (v['help']) {
     process.stdout.write(REPORT_HELP);
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new UserError('USAGE', positionals.length === 0
-      ? 'give the id of a run or sweep: gradwire report ID (gradwire runs lists them)'
-      : `one id at a time: got ${positionals.map((p) => `"${p}"`).join(', ')}`);
+    throw new UserError(
+      'USAGE',
+      positionals.length === 0
+        ? 'give the id of a run or sweep: gradwire report ID (gradwire runs lists them)'
+        : `one id at a time: got ${positionals.map((p) => `"${p}"`).join(', ')}`,
+    );
   }
   const id = positionals[0]!;
   const cwd = process.cwd();
@@ -43,7 +50,11 @@ export function report(args: string[]): number {
   try {
     for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);
     const found = findExperiment(stores, id);
-    if (!found) throw new UserError('USAGE', `no run or sweep "${id}" in ${searched}; gradwire runs lists them (--all with the trials)`);
+    if (!found)
+      throw new UserError(
+        'USAGE',
+        `no run or sweep "${id}" in ${searched}; gradwire runs lists them (--all with the trials)`,
+      );
     const realId = found.kind === 'run' ? found.run.id : found.sweep.id;
     const out = resolve(cwd, (v['out'] as string | undefined) ?? `report-${realId}.html`);
     const html = renderFound(found);
@@ -51,7 +62,10 @@ export function report(args: string[]): number {
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, html);
     } catch (e) {
-      throw new UserError('USAGE', `--out: cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UserError(
+        'USAGE',
+        `--out: cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
     process.stdout.write(`${out}\n`);
   } finally {

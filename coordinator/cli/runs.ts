@@ -24,7 +24,11 @@ distributed run (known once it has finished).
 `;
 
 export function runs(args: string[]): number {
-  const v = parse(args, { store: { type: 'string', multiple: true }, all: { type: 'boolean' }, json: { type: 'boolean' } });
+  const v = parse(args, {
+    store: { type: 'string', multiple: true },
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
   if (v['help']) {
     process.stdout.write(RUNS_HELP);
     return 0;
@@ -35,7 +39,8 @@ export function runs(args: string[]): number {
     for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);
     const items = listExperiments(stores, { all: v['all'] === true });
     if (v['json']) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
-    else if (items.length === 0) process.stdout.write(`no runs or sweeps yet in ${stores.map((s) => s.path).join(', ')}\n`);
+    else if (items.length === 0)
+      process.stdout.write(`no runs or sweeps yet in ${stores.map((s) => s.path).join(', ')}\n`);
     else process.stdout.write(formatTable(items, cwd));
   } finally {
     for (const s of stores) s.close();

@@ -14,17 +14,27 @@ import { runId } from './common.js';
  *  folder holding its --out folder: runs/gradwire.db for the default --out), its id
  *  (run-<UTC time>, then -2, -3, ... while that id is taken in the store or, without --out, its
  *  default folder runs/<id> exists) and its --out folder. */
-export function startRun(storeFlag: string | undefined, outFlag: string | undefined): { store: Store; id: string; outDir: string } {
+export function startRun(
+  storeFlag: string | undefined,
+  outFlag: string | undefined,
+): { store: Store; id: string; outDir: string } {
   const env = process.env[STORE_ENV];
   const outOf = (id: string): string => resolve(outFlag ?? `runs/${id}`);
-  const [path, source] = storeFlag !== undefined ? [resolve(storeFlag), '--store'] : env ? [resolve(env), STORE_ENV]
-    : [join(dirname(outOf('x')), 'gradwire.db'), null];
+  const [path, source] =
+    storeFlag !== undefined
+      ? [resolve(storeFlag), '--store']
+      : env
+        ? [resolve(env), STORE_ENV]
+        : [join(dirname(outOf('x')), 'gradwire.db'), null];
   if (source === null) mkdirSync(dirname(path), { recursive: true });
   let store: Store;
   try {
     store = Store.open(path);
   } catch (e) {
-    throw new UserError('USAGE', `${source ?? 'the experiment store'}: ${(e as Error).message}${source ? '' : '; pass --store FILE to record the run elsewhere'}`);
+    throw new UserError(
+      'USAGE',
+      `${source ?? 'the experiment store'}: ${(e as Error).message}${source ? '' : '; pass --store FILE to record the run elsewhere'}`,
+    );
   }
   const base = runId();
   let id = base;
@@ -40,7 +50,20 @@ export function sweepStorePath(flag: string | undefined, outDir: string): string
 /** `train` and `sweep`'s pool: n worker processes on loopback. They do not write the
  *  container's status file: that one is this process's. */
 export function spawnLocalWorkers(n: number, port: number, pretty: boolean): ChildProcess[] {
-  return Array.from({ length: n }, (_, i) => spawnWorker(
-    ['--connect', `ws://127.0.0.1:${port}`, '--name', `local-${i + 1}`, '--log-level', 'warn', '--log-format', pretty ? 'pretty' : 'json'],
-    'inherit', { [STATUS_ENV]: undefined }));
+  return Array.from({ length: n }, (_, i) =>
+    spawnWorker(
+      [
+        '--connect',
+        `ws://127.0.0.1:${port}`,
+        '--name',
+        `local-${i + 1}`,
+        '--log-level',
+        'warn',
+        '--log-format',
+        pretty ? 'pretty' : 'json',
+      ],
+      'inherit',
+      { [STATUS_ENV]: undefined },
+    ),
+  );
 }

@@ -28,16 +28,22 @@ ${COMMON}
 
 export async function sweep(args: string[]): Promise<number> {
   const v = parse(args, {
-    config: { type: 'string' }, preset: { type: 'string' }, workers: { type: 'string' }, out: { type: 'string' },
-    resume: { type: 'boolean' }, store: { type: 'string' },
+    config: { type: 'string' },
+    preset: { type: 'string' },
+    workers: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    store: { type: 'string' },
   });
   if (v['help']) {
     process.stdout.write(SWEEP_HELP);
     return 0;
   }
   const preset = v['preset'] as string | undefined;
-  if (preset !== undefined && preset !== 'lecture') throw new UserError('USAGE', `--preset: "${preset}" is not one of lecture`);
-  if (!preset === !v['config']) throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
+  if (preset !== undefined && preset !== 'lecture')
+    throw new UserError('USAGE', `--preset: "${preset}" is not one of lecture`);
+  if (!preset === !v['config'])
+    throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
   const format = logFormat(v);
   const log = createLogger(format);
   const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
@@ -45,13 +51,23 @@ export async function sweep(args: string[]): Promise<number> {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const workers: ChildProcess[] = [];
   try {
-    await withPool({ host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 }, (server, port, telemetry) => {
-      workers.push(...spawnLocalWorkers(n, port, pretty));
-      return runSweep({
-        file: (v['config'] as string | undefined) ?? null, preset: preset === 'lecture' ? 'lecture' : null, outDir,
-        storePath: sweepStorePath(v['store'] as string | undefined, outDir), resume: v['resume'] === true, log, server, telemetry, poolSize: n,
-      });
-    });
+    await withPool(
+      { host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 },
+      (server, port, telemetry) => {
+        workers.push(...spawnLocalWorkers(n, port, pretty));
+        return runSweep({
+          file: (v['config'] as string | undefined) ?? null,
+          preset: preset === 'lecture' ? 'lecture' : null,
+          outDir,
+          storePath: sweepStorePath(v['store'] as string | undefined, outDir),
+          resume: v['resume'] === true,
+          log,
+          server,
+          telemetry,
+          poolSize: n,
+        });
+      },
+    );
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
   }

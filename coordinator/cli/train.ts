@@ -37,7 +37,13 @@ resumes at that step, with the weights an uninterrupted run would have.
 `;
 
 export async function train(args: string[]): Promise<number> {
-  const v = parse(args, { 'in-process': { type: 'boolean' }, config: { type: 'string' }, out: { type: 'string' }, workers: { type: 'string' }, store: { type: 'string' } });
+  const v = parse(args, {
+    'in-process': { type: 'boolean' },
+    config: { type: 'string' },
+    out: { type: 'string' },
+    workers: { type: 'string' },
+    store: { type: 'string' },
+  });
   if (v['help']) {
     process.stdout.write(TRAIN_HELP);
     return 0;
@@ -48,7 +54,8 @@ export async function train(args: string[]): Promise<number> {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const progress = process.stderr.isTTY === true;
   if (v['in-process']) {
-    if (v['workers'] !== undefined) throw new UserError('USAGE', '--workers and --in-process exclude each other: --in-process uses no workers');
+    if (v['workers'] !== undefined)
+      throw new UserError('USAGE', '--workers and --in-process exclude each other: --in-process uses no workers');
     const stop = new StopSignal();
     const stopped = watchStopSignal();
     process.once('SIGTERM', () => stop.stop());
@@ -58,7 +65,11 @@ export async function train(args: string[]): Promise<number> {
     const status = StatusFile.fromEnv(writeAtomic, 'coordinator', () => 'running');
     try {
       const summary = await recordRun(store, { runId: id, config, outDir, log }, (onEpoch) =>
-        runTraining({ config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop, onEpoch }, IN_PROCESS));
+        runTraining(
+          { config, data, outDir, runId: id, log, progress, stepEvents: !pretty, stopSignal: stop, onEpoch },
+          IN_PROCESS,
+        ),
+      );
       return summary ? 0 : stopped.code();
     } finally {
       status.stop();
@@ -71,8 +82,20 @@ export async function train(args: string[]): Promise<number> {
   const stopped = watchStopSignal();
   try {
     const summary = await runCoordinator({
-      config, baseDir, outDir, runId: id, log, host: '127.0.0.1', port: 0, minWorkers: n, token: null, tls: null,
-      heartbeatTimeoutMs: 10_000, progress, stepEvents: !pretty, store,
+      config,
+      baseDir,
+      outDir,
+      runId: id,
+      log,
+      host: '127.0.0.1',
+      port: 0,
+      minWorkers: n,
+      token: null,
+      tls: null,
+      heartbeatTimeoutMs: 10_000,
+      progress,
+      stepEvents: !pretty,
+      store,
       onListening: (port) => workers.push(...spawnLocalWorkers(n, port, pretty)),
     });
     return summary ? 0 : stopped.code();

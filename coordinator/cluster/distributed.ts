@@ -84,16 +84,24 @@ export class DistributedSource implements GradientSource {
   reassignments = 0;
   failures = 0;
 
-  constructor(private readonly server: CoordinatorServer, private readonly o: DistributedOptions) {
+  constructor(
+    private readonly server: CoordinatorServer,
+    private readonly o: DistributedOptions,
+  ) {
     this.kernel = server.o.runtime.kernel;
     server.on('ready', this.readyListener);
     server.on('gone', this.goneListener);
     server.on('message', this.messageListener);
   }
 
-  private readonly readyListener = (c: WorkerConn): void => { if (c.jobId === this.o.runId) this.onReady(); };
+  private readonly readyListener = (c: WorkerConn): void => {
+    if (c.jobId === this.o.runId) this.onReady();
+  };
   private readonly goneListener = (c: WorkerConn, reason: string): void => this.onGone(c, reason);
-  private readonly messageListener = (c: WorkerConn, msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>): void => {
+  private readonly messageListener = (
+    c: WorkerConn,
+    msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>,
+  ): void => {
     if (c.jobId === this.o.runId) this.onMessage(c, msg);
   };
 
@@ -117,7 +125,14 @@ export class DistributedSource implements GradientSource {
       if (pre && !pre.paramsReady && pre.step === trainer.step && sameIndices(pre.batch, batch)) {
         // handed out while the last step finished: the workers have filled their slots and
         // wait for the weights
-        Object.assign(pre, { resolve, reject, started: performance.now(), paramsReady: true, waitMs: 0, bytesAtStart: this.bytes() });
+        Object.assign(pre, {
+          resolve,
+          reject,
+          started: performance.now(),
+          paramsReady: true,
+          waitMs: 0,
+          bytesAtStart: this.bytes(),
+        });
         if (this.waitTimer) this.waitingSince = Date.now();
         for (const t of pre.tasks) this.sendParams(pre, t.worker);
         if (pre.tasks.length === 0) this.dispatch();
@@ -128,8 +143,14 @@ export class DistributedSource implements GradientSource {
     });
   }
 
-  private newStep(trainer: Trainer, step: number, batch: Int32Array, attempt: number,
-    resolve: (g: StepGradient) => void, reject: (e: Error) => void): StepState {
+  private newStep(
+    trainer: Trainer,
+    step: number,
+    batch: Int32Array,
+    attempt: number,
+    resolve: (g: StepGradient) => void,
+    reject: (e: Error) => void,
+  ): StepState {
     const mb = Math.min(trainer.cfg.microbatch, trainer.cfg.batchSize);
     return {
       step,
@@ -185,7 +206,9 @@ export class DistributedSource implements GradientSource {
   private dispatch(): void {
     const s = this.current;
     if (!s) return;
-    const ready = this.server.readyWorkers(this.o.runId).sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
+    const ready = this.server
+      .readyWorkers(this.o.runId)
+      .sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
     const preferred = ready.filter((w) => !s.avoid.has(w));
     const workers = preferred.length > 0 ? preferred : ready;
     const need = this.started ? 1 : this.o.minWorkers;
@@ -207,10 +230,15 @@ export class DistributedSource implements GradientSource {
     const busy = new Uint8Array(s.covered.length);
     for (const t of s.tasks) busy.fill(1, t.first, t.first + t.count);
     const todo: number[] = [];
-    s.covered.forEach((done, i) => { if (!done && !busy[i]) todo.push(i); });
+    s.covered.forEach((done, i) => {
+      if (!done && !busy[i]) todo.push(i);
+    });
     if (todo.length === 0) return;
     s.attempt++;
-    const counts = shares(todo.length, workers.map((w) => w.speed));
+    const counts = shares(
+      todo.length,
+      workers.map((w) => w.speed),
+    );
     let k = 0;
     workers.forEach((w, wi) => {
       const mine = todo.slice(k, k + counts[wi]!);
@@ -227,13 +255,22 @@ export class DistributedSource implements GradientSource {
     this.seen.add(w.name === '?' ? w.id : w.name);
     const samples = new Int32Array(s.parts.slice(first, first + count).reduce((n, p) => n + p.length, 0));
     let o = 0;
-    for (const p of s.parts.slice(first, first + count)) { samples.set(p, o); o += p.length; }
+    for (const p of s.parts.slice(first, first + count)) {
+      samples.set(p, o);
+      o += p.length;
+    }
     // the weights ride along unless the worker has them or they do not exist yet (sendParams)
     const params = s.paramsReady && w.paramsStep !== s.step ? this.wireParams(s) : undefined;
     if (params) w.paramsStep = s.step;
     w.send({
-      type: 'step', jobId: this.o.runId, step: s.step, attempt: s.attempt, firstMicrobatch: first,
-      microbatch: s.parts[0]!.length, samples, ...(params ? { params } : {}),
+      type: 'step',
+      jobId: this.o.runId,
+      step: s.step,
+      attempt: s.attempt,
+      firstMicrobatch: first,
+      microbatch: s.parts[0]!.length,
+      samples,
+      ...(params ? { params } : {}),
     });
   }
 
@@ -242,8 +279,10 @@ export class DistributedSource implements GradientSource {
     this.waitingSince = Date.now();
     const say = (): void => {
       const n = this.server.readyWorkers(this.o.runId).length;
-      this.o.log.warn({ run: this.o.runId, event: 'waiting', workers: n, need, waitedMs: Date.now() - this.waitingSince },
-        `waiting for workers: ${n} ready, ${need} needed (step ${this.current?.step ?? '-'})`);
+      this.o.log.warn(
+        { run: this.o.runId, event: 'waiting', workers: n, need, waitedMs: Date.now() - this.waitingSince },
+        `waiting for workers: ${n} ready, ${need} needed (step ${this.current?.step ?? '-'})`,
+      );
     };
     say();
     // unref: the reminder alone must not keep the process alive once the run has stopped
@@ -264,10 +303,23 @@ export class DistributedSource implements GradientSource {
     this.failures++;
     this.reassignments++;
     this.o.telemetry.failure(this.o.runId, c.name, reason);
-    this.o.telemetry.reassignment(this.o.runId, lost.reduce((n, t) => n + t.count, 0));
+    this.o.telemetry.reassignment(
+      this.o.runId,
+      lost.reduce((n, t) => n + t.count, 0),
+    );
     s.tasks = s.tasks.filter((t) => t.worker !== c);
-    this.o.log.warn({ run: this.o.runId, event: 'reassign', step: s.step, worker: c.id, name: c.name, reason, restart: s.bn },
-      `step ${s.step}: worker ${c.label()} ${reason}; ${s.bn ? 'restarting the step (BatchNorm sync in flight)' : `its ${lost.reduce((n, t) => n + t.count, 0)} microbatches go to the others`}`);
+    this.o.log.warn(
+      {
+        run: this.o.runId,
+        event: 'reassign',
+        step: s.step,
+        worker: c.id,
+        name: c.name,
+        reason,
+        restart: s.bn,
+      },
+      `step ${s.step}: worker ${c.label()} ${reason}; ${s.bn ? 'restarting the step (BatchNorm sync in flight)' : `its ${lost.reduce((n, t) => n + t.count, 0)} microbatches go to the others`}`,
+    );
     if (s.bn) s.tasks = [];
     this.dispatch();
   }
@@ -281,7 +333,9 @@ export class DistributedSource implements GradientSource {
       return this.server.unexpected(c, msg.type);
     }
     const first = msg.type === 'grads' ? msg.blocks[0]?.start : undefined;
-    const task = s.tasks.find((t) => t.worker === c && t.attempt === msg.attempt && (first === undefined || t.first === first));
+    const task = s.tasks.find(
+      (t) => t.worker === c && t.attempt === msg.attempt && (first === undefined || t.first === first),
+    );
     if (!task) {
       if (msg.attempt < s.attempt) return; // an attempt that was superseded
       return this.server.unexpected(c, msg.type);
@@ -299,11 +353,18 @@ export class DistributedSource implements GradientSource {
       return this.bad(task.worker, `sync round ${msg.round} out of order (expected ${s.roundsDone})`);
     }
     if (msg.partials.length !== task.count) {
-      return this.bad(task.worker, `sync round ${msg.round}: ${msg.partials.length} partial values for ${task.count} microbatches`);
+      return this.bad(
+        task.worker,
+        `sync round ${msg.round}: ${msg.partials.length} partial values for ${task.count} microbatches`,
+      );
     }
     const width = msg.partials[0]?.length ?? 0;
     if (msg.partials.some((p) => p.length !== width || p.some((v) => !Number.isFinite(v)))) {
-      return this.bad(task.worker, `sync round ${msg.round}: partial values of unequal length or not finite`, 'E_NON_FINITE');
+      return this.bad(
+        task.worker,
+        `sync round ${msg.round}: partial values of unequal length or not finite`,
+        'E_NON_FINITE',
+      );
     }
     task.rounds.set(msg.round, msg.partials);
     const tasks = s.tasks.filter((t) => t.attempt === s.attempt);
@@ -312,23 +373,43 @@ export class DistributedSource implements GradientSource {
     const ordered = [...tasks].sort((a, b) => a.first - b.first);
     const widths = new Set(ordered.map((t) => t.rounds.get(msg.round)![0]!.length));
     if (widths.size !== 1) return this.bad(task.worker, `sync round ${msg.round}: partial values of the wrong length`);
-    const req = { kind: msg.kind, layer: msg.layer, partials: ordered.flatMap((t) => t.rounds.get(msg.round)!) } as SyncRequest;
+    const req = {
+      kind: msg.kind,
+      layer: msg.layer,
+      partials: ordered.flatMap((t) => t.rounds.get(msg.round)!),
+    } as SyncRequest;
     const value = reduceSync(req);
     if (msg.kind === 'bn-forward') s.bnStats.set(msg.layer, value);
     s.roundsDone++;
     for (const t of ordered) {
-      t.worker.send({ type: 'sync-result', jobId: this.o.runId, step: s.step, attempt: s.attempt, round: msg.round, value });
+      t.worker.send({
+        type: 'sync-result',
+        jobId: this.o.runId,
+        step: s.step,
+        attempt: s.attempt,
+        round: msg.round,
+        value,
+      });
     }
   }
 
   private onGrads(s: StepState, task: Task, msg: Extract<ToCoordinator, { type: 'grads' }>): void {
     const want = alignedBlocks(task.first, task.first + task.count);
     const n = s.params.length;
-    if (msg.blocks.length !== want.length || msg.blocks.some((b, i) => b.start !== want[i]!.start || b.size !== want[i]!.size)) {
-      return this.bad(task.worker, `step ${s.step}: gradient blocks do not match the assigned microbatches ${task.first}..${task.first + task.count - 1}`);
+    if (
+      msg.blocks.length !== want.length ||
+      msg.blocks.some((b, i) => b.start !== want[i]!.start || b.size !== want[i]!.size)
+    ) {
+      return this.bad(
+        task.worker,
+        `step ${s.step}: gradient blocks do not match the assigned microbatches ${task.first}..${task.first + task.count - 1}`,
+      );
     }
     if (msg.blocks.some((b) => b.grads.length !== n)) {
-      return this.bad(task.worker, `step ${s.step}: gradient of length ${msg.blocks.find((b) => b.grads.length !== n)!.grads.length}, the model has ${n} parameters`);
+      return this.bad(
+        task.worker,
+        `step ${s.step}: gradient of length ${msg.blocks.find((b) => b.grads.length !== n)!.grads.length}, the model has ${n} parameters`,
+      );
     }
     if (s.roundsDone !== s.bnRounds) {
       return this.bad(task.worker, `step ${s.step}: gradient before the BatchNorm rounds finished`);
@@ -342,15 +423,29 @@ export class DistributedSource implements GradientSource {
         // one report could come from a faulty worker: recompute elsewhere before believing it
         for (const i of indices) s.nonFinite.set(i, [...(s.nonFinite.get(i) ?? []), task.worker]);
         s.avoid.add(task.worker);
-        this.o.log.warn({ run: this.o.runId, event: 'non-finite-recheck', step: s.step, worker: task.worker.id, name: task.worker.name, first: task.first, count: task.count },
-          `step ${s.step}: worker ${task.worker.label()} sent a non-finite gradient for microbatches ${task.first}..${task.first + task.count - 1}; recomputing them`);
+        this.o.log.warn(
+          {
+            run: this.o.runId,
+            event: 'non-finite-recheck',
+            step: s.step,
+            worker: task.worker.id,
+            name: task.worker.name,
+            first: task.first,
+            count: task.count,
+          },
+          `step ${s.step}: worker ${task.worker.label()} sent a non-finite gradient for microbatches ${task.first}..${task.first + task.count - 1}; recomputing them`,
+        );
         s.tasks = s.bn ? [] : s.tasks.filter((t) => t !== task);
         this.dispatch();
         return;
       }
       if (this.o.onNonFinite === 'stop') {
-        s.reject(new UserError('NON_FINITE',
-          `step ${s.step}: the gradient is not finite (computed twice, last by worker ${task.worker.label()}); lower optimizer.lr, set optimizer.clipNorm, or set onNonFinite: skip`));
+        s.reject(
+          new UserError(
+            'NON_FINITE',
+            `step ${s.step}: the gradient is not finite (computed twice, last by worker ${task.worker.label()}); lower optimizer.lr, set optimizer.clipNorm, or set onNonFinite: skip`,
+          ),
+        );
         this.current = null;
         return;
       }
@@ -375,7 +470,12 @@ export class DistributedSource implements GradientSource {
       for (let i = b.start; i < b.start + b.size; i++) s.covered[i] = 1;
     }
     for (const w of liars) {
-      if (w !== task.worker) this.bad(w, `step ${s.step}: sent a non-finite gradient that worker ${task.worker.label()} computed finite`, 'E_NON_FINITE');
+      if (w !== task.worker)
+        this.bad(
+          w,
+          `step ${s.step}: sent a non-finite gradient that worker ${task.worker.label()} computed finite`,
+          'E_NON_FINITE',
+        );
     }
     if (this.current === s && s.covered.every((v) => v === 1)) this.finish(s);
   }
@@ -394,14 +494,28 @@ export class DistributedSource implements GradientSource {
       this.dispatch();
     }
     const blocks = [...s.blocks.values()].sort((a, b) => a.start - b.start);
-    const gradSum = treeReduce<Float32Array>(blocks.map((b): Block<Float32Array> => ({ start: b.start, size: b.size, value: b.grads })), addInto, true);
-    const lossSum = treeReduce<number>(blocks.map((b): Block<number> => ({ start: b.start, size: b.size, value: b.lossSum })), (a, b) => a + b, true);
+    const gradSum = treeReduce<Float32Array>(
+      blocks.map((b): Block<Float32Array> => ({ start: b.start, size: b.size, value: b.grads })),
+      addInto,
+      true,
+    );
+    const lossSum = treeReduce<number>(
+      blocks.map((b): Block<number> => ({ start: b.start, size: b.size, value: b.lossSum })),
+      (a, b) => a + b,
+      true,
+    );
     const correct = blocks.reduce((a, b) => a + b.correct, 0);
     s.resolve({
-      gradSum, lossSum, correct, bnStats: s.bnStats,
+      gradSum,
+      lossSum,
+      correct,
+      bnStats: s.bnStats,
       info: {
-        workers: s.participants.size, attempts: s.attempt, bytes,
-        computeMs: Math.round(s.computeMs * 100) / 100, commMs: Math.round(Math.max(0, ms - s.waitMs - s.computeMs) * 100) / 100,
+        workers: s.participants.size,
+        attempts: s.attempt,
+        bytes,
+        computeMs: Math.round(s.computeMs * 100) / 100,
+        commMs: Math.round(Math.max(0, ms - s.waitMs - s.computeMs) * 100) / 100,
         waitMs: s.waitMs,
       },
     });

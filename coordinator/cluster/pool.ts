@@ -60,10 +60,17 @@ function childExecArgv(): string[] {
 
 /** Start a worker process running this same installation (same Node, same loader). `env`
  *  replaces variables of this process's environment (undefined removes one). */
-export function spawnWorker(args: string[], stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit', env: Record<string, string | undefined> = {}): ChildProcess {
+export function spawnWorker(
+  args: string[],
+  stdio: 'inherit' | 'ignore' | 'pipe' = 'inherit',
+  env: Record<string, string | undefined> = {},
+): ChildProcess {
   const childEnv: NodeJS.ProcessEnv = { ...WORKER_MEMORY_ENV, ...process.env, ...env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
-  return spawn(process.execPath, [...childExecArgv(), ...WORKER_NODE_FLAGS, WORKER_MAIN, ...args], { stdio: ['ignore', stdio, stdio], env: childEnv });
+  return spawn(process.execPath, [...childExecArgv(), ...WORKER_NODE_FLAGS, WORKER_MAIN, ...args], {
+    stdio: ['ignore', stdio, stdio],
+    env: childEnv,
+  });
 }
 
 // A worker's memory: its JavaScript heap is small (the model, its slots and the dataset live in
@@ -79,10 +86,25 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
   const blob = encodeDatasetBlob(data);
   const { server, port, status, telemetry: poolTelemetry } = await startServer(o);
   o.onListening?.(port);
-  const source = new DistributedSource(server, { log: o.log, runId: o.runId, minWorkers: o.minWorkers, onNonFinite: o.config.onNonFinite, telemetry: poolTelemetry });
+  const source = new DistributedSource(server, {
+    log: o.log,
+    runId: o.runId,
+    minWorkers: o.minWorkers,
+    onNonFinite: o.config.onNonFinite,
+    telemetry: poolTelemetry,
+  });
   const telemetry = poolTelemetry.forRun(o.runId);
-  server.health = () => ({ run: o.runId, reassignments: source.reassignments, rejectedFrames: server.rejectedFrames });
-  server.setJob({ jobId: o.runId, config: o.config as unknown as Record<string, unknown>, sha256: sha256Hex(blob), blob });
+  server.health = () => ({
+    run: o.runId,
+    reassignments: source.reassignments,
+    rejectedFrames: server.rejectedFrames,
+  });
+  server.setJob({
+    jobId: o.runId,
+    config: o.config as unknown as Record<string, unknown>,
+    sha256: sha256Hex(blob),
+    blob,
+  });
   const stop = new StopSignal();
   const onSignal = (sig: string): void => {
     o.log.warn({ run: o.runId, event: 'signal', signal: sig }, `${sig}: checkpointing and stopping`);
@@ -91,8 +113,26 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    const summary = await recordRun(o.store ?? null, { runId: o.runId, config: o.config, outDir: o.outDir, log: o.log }, (onEpoch) =>
-      runTraining({ config: o.config, data, outDir: o.outDir, runId: o.runId, log: o.log, progress: o.progress, stepEvents: o.stepEvents, stopSignal: stop, telemetry, onEpoch }, source));
+    const summary = await recordRun(
+      o.store ?? null,
+      { runId: o.runId, config: o.config, outDir: o.outDir, log: o.log },
+      (onEpoch) =>
+        runTraining(
+          {
+            config: o.config,
+            data,
+            outDir: o.outDir,
+            runId: o.runId,
+            log: o.log,
+            progress: o.progress,
+            stepEvents: o.stepEvents,
+            stopSignal: stop,
+            telemetry,
+            onEpoch,
+          },
+          source,
+        ),
+    );
     // a stopped run (SIGTERM) is not done: its workers keep reconnecting for the resume
     if (summary) for (const c of server.readyWorkers()) c.send({ type: 'job-done', jobId: o.runId });
     server.setJob(null);
@@ -155,11 +195,18 @@ export function poolTelemetry(server: CoordinatorServer): Telemetry {
 
 /** Start the coordinator's server, say where workers connect, and keep the status file
  *  (GRADWIRE_STATUS_FILE) current. */
-async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer; port: number; status: StatusFile; telemetry: Telemetry }> {
+async function startServer(
+  o: PoolOptions,
+): Promise<{ server: CoordinatorServer; port: number; status: StatusFile; telemetry: Telemetry }> {
   const server = new CoordinatorServer({
-    host: o.host, port: o.port, token: o.token, tls: o.tls, log: o.log,
+    host: o.host,
+    port: o.port,
+    token: o.token,
+    tls: o.tls,
+    log: o.log,
     runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() },
-    heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)), heartbeatTimeoutMs: o.heartbeatTimeoutMs,
+    heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)),
+    heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     publicDashboard: o.publicDashboard ?? false,
   });
   const telemetry = poolTelemetry(server);
@@ -171,14 +218,19 @@ async function startServer(o: PoolOptions): Promise<{ server: CoordinatorServer;
   status.setHealthUrl(localUrl(o.tls ? 'https' : 'http', o.host, port, '/healthz'));
   const scheme = o.tls ? 'wss' : 'ws';
   const dashboard = localUrl(o.tls ? 'https' : 'http', o.host, port, '/');
-  o.log.info({ event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token, dashboard },
-    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}; dashboard: ${dashboard}${o.token && !o.publicDashboard ? ' (log in with the token)' : ''}, metrics: ${dashboard}metrics`);
+  o.log.info(
+    { event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token, dashboard },
+    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}; dashboard: ${dashboard}${o.token && !o.publicDashboard ? ' (log in with the token)' : ''}, metrics: ${dashboard}metrics`,
+  );
   return { server, port, status, telemetry };
 }
 
 /** A coordinator server with no single job (sweeps give each trial its own workers): start
  *  it, run `body`, then dismiss the workers and close. */
-export async function withPool<T>(o: PoolOptions, body: (server: CoordinatorServer, port: number, telemetry: Telemetry) => Promise<T>): Promise<T> {
+export async function withPool<T>(
+  o: PoolOptions,
+  body: (server: CoordinatorServer, port: number, telemetry: Telemetry) => Promise<T>,
+): Promise<T> {
   const { server, port, status, telemetry } = await startServer(o);
   try {
     const result = await body(server, port, telemetry);

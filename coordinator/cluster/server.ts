@@ -17,8 +17,15 @@ import { weakToken } from '../../shared/token.js';
 import { SESSION_COOKIE, authTag, isLoopback, sameSecret, sessionValue } from './auth.js';
 import { WorkerConn } from './worker-conn.js';
 import {
-  CLOSE, FrameError, PROTOCOL_VERSION, decodeToCoordinator, frameLimit, runtimeMismatch,
-  type ErrorCode, type RuntimeInfo, type ToCoordinator,
+  CLOSE,
+  FrameError,
+  PROTOCOL_VERSION,
+  decodeToCoordinator,
+  frameLimit,
+  runtimeMismatch,
+  type ErrorCode,
+  type RuntimeInfo,
+  type ToCoordinator,
 } from '../../shared/protocol.js';
 
 export interface ServerOptions {
@@ -93,7 +100,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
     if (!o.token && !isLoopback(o.host)) {
       throw new Error(
-        `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`);
+        `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`,
+      );
     }
     const weak = o.token && !isLoopback(o.host) ? weakToken(o.token) : null;
     if (weak) throw new Error(`refusing to listen on ${o.host} with a weak token: ${weak}`);
@@ -101,8 +109,14 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
 
   async start(): Promise<number> {
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.http_(req, res);
-    this.http = this.o.tls ? createHttpsServer({ cert: this.o.tls.cert, key: this.o.tls.key }, handler) : createHttpServer(handler);
-    this.wss = new WebSocketServer({ server: this.http, maxPayload: this.maxFrameBytes, perMessageDeflate: false });
+    this.http = this.o.tls
+      ? createHttpsServer({ cert: this.o.tls.cert, key: this.o.tls.key }, handler)
+      : createHttpServer(handler);
+    this.wss = new WebSocketServer({
+      server: this.http,
+      maxPayload: this.maxFrameBytes,
+      perMessageDeflate: false,
+    });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     // listen errors (EADDRINUSE, ...) reach the http server's listener below; the ws server
     // re-emits them, and an unhandled 'error' would crash the process
@@ -168,8 +182,17 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   }
 
   /** Drop a worker: log why (with `detail` in the log line), tell it, close. */
-  reject(c: WorkerConn, code: ErrorCode, closeCode: number, message: string, detail: Record<string, unknown> = {}): void {
-    this.o.log.error({ event: 'rejected', worker: c.id, name: c.name, address: c.address, code, ...detail }, `worker ${c.label()}: ${message}`);
+  reject(
+    c: WorkerConn,
+    code: ErrorCode,
+    closeCode: number,
+    message: string,
+    detail: Record<string, unknown> = {},
+  ): void {
+    this.o.log.error(
+      { event: 'rejected', worker: c.id, name: c.name, address: c.address, code, ...detail },
+      `worker ${c.label()}: ${message}`,
+    );
     c.send({ type: 'error', code, message });
     c.ws.close(closeCode, message.slice(0, 120));
     this.drop(c, message);
@@ -179,7 +202,12 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     c.state = 'loading';
     c.jobId = job.jobId;
     c.paramsStep = -1;
-    c.send({ type: 'job', jobId: job.jobId, config: job.config, dataset: { sha256: job.sha256, url: `/datasets/${job.sha256}`, bytes: job.blob.byteLength } });
+    c.send({
+      type: 'job',
+      jobId: job.jobId,
+      config: job.config,
+      dataset: { sha256: job.sha256, url: `/datasets/${job.sha256}`, bytes: job.blob.byteLength },
+    });
   }
 
   /** Serve `path` (exact, or a prefix when it ends with '/*') for `method` on this port. Routes
@@ -204,7 +232,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     if (token === null || this.o.publicDashboard) return true;
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ') && sameSecret(auth.slice(7).trim(), token)) return true;
-    const cookie = (req.headers.cookie ?? '').split(';').map((p) => p.trim()).find((p) => p.startsWith(`${SESSION_COOKIE}=`));
+    const cookie = (req.headers.cookie ?? '')
+      .split(';')
+      .map((p) => p.trim())
+      .find((p) => p.startsWith(`${SESSION_COOKIE}=`));
     return cookie !== undefined && sameSecret(cookie.slice(SESSION_COOKIE.length + 1), sessionValue(token));
   }
 
@@ -215,12 +246,16 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const c = new WorkerConn(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
-    c.onSent = (n) => { this.bytesOut += n; };
+    c.onSent = (n) => {
+      this.bytesOut += n;
+    };
     this.conns.set(c.id, c);
     const handshakeTimer = setTimeout(() => {
       if (c.state === 'handshake') this.reject(c, 'E_AUTH', CLOSE.AUTH_FAILED, 'no hello within 10 s');
     }, 10_000);
-    ws.on('pong', () => { c.lastPong = Date.now(); });
+    ws.on('pong', () => {
+      c.lastPong = Date.now();
+    });
     ws.on('message', (data: Buffer, isBinary) => {
       c.bytesIn += data.byteLength;
       this.bytesIn += data.byteLength;
@@ -240,7 +275,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     ws.on('close', (code) => {
       clearTimeout(handshakeTimer);
       if (this.conns.has(c.id)) {
-        this.o.log.warn({ event: 'disconnected', worker: c.id, name: c.name, code }, `worker ${c.label()} disconnected (${code})`);
+        this.o.log.warn(
+          { event: 'disconnected', worker: c.id, name: c.name, code },
+          `worker ${c.label()} disconnected (${code})`,
+        );
         this.drop(c, `disconnected (${code})`);
       }
     });
@@ -249,15 +287,33 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       if (e.code?.startsWith('WS_ERR_') && this.conns.has(c.id)) {
         // a frame the WebSocket layer refused (over the size limit, bad opcode, unmasked, ...):
         // ws closes the connection itself (1009, 1002, ...); log it like every rejected frame
-        const limit = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? ` (the limit is ${this.maxFrameBytes} bytes)` : '';
-        this.o.log.error({ event: 'rejected', worker: c.id, name: c.name, address: c.address, code: 'E_BAD_FRAME', wsError: e.code },
-          `worker ${c.label()}: bad frame: ${e.message}${limit}`);
+        const limit =
+          e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? ` (the limit is ${this.maxFrameBytes} bytes)` : '';
+        this.o.log.error(
+          {
+            event: 'rejected',
+            worker: c.id,
+            name: c.name,
+            address: c.address,
+            code: 'E_BAD_FRAME',
+            wsError: e.code,
+          },
+          `worker ${c.label()}: bad frame: ${e.message}${limit}`,
+        );
         this.drop(c, `bad frame: ${e.message}`);
         return;
       }
-      this.o.log.error({ event: 'socket-error', worker: c.id, name: c.name, err: e.message }, `worker ${c.label()}: ${e.message}`);
+      this.o.log.error(
+        { event: 'socket-error', worker: c.id, name: c.name, err: e.message },
+        `worker ${c.label()}: ${e.message}`,
+      );
     });
-    c.send({ type: 'challenge', protocol: PROTOCOL_VERSION, nonce: c.nonce, authRequired: this.o.token !== null });
+    c.send({
+      type: 'challenge',
+      protocol: PROTOCOL_VERSION,
+      nonce: c.nonce,
+      authRequired: this.o.token !== null,
+    });
   }
 
   private handle(c: WorkerConn, msg: ToCoordinator): void {
@@ -274,14 +330,20 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
           return this.unexpected(c, msg.type);
         }
         c.state = 'ready';
-        this.o.log.info({ event: 'worker-ready', worker: c.id, name: c.name, address: c.address }, `worker ${c.label()} ready`);
+        this.o.log.info(
+          { event: 'worker-ready', worker: c.id, name: c.name, address: c.address },
+          `worker ${c.label()} ready`,
+        );
         this.emit('ready', c);
         return;
       case 'job-failed':
         this.reject(c, 'E_JOB', CLOSE.INCOMPATIBLE, `could not load the job: ${msg.code}: ${msg.message}`);
         return;
       case 'error':
-        this.o.log.error({ event: 'worker-error', worker: c.id, code: msg.code }, `worker ${c.label()} reports ${msg.code}: ${msg.message}`);
+        this.o.log.error(
+          { event: 'worker-error', worker: c.id, code: msg.code },
+          `worker ${c.label()} reports ${msg.code}: ${msg.message}`,
+        );
         return;
       default:
         if (c.state !== 'ready') return this.unexpected(c, msg.type);
@@ -297,8 +359,12 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private hello(c: WorkerConn, msg: Extract<ToCoordinator, { type: 'hello' }>): void {
     c.name = msg.name;
     if (msg.protocol !== PROTOCOL_VERSION) {
-      return this.reject(c, 'E_PROTOCOL_VERSION', CLOSE.PROTOCOL_VERSION,
-        `speaks protocol version ${msg.protocol}; this coordinator speaks ${PROTOCOL_VERSION}: run the same gradwire version on both sides`);
+      return this.reject(
+        c,
+        'E_PROTOCOL_VERSION',
+        CLOSE.PROTOCOL_VERSION,
+        `speaks protocol version ${msg.protocol}; this coordinator speaks ${PROTOCOL_VERSION}: run the same gradwire version on both sides`,
+      );
     }
     if (this.o.token !== null) {
       const want = authTag(this.o.token, c.nonce);
@@ -311,23 +377,40 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     const theirs = msg.runtime;
     if (theirs.kernelBuild === undefined || theirs.math === undefined) {
       this.rejectedFrames++;
-      return this.reject(c, 'E_BAD_FRAME', CLOSE.BAD_FRAME,
-        `invalid "hello" message: protocol ${PROTOCOL_VERSION} needs runtime.kernelBuild and runtime.math`);
+      return this.reject(
+        c,
+        'E_BAD_FRAME',
+        CLOSE.BAD_FRAME,
+        `invalid "hello" message: protocol ${PROTOCOL_VERSION} needs runtime.kernelBuild and runtime.math`,
+      );
     }
     const mismatch = runtimeMismatch(mine, theirs);
     if (mismatch) {
-      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE, mismatch.message,
-        { field: mismatch.field, workerValue: theirs[mismatch.field] ?? null, coordinatorValue: mine[mismatch.field] ?? null });
+      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE, mismatch.message, {
+        field: mismatch.field,
+        workerValue: theirs[mismatch.field] ?? null,
+        coordinatorValue: mine[mismatch.field] ?? null,
+      });
     }
     c.runtime = msg.runtime;
     c.state = 'idle';
     c.send({ type: 'welcome', workerId: c.id, session: c.session });
     const sameRuntime = theirs.v8 === mine.v8 && theirs.math === mine.math;
-    this.o.log.info({
-      event: 'worker-joined', worker: c.id, name: c.name, address: c.address, kernel: theirs.kernel, kernelBuild: theirs.kernelBuild,
-      node: theirs.node, v8: theirs.v8, sameRuntime,
-    }, `worker ${c.label()} joined (kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, Node ${theirs.node}`
-      + `${sameRuntime ? '' : `; the coordinator runs Node ${mine.node}: the same results, the ${theirs.kernel} kernels do not use the runtime's elementary functions`})`);
+    this.o.log.info(
+      {
+        event: 'worker-joined',
+        worker: c.id,
+        name: c.name,
+        address: c.address,
+        kernel: theirs.kernel,
+        kernelBuild: theirs.kernelBuild,
+        node: theirs.node,
+        v8: theirs.v8,
+        sameRuntime,
+      },
+      `worker ${c.label()} joined (kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, Node ${theirs.node}` +
+        `${sameRuntime ? '' : `; the coordinator runs Node ${mine.node}: the same results, the ${theirs.kernel} kernels do not use the runtime's elementary functions`})`,
+    );
     if (this.job) this.offer(c, this.job);
     else this.emit('idle', c);
   }
@@ -336,8 +419,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     const now = Date.now();
     for (const c of this.conns.values()) {
       if (now - c.lastPong > this.o.heartbeatTimeoutMs) {
-        this.o.log.warn({ event: 'heartbeat-timeout', worker: c.id, name: c.name, silentMs: now - c.lastPong },
-          `worker ${c.label()} silent for ${now - c.lastPong} ms: dropped`);
+        this.o.log.warn(
+          { event: 'heartbeat-timeout', worker: c.id, name: c.name, silentMs: now - c.lastPong },
+          `worker ${c.label()} silent for ${now - c.lastPong} ms: dropped`,
+        );
         c.ws.terminate();
         this.drop(c, 'heartbeat timeout');
         continue;
@@ -350,7 +435,14 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: 'ok', state: this.state, workers: this.readyWorkers().length, ...this.health() }));
+      res.end(
+        JSON.stringify({
+          status: 'ok',
+          state: this.state,
+          workers: this.readyWorkers().length,
+          ...this.health(),
+        }),
+      );
       return;
     }
     const m = /^\/datasets\/([0-9a-f]{64})$/.exec(url.pathname);
@@ -368,7 +460,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         res.end(`no dataset ${m[1]} here\n`);
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': job.blob.byteLength });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': job.blob.byteLength,
+      });
       res.end(job.blob);
       return;
     }
@@ -390,6 +485,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       return;
     }
     res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="gradwire"' });
-    res.end('this coordinator has a token: send it as "Authorization: Bearer TOKEN", or log in at /login (or start the coordinator with --public-dashboard)\n');
+    res.end(
+      'this coordinator has a token: send it as "Authorization: Bearer TOKEN", or log in at /login (or start the coordinator with --public-dashboard)\n',
+    );
   }
 }

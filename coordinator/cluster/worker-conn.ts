@@ -28,7 +28,10 @@ export class WorkerConn {
   paramsStep = -1;
   connectedAt = Date.now();
 
-  constructor(readonly ws: WebSocket, readonly address: string) {}
+  constructor(
+    readonly ws: WebSocket,
+    readonly address: string,
+  ) {}
 
   /** the server's byte counter (all connections) */
   onSent: (bytes: number) => void = () => {};
@@ -44,8 +47,15 @@ export class WorkerConn {
   /** what the dashboard shows of this worker */
   info(): WorkerInfo {
     return {
-      id: this.id, name: this.name, address: this.address, kernel: this.runtime?.kernel ?? null, state: this.state,
-      samplesPerSecond: Math.round(this.speed * 1000), lastHeartbeat: this.lastPong, connectedAt: this.connectedAt, job: this.jobId,
+      id: this.id,
+      name: this.name,
+      address: this.address,
+      kernel: this.runtime?.kernel ?? null,
+      state: this.state,
+      samplesPerSecond: Math.round(this.speed * 1000),
+      lastHeartbeat: this.lastPong,
+      connectedAt: this.connectedAt,
+      job: this.jobId,
     };
   }
 

@@ -62,7 +62,8 @@ export function openStores(explicit: string[], cwd: string, env: NodeJS.ProcessE
     return { stores, searched: stores.map((s) => s.path).join(', '), warnings: [] };
   }
   const { paths, searched } = defaultStores(cwd, env);
-  const stores: Store[] = [], warnings: string[] = [];
+  const stores: Store[] = [],
+    warnings: string[] = [];
   for (const p of paths) {
     try {
       stores.push(Store.open(p, { readonly: true }));
@@ -71,8 +72,11 @@ export function openStores(explicit: string[], cwd: string, env: NodeJS.ProcessE
     }
   }
   if (stores.length === 0) {
-    throw new UserError('USAGE', `no experiment store found in ${searched}; run gradwire train or sweep first, or pass --store FILE`
-      + (warnings.length ? ` (${warnings.join('; ')})` : ''));
+    throw new UserError(
+      'USAGE',
+      `no experiment store found in ${searched}; run gradwire train or sweep first, or pass --store FILE` +
+        (warnings.length ? ` (${warnings.join('; ')})` : ''),
+    );
   }
   return { stores, searched, warnings };
 }
@@ -102,25 +106,42 @@ export interface ListedItem {
   /** sweeps: trials ended (finished, stopped or failed), trials planned, and the best so far */
   trials: number | null;
   trialsPlanned: number | null;
-  best: { index: number; params: Record<string, unknown>; valAccuracy: number | null; testAccuracy: number | null; value: number } | null;
+  best: {
+    index: number;
+    params: Record<string, unknown>;
+    valAccuracy: number | null;
+    testAccuracy: number | null;
+    value: number;
+  } | null;
 }
 
 export const finite = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** the best finished or stopped trial by the sweep's metric (what finishSweep chooses) */
-function bestTrial(cfg: SweepConfig, trials: Array<Pick<TrialRecord, 'index' | 'params' | 'status' | 'value' | 'valAccuracy'>>):
-  ListedItem['best'] {
+function bestTrial(
+  cfg: SweepConfig,
+  trials: Array<Pick<TrialRecord, 'index' | 'params' | 'status' | 'value' | 'valAccuracy'>>,
+): ListedItem['best'] {
   let best: ListedItem['best'] = null;
   for (const t of trials) {
     if ((t.status !== 'finished' && t.status !== 'stopped') || !finite(t.value)) continue;
     if (!best || (cfg.metric.goal === 'maximize' ? t.value > best.value : t.value < best.value)) {
-      best = { index: t.index, params: t.params, valAccuracy: t.valAccuracy, testAccuracy: null, value: t.value };
+      best = {
+        index: t.index,
+        params: t.params,
+        valAccuracy: t.valAccuracy,
+        testAccuracy: null,
+        value: t.value,
+      };
     }
   }
   return best;
 }
 
-export function sweepBest(rec: SweepRecord, trials: Array<Pick<TrialRecord, 'index' | 'params' | 'status' | 'value' | 'valAccuracy'>>): ListedItem['best'] {
+export function sweepBest(
+  rec: SweepRecord,
+  trials: Array<Pick<TrialRecord, 'index' | 'params' | 'status' | 'value' | 'valAccuracy'>>,
+): ListedItem['best'] {
   const s = rec.summary as Partial<SweepSummary> | null;
   if (s && s.best !== undefined) return s.best;
   return bestTrial(rec.config as SweepConfig, trials);
@@ -138,19 +159,43 @@ export function listExperiments(stores: Store[], opts: { all: boolean }): Listed
       for (const t of rows) if (t.runId) indexOf.set(t.runId, { index: t.index, status: t.status });
       const best = sweepBest(sw, rows);
       top.push({
-        id: sw.id, kind: 'sweep', status: sw.status, store: store.path, createdAt: sw.createdAt, finishedAt: sw.finishedAt,
-        epochs: rows.reduce((a, t) => a + t.epochs, 0), valAccuracy: best?.valAccuracy ?? null, testAccuracy: best?.testAccuracy ?? null,
-        mode: null, workers: null, sweepId: null, trial: null,
+        id: sw.id,
+        kind: 'sweep',
+        status: sw.status,
+        store: store.path,
+        createdAt: sw.createdAt,
+        finishedAt: sw.finishedAt,
+        epochs: rows.reduce((a, t) => a + t.epochs, 0),
+        valAccuracy: best?.valAccuracy ?? null,
+        testAccuracy: best?.testAccuracy ?? null,
+        mode: null,
+        workers: null,
+        sweepId: null,
+        trial: null,
         trials: rows.filter((t) => ['finished', 'stopped', 'failed'].includes(t.status)).length,
-        trialsPlanned: (sw.config as Partial<SweepConfig>).trials ?? null, best,
+        trialsPlanned: (sw.config as Partial<SweepConfig>).trials ?? null,
+        best,
       });
     }
     for (const r of store.runs()) {
       const t = indexOf.get(r.id);
       const item: ListedItem = {
-        id: r.id, kind: r.kind, status: t?.status ?? r.status, store: store.path, createdAt: r.createdAt, finishedAt: r.finishedAt,
-        epochs: r.epochs, valAccuracy: r.valAccuracy ?? r.lastValAccuracy, testAccuracy: r.testAccuracy, mode: r.mode, workers: r.workers,
-        sweepId: r.sweepId, trial: t?.index ?? trialIndexFromId(r.id), trials: null, trialsPlanned: null, best: null,
+        id: r.id,
+        kind: r.kind,
+        status: t?.status ?? r.status,
+        store: store.path,
+        createdAt: r.createdAt,
+        finishedAt: r.finishedAt,
+        epochs: r.epochs,
+        valAccuracy: r.valAccuracy ?? r.lastValAccuracy,
+        testAccuracy: r.testAccuracy,
+        mode: r.mode,
+        workers: r.workers,
+        sweepId: r.sweepId,
+        trial: t?.index ?? trialIndexFromId(r.id),
+        trials: null,
+        trialsPlanned: null,
+        best: null,
       };
       if (r.kind === 'run') top.push(item);
       else if (opts.all) {
@@ -167,7 +212,11 @@ export function listExperiments(stores: Store[], opts: { all: boolean }): Listed
     if (item.kind !== 'sweep') continue;
     const key = `${item.store}\n${item.id}`;
     placed.add(key);
-    out.push(...(trialsOf.get(key) ?? []).sort((a, b) => (a.trial ?? 0) - (b.trial ?? 0) || (a.createdAt < b.createdAt ? -1 : 1)));
+    out.push(
+      ...(trialsOf.get(key) ?? []).sort(
+        (a, b) => (a.trial ?? 0) - (b.trial ?? 0) || (a.createdAt < b.createdAt ? -1 : 1),
+      ),
+    );
   }
   // trials whose sweep is not in the store (should not happen): at the end
   for (const [key, items] of trialsOf) if (!placed.has(key)) out.push(...items);
@@ -198,16 +247,33 @@ export function formatTable(items: ListedItem[], cwd: string): string {
     String(i.epochs),
     pct2(i.valAccuracy),
     pct2(i.testAccuracy),
-    i.kind === 'sweep' ? '-' : i.mode === 'distributed' ? `${i.workers ?? '?'} worker${i.workers === 1 ? '' : 's'}` : i.mode ?? '-',
-    i.kind === 'sweep' ? `${i.trials}/${i.trialsPlanned ?? '?'}` : i.kind === 'trial' && i.trial !== null ? `#${i.trial}` : '-',
+    i.kind === 'sweep'
+      ? '-'
+      : i.mode === 'distributed'
+        ? `${i.workers ?? '?'} worker${i.workers === 1 ? '' : 's'}`
+        : (i.mode ?? '-'),
+    i.kind === 'sweep'
+      ? `${i.trials}/${i.trialsPlanned ?? '?'}`
+      : i.kind === 'trial' && i.trial !== null
+        ? `#${i.trial}`
+        : '-',
     i.best ? `#${i.best.index}` : '-',
   ]);
   const numeric = new Set([4, 5, 6]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: string[]): string =>
-    cells.map((s, c) => (numeric.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))).join('  ').trimEnd();
+    cells
+      .map((s, c) => (numeric.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   const stores = [...new Set(items.map((i) => i.store))].map((p) => shortPath(p, cwd));
-  return [line(head), ...rows.map(line), '', `${items.length} item${items.length === 1 ? '' : 's'} from ${stores.join(', ')}; gradwire report ID writes the report of one`, ''].join('\n');
+  return [
+    line(head),
+    ...rows.map(line),
+    '',
+    `${items.length} item${items.length === 1 ? '' : 's'} from ${stores.join(', ')}; gradwire report ID writes the report of one`,
+    '',
+  ].join('\n');
 }
 
 function shortPath(p: string, cwd: string): string {
@@ -217,9 +283,7 @@ function shortPath(p: string, cwd: string): string {
 
 // ---- finding one experiment -------------------------------------------------------------------
 
-export type Found =
-  | { kind: 'run'; store: Store; run: RunRecord }
-  | { kind: 'sweep'; store: Store; sweep: SweepRecord };
+export type Found = { kind: 'run'; store: Store; run: RunRecord } | { kind: 'sweep'; store: Store; sweep: SweepRecord };
 
 /** a run (kind run or trial) or sweep with this id; else the only one whose id starts with it
  *  (or, among several, the one whose id begins all the others': a sweep before its trials) */
@@ -232,18 +296,27 @@ export function findExperiment(stores: Store[], id: string): Found | null {
   }
   const matches: Array<{ store: Store; id: string; kind: 'run' | 'sweep'; sweepId: string | null }> = [];
   for (const store of stores) {
-    for (const s of store.sweeps()) if (s.id.startsWith(id)) matches.push({ store, id: s.id, kind: 'sweep', sweepId: null });
-    for (const r of store.runs()) if (r.id.startsWith(id)) matches.push({ store, id: r.id, kind: 'run', sweepId: r.sweepId });
+    for (const s of store.sweeps())
+      if (s.id.startsWith(id)) matches.push({ store, id: s.id, kind: 'sweep', sweepId: null });
+    for (const r of store.runs())
+      if (r.id.startsWith(id)) matches.push({ store, id: r.id, kind: 'run', sweepId: r.sweepId });
   }
   // a sweep wins over its own trials (their ids begin with the sweep's); anything else is ambiguous
   const first = matches.find((m) => m.kind === 'sweep' && matches.every((o) => o === m || o.sweepId === m.id));
   if (matches.length > 1 && first) matches.splice(0, matches.length, first);
   if (matches.length > 1) {
-    const names = matches.slice(0, 8).map((m) => m.id).join(', ');
-    throw new UserError('USAGE', `"${id}" is the beginning of ${matches.length} ids (${names}${matches.length > 8 ? ', …' : ''}); give more of it`);
+    const names = matches
+      .slice(0, 8)
+      .map((m) => m.id)
+      .join(', ');
+    throw new UserError(
+      'USAGE',
+      `"${id}" is the beginning of ${matches.length} ids (${names}${matches.length > 8 ? ', …' : ''}); give more of it`,
+    );
   }
   const m = matches[0];
   if (!m) return null;
-  return m.kind === 'run' ? { kind: 'run', store: m.store, run: m.store.run(m.id)! } : { kind: 'sweep', store: m.store, sweep: m.store.sweep(m.id)! };
+  return m.kind === 'run'
+    ? { kind: 'run', store: m.store, run: m.store.run(m.id)! }
+    : { kind: 'sweep', store: m.store, sweep: m.store.sweep(m.id)! };
 }
-

@@ -33,8 +33,15 @@ let lectureHash: string | undefined;
 
 /** was this sweep `--preset lecture`? (its config hash is the preset's) */
 function isLecture(rec: SweepRecord): boolean {
-  lectureHash ??= sha256Hex(new TextEncoder().encode(canonicalJson(
-    parseSweepConfig(LECTURE_PRESET, () => { throw new Error('the preset has no base file'); }))));
+  lectureHash ??= sha256Hex(
+    new TextEncoder().encode(
+      canonicalJson(
+        parseSweepConfig(LECTURE_PRESET, () => {
+          throw new Error('the preset has no base file');
+        }),
+      ),
+    ),
+  );
   return rec.configHash === lectureHash;
 }
 
@@ -43,8 +50,19 @@ export function sweepReportInput(store: Store, rec: SweepRecord, generatedAt: st
   const trials = store.trials(rec.id);
   const best = sweepBest(rec, trials);
   return {
-    sweepId: rec.id, config, trials, lecture: isLecture(rec), generatedAt,
-    best: best ? { index: best.index, params: best.params, valAccuracy: best.valAccuracy ?? NaN, testAccuracy: best.testAccuracy } : null,
+    sweepId: rec.id,
+    config,
+    trials,
+    lecture: isLecture(rec),
+    generatedAt,
+    best: best
+      ? {
+          index: best.index,
+          params: best.params,
+          valAccuracy: best.valAccuracy ?? NaN,
+          testAccuracy: best.testAccuracy,
+        }
+      : null,
   };
 }
 
@@ -56,7 +74,12 @@ export interface RunReportInput {
   /** the store it came from */
   store: string;
   /** a sweep's trial: its sweep, index and parameters */
-  trial: { sweepId: string; index: number | null; params: Record<string, unknown> | null; status: string | null } | null;
+  trial: {
+    sweepId: string;
+    index: number | null;
+    params: Record<string, unknown> | null;
+    status: string | null;
+  } | null;
   generatedAt: string;
 }
 
@@ -85,7 +108,12 @@ function modelFromConfig(c: RunConfig): string {
   const m = c.model;
   if (!m) return '-';
   if (m.layers) return `${m.layers.length} explicit layers`;
-  const extras = [m.activation, m.init, m.norm !== 'none' ? `${m.norm} norm` : '', m.dropout ? `dropout ${m.dropout}` : ''].filter(Boolean);
+  const extras = [
+    m.activation,
+    m.init,
+    m.norm !== 'none' ? `${m.norm} norm` : '',
+    m.dropout ? `dropout ${m.dropout}` : '',
+  ].filter(Boolean);
   return `MLP, hidden [${m.hidden.join(', ')}], ${extras.join(', ')}`;
 }
 
@@ -98,7 +126,8 @@ function duration(a: string, b: string | null): string {
 
 const STATUS_NOTE: Record<string, string> = {
   finished: '',
-  stopped: 'Stopped before its end (SIGTERM or Ctrl-C): a checkpoint was written to its output folder; the same command with the same --out resumes it.',
+  stopped:
+    'Stopped before its end (SIGTERM or Ctrl-C): a checkpoint was written to its output folder; the same command with the same --out resumes it.',
   failed: 'The run failed with an error (see its log); the numbers below are those of its recorded epochs.',
   running: 'Still running when this report was made, or its process was killed without a chance to record its end.',
 };
@@ -113,58 +142,143 @@ function summarySection(inp: RunReportInput): SafeHtml {
   const c = r.config as RunConfig;
   const last = epochs[epochs.length - 1];
   const meanSps = epochs.filter((e) => finite(e.samplesPerSecond));
-  const sps = s ? s.samplesPerSecond : meanSps.length ? meanSps.reduce((a, e) => a + e.samplesPerSecond, 0) / meanSps.length : NaN;
-  const valAcc = s ? s.valAccuracy : last?.valAccuracy ?? NaN;
-  const testText = s?.testAccuracy != null ? pct2(s.testAccuracy) : r.kind === 'trial' ? 'not evaluated' : s ? 'not evaluated' : '-';
+  const sps = s
+    ? s.samplesPerSecond
+    : meanSps.length
+      ? meanSps.reduce((a, e) => a + e.samplesPerSecond, 0) / meanSps.length
+      : NaN;
+  const valAcc = s ? s.valAccuracy : (last?.valAccuracy ?? NaN);
+  const testText =
+    s?.testAccuracy != null ? pct2(s.testAccuracy) : r.kind === 'trial' ? 'not evaluated' : s ? 'not evaluated' : '-';
   const kpis = html`<div class="kpis">${kpi('Test accuracy', testText)}${kpi('Validation accuracy', pct2(valAcc))}${kpi('Samples/s', finite(sps) ? String(Math.round(sps * 10) / 10) : '-')}${kpi('Epochs', `${s ? s.epochs : epochs.length} / ${c?.epochs ?? '?'}`)}</div>`;
   const rows: Array<[string, string]> = [];
-  const add = (k: string, v: string | number | null | undefined): void => { if (v !== null && v !== undefined && v !== '') rows.push([k, String(v)]); };
+  const add = (k: string, v: string | number | null | undefined): void => {
+    if (v !== null && v !== undefined && v !== '') rows.push([k, String(v)]);
+  };
   add('Status', `${r.status}${s?.stoppedEarly ? ' (stopped early by the sweep’s early stopping)' : ''}`);
   add('Kind', r.kind === 'trial' ? 'sweep trial' : 'run');
-  if (inp.trial) add('Sweep', `${inp.trial.sweepId}, trial #${inp.trial.index ?? '?'}${inp.trial.status ? ` (${inp.trial.status})` : ''}`);
-  if (inp.trial?.params) add('Trial parameters', Object.entries(inp.trial.params).map(([k, v]) => `${k} = ${rawValue(v)}`).join(', '));
-  add('Model', s ? `${s.model} (${s.paramCount.toLocaleString('en-US')} parameters) · ${modelFromConfig(c)}` : modelFromConfig(c));
-  add('Optimizer', c?.optimizer ? `${c.optimizer.name}, lr ${rawValue(c.optimizer.lr)}${c.optimizer.schedule?.name && c.optimizer.schedule.name !== 'constant' ? `, ${c.optimizer.schedule.name} schedule` : ''}` : null);
+  if (inp.trial)
+    add(
+      'Sweep',
+      `${inp.trial.sweepId}, trial #${inp.trial.index ?? '?'}${inp.trial.status ? ` (${inp.trial.status})` : ''}`,
+    );
+  if (inp.trial?.params)
+    add(
+      'Trial parameters',
+      Object.entries(inp.trial.params)
+        .map(([k, v]) => `${k} = ${rawValue(v)}`)
+        .join(', '),
+    );
+  add(
+    'Model',
+    s ? `${s.model} (${s.paramCount.toLocaleString('en-US')} parameters) · ${modelFromConfig(c)}` : modelFromConfig(c),
+  );
+  add(
+    'Optimizer',
+    c?.optimizer
+      ? `${c.optimizer.name}, lr ${rawValue(c.optimizer.lr)}${c.optimizer.schedule?.name && c.optimizer.schedule.name !== 'constant' ? `, ${c.optimizer.schedule.name} schedule` : ''}`
+      : null,
+  );
   add('Batch size', c ? `${c.batchSize} (microbatch ${c.microbatch})` : null);
-  add('Dataset', s ? `${s.dataset.name}: ${s.dataset.samples} samples, ${s.dataset.train} train / ${s.dataset.val} val / ${s.dataset.test} test` : c?.data?.name);
+  add(
+    'Dataset',
+    s
+      ? `${s.dataset.name}: ${s.dataset.samples} samples, ${s.dataset.train} train / ${s.dataset.val} val / ${s.dataset.test} test`
+      : c?.data?.name,
+  );
   add('Dataset sha256', s?.dataset.sha256);
-  add('Mode', s ? (s.mode === 'distributed' ? `distributed, ${s.workers} worker${s.workers === 1 ? '' : 's'}` : 'in-process') : 'unknown (recorded at the end of the run)');
+  add(
+    'Mode',
+    s
+      ? s.mode === 'distributed'
+        ? `distributed, ${s.workers} worker${s.workers === 1 ? '' : 's'}`
+        : 'in-process'
+      : 'unknown (recorded at the end of the run)',
+  );
   add('Kernel', s?.kernel);
   add('Epochs', `${s ? s.epochs : epochs.length} of ${c?.epochs ?? '?'}${s ? '' : ' (recorded)'}`);
   add('Steps', s ? `${s.steps}${s.skippedSteps ? ` (${s.skippedSteps} skipped: non-finite)` : ''}` : last?.step);
   if (s?.resumedFromStep) add('Resumed from step', s.resumedFromStep);
-  add('Train loss / accuracy', s ? `${fmt4(s.trainLoss)} / ${pct2(s.trainAccuracy)}` : last ? `${fmt4(last.trainLoss)} / ${pct2(last.trainAccuracy)}` : null);
-  add('Validation loss / accuracy', s ? `${fmt4(s.valLoss)} / ${pct2(s.valAccuracy)}` : last ? `${fmt4(last.valLoss)} / ${pct2(last.valAccuracy)}` : null);
+  add(
+    'Train loss / accuracy',
+    s
+      ? `${fmt4(s.trainLoss)} / ${pct2(s.trainAccuracy)}`
+      : last
+        ? `${fmt4(last.trainLoss)} / ${pct2(last.trainAccuracy)}`
+        : null,
+  );
+  add(
+    'Validation loss / accuracy',
+    s
+      ? `${fmt4(s.valLoss)} / ${pct2(s.valAccuracy)}`
+      : last
+        ? `${fmt4(last.valLoss)} / ${pct2(last.valAccuracy)}`
+        : null,
+  );
   add('Test loss / accuracy', s?.testAccuracy != null ? `${fmt4(s.testLoss)} / ${pct2(s.testAccuracy)}` : testText);
-  add('Samples/s', s ? `${s.samplesPerSecond} (training samples over training time)` : finite(sps) ? `${Math.round(sps)} (mean of the recorded epochs)` : null);
+  add(
+    'Samples/s',
+    s
+      ? `${s.samplesPerSecond} (training samples over training time)`
+      : finite(sps)
+        ? `${Math.round(sps)} (mean of the recorded epochs)`
+        : null,
+  );
   add('Training time', s ? `${s.trainSeconds} s (wall ${s.wallSeconds} s)` : null);
   add('Weights sha256', s?.weightsSha256);
   add('Created', `${when(r.createdAt)} UTC`);
-  add('Finished', r.finishedAt ? `${when(r.finishedAt)} UTC (${duration(r.createdAt, r.finishedAt)} after it was created)` : '-');
+  add(
+    'Finished',
+    r.finishedAt ? `${when(r.finishedAt)} UTC (${duration(r.createdAt, r.finishedAt)} after it was created)` : '-',
+  );
   add('Experiment store', inp.store);
   const statusNote = STATUS_NOTE[r.status] ?? '';
-  return section('summary', 'Summary', [kpis,
+  return section('summary', 'Summary', [
+    kpis,
     statusNote ? html`<p class="muted">${statusNote}</p>` : '',
-    inp.trial ? html`<p class="muted">${`A trial of sweep ${inp.trial.sweepId}: trials are compared on the validation split; the test split is evaluated once, for the sweep's best configuration. The sweep's report: gradwire report ${inp.trial.sweepId}`}</p>` : '',
-    html`<table class="kv"><tbody>${rows.map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`)}</tbody></table>`]);
+    inp.trial
+      ? html`<p class="muted">${`A trial of sweep ${inp.trial.sweepId}: trials are compared on the validation split; the test split is evaluated once, for the sweep's best configuration. The sweep's report: gradwire report ${inp.trial.sweepId}`}</p>`
+      : '',
+    html`<table class="kv"><tbody>${rows.map(([k, v]) => html`<tr><th scope="row">${k}</th><td>${v}</td></tr>`)}</tbody></table>`,
+  ]);
 }
 
 const fmt4 = (v: number | null | undefined): string => (finite(v) ? v.toFixed(4) : '-');
 
-interface Series { key: string; label: string; cls: string; points: Array<[number, number]> }
+interface Series {
+  key: string;
+  label: string;
+  cls: string;
+  points: Array<[number, number]>;
+}
 
 /** one x/y chart of per-epoch series: a line and a dot (with a tooltip) per point */
-function lineChart(o: { title: string; yLabel: string; series: Series[]; percent?: boolean; zero?: boolean; yFmt?: (v: number) => string }): SafeHtml {
+function lineChart(o: {
+  title: string;
+  yLabel: string;
+  series: Series[];
+  percent?: boolean;
+  zero?: boolean;
+  yFmt?: (v: number) => string;
+}): SafeHtml {
   const pts = o.series.flatMap((s) => s.points).filter(([x, y]) => finite(x) && finite(y));
   if (pts.length === 0) return html`<div class="chart"><h3>${o.title}</h3>${note('No finite value recorded.')}</div>`;
-  const xs = pts.map(([x]) => x), ys = pts.map(([, y]) => y);
-  let x0 = Math.min(...xs), x1 = Math.max(...xs);
-  if (x1 <= x0) { x0 -= 1; x1 += 1; }
+  const xs = pts.map(([x]) => x),
+    ys = pts.map(([, y]) => y);
+  let x0 = Math.min(...xs),
+    x1 = Math.max(...xs);
+  if (x1 <= x0) {
+    x0 -= 1;
+    x1 += 1;
+  }
   let lo: number, hi: number;
   if (o.percent) {
     lo = Math.max(0, Math.floor(Math.min(...ys) * 20) / 20);
     hi = Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20);
-    if (hi <= lo) { if (hi >= 1) lo = hi - 0.05; else hi = lo + 0.05; }
+    if (hi <= lo) {
+      if (hi >= 1) lo = hi - 0.05;
+      else hi = lo + 0.05;
+    }
   } else {
     lo = o.zero ? Math.min(0, ...ys) : Math.min(...ys);
     hi = Math.max(...ys);
@@ -174,14 +288,26 @@ function lineChart(o: { title: string; yLabel: string; series: Series[]; percent
   }
   const yFmt = o.yFmt ?? (o.percent ? pct : fmtNum);
   const fr = frame({
-    width: 520, height: 280, xDomain: [x0, x1], yDomain: [lo, hi],
-    xTicks: niceTicks(x0, x1, Math.min(8, Math.max(1, x1 - x0))).filter((t) => Number.isInteger(t) && t >= Math.min(...xs) && t <= Math.max(...xs)),
-    yTicks: niceTicks(lo, hi, 5), xFormat: String, yFormat: yFmt, xLabel: 'epoch', yLabel: o.yLabel,
+    width: 520,
+    height: 280,
+    xDomain: [x0, x1],
+    yDomain: [lo, hi],
+    xTicks: niceTicks(x0, x1, Math.min(8, Math.max(1, x1 - x0))).filter(
+      (t) => Number.isInteger(t) && t >= Math.min(...xs) && t <= Math.max(...xs),
+    ),
+    yTicks: niceTicks(lo, hi, 5),
+    xFormat: String,
+    yFormat: yFmt,
+    xLabel: 'epoch',
+    yLabel: o.yLabel,
   });
   const groups = o.series.map((s) => {
     const ok = s.points.filter(([x, y]) => finite(x) && finite(y));
     const xy = ok.map(([x, y]) => [fr.x(x), fr.y(y)] as [number, number]);
-    const dots = ok.map(([x, y], k) => html`<circle class="pt" cx="${px(xy[k]![0])}" cy="${px(xy[k]![1])}" r="3"><title>${`${s.label}, epoch ${x}: ${o.percent ? pct2(y) : fmtNum(y)}`}</title></circle>`);
+    const dots = ok.map(
+      ([x, y], k) =>
+        html`<circle class="pt" cx="${px(xy[k]![0])}" cy="${px(xy[k]![1])}" r="3"><title>${`${s.label}, epoch ${x}: ${o.percent ? pct2(y) : fmtNum(y)}`}</title></circle>`,
+    );
     return html`<g class="series ${s.cls}" data-series="${s.key}" data-points="${ok.length}">${xy.length > 1 ? polyline(xy, 'line') : ''}${dots}</g>`;
   });
   const legend = html`<div class="legend">${o.series.map((s) => html`<span class="${s.cls}">${s.label}</span>`)}</div>`;
@@ -190,19 +316,52 @@ function lineChart(o: { title: string; yLabel: string; series: Series[]; percent
 
 function curvesSection(inp: RunReportInput): SafeHtml {
   const e = inp.epochs;
-  if (e.length === 0) return section('curves', 'Learning curves', note('No epochs recorded: the run ended (or is still in) its first epoch.'));
-  const series = (key: keyof EpochRow, label: string, cls: string): Series => ({ key: String(key), label, cls, points: e.map((r) => [r.epoch, r[key]]) });
+  if (e.length === 0)
+    return section(
+      'curves',
+      'Learning curves',
+      note('No epochs recorded: the run ended (or is still in) its first epoch.'),
+    );
+  const series = (key: keyof EpochRow, label: string, cls: string): Series => ({
+    key: String(key),
+    label,
+    cls,
+    points: e.map((r) => [r.epoch, r[key]]),
+  });
   const charts = [
-    lineChart({ title: 'Loss', yLabel: 'loss', zero: true, series: [series('trainLoss', 'train loss', 'train'), series('valLoss', 'validation loss', 'val')] }),
-    lineChart({ title: 'Accuracy', yLabel: 'accuracy', percent: true, series: [series('trainAccuracy', 'train accuracy', 'train'), series('valAccuracy', 'validation accuracy', 'val')] }),
+    lineChart({
+      title: 'Loss',
+      yLabel: 'loss',
+      zero: true,
+      series: [series('trainLoss', 'train loss', 'train'), series('valLoss', 'validation loss', 'val')],
+    }),
+    lineChart({
+      title: 'Accuracy',
+      yLabel: 'accuracy',
+      percent: true,
+      series: [series('trainAccuracy', 'train accuracy', 'train'), series('valAccuracy', 'validation accuracy', 'val')],
+    }),
   ];
   const lrs = e.map((r) => r.lr).filter(finite);
   if (lrs.length > 1 && Math.max(...lrs) !== Math.min(...lrs)) {
-    charts.push(lineChart({ title: 'Learning rate', yLabel: 'learning rate (last step of the epoch)', zero: true, series: [series('lr', 'learning rate', 'lr')] }));
+    charts.push(
+      lineChart({
+        title: 'Learning rate',
+        yLabel: 'learning rate (last step of the epoch)',
+        zero: true,
+        series: [series('lr', 'learning rate', 'lr')],
+      }),
+    );
   }
-  const bestVal = e.reduce<EpochRow | null>((b, r) => (finite(r.valAccuracy) && (!b || r.valAccuracy > b.valAccuracy) ? r : b), null);
-  return section('curves', 'Learning curves',
-    html`<p class="muted">${`Per epoch: the training loss and accuracy are means over the epoch's steps; the validation ones are measured after the epoch.${bestVal ? ` Best validation accuracy ${pct2(bestVal.valAccuracy)} at epoch ${bestVal.epoch}.` : ''}`}</p><div class="charts">${charts}</div>`);
+  const bestVal = e.reduce<EpochRow | null>(
+    (b, r) => (finite(r.valAccuracy) && (!b || r.valAccuracy > b.valAccuracy) ? r : b),
+    null,
+  );
+  return section(
+    'curves',
+    'Learning curves',
+    html`<p class="muted">${`Per epoch: the training loss and accuracy are means over the epoch's steps; the validation ones are measured after the epoch.${bestVal ? ` Best validation accuracy ${pct2(bestVal.valAccuracy)} at epoch ${bestVal.epoch}.` : ''}`}</p><div class="charts">${charts}</div>`,
+  );
 }
 
 function throughputSection(inp: RunReportInput): SafeHtml {
@@ -210,28 +369,50 @@ function throughputSection(inp: RunReportInput): SafeHtml {
   if (e.length === 0) return section('throughput', 'Throughput', note('No epochs recorded.'));
   const vals = e.map((r) => r.samplesPerSecond);
   const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-  const x0 = Math.min(...e.map((r) => r.epoch)) - 0.5, x1 = Math.max(...e.map((r) => r.epoch)) + 0.5;
+  const x0 = Math.min(...e.map((r) => r.epoch)) - 0.5,
+    x1 = Math.max(...e.map((r) => r.epoch)) + 0.5;
   const hi = Math.max(...vals) * 1.1 || 1;
-  const W = 900, H = 260;
+  const W = 900,
+    H = 260;
   const fr = frame({
-    width: W, height: H, xDomain: [x0, x1], yDomain: [0, hi],
+    width: W,
+    height: H,
+    xDomain: [x0, x1],
+    yDomain: [0, hi],
     xTicks: niceTicks(x0 + 0.5, x1 - 0.5, Math.min(10, Math.max(1, e.length - 1))).filter((t) => Number.isInteger(t)),
-    yTicks: niceTicks(0, hi, 5), xFormat: String, yFormat: fmtNum, xLabel: 'epoch', yLabel: 'samples/s',
+    yTicks: niceTicks(0, hi, 5),
+    xFormat: String,
+    yFormat: fmtNum,
+    xLabel: 'epoch',
+    yLabel: 'samples/s',
   });
   const bw = Math.max(1, Math.min(40, ((W - 80) / e.length) * 0.7));
-  const bars = e.map((r) => html`<rect class="sps" x="${px(fr.x(r.epoch) - bw / 2)}" y="${px(fr.y(r.samplesPerSecond))}" width="${px(bw)}" height="${px(fr.y(0) - fr.y(r.samplesPerSecond))}"><title>${`epoch ${r.epoch}: ${r.samplesPerSecond} samples/s`}</title></rect>`);
+  const bars = e.map(
+    (r) =>
+      html`<rect class="sps" x="${px(fr.x(r.epoch) - bw / 2)}" y="${px(fr.y(r.samplesPerSecond))}" width="${px(bw)}" height="${px(fr.y(0) - fr.y(r.samplesPerSecond))}"><title>${`epoch ${r.epoch}: ${r.samplesPerSecond} samples/s`}</title></rect>`,
+  );
   const meanLine = html`<line class="mean" x1="${px(fr.x(x0))}" x2="${px(fr.x(x1))}" y1="${px(fr.y(mean))}" y2="${px(fr.y(mean))}"><title>${`mean ${Math.round(mean)} samples/s`}</title></line>`;
   const s = inp.run.summary as RunSummary | null;
-  return section('throughput', 'Throughput',
-    html`<p class="muted">${`Training samples per second of each epoch (time in training steps; validation not included). Mean ${Math.round(mean)} samples/s over ${e.length} epoch${e.length === 1 ? '' : 's'} (dashed line)${s ? `; the whole run: ${s.samplesPerSecond} samples/s` : ''}.`}</p><div data-bars="${e.length}">${svgDoc(W, H, 'training samples per second per epoch', [fr.axes, bars, meanLine])}</div>`);
+  return section(
+    'throughput',
+    'Throughput',
+    html`<p class="muted">${`Training samples per second of each epoch (time in training steps; validation not included). Mean ${Math.round(mean)} samples/s over ${e.length} epoch${e.length === 1 ? '' : 's'} (dashed line)${s ? `; the whole run: ${s.samplesPerSecond} samples/s` : ''}.`}</p><div data-bars="${e.length}">${svgDoc(W, H, 'training samples per second per epoch', [fr.axes, bars, meanLine])}</div>`,
+  );
 }
 
 function epochsSection(inp: RunReportInput): SafeHtml {
   const e = inp.epochs;
   if (e.length === 0) return section('epochs', 'Per-epoch values', note('No epochs recorded.'));
   const head = ['Epoch', 'Step', 'Train loss', 'Train acc.', 'Val. loss', 'Val. acc.', 'LR', 'Samples/s'];
-  const rows = e.map((r) => html`<tr><td class="num">${r.epoch}</td><td class="num">${r.step}</td><td class="num">${fmt4(r.trainLoss)}</td><td class="num">${pct2(r.trainAccuracy)}</td><td class="num">${fmt4(r.valLoss)}</td><td class="num" data-v="${finite(r.valAccuracy) ? r.valAccuracy : ''}">${pct2(r.valAccuracy)}</td><td class="num">${finite(r.lr) ? (fmtNum(r.lr)) : '-'}</td><td class="num">${finite(r.samplesPerSecond) ? r.samplesPerSecond : '-'}</td></tr>`);
-  return section('epochs', 'Per-epoch values', html`<div class="scroll"><table id="epochs-table"><thead><tr>${head.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table></div>`);
+  const rows = e.map(
+    (r) =>
+      html`<tr><td class="num">${r.epoch}</td><td class="num">${r.step}</td><td class="num">${fmt4(r.trainLoss)}</td><td class="num">${pct2(r.trainAccuracy)}</td><td class="num">${fmt4(r.valLoss)}</td><td class="num" data-v="${finite(r.valAccuracy) ? r.valAccuracy : ''}">${pct2(r.valAccuracy)}</td><td class="num">${finite(r.lr) ? fmtNum(r.lr) : '-'}</td><td class="num">${finite(r.samplesPerSecond) ? r.samplesPerSecond : '-'}</td></tr>`,
+  );
+  return section(
+    'epochs',
+    'Per-epoch values',
+    html`<div class="scroll"><table id="epochs-table"><thead><tr>${head.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table></div>`,
+  );
 }
 
 /** a config as dotted paths and values (lists of numbers or strings as JSON, in one cell) */
@@ -241,7 +422,7 @@ function flatten(v: unknown, prefix: string, out: Array<[string, string]>): Arra
     if (entries.length === 0) out.push([prefix, '{}']);
     for (const [k, x] of entries) flatten(x, prefix ? `${prefix}.${k}` : k, out);
   } else {
-    out.push([prefix, typeof v === 'string' ? v : JSON.stringify(v) ?? String(v)]);
+    out.push([prefix, typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v))]);
   }
   return out;
 }
@@ -257,9 +438,15 @@ function configSection(inp: RunReportInput): SafeHtml {
     groups.set(g, [...(groups.get(g) ?? []), [g === 'run' ? k : k.slice(g.length + 1), v]]);
   }
   const order = ['run', ...[...groups.keys()].filter((g) => g !== 'run')].filter((g) => groups.has(g));
-  const tables = order.map((g) => html`<table class="kv config" data-group="${g}"><caption>${g}</caption><tbody>${groups.get(g)!.map(([k, v]) => html`<tr><th scope="row" title="${g === 'run' ? k : `${g}.${k}`}">${k}</th><td><code>${v}</code></td></tr>`)}</tbody></table>`);
-  return section('config', 'Config',
-    html`<p class="muted">The resolved run config (every default filled in), as recorded when the run started.</p><div class="cfggrid">${tables}</div><details><summary>As JSON</summary><pre class="json">${JSON.stringify(inp.run.config, null, 2)}</pre></details>`);
+  const tables = order.map(
+    (g) =>
+      html`<table class="kv config" data-group="${g}"><caption>${g}</caption><tbody>${groups.get(g)!.map(([k, v]) => html`<tr><th scope="row" title="${g === 'run' ? k : `${g}.${k}`}">${k}</th><td><code>${v}</code></td></tr>`)}</tbody></table>`,
+  );
+  return section(
+    'config',
+    'Config',
+    html`<p class="muted">The resolved run config (every default filled in), as recorded when the run started.</p><div class="cfggrid">${tables}</div><details><summary>As JSON</summary><pre class="json">${JSON.stringify(inp.run.config, null, 2)}</pre></details>`,
+  );
 }
 
 /** a run's (or trial's) report as one HTML document */
@@ -274,7 +461,9 @@ export function renderRunReport(inp: RunReportInput): string {
     s?.dataset.name ?? c?.data?.name ?? null,
     s ? (s.mode === 'distributed' ? `${s.workers} worker${s.workers === 1 ? '' : 's'}` : 'in-process') : null,
     `created ${when(r.createdAt)} UTC`,
-  ].filter(Boolean).join(' · ');
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return html`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">

@@ -37,7 +37,8 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
 /** powers of ten inside [min, max]; the ends as well when fewer than two fall inside */
 export function logTicks(min: number, max: number): number[] {
   const ticks: number[] = [];
-  for (let k = Math.ceil(Math.log10(min) - 1e-9); 10 ** k <= max * (1 + 1e-9); k++) ticks.push(+(10 ** k).toPrecision(12));
+  for (let k = Math.ceil(Math.log10(min) - 1e-9); 10 ** k <= max * (1 + 1e-9); k++)
+    ticks.push(+(10 ** k).toPrecision(12));
   return ticks.length >= 2 ? ticks : [min, ...ticks.filter((t) => t !== min && t !== max), max];
 }
 
@@ -55,14 +56,21 @@ export function pct(v: number): string {
 }
 
 const VIRIDIS: Array<[number, number, number]> = [
-  [68, 1, 84], [65, 68, 135], [42, 120, 142], [34, 168, 132], [122, 209, 81], [253, 231, 37],
+  [68, 1, 84],
+  [65, 68, 135],
+  [42, 120, 142],
+  [34, 168, 132],
+  [122, 209, 81],
+  [253, 231, 37],
 ];
 
 /** viridis colour for t in [0, 1] (dark purple = worse, yellow = better) */
 export function viridis(t: number): string {
   const x = Math.min(1, Math.max(0, Number.isFinite(t) ? t : 0)) * (VIRIDIS.length - 1);
   const i = Math.min(VIRIDIS.length - 2, Math.floor(x));
-  const a = VIRIDIS[i]!, b = VIRIDIS[i + 1]!, f = x - i;
+  const a = VIRIDIS[i]!,
+    b = VIRIDIS[i + 1]!,
+    f = x - i;
   const c = a.map((v, k) => Math.round(v + (b[k]! - v) * f));
   return `rgb(${c[0]},${c[1]},${c[2]})`;
 }
@@ -107,16 +115,23 @@ export interface Frame {
 
 /** a plot area with a left y axis and a bottom x axis, light grid lines and axis titles */
 export function frame(o: FrameOptions): Frame {
-  const left = 64, right = 16, top = 12, bottom = 44;
+  const left = 64,
+    right = 16,
+    top = 12,
+    bottom = 44;
   const x = linearScale(o.xDomain, [left, o.width - right]);
   const y = linearScale(o.yDomain, [o.height - bottom, top]);
   const parts: SafeHtml[] = [];
   for (const t of o.yTicks) {
-    parts.push(html`<line class="grid" x1="${left}" x2="${o.width - right}" y1="${px(y(t))}" y2="${px(y(t))}"/>`,
-      html`<text class="tick" x="${left - 6}" y="${px(y(t) + 4)}" text-anchor="end">${o.yFormat(t)}</text>`);
+    parts.push(
+      html`<line class="grid" x1="${left}" x2="${o.width - right}" y1="${px(y(t))}" y2="${px(y(t))}"/>`,
+      html`<text class="tick" x="${left - 6}" y="${px(y(t) + 4)}" text-anchor="end">${o.yFormat(t)}</text>`,
+    );
   }
   for (const t of o.xTicks) {
-    parts.push(html`<text class="tick" x="${px(x(t))}" y="${o.height - bottom + 16}" text-anchor="middle">${o.xFormat(t)}</text>`);
+    parts.push(
+      html`<text class="tick" x="${px(x(t))}" y="${o.height - bottom + 16}" text-anchor="middle">${o.xFormat(t)}</text>`,
+    );
   }
   parts.push(
     html`<line class="axis" x1="${left}" x2="${o.width - right}" y1="${o.height - bottom}" y2="${o.height - bottom}"/>`,

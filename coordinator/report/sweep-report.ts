@@ -2,8 +2,19 @@
 // to sort the trials table). No request leaves the file: a CSP forbids every external source.
 import type { ParamSpec, SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 import {
-  fmtNum, frame, linearScale, logScale, logTicks, niceTicks, pct, polyline, px, type Scale,
-  svgDoc, viridis, viridisStops,
+  fmtNum,
+  frame,
+  linearScale,
+  logScale,
+  logTicks,
+  niceTicks,
+  pct,
+  polyline,
+  px,
+  type Scale,
+  svgDoc,
+  viridis,
+  viridisStops,
 } from './svg.js';
 import { CSS } from './style.js';
 import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
@@ -12,7 +23,12 @@ export interface SweepReportInput {
   sweepId: string;
   config: SweepConfig;
   trials: TrialRecord[];
-  best: { index: number; params: Record<string, unknown>; valAccuracy: number; testAccuracy: number | null } | null;
+  best: {
+    index: number;
+    params: Record<string, unknown>;
+    valAccuracy: number;
+    testAccuracy: number | null;
+  } | null;
   /** name the lecture's factors (Dropout rate, Activation, Initialization, Batch norm) */
   lecture: boolean;
   generatedAt: string;
@@ -37,7 +53,10 @@ export function rawValue(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
 
-interface Labels { param: (path: string) => string; value: (path: string, v: unknown) => string }
+interface Labels {
+  param: (path: string) => string;
+  value: (path: string, v: unknown) => string;
+}
 
 function labels(lecture: boolean): Labels {
   return {
@@ -49,31 +68,63 @@ function labels(lecture: boolean): Labels {
   };
 }
 
-interface Group { label: string; accs: number[]; total: number }
-export interface Factor { path: string; label: string; groups: Group[]; effect: number | null; sentence: string }
+interface Group {
+  label: string;
+  accs: number[];
+  total: number;
+}
+export interface Factor {
+  path: string;
+  label: string;
+  groups: Group[];
+  effect: number | null;
+  sentence: string;
+}
 
 /** groups of a parameter: its values, or 3 bins of a numeric range (log bins for log_uniform) */
-function groupsOf(path: string, spec: ParamSpec, trials: TrialRecord[], L: Labels): Array<Group & { has: (v: unknown) => boolean }> {
+function groupsOf(
+  path: string,
+  spec: ParamSpec,
+  trials: TrialRecord[],
+  L: Labels,
+): Array<Group & { has: (v: unknown) => boolean }> {
   if (spec.distribution === 'values') {
-    const values = [...spec.values], keys = values.map((v) => JSON.stringify(v));
+    const values = [...spec.values],
+      keys = values.map((v) => JSON.stringify(v));
     for (const t of trials) {
-      const v = t.params[path], k = JSON.stringify(v);
-      if (v !== undefined && !keys.includes(k)) { keys.push(k); values.push(v); }
+      const v = t.params[path],
+        k = JSON.stringify(v);
+      if (v !== undefined && !keys.includes(k)) {
+        keys.push(k);
+        values.push(v);
+      }
     }
-    return values.map((v, i) => ({ label: L.value(path, v), accs: [], total: 0, has: (x: unknown) => JSON.stringify(x) === keys[i] }));
+    return values.map((v, i) => ({
+      label: L.value(path, v),
+      accs: [],
+      total: 0,
+      has: (x: unknown) => JSON.stringify(x) === keys[i],
+    }));
   }
   const { min, max } = spec;
   let edges: number[];
-  if (spec.distribution === 'int' && max - min < 5) edges = Array.from({ length: max - min + 2 }, (_, i) => min + i - 0.5);
-  else if (spec.distribution === 'log_uniform' && min > 0) edges = [0, 1, 2, 3].map((i) => +(min * (max / min) ** (i / 3)).toPrecision(12));
+  if (spec.distribution === 'int' && max - min < 5)
+    edges = Array.from({ length: max - min + 2 }, (_, i) => min + i - 0.5);
+  else if (spec.distribution === 'log_uniform' && min > 0)
+    edges = [0, 1, 2, 3].map((i) => +(min * (max / min) ** (i / 3)).toPrecision(12));
   else edges = [0, 1, 2, 3].map((i) => min + ((max - min) * i) / 3);
-  if (spec.distribution === 'int' && max - min >= 5) edges = edges.map((e, i) => (i === 0 || i === 3 ? e : Math.round(e)));
+  if (spec.distribution === 'int' && max - min >= 5)
+    edges = edges.map((e, i) => (i === 0 || i === 3 ? e : Math.round(e)));
   return edges.slice(1).map((hi, i) => {
-    const lo = edges[i]!, last = i === edges.length - 2;
+    const lo = edges[i]!,
+      last = i === edges.length - 2;
     const label = spec.distribution === 'int' && max - min < 5 ? String(lo + 0.5) : `${fmtNum(lo)}–${fmtNum(hi)}`;
     return {
-      label, accs: [], total: 0,
-      has: (x: unknown) => typeof x === 'number' && (i === 0 ? x >= lo - 1e-12 : x > lo) && (last ? x <= hi + 1e-12 : x <= hi),
+      label,
+      accs: [],
+      total: 0,
+      has: (x: unknown) =>
+        typeof x === 'number' && (i === 0 ? x >= lo - 1e-12 : x > lo) && (last ? x <= hi + 1e-12 : x <= hi),
     };
   });
 }
@@ -96,16 +147,22 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
     }
     const seen = groups.filter((g) => g.accs.length > 0).sort((a, b) => mean(b.accs) - mean(a.accs));
     const label = L.param(path);
-    let sentence: string, effect: number | null = null;
+    let sentence: string,
+      effect: number | null = null;
     if (seen.length === 0) sentence = `${label}: no finished trial to compare.`;
-    else if (seen.length === 1) sentence = `${label}: only ${seen[0]!.label} was observed among finished trials, with a mean validation accuracy of ${stat(seen[0]!)}.`;
+    else if (seen.length === 1)
+      sentence = `${label}: only ${seen[0]!.label} was observed among finished trials, with a mean validation accuracy of ${stat(seen[0]!)}.`;
     else {
-      const top = seen[0]!, rest = seen.slice(1), worst = seen[seen.length - 1]!;
+      const top = seen[0]!,
+        rest = seen.slice(1),
+        worst = seen[seen.length - 1]!;
       effect = mean(top.accs) - mean(worst.accs);
       const others = rest.map((g) => `${stat(g)} ${/^[-+.\d]/.test(g.label) ? 'at ' : ''}${g.label}`);
-      const list = others.length === 1 ? others[0] : `${others.slice(0, -1).join(', ')} and ${others[others.length - 1]}`;
-      sentence = `${label}: ${top.label} reached a mean validation accuracy of ${stat(top)} against ${list}, ${points(effect)} points`
-        + (rest.length > 1 ? ` over ${worst.label}; ${top.label} was best.` : '.');
+      const list =
+        others.length === 1 ? others[0] : `${others.slice(0, -1).join(', ')} and ${others[others.length - 1]}`;
+      sentence =
+        `${label}: ${top.label} reached a mean validation accuracy of ${stat(top)} against ${list}, ${points(effect)} points` +
+        (rest.length > 1 ? ` over ${worst.label}; ${top.label} was best.` : '.');
     }
     return { path, label, groups, effect, sentence };
   });
@@ -124,21 +181,32 @@ function findingsSection(inp: SweepReportInput, factors: Factor[], nDone: number
   const maxEffect = Math.max(1e-9, ...factors.map((f) => f.effect ?? 0));
   const rows = factors.map((f) => {
     const top = f.groups.filter((g) => g.accs.length).sort((a, b) => mean(b.accs) - mean(a.accs))[0];
-    const bar = f.effect === null ? '' : html`<span class="bar" style="width:${px((f.effect / maxEffect) * 100)}%"></span>`;
-    return html`<tr><th scope="row">${f.label}</th><td>${top?.label ?? '–'}</td><td class="num">${f.effect === null ? '–' : (`${(f.effect * 100).toFixed(1)} points`)}</td><td class="barcell">${bar}</td></tr>`;
+    const bar =
+      f.effect === null ? '' : html`<span class="bar" style="width:${px((f.effect / maxEffect) * 100)}%"></span>`;
+    return html`<tr><th scope="row">${f.label}</th><td>${top?.label ?? '–'}</td><td class="num">${f.effect === null ? '–' : `${(f.effect * 100).toFixed(1)} points`}</td><td class="barcell">${bar}</td></tr>`;
   });
-  return section('findings', title,
-    html`<p>From ${nDone} finished trial${nDone === 1 ? '' : 's'} (stopped, failed and unfinished trials are left out). Each factor is ranked by how much it changed the mean validation accuracy: the spread between its best and its worst value.</p><table class="effects"><thead><tr><th>Factor</th><th>Best value</th><th>Effect on mean accuracy</th><th></th></tr></thead><tbody>${rows}</tbody></table><ul class="findings">${factors.map((f) => html`<li>${f.sentence}</li>`)}</ul>`);
+  return section(
+    'findings',
+    title,
+    html`<p>From ${nDone} finished trial${nDone === 1 ? '' : 's'} (stopped, failed and unfinished trials are left out). Each factor is ranked by how much it changed the mean validation accuracy: the spread between its best and its worst value.</p><table class="effects"><thead><tr><th>Factor</th><th>Best value</th><th>Effect on mean accuracy</th><th></th></tr></thead><tbody>${rows}</tbody></table><ul class="findings">${factors.map((f) => html`<li>${f.sentence}</li>`)}</ul>`,
+  );
 }
 
 function bestSection(inp: SweepReportInput, L: Labels): SafeHtml {
   const b = inp.best;
   if (!b) return section('best', 'Best configuration', note('No trial has finished yet; no configuration was chosen.'));
-  const params = Object.keys(inp.config.parameters).concat(Object.keys(b.params).filter((k) => !(k in inp.config.parameters)));
-  const rows = params.map((p) => html`<tr><th scope="row" title="${p}">${L.param(p)}</th><td>${L.value(p, b.params[p])}</td></tr>`);
+  const params = Object.keys(inp.config.parameters).concat(
+    Object.keys(b.params).filter((k) => !(k in inp.config.parameters)),
+  );
+  const rows = params.map(
+    (p) => html`<tr><th scope="row" title="${p}">${L.param(p)}</th><td>${L.value(p, b.params[p])}</td></tr>`,
+  );
   const test = b.testAccuracy === null ? 'not evaluated' : pct(b.testAccuracy);
-  return section('best', 'Best configuration',
-    html`<div class="kpis"><div><span class="k">Trial</span><span class="v">#${b.index}</span></div><div><span class="k">Validation accuracy</span><span class="v">${pct(b.valAccuracy)}</span></div><div><span class="k">Test accuracy</span><span class="v">${test}</span></div></div><table class="params"><tbody>${rows}</tbody></table><p class="muted">Trials were compared on the validation split only. The test split is evaluated once, for this chosen configuration.</p>`);
+  return section(
+    'best',
+    'Best configuration',
+    html`<div class="kpis"><div><span class="k">Trial</span><span class="v">#${b.index}</span></div><div><span class="k">Validation accuracy</span><span class="v">${pct(b.valAccuracy)}</span></div><div><span class="k">Test accuracy</span><span class="v">${test}</span></div></div><table class="params"><tbody>${rows}</tbody></table><p class="muted">Trials were compared on the validation split only. The test split is evaluated once, for this chosen configuration.</p>`,
+  );
 }
 
 function bestSoFarSection(inp: SweepReportInput): SafeHtml {
@@ -147,22 +215,46 @@ function bestSoFarSection(inp: SweepReportInput): SafeHtml {
   if (done.length === 0) return section('best-so-far', 'Best so far', note('No trial has finished yet.'));
   const better = (a: number, b: number): boolean => (goal === 'maximize' ? a > b : a < b);
   let run = done[0]!.value!;
-  const pts = done.map((t) => { if (better(t.value!, run)) run = t.value!; return [t.index, run] as [number, number]; });
+  const pts = done.map((t) => {
+    if (better(t.value!, run)) run = t.value!;
+    return [t.index, run] as [number, number];
+  });
   const vals = done.map((t) => t.value!);
   const acc = name === 'valAccuracy';
-  let lo = Math.min(...vals), hi = Math.max(...vals);
-  if (hi - lo < 1e-9) { lo -= acc ? 0.01 : 0.05; hi += acc ? 0.01 : 0.05; }
+  let lo = Math.min(...vals),
+    hi = Math.max(...vals);
+  if (hi - lo < 1e-9) {
+    lo -= acc ? 0.01 : 0.05;
+    hi += acc ? 0.01 : 0.05;
+  }
   [lo, hi] = [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06];
   const maxIdx = Math.max(1, ...inp.trials.map((t) => t.index));
   const fr = frame({
-    width: 900, height: 300, xDomain: [0, maxIdx], yDomain: [lo, hi], xTicks: niceTicks(0, maxIdx, 8).filter((t) => Number.isInteger(t)),
-    yTicks: niceTicks(lo, hi, 5), xFormat: String, yFormat: acc ? pct : fmtNum, xLabel: 'trial index', yLabel: name,
+    width: 900,
+    height: 300,
+    xDomain: [0, maxIdx],
+    yDomain: [lo, hi],
+    xTicks: niceTicks(0, maxIdx, 8).filter((t) => Number.isInteger(t)),
+    yTicks: niceTicks(lo, hi, 5),
+    xFormat: String,
+    yFormat: acc ? pct : fmtNum,
+    xLabel: 'trial index',
+    yLabel: name,
   });
-  const dots = done.map((t) => html`<circle class="dot" cx="${px(fr.x(t.index))}" cy="${px(fr.y(t.value!))}" r="3"><title>${`trial ${t.index}: ${acc ? pct(t.value!) : fmtNum(t.value!)}`}</title></circle>`);
+  const dots = done.map(
+    (t) =>
+      html`<circle class="dot" cx="${px(fr.x(t.index))}" cy="${px(fr.y(t.value!))}" r="3"><title>${`trial ${t.index}: ${acc ? pct(t.value!) : fmtNum(t.value!)}`}</title></circle>`,
+  );
   const step: Array<[number, number]> = [];
-  pts.forEach(([i, v], k) => { if (k > 0) step.push([fr.x(i), fr.y(pts[k - 1]![1])]); step.push([fr.x(i), fr.y(v)]); });
-  return section('best-so-far', 'Best so far',
-    html`<p class="muted">${`${goal === 'maximize' ? 'Highest' : 'Lowest'} ${name} after each finished trial, in trial index order; dots are the trials themselves.`}</p>${svgDoc(900, 300, `best ${name} so far by trial index`, [fr.axes, dots, polyline(step, 'best-line')])}`);
+  pts.forEach(([i, v], k) => {
+    if (k > 0) step.push([fr.x(i), fr.y(pts[k - 1]![1])]);
+    step.push([fr.x(i), fr.y(v)]);
+  });
+  return section(
+    'best-so-far',
+    'Best so far',
+    html`<p class="muted">${`${goal === 'maximize' ? 'Highest' : 'Lowest'} ${name} after each finished trial, in trial index order; dots are the trials themselves.`}</p>${svgDoc(900, 300, `best ${name} so far by trial index`, [fr.axes, dots, polyline(step, 'best-line')])}`,
+  );
 }
 
 function curvesSection(inp: SweepReportInput): SafeHtml {
@@ -175,63 +267,116 @@ function curvesSection(inp: SweepReportInput): SafeHtml {
   const lo = Math.max(0, Math.floor(Math.min(...all.map((c) => c.valAccuracy)) * 20) / 20);
   const hi = Math.min(1, Math.ceil(Math.max(...all.map((c) => c.valAccuracy)) * 20) / 20 || 1);
   const fr = frame({
-    width: 900, height: 340, xDomain: [minEp, maxEp], yDomain: [lo, hi > lo ? hi : lo + 0.05],
+    width: 900,
+    height: 340,
+    xDomain: [minEp, maxEp],
+    yDomain: [lo, hi > lo ? hi : lo + 0.05],
     xTicks: niceTicks(minEp, maxEp, Math.min(10, maxEp - minEp)).filter((t) => Number.isInteger(t)),
-    yTicks: niceTicks(lo, hi > lo ? hi : lo + 0.05, 5), xFormat: String, yFormat: pct, xLabel: 'epoch', yLabel: 'validation accuracy',
+    yTicks: niceTicks(lo, hi > lo ? hi : lo + 0.05, 5),
+    xFormat: String,
+    yFormat: pct,
+    xLabel: 'epoch',
+    yLabel: 'validation accuracy',
   });
   const rank = (t: TrialRecord): number => (t.index === bestIdx ? 2 : t.status === 'finished' ? 0 : 1);
   const order = [...withCurve].sort((a, b) => rank(a) - rank(b));
   const lines = order.map((t) => {
     const cls = t.index === bestIdx ? 'curve best' : `curve ${t.status}`;
-    const pts = t.curve.filter((c) => fin(c.valAccuracy)).map((c) => [fr.x(c.epoch), fr.y(c.valAccuracy)] as [number, number]);
+    const pts = t.curve
+      .filter((c) => fin(c.valAccuracy))
+      .map((c) => [fr.x(c.epoch), fr.y(c.valAccuracy)] as [number, number]);
     const last = t.curve[t.curve.length - 1];
-    return polyline(pts, cls, `trial ${t.index} (${t.status}): ${last ? pct(last.valAccuracy) : ''} at epoch ${last?.epoch ?? 0}`);
+    return polyline(
+      pts,
+      cls,
+      `trial ${t.index} (${t.status}): ${last ? pct(last.valAccuracy) : ''} at epoch ${last?.epoch ?? 0}`,
+    );
   });
-  return section('curves', 'Learning curves',
-    html`<p class="muted">Validation accuracy per epoch, one line per trial. <span class="key best">best trial</span> <span class="key stopped">stopped early</span> <span class="key failed">failed</span></p>${svgDoc(900, 340, 'validation accuracy per epoch for every trial', [fr.axes, lines])}`);
+  return section(
+    'curves',
+    'Learning curves',
+    html`<p class="muted">Validation accuracy per epoch, one line per trial. <span class="key best">best trial</span> <span class="key stopped">stopped early</span> <span class="key failed">failed</span></p>${svgDoc(900, 340, 'validation accuracy per epoch for every trial', [fr.axes, lines])}`,
+  );
 }
 
-interface Axis { label: string; scale: Scale | null; at: (v: unknown) => number | null; ticks: Array<[number, string]> }
+interface Axis {
+  label: string;
+  scale: Scale | null;
+  at: (v: unknown) => number | null;
+  ticks: Array<[number, string]>;
+}
 
 function parallelSection(inp: SweepReportInput, L: Labels): SafeHtml {
   const { name, goal } = inp.config.metric;
   const rows = inp.trials.filter((t) => fin(t.value)).sort((a, b) => a.index - b.index);
   if (rows.length === 0) return section('parallel', 'Parallel coordinates', note('No trial has a metric value yet.'));
-  const W = 1000, H = 380, top = 46, bottom = H - 40, params = Object.entries(inp.config.parameters);
-  const n = params.length + 1, xAt = (i: number): number => 80 + ((W - 160) * i) / Math.max(1, n - 1);
+  const W = 1000,
+    H = 380,
+    top = 46,
+    bottom = H - 40,
+    params = Object.entries(inp.config.parameters);
+  const n = params.length + 1,
+    xAt = (i: number): number => 80 + ((W - 160) * i) / Math.max(1, n - 1);
   const axes: Axis[] = params.map(([path, spec]) => {
     if (spec.distribution === 'values') {
       const keys = spec.values.map((v) => JSON.stringify(v));
-      const y = (i: number): number => (keys.length === 1 ? (top + bottom) / 2 : bottom - ((bottom - top) * i) / (keys.length - 1));
+      const y = (i: number): number =>
+        keys.length === 1 ? (top + bottom) / 2 : bottom - ((bottom - top) * i) / (keys.length - 1);
       return {
-        label: L.param(path), scale: null, ticks: spec.values.map((v, i) => [y(i), L.value(path, v)] as [number, string]),
-        at: (v) => { const i = keys.indexOf(JSON.stringify(v)); return i < 0 ? null : y(i); },
+        label: L.param(path),
+        scale: null,
+        ticks: spec.values.map((v, i) => [y(i), L.value(path, v)] as [number, string]),
+        at: (v) => {
+          const i = keys.indexOf(JSON.stringify(v));
+          return i < 0 ? null : y(i);
+        },
       };
     }
     const seen = rows.map((t) => t.params[path]).filter((v): v is number => fin(v as number));
     const log = spec.distribution === 'log_uniform' && Math.min(spec.min, ...seen) > 0;
-    let lo = Math.min(spec.min, ...seen), hi = Math.max(spec.max, ...seen);
-    if (hi <= lo) { lo -= 1; hi += 1; }
+    let lo = Math.min(spec.min, ...seen),
+      hi = Math.max(spec.max, ...seen);
+    if (hi <= lo) {
+      lo -= 1;
+      hi += 1;
+    }
     const scale = (log ? logScale : linearScale)([lo, hi], [bottom, top]);
     const ticks = log ? logTicks(lo, hi) : niceTicks(lo, hi, 5);
-    return { label: L.param(path), scale, ticks: ticks.map((t) => [scale(t), fmtNum(t)] as [number, string]), at: (v) => (fin(v as number) ? scale(v as number) : null) };
+    return {
+      label: L.param(path),
+      scale,
+      ticks: ticks.map((t) => [scale(t), fmtNum(t)] as [number, string]),
+      at: (v) => (fin(v as number) ? scale(v as number) : null),
+    };
   });
   // the metric axis and the colours span the finished trials; stopped and failed trials (grey)
   // are clamped to the axis ends
   const fins = rows.filter((t) => t.status === 'finished').map((t) => t.value!);
   const vals = fins.length > 0 ? fins : rows.map((t) => t.value!);
-  let lo = Math.min(...vals), hi = Math.max(...vals);
-  if (hi - lo < 1e-9) { lo -= 0.01; hi += 0.01; }
-  const acc = name === 'valAccuracy', mScale = linearScale([lo, hi], [bottom, top]);
+  let lo = Math.min(...vals),
+    hi = Math.max(...vals);
+  if (hi - lo < 1e-9) {
+    lo -= 0.01;
+    hi += 0.01;
+  }
+  const acc = name === 'valAccuracy',
+    mScale = linearScale([lo, hi], [bottom, top]);
   const mAt = (v: number): number => mScale(Math.min(hi, Math.max(lo, v)));
-  axes.push({ label: name, scale: mScale, ticks: niceTicks(lo, hi, 5).map((t) => [mScale(t), acc ? pct(t) : fmtNum(t)]), at: (v) => mAt(v as number) });
+  axes.push({
+    label: name,
+    scale: mScale,
+    ticks: niceTicks(lo, hi, 5).map((t) => [mScale(t), acc ? pct(t) : fmtNum(t)]),
+    at: (v) => mAt(v as number),
+  });
   const colour = (v: number): string => viridis(goal === 'maximize' ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo));
   const bestIdx = inp.best?.index;
   const rank = (t: TrialRecord): number => (t.index === bestIdx ? 2 : t.status === 'finished' ? 1 : 0);
   const order = [...rows].sort((a, b) => rank(a) - rank(b));
   const lines = order.map((t) => {
     const ys = axes.map((a, i) => a.at(i < params.length ? t.params[params[i]![0]] : t.value));
-    const d = ys.map((y, i) => (y === null ? '' : `${i === 0 || ys[i - 1] === null ? 'M' : 'L'}${px(xAt(i))} ${px(y)}`)).join(' ');
+    const d = ys
+      .map((y, i) => (y === null ? '' : `${i === 0 || ys[i - 1] === null ? 'M' : 'L'}${px(xAt(i))} ${px(y)}`))
+      .join(' ');
     const cls = t.index === bestIdx ? 'trial best' : t.status === 'finished' ? 'trial' : `trial ${t.status}`;
     const tip = `trial ${t.index} (${t.status}): ${params.map(([p]) => `${L.param(p)}=${L.value(p, t.params[p])}`).join(', ')}; ${name} ${acc ? pct(t.value!) : fmtNum(t.value!)}`;
     const stroke = t.status === 'finished' ? colour(t.value!) : '#9aa1ad';
@@ -239,17 +384,25 @@ function parallelSection(inp: SweepReportInput, L: Labels): SafeHtml {
   });
   const axisMarks = axes.map((a, i) => {
     const x = xAt(i);
-    return html`<g class="paxis"><line class="axis" x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${bottom}"/><text class="label" x="${px(x)}" y="${top - 22}" text-anchor="middle">${a.label}</text>${a.ticks.map(([y, s]) => { const d = i === axes.length - 1 ? 1 : -1; // the metric's ticks on its right
-        return html`<line class="axis" x1="${px(x + 4 * d)}" x2="${px(x)}" y1="${px(y)}" y2="${px(y)}"/><text class="tick halo" x="${px(x + 7 * d)}" y="${px(y + 4)}" text-anchor="${d > 0 ? 'start' : 'end'}">${s}</text>`; })}</g>`;
+    return html`<g class="paxis"><line class="axis" x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${bottom}"/><text class="label" x="${px(x)}" y="${top - 22}" text-anchor="middle">${a.label}</text>${a.ticks.map(
+      ([y, s]) => {
+        const d = i === axes.length - 1 ? 1 : -1; // the metric's ticks on its right
+        return html`<line class="axis" x1="${px(x + 4 * d)}" x2="${px(x)}" y1="${px(y)}" y2="${px(y)}"/><text class="tick halo" x="${px(x + 7 * d)}" y="${px(y + 4)}" text-anchor="${d > 0 ? 'start' : 'end'}">${s}</text>`;
+      },
+    )}</g>`;
   });
   const legend = html`<defs><linearGradient id="pc-grad">${viridisStops()}</linearGradient></defs><text class="tick" x="${W - 290}" y="${H - 12}" text-anchor="end">worse ${name}</text><rect x="${W - 282}" y="${H - 22}" width="180" height="12" fill="url(#pc-grad)"/><text class="tick" x="${W - 94}" y="${H - 12}">better</text>${rows.some((t) => t.status !== 'finished') ? html`<line class="unfinished" x1="80" x2="110" y1="${H - 16}" y2="${H - 16}"/><text class="tick" x="116" y="${H - 12}">stopped or failed (not coloured, clamped to the axis)</text>` : ''}`;
-  return section('parallel', 'Parallel coordinates',
-    html`<p class="muted">${`One line per trial with a ${name}, through the value of each parameter; colour shows the ${name} of finished trials, the thick outlined line is the best trial.${axes.length > 1 && params.some(([, s]) => s.distribution === 'log_uniform') ? ' Log-uniform parameters use a log axis.' : ''}`}</p>${svgDoc(W, H, 'parallel coordinates of parameters and metric', [legend, lines, axisMarks])}`);
+  return section(
+    'parallel',
+    'Parallel coordinates',
+    html`<p class="muted">${`One line per trial with a ${name}, through the value of each parameter; colour shows the ${name} of finished trials, the thick outlined line is the best trial.${axes.length > 1 && params.some(([, s]) => s.distribution === 'log_uniform') ? ' Log-uniform parameters use a log axis.' : ''}`}</p>${svgDoc(W, H, 'parallel coordinates of parameters and metric', [legend, lines, axisMarks])}`,
+  );
 }
 
 function perValueSection(inp: SweepReportInput, factors: Factor[]): SafeHtml {
   const cats = Object.entries(inp.config.parameters).filter(([, s]) => s.distribution === 'values');
-  if (cats.length === 0) return section('per-value', 'Accuracy per value', note('No categorical parameter in this sweep.'));
+  if (cats.length === 0)
+    return section('per-value', 'Accuracy per value', note('No categorical parameter in this sweep.'));
   const tables = cats.map(([path]) => {
     const f = factors.find((x) => x.path === path)!;
     const best = Math.max(...f.groups.filter((g) => g.accs.length).map((g) => mean(g.accs)));
@@ -264,19 +417,28 @@ function perValueSection(inp: SweepReportInput, factors: Factor[]): SafeHtml {
 
 function trialsSection(inp: SweepReportInput, L: Labels): SafeHtml {
   const params = Object.keys(inp.config.parameters);
-  const head = ['Trial', 'Status', ...params.map((p) => L.param(p)), 'Val. accuracy', 'Epochs']
-    .map((h, i) => (i >= 2 && i < 2 + params.length ? html`<th scope="col" title="${params[i - 2]}">${h}</th>` : html`<th scope="col">${h}</th>`));
-  const cell = (text: string, key: string | number, num = false): SafeHtml => (num ? html`<td class="num" data-v="${key}">${text}</td>` : html`<td data-v="${key}">${text}</td>`);
-  const rows = [...inp.trials].sort((a, b) => a.index - b.index).map((t) => {
-    const ps = params.map((p) => {
-      const v = t.params[p];
-      return cell(rawValue(v), typeof v === 'number' ? v : rawValue(v), typeof v === 'number');
+  const head = ['Trial', 'Status', ...params.map((p) => L.param(p)), 'Val. accuracy', 'Epochs'].map((h, i) =>
+    i >= 2 && i < 2 + params.length
+      ? html`<th scope="col" title="${params[i - 2]}">${h}</th>`
+      : html`<th scope="col">${h}</th>`,
+  );
+  const cell = (text: string, key: string | number, num = false): SafeHtml =>
+    num ? html`<td class="num" data-v="${key}">${text}</td>` : html`<td data-v="${key}">${text}</td>`;
+  const rows = [...inp.trials]
+    .sort((a, b) => a.index - b.index)
+    .map((t) => {
+      const ps = params.map((p) => {
+        const v = t.params[p];
+        return cell(rawValue(v), typeof v === 'number' ? v : rawValue(v), typeof v === 'number');
+      });
+      return html`<tr class="${t.status}${t.index === inp.best?.index ? ' top' : ''}">${cell(String(t.index), t.index, true)}<td data-v="${t.status}"><span class="status ${t.status}">${t.status}</span></td>${ps}${cell(fin(t.valAccuracy) ? pct(t.valAccuracy) : '–', fin(t.valAccuracy) ? t.valAccuracy : '', true)}${cell(String(t.epochs), t.epochs, true)}</tr>`;
     });
-    return html`<tr class="${t.status}${t.index === inp.best?.index ? ' top' : ''}">${cell(String(t.index), t.index, true)}<td data-v="${t.status}"><span class="status ${t.status}">${t.status}</span></td>${ps}${cell(fin(t.valAccuracy) ? pct(t.valAccuracy) : '–', fin(t.valAccuracy) ? t.valAccuracy : '', true)}${cell(String(t.epochs), t.epochs, true)}</tr>`;
-  });
-  return section('trials', 'All trials', html`<p class="muted">Click a column header to sort; click again to reverse.</p><div class="scroll"><table class="sortable" id="trials-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`);
+  return section(
+    'trials',
+    'All trials',
+    html`<p class="muted">Click a column header to sort; click again to reverse.</p><div class="scroll"><table class="sortable" id="trials-table"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`,
+  );
 }
-
 
 const SORT_SCRIPT = `document.querySelectorAll('table.sortable').forEach(function(t){var hs=t.querySelectorAll('thead th');hs.forEach(function(th,i){th.tabIndex=0;
 function go(){var asc=th.getAttribute('aria-sort')!=='ascending';hs.forEach(function(h){h.removeAttribute('aria-sort')});th.setAttribute('aria-sort',asc?'ascending':'descending');
@@ -290,7 +452,9 @@ export function renderSweepReport(inp: SweepReportInput): string {
   const factors = sweepFindings(inp.config, inp.trials, inp.lecture);
   const nDone = inp.trials.filter((t) => t.status === 'finished' && fin(t.valAccuracy)).length;
   const counts = (['finished', 'stopped', 'failed', 'running', 'queued'] as const)
-    .map((s) => [s, inp.trials.filter((t) => t.status === s).length] as const).filter(([, c]) => c > 0).map(([s, c]) => `${c} ${s}`);
+    .map((s) => [s, inp.trials.filter((t) => t.status === s).length] as const)
+    .filter(([, c]) => c > 0)
+    .map(([s, c]) => `${c} ${s}`);
   const { metric, method } = inp.config;
   const title = `Sweep ${inp.sweepId}`;
   return html`<!DOCTYPE html>

@@ -34,7 +34,10 @@ function maybeGunzip(key: string, abs: string, bytes: Uint8Array): Uint8Array {
   try {
     return gunzipSync(bytes);
   } catch (e) {
-    throw new UserError('DATA_INVALID', `${key}: ${abs} starts like a gzip file but cannot be decompressed: ${(e as Error).message}`);
+    throw new UserError(
+      'DATA_INVALID',
+      `${key}: ${abs} starts like a gzip file but cannot be decompressed: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -56,7 +59,10 @@ export function loadMnist(): Dataset {
     const file = join(dir, `${d}.json`);
     const json = JSON.parse(readDataFile('mnist', file).toString('utf8')) as { data?: unknown };
     if (!Array.isArray(json.data) || json.data.length % MNIST_FEATURES !== 0) {
-      throw new UserError('DATA_INVALID', `mnist: ${file}: expected {"data": [...]} with a multiple of ${MNIST_FEATURES} values`);
+      throw new UserError(
+        'DATA_INVALID',
+        `mnist: ${file}: expected {"data": [...]} with a multiple of ${MNIST_FEATURES} values`,
+      );
     }
     parts.push(json.data as number[]);
     n += json.data.length / MNIST_FEATURES;
@@ -108,7 +114,6 @@ export function loadDataset(cfg: DataConfig, baseDir: string, seed: number): Dat
     }
   }
 }
-
 
 /**
  * sha256 (hex) of a dataset's content: the ASCII tag "gradwire-dataset-v2" and a zero byte, then n, features

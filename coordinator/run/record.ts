@@ -29,15 +29,20 @@ export type RecordEpoch = (row: RunEpochRow) => 'continue';
  * Once training has started, a store that refuses a write costs a warning, never the run.
  * Without a store, `train` just runs.
  */
-export async function recordRun(store: Store | null, o: RecordRunOptions,
-  train: (onEpoch: RecordEpoch | undefined) => Promise<RunSummary | null>): Promise<RunSummary | null> {
+export async function recordRun(
+  store: Store | null,
+  o: RecordRunOptions,
+  train: (onEpoch: RecordEpoch | undefined) => Promise<RunSummary | null>,
+): Promise<RunSummary | null> {
   if (!store) return train(undefined);
   try {
     store.createRun(o.runId, 'run', o.config);
   } catch (e) {
     // e.g. another process took this id in the same second: train, unrecorded, rather than not at all
-    o.log.warn({ run: o.runId, event: 'store-error', store: store.path, err: (e as Error).message },
-      `experiment store ${store.path}: cannot record run ${o.runId} (${(e as Error).message}); training goes on unrecorded, outputs in ${o.outDir}`);
+    o.log.warn(
+      { run: o.runId, event: 'store-error', store: store.path, err: (e as Error).message },
+      `experiment store ${store.path}: cannot record run ${o.runId} (${(e as Error).message}); training goes on unrecorded, outputs in ${o.outDir}`,
+    );
     return train(undefined);
   }
   let warned = false;
@@ -47,8 +52,10 @@ export async function recordRun(store: Store | null, o: RecordRunOptions,
     } catch (e) {
       if (warned) return;
       warned = true;
-      o.log.warn({ run: o.runId, event: 'store-error', store: store.path, err: (e as Error).message },
-        `experiment store ${store.path}: cannot record ${what} (${(e as Error).message}); training goes on, the outputs in ${o.outDir} are complete`);
+      o.log.warn(
+        { run: o.runId, event: 'store-error', store: store.path, err: (e as Error).message },
+        `experiment store ${store.path}: cannot record ${what} (${(e as Error).message}); training goes on, the outputs in ${o.outDir} are complete`,
+      );
     }
   };
   attempt('the epochs inherited from the checkpoint', () => {
@@ -78,8 +85,16 @@ function inheritedEpochs(outDir: string, config: RunConfig): EpochRow[] {
   // another config: the run loop refuses to resume, and the run fails with that error
   if (JSON.stringify(ckpt.config) !== JSON.stringify(config)) return [];
   const n = (v: string | undefined): number => (v === undefined || v === '' ? NaN : Number(v));
-  return readCsv(join(outDir, 'epochs.csv')).filter((r) => n(r['step']) <= ckpt.state.step).map((r) => ({
-    epoch: n(r['epoch']), step: n(r['step']), trainLoss: n(r['trainLoss']), trainAccuracy: n(r['trainAccuracy']),
-    valLoss: n(r['valLoss']), valAccuracy: n(r['valAccuracy']), lr: n(r['lr']), samplesPerSecond: n(r['samplesPerSecond']),
-  }));
+  return readCsv(join(outDir, 'epochs.csv'))
+    .filter((r) => n(r['step']) <= ckpt.state.step)
+    .map((r) => ({
+      epoch: n(r['epoch']),
+      step: n(r['step']),
+      trainLoss: n(r['trainLoss']),
+      trainAccuracy: n(r['trainAccuracy']),
+      valLoss: n(r['valLoss']),
+      valAccuracy: n(r['valAccuracy']),
+      lr: n(r['lr']),
+      samplesPerSecond: n(r['samplesPerSecond']),
+    }));
 }

@@ -16,7 +16,20 @@ import { Trainer, type EvalResult, type StepResult } from '../../shared/engine/t
 import { UserError } from '../../shared/errors.js';
 import { datasetSha256 } from './datasets.js';
 import type { RunTelemetry } from './telemetry.js';
-import { CHECKPOINT_FILE, EPOCH_COLUMNS, STEP_COLUMNS, type EpochRow, type RunSummary, appendCsv, ensureDir, readCsv, sha256Hex, toCsv, writeAtomic, writeJson } from '../store/outputs.js';
+import {
+  CHECKPOINT_FILE,
+  EPOCH_COLUMNS,
+  STEP_COLUMNS,
+  type EpochRow,
+  type RunSummary,
+  appendCsv,
+  ensureDir,
+  readCsv,
+  sha256Hex,
+  toCsv,
+  writeAtomic,
+  writeJson,
+} from '../store/outputs.js';
 
 // the shapes of a run's outputs, defined beside the files that hold them
 export { CHECKPOINT_FILE, type EpochRow, type RunSummary } from '../store/outputs.js';
@@ -59,7 +72,6 @@ export interface RunOptions {
   telemetry?: RunTelemetry;
 }
 
-
 /**
  * Set when the run should checkpoint and stop (SIGTERM). `race` waits for a step or the stop,
  * whichever comes first, and leaves nothing behind: a listener is added for one step and
@@ -83,8 +95,14 @@ export class StopSignal {
       const onStop = (): void => resolve(null);
       this.listeners.add(onStop);
       Promise.resolve(pending).then(
-        (v) => { this.listeners.delete(onStop); resolve(v); },
-        (e: unknown) => { this.listeners.delete(onStop); reject(e); },
+        (v) => {
+          this.listeners.delete(onStop);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.listeners.delete(onStop);
+          reject(e);
+        },
       );
     });
   }
@@ -94,8 +112,6 @@ export class StopSignal {
     return this.listeners.size;
   }
 }
-
-
 
 function sameConfig(a: RunConfig, b: RunConfig): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
@@ -107,10 +123,16 @@ function resume(trainer: Trainer, o: RunOptions, dataSha: string): number {
   if (!existsSync(path)) return 0;
   const ckpt = decodeCheckpoint(readFileSync(path), path);
   if (!sameConfig(ckpt.config, o.config)) {
-    throw new UserError('USAGE', `${path} belongs to a run with another config; give the same config to resume it, or another --out`);
+    throw new UserError(
+      'USAGE',
+      `${path} belongs to a run with another config; give the same config to resume it, or another --out`,
+    );
   }
   if (ckpt.datasetSha256 && ckpt.datasetSha256 !== dataSha) {
-    throw new UserError('DATA_INVALID', `${path} was trained on dataset ${ckpt.datasetSha256.slice(0, 12)}…, this data is ${dataSha.slice(0, 12)}…`);
+    throw new UserError(
+      'DATA_INVALID',
+      `${path} was trained on dataset ${ckpt.datasetSha256.slice(0, 12)}…, this data is ${dataSha.slice(0, 12)}…`,
+    );
   }
   trainer.restore(ckpt.state);
   return ckpt.state.step;
@@ -156,36 +178,71 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
   };
   writeJson(o.outDir, 'config.json', cfg);
 
-  log.info({
-    run: o.runId, event: resumedFrom ? 'resume' : 'start', mode: source.mode, model: model.describe(), params: model.paramCount,
-    dataset: data.name, train: split.train.length, val: split.val.length, test: split.test.length, out: o.outDir, step: resumedFrom,
-  }, `${resumedFrom ? `resuming at step ${resumedFrom}:` : 'training'} ${model.describe()} on ${data.name} (${split.train.length} train / ${split.val.length} val / ${split.test.length} test) ${source.mode}`);
+  log.info(
+    {
+      run: o.runId,
+      event: resumedFrom ? 'resume' : 'start',
+      mode: source.mode,
+      model: model.describe(),
+      params: model.paramCount,
+      dataset: data.name,
+      train: split.train.length,
+      val: split.val.length,
+      test: split.test.length,
+      out: o.outDir,
+      step: resumedFrom,
+    },
+    `${resumedFrom ? `resuming at step ${resumedFrom}:` : 'training'} ${model.describe()} on ${data.name} (${split.train.length} train / ${split.val.length} val / ${split.test.length} test) ${source.mode}`,
+  );
 
   o.telemetry?.started({
-    mode: source.mode, model: model.describe(), dataset: data.name, batchSize: cfg.batchSize, epochs: cfg.epochs,
-    stepsPerEpoch: trainer.stepsPerEpoch, totalSteps: trainer.totalSteps, startStep: resumedFrom,
+    mode: source.mode,
+    model: model.describe(),
+    dataset: data.name,
+    batchSize: cfg.batchSize,
+    epochs: cfg.epochs,
+    stepsPerEpoch: trainer.stepsPerEpoch,
+    totalSteps: trainer.totalSteps,
+    startStep: resumedFrom,
   });
   let trainMs = 0;
   let trainSamples = 0;
   let last = { loss: NaN, accuracy: NaN };
   let val: EvalResult = { loss: NaN, accuracy: NaN, samples: 0 };
   const bar = o.progress
-    ? new cliProgress.SingleBar({
-      stream: process.stderr, hideCursor: true, clearOnComplete: true,
-      format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | {sps} samples/s',
-    }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+          format: 'epoch {epoch}/{epochs} |{bar}| {value}/{total} steps | loss {loss} | {sps} samples/s',
+        },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
 
   let stoppedEarly = false;
   while (!trainer.done && !stoppedEarly) {
     const epoch = trainer.epoch;
-    let epLoss = 0, epCorrect = 0, epRows = 0, epMs = 0, lr = 0;
-    bar?.start(trainer.stepsPerEpoch, trainer.position, { epoch: epoch + 1, epochs: cfg.epochs, loss: '-', sps: '-' });
+    let epLoss = 0,
+      epCorrect = 0,
+      epRows = 0,
+      epMs = 0,
+      lr = 0;
+    bar?.start(trainer.stepsPerEpoch, trainer.position, {
+      epoch: epoch + 1,
+      epochs: cfg.epochs,
+      loss: '-',
+      sps: '-',
+    });
     while (!trainer.done && trainer.epoch === epoch) {
       const stopped = (): null => {
         bar?.stop();
         checkpoint();
-        log.info({ run: o.runId, event: 'stopped', step: trainer.step }, `stopped: checkpoint at step ${trainer.step} in ${o.outDir}; run again with the same --out to resume`);
+        log.info(
+          { run: o.runId, event: 'stopped', step: trainer.step },
+          `stopped: checkpoint at step ${trainer.step} in ${o.outDir}; run again with the same --out to resume`,
+        );
         return null;
       };
       // an in-process step never waits for I/O: let the event loop run once, so a SIGTERM or
@@ -206,17 +263,37 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
       epRows += r.rows;
       lr = r.lr;
       stepRows.push({ ...r, ms: Math.round(ms * 1000) / 1000 });
-      if (o.stepEvents) log.info({ run: o.runId, event: 'step', step: r.step, loss: r.loss, ms: Math.round(ms * 100) / 100, ...g.info });
+      if (o.stepEvents)
+        log.info({
+          run: o.runId,
+          event: 'step',
+          step: r.step,
+          loss: r.loss,
+          ms: Math.round(ms * 100) / 100,
+          ...g.info,
+        });
       if (o.telemetry) {
         const info = (g.info ?? {}) as Partial<Record<'computeMs' | 'commMs' | 'waitMs' | 'bytes' | 'workers', number>>;
         o.telemetry.step({
-          step: r.step, epoch: r.epoch, t: Date.now(), loss: r.loss, accuracy: r.accuracy, rows: r.rows, ms, skipped: r.skipped,
-          computeMs: info.computeMs, commMs: info.commMs, waitMs: info.waitMs, bytes: info.bytes, workers: info.workers,
+          step: r.step,
+          epoch: r.epoch,
+          t: Date.now(),
+          loss: r.loss,
+          accuracy: r.accuracy,
+          rows: r.rows,
+          ms,
+          skipped: r.skipped,
+          computeMs: info.computeMs,
+          commMs: info.commMs,
+          waitMs: info.waitMs,
+          bytes: info.bytes,
+          workers: info.workers,
         });
       }
       if (cfg.checkpointEvery > 0 && trainer.step % cfg.checkpointEvery === 0) checkpoint();
       bar?.update(trainer.position === 0 ? trainer.stepsPerEpoch : trainer.position, {
-        loss: (epLoss / epRows).toFixed(4), sps: Math.round((epRows / epMs) * 1000),
+        loss: (epLoss / epRows).toFixed(4),
+        sps: Math.round((epRows / epMs) * 1000),
       });
     }
     bar?.stop();
@@ -225,16 +302,24 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
     last = { loss: epLoss / epRows, accuracy: epCorrect / epRows };
     val = trainer.evaluate(split.val);
     const row: EpochRow = {
-      epoch: epoch + 1, step: trainer.step, trainLoss: last.loss, trainAccuracy: last.accuracy,
-      valLoss: val.loss, valAccuracy: val.accuracy, lr, samplesPerSecond: Math.round((epRows / epMs) * 1000),
+      epoch: epoch + 1,
+      step: trainer.step,
+      trainLoss: last.loss,
+      trainAccuracy: last.accuracy,
+      valLoss: val.loss,
+      valAccuracy: val.accuracy,
+      lr,
+      samplesPerSecond: Math.round((epRows / epMs) * 1000),
       seconds: Math.round(epMs) / 1000,
     };
     epochRows.push({ ...row });
     o.telemetry?.epoch(row);
     writeAtomic(join(o.outDir, 'epochs.csv'), toCsv(epochRows, EPOCH_COLUMNS));
     flushSteps();
-    log.info({ run: o.runId, event: 'epoch', ...row },
-      `epoch ${row.epoch}/${cfg.epochs}  train loss ${last.loss.toFixed(4)} acc ${(last.accuracy * 100).toFixed(2)}%  val loss ${val.loss.toFixed(4)} acc ${(val.accuracy * 100).toFixed(2)}%  ${row.samplesPerSecond} samples/s`);
+    log.info(
+      { run: o.runId, event: 'epoch', ...row },
+      `epoch ${row.epoch}/${cfg.epochs}  train loss ${last.loss.toFixed(4)} acc ${(last.accuracy * 100).toFixed(2)}%  val loss ${val.loss.toFixed(4)} acc ${(val.accuracy * 100).toFixed(2)}%  ${row.samplesPerSecond} samples/s`,
+    );
     // every epoch is reported (the store records it); a 'stop' before the last one ends the run
     if (o.onEpoch?.(row) === 'stop' && !trainer.done) stoppedEarly = true;
   }
@@ -249,7 +334,14 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
     kernel: source.kernel,
     model: model.describe(),
     paramCount: model.paramCount,
-    dataset: { name: data.name, samples: data.n, train: split.train.length, val: split.val.length, test: split.test.length, sha256: dataSha },
+    dataset: {
+      name: data.name,
+      samples: data.n,
+      train: split.train.length,
+      val: split.val.length,
+      test: split.test.length,
+      sha256: dataSha,
+    },
     steps: trainer.step,
     epochs: trainer.epoch,
     skippedSteps: trainer.skippedSteps,
@@ -268,15 +360,26 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
     config: cfg,
   };
   writeJson(o.outDir, 'summary.json', summary);
-  log.info({ run: o.runId, event: 'done', testAccuracy: summary.testAccuracy, valAccuracy: summary.valAccuracy, weightsSha256: summary.weightsSha256, out: o.outDir },
-    `done${stoppedEarly ? ` (stopped early after epoch ${trainer.epoch})` : ''}: ${test ? `test accuracy ${(test.accuracy * 100).toFixed(2)}%` : `validation accuracy ${(summary.valAccuracy * 100).toFixed(2)}%`}, ${summary.samplesPerSecond} samples/s, outputs in ${o.outDir}`);
+  log.info(
+    {
+      run: o.runId,
+      event: 'done',
+      testAccuracy: summary.testAccuracy,
+      valAccuracy: summary.valAccuracy,
+      weightsSha256: summary.weightsSha256,
+      out: o.outDir,
+    },
+    `done${stoppedEarly ? ` (stopped early after epoch ${trainer.epoch})` : ''}: ${test ? `test accuracy ${(test.accuracy * 100).toFixed(2)}%` : `validation accuracy ${(summary.valAccuracy * 100).toFixed(2)}%`}, ${summary.samplesPerSecond} samples/s, outputs in ${o.outDir}`,
+  );
   return summary;
 }
 
 /** The in-process gradient: this process computes every microbatch. */
 export const IN_PROCESS: GradientSource = {
   mode: 'in-process',
-  get kernel() { return kernelVariant(); },
+  get kernel() {
+    return kernelVariant();
+  },
   workers: () => 0,
   gradient: (trainer, batch) => trainer.gradientSum(batch),
 };

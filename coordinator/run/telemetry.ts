@@ -123,7 +123,9 @@ const GONE_HISTORY = 50;
 
 /** The handle the run loop reports one run through. */
 export interface RunTelemetry {
-  started(info: Omit<RunInfo, 'id' | 'kind' | 'sweepId' | 'trial' | 'startedAt' | 'endedAt' | 'status' | 'step' | 'epoch'>): void;
+  started(
+    info: Omit<RunInfo, 'id' | 'kind' | 'sweepId' | 'trial' | 'startedAt' | 'endedAt' | 'status' | 'step' | 'epoch'>,
+  ): void;
   step(point: StepPoint): void;
   epoch(row: EpochRow): void;
   ended(status: RunStatus): void;
@@ -147,12 +149,25 @@ export class Telemetry extends EventEmitter<{ event: [TelemetryEvent] }> {
     this.emit('event', e);
   }
 
-  forRun(id: string, kind: 'run' | 'trial' = 'run', sweepId: string | null = null, trial: number | null = null): RunTelemetry {
+  forRun(
+    id: string,
+    kind: 'run' | 'trial' = 'run',
+    sweepId: string | null = null,
+    trial: number | null = null,
+  ): RunTelemetry {
     return {
       started: (info) => {
         const run: RunInfo = {
-          ...info, id, kind, sweepId, trial, startedAt: Date.now(), endedAt: null, status: 'running',
-          step: info.startStep, epoch: Math.floor(info.startStep / Math.max(1, info.stepsPerEpoch)),
+          ...info,
+          id,
+          kind,
+          sweepId,
+          trial,
+          startedAt: Date.now(),
+          endedAt: null,
+          status: 'running',
+          step: info.startStep,
+          epoch: Math.floor(info.startStep / Math.max(1, info.stepsPerEpoch)),
         };
         this.runs.delete(id);
         this.runs.set(id, { info: run, steps: [], epochs: [] });

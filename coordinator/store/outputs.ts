@@ -59,7 +59,13 @@ export interface SweepSummary {
   finished: number;
   stopped: number;
   failed: number;
-  best: { index: number; params: Record<string, unknown>; valAccuracy: number | null; testAccuracy: number | null; value: number } | null;
+  best: {
+    index: number;
+    params: Record<string, unknown>;
+    valAccuracy: number | null;
+    testAccuracy: number | null;
+    value: number;
+  } | null;
   epochsTrained: number;
   wallSeconds: number;
 }
@@ -99,7 +105,15 @@ export function toCsv(rows: Array<Record<string, unknown>>, columns: string[], h
 }
 
 export const EPOCH_COLUMNS = [
-  'epoch', 'step', 'trainLoss', 'trainAccuracy', 'valLoss', 'valAccuracy', 'lr', 'samplesPerSecond', 'seconds',
+  'epoch',
+  'step',
+  'trainLoss',
+  'trainAccuracy',
+  'valLoss',
+  'valAccuracy',
+  'lr',
+  'samplesPerSecond',
+  'seconds',
 ];
 export const STEP_COLUMNS = ['step', 'epoch', 'rows', 'loss', 'accuracy', 'lr', 'gradNorm', 'skipped', 'ms'];
 
@@ -114,6 +128,8 @@ export function readCsv(path: string): Array<Record<string, string>> {
   const [header, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
   if (!header) return [];
   const cols = header.split(',');
-  return lines.map((l) => l.split(',')).filter((cells) => cells.length === cols.length)
+  return lines
+    .map((l) => l.split(','))
+    .filter((cells) => cells.length === cols.length)
     .map((cells) => Object.fromEntries(cols.map((c, i) => [c, cells[i]!])));
 }

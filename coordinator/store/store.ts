@@ -123,34 +123,103 @@ const json = (v: unknown): string => JSON.stringify(v ?? null);
 const parse = (s: string | null): any => (s === null ? null : JSON.parse(s));
 const num = (v: number | null): number => (v === null ? NaN : v);
 
-interface RunDb { id: string; kind: RunKind; sweep_id: string | null; config: string; status: RunStatus;
-  created_at: string; finished_at: string | null; summary: string | null }
-interface SweepDb { id: string; config: string; config_hash: string; status: SweepStatus;
-  created_at: string; finished_at: string | null; summary: string | null }
-interface TrialDb { sweep_id: string; idx: number; run_id: string | null; params: string; status: TrialStatus;
-  value: number | null; val_accuracy: number | null; epochs: number; created_at: string;
-  started_at: string | null; finished_at: string | null }
-interface MetricDb { epoch: number; step: number; train_loss: number | null; train_accuracy: number | null;
-  val_loss: number | null; val_accuracy: number | null; lr: number | null; samples_per_second: number | null }
+interface RunDb {
+  id: string;
+  kind: RunKind;
+  sweep_id: string | null;
+  config: string;
+  status: RunStatus;
+  created_at: string;
+  finished_at: string | null;
+  summary: string | null;
+}
+interface SweepDb {
+  id: string;
+  config: string;
+  config_hash: string;
+  status: SweepStatus;
+  created_at: string;
+  finished_at: string | null;
+  summary: string | null;
+}
+interface TrialDb {
+  sweep_id: string;
+  idx: number;
+  run_id: string | null;
+  params: string;
+  status: TrialStatus;
+  value: number | null;
+  val_accuracy: number | null;
+  epochs: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+interface MetricDb {
+  epoch: number;
+  step: number;
+  train_loss: number | null;
+  train_accuracy: number | null;
+  val_loss: number | null;
+  val_accuracy: number | null;
+  lr: number | null;
+  samples_per_second: number | null;
+}
 
-const runRecord = (r: RunDb): RunRecord => ({ id: r.id, kind: r.kind, sweepId: r.sweep_id, config: parse(r.config),
-  status: r.status, createdAt: r.created_at, finishedAt: r.finished_at, summary: parse(r.summary) });
-const sweepRecord = (r: SweepDb): SweepRecord => ({ id: r.id, config: parse(r.config), configHash: r.config_hash,
-  status: r.status, createdAt: r.created_at, finishedAt: r.finished_at, summary: parse(r.summary) });
-const trialRow = (r: TrialDb): TrialRow => ({ sweepId: r.sweep_id, index: r.idx, runId: r.run_id,
-  params: parse(r.params), status: r.status, value: r.value, valAccuracy: r.val_accuracy, epochs: r.epochs,
-  createdAt: r.created_at, startedAt: r.started_at, finishedAt: r.finished_at });
-const epochRow = (m: MetricDb): EpochRow => ({ epoch: m.epoch, step: m.step, trainLoss: num(m.train_loss),
-  trainAccuracy: num(m.train_accuracy), valLoss: num(m.val_loss), valAccuracy: num(m.val_accuracy),
-  lr: num(m.lr), samplesPerSecond: num(m.samples_per_second) });
+const runRecord = (r: RunDb): RunRecord => ({
+  id: r.id,
+  kind: r.kind,
+  sweepId: r.sweep_id,
+  config: parse(r.config),
+  status: r.status,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
+  summary: parse(r.summary),
+});
+const sweepRecord = (r: SweepDb): SweepRecord => ({
+  id: r.id,
+  config: parse(r.config),
+  configHash: r.config_hash,
+  status: r.status,
+  createdAt: r.created_at,
+  finishedAt: r.finished_at,
+  summary: parse(r.summary),
+});
+const trialRow = (r: TrialDb): TrialRow => ({
+  sweepId: r.sweep_id,
+  index: r.idx,
+  runId: r.run_id,
+  params: parse(r.params),
+  status: r.status,
+  value: r.value,
+  valAccuracy: r.val_accuracy,
+  epochs: r.epochs,
+  createdAt: r.created_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+});
+const epochRow = (m: MetricDb): EpochRow => ({
+  epoch: m.epoch,
+  step: m.step,
+  trainLoss: num(m.train_loss),
+  trainAccuracy: num(m.train_accuracy),
+  valLoss: num(m.val_loss),
+  valAccuracy: num(m.val_accuracy),
+  lr: num(m.lr),
+  samplesPerSecond: num(m.samples_per_second),
+});
 
 export class Store {
-  private constructor(readonly path: string, private readonly db: Database.Database) {}
+  private constructor(
+    readonly path: string,
+    private readonly db: Database.Database,
+  ) {}
 
   /** Opens (creating if needed) the store at `path` and brings its schema up to date. With
    *  `readonly`, opens an existing store for reading only: nothing is created or migrated. */
   static open(path: string, opts: { readonly?: boolean } = {}): Store {
-    const file = resolve(path), dir = dirname(file);
+    const file = resolve(path),
+      dir = dirname(file);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
       throw new Error(`cannot open experiment store ${file}: folder ${dir} does not exist`);
     }
@@ -174,54 +243,79 @@ export class Store {
       db?.close();
       const code = (e as { code?: unknown }).code;
       if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-        throw new Error(`cannot open experiment store ${file}: the file is not a SQLite database`, { cause: e });
+        throw new Error(`cannot open experiment store ${file}: the file is not a SQLite database`, {
+          cause: e,
+        });
       }
       const msg = (e as Error).message;
       throw msg.includes(file) ? e : new Error(`cannot open experiment store ${file}: ${msg}`, { cause: e });
     }
   }
 
-  close(): void { if (this.db.open) this.db.close(); }
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
 
   // ---- runs -------------------------------------------------------------------------------
 
   createRun(id: string, kind: RunKind, config: unknown, sweepId?: string | null): void {
-    this.write(() => this.db.prepare(`INSERT INTO runs (id, kind, sweep_id, config, status, created_at)
-      VALUES (?, ?, ?, ?, 'running', ?)`).run(id, kind, sweepId ?? null, json(config), now()));
+    this.write(() =>
+      this.db
+        .prepare(`INSERT INTO runs (id, kind, sweep_id, config, status, created_at)
+      VALUES (?, ?, ?, ?, 'running', ?)`)
+        .run(id, kind, sweepId ?? null, json(config), now()),
+    );
   }
 
   finishRun(id: string, status: Exclude<RunStatus, 'running'>, summary: RunSummary | null): void {
     this.write(() => {
-      const r = this.db.prepare(`UPDATE runs SET status = ?, summary = ?, finished_at = ?
-        WHERE id = ? AND status = 'running'`).run(status, summary === null ? null : json(summary), now(), id);
+      const r = this.db
+        .prepare(`UPDATE runs SET status = ?, summary = ?, finished_at = ?
+        WHERE id = ? AND status = 'running'`)
+        .run(status, summary === null ? null : json(summary), now(), id);
       if (r.changes === 0) throw new Error(`run ${id} ${this.run(id) ? 'is not running' : 'does not exist'}`);
     });
   }
 
   /** inserts or replaces the metrics of one epoch of a run */
   addEpoch(runId: string, row: EpochRow): void {
-    this.write(() => this.db.prepare(`INSERT INTO metrics (run_id, epoch, step, train_loss, train_accuracy,
+    this.write(() =>
+      this.db
+        .prepare(`INSERT INTO metrics (run_id, epoch, step, train_loss, train_accuracy,
         val_loss, val_accuracy, lr, samples_per_second) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (run_id, epoch) DO UPDATE SET step = excluded.step, train_loss = excluded.train_loss,
         train_accuracy = excluded.train_accuracy, val_loss = excluded.val_loss,
         val_accuracy = excluded.val_accuracy, lr = excluded.lr, samples_per_second = excluded.samples_per_second`)
-      .run(runId, row.epoch, row.step, row.trainLoss, row.trainAccuracy, row.valLoss, row.valAccuracy, row.lr,
-        row.samplesPerSecond));
+        .run(
+          runId,
+          row.epoch,
+          row.step,
+          row.trainLoss,
+          row.trainAccuracy,
+          row.valLoss,
+          row.valAccuracy,
+          row.lr,
+          row.samplesPerSecond,
+        ),
+    );
   }
 
   epochs(runId: string): EpochRow[] {
-    return (this.db.prepare('SELECT * FROM metrics WHERE run_id = ? ORDER BY epoch').all(runId) as MetricDb[])
-      .map(epochRow);
+    return (this.db.prepare('SELECT * FROM metrics WHERE run_id = ? ORDER BY epoch').all(runId) as MetricDb[]).map(
+      epochRow,
+    );
   }
 
   runs(): RunListItem[] {
-    return this.db.prepare(`SELECT id, kind, sweep_id AS sweepId, status, created_at AS createdAt,
+    return this.db
+      .prepare(`SELECT id, kind, sweep_id AS sweepId, status, created_at AS createdAt,
         finished_at AS finishedAt, json_extract(summary, '$.testAccuracy') AS testAccuracy,
         json_extract(summary, '$.valAccuracy') AS valAccuracy, json_extract(summary, '$.mode') AS mode,
         json_extract(summary, '$.workers') AS workers,
         (SELECT count(*) FROM metrics m WHERE m.run_id = r.id) AS epochs,
         (SELECT m.val_accuracy FROM metrics m WHERE m.run_id = r.id ORDER BY m.epoch DESC LIMIT 1) AS lastValAccuracy
-      FROM runs r ORDER BY created_at, rowid`).all() as RunListItem[];
+      FROM runs r ORDER BY created_at, rowid`)
+      .all() as RunListItem[];
   }
 
   run(id: string): RunRecord | undefined {
@@ -232,8 +326,12 @@ export class Store {
   // ---- sweeps -----------------------------------------------------------------------------
 
   createSweep(id: string, config: unknown, configHash: string): void {
-    this.write(() => this.db.prepare(`INSERT INTO sweeps (id, config, config_hash, status, created_at)
-      VALUES (?, ?, ?, 'running', ?)`).run(id, json(config), configHash, now()));
+    this.write(() =>
+      this.db
+        .prepare(`INSERT INTO sweeps (id, config, config_hash, status, created_at)
+      VALUES (?, ?, ?, 'running', ?)`)
+        .run(id, json(config), configHash, now()),
+    );
   }
 
   sweep(id: string): SweepRecord | undefined {
@@ -247,16 +345,20 @@ export class Store {
 
   finishSweep(id: string, summary: unknown): void {
     this.write(() => {
-      const r = this.db.prepare(`UPDATE sweeps SET status = 'finished', summary = ?, finished_at = ?
-        WHERE id = ?`).run(json(summary), now(), id);
+      const r = this.db
+        .prepare(`UPDATE sweeps SET status = 'finished', summary = ?, finished_at = ?
+        WHERE id = ?`)
+        .run(json(summary), now(), id);
       if (r.changes === 0) throw new Error(`sweep ${id} does not exist`);
     });
   }
 
   /** the most recently created sweep still 'running' (a coordinator died during it), if any */
   latestUnfinishedSweep(): SweepRecord | undefined {
-    const r = this.db.prepare(`SELECT * FROM sweeps WHERE status = 'running'
-      ORDER BY created_at DESC, rowid DESC LIMIT 1`).get() as SweepDb | undefined;
+    const r = this.db
+      .prepare(`SELECT * FROM sweeps WHERE status = 'running'
+      ORDER BY created_at DESC, rowid DESC LIMIT 1`)
+      .get() as SweepDb | undefined;
     return r && sweepRecord(r);
   }
 
@@ -266,8 +368,10 @@ export class Store {
   addTrial(sweepId: string, idx: number, params: Record<string, unknown>): void {
     this.write(() => {
       try {
-        this.db.prepare(`INSERT INTO trials (sweep_id, idx, params, status, created_at)
-          VALUES (?, ?, ?, 'queued', ?)`).run(sweepId, idx, json(params), now());
+        this.db
+          .prepare(`INSERT INTO trials (sweep_id, idx, params, status, created_at)
+          VALUES (?, ?, ?, 'queued', ?)`)
+          .run(sweepId, idx, json(params), now());
       } catch (e) {
         if ((e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
           throw new Error(`sweep ${sweepId} already has a trial ${idx}`, { cause: e });
@@ -280,17 +384,26 @@ export class Store {
   /** queued → running, trained by run `runId` (which must have been created with createRun) */
   startTrial(sweepId: string, idx: number, runId: string): void {
     this.write(() => {
-      const r = this.db.prepare(`UPDATE trials SET status = 'running', run_id = ?, started_at = ?
-        WHERE sweep_id = ? AND idx = ? AND status = 'queued'`).run(runId, now(), sweepId, idx);
+      const r = this.db
+        .prepare(`UPDATE trials SET status = 'running', run_id = ?, started_at = ?
+        WHERE sweep_id = ? AND idx = ? AND status = 'queued'`)
+        .run(runId, now(), sweepId, idx);
       if (r.changes === 0) throw this.trialError(sweepId, idx, 'queued');
     });
   }
 
   /** queued|running → a final status; durable when it returns */
-  finishTrial(sweepId: string, idx: number, status: TrialEndStatus, value: number | null,
-    valAccuracy: number | null, epochs: number): void {
+  finishTrial(
+    sweepId: string,
+    idx: number,
+    status: TrialEndStatus,
+    value: number | null,
+    valAccuracy: number | null,
+    epochs: number,
+  ): void {
     this.write(() => {
-      const r = this.db.prepare(`UPDATE trials SET status = ?, value = ?, val_accuracy = ?, epochs = ?,
+      const r = this.db
+        .prepare(`UPDATE trials SET status = ?, value = ?, val_accuracy = ?, epochs = ?,
           finished_at = ? WHERE sweep_id = ? AND idx = ? AND status IN ('queued', 'running')`)
         .run(status, value, valAccuracy, epochs, now(), sweepId, idx);
       if (r.changes === 0) throw this.trialError(sweepId, idx, 'queued or running');
@@ -301,46 +414,72 @@ export class Store {
    *  which is marked 'failed'); returns how many. */
   requeueRunning(sweepId: string): number {
     return this.write(() => {
-      this.db.prepare(`UPDATE runs SET status = 'failed', finished_at = ? WHERE status = 'running' AND id IN
-        (SELECT run_id FROM trials WHERE sweep_id = ? AND status = 'running')`).run(now(), sweepId);
-      return this.db.prepare(`UPDATE trials SET status = 'queued', run_id = NULL, started_at = NULL
-        WHERE sweep_id = ? AND status = 'running'`).run(sweepId).changes;
+      this.db
+        .prepare(`UPDATE runs SET status = 'failed', finished_at = ? WHERE status = 'running' AND id IN
+        (SELECT run_id FROM trials WHERE sweep_id = ? AND status = 'running')`)
+        .run(now(), sweepId);
+      return this.db
+        .prepare(`UPDATE trials SET status = 'queued', run_id = NULL, started_at = NULL
+        WHERE sweep_id = ? AND status = 'running'`)
+        .run(sweepId).changes;
     });
   }
 
   /** the sweep's trials by index, each with its run's per-epoch curve */
   trials(sweepId: string): TrialRecord[] {
     const rows = this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY idx').all(sweepId) as TrialDb[];
-    const points = this.db.prepare(`SELECT t.idx, m.epoch, m.val_accuracy, m.val_loss, m.train_loss
+    const points = this.db
+      .prepare(`SELECT t.idx, m.epoch, m.val_accuracy, m.val_loss, m.train_loss
       FROM trials t JOIN metrics m ON m.run_id = t.run_id WHERE t.sweep_id = ? ORDER BY t.idx, m.epoch`)
-      .all(sweepId) as Array<{ idx: number; epoch: number; val_accuracy: number | null; val_loss: number | null;
-        train_loss: number | null }>;
+      .all(sweepId) as Array<{
+      idx: number;
+      epoch: number;
+      val_accuracy: number | null;
+      val_loss: number | null;
+      train_loss: number | null;
+    }>;
     const curves = new Map<number, TrialRecord['curve']>();
     for (const p of points) {
       let c = curves.get(p.idx);
       if (!c) curves.set(p.idx, (c = []));
-      c.push({ epoch: p.epoch, valAccuracy: num(p.val_accuracy), valLoss: num(p.val_loss), trainLoss: num(p.train_loss) });
+      c.push({
+        epoch: p.epoch,
+        valAccuracy: num(p.val_accuracy),
+        valLoss: num(p.val_loss),
+        trainLoss: num(p.train_loss),
+      });
     }
-    return rows.map((r) => ({ index: r.idx, params: parse(r.params), status: r.status, value: r.value,
-      valAccuracy: r.val_accuracy, epochs: r.epochs, curve: curves.get(r.idx) ?? [] }));
+    return rows.map((r) => ({
+      index: r.idx,
+      params: parse(r.params),
+      status: r.status,
+      value: r.value,
+      valAccuracy: r.val_accuracy,
+      epochs: r.epochs,
+      curve: curves.get(r.idx) ?? [],
+    }));
   }
 
   /** the sweep's trials by index with their run ids and timestamps (no curves) */
   trialRows(sweepId: string): TrialRow[] {
-    return (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY idx').all(sweepId) as TrialDb[]).map(trialRow);
+    return (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY idx').all(sweepId) as TrialDb[]).map(
+      trialRow,
+    );
   }
 
   /** one trial with its run id and timestamps */
   trial(sweepId: string, idx: number): TrialRow | undefined {
     const r = this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? AND idx = ?').get(sweepId, idx) as
-      TrialDb | undefined;
+      | TrialDb
+      | undefined;
     return r && trialRow(r);
   }
 
   private trialError(sweepId: string, idx: number, expected: string): Error {
     const t = this.trial(sweepId, idx);
-    return new Error(t ? `trial ${idx} of sweep ${sweepId} is ${t.status}, not ${expected}`
-      : `sweep ${sweepId} has no trial ${idx}`);
+    return new Error(
+      t ? `trial ${idx} of sweep ${sweepId} is ${t.status}, not ${expected}` : `sweep ${sweepId} has no trial ${idx}`,
+    );
   }
 
   private write<T>(fn: () => T): T {
@@ -352,12 +491,17 @@ export class Store {
 function checkVersion(db: Database.Database, file: string): void {
   const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
   if (!table) throw new Error(`${file} is not a gradwire experiment store (no schema_version table)`);
-  const version = (db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version ?? 0;
+  const version =
+    (db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version ?? 0;
   if (version > SCHEMA_VERSION) {
-    throw new Error(`experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`);
+    throw new Error(
+      `experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`,
+    );
   }
   if (version < SCHEMA_VERSION) {
-    throw new Error(`experiment store ${file} has the older schema version ${version}; any gradwire command that writes to it (train, sweep) upgrades it`);
+    throw new Error(
+      `experiment store ${file} has the older schema version ${version}; any gradwire command that writes to it (train, sweep) upgrades it`,
+    );
   }
 }
 
@@ -367,7 +511,9 @@ function migrate(db: Database.Database, file: string): void {
     const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
     const version = row?.version ?? 0;
     if (version > MIGRATIONS.length) {
-      throw new Error(`experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`);
+      throw new Error(
+        `experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`,
+      );
     }
     for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
     if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);

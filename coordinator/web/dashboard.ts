@@ -47,17 +47,27 @@ interface Asset {
 const TEXT = (t: string): string => `${t}; charset=utf-8`;
 const ASSETS: Record<string, Asset> = {
   '/': { file: () => join(dashboardDir(), 'index.html'), type: TEXT('text/html'), cache: 'no-cache' },
-  '/assets/dashboard.js': { file: () => join(dashboardDir(), 'dashboard.js'), type: TEXT('text/javascript'), cache: 'no-cache' },
-  '/assets/dashboard.css': { file: () => join(dashboardDir(), 'dashboard.css'), type: TEXT('text/css'), cache: 'no-cache' },
+  '/assets/dashboard.js': {
+    file: () => join(dashboardDir(), 'dashboard.js'),
+    type: TEXT('text/javascript'),
+    cache: 'no-cache',
+  },
+  '/assets/dashboard.css': {
+    file: () => join(dashboardDir(), 'dashboard.css'),
+    type: TEXT('text/css'),
+    cache: 'no-cache',
+  },
   '/assets/echarts.min.js': {
     file: () => createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'),
-    type: TEXT('text/javascript'), cache: 'public, max-age=86400',
+    type: TEXT('text/javascript'),
+    cache: 'public, max-age=86400',
   },
 };
 
 // the page runs only its own scripts; ECharts sets inline styles, and the icon is a data: URL
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -68,7 +78,10 @@ const loaded = new Map<string, Promise<{ body: Buffer; etag: string }>>();
 function load(path: string, asset: Asset): Promise<{ body: Buffer; etag: string }> {
   let p = loaded.get(path);
   if (!p) {
-    p = readFile(asset.file()).then((body) => ({ body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` }));
+    p = readFile(asset.file()).then((body) => ({
+      body,
+      etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
+    }));
     p.catch(() => loaded.delete(path)); // a missing file is retried on the next request
     loaded.set(path, p);
   }
@@ -82,19 +95,22 @@ function serveAsset(req: IncomingMessage, res: ServerResponse, path: string): vo
     res.end('not found\n');
     return;
   }
-  load(path, asset).then(({ body, etag }) => {
-    const headers = { 'content-type': asset.type, 'cache-control': asset.cache, etag, ...SECURITY_HEADERS };
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, headers);
-      res.end();
-      return;
-    }
-    res.writeHead(200, { ...headers, 'content-length': body.byteLength });
-    res.end(body);
-  }, (e: unknown) => {
-    res.writeHead(500, { 'content-type': TEXT('text/plain') });
-    res.end(`the dashboard's file ${path} is missing: ${(e as Error).message}\n`);
-  });
+  load(path, asset).then(
+    ({ body, etag }) => {
+      const headers = { 'content-type': asset.type, 'cache-control': asset.cache, etag, ...SECURITY_HEADERS };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...headers, 'content-length': body.byteLength });
+      res.end(body);
+    },
+    (e: unknown) => {
+      res.writeHead(500, { 'content-type': TEXT('text/plain') });
+      res.end(`the dashboard's file ${path} is missing: ${(e as Error).message}\n`);
+    },
+  );
 }
 
 function frame(event: string, data: string): string {
@@ -242,7 +258,11 @@ export function installDashboard(server: CoordinatorServer, telemetry: Telemetry
   server.route('GET', '/', (req, res) => serveAsset(req, res, '/'));
   server.route('GET', '/assets/*', (req, res, url) => serveAsset(req, res, url.pathname));
   server.route('GET', '/api/state', (_req, res) => {
-    res.writeHead(200, { 'content-type': TEXT('application/json'), 'cache-control': 'no-store', ...SECURITY_HEADERS });
+    res.writeHead(200, {
+      'content-type': TEXT('application/json'),
+      'cache-control': 'no-store',
+      ...SECURITY_HEADERS,
+    });
     res.end(JSON.stringify(telemetry.snapshot()));
   });
   server.route('GET', '/api/events', (req, res) => hub.subscribe(req, res));

@@ -60,48 +60,77 @@ function readBody(req: IncomingMessage): Promise<string | null> {
 export function installLogin(server: CoordinatorServer): void {
   const open = { open: true };
   const html = (res: ServerResponse, status: number, body: string): void => {
-    res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-frame-options': 'DENY' });
+    res.writeHead(status, {
+      'content-type': 'text/html; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-frame-options': 'DENY',
+    });
     res.end(body);
   };
 
-  server.route('GET', '/login', (req, res, url) => {
-    const next = safeNext(url.searchParams.get('next'));
-    // nothing to log in to: no token, or a public dashboard, or already logged in
-    if (server.o.token === null || server.o.publicDashboard || server.authorized(req)) {
-      res.writeHead(303, { location: next });
-      res.end();
-      return;
-    }
-    html(res, 200, loginPage(next, null));
-  }, open);
-
-  server.route('POST', '/login', (req, res) => {
-    void readBody(req).then((body) => {
-      const form = new URLSearchParams(body ?? '');
-      const next = safeNext(form.get('next'));
-      const token = server.o.token;
-      if (token === null || server.o.publicDashboard) {
+  server.route(
+    'GET',
+    '/login',
+    (req, res, url) => {
+      const next = safeNext(url.searchParams.get('next'));
+      // nothing to log in to: no token, or a public dashboard, or already logged in
+      if (server.o.token === null || server.o.publicDashboard || server.authorized(req)) {
         res.writeHead(303, { location: next });
         res.end();
         return;
       }
-      if (body === null || !sameSecret(form.get('token') ?? '', token)) {
-        server.o.log.warn({ event: 'login-failed', address: req.socket.remoteAddress }, `dashboard login from ${req.socket.remoteAddress}: wrong token`);
-        html(res, 401, loginPage(next, body === null ? 'The form was too large.' : 'That is not this coordinator\'s token.'));
-        return;
-      }
-      const secure = server.o.tls ? '; Secure' : '';
+      html(res, 200, loginPage(next, null));
+    },
+    open,
+  );
+
+  server.route(
+    'POST',
+    '/login',
+    (req, res) => {
+      void readBody(req).then((body) => {
+        const form = new URLSearchParams(body ?? '');
+        const next = safeNext(form.get('next'));
+        const token = server.o.token;
+        if (token === null || server.o.publicDashboard) {
+          res.writeHead(303, { location: next });
+          res.end();
+          return;
+        }
+        if (body === null || !sameSecret(form.get('token') ?? '', token)) {
+          server.o.log.warn(
+            { event: 'login-failed', address: req.socket.remoteAddress },
+            `dashboard login from ${req.socket.remoteAddress}: wrong token`,
+          );
+          html(
+            res,
+            401,
+            loginPage(next, body === null ? 'The form was too large.' : "That is not this coordinator's token."),
+          );
+          return;
+        }
+        const secure = server.o.tls ? '; Secure' : '';
+        res.writeHead(303, {
+          location: next,
+          'set-cookie': `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict${secure}`,
+          'cache-control': 'no-store',
+        });
+        res.end();
+      });
+    },
+    open,
+  );
+
+  server.route(
+    'GET',
+    '/logout',
+    (_req, res) => {
       res.writeHead(303, {
-        location: next,
-        'set-cookie': `${SESSION_COOKIE}=${sessionValue(token)}; Path=/; HttpOnly; SameSite=Strict${secure}`,
-        'cache-control': 'no-store',
+        location: '/login',
+        'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`,
       });
       res.end();
-    });
-  }, open);
-
-  server.route('GET', '/logout', (_req, res) => {
-    res.writeHead(303, { location: '/login', 'set-cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` });
-    res.end();
-  }, open);
+    },
+    open,
+  );
 }

@@ -34,7 +34,10 @@ const TRIAL_STATUSES: TrialStatus[] = ['queued', 'running', 'finished', 'stopped
 // label objects made once: the per-step path allocates none of its own
 const KIND_LABELS: Record<Kind, { kind: Kind }> = { run: { kind: 'run' }, trial: { kind: 'trial' } };
 const PHASE_LABELS: Record<Phase, { phase: Phase }> = {
-  compute: { phase: 'compute' }, communication: { phase: 'communication' }, wait: { phase: 'wait' }, total: { phase: 'total' },
+  compute: { phase: 'compute' },
+  communication: { phase: 'communication' },
+  wait: { phase: 'wait' },
+  total: { phase: 'total' },
 };
 
 /** What /metrics remembers of a run in progress. */
@@ -61,15 +64,21 @@ export interface Metrics {
 export function installMetrics(server: CoordinatorServer, telemetry: Telemetry): Metrics {
   const m = createMetrics(server, telemetry);
   server.route('GET', '/metrics', (_req, res) => {
-    m.render().then((body) => {
-      res.writeHead(200, { 'content-type': m.registry.contentType, 'cache-control': 'no-store' });
-      res.end(body);
-    }, (e: unknown) => {
-      const message = e instanceof Error ? e.message : String(e);
-      server.o.log.error({ event: 'metrics-error', err: message }, `/metrics: could not render the metrics: ${message}`);
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`could not render the metrics: ${message}\n`);
-    });
+    m.render().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': m.registry.contentType, 'cache-control': 'no-store' });
+        res.end(body);
+      },
+      (e: unknown) => {
+        const message = e instanceof Error ? e.message : String(e);
+        server.o.log.error(
+          { event: 'metrics-error', err: message },
+          `/metrics: could not render the metrics: ${message}`,
+        );
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(`could not render the metrics: ${message}\n`);
+      },
+    );
   });
   return m;
 }
@@ -82,12 +91,18 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
 
   // --- training: per-kind tallies kept as plain numbers by the events, read at scrape time
   const tally = {
-    steps: { run: 0, trial: 0 }, skipped: { run: 0, trial: 0 }, samples: { run: 0, trial: 0 }, epochs: { run: 0, trial: 0 },
+    steps: { run: 0, trial: 0 },
+    skipped: { run: 0, trial: 0 },
+    samples: { run: 0, trial: 0 },
+    epochs: { run: 0, trial: 0 },
   } satisfies Record<string, Record<Kind, number>>;
   const perKind = (name: string, help: string, counts: Record<Kind, number>): void => {
     const last: Record<Kind, number> = { run: 0, trial: 0 };
     const c = new Counter({
-      name, help, labelNames: ['kind'] as const, registers,
+      name,
+      help,
+      labelNames: ['kind'] as const,
+      registers,
       collect() {
         for (const k of KINDS) {
           if (counts[k] > last[k]) this.inc(KIND_LABELS[k], counts[k] - last[k]);
@@ -97,14 +112,24 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
     });
     for (const k of KINDS) c.inc(KIND_LABELS[k], 0);
   };
-  perKind(`${PREFIX}steps_total`, 'Training steps done by this coordinator (kind: run, or trial of a sweep)', tally.steps);
-  perKind(`${PREFIX}skipped_steps_total`, 'Training steps skipped because their gradient was not finite (onNonFinite: skip)', tally.skipped);
-  perKind(`${PREFIX}samples_total`, 'Training samples processed (the rows of every step\'s batch)', tally.samples);
+  perKind(
+    `${PREFIX}steps_total`,
+    'Training steps done by this coordinator (kind: run, or trial of a sweep)',
+    tally.steps,
+  );
+  perKind(
+    `${PREFIX}skipped_steps_total`,
+    'Training steps skipped because their gradient was not finite (onNonFinite: skip)',
+    tally.skipped,
+  );
+  perKind(`${PREFIX}samples_total`, "Training samples processed (the rows of every step's batch)", tally.samples);
   perKind(`${PREFIX}epochs_total`, 'Training epochs completed (each followed by a validation pass)', tally.epochs);
   const stepSeconds = new Histogram({
     name: `${PREFIX}step_duration_seconds`,
-    help: 'Duration of a training step by phase: compute (slowest worker\'s gradient computation), communication (the rest of a distributed step until its last gradient arrived: frames, latency, BatchNorm sync rounds), wait (waiting for workers before the step could start), total (the whole step as in steps.csv: compute, communication, reduction and update, not the wait)',
-    labelNames: ['phase'] as const, buckets: STEP_BUCKETS, registers,
+    help: "Duration of a training step by phase: compute (slowest worker's gradient computation), communication (the rest of a distributed step until its last gradient arrived: frames, latency, BatchNorm sync rounds), wait (waiting for workers before the step could start), total (the whole step as in steps.csv: compute, communication, reduction and update, not the wait)",
+    labelNames: ['phase'] as const,
+    buckets: STEP_BUCKETS,
+    registers,
   });
   for (const p of Object.values(PHASE_LABELS)) stepSeconds.zero(p);
   new Gauge({
@@ -124,16 +149,20 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
     },
   });
   new Gauge({
-    name: `${PREFIX}run_step`, help: 'Steps done so far by each run in progress (its next step), including steps before a resume',
-    labelNames: ['run', 'kind'] as const, registers,
+    name: `${PREFIX}run_step`,
+    help: 'Steps done so far by each run in progress (its next step), including steps before a resume',
+    labelNames: ['run', 'kind'] as const,
+    registers,
     collect() {
       this.reset();
       for (const r of live.values()) this.set({ run: r.id, kind: r.kind }, r.step);
     },
   });
   new Gauge({
-    name: `${PREFIX}run_total_steps`, help: 'Steps each run in progress will take in all (epochs times steps per epoch)',
-    labelNames: ['run', 'kind'] as const, registers,
+    name: `${PREFIX}run_total_steps`,
+    help: 'Steps each run in progress will take in all (epochs times steps per epoch)',
+    labelNames: ['run', 'kind'] as const,
+    registers,
     collect() {
       this.reset();
       for (const r of live.values()) this.set({ run: r.id, kind: r.kind }, r.totalSteps);
@@ -144,7 +173,9 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
   const mirror = (name: string, help: string, read: () => number): void => {
     let last = 0;
     new Counter({
-      name, help, registers,
+      name,
+      help,
+      registers,
       collect() {
         const v = read();
         // the server's totals only grow; a counter must never go down whatever happens
@@ -155,12 +186,26 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
       },
     });
   };
-  mirror(`${PREFIX}bytes_received_total`, 'Bytes received from workers (WebSocket message payloads, all connections since the start)', () => server.bytesIn);
-  mirror(`${PREFIX}bytes_sent_total`, 'Bytes sent to workers (WebSocket message payloads, all connections since the start; datasets served over HTTP not included)', () => server.bytesOut);
-  mirror(`${PREFIX}rejected_frames_total`, 'Frames from workers that were rejected (malformed, oversized, unexpected); each closes its connection', () => server.rejectedFrames);
+  mirror(
+    `${PREFIX}bytes_received_total`,
+    'Bytes received from workers (WebSocket message payloads, all connections since the start)',
+    () => server.bytesIn,
+  );
+  mirror(
+    `${PREFIX}bytes_sent_total`,
+    'Bytes sent to workers (WebSocket message payloads, all connections since the start; datasets served over HTTP not included)',
+    () => server.bytesOut,
+  );
+  mirror(
+    `${PREFIX}rejected_frames_total`,
+    'Frames from workers that were rejected (malformed, oversized, unexpected); each closes its connection',
+    () => server.rejectedFrames,
+  );
   new Gauge({
-    name: `${PREFIX}workers`, help: 'Worker connections by state: handshake (not authenticated yet), idle (no job), loading (fetching its job\'s dataset), ready (training)',
-    labelNames: ['state'] as const, registers,
+    name: `${PREFIX}workers`,
+    help: "Worker connections by state: handshake (not authenticated yet), idle (no job), loading (fetching its job's dataset), ready (training)",
+    labelNames: ['state'] as const,
+    registers,
     collect() {
       const n: Record<WorkerState, number> = { handshake: 0, idle: 0, loading: 0, ready: 0 };
       for (const c of server.conns.values()) n[c.state]++;
@@ -168,7 +213,9 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
     },
   });
   new Gauge({
-    name: `${PREFIX}workers_connected`, help: 'Authenticated workers connected (every state but handshake)', registers,
+    name: `${PREFIX}workers_connected`,
+    help: 'Authenticated workers connected (every state but handshake)',
+    registers,
     collect() {
       let n = 0;
       for (const c of server.conns.values()) if (c.state !== 'handshake') n++;
@@ -176,16 +223,24 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
     },
   });
   const disconnects = new Counter({
-    name: `${PREFIX}worker_disconnects_total`, help: 'Authenticated workers that left, for any reason (done, killed, rejected, heartbeat timeout)', registers,
+    name: `${PREFIX}worker_disconnects_total`,
+    help: 'Authenticated workers that left, for any reason (done, killed, rejected, heartbeat timeout)',
+    registers,
   });
   const failures = new Counter({
-    name: `${PREFIX}worker_failures_total`, help: 'Workers lost in the middle of a step (their work went to the others)', registers,
+    name: `${PREFIX}worker_failures_total`,
+    help: 'Workers lost in the middle of a step (their work went to the others)',
+    registers,
   });
   const reassignments = new Counter({
-    name: `${PREFIX}reassignments_total`, help: 'Times a lost worker\'s share of a step was handed out again', registers,
+    name: `${PREFIX}reassignments_total`,
+    help: "Times a lost worker's share of a step was handed out again",
+    registers,
   });
   const reassigned = new Counter({
-    name: `${PREFIX}reassigned_microbatches_total`, help: 'Microbatches handed out again after their worker was lost', registers,
+    name: `${PREFIX}reassigned_microbatches_total`,
+    help: 'Microbatches handed out again after their worker was lost',
+    registers,
   });
   for (const c of [disconnects, failures, reassignments, reassigned]) c.inc(0);
 
@@ -193,17 +248,29 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
   let sweepId: string | null = null;
   let planned = 0;
   const trialStatus = new Map<number, TrialStatus>();
-  const trialCount: Record<TrialStatus, number> = { queued: 0, running: 0, finished: 0, stopped: 0, failed: 0 };
+  const trialCount: Record<TrialStatus, number> = {
+    queued: 0,
+    running: 0,
+    finished: 0,
+    stopped: 0,
+    failed: 0,
+  };
   new Gauge({
-    name: `${PREFIX}sweep_trials`, help: 'Trials of the current sweep by status (queued, running, finished, stopped by ASHA, failed)',
-    labelNames: ['status'] as const, registers,
+    name: `${PREFIX}sweep_trials`,
+    help: 'Trials of the current sweep by status (queued, running, finished, stopped by ASHA, failed)',
+    labelNames: ['status'] as const,
+    registers,
     collect() {
       for (const s of TRIAL_STATUSES) this.set({ status: s }, trialCount[s]);
     },
   });
   new Gauge({
-    name: `${PREFIX}sweep_trials_planned`, help: 'Trials the current sweep is configured to run (0: no sweep)', registers,
-    collect() { this.set(planned); },
+    name: `${PREFIX}sweep_trials_planned`,
+    help: 'Trials the current sweep is configured to run (0: no sweep)',
+    registers,
+    collect() {
+      this.set(planned);
+    },
   });
 
   // --- the telemetry's events: O(1) each
@@ -216,7 +283,14 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
       return;
     }
     live.set(run.id, {
-      id: run.id, kind: run.kind, step: run.step, totalSteps: run.totalSteps, rows: 0, ms: 0, weight: 0, lastAt: run.startedAt,
+      id: run.id,
+      kind: run.kind,
+      step: run.step,
+      totalSteps: run.totalSteps,
+      rows: 0,
+      ms: 0,
+      weight: 0,
+      lastAt: run.startedAt,
     });
   };
   const onStep = (runId: string, p: StepPoint): void => {
@@ -252,11 +326,16 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
   telemetry.on('event', (e: TelemetryEvent) => {
     try {
       switch (e.type) {
-        case 'step': return onStep(e.runId, e.point);
-        case 'run': return onRun(e.run);
-        case 'epoch': return void tally.epochs[live.get(e.runId)?.kind ?? 'run']++;
-        case 'worker-gone': return void disconnects.inc();
-        case 'failure': return void failures.inc();
+        case 'step':
+          return onStep(e.runId, e.point);
+        case 'run':
+          return onRun(e.run);
+        case 'epoch':
+          return void tally.epochs[live.get(e.runId)?.kind ?? 'run']++;
+        case 'worker-gone':
+          return void disconnects.inc();
+        case 'failure':
+          return void failures.inc();
         case 'reassignment':
           reassignments.inc();
           if (e.microbatches > 0) reassigned.inc(e.microbatches);
@@ -269,13 +348,17 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
           }
           planned = e.sweep.total;
           return;
-        case 'trial': return onTrial(e.sweepId, e.trial);
+        case 'trial':
+          return onTrial(e.sweepId, e.trial);
       }
     } catch (err) {
       // metrics must never disturb training
       if (!warned) {
         warned = true;
-        server.o.log.warn({ event: 'metrics-error', err: (err as Error).message }, `/metrics: ignoring an event it could not count: ${(err as Error).message}`);
+        server.o.log.warn(
+          { event: 'metrics-error', err: (err as Error).message },
+          `/metrics: ignoring an event it could not count: ${(err as Error).message}`,
+        );
       }
     }
   });
@@ -288,7 +371,10 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
       try {
         collectDefaultMetrics({ register: registry, prefix: PREFIX });
       } catch (e) {
-        server.o.log.warn({ event: 'metrics-error', err: (e as Error).message }, `/metrics: no Node.js process metrics: ${(e as Error).message}`);
+        server.o.log.warn(
+          { event: 'metrics-error', err: (e as Error).message },
+          `/metrics: no Node.js process metrics: ${(e as Error).message}`,
+        );
       }
     }
     // prom-client writes NaN (an event loop lag before its first sample) as "Nan"; the text

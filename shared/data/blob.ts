@@ -63,7 +63,8 @@ export function decodeDatasetBlob(bytes: Uint8Array, name: string): Dataset {
   for (let i = 0; i < TAG.length; i++) if (bytes[i] !== TAG[i]) bad('not a gradwire dataset (wrong tag)');
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const format = bytes[TAG.length];
-  if (format !== 0 && format !== 1) bad(`unknown x format ${format} (this gradwire reads 0: float32, 1: a table of values and 8-bit indices)`);
+  if (format !== 0 && format !== 1)
+    bad(`unknown x format ${format} (this gradwire reads 0: float32, 1: a table of values and 8-bit indices)`);
   const n = v.getUint32(HEADER - 12, true);
   const features = v.getUint32(HEADER - 8, true);
   const classes = v.getUint32(HEADER - 4, true);
@@ -73,10 +74,22 @@ export function decodeDatasetBlob(bytes: Uint8Array, name: string): Dataset {
   const xOff = bytes.byteOffset + HEADER;
   const yOff = xOff + xBytes;
   if (format === 1) {
-    const y = LITTLE_ENDIAN && yOff % 4 === 0 ? new Int32Array(bytes.buffer, yOff, n) : Int32Array.from({ length: n }, (_, i) => v.getInt32(HEADER + xBytes + 4 * i, true));
+    const y =
+      LITTLE_ENDIAN && yOff % 4 === 0
+        ? new Int32Array(bytes.buffer, yOff, n)
+        : Int32Array.from({ length: n }, (_, i) => v.getInt32(HEADER + xBytes + 4 * i, true));
     checkLabels(y, classes, bad);
     const xTable = Float32Array.from({ length: TABLE }, (_, i) => v.getFloat32(HEADER + 4 * i, true));
-    return { name, n, features, classes, x: new Float32Array(0), xTable, xLevels: bytes.subarray(HEADER + TABLE * 4, HEADER + TABLE * 4 + n * features), y };
+    return {
+      name,
+      n,
+      features,
+      classes,
+      x: new Float32Array(0),
+      xTable,
+      xLevels: bytes.subarray(HEADER + TABLE * 4, HEADER + TABLE * 4 + n * features),
+      y,
+    };
   }
   let x: Float32Array;
   let y: Int32Array;

@@ -45,7 +45,10 @@ export function parseCsvRecords(text: string, fileName: string): CsvRecord[] {
     const ch = text[i]!;
     if (inQuotes) {
       if (ch === '"') {
-        if (text[i + 1] === '"') { cell += '"'; i++; } else inQuotes = false;
+        if (text[i + 1] === '"') {
+          cell += '"';
+          i++;
+        } else inQuotes = false;
       } else {
         if (ch === '\n') line++;
         cell += ch;
@@ -93,7 +96,10 @@ export function datasetFromCsv(text: string, labelColumn: string, fileName: stri
   }
   const labelIdx = columns.indexOf(labelColumn);
   if (labelIdx < 0) {
-    invalid(fileName, `label column "${labelColumn}" not found; the columns are: ${columns.map((c) => `"${c}"`).join(', ')}`);
+    invalid(
+      fileName,
+      `label column "${labelColumn}" not found; the columns are: ${columns.map((c) => `"${c}"`).join(', ')}`,
+    );
   }
   if (columns.length < 2) invalid(fileName, `no feature columns: the only column is the label column "${labelColumn}"`);
   const rows = records.slice(1);
@@ -105,7 +111,10 @@ export function datasetFromCsv(text: string, labelColumn: string, fileName: stri
   const rawLabels: string[] = new Array<string>(n);
   rows.forEach((r, i) => {
     if (r.cells.length !== columns.length) {
-      invalid(fileName, `row ${r.line} has ${r.cells.length} cells, but the header has ${columns.length} columns ${ROW_NOTE}`);
+      invalid(
+        fileName,
+        `row ${r.line} has ${r.cells.length} cells, but the header has ${columns.length} columns ${ROW_NOTE}`,
+      );
     }
     let f = 0;
     for (let c = 0; c < columns.length; c++) {
@@ -132,5 +141,13 @@ export function datasetFromCsv(text: string, labelColumn: string, fileName: stri
   const index = new Map(distinct.map((k, i) => [k, i]));
   const y = new Int32Array(n);
   for (let i = 0; i < n; i++) y[i] = index.get(key(rawLabels[i]!))!;
-  return validateDataset({ name: fileName, n, features, classes: distinct.length, x, y, classNames: distinct });
+  return validateDataset({
+    name: fileName,
+    n,
+    features,
+    classes: distinct.length,
+    x,
+    y,
+    classNames: distinct,
+  });
 }

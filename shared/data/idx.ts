@@ -14,7 +14,12 @@ export interface IdxArray {
 }
 
 const TYPE_NAMES: Record<number, string> = {
-  0x08: 'unsigned byte', 0x09: 'signed byte', 0x0b: 'int16', 0x0c: 'int32', 0x0d: 'float32', 0x0e: 'float64',
+  0x08: 'unsigned byte',
+  0x09: 'signed byte',
+  0x0b: 'int16',
+  0x0c: 'int32',
+  0x0d: 'float32',
+  0x0e: 'float64',
 };
 
 const hex = (b: number): string => `0x${b.toString(16).padStart(2, '0')}`;
@@ -41,7 +46,10 @@ export function parseIdx(bytes: Uint8Array, fileName: string): IdxArray {
   if (ndims === 0) invalid(fileName, 'IDX header declares 0 dimensions');
   const headerLen = 4 + 4 * ndims;
   if (bytes.length < headerLen) {
-    invalid(fileName, `truncated: header declares ${ndims} dimensions (${headerLen} header bytes), file has ${bytes.length} bytes`);
+    invalid(
+      fileName,
+      `truncated: header declares ${ndims} dimensions (${headerLen} header bytes), file has ${bytes.length} bytes`,
+    );
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const dims: number[] = [];
@@ -52,7 +60,10 @@ export function parseIdx(bytes: Uint8Array, fileName: string): IdxArray {
     invalid(fileName, `truncated: header says ${dims.join('×')} = ${expected} bytes of data, file has ${have}`);
   }
   if (have > expected) {
-    invalid(fileName, `header says ${dims.join('×')} = ${expected} bytes of data, but the file has ${have - expected} extra bytes after them`);
+    invalid(
+      fileName,
+      `header says ${dims.join('×')} = ${expected} bytes of data, but the file has ${have - expected} extra bytes after them`,
+    );
   }
   return { dims, data: bytes.subarray(headerLen) };
 }
@@ -62,23 +73,33 @@ export function parseIdx(bytes: Uint8Array, fileName: string): IdxArray {
  * pixels scaled to [0, 1] (÷255), features = d1·d2·..., classes = max label + 1.
  */
 export function datasetFromIdx(
-  images: Uint8Array, labels: Uint8Array, names: { images: string; labels: string },
+  images: Uint8Array,
+  labels: Uint8Array,
+  names: { images: string; labels: string },
 ): Dataset {
   const img = parseIdx(images, names.images);
   const lab = parseIdx(labels, names.labels);
   if (img.dims.length < 2) {
-    invalid(names.images, `an images file needs at least 2 dimensions (samples × features), header has ${img.dims.length}`);
+    invalid(
+      names.images,
+      `an images file needs at least 2 dimensions (samples × features), header has ${img.dims.length}`,
+    );
   }
   if (lab.dims.length > 2 || (lab.dims.length === 2 && lab.dims[1] !== 1)) {
-    invalid(names.labels, `a labels file must have 1 dimension (one label per sample), header says ${lab.dims.join('×')}`);
+    invalid(
+      names.labels,
+      `a labels file must have 1 dimension (one label per sample), header says ${lab.dims.join('×')}`,
+    );
   }
   const n = img.dims[0]!;
   const features = img.dims.slice(1).reduce((a, b) => a * b, 1);
   if (n === 0) invalid(names.images, 'contains no images');
   if (features === 0) invalid(names.images, `images have 0 pixels (${img.dims.join('×')})`);
   if (lab.dims[0] !== n) {
-    throw new UserError('DATA_INVALID',
-      `${names.labels}: label count mismatch: ${names.labels} has ${lab.dims[0]} labels but ${names.images} has ${n} images`);
+    throw new UserError(
+      'DATA_INVALID',
+      `${names.labels}: label count mismatch: ${names.labels} has ${lab.dims[0]} labels but ${names.images} has ${n} images`,
+    );
   }
   const x = new Float32Array(n * features);
   for (let i = 0; i < x.length; i++) x[i] = img.data[i]! / 255;

@@ -21,12 +21,18 @@ export interface SplitSets {
  * set, and its order carries no information (epochOrder shuffles train each epoch).
  */
 export function stratifiedSplit(
-  y: Int32Array, classes: number, fractions: [number, number, number], seed: number,
+  y: Int32Array,
+  classes: number,
+  fractions: [number, number, number],
+  seed: number,
 ): SplitSets {
   const [, fVal, fTest] = fractions;
   const sum = fractions[0] + fVal + fTest;
   if (fractions.some((f) => !Number.isFinite(f) || f < 0 || f > 1) || Math.abs(sum - 1) > 1e-9) {
-    throw new UserError('CONFIG_INVALID', `data.split must be three fractions in [0, 1] summing to 1, got [${fractions.join(', ')}]`);
+    throw new UserError(
+      'CONFIG_INVALID',
+      `data.split must be three fractions in [0, 1] summing to 1, got [${fractions.join(', ')}]`,
+    );
   }
   const byClass: number[][] = Array.from({ length: classes }, () => []);
   for (let i = 0; i < y.length; i++) {
@@ -38,8 +44,13 @@ export function stratifiedSplit(
   }
   const counts = byClass.map((m) => m.length);
   const nVal = largestRemainder(Math.min(Math.round(fVal * y.length), y.length), counts);
-  const nTest = largestRemainder(Math.min(Math.round(fTest * y.length), y.length - nVal.reduce((a, b) => a + b, 0)), counts.map((c, k) => c - nVal[k]!));
-  const train: number[] = [], val: number[] = [], test: number[] = [];
+  const nTest = largestRemainder(
+    Math.min(Math.round(fTest * y.length), y.length - nVal.reduce((a, b) => a + b, 0)),
+    counts.map((c, k) => c - nVal[k]!),
+  );
+  const train: number[] = [],
+    val: number[] = [],
+    test: number[] = [];
   byClass.forEach((members, c) => {
     const idx = new Rng(seed, 'split', c).shuffle(Int32Array.from(members));
     for (let k = 0; k < idx.length; k++) {

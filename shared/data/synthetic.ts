@@ -14,7 +14,8 @@ function check(name: string, n: number, classes: number, noise: number): void {
     throw new UserError('CONFIG_INVALID', `data (${name}): ${problem}`);
   };
   if (!Number.isInteger(classes) || classes < 2) bad(`classes must be an integer ≥ 2, got ${classes}`);
-  if (!Number.isInteger(n) || n < classes) bad(`samples must be an integer ≥ the number of classes (${classes}), got ${n}`);
+  if (!Number.isInteger(n) || n < classes)
+    bad(`samples must be an integer ≥ the number of classes (${classes}), got ${n}`);
   if (!Number.isFinite(noise) || noise < 0) bad(`noise must be a finite number ≥ 0, got ${noise}`);
 }
 
@@ -25,7 +26,11 @@ function classCount(n: number, k: number, c: number): number {
 
 /** Fill a 2-D dataset: point(c, t) gives the noiseless point for class c at position t ∈ [0, 1]. */
 function generate(
-  name: string, n: number, classes: number, noise: number, seed: number,
+  name: string,
+  n: number,
+  classes: number,
+  noise: number,
+  seed: number,
   point: (c: number, t: number) => [number, number],
 ): Dataset {
   const rng = new Rng(seed, 'data', name);

@@ -105,7 +105,11 @@ export function blockMerges(first: number, n: number): Array<Array<[number, numb
  *  region is complete — while it is still in cache — in exactly the order `treeReduce`
  *  would: the block's sum is left in its first slot's grads (the others' are consumed). */
 export function* trainPass(
-  model: Model, slots: Slot[], seed: number, step: number, reduce = false,
+  model: Model,
+  slots: Slot[],
+  seed: number,
+  step: number,
+  reduce = false,
 ): Generator<SyncRequest, PassOutcome, SyncReply> {
   const layers = model.layers;
   const merges = reduce && slots.length > 0 ? blockMerges(slots[0]!.index, slots.length) : null;
@@ -113,7 +117,8 @@ export function* trainPass(
   const mergeAfter = (l: number, k: number): void => {
     const layer = layers[l]!;
     if (!merges || layer.paramSize === 0) return;
-    const from = layer.paramOffset, to = from + layer.paramSize;
+    const from = layer.paramOffset,
+      to = from + layer.paramSize;
     for (const [left, right] of merges[k]!) {
       model.k.addInto(slots[left]!.grads.subarray(from, to), slots[right]!.grads.subarray(from, to), layer.paramSize);
     }
@@ -139,7 +144,8 @@ export function* trainPass(
     s.lossSum = r.lossSum;
     s.correct = r.correct;
     // every parameter region but the dense layers' (whose backward writes it whole)
-    for (const l of layers) if (!(l instanceof Dense) && l.paramSize > 0) s.grads.fill(0, l.paramOffset, l.paramOffset + l.paramSize);
+    for (const l of layers)
+      if (!(l instanceof Dense) && l.paramSize > 0) s.grads.fill(0, l.paramOffset, l.paramOffset + l.paramSize);
   }
 
   for (let i = last; i >= 0; i--) {
@@ -170,5 +176,12 @@ export function evalSlot(model: Model, slot: Slot): { lossSum: number; correct: 
     if (layer instanceof BatchNorm) layer.forwardEval(inputOf(slot, i), slot.rows, slot.caches[i]!);
     else layer.forward(inputOf(slot, i), slot.rows, slot.caches[i]!, ctx);
   });
-  return model.k.loss(model.loss, slot.caches[model.layers.length - 1]!.out, slot.labels, slot.rows, model.classes, null);
+  return model.k.loss(
+    model.loss,
+    slot.caches[model.layers.length - 1]!.out,
+    slot.labels,
+    slot.rows,
+    model.classes,
+    null,
+  );
 }

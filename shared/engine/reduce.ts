@@ -18,10 +18,15 @@ export interface Block<T> {
 }
 
 /** Reduce a sequence of leaves (or aligned blocks in index order covering 0..n-1). */
-export function treeReduce<T>(items: ReadonlyArray<T | Block<T>>, combine: (left: T, right: T) => T, blocks = false): T {
+export function treeReduce<T>(
+  items: ReadonlyArray<T | Block<T>>,
+  combine: (left: T, right: T) => T,
+  blocks = false,
+): T {
   const stack: Array<{ value: T; size: number }> = [];
   for (const item of items) {
-    let node = blocks ? { value: (item as Block<T>).value, size: (item as Block<T>).size }
+    let node = blocks
+      ? { value: (item as Block<T>).value, size: (item as Block<T>).size }
       : { value: item as T, size: 1 };
     while (stack.length > 0 && stack[stack.length - 1]!.size === node.size) {
       const left = stack.pop()!;

@@ -33,8 +33,16 @@ export function resultBlocks(slots: Slot[], k: Kernels, reduced = false): Result
     return {
       start,
       size,
-      grads: reduced ? mine[0]!.grads : treeReduce(mine.map((s) => s.grads), add),
-      lossSum: treeReduce(mine.map((s) => s.lossSum), (a, b) => a + b),
+      grads: reduced
+        ? mine[0]!.grads
+        : treeReduce(
+            mine.map((s) => s.grads),
+            add,
+          ),
+      lossSum: treeReduce(
+        mine.map((s) => s.lossSum),
+        (a, b) => a + b,
+      ),
       correct: mine.reduce((a, s) => a + s.correct, 0),
     };
   });
@@ -48,7 +56,11 @@ export function shardGradientBlocks(slots: Slot[], k: Kernels): Array<Block<Floa
 /** Reduce all shards' gradient blocks, in microbatch order, into the batch gradient sum. */
 export function reduceGradientBlocks(blocks: Array<Block<Float32Array>>): Float32Array {
   const ordered = [...blocks].sort((a, b) => a.start - b.start);
-  return treeReduce(ordered.map((b) => ({ ...b, value: b.value.slice() })), addInto, true);
+  return treeReduce(
+    ordered.map((b) => ({ ...b, value: b.value.slice() })),
+    addInto,
+    true,
+  );
 }
 
 /** Merge the requests of one sync round from every shard into one request over all

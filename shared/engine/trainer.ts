@@ -10,7 +10,16 @@ import { createKernels } from '../kernels/index.js';
 import { Model } from '../nn/model.js';
 import { BatchNorm, addSums, combineStats } from '../nn/norms.js';
 import { createOptimizer, loadOptimizerState, optimizerState, optimizerStep, type Optimizer } from '../optim/index.js';
-import { evalSlot, fillSlot, newSlot, trainPass, type PassOutcome, type Slot, type SyncReply, type SyncRequest } from './pass.js';
+import {
+  evalSlot,
+  fillSlot,
+  newSlot,
+  trainPass,
+  type PassOutcome,
+  type Slot,
+  type SyncReply,
+  type SyncRequest,
+} from './pass.js';
 import { addIntoWith, alignedBlocks, treeReduce } from './reduce.js';
 
 export interface Split {
@@ -85,9 +94,14 @@ export class Trainer {
   /** left += right in the model's kernels (bit-identical to reduce.ts addInto) */
   private readonly addInto: (left: Float32Array, right: Float32Array) => Float32Array;
 
-  constructor(readonly cfg: RunConfig, readonly data: Dataset, split?: Split) {
+  constructor(
+    readonly cfg: RunConfig,
+    readonly data: Dataset,
+    split?: Split,
+  ) {
     this.split = split ?? stratifiedSplit(data.y, data.classes, cfg.data.split, cfg.seed);
-    if (this.split.train.length === 0) throw new UserError('DATA_INVALID', 'the training split is empty; use more data or a larger data.split[0]');
+    if (this.split.train.length === 0)
+      throw new UserError('DATA_INVALID', 'the training split is empty; use more data or a larger data.split[0]');
     this.model = Model.fromConfig(cfg.model, data.features, data.classes, createKernels()).reset(cfg.seed);
     this.optimizer = createOptimizer(cfg.optimizer, this.model.paramCount, this.model.k);
     this.stepsPerEpoch = Math.ceil(this.split.train.length / cfg.batchSize);
@@ -119,7 +133,12 @@ export class Trainer {
   /** Forward and backward over a global batch at the current step, in microbatches: the
    *  gradient sum reduced in the fixed tree, the loss sum, the correct count, and the global
    *  BN statistics. Changes no parameter. gradSum is a buffer the trainer reuses: copy it to keep it. */
-  gradientSum(batch: Int32Array): { gradSum: Float32Array; lossSum: number; correct: number; bnStats: Map<number, Float64Array> } {
+  gradientSum(batch: Int32Array): {
+    gradSum: Float32Array;
+    lossSum: number;
+    correct: number;
+    bnStats: Map<number, Float64Array>;
+  } {
     const parts = microbatches(batch, Math.min(this.cfg.microbatch, this.cfg.batchSize));
     const slots = this.slots.slice(0, parts.length);
     parts.forEach((p, i) => fillSlot(slots[i]!, this.data, p, i));
@@ -129,7 +148,10 @@ export class Trainer {
     const roots = alignedBlocks(0, slots.length).map((b) => ({ ...b, value: slots[b.start]!.grads }));
     return {
       gradSum: treeReduce(roots, this.addInto, true),
-      lossSum: treeReduce(slots.map((s) => s.lossSum), (a, b) => a + b),
+      lossSum: treeReduce(
+        slots.map((s) => s.lossSum),
+        (a, b) => a + b,
+      ),
       correct: slots.reduce((a, s) => a + s.correct, 0),
       bnStats: outcome.bnStats,
     };
@@ -145,7 +167,13 @@ export class Trainer {
 
   /** The coordinator's half of a step: mean gradient, non-finite check, optimizer, BN
    *  running statistics, position. `gradSum` is the tree-reduced sum over the batch. */
-  applyStep(gradSum: Float32Array, lossSum: number, correct: number, rows: number, bnStats: Map<number, Float64Array>): StepResult {
+  applyStep(
+    gradSum: Float32Array,
+    lossSum: number,
+    correct: number,
+    rows: number,
+    bnStats: Map<number, Float64Array>,
+  ): StepResult {
     const g = this.meanGrad;
     // gradSum may come from the wire (not the kernels' memory): then the mean is computed here
     let sum = gradSum;
@@ -155,18 +183,29 @@ export class Trainer {
     }
     const finite = this.model.k.meanGradient(sum, g, rows, g.length) && Number.isFinite(lossSum);
     const result: StepResult = {
-      step: this.step, epoch: this.epoch, rows, loss: lossSum / rows, accuracy: correct / rows, lr: 0, gradNorm: NaN, skipped: false,
+      step: this.step,
+      epoch: this.epoch,
+      rows,
+      loss: lossSum / rows,
+      accuracy: correct / rows,
+      lr: 0,
+      gradNorm: NaN,
+      skipped: false,
     };
     if (!finite) {
       if (this.cfg.onNonFinite === 'stop') {
-        throw new UserError('NON_FINITE',
-          `step ${this.step} (epoch ${this.epoch + 1}): the loss or gradient is not finite (loss ${lossSum / rows}); lower optimizer.lr, set optimizer.clipNorm, or set onNonFinite: skip`);
+        throw new UserError(
+          'NON_FINITE',
+          `step ${this.step} (epoch ${this.epoch + 1}): the loss or gradient is not finite (loss ${lossSum / rows}); lower optimizer.lr, set optimizer.clipNorm, or set onNonFinite: skip`,
+        );
       }
       this.skippedSteps++;
       result.skipped = true;
     } else {
       const r = optimizerStep(this.optimizer, this.cfg.optimizer, this.model.params, g, {
-        step: this.step, stepsPerEpoch: this.stepsPerEpoch, totalSteps: this.totalSteps,
+        step: this.step,
+        stepsPerEpoch: this.stepsPerEpoch,
+        totalSteps: this.totalSteps,
       });
       result.lr = r.lr;
       result.gradNorm = r.gradNorm;
@@ -198,7 +237,8 @@ export class Trainer {
 
   /** the sample order of an epoch (the next epoch's is computed once, by whoever asks first) */
   private orderOf(epoch: number): Int32Array {
-    if (this.nextOrder?.epoch !== epoch) this.nextOrder = { epoch, order: epochOrder(this.split.train, this.cfg.seed, epoch) };
+    if (this.nextOrder?.epoch !== epoch)
+      this.nextOrder = { epoch, order: epochOrder(this.split.train, this.cfg.seed, epoch) };
     return this.nextOrder.order;
   }
 
@@ -219,15 +259,22 @@ export class Trainer {
 
   state(): TrainerState {
     return {
-      step: this.step, epoch: this.epoch, position: this.position, skippedSteps: this.skippedSteps,
-      params: this.model.params.slice(), buffers: this.model.buffers.slice(), optimizer: optimizerState(this.optimizer),
+      step: this.step,
+      epoch: this.epoch,
+      position: this.position,
+      skippedSteps: this.skippedSteps,
+      params: this.model.params.slice(),
+      buffers: this.model.buffers.slice(),
+      optimizer: optimizerState(this.optimizer),
     };
   }
 
   restore(s: TrainerState): void {
     if (s.params.length !== this.model.params.length || s.buffers.length !== this.model.buffers.length) {
-      throw new UserError('CHECKPOINT_INVALID',
-        `checkpoint has ${s.params.length} parameters and ${s.buffers.length} buffers; this model has ${this.model.params.length} and ${this.model.buffers.length}`);
+      throw new UserError(
+        'CHECKPOINT_INVALID',
+        `checkpoint has ${s.params.length} parameters and ${s.buffers.length} buffers; this model has ${this.model.params.length} and ${this.model.buffers.length}`,
+      );
     }
     this.model.params.set(s.params);
     this.model.buffers.set(s.buffers);

@@ -13,7 +13,8 @@ export const KERNEL_VARIANTS: readonly KernelVariant[] = ['js', 'wasm-simd'];
 
 /** The variant asked for by GRADWIRE_KERNELS (or `requested`): 'auto' or a variant name. */
 function requestedVariant(requested = process.env['GRADWIRE_KERNELS'] ?? 'auto'): KernelVariant | 'auto' {
-  if (requested === 'auto' || (KERNEL_VARIANTS as readonly string[]).includes(requested)) return requested as KernelVariant | 'auto';
+  if (requested === 'auto' || (KERNEL_VARIANTS as readonly string[]).includes(requested))
+    return requested as KernelVariant | 'auto';
   throw new UserError('USAGE', `GRADWIRE_KERNELS is "${requested}"; allowed: auto, ${KERNEL_VARIANTS.join(', ')}`);
 }
 
@@ -31,7 +32,11 @@ export function createKernels(requested?: KernelVariant | 'auto'): Kernels {
   if (v === 'js') return JS_KERNELS;
   const wasm = createWasmKernels();
   if (wasm) return wasm;
-  if (v === 'wasm-simd') throw new UserError('USAGE', 'GRADWIRE_KERNELS=wasm-simd, but this runtime has no WebAssembly SIMD; use GRADWIRE_KERNELS=js (or auto)');
+  if (v === 'wasm-simd')
+    throw new UserError(
+      'USAGE',
+      'GRADWIRE_KERNELS=wasm-simd, but this runtime has no WebAssembly SIMD; use GRADWIRE_KERNELS=js (or auto)',
+    );
   return JS_KERNELS;
 }
 
@@ -55,6 +60,10 @@ export function kernelBuild(variant: KernelVariant = kernelVariant()): string {
 
 /** What this process's results depend on, as the handshake reports it (hello.runtime without
  *  node and v8): the variant, its build, and the fingerprint of the runtime's elementary functions. */
-export function kernelFacts(variant: KernelVariant = kernelVariant()): { kernel: KernelVariant; kernelBuild: string; math: string } {
+export function kernelFacts(variant: KernelVariant = kernelVariant()): {
+  kernel: KernelVariant;
+  kernelBuild: string;
+  math: string;
+} {
   return { kernel: variant, kernelBuild: kernelBuild(variant), math: mathFingerprint() };
 }

@@ -7,15 +7,29 @@ import { activationBackward, activationForward } from '../nn/activations.js';
 import { lossForward } from '../nn/loss.js';
 import type { Kernels, UpdateRule, UpdateScalars } from './kernels.js';
 
-function denseForward(x: Float32Array, p: Float32Array, b: Float32Array, y: Float32Array, rows: number, n: number, m: number): void {
+function denseForward(
+  x: Float32Array,
+  p: Float32Array,
+  b: Float32Array,
+  y: Float32Array,
+  rows: number,
+  n: number,
+  m: number,
+): void {
   // four output units share each load of x; each output is one dot product over k ascending
   for (let r = 0; r < rows; r++) {
     const xo = r * n;
     const yo = r * m;
     let j = 0;
     for (; j + 4 <= m; j += 4) {
-      const w0 = j * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      const w0 = j * n,
+        w1 = w0 + n,
+        w2 = w1 + n,
+        w3 = w2 + n;
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0,
+        s3 = 0;
       for (let k = 0; k < n; k++) {
         const xv = x[xo + k]!;
         s0 += xv * p[w0 + k]!;
@@ -37,7 +51,16 @@ function denseForward(x: Float32Array, p: Float32Array, b: Float32Array, y: Floa
   }
 }
 
-function denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number, accumulate = true): void {
+function denseGrads(
+  x: Float32Array,
+  dy: Float32Array,
+  gW: Float32Array,
+  gb: Float32Array,
+  rows: number,
+  n: number,
+  m: number,
+  accumulate = true,
+): void {
   if (!accumulate) {
     gW.fill(0, 0, m * n);
     gb.fill(0, 0, m);
@@ -71,7 +94,15 @@ function denseDx(dy: Float32Array, p: Float32Array, dx: Float32Array, rows: numb
 
 // Optimizer rules (formulas and conventions: shared/optim/optimizers.ts). s1, s2 are the
 // rule's state slots in SLOT_NAMES order.
-function update(rule: UpdateRule, p: Float32Array, g: Float32Array, s1: Float32Array, s2: Float32Array, count: number, c: UpdateScalars): void {
+function update(
+  rule: UpdateRule,
+  p: Float32Array,
+  g: Float32Array,
+  s1: Float32Array,
+  s2: Float32Array,
+  count: number,
+  c: UpdateScalars,
+): void {
   const { lr, eps } = c;
   switch (rule) {
     case 'sgd':
@@ -157,8 +188,15 @@ function bnPartialStats(x: Float32Array, rows: number, F: number, out: Float64Ar
 }
 
 function bnApplyStats(
-  x: Float32Array, rows: number, F: number, stats: Float64Array, p: Float32Array, eps: number,
-  invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+  x: Float32Array,
+  rows: number,
+  F: number,
+  stats: Float64Array,
+  p: Float32Array,
+  eps: number,
+  invStd: Float64Array,
+  xhat: Float32Array,
+  y: Float32Array,
 ): void {
   const n = stats[0]!;
   for (let f = 0; f < F; f++) invStd[f] = 1 / Math.sqrt(stats[1 + F + f]! / n + eps);
@@ -173,8 +211,15 @@ function bnApplyStats(
 }
 
 function bnForwardEval(
-  x: Float32Array, rows: number, F: number, b: Float32Array, p: Float32Array, eps: number,
-  invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+  x: Float32Array,
+  rows: number,
+  F: number,
+  b: Float32Array,
+  p: Float32Array,
+  eps: number,
+  invStd: Float64Array,
+  xhat: Float32Array,
+  y: Float32Array,
 ): void {
   for (let f = 0; f < F; f++) invStd[f] = 1 / Math.sqrt(b[F + f]! + eps);
   for (let r = 0; r < rows; r++) {
@@ -187,7 +232,14 @@ function bnForwardEval(
   }
 }
 
-function bnPartialGradSums(dy: Float32Array, xhat: Float32Array, rows: number, F: number, sums: Float64Array, g: Float32Array): void {
+function bnPartialGradSums(
+  dy: Float32Array,
+  xhat: Float32Array,
+  rows: number,
+  F: number,
+  sums: Float64Array,
+  g: Float32Array,
+): void {
   sums.fill(0, 0, 2 * F);
   for (let r = 0; r < rows; r++) {
     for (let f = 0; f < F; f++) {
@@ -203,18 +255,32 @@ function bnPartialGradSums(dy: Float32Array, xhat: Float32Array, rows: number, F
 }
 
 function bnApplyGradSums(
-  dy: Float32Array, xhat: Float32Array, rows: number, F: number, p: Float32Array, invStd: Float64Array,
-  sums: Float64Array, n: number, dx: Float32Array,
+  dy: Float32Array,
+  xhat: Float32Array,
+  rows: number,
+  F: number,
+  p: Float32Array,
+  invStd: Float64Array,
+  sums: Float64Array,
+  n: number,
+  dx: Float32Array,
 ): void {
   for (let r = 0; r < rows; r++) {
     for (let f = 0; f < F; f++) {
       const i = r * F + f;
-      dx[i] = p[f]! * invStd[f]! * (dy[i]! - sums[f]! / n - xhat[i]! * sums[F + f]! / n);
+      dx[i] = p[f]! * invStd[f]! * (dy[i]! - sums[f]! / n - (xhat[i]! * sums[F + f]!) / n);
     }
   }
 }
 
-function bnBackwardEval(dy: Float32Array, rows: number, F: number, p: Float32Array, invStd: Float64Array, dx: Float32Array): void {
+function bnBackwardEval(
+  dy: Float32Array,
+  rows: number,
+  F: number,
+  p: Float32Array,
+  invStd: Float64Array,
+  dx: Float32Array,
+): void {
   for (let r = 0; r < rows; r++) {
     for (let f = 0; f < F; f++) {
       const i = r * F + f;

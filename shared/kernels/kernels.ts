@@ -55,27 +55,67 @@ export interface Kernels {
 
   /** y[r,j] = b[j] + Σ_k x[r,k]·W[j,k] for r < rows, j < m; x is rows×n, W is m×n (row-major,
    *  torch.nn.Linear's layout), b has m values, y is rows×m. */
-  denseForward(x: Float32Array, W: Float32Array, b: Float32Array, y: Float32Array, rows: number, n: number, m: number): void;
+  denseForward(
+    x: Float32Array,
+    W: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+    rows: number,
+    n: number,
+    m: number,
+  ): void;
   /** gW[j,k] += Σ_r dy[r,j]·x[r,k] and gb[j] += Σ_r dy[r,j], rows r ascending. With
    *  accumulate false the sums replace gW and gb (the same bits as zeroing them first). */
-  denseGrads(x: Float32Array, dy: Float32Array, gW: Float32Array, gb: Float32Array, rows: number, n: number, m: number, accumulate?: boolean): void;
+  denseGrads(
+    x: Float32Array,
+    dy: Float32Array,
+    gW: Float32Array,
+    gb: Float32Array,
+    rows: number,
+    n: number,
+    m: number,
+    accumulate?: boolean,
+  ): void;
   /** dx[r,k] = Σ_j dy[r,j]·W[j,k] (overwrites dx), j ascending. */
   denseDx(dy: Float32Array, W: Float32Array, dx: Float32Array, rows: number, n: number, m: number): void;
 
   /** y = f(x) for the first `count` elements */
   activationForward(name: ActivationName, x: Float32Array, y: Float32Array, count: number): void;
   /** dx = dy·f'(x) for the first `count` elements (x the activation's input, y its output) */
-  activationBackward(name: ActivationName, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, count: number): void;
+  activationBackward(
+    name: ActivationName,
+    x: Float32Array,
+    y: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    count: number,
+  ): void;
 
   /** Dropout in training: for each row r and unit u < width, keep = hashUniformFrom(prefixes[r], u) ≥ rate
    *  (shared/rng.ts); scale[r,u] = keep ? keepScale : 0 and y = x·scale. */
-  dropoutForward(x: Float32Array, y: Float32Array, scale: Float32Array, prefixes: Int32Array, rows: number, width: number, rate: number, keepScale: number): void;
+  dropoutForward(
+    x: Float32Array,
+    y: Float32Array,
+    scale: Float32Array,
+    prefixes: Int32Array,
+    rows: number,
+    width: number,
+    rate: number,
+    keepScale: number,
+  ): void;
   /** out[i] = a[i]·b[i] for i < count (dropout backward: dx = dy·scale) */
   multiply(a: Float32Array, b: Float32Array, out: Float32Array, count: number): void;
 
   /** Loss sum and correct count over `rows` rows of logits (rows×classes); writes
    *  d(loss sum)/d(logits) into dlogits unless null. See shared/nn/loss.ts. */
-  loss(name: LossName, logits: Float32Array, labels: Int32Array, rows: number, classes: number, dlogits: Float32Array | null): LossResult;
+  loss(
+    name: LossName,
+    logits: Float32Array,
+    labels: Int32Array,
+    rows: number,
+    classes: number,
+    dlogits: Float32Array | null,
+  ): LossResult;
 
   /** left[i] += right[i] (float32) for i < count */
   addInto(left: Float32Array, right: Float32Array, count: number): void;
@@ -88,7 +128,15 @@ export interface Kernels {
    *  (s1, s2: the rule's slots in SLOT_NAMES order; unused ones may be any array). Float64
    *  arithmetic per element as in shared/optim/optimizers.ts, so every variant gives the same
    *  bits as the js one. */
-  update(rule: UpdateRule, p: Float32Array, g: Float32Array, s1: Float32Array, s2: Float32Array, count: number, k: UpdateScalars): void;
+  update(
+    rule: UpdateRule,
+    p: Float32Array,
+    g: Float32Array,
+    s1: Float32Array,
+    s2: Float32Array,
+    count: number,
+    k: UpdateScalars,
+  ): void;
 
   // BatchNorm over `rows` rows of F features (shared/nn/norms.ts). Every variant computes each
   // value with the same float64 operations in the same order as the js one, so all give the
@@ -103,25 +151,60 @@ export interface Kernels {
   /** Training forward with the batch statistics: invStd[f] = 1 / √(M2_f / n + eps),
    *  x̂ = (x - mean_f)·invStd[f] (f64), xhat = f32(x̂), y = f32(γ_f·x̂ + β_f). */
   bnApplyStats(
-    x: Float32Array, rows: number, F: number, stats: Float64Array, gammaBeta: Float32Array, eps: number,
-    invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+    x: Float32Array,
+    rows: number,
+    F: number,
+    stats: Float64Array,
+    gammaBeta: Float32Array,
+    eps: number,
+    invStd: Float64Array,
+    xhat: Float32Array,
+    y: Float32Array,
   ): void;
   /** Eval forward with the running statistics: invStd[f] = 1 / √(var_f + eps), then as
    *  bnApplyStats with mean_f the running mean. */
   bnForwardEval(
-    x: Float32Array, rows: number, F: number, running: Float32Array, gammaBeta: Float32Array, eps: number,
-    invStd: Float64Array, xhat: Float32Array, y: Float32Array,
+    x: Float32Array,
+    rows: number,
+    F: number,
+    running: Float32Array,
+    gammaBeta: Float32Array,
+    eps: number,
+    invStd: Float64Array,
+    xhat: Float32Array,
+    y: Float32Array,
   ): void;
   /** sums = [Σ_r dy[r,f], Σ_r dy[r,f]·xhat[r,f]] (2F values, replaced), then
    *  gGammaBeta[f] = f32(gGammaBeta[f] + sums[F+f]) and gGammaBeta[F+f] = f32(gGammaBeta[F+f] + sums[f]). */
-  bnPartialGradSums(dy: Float32Array, xhat: Float32Array, rows: number, F: number, sums: Float64Array, gGammaBeta: Float32Array): void;
+  bnPartialGradSums(
+    dy: Float32Array,
+    xhat: Float32Array,
+    rows: number,
+    F: number,
+    sums: Float64Array,
+    gGammaBeta: Float32Array,
+  ): void;
   /** dx = f32((γ_f·invStd[f])·((dy - sums[f]/n) - (xhat·sums[F+f])/n)) */
   bnApplyGradSums(
-    dy: Float32Array, xhat: Float32Array, rows: number, F: number, gammaBeta: Float32Array, invStd: Float64Array,
-    sums: Float64Array, n: number, dx: Float32Array,
+    dy: Float32Array,
+    xhat: Float32Array,
+    rows: number,
+    F: number,
+    gammaBeta: Float32Array,
+    invStd: Float64Array,
+    sums: Float64Array,
+    n: number,
+    dx: Float32Array,
   ): void;
   /** Eval-mode backward (the running statistics are constants): dx = f32((γ_f·invStd[f])·dy) */
-  bnBackwardEval(dy: Float32Array, rows: number, F: number, gammaBeta: Float32Array, invStd: Float64Array, dx: Float32Array): void;
+  bnBackwardEval(
+    dy: Float32Array,
+    rows: number,
+    F: number,
+    gammaBeta: Float32Array,
+    invStd: Float64Array,
+    dx: Float32Array,
+  ): void;
   /** running mean_f = f32((1 - m)·mean_f + m·stats mean_f), running var_f = f32((1 - m)·var_f + m·v)
    *  with v = M2_f / (n - 1) if n > 1, else M2_f */
   bnUpdateRunning(running: Float32Array, stats: Float64Array, F: number, momentum: number): void;

@@ -30,7 +30,10 @@ import type { KernelVariant } from './kernels.js';
 /** Whether a variant's results depend on the runtime's elementary functions (see above). */
 export const USES_RUNTIME_MATH: Readonly<Record<KernelVariant, boolean>> = { js: true, 'wasm-simd': false };
 
-const lin = (lo: number, hi: number) => (u: number): number => lo + (hi - lo) * u;
+const lin =
+  (lo: number, hi: number) =>
+  (u: number): number =>
+    lo + (hi - lo) * u;
 /** 2^e for an integer e, by exact doublings or halvings (no Math.pow: the probes themselves
  *  must not depend on the runtime) */
 function pow2(e: number): number {
@@ -40,11 +43,13 @@ function pow2(e: number): number {
   return p;
 }
 /** spread evenly over the binades 2^lo … 2^hi */
-const logUniform = (lo: number, hi: number) => (u: number): number => {
-  const t = lo + (hi - lo) * u;
-  const e = Math.floor(t);
-  return (1 + (t - e)) * pow2(e);
-};
+const logUniform =
+  (lo: number, hi: number) =>
+  (u: number): number => {
+    const t = lo + (hi - lo) * u;
+    const e = Math.floor(t);
+    return (1 + (t - e)) * pow2(e);
+  };
 
 /** the runtime functions the js variant calls on a worker's path, each with two ranges of
  *  probe arguments: where its arguments come from in training, and a wider one */
@@ -56,8 +61,34 @@ const PROBED: ReadonlyArray<[string, (x: number) => number, Array<(u: number) =>
   ['tanh', Math.tanh, [lin(-1, 1), lin(-20, 20)]],
 ];
 
-const SPECIAL = [0, -0, 1, -1, 0.5, -0.5, 2, 1e-300, -1e-300, 5e-324, 1e-10, -1e-10, 1e-5, 0.6931471805599453,
-  709.78, 709.79, -745.1, -708.4, 88.72, -87.33, 19.06, -19.06, 1e300, Infinity, -Infinity, NaN];
+const SPECIAL = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  2,
+  1e-300,
+  -1e-300,
+  5e-324,
+  1e-10,
+  -1e-10,
+  1e-5,
+  0.6931471805599453,
+  709.78,
+  709.79,
+  -745.1,
+  -708.4,
+  88.72,
+  -87.33,
+  19.06,
+  -19.06,
+  1e300,
+  Infinity,
+  -Infinity,
+  NaN,
+];
 
 /** probes per range */
 const PROBES = 2048;
@@ -76,7 +107,8 @@ export function mathFingerprint(): string {
   const bits = new Float64Array(1);
   const words = new Uint32Array(bits.buffer);
   // two FNV-1a-style lanes over the 32-bit words of each result
-  let h1 = 0x811c9dc5 | 0, h2 = 0x01000193 ^ 0x9e3779b9;
+  let h1 = 0x811c9dc5 | 0,
+    h2 = 0x01000193 ^ 0x9e3779b9;
   const add = (v: number): void => {
     bits[0] = Number.isNaN(v) ? NaN : v; // one NaN pattern: engines need not agree on NaN bits
     for (let w = 0; w < 2; w++) {

@@ -29,25 +29,61 @@ const MAX_MEMORY_MB = 4096;
 const MEMORY_ENV = 'GRADWIRE_KERNEL_MEMORY_MB';
 
 const ACTIVATION_IDS: Record<ActivationName, number> = {
-  relu: 0, leaky_relu: 1, elu: 2, selu: 3, gelu: 4, sigmoid: 5, tanh: 6, softplus: 7, silu: 8,
+  relu: 0,
+  leaky_relu: 1,
+  elu: 2,
+  selu: 3,
+  gelu: 4,
+  sigmoid: 5,
+  tanh: 6,
+  softplus: 7,
+  silu: 8,
 };
 const LOSS_IDS: Record<LossName, number> = { cross_entropy: 0, mse: 1 };
 const RULE_IDS: Record<UpdateRule, number> = {
-  sgd: 0, momentum: 1, nesterov: 2, adagrad: 3, rmsprop: 4, adadelta: 5, adam: 6, nadam: 7,
+  sgd: 0,
+  momentum: 1,
+  nesterov: 2,
+  adagrad: 3,
+  rmsprop: 4,
+  adadelta: 5,
+  adam: 6,
+  nadam: 7,
 };
 
 /** names for error messages, made once (no string building per call) */
-const UPDATE_NAMES = Object.fromEntries(Object.keys(RULE_IDS).map((r) => [r, `update(${r})`])) as Record<UpdateRule, string>;
+const UPDATE_NAMES = Object.fromEntries(Object.keys(RULE_IDS).map((r) => [r, `update(${r})`])) as Record<
+  UpdateRule,
+  string
+>;
 
 /** The module's exports (pointers are byte offsets into the imported memory). */
 interface Exports {
   heapBase(): number;
   denseForward(x: number, w: number, b: number, y: number, rows: number, n: number, m: number): void;
-  denseGrads(x: number, dy: number, gw: number, gb: number, rows: number, n: number, m: number, accumulate: number): void;
+  denseGrads(
+    x: number,
+    dy: number,
+    gw: number,
+    gb: number,
+    rows: number,
+    n: number,
+    m: number,
+    accumulate: number,
+  ): void;
   denseDx(dy: number, w: number, dx: number, rows: number, n: number, m: number): void;
   activationForward(id: number, x: number, y: number, count: number): void;
   activationBackward(id: number, x: number, y: number, dy: number, dx: number, count: number): void;
-  dropoutForward(x: number, y: number, scale: number, prefixes: number, rows: number, width: number, rate: number, keepScale: number): void;
+  dropoutForward(
+    x: number,
+    y: number,
+    scale: number,
+    prefixes: number,
+    rows: number,
+    width: number,
+    rate: number,
+    keepScale: number,
+  ): void;
   multiply(a: number, b: number, out: number, count: number): void;
   addInto(left: number, right: number, count: number): void;
   meanGradient(sum: number, out: number, rows: number, count: number): number;
@@ -55,15 +91,59 @@ interface Exports {
   loss(kind: number, logits: number, labels: number, rows: number, classes: number, dl: number, hasD: number): number;
   lossCorrect(): number;
   update(
-    rule: number, p: number, g: number, a: number, b: number, count: number,
-    lr: number, momentum: number, beta1: number, beta2: number, eps: number, alpha: number, rho: number,
-    bc1: number, bc2: number, cGrad: number, cAvg: number,
+    rule: number,
+    p: number,
+    g: number,
+    a: number,
+    b: number,
+    count: number,
+    lr: number,
+    momentum: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    alpha: number,
+    rho: number,
+    bc1: number,
+    bc2: number,
+    cGrad: number,
+    cAvg: number,
   ): void;
   bnPartialStats(x: number, rows: number, F: number, out: number): void;
-  bnApplyStats(x: number, rows: number, F: number, stats: number, gb: number, eps: number, invStd: number, xhat: number, y: number): void;
-  bnForwardEval(x: number, rows: number, F: number, running: number, gb: number, eps: number, invStd: number, xhat: number, y: number): void;
+  bnApplyStats(
+    x: number,
+    rows: number,
+    F: number,
+    stats: number,
+    gb: number,
+    eps: number,
+    invStd: number,
+    xhat: number,
+    y: number,
+  ): void;
+  bnForwardEval(
+    x: number,
+    rows: number,
+    F: number,
+    running: number,
+    gb: number,
+    eps: number,
+    invStd: number,
+    xhat: number,
+    y: number,
+  ): void;
   bnPartialGradSums(dy: number, xhat: number, rows: number, F: number, sums: number, g: number): void;
-  bnApplyGradSums(dy: number, xhat: number, rows: number, F: number, gb: number, invStd: number, sums: number, n: number, dx: number): void;
+  bnApplyGradSums(
+    dy: number,
+    xhat: number,
+    rows: number,
+    F: number,
+    gb: number,
+    invStd: number,
+    sums: number,
+    n: number,
+    dx: number,
+  ): void;
   bnBackwardEval(dy: number, rows: number, F: number, gb: number, invStd: number, dx: number): void;
   bnUpdateRunning(running: number, stats: number, F: number, momentum: number): void;
 }
@@ -71,10 +151,34 @@ interface Exports {
 /** (module (func (result v128) (v128.const i32x4 0 0 0 0))): valid exactly where the engine
  *  has WebAssembly SIMD */
 const SIMD_PROBE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // types: () -> v128
-  0x03, 0x02, 0x01, 0x00, // functions: one of type 0
-  0x0a, 0x16, 0x01, 0x14, 0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b, // code: v128.const 0, end
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // magic, version
+  0x01,
+  0x05,
+  0x01,
+  0x60,
+  0x00,
+  0x01,
+  0x7b, // types: () -> v128
+  0x03,
+  0x02,
+  0x01,
+  0x00, // functions: one of type 0
+  0x0a,
+  0x16,
+  0x01,
+  0x14,
+  0x00,
+  0xfd,
+  0x0c,
+  ...new Array<number>(16).fill(0),
+  0x0b, // code: v128.const 0, end
 ]);
 
 /** undefined: not tried yet; null: this engine cannot run WebAssembly SIMD */
@@ -97,7 +201,9 @@ function loadModule(): WebAssembly.Module | null {
     cachedModule = new WebAssembly.Module(bytes);
   } else if (WebAssembly.validate(SIMD_PROBE)) {
     // the engine has SIMD, so the file itself is bad (truncated, or from another build)
-    throw new Error(`wasm-simd kernels: ${file.pathname} is not a valid module; rebuild it with \`npm run build:wasm\``);
+    throw new Error(
+      `wasm-simd kernels: ${file.pathname} is not a valid module; rebuild it with \`npm run build:wasm\``,
+    );
   } else {
     cachedModule = null;
   }
@@ -119,7 +225,9 @@ function memoryMegabytes(): number {
   if (raw === undefined || raw.trim() === '') return DEFAULT_MEMORY_MB;
   const mb = Number(raw);
   if (!Number.isInteger(mb) || mb < 1 || mb > MAX_MEMORY_MB) {
-    throw new Error(`${MEMORY_ENV}=${JSON.stringify(raw)}: must be an integer number of MiB from 1 to ${MAX_MEMORY_MB}`);
+    throw new Error(
+      `${MEMORY_ENV}=${JSON.stringify(raw)}: must be an integer number of MiB from 1 to ${MAX_MEMORY_MB}`,
+    );
   }
   return mb;
 }
@@ -144,7 +252,9 @@ export function createWasmKernels(): Kernels | null {
   try {
     memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   } catch (e) {
-    throw new Error(`wasm-simd kernels: cannot reserve a ${limitMb} MiB WebAssembly memory (${(e as Error).message}); set ${MEMORY_ENV} lower`);
+    throw new Error(
+      `wasm-simd kernels: cannot reserve a ${limitMb} MiB WebAssembly memory (${(e as Error).message}); set ${MEMORY_ENV} lower`,
+    );
   }
   const instance = new WebAssembly.Instance(module, {
     env: {
@@ -211,7 +321,9 @@ export function createWasmKernels(): Kernels | null {
 
   function checkedPtr(a: View, need: number, arg: string, fn: string): number {
     if (a.buffer !== buffer) {
-      throw new Error(`wasm-simd ${fn}: ${arg} is not a view of this Kernels instance's memory (allocate it with alloc())`);
+      throw new Error(
+        `wasm-simd ${fn}: ${arg} is not a view of this Kernels instance's memory (allocate it with alloc())`,
+      );
     }
     if (a.length < need) throw new Error(`wasm-simd ${fn}: ${arg} has ${a.length} values, the call needs ${need}`);
     // a view of this memory (a subarray, say): remember its offset for its next calls
@@ -236,13 +348,30 @@ export function createWasmKernels(): Kernels | null {
     denseForward(x, W, b, y, rows, n, m) {
       const f = 'denseForward';
       sizes(f, rows, n, m);
-      wasm.denseForward(ptr(x, rows * n, 'x', f), ptr(W, m * n, 'W', f), ptr(b, m, 'b', f), ptr(y, rows * m, 'y', f), rows, n, m);
+      wasm.denseForward(
+        ptr(x, rows * n, 'x', f),
+        ptr(W, m * n, 'W', f),
+        ptr(b, m, 'b', f),
+        ptr(y, rows * m, 'y', f),
+        rows,
+        n,
+        m,
+      );
     },
 
     denseGrads(x, dy, gW, gb, rows, n, m, accumulate = true) {
       const f = 'denseGrads';
       sizes(f, rows, n, m);
-      wasm.denseGrads(ptr(x, rows * n, 'x', f), ptr(dy, rows * m, 'dy', f), ptr(gW, m * n, 'gW', f), ptr(gb, m, 'gb', f), rows, n, m, accumulate ? 1 : 0);
+      wasm.denseGrads(
+        ptr(x, rows * n, 'x', f),
+        ptr(dy, rows * m, 'dy', f),
+        ptr(gW, m * n, 'gW', f),
+        ptr(gb, m, 'gb', f),
+        rows,
+        n,
+        m,
+        accumulate ? 1 : 0,
+      );
     },
 
     denseDx(dy, W, dx, rows, n, m) {
@@ -261,7 +390,12 @@ export function createWasmKernels(): Kernels | null {
       const f = 'activationBackward';
       sizes(f, count);
       wasm.activationBackward(
-        id(ACTIVATION_IDS, name, f), ptr(x, count, 'x', f), ptr(y, count, 'y', f), ptr(dy, count, 'dy', f), ptr(dx, count, 'dx', f), count,
+        id(ACTIVATION_IDS, name, f),
+        ptr(x, count, 'x', f),
+        ptr(y, count, 'y', f),
+        ptr(dy, count, 'dy', f),
+        ptr(dx, count, 'dx', f),
+        count,
       );
     },
 
@@ -270,7 +404,14 @@ export function createWasmKernels(): Kernels | null {
       sizes(f, rows, width);
       const c = rows * width;
       wasm.dropoutForward(
-        ptr(x, c, 'x', f), ptr(y, c, 'y', f), ptr(scale, c, 'scale', f), ptr(prefixes, rows, 'prefixes', f), rows, width, rate, keepScale,
+        ptr(x, c, 'x', f),
+        ptr(y, c, 'y', f),
+        ptr(scale, c, 'scale', f),
+        ptr(prefixes, rows, 'prefixes', f),
+        rows,
+        width,
+        rate,
+        keepScale,
       );
     },
 
@@ -285,8 +426,13 @@ export function createWasmKernels(): Kernels | null {
       sizes(f, rows, classes);
       const c = rows * classes;
       const lossSum = wasm.loss(
-        id(LOSS_IDS, name, f), ptr(logits, c, 'logits', f), ptr(labels, rows, 'labels', f), rows, classes,
-        dlogits ? ptr(dlogits, c, 'dlogits', f) : 0, dlogits ? 1 : 0,
+        id(LOSS_IDS, name, f),
+        ptr(logits, c, 'logits', f),
+        ptr(labels, rows, 'labels', f),
+        rows,
+        classes,
+        dlogits ? ptr(dlogits, c, 'dlogits', f) : 0,
+        dlogits ? 1 : 0,
       );
       return { lossSum, correct: wasm.lossCorrect() };
     },
@@ -323,8 +469,23 @@ export function createWasmKernels(): Kernels | null {
       const a = slots >= 1 ? ptr(s1, count, 's1', f) : pp;
       const b = slots >= 2 ? ptr(s2, count, 's2', f) : pp;
       wasm.update(
-        r, pp, ptr(g, count, 'g', f), a, b, count,
-        k.lr, k.momentum, k.beta1, k.beta2, k.eps, k.alpha, k.rho, k.bc1, k.bc2, k.cGrad, k.cAvg,
+        r,
+        pp,
+        ptr(g, count, 'g', f),
+        a,
+        b,
+        count,
+        k.lr,
+        k.momentum,
+        k.beta1,
+        k.beta2,
+        k.eps,
+        k.alpha,
+        k.rho,
+        k.bc1,
+        k.bc2,
+        k.cGrad,
+        k.cAvg,
       );
     },
 
@@ -339,8 +500,15 @@ export function createWasmKernels(): Kernels | null {
       sizes(f, rows, F);
       const c = rows * F;
       wasm.bnApplyStats(
-        ptr(x, c, 'x', f), rows, F, ptr(stats, 1 + 2 * F, 'stats', f), ptr(gammaBeta, 2 * F, 'gammaBeta', f), eps,
-        ptr(invStd, F, 'invStd', f), ptr(xhat, c, 'xhat', f), ptr(y, c, 'y', f),
+        ptr(x, c, 'x', f),
+        rows,
+        F,
+        ptr(stats, 1 + 2 * F, 'stats', f),
+        ptr(gammaBeta, 2 * F, 'gammaBeta', f),
+        eps,
+        ptr(invStd, F, 'invStd', f),
+        ptr(xhat, c, 'xhat', f),
+        ptr(y, c, 'y', f),
       );
     },
 
@@ -349,8 +517,15 @@ export function createWasmKernels(): Kernels | null {
       sizes(f, rows, F);
       const c = rows * F;
       wasm.bnForwardEval(
-        ptr(x, c, 'x', f), rows, F, ptr(running, 2 * F, 'running', f), ptr(gammaBeta, 2 * F, 'gammaBeta', f), eps,
-        ptr(invStd, F, 'invStd', f), ptr(xhat, c, 'xhat', f), ptr(y, c, 'y', f),
+        ptr(x, c, 'x', f),
+        rows,
+        F,
+        ptr(running, 2 * F, 'running', f),
+        ptr(gammaBeta, 2 * F, 'gammaBeta', f),
+        eps,
+        ptr(invStd, F, 'invStd', f),
+        ptr(xhat, c, 'xhat', f),
+        ptr(y, c, 'y', f),
       );
     },
 
@@ -358,7 +533,14 @@ export function createWasmKernels(): Kernels | null {
       const f = 'bnPartialGradSums';
       sizes(f, rows, F);
       const c = rows * F;
-      wasm.bnPartialGradSums(ptr(dy, c, 'dy', f), ptr(xhat, c, 'xhat', f), rows, F, ptr(sums, 2 * F, 'sums', f), ptr(gGammaBeta, 2 * F, 'gGammaBeta', f));
+      wasm.bnPartialGradSums(
+        ptr(dy, c, 'dy', f),
+        ptr(xhat, c, 'xhat', f),
+        rows,
+        F,
+        ptr(sums, 2 * F, 'sums', f),
+        ptr(gGammaBeta, 2 * F, 'gGammaBeta', f),
+      );
     },
 
     bnApplyGradSums(dy, xhat, rows, F, gammaBeta, invStd, sums, n, dx) {
@@ -366,8 +548,15 @@ export function createWasmKernels(): Kernels | null {
       sizes(f, rows, F);
       const c = rows * F;
       wasm.bnApplyGradSums(
-        ptr(dy, c, 'dy', f), ptr(xhat, c, 'xhat', f), rows, F, ptr(gammaBeta, F, 'gammaBeta', f), ptr(invStd, F, 'invStd', f),
-        ptr(sums, 2 * F, 'sums', f), n, ptr(dx, c, 'dx', f),
+        ptr(dy, c, 'dy', f),
+        ptr(xhat, c, 'xhat', f),
+        rows,
+        F,
+        ptr(gammaBeta, F, 'gammaBeta', f),
+        ptr(invStd, F, 'invStd', f),
+        ptr(sums, 2 * F, 'sums', f),
+        n,
+        ptr(dx, c, 'dx', f),
       );
     },
 
@@ -375,7 +564,14 @@ export function createWasmKernels(): Kernels | null {
       const f = 'bnBackwardEval';
       sizes(f, rows, F);
       const c = rows * F;
-      wasm.bnBackwardEval(ptr(dy, c, 'dy', f), rows, F, ptr(gammaBeta, F, 'gammaBeta', f), ptr(invStd, F, 'invStd', f), ptr(dx, c, 'dx', f));
+      wasm.bnBackwardEval(
+        ptr(dy, c, 'dy', f),
+        rows,
+        F,
+        ptr(gammaBeta, F, 'gammaBeta', f),
+        ptr(invStd, F, 'invStd', f),
+        ptr(dx, c, 'dx', f),
+      );
     },
 
     bnUpdateRunning(running, stats, F, momentum) {

@@ -5,7 +5,7 @@ import type { ActivationName } from '../config-types.js';
 
 const SELU_ALPHA = 1.6732632423543772848170429916717;
 const SELU_SCALE = 1.0507009873554804934193349852946;
-const INV_SQRT2 = 0.70710678118654752440;
+const INV_SQRT2 = 0.7071067811865475244;
 const INV_SQRT_2PI = 0.39894228040143267794;
 const TWO_OVER_SQRT_PI = 1.1283791670955125739;
 
@@ -55,19 +55,34 @@ function sigmoid(x: number): number {
 export function activationForward(name: ActivationName, x: Float32Array, y: Float32Array, n: number): void {
   switch (name) {
     case 'relu':
-      for (let i = 0; i < n; i++) { const v = x[i]!; y[i] = v > 0 ? v : 0; }
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = v > 0 ? v : 0;
+      }
       return;
     case 'leaky_relu':
-      for (let i = 0; i < n; i++) { const v = x[i]!; y[i] = v > 0 ? v : 0.01 * v; }
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = v > 0 ? v : 0.01 * v;
+      }
       return;
     case 'elu':
-      for (let i = 0; i < n; i++) { const v = x[i]!; y[i] = v > 0 ? v : Math.expm1(v); }
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = v > 0 ? v : Math.expm1(v);
+      }
       return;
     case 'selu':
-      for (let i = 0; i < n; i++) { const v = x[i]!; y[i] = SELU_SCALE * (v > 0 ? v : SELU_ALPHA * Math.expm1(v)); }
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = SELU_SCALE * (v > 0 ? v : SELU_ALPHA * Math.expm1(v));
+      }
       return;
     case 'gelu':
-      for (let i = 0; i < n; i++) { const v = x[i]!; y[i] = 0.5 * v * (1 + erf(v * INV_SQRT2)); }
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = 0.5 * v * (1 + erf(v * INV_SQRT2));
+      }
       return;
     case 'sigmoid':
       for (let i = 0; i < n; i++) y[i] = sigmoid(x[i]!);
@@ -77,17 +92,28 @@ export function activationForward(name: ActivationName, x: Float32Array, y: Floa
       return;
     case 'softplus':
       // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|
-      for (let i = 0; i < n; i++) { const v = x[i]!; y[i] = (v > 0 ? v : 0) + Math.log1p(Math.exp(-Math.abs(v))); }
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = (v > 0 ? v : 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      }
       return;
     case 'silu':
-      for (let i = 0; i < n; i++) { const v = x[i]!; y[i] = v * sigmoid(v); }
+      for (let i = 0; i < n; i++) {
+        const v = x[i]!;
+        y[i] = v * sigmoid(v);
+      }
       return;
   }
 }
 
 /** dx = dy · f'(x), element by element (x is the activation's input, y its output) */
 export function activationBackward(
-  name: ActivationName, x: Float32Array, y: Float32Array, dy: Float32Array, dx: Float32Array, n: number,
+  name: ActivationName,
+  x: Float32Array,
+  y: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  n: number,
 ): void {
   switch (name) {
     case 'relu':
@@ -116,10 +142,16 @@ export function activationBackward(
       }
       return;
     case 'sigmoid':
-      for (let i = 0; i < n; i++) { const s = y[i]!; dx[i] = dy[i]! * s * (1 - s); }
+      for (let i = 0; i < n; i++) {
+        const s = y[i]!;
+        dx[i] = dy[i]! * s * (1 - s);
+      }
       return;
     case 'tanh':
-      for (let i = 0; i < n; i++) { const t = y[i]!; dx[i] = dy[i]! * (1 - t * t); }
+      for (let i = 0; i < n; i++) {
+        const t = y[i]!;
+        dx[i] = dy[i]! * (1 - t * t);
+      }
       return;
     case 'softplus':
       for (let i = 0; i < n; i++) dx[i] = dy[i]! * sigmoid(x[i]!);

@@ -9,12 +9,19 @@ import { Layer, type Cache } from './layer.js';
 
 export class Dense extends Layer {
   readonly kind = 'dense';
-  constructor(inF: number, outF: number, readonly init: InitName) {
+  constructor(
+    inF: number,
+    outF: number,
+    readonly init: InitName,
+  ) {
     super(inF, outF);
   }
 
   override paramShapes(): Array<[string, number]> {
-    return [['weight', this.outF * this.inF], ['bias', this.outF]];
+    return [
+      ['weight', this.outF * this.inF],
+      ['bias', this.outF],
+    ];
   }
 
   override reset(seed: number): void {

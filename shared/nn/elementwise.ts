@@ -5,7 +5,10 @@ import { Layer, type Cache, type PassContext } from './layer.js';
 
 export class Activation extends Layer {
   readonly kind = 'activation';
-  constructor(width: number, readonly fn: ActivationName) {
+  constructor(
+    width: number,
+    readonly fn: ActivationName,
+  ) {
     super(width, width);
   }
 
@@ -29,12 +32,20 @@ interface DropoutCache extends Cache {
  *  hashUniform(seed, t, layer, s, u) ≥ p, wherever and with whatever rows it is computed. */
 export class Dropout extends Layer {
   readonly kind = 'dropout';
-  constructor(width: number, readonly rate: number, readonly mode: DropoutMode) {
+  constructor(
+    width: number,
+    readonly rate: number,
+    readonly mode: DropoutMode,
+  ) {
     super(width, width);
   }
 
   override newCache(rows: number): DropoutCache {
-    return { ...super.newCache(rows), scale: this.k.alloc(rows * this.inF), prefixes: this.k.allocInt32(rows) };
+    return {
+      ...super.newCache(rows),
+      scale: this.k.alloc(rows * this.inF),
+      prefixes: this.k.allocInt32(rows),
+    };
   }
 
   forward(x: Float32Array, rows: number, cache: Cache, ctx: PassContext): void {

@@ -15,13 +15,20 @@ export interface InitSpec {
 
 export function initSpec(name: InitName, fanIn: number, fanOut: number): InitSpec {
   switch (name) {
-    case 'lecun_normal': return { distribution: 'normal', scale: Math.sqrt(1 / fanIn) };
-    case 'lecun_uniform': return { distribution: 'uniform', scale: Math.sqrt(3 / fanIn) };
-    case 'xavier_normal': return { distribution: 'normal', scale: Math.sqrt(2 / (fanIn + fanOut)) };
-    case 'xavier_uniform': return { distribution: 'uniform', scale: Math.sqrt(6 / (fanIn + fanOut)) };
-    case 'he_normal': return { distribution: 'normal', scale: Math.sqrt(2 / fanIn) };
-    case 'he_uniform': return { distribution: 'uniform', scale: Math.sqrt(6 / fanIn) };
-    case 'zeros': return { distribution: 'zeros', scale: 0 };
+    case 'lecun_normal':
+      return { distribution: 'normal', scale: Math.sqrt(1 / fanIn) };
+    case 'lecun_uniform':
+      return { distribution: 'uniform', scale: Math.sqrt(3 / fanIn) };
+    case 'xavier_normal':
+      return { distribution: 'normal', scale: Math.sqrt(2 / (fanIn + fanOut)) };
+    case 'xavier_uniform':
+      return { distribution: 'uniform', scale: Math.sqrt(6 / (fanIn + fanOut)) };
+    case 'he_normal':
+      return { distribution: 'normal', scale: Math.sqrt(2 / fanIn) };
+    case 'he_uniform':
+      return { distribution: 'uniform', scale: Math.sqrt(6 / fanIn) };
+    case 'zeros':
+      return { distribution: 'zeros', scale: 0 };
   }
 }
 
@@ -29,8 +36,6 @@ export function initSpec(name: InitName, fanIn: number, fanOut: number): InitSpe
 export function initialize(w: Float32Array, name: InitName, fanIn: number, fanOut: number, rng: Rng): void {
   const { distribution, scale } = initSpec(name, fanIn, fanOut);
   for (let i = 0; i < w.length; i++) {
-    w[i] = distribution === 'normal' ? scale * rng.normal()
-      : distribution === 'uniform' ? rng.range(-scale, scale)
-      : 0;
+    w[i] = distribution === 'normal' ? scale * rng.normal() : distribution === 'uniform' ? rng.range(-scale, scale) : 0;
   }
 }

@@ -38,15 +38,26 @@ export abstract class Layer {
   /** the model's kernels: every array a kernel touches comes from k.alloc */
   k!: Kernels;
 
-  constructor(readonly inF: number, readonly outF: number) {}
+  constructor(
+    readonly inF: number,
+    readonly outF: number,
+  ) {}
 
   /** parameter tensors by PyTorch name and size, in model order */
-  paramShapes(): Array<[string, number]> { return []; }
+  paramShapes(): Array<[string, number]> {
+    return [];
+  }
   /** non-trainable state (BN running statistics), in model order */
-  bufferShapes(): Array<[string, number]> { return []; }
+  bufferShapes(): Array<[string, number]> {
+    return [];
+  }
 
-  get paramSize(): number { return this.paramShapes().reduce((s, [, n]) => s + n, 0); }
-  get bufferSize(): number { return this.bufferShapes().reduce((s, [, n]) => s + n, 0); }
+  get paramSize(): number {
+    return this.paramShapes().reduce((s, [, n]) => s + n, 0);
+  }
+  get bufferSize(): number {
+    return this.bufferShapes().reduce((s, [, n]) => s + n, 0);
+  }
 
   /** give the layer its views and kernels; called once by the model */
   bind(params: Float32Array, buffers: Float32Array, k: Kernels = JS_KERNELS): void {
@@ -68,6 +79,11 @@ export abstract class Layer {
   /** accumulate parameter gradients into `grads` (the model-wide flat gradient of this
    *  microbatch) and, when needDx, write cache.dx */
   abstract backward(
-    x: Float32Array, dy: Float32Array, rows: number, cache: Cache, grads: Float32Array, needDx: boolean,
+    x: Float32Array,
+    dy: Float32Array,
+    rows: number,
+    cache: Cache,
+    grads: Float32Array,
+    needDx: boolean,
   ): void;
 }

@@ -19,7 +19,12 @@ function argmax(z: Float32Array, o: number, c: number): number {
 }
 
 export function lossForward(
-  name: LossName, logits: Float32Array, labels: Int32Array, rows: number, classes: number, dlogits: Float32Array | null,
+  name: LossName,
+  logits: Float32Array,
+  labels: Int32Array,
+  rows: number,
+  classes: number,
+  dlogits: Float32Array | null,
 ): LossResult {
   let lossSum = 0;
   let correct = 0;

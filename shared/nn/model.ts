@@ -33,12 +33,19 @@ function makeLayer(spec: LayerSpec, width: number, where: string): Layer {
     }
   };
   switch (spec.type) {
-    case 'dense': return new Dense(width, spec.units, spec.init);
-    case 'activation': return new Activation(width, spec.name);
-    case 'dropout': return new Dropout(width, spec.rate, spec.mode);
-    case 'batchnorm': return new BatchNorm(width);
-    case 'layernorm': return new GroupwiseNorm('layernorm', width, 1, width);
-    case 'groupnorm': divides(spec.groups, 'groups'); return new GroupwiseNorm('groupnorm', width, spec.groups, width);
+    case 'dense':
+      return new Dense(width, spec.units, spec.init);
+    case 'activation':
+      return new Activation(width, spec.name);
+    case 'dropout':
+      return new Dropout(width, spec.rate, spec.mode);
+    case 'batchnorm':
+      return new BatchNorm(width);
+    case 'layernorm':
+      return new GroupwiseNorm('layernorm', width, 1, width);
+    case 'groupnorm':
+      divides(spec.groups, 'groups');
+      return new GroupwiseNorm('groupnorm', width, spec.groups, width);
     case 'instancenorm':
       divides(spec.channels, 'channels');
       return new GroupwiseNorm('instancenorm', width, spec.channels, spec.channels);
@@ -51,7 +58,13 @@ export class Model {
   readonly buffers: Float32Array;
 
   /** `k`: the kernels (and memory) of this model, its slots and its optimizer */
-  constructor(readonly specs: LayerSpec[], readonly inF: number, readonly classes: number, readonly loss: ModelConfig['loss'], readonly k: Kernels = createKernels()) {
+  constructor(
+    readonly specs: LayerSpec[],
+    readonly inF: number,
+    readonly classes: number,
+    readonly loss: ModelConfig['loss'],
+    readonly k: Kernels = createKernels(),
+  ) {
     const layers: Layer[] = [];
     let width = inF;
     let p = 0;
@@ -68,8 +81,10 @@ export class Model {
       layers.push(layer);
     });
     if (width !== classes) {
-      throw new UserError('CONFIG_INVALID',
-        `model.layers: the last layer has width ${width} but the data has ${classes} classes; end the list with { type: dense, units: ${classes} }`);
+      throw new UserError(
+        'CONFIG_INVALID',
+        `model.layers: the last layer has width ${width} but the data has ${classes} classes; end the list with { type: dense, units: ${classes} }`,
+      );
     }
     this.layers = layers;
     this.params = k.alloc(p);
@@ -87,7 +102,9 @@ export class Model {
     return this;
   }
 
-  get paramCount(): number { return this.params.length; }
+  get paramCount(): number {
+    return this.params.length;
+  }
 
   /** parameter and buffer tensors in model order: a layer's parameters, then its buffers */
   tensors(): Array<{ name: string; data: Float32Array; trainable: boolean }> {

@@ -35,7 +35,10 @@ export class GroupwiseNorm extends Layer {
   }
 
   override paramShapes(): Array<[string, number]> {
-    return [['weight', this.affineSize], ['bias', this.affineSize]];
+    return [
+      ['weight', this.affineSize],
+      ['bias', this.affineSize],
+    ];
   }
 
   override reset(): void {
@@ -44,12 +47,20 @@ export class GroupwiseNorm extends Layer {
   }
 
   override newCache(rows: number): NormCache {
-    return { ...super.newCache(rows), xhat: new Float32Array(rows * this.inF), invStd: new Float64Array(rows * this.groups) };
+    return {
+      ...super.newCache(rows),
+      xhat: new Float32Array(rows * this.inF),
+      invStd: new Float64Array(rows * this.groups),
+    };
   }
 
   forward(x: Float32Array, rows: number, c: Cache): void {
     const cache = c as NormCache;
-    const F = this.inF, G = this.groups, M = F / G, per = F / this.affineSize, P = this.affineSize;
+    const F = this.inF,
+      G = this.groups,
+      M = F / G,
+      per = F / this.affineSize,
+      P = this.affineSize;
     const p = this.params;
     for (let r = 0; r < rows; r++) {
       for (let g = 0; g < G; g++) {
@@ -58,7 +69,10 @@ export class GroupwiseNorm extends Layer {
         for (let i = 0; i < M; i++) s += x[o + i]!;
         const mean = s / M;
         let v = 0;
-        for (let i = 0; i < M; i++) { const d = x[o + i]! - mean; v += d * d; }
+        for (let i = 0; i < M; i++) {
+          const d = x[o + i]! - mean;
+          v += d * d;
+        }
         const inv = 1 / Math.sqrt(v / M + NORM_EPS);
         cache.invStd[r * G + g] = inv;
         for (let i = 0; i < M; i++) {
@@ -73,13 +87,18 @@ export class GroupwiseNorm extends Layer {
 
   backward(_x: Float32Array, dy: Float32Array, rows: number, c: Cache, grads: Float32Array, needDx: boolean): void {
     const cache = c as NormCache;
-    const F = this.inF, G = this.groups, M = F / G, per = F / this.affineSize, P = this.affineSize;
+    const F = this.inF,
+      G = this.groups,
+      M = F / G,
+      per = F / this.affineSize,
+      P = this.affineSize;
     const p = this.params;
     const go = this.paramOffset;
     for (let r = 0; r < rows; r++) {
       for (let g = 0; g < G; g++) {
         const o = r * F + g * M;
-        let s1 = 0, s2 = 0;
+        let s1 = 0,
+          s2 = 0;
         for (let i = 0; i < M; i++) {
           const a = ((g * M + i) / per) | 0;
           const d = dy[o + i]!;
@@ -95,7 +114,7 @@ export class GroupwiseNorm extends Layer {
         const inv = cache.invStd[r * G + g]!;
         for (let i = 0; i < M; i++) {
           const a = ((g * M + i) / per) | 0;
-          cache.dx[o + i] = inv * (dy[o + i]! * p[a]! - s1 / M - cache.xhat[o + i]! * s2 / M);
+          cache.dx[o + i] = inv * (dy[o + i]! * p[a]! - s1 / M - (cache.xhat[o + i]! * s2) / M);
         }
       }
     }
@@ -109,7 +128,9 @@ export type BatchStats = Float64Array;
 /** Chan et al.'s pairwise combination of (n, mean, M2): exact in any fixed order. */
 export function combineStats(a: BatchStats, b: BatchStats): BatchStats {
   const F = (a.length - 1) / 2;
-  const na = a[0]!, nb = b[0]!, n = na + nb;
+  const na = a[0]!,
+    nb = b[0]!,
+    n = na + nb;
   const out = new Float64Array(a.length);
   out[0] = n;
   for (let f = 0; f < F; f++) {
@@ -154,11 +175,17 @@ export class BatchNorm extends Layer {
   }
 
   override paramShapes(): Array<[string, number]> {
-    return [['weight', this.inF], ['bias', this.inF]];
+    return [
+      ['weight', this.inF],
+      ['bias', this.inF],
+    ];
   }
 
   override bufferShapes(): Array<[string, number]> {
-    return [['running_mean', this.inF], ['running_var', this.inF]];
+    return [
+      ['running_mean', this.inF],
+      ['running_var', this.inF],
+    ];
   }
 
   override bind(params: Float32Array, buffers: Float32Array, k?: Kernels): void {
@@ -179,7 +206,8 @@ export class BatchNorm extends Layer {
   }
 
   override newCache(rows: number): BatchNormCache {
-    const F = this.inF, k = this.k;
+    const F = this.inF,
+      k = this.k;
     return {
       ...super.newCache(rows),
       xhat: k.alloc(rows * F),

@@ -42,7 +42,11 @@ export function globalNorm(g: Float32Array, k: Kernels = JS_KERNELS): number {
 
 /** One optimizer step. `grads` (the mean gradient) is clipped and decayed in place. */
 export function optimizerStep(
-  opt: Optimizer, cfg: OptimizerConfig, params: Float32Array, grads: Float32Array, ctx: StepContext,
+  opt: Optimizer,
+  cfg: OptimizerConfig,
+  params: Float32Array,
+  grads: Float32Array,
+  ctx: StepContext,
 ): { lr: number; gradNorm: number } {
   const lr = lrAt(cfg, ctx.step, ctx.stepsPerEpoch, ctx.totalSteps);
   const gradNorm = globalNorm(grads, opt.kernels.owns(grads) ? opt.kernels : JS_KERNELS);
@@ -79,13 +83,15 @@ export function loadOptimizerState(opt: Optimizer, state: OptimizerState): void 
   if (state.name !== opt.name) {
     bad(`is for ${JSON.stringify(state.name)}, but this run uses ${opt.name}; resume with the same optimizer.name`);
   }
-  if (!Number.isSafeInteger(state.t) || state.t < 0) bad(`has step count t = ${String(state.t)}; it must be an integer ≥ 0`);
+  if (!Number.isSafeInteger(state.t) || state.t < 0)
+    bad(`has step count t = ${String(state.t)}; it must be an integer ≥ 0`);
   const slots = state.slots ?? {};
   const scalars = state.scalars ?? {};
   const size = Object.values(opt.slots)[0]?.length ?? 0;
   const names = SLOT_NAMES[opt.name];
   for (const k of Object.keys(slots)) {
-    if (!names.includes(k)) bad(`has a slot "${k}" that ${opt.name} does not keep (it keeps: ${names.join(', ') || 'none'})`);
+    if (!names.includes(k))
+      bad(`has a slot "${k}" that ${opt.name} does not keep (it keeps: ${names.join(', ') || 'none'})`);
   }
   for (const k of names) {
     const s = slots[k];

@@ -2,6 +2,11 @@
 export { createOptimizer, SCALAR_INITS, SLOT_NAMES, type Optimizer } from './optimizers.js';
 export { lrAt } from './schedule.js';
 export {
-  decayMode, globalNorm, loadOptimizerState, optimizerState, optimizerStep,
-  type OptimizerState, type StepContext,
+  decayMode,
+  globalNorm,
+  loadOptimizerState,
+  optimizerState,
+  optimizerStep,
+  type OptimizerState,
+  type StepContext,
 } from './driver.js';

@@ -53,14 +53,28 @@ export const SLOT_NAMES: Record<OptimizerName, readonly string[]> = {
 
 /** The float64 scalars each optimizer keeps, with their initial values. */
 export const SCALAR_INITS: Record<OptimizerName, Readonly<Record<string, number>>> = {
-  sgd: {}, momentum: {}, nesterov: {}, adagrad: {}, rmsprop: {}, adadelta: {}, adam: {}, adamw: {},
+  sgd: {},
+  momentum: {},
+  nesterov: {},
+  adagrad: {},
+  rmsprop: {},
+  adadelta: {},
+  adam: {},
+  adamw: {},
   nadam: { mu_product: 1 },
 };
 
 /** The kernel rule of each optimizer (adamw is adam: its decay is the driver's). */
 const RULES: Record<OptimizerName, UpdateRule> = {
-  sgd: 'sgd', momentum: 'momentum', nesterov: 'nesterov', adagrad: 'adagrad', rmsprop: 'rmsprop',
-  adadelta: 'adadelta', adam: 'adam', adamw: 'adam', nadam: 'nadam',
+  sgd: 'sgd',
+  momentum: 'momentum',
+  nesterov: 'nesterov',
+  adagrad: 'adagrad',
+  rmsprop: 'rmsprop',
+  adadelta: 'adadelta',
+  adam: 'adam',
+  adamw: 'adam',
+  nadam: 'nadam',
 };
 
 /** The per-step scalars of update number t (bias corrections; NAdam's momentum schedule,
@@ -69,8 +83,17 @@ function stepScalars(o: Optimizer, cfg: OptimizerConfig, lr: number): UpdateScal
   const { beta1: b1, beta2: b2, eps, momentumDecay: psi } = cfg;
   const t = o.t;
   const k: UpdateScalars = {
-    lr, momentum: cfg.momentum, beta1: b1, beta2: b2, eps, alpha: cfg.alpha, rho: cfg.rho,
-    bc1: 1 - b1 ** t, bc2: 1 - b2 ** t, cGrad: 0, cAvg: 0,
+    lr,
+    momentum: cfg.momentum,
+    beta1: b1,
+    beta2: b2,
+    eps,
+    alpha: cfg.alpha,
+    rho: cfg.rho,
+    bc1: 1 - b1 ** t,
+    bc2: 1 - b2 ** t,
+    cGrad: 0,
+    cAvg: 0,
   };
   if (o.name === 'nadam') {
     const mu = b1 * (1 - 0.5 * 0.96 ** (t * psi));
@@ -84,24 +107,52 @@ function stepScalars(o: Optimizer, cfg: OptimizerConfig, lr: number): UpdateScal
 }
 
 /** Which hyperparameters each optimizer reads, with the range each must lie in. */
-const CHECKS: Record<OptimizerName, ReadonlyArray<['momentum' | 'beta1' | 'beta2' | 'eps' | 'alpha' | 'rho' | 'momentumDecay', 'unit' | 'nonneg']>> = {
+const CHECKS: Record<
+  OptimizerName,
+  ReadonlyArray<['momentum' | 'beta1' | 'beta2' | 'eps' | 'alpha' | 'rho' | 'momentumDecay', 'unit' | 'nonneg']>
+> = {
   sgd: [],
   momentum: [['momentum', 'nonneg']],
   nesterov: [['momentum', 'nonneg']],
   adagrad: [['eps', 'nonneg']],
-  rmsprop: [['alpha', 'unit'], ['eps', 'nonneg']],
-  adadelta: [['rho', 'unit'], ['eps', 'nonneg']],
-  adam: [['beta1', 'unit'], ['beta2', 'unit'], ['eps', 'nonneg']],
-  adamw: [['beta1', 'unit'], ['beta2', 'unit'], ['eps', 'nonneg']],
-  nadam: [['beta1', 'unit'], ['beta2', 'unit'], ['eps', 'nonneg'], ['momentumDecay', 'nonneg']],
+  rmsprop: [
+    ['alpha', 'unit'],
+    ['eps', 'nonneg'],
+  ],
+  adadelta: [
+    ['rho', 'unit'],
+    ['eps', 'nonneg'],
+  ],
+  adam: [
+    ['beta1', 'unit'],
+    ['beta2', 'unit'],
+    ['eps', 'nonneg'],
+  ],
+  adamw: [
+    ['beta1', 'unit'],
+    ['beta2', 'unit'],
+    ['eps', 'nonneg'],
+  ],
+  nadam: [
+    ['beta1', 'unit'],
+    ['beta2', 'unit'],
+    ['eps', 'nonneg'],
+    ['momentumDecay', 'nonneg'],
+  ],
 };
 
 function validate(cfg: OptimizerConfig): void {
   const bad = (key: string, value: unknown, allowed: string): never => {
-    throw new UserError('CONFIG_INVALID', `optimizer.${key} is ${String(value)}; it must be ${allowed} for ${cfg.name}`);
+    throw new UserError(
+      'CONFIG_INVALID',
+      `optimizer.${key} is ${String(value)}; it must be ${allowed} for ${cfg.name}`,
+    );
   };
   if (!(cfg.name in RULES)) {
-    throw new UserError('CONFIG_INVALID', `optimizer.name is ${JSON.stringify(cfg.name)}; allowed: ${Object.keys(RULES).join(', ')}`);
+    throw new UserError(
+      'CONFIG_INVALID',
+      `optimizer.name is ${JSON.stringify(cfg.name)}; allowed: ${Object.keys(RULES).join(', ')}`,
+    );
   }
   if (!(Number.isFinite(cfg.lr) && cfg.lr >= 0)) bad('lr', cfg.lr, 'a finite number ≥ 0');
   for (const [key, range] of CHECKS[cfg.name]) {
@@ -128,7 +179,9 @@ export function createOptimizer(cfg: OptimizerConfig, size: number, k: Kernels =
     t: 0,
     update(params, grads, lr) {
       if (params.length !== size || grads.length !== size) {
-        throw new Error(`${cfg.name}.update: expected ${size} parameters and gradients, got ${params.length} and ${grads.length}`);
+        throw new Error(
+          `${cfg.name}.update: expected ${size} parameters and gradients, got ${params.length} and ${grads.length}`,
+        );
       }
       opt.t++;
       k.update(rule, params, grads, s1 ?? params, s2 ?? params, size, stepScalars(opt, cfg, lr));

@@ -29,7 +29,8 @@ export class Asha {
     readonly maxEpochs: number,
     readonly goal: Goal,
   ) {
-    if (!Number.isSafeInteger(minEpochs) || minEpochs < 1) throw new RangeError(`ASHA: minEpochs ${minEpochs} must be a whole number >= 1`);
+    if (!Number.isSafeInteger(minEpochs) || minEpochs < 1)
+      throw new RangeError(`ASHA: minEpochs ${minEpochs} must be a whole number >= 1`);
     if (!(reductionFactor > 1)) throw new RangeError(`ASHA: reductionFactor ${reductionFactor} must be > 1`);
     this.rungEpochs = [];
     for (let e = minEpochs; e < maxEpochs; e *= reductionFactor) this.rungEpochs.push(e);
@@ -73,7 +74,8 @@ export class Asha {
 
   static restore(s: AshaState): Asha {
     const a = new Asha(s.minEpochs, s.reductionFactor, s.maxEpochs, s.goal);
-    if (s.recorded.length !== a.recorded.length) throw new RangeError(`ASHA: the state has ${s.recorded.length} rungs, its parameters give ${a.recorded.length}`);
+    if (s.recorded.length !== a.recorded.length)
+      throw new RangeError(`ASHA: the state has ${s.recorded.length} rungs, its parameters give ${a.recorded.length}`);
     s.recorded.forEach((entries, i) => {
       for (const [trial, value] of entries) a.recorded[i]!.set(trial, value);
     });

@@ -21,15 +21,18 @@ const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !
 function strict<S extends z.ZodRawShape>(shape: S) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
-    error: (iss) => iss.code === 'unrecognized_keys' ? `allowed: ${allowed}` : `must be a mapping with the keys ${allowed}`,
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? `allowed: ${allowed}` : `must be a mapping with the keys ${allowed}`,
   });
 }
 
 export const SWEEP_METHODS = ['grid', 'random', 'tpe', 'narrow'] as const satisfies readonly SweepMethod[];
 
 const sweepSchema = strict({
-  base: z.string({ error: 'must be a file name (a run config, relative to the sweep config)' })
-    .refine((s) => s.length > 0, { error: 'must be a non-empty file name' }).optional(),
+  base: z
+    .string({ error: 'must be a file name (a run config, relative to the sweep config)' })
+    .refine((s) => s.length > 0, { error: 'must be a non-empty file name' })
+    .optional(),
   run: z.unknown().optional(),
   method: z.enum(SWEEP_METHODS).optional(),
   metric: strict({
@@ -132,20 +135,26 @@ function parseSpec(path: string, raw: unknown, lines: string[]): ParamSpec | nul
   const allowed = dist === 'values' ? ['distribution', 'values'] : ['distribution', 'min', 'max'];
   const before = lines.length;
   for (const k of Object.keys(raw)) {
-    if (!allowed.includes(k)) lines.push(`${where}.${k}: unknown key (allowed with distribution ${dist}: ${allowed.join(', ')})`);
+    if (!allowed.includes(k))
+      lines.push(`${where}.${k}: unknown key (allowed with distribution ${dist}: ${allowed.join(', ')})`);
   }
   if (dist === 'values') {
     const values = raw['values'];
     if (!Array.isArray(values) || values.length === 0) {
-      lines.push(values === undefined
-        ? `${where}.values: missing; it must be a non-empty list of the values to try`
-        : `${where}.values: ${formatValue(values)} must be a non-empty list of the values to try`);
+      lines.push(
+        values === undefined
+          ? `${where}.values: missing; it must be a non-empty list of the values to try`
+          : `${where}.values: ${formatValue(values)} must be a non-empty list of the values to try`,
+      );
       return null;
     }
     const seen = new Set<string>();
     for (const v of values) {
       const key = canonicalJson(v);
-      if (seen.has(key)) lines.push(`${where}.values: ${formatValue(values)} lists ${formatValue(v)} twice (each value must appear once)`);
+      if (seen.has(key))
+        lines.push(
+          `${where}.values: ${formatValue(values)} lists ${formatValue(v)} twice (each value must appear once)`,
+        );
       seen.add(key);
     }
     return lines.length === before ? { distribution: 'values', values: structuredClone(values) } : null;
@@ -153,9 +162,11 @@ function parseSpec(path: string, raw: unknown, lines: string[]): ParamSpec | nul
   const bound = (k: 'min' | 'max'): number | null => {
     const v = raw[k];
     if (typeof v !== 'number' || !Number.isFinite(v)) {
-      lines.push(v === undefined
-        ? `${where}.${k}: missing; it must be a finite number (distribution ${dist} needs min and max)`
-        : `${where}.${k}: ${formatValue(v)} must be a finite number`);
+      lines.push(
+        v === undefined
+          ? `${where}.${k}: missing; it must be a finite number (distribution ${dist} needs min and max)`
+          : `${where}.${k}: ${formatValue(v)} must be a finite number`,
+      );
       return null;
     }
     if (dist === 'int' && !Number.isSafeInteger(v)) {
@@ -168,7 +179,8 @@ function parseSpec(path: string, raw: unknown, lines: string[]): ParamSpec | nul
   const max = bound('max');
   if (min === null || max === null) return null;
   if (min >= max) lines.push(`${where}.min: ${min} must be < max (${max})`);
-  else if (dist === 'log_uniform' && min <= 0) lines.push(`${where}.min: ${min} must be > 0 (log_uniform samples log(min)..log(max))`);
+  else if (dist === 'log_uniform' && min <= 0)
+    lines.push(`${where}.min: ${min} must be > 0 (log_uniform samples log(min)..log(max))`);
   if (lines.length > before) return null;
   return { distribution: dist as 'uniform' | 'log_uniform' | 'int', min, max };
 }
@@ -180,7 +192,9 @@ function checkAgainstBase(base: RunConfig, path: string, spec: ParamSpec, lines:
   const where = paramWhere(path);
   const segs = parsePath(path);
   if (!segs || typeof segs[0] !== 'string') {
-    lines.push(`${where}: unknown parameter path (a dotted run-config path such as model.dropout; top-level keys: ${Object.keys(base).join(', ')})`);
+    lines.push(
+      `${where}: unknown parameter path (a dotted run-config path such as model.dropout; top-level keys: ${Object.keys(base).join(', ')})`,
+    );
     return;
   }
   const dotted = formatPath(segs);
@@ -188,7 +202,9 @@ function checkAgainstBase(base: RunConfig, path: string, spec: ParamSpec, lines:
   for (const v of probeValues(spec)) {
     const copy = structuredClone(base) as unknown as Obj;
     if (!setAt(copy, segs, structuredClone(v))) {
-      lines.push(`${where}: unknown parameter path (${dotted} goes through a value that is not a mapping; top-level keys: ${Object.keys(base).join(', ')})`);
+      lines.push(
+        `${where}: unknown parameter path (${dotted} goes through a value that is not a mapping; top-level keys: ${Object.keys(base).join(', ')})`,
+      );
       return;
     }
     let errs: string[] = [];
@@ -200,9 +216,14 @@ function checkAgainstBase(base: RunConfig, path: string, spec: ParamSpec, lines:
     }
     for (const line of errs) {
       const unknown = /^(.*): unknown key \(allowed: (.*)\)$/.exec(line);
-      if (unknown && (dotted === unknown[1] || dotted.startsWith(`${unknown[1]}.`) || dotted.startsWith(`${unknown[1]}[`))) {
+      if (
+        unknown &&
+        (dotted === unknown[1] || dotted.startsWith(`${unknown[1]}.`) || dotted.startsWith(`${unknown[1]}[`))
+      ) {
         const top = !unknown[1]!.includes('.') && !unknown[1]!.includes('[');
-        lines.push(`${where}: unknown parameter path (${unknown[1]} is not a run-config key; ${top ? 'top-level keys' : 'allowed there'}: ${unknown[2]})`);
+        lines.push(
+          `${where}: unknown parameter path (${unknown[1]} is not a run-config key; ${top ? 'top-level keys' : 'allowed there'}: ${unknown[2]})`,
+        );
         return;
       }
       out.add(line.startsWith(`${dotted}:`) ? `${where}:${line.slice(dotted.length + 1)}` : `${where}: ${line}`);
@@ -228,7 +249,10 @@ export function spaceSize(parameters: Record<string, ParamSpec>): number {
  *  named by `base:` (the caller resolves the path relative to the sweep file). */
 export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunConfig): SweepConfig {
   if (!isObj(raw)) {
-    throw new UserError('CONFIG_INVALID', problem([], raw, 'must be a mapping of sweep keys (base or run, method, metric, trials, parameters, ...)'));
+    throw new UserError(
+      'CONFIG_INVALID',
+      problem([], raw, 'must be a mapping of sweep keys (base or run, method, metric, trials, parameters, ...)'),
+    );
   }
   const input: Obj = { ...raw };
   for (const k of ['concurrency', 'earlyStopping'] as const) if (input[k] === null) delete input[k];
@@ -239,7 +263,9 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
   // the base run config
   let base: RunConfig | null = null;
   if (input['base'] !== undefined && input['run'] !== undefined) {
-    lines.push(`base: ${formatValue(input['base'])} cannot be given together with run (give exactly one: a run config file, or the run config inline under run)`);
+    lines.push(
+      `base: ${formatValue(input['base'])} cannot be given together with run (give exactly one: a run config file, or the run config inline under run)`,
+    );
   } else if (input['run'] !== undefined) {
     try {
       base = parseRunConfig(input['run']);
@@ -257,9 +283,13 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
   const parameters: Record<string, ParamSpec> = {};
   const rawParams = input['parameters'];
   if (rawParams === undefined) {
-    lines.push('parameters: missing; it must map run-config paths to search spaces, e.g. model.dropout: { values: [0, 0.2] }');
+    lines.push(
+      'parameters: missing; it must map run-config paths to search spaces, e.g. model.dropout: { values: [0, 0.2] }',
+    );
   } else if (!isObj(rawParams) || Object.keys(rawParams).length === 0) {
-    lines.push(`parameters: ${formatValue(rawParams)} must be a non-empty mapping of run-config paths to search spaces, e.g. model.dropout: { values: [0, 0.2] }`);
+    lines.push(
+      `parameters: ${formatValue(rawParams)} must be a non-empty mapping of run-config paths to search spaces, e.g. model.dropout: { values: [0, 0.2] }`,
+    );
   } else {
     for (const [path, spec] of Object.entries(rawParams)) {
       const s = parseSpec(path, spec, lines);
@@ -277,7 +307,9 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
   if (method === 'grid') {
     for (const [path, s] of Object.entries(parameters)) {
       if (s.distribution === 'uniform' || s.distribution === 'log_uniform') {
-        lines.push(`${paramWhere(path)}: distribution ${s.distribution} cannot be used with method grid (grid needs { values: [...] } or distribution int)`);
+        lines.push(
+          `${paramWhere(path)}: distribution ${s.distribution} cannot be used with method grid (grid needs { values: [...] } or distribution int)`,
+        );
       }
     }
   }
@@ -290,7 +322,9 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
   }
   const es = c.earlyStopping;
   if (es && !('epochs' in parameters) && (es.minEpochs ?? 1) >= base.epochs) {
-    lines.push(`earlyStopping.minEpochs: ${es.minEpochs ?? 1} must be < epochs (${base.epochs}) of the base run config, or no trial could be stopped`);
+    lines.push(
+      `earlyStopping.minEpochs: ${es.minEpochs ?? 1} must be < epochs (${base.epochs}) of the base run config, or no trial could be stopped`,
+    );
   }
   if (lines.length > 0) throw new UserError('CONFIG_INVALID', lines.join('\n'));
 
@@ -298,14 +332,21 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
   return {
     base,
     method,
-    metric: { name: metricName, goal: c.metric?.goal ?? (metricName === 'valLoss' ? 'minimize' : 'maximize') },
+    metric: {
+      name: metricName,
+      goal: c.metric?.goal ?? (metricName === 'valLoss' ? 'minimize' : 'maximize'),
+    },
     trials: c.trials ?? (method === 'grid' ? size : 20),
     concurrency: c.concurrency ?? null,
     workersPerTrial: c.workersPerTrial ?? 1,
     seed: c.seed ?? base.seed,
     parameters,
     earlyStopping: es ? { type: 'asha', minEpochs: es.minEpochs ?? 1, reductionFactor: es.reductionFactor ?? 3 } : null,
-    tpe: { startupTrials: c.tpe?.startupTrials ?? 10, gamma: c.tpe?.gamma ?? 0.25, candidates: c.tpe?.candidates ?? 24 },
+    tpe: {
+      startupTrials: c.tpe?.startupTrials ?? 10,
+      gamma: c.tpe?.gamma ?? 0.25,
+      candidates: c.tpe?.candidates ?? 24,
+    },
     narrow: { rounds: c.narrow?.rounds ?? 3, keep: c.narrow?.keep ?? 0.25 },
   };
 }
@@ -316,7 +357,9 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
 export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (isObj(value)) {
-    const keys = Object.keys(value).filter((k) => value[k] !== undefined).sort();
+    const keys = Object.keys(value)
+      .filter((k) => value[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';

@@ -38,7 +38,11 @@ import type { ParamSpec, SweepConfig, TrialRecord } from './types.js';
 
 type Params = Record<string, unknown>;
 type Space = Record<string, ParamSpec>;
-interface Obs { index: number; params: Params; value: number }
+interface Obs {
+  index: number;
+  params: Params;
+  value: number;
+}
 
 const RETRIES = 50;
 /** finite spaces up to this size are enumerated when the retries find only duplicates */
@@ -48,10 +52,14 @@ const ENUMERATE_LIMIT = 200_000;
 
 export function drawParam(spec: ParamSpec, rng: Rng): unknown {
   switch (spec.distribution) {
-    case 'uniform': return rng.range(spec.min, spec.max);
-    case 'log_uniform': return clamp(Math.exp(rng.range(Math.log(spec.min), Math.log(spec.max))), spec.min, spec.max);
-    case 'int': return spec.min + rng.int(spec.max - spec.min + 1);
-    case 'values': return structuredClone(spec.values[rng.int(spec.values.length)]);
+    case 'uniform':
+      return rng.range(spec.min, spec.max);
+    case 'log_uniform':
+      return clamp(Math.exp(rng.range(Math.log(spec.min), Math.log(spec.max))), spec.min, spec.max);
+    case 'int':
+      return spec.min + rng.int(spec.max - spec.min + 1);
+    case 'values':
+      return structuredClone(spec.values[rng.int(spec.values.length)]);
   }
 }
 
@@ -83,7 +91,10 @@ const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.m
 
 function observations(history: TrialRecord[]): Obs[] {
   return history
-    .filter((t) => (t.status === 'finished' || t.status === 'stopped') && typeof t.value === 'number' && Number.isFinite(t.value))
+    .filter(
+      (t) =>
+        (t.status === 'finished' || t.status === 'stopped') && typeof t.value === 'number' && Number.isFinite(t.value),
+    )
     .map((t) => ({ index: t.index, params: t.params, value: t.value! }));
 }
 
@@ -94,10 +105,18 @@ function ranked(cfg: SweepConfig, obs: Obs[]): Obs[] {
 }
 
 /** a draw not equal to any params in `past`; null when a finite space is exhausted */
-function unique(cfg: SweepConfig, index: number, past: TrialRecord[], space: Space, draw: (rng: Rng) => Params, first: Rng): Params | null {
+function unique(
+  cfg: SweepConfig,
+  index: number,
+  past: TrialRecord[],
+  space: Space,
+  draw: (rng: Rng) => Params,
+  first: Rng,
+): Params | null {
   const seen = new Set(past.map((t) => canonicalJson(t.params)));
   let p = draw(first);
-  for (let k = 1; k <= RETRIES && seen.has(canonicalJson(p)); k++) p = draw(new Rng(cfg.seed, 'sweep', index, 'retry', k));
+  for (let k = 1; k <= RETRIES && seen.has(canonicalJson(p)); k++)
+    p = draw(new Rng(cfg.seed, 'sweep', index, 'retry', k));
   if (!seen.has(canonicalJson(p))) return p;
   const size = spaceSize(space);
   if (size > ENUMERATE_LIMIT) return p; // practically never: a huge space whose 51 draws were all taken
@@ -111,7 +130,12 @@ function unique(cfg: SweepConfig, index: number, past: TrialRecord[], space: Spa
 
 // ---- TPE ----
 
-interface Parzen { mus: number[]; sigmas: number[]; low: number; high: number }
+interface Parzen {
+  mus: number[];
+  sigmas: number[];
+  low: number;
+  high: number;
+}
 
 /** numeric parameter ↔ the space its estimator works in */
 function bounds(s: Exclude<ParamSpec, { distribution: 'values' }>): [number, number] {
@@ -128,11 +152,14 @@ function fromX(s: Exclude<ParamSpec, { distribution: 'values' }>, x: number): nu
 
 function fitParzen(xs: number[], low: number, high: number): Parzen {
   const width = high - low;
-  const comps = [...xs.map((mu) => ({ mu, prior: false })), { mu: (low + high) / 2, prior: true }]
-    .sort((a, b) => a.mu - b.mu);
+  const comps = [...xs.map((mu) => ({ mu, prior: false })), { mu: (low + high) / 2, prior: true }].sort(
+    (a, b) => a.mu - b.mu,
+  );
   const e = [low, ...comps.map((c) => c.mu), high];
   const minSigma = width / Math.min(100, 1 + comps.length);
-  const sigmas = comps.map((c, i) => c.prior ? width : clamp(Math.max(e[i + 1]! - e[i]!, e[i + 2]! - e[i + 1]!), minSigma, width));
+  const sigmas = comps.map((c, i) =>
+    c.prior ? width : clamp(Math.max(e[i + 1]! - e[i]!, e[i + 2]! - e[i + 1]!), minSigma, width),
+  );
   return { mus: comps.map((c) => c.mu), sigmas, low, high };
 }
 
@@ -141,7 +168,9 @@ function erf(x: number): number {
   const s = Math.sign(x);
   const a = Math.abs(x);
   const t = 1 / (1 + 0.3275911 * a);
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
   return s * y;
 }
 const Phi = (z: number): number => 0.5 * (1 + erf(z / Math.SQRT2));
@@ -194,14 +223,19 @@ function tpeDraw(cfg: SweepConfig, obs: Obs[], rng: Rng): Params {
         let k = 0;
         while (k < K - 1 && u >= l[k]!) u -= l[k++]!;
         const score = Math.log(l[k]!) - Math.log(g[k]!);
-        if (score > bestScore) { bestScore = score; best = k; }
+        if (score > bestScore) {
+          bestScore = score;
+          best = k;
+        }
       }
       out[path] = structuredClone(spec.values[best]);
     } else {
       const [low, high] = bounds(spec);
-      const xsOf = (group: Obs[]): number[] => group.map((o) => o.params[path])
-        .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= spec.min && v <= spec.max)
-        .map((v) => toX(spec, v));
+      const xsOf = (group: Obs[]): number[] =>
+        group
+          .map((o) => o.params[path])
+          .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= spec.min && v <= spec.max)
+          .map((v) => toX(spec, v));
       const l = fitParzen(xsOf(good), low, high);
       const g = fitParzen(xsOf(bad), low, high);
       let best = NaN;
@@ -210,7 +244,10 @@ function tpeDraw(cfg: SweepConfig, obs: Obs[], rng: Rng): Params {
         const v = fromX(spec, sampleParzen(l, rng));
         const x = toX(spec, v);
         const score = logPdf(l, x) - logPdf(g, x);
-        if (score > bestScore || Number.isNaN(best)) { bestScore = score; best = v; }
+        if (score > bestScore || Number.isNaN(best)) {
+          bestScore = score;
+          best = v;
+        }
       }
       out[path] = best;
     }
@@ -237,10 +274,14 @@ export function narrowedSpace(cfg: SweepConfig, round: number, history: TrialRec
       out[path] = { distribution: 'values', values: kept.length > 0 ? kept : spec.values };
       continue;
     }
-    const xs = best.map((o) => o.params[path])
+    const xs = best
+      .map((o) => o.params[path])
       .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= spec.min && v <= spec.max)
       .map((v) => toX(spec, v));
-    if (xs.length === 0) { out[path] = spec; continue; }
+    if (xs.length === 0) {
+      out[path] = spec;
+      continue;
+    }
     const [olo, ohi] = [toX(spec, spec.min), toX(spec, spec.max)];
     const lo = Math.min(...xs);
     const hi = Math.max(...xs);
@@ -252,7 +293,11 @@ export function narrowedSpace(cfg: SweepConfig, round: number, history: TrialRec
       nhi = Math.min(spec.max, Math.ceil(nhi));
       out[path] = { distribution: 'int', min: nlo, max: nhi };
     } else if (spec.distribution === 'log_uniform') {
-      out[path] = { distribution: 'log_uniform', min: clamp(Math.exp(nlo), spec.min, spec.max), max: clamp(Math.exp(nhi), spec.min, spec.max) };
+      out[path] = {
+        distribution: 'log_uniform',
+        min: clamp(Math.exp(nlo), spec.min, spec.max),
+        max: clamp(Math.exp(nhi), spec.min, spec.max),
+      };
     } else {
       out[path] = { distribution: 'uniform', min: nlo, max: nhi };
     }
@@ -289,7 +334,9 @@ export function suggest(cfg: SweepConfig, index: number, history: TrialRecord[])
         if (s !== 'finished' && s !== 'stopped' && s !== 'failed') return 'wait';
       }
       const space = narrowedSpace(cfg, round, past);
-      return unique(cfg, index, past, space, (rng) => drawParams(space, rng), new Rng(seed, 'sweep', index)) ?? random();
+      return (
+        unique(cfg, index, past, space, (rng) => drawParams(space, rng), new Rng(seed, 'sweep', index)) ?? random()
+      );
     }
   }
 }

@@ -36,7 +36,20 @@ import { printDistributed, runDistributedBench } from './distributed.js';
 import { printSoak, runSoakBench } from './soak.js';
 import { printSweep, runSweepBench } from './sweep.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
-import { envNum, fmt, interleave, log, median, randomArray, seededRandom, spread, table, timeN, timeRep, type Contender } from './stats.js';
+import {
+  envNum,
+  fmt,
+  interleave,
+  log,
+  median,
+  randomArray,
+  seededRandom,
+  spread,
+  table,
+  timeN,
+  timeRep,
+  type Contender,
+} from './stats.js';
 
 /** gradwire's compute kernels in this process (GRADWIRE_KERNELS=js|wasm-simd|auto picks them) */
 const GRADWIRE_KERNEL = kernelVariant();
@@ -108,7 +121,9 @@ function benchGemm(M: number, K: number, N: number, seed: number): Measurement {
   // both compute the same product: gradwire's output against TF.js's x·Wᵀ + bias
   gw();
   const w = layer.params.subarray(0, N * K);
-  const ref = tf.tidy(() => tf.add(tf.matMul(a, tf.tensor2d(w, [N, K]), false, true), tf.tensor1d(layer.params.slice(N * K))).dataSync());
+  const ref = tf.tidy(() =>
+    tf.add(tf.matMul(a, tf.tensor2d(w, [N, K]), false, true), tf.tensor1d(layer.params.slice(N * K))).dataSync(),
+  );
   let maxDiff = 0;
   for (let i = 0; i < ref.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref[i]! - cache.out[i]!));
   log(`  check: max |gradwire − tfjs| = ${maxDiff.toExponential(2)}`);
@@ -121,7 +136,10 @@ function benchGemm(M: number, K: number, N: number, seed: number): Measurement {
     const { iters, seconds } = timeRep(fn, GEMM_SECONDS, 2);
     return (iters * flops) / seconds / 1e9;
   };
-  const contenders: Contender[] = [{ name: 'gradwire', rep: gflops(gw) }, { name: 'tfjs', rep: gflops(tfmm) }];
+  const contenders: Contender[] = [
+    { name: 'gradwire', rep: gflops(gw) },
+    { name: 'tfjs', rep: gflops(tfmm) },
+  ];
   const rates = interleave(contenders, REPS, log);
   tf.dispose([a, b]);
   return measurement(`GEMM ${M}×${K}·${K}×${N} (GFLOP/s)`, 'GFLOP/s', rates);
@@ -140,7 +158,14 @@ function syntheticData(seed: number): Dataset {
     y[i] = y[j]!;
     y[j] = t;
   }
-  return validateDataset({ name: 'synthetic-784x10', n: SAMPLES, features: FEATURES, classes: CLASSES, x, y });
+  return validateDataset({
+    name: 'synthetic-784x10',
+    n: SAMPLES,
+    features: FEATURES,
+    classes: CLASSES,
+    x,
+    y,
+  });
 }
 
 /** DEFAULT_RUN_CONFIG with the benchmarked model and optimizer made explicit */
@@ -163,8 +188,19 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
   const trainer = new Trainer(cfg, data, { train: idx, val: new Int32Array(0), test: new Int32Array(0) });
   const batches = batchTensors(data.x, data.y, data.n, FEATURES, CLASSES, BATCH);
   const o = cfg.optimizer;
-  const mlp = new TfMlp({ sizes: [FEATURES, ...HIDDEN, CLASSES], norm, dropout, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, seed: cfg.seed });
-  log(`  gradwire: ${trainer.model.describe()}, ${trainer.model.paramCount} params, microbatch ${cfg.microbatch}; tfjs: ${mlp.paramCount} params`);
+  const mlp = new TfMlp({
+    sizes: [FEATURES, ...HIDDEN, CLASSES],
+    norm,
+    dropout,
+    lr: o.lr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    seed: cfg.seed,
+  });
+  log(
+    `  gradwire: ${trainer.model.describe()}, ${trainer.model.paramCount} params, microbatch ${cfg.microbatch}; tfjs: ${mlp.paramCount} params`,
+  );
 
   let gwLoss = NaN;
   let tfLoss = NaN;
@@ -182,8 +218,17 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
   const tensorsBefore = tf.memory().numTensors; // after warm-up: Adam makes its slots lazily
   const firstLoss = { gradwire: gwLoss, tfjs: tfLoss };
   const perSecond = (fn: () => void) => (): number => (STEPS * BATCH) / timeN(fn, STEPS);
-  const rates = interleave([{ name: 'gradwire', rep: perSecond(gwStep) }, { name: 'tfjs', rep: perSecond(tfStep) }], REPS, log);
-  log(`  loss after warm-up → end: gradwire ${fmt(firstLoss.gradwire)} → ${fmt(gwLoss)}, tfjs ${fmt(firstLoss.tfjs)} → ${fmt(tfLoss)}`);
+  const rates = interleave(
+    [
+      { name: 'gradwire', rep: perSecond(gwStep) },
+      { name: 'tfjs', rep: perSecond(tfStep) },
+    ],
+    REPS,
+    log,
+  );
+  log(
+    `  loss after warm-up → end: gradwire ${fmt(firstLoss.gradwire)} → ${fmt(gwLoss)}, tfjs ${fmt(firstLoss.tfjs)} → ${fmt(tfLoss)}`,
+  );
   if (!Number.isFinite(gwLoss) || !Number.isFinite(tfLoss)) throw new Error(`${label}: a loss is not finite`);
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (leaked !== 0) log(`  warning: ${leaked} TF.js tensors leaked over the training repetitions`);
@@ -210,18 +255,29 @@ async function main(): Promise<void> {
   if (soak) printSoak(soak);
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
-  process.stdout.write(`BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, dashboard, soak, seconds })}\n`);
+  process.stdout.write(
+    `BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, dashboard, soak, seconds })}\n`,
+  );
 }
 
 async function benchKernels(): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   const tfInfo = await initTf();
   const threads = tfInfo.multithread ? `${tfInfo.threads} threads` : `${tfInfo.threads} thread`;
-  log(`gradwire kernel: ${GRADWIRE_KERNEL}; TF.js ${tf.version_core} backend: ${tfInfo.backend} (simd ${tfInfo.simd}, multithread ${tfInfo.multithread}, ${threads})`);
-  log(`${REPS} repetitions, interleaved; GEMM ≥ ${GEMM_SECONDS} s per repetition; training ${STEPS} steps of ${BATCH} per repetition`);
+  log(
+    `gradwire kernel: ${GRADWIRE_KERNEL}; TF.js ${tf.version_core} backend: ${tfInfo.backend} (simd ${tfInfo.simd}, multithread ${tfInfo.multithread}, ${threads})`,
+  );
+  log(
+    `${REPS} repetitions, interleaved; GEMM ≥ ${GEMM_SECONDS} s per repetition; training ${STEPS} steps of ${BATCH} per repetition`,
+  );
 
   const results: Measurement[] = [];
-  for (const [i, [M, K, N]] of ([[128, 784, 256], [128, 256, 128]] as const).entries()) {
+  for (const [i, [M, K, N]] of (
+    [
+      [128, 784, 256],
+      [128, 256, 128],
+    ] as const
+  ).entries()) {
     log(`GEMM ${M}×${K}·${K}×${N}`);
     results.push(benchGemm(M, K, N, 1234 + i));
   }

@@ -94,7 +94,8 @@ function sseClient(url: string): Promise<ClientStats> {
         stats.connectedAtStep = runs[0]?.info.step ?? 0;
         for (const r of runs) for (const p of r.steps) seen.add(p.step);
       } else if (event === 'steps') {
-        for (const pts of Object.values(d['runs'] as Record<string, Array<{ step: number }>>)) for (const p of pts) seen.add(p.step);
+        for (const pts of Object.values(d['runs'] as Record<string, Array<{ step: number }>>))
+          for (const p of pts) seen.add(p.step);
       }
     };
     const req = get(url, { headers: { accept: 'text/event-stream' } }, (r) => {
@@ -143,11 +144,20 @@ async function startBrowser(): Promise<BrowserHandle | string> {
   };
 }
 
-async function runOnce(dir: string, config: string, mode: Mode, tag: string, browser: BrowserHandle | null): Promise<DashRun> {
+async function runOnce(
+  dir: string,
+  config: string,
+  mode: Mode,
+  tag: string,
+  browser: BrowserHandle | null,
+): Promise<DashRun> {
   const out = join(dir, tag);
   const t0 = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'train', '--workers', '2', '--config', config, '--out', out, '--log-format', 'json'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', CLI, 'train', '--workers', '2', '--config', config, '--out', out, '--log-format', 'json'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
+  );
   let stdout = '';
   let stderr = '';
   let client: Promise<ClientStats> | null = null;
@@ -162,30 +172,52 @@ async function runOnce(dir: string, config: string, mode: Mode, tag: string, bro
     if (mode === 'sse') client = sseClient(`${m[1]}api/events`);
     else closePage = browser!.open(m[1]!);
   });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const code = await new Promise<number | null>((r, j) => {
     child.on('error', j);
     child.on('close', (c) => r(c));
   });
   const wallSeconds = (performance.now() - t0) / 1000;
-  if (code !== 0) throw new Error(`gradwire train (${MODE_NAME[mode]}) exited with ${code}:\n${stderr.slice(-2000)}${stdout.slice(-2000)}`);
+  if (code !== 0)
+    throw new Error(
+      `gradwire train (${MODE_NAME[mode]}) exited with ${code}:\n${stderr.slice(-2000)}${stdout.slice(-2000)}`,
+    );
   const stats = client ? await (client as Promise<ClientStats>) : null;
   if (closePage) await (await (closePage as Promise<() => Promise<void>>))();
-  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { samplesPerSecond: number; steps: number; batchSize?: number };
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+    samplesPerSecond: number;
+    steps: number;
+    batchSize?: number;
+  };
   const stepMs: number[] = [];
   for (const line of stdout.split('\n')) {
     if (!line.includes('"event":"step"')) continue;
     try {
       const e = JSON.parse(line) as { step: number; ms: number };
       if (e.step > 0) stepMs.push(e.ms);
-    } catch { /* a torn line */ }
+    } catch {
+      /* a torn line */
+    }
   }
   rmSync(out, { recursive: true, force: true });
-  if (mode !== 'without' && !client && !closePage) throw new Error('the dashboard client never connected (no listening event)');
+  if (mode !== 'without' && !client && !closePage)
+    throw new Error('the dashboard client never connected (no listening event)');
   if (stats && stats.steps !== summary.steps) {
-    throw new Error(`the SSE client saw ${stats.steps} of ${summary.steps} steps (connected at step ${stats.connectedAtStep})`);
+    throw new Error(
+      `the SSE client saw ${stats.steps} of ${summary.steps} steps (connected at step ${stats.connectedAtStep})`,
+    );
   }
-  return { mode, samplesPerSecond: summary.samplesPerSecond, steadySamplesPerSecond: (128 / median(stepMs)) * 1000, steps: summary.steps, wallSeconds, coordinatorCpuSeconds: cpu, client: stats };
+  return {
+    mode,
+    samplesPerSecond: summary.samplesPerSecond,
+    steadySamplesPerSecond: (128 / median(stepMs)) * 1000,
+    steps: summary.steps,
+    wallSeconds,
+    coordinatorCpuSeconds: cpu,
+    client: stats,
+  };
 }
 
 export interface DashboardBench {
@@ -225,14 +257,29 @@ async function microCost(): Promise<MicroCost> {
   const rows: MicroCost['rows'] = [];
   for (const clients of [0, 1, 10, 0]) {
     const server = new CoordinatorServer({
-      host: '127.0.0.1', port: 0, token: null, tls: null, log: pino({ level: 'silent' }),
-      runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' }, heartbeatMs: 1000, heartbeatTimeoutMs: 10_000,
+      host: '127.0.0.1',
+      port: 0,
+      token: null,
+      tls: null,
+      log: pino({ level: 'silent' }),
+      runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
+      heartbeatMs: 1000,
+      heartbeatTimeoutMs: 10_000,
     });
     const telemetry = poolTelemetry(server);
     installDashboard(server, telemetry);
     const port = await server.start();
     const run = telemetry.forRun('bench-micro');
-    run.started({ mode: 'distributed', model: '784-256-128-10', dataset: 'mnist', batchSize: 128, epochs: 1, stepsPerEpoch: steps, totalSteps: steps, startStep: 0 });
+    run.started({
+      mode: 'distributed',
+      model: '784-256-128-10',
+      dataset: 'mnist',
+      batchSize: 128,
+      epochs: 1,
+      stepsPerEpoch: steps,
+      totalSteps: steps,
+      startStep: 0,
+    });
     const url = `http://127.0.0.1:${port}/api/events`;
     const procs: ChildProcess[] = [];
     const received: Array<() => number> = [];
@@ -240,7 +287,9 @@ async function microCost(): Promise<MicroCost> {
       if (curl) {
         const p = spawn('curl', ['-sN', url], { stdio: ['ignore', 'pipe', 'ignore'] });
         let n = 0;
-        p.stdout!.on('data', (d: Buffer) => { n += d.byteLength; });
+        p.stdout!.on('data', (d: Buffer) => {
+          n += d.byteLength;
+        });
         procs.push(p);
         received.push(() => n);
       } else {
@@ -253,7 +302,20 @@ async function microCost(): Promise<MicroCost> {
     const before = received.map((f) => f());
     const cpu0 = process.cpuUsage();
     for (let i = 0; i < steps; i++) {
-      run.step({ step: i, epoch: 0, t: Date.now(), loss: 2.3 - i / steps, accuracy: i / steps, rows: 128, ms: 0.5, computeMs: 0.3, commMs: 0.1, bytes: 1e6, workers: 2, skipped: false });
+      run.step({
+        step: i,
+        epoch: 0,
+        t: Date.now(),
+        loss: 2.3 - i / steps,
+        accuracy: i / steps,
+        rows: 128,
+        ms: 0.5,
+        computeMs: 0.3,
+        commMs: 0.1,
+        bytes: 1e6,
+        workers: 2,
+        skipped: false,
+      });
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 10)); // ~2000 steps/s
     }
     await new Promise((r) => setTimeout(r, 300)); // the last batch goes out
@@ -261,12 +323,20 @@ async function microCost(): Promise<MicroCost> {
     const bytes = received.map((f, i) => f() - before[i]!);
     await server.close();
     for (const p of procs) p.kill();
-    rows.push({ clients, cpuUsPerStep: (cpu.user + cpu.system) / steps, extraUsPerStep: NaN, bytesPerClient: bytes.length ? median(bytes) : 0 });
+    rows.push({
+      clients,
+      cpuUsPerStep: (cpu.user + cpu.system) / steps,
+      extraUsPerStep: NaN,
+      bytesPerClient: bytes.length ? median(bytes) : 0,
+    });
   }
   // the baseline (no client) ran first and last: their mean
   const zero = rows.filter((r) => r.clients === 0);
   const base = zero.reduce((a, r) => a + r.cpuUsPerStep, 0) / zero.length;
-  const out = [{ ...zero[0]!, cpuUsPerStep: base }, ...rows.filter((r) => r.clients > 0)].map((r) => ({ ...r, extraUsPerStep: r.cpuUsPerStep - base }));
+  const out = [{ ...zero[0]!, cpuUsPerStep: base }, ...rows.filter((r) => r.clients > 0)].map((r) => ({
+    ...r,
+    extraUsPerStep: r.cpuUsPerStep - base,
+  }));
   return { steps, clientKind: curl ? 'curl processes' : 'in-process HTTP clients (no curl)', rows: out };
 }
 
@@ -290,7 +360,9 @@ export async function runDashboardBench(): Promise<DashboardBench> {
       modes.push('browser');
     }
   }
-  log(`dashboard: ${modes.map((m) => MODE_NAME[m]).join(' / ')}; gradwire train --workers 2, MNIST, MLP 784-256-128-10, batch 128, ${epochs} epoch(s); ${reps} repetitions, interleaved`);
+  log(
+    `dashboard: ${modes.map((m) => MODE_NAME[m]).join(' / ')}; gradwire train --workers 2, MNIST, MLP 784-256-128-10, batch 128, ${epochs} epoch(s); ${reps} repetitions, interleaved`,
+  );
   const runs = new Map<Mode, DashRun[]>(modes.map((m) => [m, []]));
   try {
     for (let r = 0; r < reps; r++) {
@@ -298,8 +370,14 @@ export async function runDashboardBench(): Promise<DashboardBench> {
       for (const mode of order) {
         const res = await runOnce(dir, config, mode, `r${r}-${mode}`, browser);
         runs.get(mode)!.push(res);
-        log(`  rep ${r + 1}/${reps} ${MODE_NAME[mode]}: ${fmt(res.samplesPerSecond)} samples/s (steady ${fmt(res.steadySamplesPerSecond)}), ${res.steps} steps, ${fmt(res.wallSeconds)} s` +
-          (res.client ? `; client got ${res.client.steps} steps in ${Object.entries(res.client.events).map(([k, v]) => `${v} ${k}`).join(', ')}, ${fmt(res.client.bytes / 1024)} KiB, connected at step ${res.client.connectedAtStep}` : ''));
+        log(
+          `  rep ${r + 1}/${reps} ${MODE_NAME[mode]}: ${fmt(res.samplesPerSecond)} samples/s (steady ${fmt(res.steadySamplesPerSecond)}), ${res.steps} steps, ${fmt(res.wallSeconds)} s` +
+            (res.client
+              ? `; client got ${res.client.steps} steps in ${Object.entries(res.client.events)
+                  .map(([k, v]) => `${v} ${k}`)
+                  .join(', ')}, ${fmt(res.client.bytes / 1024)} KiB, connected at step ${res.client.connectedAtStep}`
+              : ''),
+        );
       }
     }
   } finally {
@@ -314,45 +392,98 @@ export async function runDashboardBench(): Promise<DashboardBench> {
     const sps = median(rs.map((x) => x.samplesPerSecond));
     const steady = median(rs.map((x) => x.steadySamplesPerSecond));
     return {
-      mode, name: MODE_NAME[mode], samplesPerSecond: sps, steadySamplesPerSecond: steady, wallSeconds: median(rs.map((x) => x.wallSeconds)),
+      mode,
+      name: MODE_NAME[mode],
+      samplesPerSecond: sps,
+      steadySamplesPerSecond: steady,
+      wallSeconds: median(rs.map((x) => x.wallSeconds)),
       coordinatorCpuSeconds: median(rs.map((x) => x.coordinatorCpuSeconds)),
-      ratio: sps / baseSps, steadyRatio: steady / baseSteady, runs: rs,
+      ratio: sps / baseSps,
+      steadyRatio: steady / baseSteady,
+      runs: rs,
     };
   });
   const sse = runs.get('sse')!;
   log('dashboard: server-side CPU per step event with 0, 1 and 10 SSE clients');
   const micro = await microCost();
-  return { reps, epochs, seconds: (Date.now() - t0) / 1000, modes: result, client: sse[sse.length - 1]?.client ?? null, browser: browserNote, micro };
+  return {
+    reps,
+    epochs,
+    seconds: (Date.now() - t0) / 1000,
+    modes: result,
+    client: sse[sse.length - 1]?.client ?? null,
+    browser: browserNote,
+    micro,
+  };
 }
 
 export function printDashboard(d: DashboardBench): void {
-  process.stdout.write(`\n${table(['dashboard (train --workers 2, MNIST MLP, batch 128)', 'samples/s', 'steady', 'wall s', 'coordinator CPU s', 'ratio', 'steady ratio'],
-    d.modes.map((m) => [m.name, fmt(m.samplesPerSecond), fmt(m.steadySamplesPerSecond), fmt(m.wallSeconds), fmt(m.coordinatorCpuSeconds), fmt(m.ratio), fmt(m.steadyRatio)]))}\n`);
-  process.stdout.write(`(medians of ${d.reps} interleaved repetitions, ${d.epochs} epoch(s) each; ratio = with / without a client; spread of samples/s min–max:\n`);
+  process.stdout.write(
+    `\n${table(
+      [
+        'dashboard (train --workers 2, MNIST MLP, batch 128)',
+        'samples/s',
+        'steady',
+        'wall s',
+        'coordinator CPU s',
+        'ratio',
+        'steady ratio',
+      ],
+      d.modes.map((m) => [
+        m.name,
+        fmt(m.samplesPerSecond),
+        fmt(m.steadySamplesPerSecond),
+        fmt(m.wallSeconds),
+        fmt(m.coordinatorCpuSeconds),
+        fmt(m.ratio),
+        fmt(m.steadyRatio),
+      ]),
+    )}\n`,
+  );
+  process.stdout.write(
+    `(medians of ${d.reps} interleaved repetitions, ${d.epochs} epoch(s) each; ratio = with / without a client; spread of samples/s min–max:\n`,
+  );
   for (const m of d.modes) {
     const sp = spread(m.runs.map((r) => r.samplesPerSecond));
     process.stdout.write(`  ${m.name}: ${fmt(sp.min)}–${fmt(sp.max)}\n`);
   }
   if (d.client) {
-    process.stdout.write(`  an SSE client receives over one run: ${Object.entries(d.client.events).map(([k, v]) => `${v} ${k}`).join(', ')}; ` +
-      `${fmt(d.client.bytes / 1024)} KiB; every step (${d.client.steps})\n`);
+    process.stdout.write(
+      `  an SSE client receives over one run: ${Object.entries(d.client.events)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ')}; ` + `${fmt(d.client.bytes / 1024)} KiB; every step (${d.client.steps})\n`,
+    );
   }
   process.stdout.write(`  headless Chromium mode: ${d.browser})\n`);
-  process.stdout.write(`\n${table(['dashboard server cost per step event', 'CPU µs/step', 'extra over 0 clients', 'bytes/client'],
-    d.micro.rows.map((r) => [`${r.clients} SSE client${r.clients === 1 ? '' : 's'}`, fmt(r.cpuUsPerStep), r.clients ? fmt(r.extraUsPerStep) : '-', r.clients ? `${fmt(r.bytesPerClient / 1024)} KiB` : '-']))}\n`);
+  process.stdout.write(
+    `\n${table(
+      ['dashboard server cost per step event', 'CPU µs/step', 'extra over 0 clients', 'bytes/client'],
+      d.micro.rows.map((r) => [
+        `${r.clients} SSE client${r.clients === 1 ? '' : 's'}`,
+        fmt(r.cpuUsPerStep),
+        r.clients ? fmt(r.extraUsPerStep) : '-',
+        r.clients ? `${fmt(r.bytesPerClient / 1024)} KiB` : '-',
+      ]),
+    )}\n`,
+  );
   const stepMs = d.modes[0] ? (128 / d.modes[0].steadySamplesPerSecond) * 1000 : NaN;
   const worst = Math.max(...d.micro.rows.map((r) => r.extraUsPerStep));
-  process.stdout.write(`(${d.micro.steps} synthetic steps at ~2000/s, clients: ${d.micro.clientKind}; the coordinator process's CPU, the clients' not counted; ` +
-    `the worst extra is ${fmt(worst)} µs per step against a ${fmt(stepMs)} ms step of the run above: ${fmt((worst / 1000 / stepMs) * 100)}%)\n  ${d.seconds.toFixed(1)} s\n`);
+  process.stdout.write(
+    `(${d.micro.steps} synthetic steps at ~2000/s, clients: ${d.micro.clientKind}; the coordinator process's CPU, the clients' not counted; ` +
+      `the worst extra is ${fmt(worst)} µs per step against a ${fmt(stepMs)} ms step of the run above: ${fmt((worst / 1000 / stepMs) * 100)}%)\n  ${d.seconds.toFixed(1)} s\n`,
+  );
 }
 
 // run alone: tsx test/bench/dashboard.ts
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  runDashboardBench().then((d) => {
-    printDashboard(d);
-    process.stdout.write(`BENCH_JSON ${JSON.stringify({ dashboard: d })}\n`);
-  }, (e: unknown) => {
-    log(e instanceof Error ? (e.stack ?? e.message) : String(e));
-    process.exitCode = 1;
-  });
+  runDashboardBench().then(
+    (d) => {
+      printDashboard(d);
+      process.stdout.write(`BENCH_JSON ${JSON.stringify({ dashboard: d })}\n`);
+    },
+    (e: unknown) => {
+      log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      process.exitCode = 1;
+    },
+  );
 }

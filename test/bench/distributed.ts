@@ -30,7 +30,6 @@ const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const CLI = join(ROOT, 'bin/gradwire.js');
 
-
 export interface Setting {
   /** label of the batch setting */
   name: string;
@@ -47,7 +46,8 @@ export const SETTINGS: Setting[] = [
 
 /** 0 = in-process */
 export const MODES = [0, 1, 2] as const;
-export const modeName = (workers: number): string => (workers === 0 ? 'in-process' : `${workers} worker${workers > 1 ? 's' : ''}`);
+export const modeName = (workers: number): string =>
+  workers === 0 ? 'in-process' : `${workers} worker${workers > 1 ? 's' : ''}`;
 
 interface StepEvent {
   step: number;
@@ -124,9 +124,15 @@ function workerPeakMB(pid: number): number {
   }
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; workerPeakMB: number }> {
+function runCli(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; workerPeakMB: number }> {
   return new Promise((res, rej) => {
-    const child = spawn(TSX, [CLI, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TSX, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     // the workers' peak resident memory, sampled while they run (they exit with the run)
@@ -134,8 +140,12 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
     const sampler = setInterval(() => {
       for (const pid of descendants(child.pid!)) peak = Math.max(peak, workerPeakMB(pid));
     }, 100);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', rej);
     child.on('close', (code) => {
       clearInterval(sampler);
@@ -149,19 +159,38 @@ async function runOnce(dir: string, s: Setting, workers: number, tag: string): P
   writeFileSync(config, JSON.stringify({ batchSize: s.batchSize, microbatch: s.microbatch, epochs: s.epochs }));
   const out = join(dir, tag);
   const t0 = performance.now();
-  const r = await runCli(['train', ...(workers === 0 ? ['--in-process'] : ['--workers', String(workers)]), '--config', config, '--out', out, '--log-format', 'json']);
+  const r = await runCli([
+    'train',
+    ...(workers === 0 ? ['--in-process'] : ['--workers', String(workers)]),
+    '--config',
+    config,
+    '--out',
+    out,
+    '--log-format',
+    'json',
+  ]);
   const wallSeconds = (performance.now() - t0) / 1000;
-  if (r.code !== 0) throw new Error(`gradwire train (${s.name}, ${modeName(workers)}) exited with ${r.code}:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
-  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { samplesPerSecond: number; steps: number; weightsSha256: string };
+  if (r.code !== 0)
+    throw new Error(
+      `gradwire train (${s.name}, ${modeName(workers)}) exited with ${r.code}:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`,
+    );
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+    samplesPerSecond: number;
+    steps: number;
+    weightsSha256: string;
+  };
   const events: StepEvent[] = [];
   for (const line of r.stdout.split('\n')) {
     if (!line.includes('"event":"step"')) continue;
     try {
       events.push(JSON.parse(line) as StepEvent);
-    } catch { /* a torn line */ }
+    } catch {
+      /* a torn line */
+    }
   }
   rmSync(out, { recursive: true, force: true });
-  if (events.length !== summary.steps) throw new Error(`${s.name}, ${modeName(workers)}: ${events.length} step events for ${summary.steps} steps`);
+  if (events.length !== summary.steps)
+    throw new Error(`${s.name}, ${modeName(workers)}: ${events.length} step events for ${summary.steps} steps`);
   // step 0 holds the warm-up (and the workers' start-up); the last step of an epoch may be short
   const steady = events.filter((e) => e.step > 0);
   const med = (f: (e: StepEvent) => number): number => median(steady.map(f));
@@ -241,8 +270,16 @@ export function benchNumpy(reps: number): NumpyResult {
   const threads = { OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2', MKL_NUM_THREADS: '2' };
   const probe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
   if (probe.status !== 0) return { status: 'skipped', reason: 'not installed' };
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, String(reps)], { encoding: 'utf8', env: { ...process.env, ...threads }, timeout: 120_000 });
-  if (r.status !== 0) return { status: 'skipped', reason: `failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}` };
+  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, String(reps)], {
+    encoding: 'utf8',
+    env: { ...process.env, ...threads },
+    timeout: 120_000,
+  });
+  if (r.status !== 0)
+    return {
+      status: 'skipped',
+      reason: `failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`,
+    };
   const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { rates: number[]; numpy: string };
   return { status: 'ok', samplesPerSecond: median(j.rates), reps: j.rates, numpy: j.numpy };
 }
@@ -273,9 +310,11 @@ export async function runDistributedBench(): Promise<DistributedBench> {
       for (const { s, w } of seq) {
         const res = await runOnce(dir, s, w, `r${r}-${s.batchSize}-${s.microbatch}-${w}`);
         runs.set(key(s, w), [...(runs.get(key(s, w)) ?? []), res]);
-        log(`  rep ${r + 1}/${reps} ${s.name}, ${modeName(w)}: ${fmt(res.samplesPerSecond)} samples/s (steady ${fmt(res.steadySamplesPerSecond)}), ` +
-          `step ${fmt(res.stepMs)} ms = compute ${fmt(res.computeMs)} + comm ${fmt(res.commMs)} + coord ${fmt(res.coordMs)}, ` +
-          `${fmt(res.bytesPerStep / 1e6)} MB/step (max ${fmt(res.maxBytesPerStep / 1e6)}), step 0 ${fmt(res.step0Ms)} ms${res.reattempts ? `, ${res.reattempts} re-attempted steps` : ''}, ${fmt(res.wallSeconds)} s`);
+        log(
+          `  rep ${r + 1}/${reps} ${s.name}, ${modeName(w)}: ${fmt(res.samplesPerSecond)} samples/s (steady ${fmt(res.steadySamplesPerSecond)}), ` +
+            `step ${fmt(res.stepMs)} ms = compute ${fmt(res.computeMs)} + comm ${fmt(res.commMs)} + coord ${fmt(res.coordMs)}, ` +
+            `${fmt(res.bytesPerStep / 1e6)} MB/step (max ${fmt(res.maxBytesPerStep / 1e6)}), step 0 ${fmt(res.step0Ms)} ms${res.reattempts ? `, ${res.reattempts} re-attempted steps` : ''}, ${fmt(res.wallSeconds)} s`,
+        );
       }
     }
   } finally {
@@ -285,20 +324,43 @@ export async function runDistributedBench(): Promise<DistributedBench> {
     const rs = runs.get(key(s, w))!;
     const med = (f: (r: RunResult) => number): number => median(rs.map(f));
     return {
-      setting: s.name, batchSize: s.batchSize, microbatch: s.microbatch, workers: w, mode: modeName(w),
-      samplesPerSecond: med((r) => r.samplesPerSecond), steadySamplesPerSecond: med((r) => r.steadySamplesPerSecond),
-      stepMs: med((r) => r.stepMs), step0Ms: med((r) => r.step0Ms), computeMs: med((r) => r.computeMs), commMs: med((r) => r.commMs), coordMs: med((r) => r.coordMs),
-      bytesPerStep: med((r) => r.bytesPerStep), maxBytesPerStep: Math.max(...rs.map((r) => r.maxBytesPerStep)),
-      workerPeakMB: Math.max(...rs.map((r) => r.workerPeakMB)), reps: rs,
+      setting: s.name,
+      batchSize: s.batchSize,
+      microbatch: s.microbatch,
+      workers: w,
+      mode: modeName(w),
+      samplesPerSecond: med((r) => r.samplesPerSecond),
+      steadySamplesPerSecond: med((r) => r.steadySamplesPerSecond),
+      stepMs: med((r) => r.stepMs),
+      step0Ms: med((r) => r.step0Ms),
+      computeMs: med((r) => r.computeMs),
+      commMs: med((r) => r.commMs),
+      coordMs: med((r) => r.coordMs),
+      bytesPerStep: med((r) => r.bytesPerStep),
+      maxBytesPerStep: Math.max(...rs.map((r) => r.maxBytesPerStep)),
+      workerPeakMB: Math.max(...rs.map((r) => r.workerPeakMB)),
+      reps: rs,
     };
   });
-  const sameWeights = SETTINGS.every((s) => new Set(MODES.flatMap((w) => runs.get(key(s, w))!.map((r) => r.weightsSha256))).size === 1);
+  const sameWeights = SETTINGS.every(
+    (s) => new Set(MODES.flatMap((w) => runs.get(key(s, w))!.map((r) => r.weightsSha256))).size === 1,
+  );
   const cell = (s: Setting, w: number): Cell => cells.find((c) => c.setting === s.name && c.workers === w)!;
   const ratios: DistributedBench['ratios'] = [];
   for (const s of SETTINGS.filter((x) => x.batchSize === 1024)) {
     const [ip, w1, w2] = [cell(s, 0), cell(s, 1), cell(s, 2)];
-    ratios.push({ name: `1 worker / in-process, ${s.name}`, value: w1.samplesPerSecond / ip.samplesPerSecond, steady: w1.steadySamplesPerSecond / ip.steadySamplesPerSecond, target: 0.9 });
-    ratios.push({ name: `2 workers / 1 worker, ${s.name}`, value: w2.samplesPerSecond / w1.samplesPerSecond, steady: w2.steadySamplesPerSecond / w1.steadySamplesPerSecond, target: 1.7 });
+    ratios.push({
+      name: `1 worker / in-process, ${s.name}`,
+      value: w1.samplesPerSecond / ip.samplesPerSecond,
+      steady: w1.steadySamplesPerSecond / ip.steadySamplesPerSecond,
+      target: 0.9,
+    });
+    ratios.push({
+      name: `2 workers / 1 worker, ${s.name}`,
+      value: w2.samplesPerSecond / w1.samplesPerSecond,
+      steady: w2.steadySamplesPerSecond / w1.steadySamplesPerSecond,
+      target: 1.7,
+    });
   }
   const batch128 = SETTINGS.find((x) => x.batchSize === 128)!;
   // the default run (batch 128): a worker's peak resident memory
@@ -310,26 +372,46 @@ export async function runDistributedBench(): Promise<DistributedBench> {
 
 export function printDistributed(d: DistributedBench): void {
   const rows = d.cells.map((c) => [
-    c.setting, c.mode, fmt(c.samplesPerSecond), fmt(c.steadySamplesPerSecond), fmt(c.step0Ms), fmt(c.stepMs),
-    c.workers ? fmt(c.computeMs) : '-', c.workers ? fmt(c.commMs) : '-', c.workers ? fmt(c.coordMs) : '-',
-    c.workers ? `${fmt(c.bytesPerStep / 1e6)} MB` : '-', c.workers ? `${fmt(c.maxBytesPerStep / 1e6)} MB` : '-',
+    c.setting,
+    c.mode,
+    fmt(c.samplesPerSecond),
+    fmt(c.steadySamplesPerSecond),
+    fmt(c.step0Ms),
+    fmt(c.stepMs),
+    c.workers ? fmt(c.computeMs) : '-',
+    c.workers ? fmt(c.commMs) : '-',
+    c.workers ? fmt(c.coordMs) : '-',
+    c.workers ? `${fmt(c.bytesPerStep / 1e6)} MB` : '-',
+    c.workers ? `${fmt(c.maxBytesPerStep / 1e6)} MB` : '-',
     c.workers ? `${fmt(c.workerPeakMB)} MB` : '-',
   ]);
-  process.stdout.write(`\n${table(['distributed (MNIST, MLP 784-256-128-10)', 'mode', 'samples/s', 'steady', 'step 0 ms', 'step ms', 'compute', 'comm', 'coord', 'wire/step', 'max wire', 'worker RSS'], rows)}\n`);
-  process.stdout.write(`(medians of ${d.reps} interleaved repetitions of the real CLI; samples/s from summary.json; ` +
-    `steady = batch / median step ms without step 0 (step 0 holds warm-up and worker start-up); step = compute + comm + coord, each a median over steps 1..n (see test/bench/distributed.ts); ` +
-    `same weights in every mode: ${d.sameWeights ? 'yes' : 'NO'}; spread of samples/s min–max:\n`);
+  process.stdout.write(
+    `\n${table(['distributed (MNIST, MLP 784-256-128-10)', 'mode', 'samples/s', 'steady', 'step 0 ms', 'step ms', 'compute', 'comm', 'coord', 'wire/step', 'max wire', 'worker RSS'], rows)}\n`,
+  );
+  process.stdout.write(
+    `(medians of ${d.reps} interleaved repetitions of the real CLI; samples/s from summary.json; ` +
+      `steady = batch / median step ms without step 0 (step 0 holds warm-up and worker start-up); step = compute + comm + coord, each a median over steps 1..n (see test/bench/distributed.ts); ` +
+      `same weights in every mode: ${d.sameWeights ? 'yes' : 'NO'}; spread of samples/s min–max:\n`,
+  );
   for (const c of d.cells) {
     const sp = spread(c.reps.map((r) => r.samplesPerSecond));
     process.stdout.write(`  ${c.setting}, ${c.mode}: ${fmt(sp.min)}–${fmt(sp.max)}\n`);
   }
   process.stdout.write(`  ${d.seconds.toFixed(1)} s)\n`);
-  process.stdout.write(`\n${table(['ratio', 'samples/s', 'steady', 'target', 'met'],
-    d.ratios.map((r) => [r.name, fmt(r.value), fmt(r.steady), `≥ ${r.target}`, r.value >= r.target ? 'yes' : 'no']))}\n`);
-  process.stdout.write(`worker peak resident memory, default MLP (batch 128): ${fmt(d.workerPeakMB)} MB (target ≤ 150 MB: ${d.workerPeakMB <= 150 ? 'met' : 'NOT met'}; kernels ${kernelVariant()})\n`);
+  process.stdout.write(
+    `\n${table(
+      ['ratio', 'samples/s', 'steady', 'target', 'met'],
+      d.ratios.map((r) => [r.name, fmt(r.value), fmt(r.steady), `≥ ${r.target}`, r.value >= r.target ? 'yes' : 'no']),
+    )}\n`,
+  );
+  process.stdout.write(
+    `worker peak resident memory, default MLP (batch 128): ${fmt(d.workerPeakMB)} MB (target ≤ 150 MB: ${d.workerPeakMB <= 150 ? 'met' : 'NOT met'}; kernels ${kernelVariant()})\n`,
+  );
   if (d.numpy.status === 'ok') {
-    process.stdout.write(`numpy ${d.numpy.numpy}: MLP 784-256-128-10, Adam, batch 1024, 2 threads: ${fmt(d.numpy.samplesPerSecond!)} samples/s ` +
-      `(median of ${d.numpy.reps!.length}; ${fmt(Math.min(...d.numpy.reps!))}–${fmt(Math.max(...d.numpy.reps!))})\n`);
+    process.stdout.write(
+      `numpy ${d.numpy.numpy}: MLP 784-256-128-10, Adam, batch 1024, 2 threads: ${fmt(d.numpy.samplesPerSecond!)} samples/s ` +
+        `(median of ${d.numpy.reps!.length}; ${fmt(Math.min(...d.numpy.reps!))}–${fmt(Math.max(...d.numpy.reps!))})\n`,
+    );
   } else {
     process.stdout.write(`numpy: skipped (${d.numpy.reason})\n`);
   }
@@ -337,11 +419,14 @@ export function printDistributed(d: DistributedBench): void {
 
 // run alone: tsx test/bench/distributed.ts
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  runDistributedBench().then((d) => {
-    printDistributed(d);
-    process.stdout.write(`BENCH_JSON ${JSON.stringify({ distributed: d })}\n`);
-  }, (e: unknown) => {
-    log(e instanceof Error ? (e.stack ?? e.message) : String(e));
-    process.exitCode = 1;
-  });
+  runDistributedBench().then(
+    (d) => {
+      printDistributed(d);
+      process.stdout.write(`BENCH_JSON ${JSON.stringify({ distributed: d })}\n`);
+    },
+    (e: unknown) => {
+      log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      process.exitCode = 1;
+    },
+  );
 }

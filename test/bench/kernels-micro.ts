@@ -15,7 +15,11 @@ import { envNum, fmt, interleave, log, median, seededRandom, timeRep, type Conte
 const REPS = Math.round(envNum('BENCH_REPS', 5));
 const SECONDS = envNum('BENCH_GEMM_SECONDS', 0.3);
 
-interface Shape { rows: number; n: number; m: number }
+interface Shape {
+  rows: number;
+  n: number;
+  m: number;
+}
 const SHAPES: Shape[] = [
   { rows: 128, n: 784, m: 256 },
   { rows: 128, n: 256, m: 128 },
@@ -56,8 +60,14 @@ async function initTf(): Promise<void> {
 /** TF.js a [rows × n] · b [n × m], tensors made once, result read back (as bench.ts) */
 function tfForward(s: Shape, seed: number): () => void {
   const rand = seededRandom(seed);
-  const a = tf.tensor2d(Float32Array.from({ length: s.rows * s.n }, () => rand() * 2 - 1), [s.rows, s.n]);
-  const b = tf.tensor2d(Float32Array.from({ length: s.n * s.m }, () => rand() * 2 - 1), [s.n, s.m]);
+  const a = tf.tensor2d(
+    Float32Array.from({ length: s.rows * s.n }, () => rand() * 2 - 1),
+    [s.rows, s.n],
+  );
+  const b = tf.tensor2d(
+    Float32Array.from({ length: s.n * s.m }, () => rand() * 2 - 1),
+    [s.n, s.m],
+  );
   return () => {
     const c = tf.matMul(a, b);
     c.dataSync();
@@ -82,7 +92,10 @@ async function main(): Promise<void> {
       };
       timeRep(pw[op]!, 0.1, 2);
       timeRep(pj[op]!, 0.1, 2);
-      const contenders: Contender[] = [{ name: 'wasm-simd', rep: rate(pw[op]!) }, { name: 'js', rep: rate(pj[op]!) }];
+      const contenders: Contender[] = [
+        { name: 'wasm-simd', rep: rate(pw[op]!) },
+        { name: 'js', rep: rate(pj[op]!) },
+      ];
       if (op === 'forward') {
         const t = tfForward(s, 2);
         timeRep(t, 0.1, 5);
@@ -97,16 +110,23 @@ async function main(): Promise<void> {
   }
   // per-call overhead: a 4-element addInto, through the Kernels interface (argument checks
   // included) and straight into the module
-  const a = wasm.alloc(4), c = wasm.alloc(4);
-  const ja = js.alloc(4), jc = js.alloc(4);
+  const a = wasm.alloc(4),
+    c = wasm.alloc(4);
+  const ja = js.alloc(4),
+    jc = js.alloc(4);
   const calls = 1_000_000;
   const perCall = (fn: () => void): number => {
     const { iters, seconds } = timeRep(fn, 0.3, 1);
     return (seconds / (iters * calls)) * 1e9;
   };
-  const loopW = (): void => { for (let i = 0; i < calls; i++) wasm.addInto(a, c, 4); };
-  const loopJ = (): void => { for (let i = 0; i < calls; i++) js.addInto(ja, jc, 4); };
-  perCall(loopW); perCall(loopJ);
+  const loopW = (): void => {
+    for (let i = 0; i < calls; i++) wasm.addInto(a, c, 4);
+  };
+  const loopJ = (): void => {
+    for (let i = 0; i < calls; i++) js.addInto(ja, jc, 4);
+  };
+  perCall(loopW);
+  perCall(loopJ);
   const ow = median([perCall(loopW), perCall(loopW), perCall(loopW)]);
   const oj = median([perCall(loopJ), perCall(loopJ), perCall(loopJ)]);
   const line = `per-call: addInto(4) wasm-simd ${fmt(ow)} ns, js ${fmt(oj)} ns`;

@@ -48,7 +48,11 @@ export interface Contender {
 
 /** Run `reps` repetitions of each contender, interleaved (a, b, b, a, a, b, ...) so that slow
  *  drifts of a shared machine hit both sides equally. Returns the rates per contender. */
-export function interleave(contenders: readonly Contender[], reps: number, progress?: (msg: string) => void): number[][] {
+export function interleave(
+  contenders: readonly Contender[],
+  reps: number,
+  progress?: (msg: string) => void,
+): number[][] {
   const rates: number[][] = contenders.map(() => []);
   for (let r = 0; r < reps; r++) {
     const order = contenders.map((_, i) => i);
@@ -94,7 +98,10 @@ export function fmt(v: number): string {
 export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (cells: readonly string[]): string =>
-    cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join('  ').trimEnd();
+    cells
+      .map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

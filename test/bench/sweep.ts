@@ -30,7 +30,6 @@ import { envNum, fmt, log, median, spread, table } from './stats.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'bin/gradwire.js');
 
-
 /** the run every trial starts from: MNIST (built in, 10,000 digits, split 0.8/0.1/0.1), a
  *  784-64-10 MLP, batch 128 */
 const BASE_RUN = { seed: 1, data: { name: 'mnist' }, model: { hidden: [64] }, batchSize: 128 };
@@ -83,26 +82,50 @@ interface SweepSummaryJson {
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
-      cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', rej);
     child.on('close', (code) => res({ code, stdout, stderr }));
   });
 }
 
 /** One sweep through the CLI; returns its out dir (the caller removes it), summary and wall time. */
-async function runSweepCli(dir: string, tag: string, config: unknown, workers: number): Promise<{ out: string; summary: SweepSummaryJson; processSeconds: number }> {
+async function runSweepCli(
+  dir: string,
+  tag: string,
+  config: unknown,
+  workers: number,
+): Promise<{ out: string; summary: SweepSummaryJson; processSeconds: number }> {
   const file = join(dir, `${tag}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
   const out = join(dir, tag);
   const t0 = performance.now();
-  const r = await runCli(['sweep', '--config', file, '--workers', String(workers), '--out', out, '--log-format', 'json']);
+  const r = await runCli([
+    'sweep',
+    '--config',
+    file,
+    '--workers',
+    String(workers),
+    '--out',
+    out,
+    '--log-format',
+    'json',
+  ]);
   const processSeconds = (performance.now() - t0) / 1000;
-  if (r.code !== 0) throw new Error(`gradwire sweep (${tag}, ${workers} worker(s)) exited with ${r.code}:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `gradwire sweep (${tag}, ${workers} worker(s)) exited with ${r.code}:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`,
+    );
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as SweepSummaryJson;
   if (summary.failed > 0) throw new Error(`gradwire sweep (${tag}): ${summary.failed} trial(s) failed`);
   return { out, summary, processSeconds };
@@ -117,18 +140,31 @@ export function parseCsv(text: string): Array<Record<string, string>> {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { cell += '"'; i++; }
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else cell += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(cell); cell = ''; }
-    else if (ch === '\n') { row.push(cell); rows.push(row); row = []; cell = ''; }
-    else if (ch !== '\r') cell += ch;
+    else if (ch === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (ch === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+    } else if (ch !== '\r') cell += ch;
   }
-  if (cell !== '' || row.length > 0) { row.push(cell); rows.push(row); }
+  if (cell !== '' || row.length > 0) {
+    row.push(cell);
+    rows.push(row);
+  }
   const [header, ...body] = rows;
   if (!header) return [];
-  return body.filter((r) => r.length > 1 || r[0] !== '').map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+  return body
+    .filter((r) => r.length > 1 || r[0] !== '')
+    .map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
 }
 
 // ---------------------------------------------------------------- 1. throughput
@@ -141,36 +177,61 @@ export interface ThroughputCell {
   wallSeconds: number;
   processSeconds: number;
   bestValAccuracy: number;
-  reps: Array<{ wallSeconds: number; processSeconds: number; trialsPerHour: number; processTrialsPerHour: number; bestValAccuracy: number | null }>;
+  reps: Array<{
+    wallSeconds: number;
+    processSeconds: number;
+    trialsPerHour: number;
+    processTrialsPerHour: number;
+    bestValAccuracy: number | null;
+  }>;
 }
 
-async function benchThroughput(dir: string, reps: number): Promise<{ cells: ThroughputCell[]; ratio: number; processRatio: number }> {
+async function benchThroughput(
+  dir: string,
+  reps: number,
+): Promise<{ cells: ThroughputCell[]; ratio: number; processRatio: number }> {
   const modes = [1, 2];
   const runs = new Map<number, ThroughputCell['reps']>(modes.map((w) => [w, []]));
-  log(`sweep throughput: random, ${THROUGHPUT.trials} trials, MNIST 784-64-10, ${THROUGHPUT.epochs} epoch, batch 128; --workers 1 and 2, ${reps} repetitions interleaved`);
+  log(
+    `sweep throughput: random, ${THROUGHPUT.trials} trials, MNIST 784-64-10, ${THROUGHPUT.epochs} epoch, batch 128; --workers 1 and 2, ${reps} repetitions interleaved`,
+  );
   for (let r = 0; r < reps; r++) {
     for (const w of r % 2 ? [...modes].reverse() : modes) {
       const { out, summary, processSeconds } = await runSweepCli(dir, `tp-r${r}-w${w}`, THROUGHPUT.config, w);
       rmSync(out, { recursive: true, force: true });
-      if (summary.trials !== THROUGHPUT.trials) throw new Error(`throughput sweep: ${summary.trials} trials, expected ${THROUGHPUT.trials}`);
+      if (summary.trials !== THROUGHPUT.trials)
+        throw new Error(`throughput sweep: ${summary.trials} trials, expected ${THROUGHPUT.trials}`);
       const rep = {
-        wallSeconds: summary.wallSeconds, processSeconds,
-        trialsPerHour: (summary.trials / summary.wallSeconds) * 3600, processTrialsPerHour: (summary.trials / processSeconds) * 3600,
+        wallSeconds: summary.wallSeconds,
+        processSeconds,
+        trialsPerHour: (summary.trials / summary.wallSeconds) * 3600,
+        processTrialsPerHour: (summary.trials / processSeconds) * 3600,
         bestValAccuracy: summary.best?.valAccuracy ?? null,
       };
       runs.get(w)!.push(rep);
-      log(`  rep ${r + 1}/${reps} ${w} worker(s): ${fmt(rep.trialsPerHour)} trials/h (sweep ${fmt(rep.wallSeconds)} s, process ${fmt(processSeconds)} s), best val acc ${fmt(rep.bestValAccuracy ?? NaN)}`);
+      log(
+        `  rep ${r + 1}/${reps} ${w} worker(s): ${fmt(rep.trialsPerHour)} trials/h (sweep ${fmt(rep.wallSeconds)} s, process ${fmt(processSeconds)} s), best val acc ${fmt(rep.bestValAccuracy ?? NaN)}`,
+      );
     }
   }
   const cells = modes.map((w): ThroughputCell => {
     const rs = runs.get(w)!;
     const med = (f: (x: ThroughputCell['reps'][number]) => number): number => median(rs.map(f));
     return {
-      workers: w, trialsPerHour: med((x) => x.trialsPerHour), processTrialsPerHour: med((x) => x.processTrialsPerHour),
-      wallSeconds: med((x) => x.wallSeconds), processSeconds: med((x) => x.processSeconds), bestValAccuracy: med((x) => x.bestValAccuracy ?? NaN), reps: rs,
+      workers: w,
+      trialsPerHour: med((x) => x.trialsPerHour),
+      processTrialsPerHour: med((x) => x.processTrialsPerHour),
+      wallSeconds: med((x) => x.wallSeconds),
+      processSeconds: med((x) => x.processSeconds),
+      bestValAccuracy: med((x) => x.bestValAccuracy ?? NaN),
+      reps: rs,
     };
   });
-  return { cells, ratio: cells[1]!.trialsPerHour / cells[0]!.trialsPerHour, processRatio: cells[1]!.processTrialsPerHour / cells[0]!.processTrialsPerHour };
+  return {
+    cells,
+    ratio: cells[1]!.trialsPerHour / cells[0]!.trialsPerHour,
+    processRatio: cells[1]!.processTrialsPerHour / cells[0]!.processTrialsPerHour,
+  };
 }
 
 // ---------------------------------------------------------------- 2. ASHA vs random
@@ -202,16 +263,21 @@ export interface AshaSide {
 
 function readCurves(out: string): TrialCurve[] {
   const trials = parseCsv(readFileSync(join(out, 'trials.csv'), 'utf8'));
-  return trials.map((t) => {
-    const index = Number(t['id']);
-    const path = join(out, 'trials', String(index), 'epochs.csv');
-    const rows = existsSync(path) ? parseCsv(readFileSync(path, 'utf8')) : [];
-    rows.sort((a, b) => Number(a['epoch']) - Number(b['epoch']));
-    const valAccuracy = rows.map((r) => Number(r['valAccuracy']));
-    const epochs = Number(t['epochs']);
-    if (valAccuracy.length !== epochs) throw new Error(`${out}: trial ${index}: trials.csv says ${epochs} epochs, epochs.csv has ${valAccuracy.length}`);
-    return { index, status: t['status'] ?? '', epochs, valAccuracy };
-  }).sort((a, b) => a.index - b.index);
+  return trials
+    .map((t) => {
+      const index = Number(t['id']);
+      const path = join(out, 'trials', String(index), 'epochs.csv');
+      const rows = existsSync(path) ? parseCsv(readFileSync(path, 'utf8')) : [];
+      rows.sort((a, b) => Number(a['epoch']) - Number(b['epoch']));
+      const valAccuracy = rows.map((r) => Number(r['valAccuracy']));
+      const epochs = Number(t['epochs']);
+      if (valAccuracy.length !== epochs)
+        throw new Error(
+          `${out}: trial ${index}: trials.csv says ${epochs} epochs, epochs.csv has ${valAccuracy.length}`,
+        );
+      return { index, status: t['status'] ?? '', epochs, valAccuracy };
+    })
+    .sort((a, b) => a.index - b.index);
 }
 
 /** epochs spent, trials in index order and each trial's epochs in order, until the first epoch
@@ -242,33 +308,54 @@ export interface AshaBench {
 }
 
 async function benchAsha(dir: string): Promise<AshaBench> {
-  log(`ASHA vs random: ${ASHA_TRIALS} random trials × ${ASHA_EPOCHS} epochs, lr ~ log_uniform [1e-4, 1], seed ${SWEEP_SEED}, 1 worker, concurrency 1; with and without ASHA (minEpochs 1, rf 3)`);
+  log(
+    `ASHA vs random: ${ASHA_TRIALS} random trials × ${ASHA_EPOCHS} epochs, lr ~ log_uniform [1e-4, 1], seed ${SWEEP_SEED}, 1 worker, concurrency 1; with and without ASHA (minEpochs 1, rf 3)`,
+  );
   const sides: Array<{ side: AshaSide; curves: TrialCurve[]; params: string }> = [];
   for (const asha of [false, true]) {
     const name = asha ? 'random + ASHA' : 'random';
     const { out, summary } = await runSweepCli(dir, asha ? 'asha' : 'random', ashaConfig(asha), 1);
     const curves = readCurves(out);
     const trialsCsv = readFileSync(join(out, 'trials.csv'), 'utf8');
-    const params = parseCsv(trialsCsv).map((t) => `${t['id']}:${t['optimizer.lr']}:${t['model.activation']}`).join('|');
+    const params = parseCsv(trialsCsv)
+      .map((t) => `${t['id']}:${t['optimizer.lr']}:${t['model.activation']}`)
+      .join('|');
     rmSync(out, { recursive: true, force: true });
     const total = curves.reduce((a, c) => a + c.epochs, 0);
-    if (total !== summary.epochsTrained) throw new Error(`${name}: summary.json epochsTrained ${summary.epochsTrained}, the trials' epochs.csv add up to ${total}`);
+    if (total !== summary.epochsTrained)
+      throw new Error(
+        `${name}: summary.json epochsTrained ${summary.epochsTrained}, the trials' epochs.csv add up to ${total}`,
+      );
     const side: AshaSide = {
-      name, trials: summary.trials, finished: summary.finished, stopped: summary.stopped, epochsTrained: summary.epochsTrained,
+      name,
+      trials: summary.trials,
+      finished: summary.finished,
+      stopped: summary.stopped,
+      epochsTrained: summary.epochsTrained,
       bestValAccuracy: Math.max(...curves.flatMap((c) => c.valAccuracy.filter(Number.isFinite))),
-      bestTrial: summary.best?.index ?? null, bestTrialValAccuracy: summary.best?.valAccuracy ?? null, bestTrialTestAccuracy: summary.best?.testAccuracy ?? null,
-      epochsToTarget: NaN, wallSeconds: summary.wallSeconds, epochsPerTrial: curves.map((c) => c.epochs),
+      bestTrial: summary.best?.index ?? null,
+      bestTrialValAccuracy: summary.best?.valAccuracy ?? null,
+      bestTrialTestAccuracy: summary.best?.testAccuracy ?? null,
+      epochsToTarget: NaN,
+      wallSeconds: summary.wallSeconds,
+      epochsPerTrial: curves.map((c) => c.epochs),
     };
-    log(`  ${name}: ${side.trials} trials (${side.finished} finished, ${side.stopped} stopped), ${side.epochsTrained} epochs [${side.epochsPerTrial.join(' ')}], ` +
-      `best val acc ${fmt(side.bestValAccuracy)}, ${fmt(side.wallSeconds)} s`);
+    log(
+      `  ${name}: ${side.trials} trials (${side.finished} finished, ${side.stopped} stopped), ${side.epochsTrained} epochs [${side.epochsPerTrial.join(' ')}], ` +
+        `best val acc ${fmt(side.bestValAccuracy)}, ${fmt(side.wallSeconds)} s`,
+    );
     sides.push({ side, curves, params });
   }
-  const [rnd, ash] = sides as [typeof sides[0], typeof sides[0]];
+  const [rnd, ash] = sides as [(typeof sides)[0], (typeof sides)[0]];
   const target = Math.min(rnd.side.bestValAccuracy, ash.side.bestValAccuracy);
   for (const s of sides) s.side.epochsToTarget = epochsUntil(s.curves, target);
   return {
-    epochs: ASHA_EPOCHS, trials: ASHA_TRIALS, earlyStopping: EARLY_STOPPING, target,
-    random: rnd.side, asha: ash.side,
+    epochs: ASHA_EPOCHS,
+    trials: ASHA_TRIALS,
+    earlyStopping: EARLY_STOPPING,
+    target,
+    random: rnd.side,
+    asha: ash.side,
     epochsTrainedRatio: ash.side.epochsTrained / rnd.side.epochsTrained,
     epochsToTargetRatio: ash.side.epochsToTarget / rnd.side.epochsToTarget,
     sameParams: rnd.params === ash.params,
@@ -281,7 +368,13 @@ export interface SweepBench {
   dataset: string;
   reps: number;
   seconds: number;
-  throughput: { trials: number; epochs: number; cells: ThroughputCell[]; ratio: number; processRatio: number };
+  throughput: {
+    trials: number;
+    epochs: number;
+    cells: ThroughputCell[];
+    ratio: number;
+    processRatio: number;
+  };
   asha: AshaBench;
 }
 
@@ -293,8 +386,11 @@ export async function runSweepBench(): Promise<SweepBench> {
     const tp = await benchThroughput(dir, reps);
     const asha = await benchAsha(dir);
     return {
-      dataset: THROUGHPUT.dataset, reps, seconds: (Date.now() - t0) / 1000,
-      throughput: { trials: THROUGHPUT.trials, epochs: THROUGHPUT.epochs, ...tp }, asha,
+      dataset: THROUGHPUT.dataset,
+      reps,
+      seconds: (Date.now() - t0) / 1000,
+      throughput: { trials: THROUGHPUT.trials, epochs: THROUGHPUT.epochs, ...tp },
+      asha,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -303,14 +399,34 @@ export async function runSweepBench(): Promise<SweepBench> {
 
 export function printSweep(s: SweepBench): void {
   const tp = s.throughput;
-  process.stdout.write(`\n${table(
-    [`sweep throughput (MNIST 784-64-10, random, ${tp.trials} trials × ${tp.epochs} epoch)`, 'workers', 'trials/h', 'sweep s', 'trials/h (process)', 'process s', 'best val acc'],
-    [
-      ...tp.cells.map((c) => [`--workers ${c.workers}`, String(c.workers), fmt(c.trialsPerHour), fmt(c.wallSeconds), fmt(c.processTrialsPerHour), fmt(c.processSeconds), fmt(c.bestValAccuracy)]),
-      ['ratio 2 workers / 1 worker', '', fmt(tp.ratio), '', fmt(tp.processRatio), '', ''],
-    ],
-  )}\n`);
-  process.stdout.write(`(medians of ${s.reps} interleaved repetitions of the real CLI; trials/h from summary.json wallSeconds, (process) from the CLI process's wall time; spread of trials/h min–max:\n`);
+  process.stdout.write(
+    `\n${table(
+      [
+        `sweep throughput (MNIST 784-64-10, random, ${tp.trials} trials × ${tp.epochs} epoch)`,
+        'workers',
+        'trials/h',
+        'sweep s',
+        'trials/h (process)',
+        'process s',
+        'best val acc',
+      ],
+      [
+        ...tp.cells.map((c) => [
+          `--workers ${c.workers}`,
+          String(c.workers),
+          fmt(c.trialsPerHour),
+          fmt(c.wallSeconds),
+          fmt(c.processTrialsPerHour),
+          fmt(c.processSeconds),
+          fmt(c.bestValAccuracy),
+        ]),
+        ['ratio 2 workers / 1 worker', '', fmt(tp.ratio), '', fmt(tp.processRatio), '', ''],
+      ],
+    )}\n`,
+  );
+  process.stdout.write(
+    `(medians of ${s.reps} interleaved repetitions of the real CLI; trials/h from summary.json wallSeconds, (process) from the CLI process's wall time; spread of trials/h min–max:\n`,
+  );
   for (const c of tp.cells) {
     const sp = spread(c.reps.map((r) => r.trialsPerHour));
     process.stdout.write(`  ${c.workers} worker(s): ${fmt(sp.min)}–${fmt(sp.max)}\n`);
@@ -319,29 +435,62 @@ export function printSweep(s: SweepBench): void {
 
   const a = s.asha;
   const row = (x: AshaSide): string[] => [
-    x.name, String(x.trials), String(x.finished), String(x.stopped), String(x.epochsTrained), fmt(x.bestValAccuracy), fmt(x.epochsToTarget), fmt(x.wallSeconds),
+    x.name,
+    String(x.trials),
+    String(x.finished),
+    String(x.stopped),
+    String(x.epochsTrained),
+    fmt(x.bestValAccuracy),
+    fmt(x.epochsToTarget),
+    fmt(x.wallSeconds),
   ];
-  process.stdout.write(`\n${table(
-    [`ASHA vs random (MNIST 784-64-10, ${a.trials} trials × ≤${a.epochs} epochs, lr log_uniform [1e-4, 1])`, 'trials', 'finished', 'stopped', 'epochs', 'best val acc', 'epochs to target', 'sweep s'],
-    [
-      row(a.random), row(a.asha),
-      ['ratio ASHA / random', '', '', '', fmt(a.epochsTrainedRatio), '', fmt(a.epochsToTargetRatio), fmt(a.asha.wallSeconds / a.random.wallSeconds)],
-    ],
-  )}\n`);
-  process.stdout.write(`(same seed, 1 worker, concurrency 1: trials in index order, deterministic, one run each; same parameters drawn: ${a.sameParams ? 'yes' : 'NO'}; ` +
-    `target = ${fmt(a.target)}, the best validation accuracy of any epoch that both sweeps reached; epochs to target counted in trial index order; ` +
-    `epochs per trial: random [${a.random.epochsPerTrial.join(' ')}], ASHA [${a.asha.epochsPerTrial.join(' ')}]; ` +
-    `best trial by its last epoch: random #${a.random.bestTrial} val ${fmt(a.random.bestTrialValAccuracy ?? NaN)} test ${fmt(a.random.bestTrialTestAccuracy ?? NaN)}, ` +
-    `ASHA #${a.asha.bestTrial} val ${fmt(a.asha.bestTrialValAccuracy ?? NaN)} test ${fmt(a.asha.bestTrialTestAccuracy ?? NaN)}; ${s.seconds.toFixed(1)} s)\n`);
+  process.stdout.write(
+    `\n${table(
+      [
+        `ASHA vs random (MNIST 784-64-10, ${a.trials} trials × ≤${a.epochs} epochs, lr log_uniform [1e-4, 1])`,
+        'trials',
+        'finished',
+        'stopped',
+        'epochs',
+        'best val acc',
+        'epochs to target',
+        'sweep s',
+      ],
+      [
+        row(a.random),
+        row(a.asha),
+        [
+          'ratio ASHA / random',
+          '',
+          '',
+          '',
+          fmt(a.epochsTrainedRatio),
+          '',
+          fmt(a.epochsToTargetRatio),
+          fmt(a.asha.wallSeconds / a.random.wallSeconds),
+        ],
+      ],
+    )}\n`,
+  );
+  process.stdout.write(
+    `(same seed, 1 worker, concurrency 1: trials in index order, deterministic, one run each; same parameters drawn: ${a.sameParams ? 'yes' : 'NO'}; ` +
+      `target = ${fmt(a.target)}, the best validation accuracy of any epoch that both sweeps reached; epochs to target counted in trial index order; ` +
+      `epochs per trial: random [${a.random.epochsPerTrial.join(' ')}], ASHA [${a.asha.epochsPerTrial.join(' ')}]; ` +
+      `best trial by its last epoch: random #${a.random.bestTrial} val ${fmt(a.random.bestTrialValAccuracy ?? NaN)} test ${fmt(a.random.bestTrialTestAccuracy ?? NaN)}, ` +
+      `ASHA #${a.asha.bestTrial} val ${fmt(a.asha.bestTrialValAccuracy ?? NaN)} test ${fmt(a.asha.bestTrialTestAccuracy ?? NaN)}; ${s.seconds.toFixed(1)} s)\n`,
+  );
 }
 
 // run alone: tsx test/bench/sweep.ts
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.filename)) {
-  runSweepBench().then((s) => {
-    printSweep(s);
-    process.stdout.write(`BENCH_JSON ${JSON.stringify({ sweep: s })}\n`);
-  }, (e: unknown) => {
-    log(e instanceof Error ? (e.stack ?? e.message) : String(e));
-    process.exitCode = 1;
-  });
+  runSweepBench().then(
+    (s) => {
+      printSweep(s);
+      process.stdout.write(`BENCH_JSON ${JSON.stringify({ sweep: s })}\n`);
+    },
+    (e: unknown) => {
+      log(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      process.exitCode = 1;
+    },
+  );
 }

@@ -84,7 +84,8 @@ export class TfMlp {
         h = tf.add(tf.mul(xhat, l.gamma), l.beta);
       }
       h = tf.relu(h);
-      if (this.o.dropout > 0) h = tf.dropout(h, this.o.dropout, undefined, this.o.seed * 7919 + this.stepCount * 31 + i) as tf.Tensor2D;
+      if (this.o.dropout > 0)
+        h = tf.dropout(h, this.o.dropout, undefined, this.o.seed * 7919 + this.stepCount * 31 + i) as tf.Tensor2D;
     });
     return h;
   }
@@ -113,19 +114,28 @@ export class TfMlp {
   }
 
   dispose(): void {
-    for (const l of this.layers) tf.dispose([l.w, l.b, l.gamma, l.beta, l.runMean, l.runVar].filter((v): v is tf.Variable => !!v));
+    for (const l of this.layers)
+      tf.dispose([l.w, l.b, l.gamma, l.beta, l.runMean, l.runVar].filter((v): v is tf.Variable => !!v));
     this.optimizer.dispose();
   }
 }
 
 /** The data as per-batch tensors, created once (outside any timed loop): consecutive slices
  *  of `batch` rows, features and one-hot labels. A trailing partial batch is dropped. */
-export function batchTensors(x: Float32Array, y: Int32Array, n: number, features: number, classes: number, batch: number):
-  Array<{ x: tf.Tensor2D; y: tf.Tensor2D }> {
+export function batchTensors(
+  x: Float32Array,
+  y: Int32Array,
+  n: number,
+  features: number,
+  classes: number,
+  batch: number,
+): Array<{ x: tf.Tensor2D; y: tf.Tensor2D }> {
   const out: Array<{ x: tf.Tensor2D; y: tf.Tensor2D }> = [];
   for (let s = 0; s + batch <= n; s += batch) {
     const xs = tf.tensor2d(x.subarray(s * features, (s + batch) * features), [batch, features]);
-    const ys = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(y.subarray(s, s + batch), 'int32'), classes), 'float32') as tf.Tensor2D);
+    const ys = tf.tidy(
+      () => tf.cast(tf.oneHot(tf.tensor1d(y.subarray(s, s + batch), 'int32'), classes), 'float32') as tf.Tensor2D,
+    );
     out.push({ x: xs, y: ys });
   }
   return out;

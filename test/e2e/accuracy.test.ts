@@ -19,7 +19,22 @@ epochs: 10
 function train(args: string[]): Promise<{ status: number | null; summary: Record<string, unknown> }> {
   const out = tempDir('gradwire-e2e-');
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/gradwire.js'), 'train', '--in-process', ...args, '--out', out, '--log-format', 'json'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'bin/gradwire.js'),
+        'train',
+        '--in-process',
+        ...args,
+        '--out',
+        out,
+        '--log-format',
+        'json',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
     child.on('exit', (status) => {
       const summary = status === 0 ? JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) : {};
       resolveRun({ status, summary });
@@ -34,7 +49,12 @@ describe('accuracy on built-in MNIST', () => {
   it('the default run (784-256-128-10, relu, he_normal, Adam 1e-3, batch 128, 10 epochs) reaches ≥ 94.5% test accuracy', async () => {
     const [plain] = await runs;
     expect(plain.status).toBe(0);
-    expect(plain.summary).toMatchObject({ model: '784-256-128-10', steps: 630, epochs: 10, dataset: { train: 8000, val: 1000, test: 1000 } });
+    expect(plain.summary).toMatchObject({
+      model: '784-256-128-10',
+      steps: 630,
+      epochs: 10,
+      dataset: { train: 8000, val: 1000, test: 1000 },
+    });
     expect(plain.summary.testAccuracy as number).toBeGreaterThanOrEqual(0.945);
   }, 600_000);
 

@@ -60,20 +60,36 @@ afterEach(async () => {
 /** console errors and uncaught exceptions of a page */
 function watchErrors(page: Page): string[] {
   const errors: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   return errors;
 }
 
-const num = async (page: Page, selector: string, attr: string): Promise<number> => Number(await page.locator(selector).getAttribute(attr));
+const num = async (page: Page, selector: string, attr: string): Promise<number> =>
+  Number(await page.locator(selector).getAttribute(attr));
 
 /** when the coordinator logged each of its steps (ms since 1970) */
-const stepTimes = (c: Proc): number[] => c.events.filter((e) => e.event === 'step').map((e) => Date.parse(String(e['time'])));
+const stepTimes = (c: Proc): number[] =>
+  c.events.filter((e) => e.event === 'step').map((e) => Date.parse(String(e['time'])));
 
 describe.skipIf(skip !== null)('the live dashboard', () => {
   it('follows a run on 3 workers: workers, growing curves, a killed worker gone, the run finished', async () => {
     const out = tempDir('gradwire-dash-');
-    const c = startCoordinator(['--config', runFile, '--listen', '127.0.0.1:0', '--out', out, '--min-workers', '3', '--heartbeat-timeout', '3', '--stay']);
+    const c = startCoordinator([
+      '--config',
+      runFile,
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      out,
+      '--min-workers',
+      '3',
+      '--heartbeat-timeout',
+      '3',
+      '--stay',
+    ]);
     const listening = await c.waitForEvent('listening');
     const port = listening['port'] as number;
     const url = listening['dashboard'] as string;
@@ -82,7 +98,9 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
     const errors = watchErrors(page);
     const foreign: string[] = [];
-    page.on('request', (r) => { if (!r.url().startsWith(url) && !r.url().startsWith('data:')) foreign.push(r.url()); });
+    page.on('request', (r) => {
+      if (!r.url().startsWith(url) && !r.url().startsWith('data:')) foreign.push(r.url());
+    });
     await page.goto(url);
     await page.waitForSelector('#conn[data-state="open"]');
     // a marker that a reload would lose
@@ -91,7 +109,12 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     // the workers join while the page is open
     const ws = ['w1', 'w2', 'w3'].map((n) => startWorker(port, n));
     // (expect.poll, not waitForFunction: the page's CSP forbids the eval that a string predicate needs)
-    await expect.poll(() => page.locator('#workers tbody tr[data-state="ready"]').count(), { timeout: 60_000, interval: 250 }).toBe(3);
+    await expect
+      .poll(() => page.locator('#workers tbody tr[data-state="ready"]').count(), {
+        timeout: 60_000,
+        interval: 250,
+      })
+      .toBe(3);
     for (const name of ['w1', 'w2', 'w3']) {
       const joined = await c.waitForEvent('worker-joined', (e) => e['name'] === name);
       const row = page.locator(`#workers tbody tr[data-worker="${name}"]`);
@@ -105,7 +128,11 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     await c.waitForStep(30);
     const read = async (): Promise<{ points: number; lastStep: number; at: number }> => {
       const at = Date.now();
-      return { points: await num(page, '#chart-loss', 'data-points'), lastStep: await num(page, '#chart-loss', 'data-last-step'), at };
+      return {
+        points: await num(page, '#chart-loss', 'data-points'),
+        lastStep: await num(page, '#chart-loss', 'data-last-step'),
+        at,
+      };
     };
     const first = await read();
     await new Promise((r) => setTimeout(r, 2500));
@@ -130,7 +157,9 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     const goneAfterMs = Date.now() - killedAt;
     expect(goneAfterMs).toBeLessThan(3000 + 2000); // the heartbeat timeout is 3 s; a closed socket is noticed at once
     expect(await page.locator('#workers tbody tr[data-worker="w2"]:not([data-state="gone"])').count()).toBe(0);
-    await expect(page.locator('#workers tbody tr[data-worker="w2"] td.heartbeat').textContent()).resolves.toMatch(/^gone /);
+    await expect(page.locator('#workers tbody tr[data-worker="w2"] td.heartbeat').textContent()).resolves.toMatch(
+      /^gone /,
+    );
     await expect(page.locator('#workers tbody tr[data-state="ready"]').count()).resolves.toBe(2);
     const afterKill = await read();
     // mid-run, for people: two workers ready, one gone, the curves growing
@@ -149,17 +178,23 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     expect(await num(page, '#chart-epochs', 'data-points')).toBe(EPOCHS);
     expect(await num(page, '#progress', 'data-step')).toBe(total);
     expect(await num(page, '#chart-throughput', 'data-points')).toBeGreaterThan(5);
-    for (const id of ['chart-loss', 'chart-epochs', 'chart-throughput']) expect(await page.locator(`#${id} canvas`).count(), id).toBeGreaterThan(0);
+    for (const id of ['chart-loss', 'chart-epochs', 'chart-throughput'])
+      expect(await page.locator(`#${id} canvas`).count(), id).toBeGreaterThan(0);
     await expect(page.evaluate('window.__notReloaded')).resolves.toBe(1);
 
     const shot = join(out, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(30_000);
-    console.info(`dashboard screenshots: ${live} (mid-run), ${shot} (finished); w2 shown gone ${goneAfterMs} ms after SIGKILL`);
+    console.info(
+      `dashboard screenshots: ${live} (mid-run), ${shot} (finished); w2 shown gone ${goneAfterMs} ms after SIGKILL`,
+    );
 
     // the coordinator (--stay) shuts down with the page connected: it exits, the page says so
     c.kill('SIGTERM');
-    const code = await Promise.race([c.exited, new Promise((r) => setTimeout(() => r('still running 15 s after SIGTERM'), 15_000))]);
+    const code = await Promise.race([
+      c.exited,
+      new Promise((r) => setTimeout(() => r('still running 15 s after SIGTERM'), 15_000)),
+    ]);
     expect(code).toBe(0);
     await page.waitForSelector('#conn[data-state="ended"]', { timeout: 5000 });
     expect(foreign).toEqual([]); // no CDN: everything from the coordinator
@@ -170,14 +205,26 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
   it('with a token: nothing without it, everything with it, and the token in no page or answer', async () => {
     const token = `tok-${randomBytes(16).toString('hex')}`;
     const dir = withFiles({ token });
-    const c = startCoordinator(['--config', runFile, '--listen', '127.0.0.1:0', '--out', tempDir(), '--token-file', join(dir, 'token')]);
+    const c = startCoordinator([
+      '--config',
+      runFile,
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      tempDir(),
+      '--token-file',
+      join(dir, 'token'),
+    ]);
     const port = await listeningPort(c);
     const base = `http://127.0.0.1:${port}`;
     const bearer = { authorization: `Bearer ${token}` };
     const loginForm = (await fetch(`${base}/login`)).status === 200;
 
     // without the token
-    const page = await fetch(`${base}/`, { redirect: 'manual', headers: { accept: 'text/html,application/xhtml+xml' } });
+    const page = await fetch(`${base}/`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html,application/xhtml+xml' },
+    });
     if (loginForm) {
       expect(page.status).toBe(303);
       expect(page.headers.get('location')).toBe('/login?next=%2F');
@@ -199,7 +246,9 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
       expect(r.status, path).toBe(200);
       expect(await r.text(), path).not.toContain(token);
     }
-    const state = await (await fetch(`${base}/api/state`, { headers: bearer })).json() as { runs: Array<{ info: { status: string } }> };
+    const state = (await (await fetch(`${base}/api/state`, { headers: bearer })).json()) as {
+      runs: Array<{ info: { status: string } }>;
+    };
     expect(state.runs[0]!.info.status).toBe('running');
     const ac = new AbortController();
     const events = await fetch(`${base}/api/events`, { headers: bearer, signal: ac.signal });
@@ -247,7 +296,17 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     }
 
     // --public-dashboard: open without the token (and still without it in the answers)
-    const pub = startCoordinator(['--config', runFile, '--listen', '127.0.0.1:0', '--out', tempDir(), '--token-file', join(dir, 'token'), '--public-dashboard']);
+    const pub = startCoordinator([
+      '--config',
+      runFile,
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      tempDir(),
+      '--token-file',
+      join(dir, 'token'),
+      '--public-dashboard',
+    ]);
     const pubBase = `http://127.0.0.1:${await listeningPort(pub)}`;
     for (const path of ['/', '/api/state', '/assets/dashboard.js']) {
       const r = await fetch(`${pubBase}${path}`);
@@ -260,8 +319,11 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     const out = tempDir('gradwire-dash-sweep-');
     const page = await browser!.newPage({ viewport: { width: 1400, height: 1100 } });
     const errors = watchErrors(page);
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'sweep', '--config', sweepFile, '--workers', '2', '--out', out, '--log-format', 'json'],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', CLI, 'sweep', '--config', sweepFile, '--workers', '2', '--out', out, '--log-format', 'json'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
+    );
     const s = new Proc('sweep', child);
     own.push(s);
     const url = (await s.waitForEvent('listening'))['dashboard'] as string;
@@ -278,17 +340,40 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     // the table: every trial, as trials.csv has them
     const [header, ...lines] = readFileSync(join(out, 'trials.csv'), 'utf8').trim().split('\n');
     const cols = header!.split(',');
-    const csv = new Map(lines.map((l) => {
-      const cells = l.split(',');
-      return [Number(cells[cols.indexOf('id')]), {
-        lr: Number(cells[cols.indexOf('optimizer.lr')]), value: Number(cells[cols.indexOf('value')]), valAccuracy: Number(cells[cols.indexOf('valAccuracy')]),
-      }];
-    }));
+    const csv = new Map(
+      lines.map((l) => {
+        const cells = l.split(',');
+        return [
+          Number(cells[cols.indexOf('id')]),
+          {
+            lr: Number(cells[cols.indexOf('optimizer.lr')]),
+            value: Number(cells[cols.indexOf('value')]),
+            valAccuracy: Number(cells[cols.indexOf('valAccuracy')]),
+          },
+        ];
+      }),
+    );
     expect(csv.size).toBe(TRIALS);
     expect(await page.locator('#trials tbody tr[data-status="finished"]').count()).toBe(TRIALS);
-    const keys = await page.locator('#trials thead th').evaluateAll((ths) => ths.map((th) => (th as HTMLElement).dataset['key']));
-    expect(keys).toEqual(['index', 'param:optimizer.lr', 'param:model.dropout', 'param:model.init', 'status', 'value', 'valAccuracy', 'epochs']);
-    const order = async (): Promise<number[]> => (await page.locator('#trials tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset['index']))).map(Number);
+    const keys = await page
+      .locator('#trials thead th')
+      .evaluateAll((ths) => ths.map((th) => (th as HTMLElement).dataset['key']));
+    expect(keys).toEqual([
+      'index',
+      'param:optimizer.lr',
+      'param:model.dropout',
+      'param:model.init',
+      'status',
+      'value',
+      'valAccuracy',
+      'epochs',
+    ]);
+    const order = async (): Promise<number[]> =>
+      (
+        await page
+          .locator('#trials tbody tr')
+          .evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset['index']))
+      ).map(Number);
     const byIndex = await order();
     expect(byIndex).toEqual([...Array(TRIALS).keys()]);
     for (const i of byIndex) {
@@ -297,12 +382,15 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     }
 
     // sorting: by the learning rate, then by the metric both ways
-    const sortedBy = (o: number[], f: (i: number) => number, dir: 1 | -1): boolean => o.every((i, k) => k === 0 || dir * (f(i) - f(o[k - 1]!)) >= 0);
+    const sortedBy = (o: number[], f: (i: number) => number, dir: 1 | -1): boolean =>
+      o.every((i, k) => k === 0 || dir * (f(i) - f(o[k - 1]!)) >= 0);
     await page.click('#trials th[data-key="param:optimizer.lr"]');
     const byLr = await order();
     expect(byLr).not.toEqual(byIndex);
     expect(sortedBy(byLr, (i) => csv.get(i)!.lr, 1)).toBe(true);
-    await expect(page.locator('#trials th[data-key="param:optimizer.lr"]').getAttribute('aria-sort')).resolves.toBe('ascending');
+    await expect(page.locator('#trials th[data-key="param:optimizer.lr"]').getAttribute('aria-sort')).resolves.toBe(
+      'ascending',
+    );
     await page.click('#trials th[data-key="value"]');
     expect(sortedBy(await order(), (i) => csv.get(i)!.value, 1)).toBe(true);
     await page.click('#trials th[data-key="value"]');

@@ -11,16 +11,37 @@ import { ROOT, tempDir } from '../helpers/cli.js';
 const out = tempDir('gradwire-lecture-');
 const started = Date.now();
 const done = new Promise<number | null>((resolve) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/gradwire.js'), 'sweep', '--preset', 'lecture', '--workers', '2', '--out', out, '--log-format', 'json'],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(ROOT, 'bin/gradwire.js'),
+      'sweep',
+      '--preset',
+      'lecture',
+      '--workers',
+      '2',
+      '--out',
+      out,
+      '--log-format',
+      'json',
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   child.on('exit', (code) => resolve(code));
 });
 
 const FACTORS: Array<[string, string]> = [
-  ['model.dropout', 'Dropout rate'], ['model.activation', 'Activation'], ['model.init', 'Initialization'], ['model.norm', 'Batch norm'],
+  ['model.dropout', 'Dropout rate'],
+  ['model.activation', 'Activation'],
+  ['model.init', 'Initialization'],
+  ['model.norm', 'Batch norm'],
 ];
 
-afterAll(async () => { await done; });
+afterAll(async () => {
+  await done;
+});
 
 describe('gradwire sweep --preset lecture', () => {
   it('runs the 72 trials in under 10 minutes on 2 workers', async () => {
@@ -36,7 +57,10 @@ describe('gradwire sweep --preset lecture', () => {
   it('its report states, with the numbers of trials.csv, how each factor changed accuracy', async () => {
     expect(await done).toBe(0);
     const html = readFileSync(join(out, 'report.html'), 'utf8');
-    const findings = html.slice(html.indexOf('<section id="findings"'), html.indexOf('</section>', html.indexOf('<section id="findings"')));
+    const findings = html.slice(
+      html.indexOf('<section id="findings"'),
+      html.indexOf('</section>', html.indexOf('<section id="findings"')),
+    );
     expect(findings).toMatch(/What changed accuracy/);
     // the mean validation accuracy per value, computed here from trials.csv
     const [header, ...rows] = readFileSync(join(out, 'trials.csv'), 'utf8').trim().split('\n');
@@ -56,25 +80,31 @@ describe('gradwire sweep --preset lecture', () => {
     }
   }, 900_000);
 
-  it.skipIf(browserAvailable() !== null)('its report opens in headless Chromium with every section (screenshot saved)', async () => {
-    expect(await done).toBe(0);
-    const browser = await launchBrowser();
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const errors: string[] = [];
-      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-      await page.goto(`file://${join(out, 'report.html')}`);
-      for (const id of ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials']) {
-        await expect(page.locator(`section#${id}`).isVisible(), id).resolves.toBe(true);
+  it.skipIf(browserAvailable() !== null)(
+    'its report opens in headless Chromium with every section (screenshot saved)',
+    async () => {
+      expect(await done).toBe(0);
+      const browser = await launchBrowser();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const errors: string[] = [];
+        page.on('console', (m) => {
+          if (m.type() === 'error') errors.push(m.text());
+        });
+        await page.goto(`file://${join(out, 'report.html')}`);
+        for (const id of ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials']) {
+          await expect(page.locator(`section#${id}`).isVisible(), id).resolves.toBe(true);
+        }
+        expect(await page.locator('section#curves svg polyline').count()).toBeGreaterThanOrEqual(72);
+        const shot = join(out, 'report.png');
+        await page.screenshot({ path: shot, fullPage: true });
+        expect(readFileSync(shot).byteLength).toBeGreaterThan(20_000);
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
       }
-      expect(await page.locator('section#curves svg polyline').count()).toBeGreaterThanOrEqual(72);
-      const shot = join(out, 'report.png');
-      await page.screenshot({ path: shot, fullPage: true });
-      expect(readFileSync(shot).byteLength).toBeGreaterThan(20_000);
-      expect(errors).toEqual([]);
-    } finally {
-      await browser.close();
-    }
-  }, 900_000);
+    },
+    900_000,
+  );
 });
 if (browserAvailable() !== null) console.warn(`lecture report browser test skipped: ${browserAvailable()}`);

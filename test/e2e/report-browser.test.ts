@@ -26,20 +26,38 @@ epochs: 10
 const dir = withFiles({ 'sweep.yaml': SWEEP, 'run.yaml': RUN });
 const out = tempDir('gradwire-report-');
 const ENV = { GRADWIRE_STORE: '' };
-const sweepOut = join(out, 'sweep'), runOut = join(out, 'run');
-const sweepStore = join(sweepOut, 'gradwire.db'), runStore = join(out, 'gradwire.db');
-const sweepHtml = join(out, 'sweep-report.html'), runHtml = join(out, 'run-report.html');
-let sweepId = '', runId = '';
+const sweepOut = join(out, 'sweep'),
+  runOut = join(out, 'run');
+const sweepStore = join(sweepOut, 'gradwire.db'),
+  runStore = join(out, 'gradwire.db');
+const sweepHtml = join(out, 'sweep-report.html'),
+  runHtml = join(out, 'run-report.html');
+let sweepId = '',
+  runId = '';
 const results: Record<string, CliResult> = {};
 
 const SWEEP_SECTIONS = ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials'];
 const RUN_SECTIONS = ['summary', 'curves', 'throughput', 'epochs', 'config'];
 
 beforeAll(() => {
-  results['sweep'] = gradwire(['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', sweepOut, '--log-format', 'json'], { env: ENV, timeoutMs: 300_000 });
+  results['sweep'] = gradwire(
+    ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', sweepOut, '--log-format', 'json'],
+    {
+      env: ENV,
+      timeoutMs: 300_000,
+    },
+  );
   sweepId = JSON.parse(readFileSync(join(sweepOut, 'summary.json'), 'utf8')).sweepId;
-  results['sweep-report'] = gradwire(['report', sweepId, '--store', sweepStore, '--out', sweepHtml], { env: ENV });
-  results['train'] = gradwire(['train', '--workers', '2', '--config', join(dir, 'run.yaml'), '--out', runOut, '--log-format', 'json'], { env: ENV, timeoutMs: 300_000 });
+  results['sweep-report'] = gradwire(['report', sweepId, '--store', sweepStore, '--out', sweepHtml], {
+    env: ENV,
+  });
+  results['train'] = gradwire(
+    ['train', '--workers', '2', '--config', join(dir, 'run.yaml'), '--out', runOut, '--log-format', 'json'],
+    {
+      env: ENV,
+      timeoutMs: 300_000,
+    },
+  );
   runId = JSON.parse(readFileSync(join(runOut, 'summary.json'), 'utf8')).runId;
   results['run-report'] = gradwire(['report', runId, '--store', runStore, '--out', runHtml], { env: ENV });
 }, 600_000);
@@ -55,17 +73,25 @@ describe('gradwire report in headless Chromium', () => {
 
   const skip = browserAvailable();
   let browser: Browser;
-  beforeAll(async () => { if (!skip) browser = await launchBrowser(); }, 120_000);
-  afterAll(async () => { await browser?.close(); });
+  beforeAll(async () => {
+    if (!skip) browser = await launchBrowser();
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   async function open(file: string): Promise<{ page: Page; errors: string[]; requests: string[] }> {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const errors: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
     page.on('pageerror', (e) => errors.push(e.message));
     // anything but the file itself would be a request leaving it
     const requests: string[] = [];
-    page.on('request', (r) => { if (r.url() !== pathToFileURL(file).href) requests.push(r.url()); });
+    page.on('request', (r) => {
+      if (r.url() !== pathToFileURL(file).href) requests.push(r.url());
+    });
     await page.goto(pathToFileURL(file).href);
     await page.waitForLoadState('load');
     return { page, errors, requests };
@@ -77,59 +103,74 @@ describe('gradwire report in headless Chromium', () => {
     expect(statSync(shot).size).toBeGreaterThan(30_000);
   }
 
-  it.skipIf(skip !== null)('the sweep report: every section visible, a row per trial, a line per finished trial, no errors', async () => {
-    const { page, errors, requests } = await open(sweepHtml);
-    try {
-      for (const id of SWEEP_SECTIONS) await expect(page.locator(`section#${id}`).isVisible(), id).resolves.toBe(true);
-      const trials = readFileSync(join(sweepOut, 'trials.csv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
-      expect(trials).toHaveLength(6);
-      expect(await page.locator('#trials-table tbody tr').count()).toBe(trials.length);
-      // parallel coordinates: one line per finished trial (all of them finish: no early stopping)
-      const finished = trials.filter((c) => c[c.length - 1] === 'finished').length;
-      expect(finished).toBe(trials.length);
-      expect(await page.locator('section#parallel svg path.trial').count()).toBe(finished);
-      expect(await page.locator('section#parallel svg path.trial.best').count()).toBe(1);
-      // the learning curves: a line per trial with a curve
-      expect(await page.locator('section#curves svg polyline').count()).toBe(trials.length);
-      // sorting the trials table still works from file://
-      await page.locator('#trials-table thead th').first().click();
-      await page.locator('#trials-table thead th').first().click();
-      expect(await page.locator('#trials-table tbody tr').first().locator('td').first().textContent()).toBe(String(trials.length - 1));
-      expect(requests).toEqual([]);
-      await screenshot(page, sweepHtml);
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  }, 120_000);
-
-  it.skipIf(skip !== null)('the run report: every section visible, a point per epoch, no errors', async () => {
-    const { page, errors, requests } = await open(runHtml);
-    try {
-      for (const id of RUN_SECTIONS) await expect(page.locator(`section#${id}`).isVisible(), id).resolves.toBe(true);
-      const epochs = readFileSync(join(runOut, 'epochs.csv'), 'utf8').trim().split('\n').length - 1;
-      expect(epochs).toBe(10);
-      for (const series of ['trainLoss', 'valLoss', 'trainAccuracy', 'valAccuracy', 'lr']) {
-        expect(await page.locator(`section#curves g[data-series="${series}"] circle`).count(), series).toBe(epochs);
+  it.skipIf(skip !== null)(
+    'the sweep report: every section visible, a row per trial, a line per finished trial, no errors',
+    async () => {
+      const { page, errors, requests } = await open(sweepHtml);
+      try {
+        for (const id of SWEEP_SECTIONS)
+          await expect(page.locator(`section#${id}`).isVisible(), id).resolves.toBe(true);
+        const trials = readFileSync(join(sweepOut, 'trials.csv'), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => l.split(','));
+        expect(trials).toHaveLength(6);
+        expect(await page.locator('#trials-table tbody tr').count()).toBe(trials.length);
+        // parallel coordinates: one line per finished trial (all of them finish: no early stopping)
+        const finished = trials.filter((c) => c[c.length - 1] === 'finished').length;
+        expect(finished).toBe(trials.length);
+        expect(await page.locator('section#parallel svg path.trial').count()).toBe(finished);
+        expect(await page.locator('section#parallel svg path.trial.best').count()).toBe(1);
+        // the learning curves: a line per trial with a curve
+        expect(await page.locator('section#curves svg polyline').count()).toBe(trials.length);
+        // sorting the trials table still works from file://
+        await page.locator('#trials-table thead th').first().click();
+        await page.locator('#trials-table thead th').first().click();
+        expect(await page.locator('#trials-table tbody tr').first().locator('td').first().textContent()).toBe(
+          String(trials.length - 1),
+        );
+        expect(requests).toEqual([]);
+        await screenshot(page, sweepHtml);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
       }
-      // the cosine schedule changes the learning rate: its chart is there
-      expect(await page.locator('section#curves svg').count()).toBe(3);
-      expect(await page.locator('section#throughput rect.sps').count()).toBe(epochs);
-      expect(await page.locator('#epochs-table tbody tr').count()).toBe(epochs);
-      const summary = await page.locator('section#summary').innerText();
-      expect(summary).toContain('distributed, 2 workers');
-      expect(summary).toContain(JSON.parse(readFileSync(join(runOut, 'summary.json'), 'utf8')).weightsSha256);
-      // the config JSON is folded away until asked for
-      await expect(page.locator('section#config pre.json').isVisible()).resolves.toBe(false);
-      await page.locator('section#config details summary').click();
-      await expect(page.locator('section#config pre.json').isVisible()).resolves.toBe(true);
-      expect(requests).toEqual([]);
-      await screenshot(page, runHtml);
-      expect(errors).toEqual([]);
-    } finally {
-      await page.close();
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
+
+  it.skipIf(skip !== null)(
+    'the run report: every section visible, a point per epoch, no errors',
+    async () => {
+      const { page, errors, requests } = await open(runHtml);
+      try {
+        for (const id of RUN_SECTIONS) await expect(page.locator(`section#${id}`).isVisible(), id).resolves.toBe(true);
+        const epochs = readFileSync(join(runOut, 'epochs.csv'), 'utf8').trim().split('\n').length - 1;
+        expect(epochs).toBe(10);
+        for (const series of ['trainLoss', 'valLoss', 'trainAccuracy', 'valAccuracy', 'lr']) {
+          expect(await page.locator(`section#curves g[data-series="${series}"] circle`).count(), series).toBe(epochs);
+        }
+        // the cosine schedule changes the learning rate: its chart is there
+        expect(await page.locator('section#curves svg').count()).toBe(3);
+        expect(await page.locator('section#throughput rect.sps').count()).toBe(epochs);
+        expect(await page.locator('#epochs-table tbody tr').count()).toBe(epochs);
+        const summary = await page.locator('section#summary').innerText();
+        expect(summary).toContain('distributed, 2 workers');
+        expect(summary).toContain(JSON.parse(readFileSync(join(runOut, 'summary.json'), 'utf8')).weightsSha256);
+        // the config JSON is folded away until asked for
+        await expect(page.locator('section#config pre.json').isVisible()).resolves.toBe(false);
+        await page.locator('section#config details summary').click();
+        await expect(page.locator('section#config pre.json').isVisible()).resolves.toBe(true);
+        expect(requests).toEqual([]);
+        await screenshot(page, runHtml);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    120_000,
+  );
 });
 
 if (browserAvailable() !== null) console.warn(`report browser tests skipped: ${browserAvailable()}`);

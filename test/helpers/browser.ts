@@ -8,8 +8,16 @@ import { chromium, type Browser } from 'playwright-core';
 export const CHROMIUM_PATH = process.env.GRADWIRE_CHROMIUM ?? '/usr/bin/chromium';
 
 const ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-default-apps',
+  '--headless=new',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-default-apps',
   '--disable-extensions',
 ];
 

@@ -14,7 +14,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function gradwire(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliResult {
+export function gradwire(
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+): CliResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',

@@ -24,7 +24,10 @@ export class Proc {
   readonly exited: Promise<number | null>;
   private waiters: Array<{ test: (e: LogEvent) => boolean; resolve: (e: LogEvent) => void }> = [];
 
-  constructor(readonly name: string, readonly child: ChildProcess) {
+  constructor(
+    readonly name: string,
+    readonly child: ChildProcess,
+  ) {
     let buf = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buf += chunk;
@@ -34,16 +37,24 @@ export class Proc {
         buf = buf.slice(nl + 1);
         this.lines.push(line);
         let e: LogEvent;
-        try { e = JSON.parse(line) as LogEvent; } catch { continue; }
+        try {
+          e = JSON.parse(line) as LogEvent;
+        } catch {
+          continue;
+        }
         this.events.push(e);
         this.waiters = this.waiters.filter((w) => (w.test(e) ? (w.resolve(e), false) : true));
       }
     });
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => { this.stderr += c; });
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
-      this.exitCode = code ?? (signal ? 128 : null);
-      resolve(this.exitCode);
-    }));
+    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+      this.stderr += c;
+    });
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, signal) => {
+        this.exitCode = code ?? (signal ? 128 : null);
+        resolve(this.exitCode);
+      }),
+    );
   }
 
   get pid(): number {
@@ -55,11 +66,29 @@ export class Proc {
     const seen = this.events.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: timed out waiting for ${what}\nlast log lines:\n${this.lines.slice(-15).join('\n')}\nstderr: ${this.stderr.slice(-2000)}`)), timeoutMs);
-      this.waiters.push({ test, resolve: (e) => { clearTimeout(timer); resolve(e); } });
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${this.name}: timed out waiting for ${what}\nlast log lines:\n${this.lines.slice(-15).join('\n')}\nstderr: ${this.stderr.slice(-2000)}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      this.waiters.push({
+        test,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
       void this.exited.then((code) => {
         clearTimeout(timer);
-        reject(new Error(`${this.name} exited (${code}) before ${what}\nlast log lines:\n${this.lines.slice(-15).join('\n')}\nstderr: ${this.stderr.slice(-2000)}`));
+        reject(
+          new Error(
+            `${this.name} exited (${code}) before ${what}\nlast log lines:\n${this.lines.slice(-15).join('\n')}\nstderr: ${this.stderr.slice(-2000)}`,
+          ),
+        );
       });
     });
   }
@@ -75,7 +104,11 @@ export class Proc {
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.exitCode === null) {
-      try { process.kill(this.pid, signal); } catch { /* gone already */ }
+      try {
+        process.kill(this.pid, signal);
+      } catch {
+        /* gone already */
+      }
     }
   }
 }
@@ -84,7 +117,11 @@ const procs: Proc[] = [];
 
 /** `env` adds to (or overrides) this process's environment. */
 function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(NODE, [...TSX_ARGS, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0', ...env } });
+  const child = spawn(NODE, [...TSX_ARGS, ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0', ...env },
+  });
   const p = new Proc(name, child);
   procs.push(p);
   return p;
@@ -94,8 +131,29 @@ export function startCoordinator(args: string[], env: Record<string, string> = {
   return start('coordinator', [CLI, 'coordinator', '--log-format', 'json', ...args], env);
 }
 
-export function startWorker(port: number, name: string, extra: string[] = [], cacheDir = sharedCache, env: Record<string, string> = {}): Proc {
-  return start(name, [WORKER, '--connect', `ws://127.0.0.1:${port}`, '--name', name, '--log-format', 'json', '--cache-dir', cacheDir, ...extra], env);
+export function startWorker(
+  port: number,
+  name: string,
+  extra: string[] = [],
+  cacheDir = sharedCache,
+  env: Record<string, string> = {},
+): Proc {
+  return start(
+    name,
+    [
+      WORKER,
+      '--connect',
+      `ws://127.0.0.1:${port}`,
+      '--name',
+      name,
+      '--log-format',
+      'json',
+      '--cache-dir',
+      cacheDir,
+      ...extra,
+    ],
+    env,
+  );
 }
 
 /** wait for the coordinator's listening event and return its port */
@@ -133,16 +191,43 @@ export function summary(outDir: string): Record<string, unknown> & { weightsSha2
 /** weightsSha256 of the same config trained in-process (the reference). */
 export function inProcessSha(configFile: string): string {
   const out = tempDir('gradwire-ref-');
-  const r = spawnSync(NODE, [...TSX_ARGS, CLI, 'train', '--in-process', '--config', configFile, '--out', out, '--log-format', 'json'], { cwd: ROOT, encoding: 'utf8' });
+  const r = spawnSync(
+    NODE,
+    [...TSX_ARGS, CLI, 'train', '--in-process', '--config', configFile, '--out', out, '--log-format', 'json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
   return summary(out).weightsSha256;
 }
 
 /** Run `gradwire train --workers N` to the end and return its summary. */
-export function trainWithWorkers(configFile: string, workers: number): Record<string, unknown> & { weightsSha256: string } {
+export function trainWithWorkers(
+  configFile: string,
+  workers: number,
+): Record<string, unknown> & { weightsSha256: string } {
   const out = tempDir('gradwire-dist-');
-  const r = spawnSync(NODE, [...TSX_ARGS, CLI, 'train', '--workers', String(workers), '--config', configFile, '--out', out, '--log-format', 'json'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`train --workers ${workers} failed (${r.status}): ${r.stderr}\n${r.stdout.slice(-3000)}`);
+  const r = spawnSync(
+    NODE,
+    [
+      ...TSX_ARGS,
+      CLI,
+      'train',
+      '--workers',
+      String(workers),
+      '--config',
+      configFile,
+      '--out',
+      out,
+      '--log-format',
+      'json',
+    ],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+  );
+  if (r.status !== 0)
+    throw new Error(`train --workers ${workers} failed (${r.status}): ${r.stderr}\n${r.stdout.slice(-3000)}`);
   return summary(out);
 }
 

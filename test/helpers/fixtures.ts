@@ -19,12 +19,23 @@ export function toyData(n: number, features: number, classes: number, seed = 1):
 }
 
 export function allTrain(n: number): Split {
-  return { train: Int32Array.from({ length: n }, (_, i) => i), val: new Int32Array(0), test: new Int32Array(0) };
+  return {
+    train: Int32Array.from({ length: n }, (_, i) => i),
+    val: new Int32Array(0),
+    test: new Int32Array(0),
+  };
 }
 
-export function config(over: {
-  model?: Partial<ModelConfig>; optimizer?: Partial<OptimizerConfig>; batchSize?: number; microbatch?: number; epochs?: number; seed?: number;
-} = {}): RunConfig {
+export function config(
+  over: {
+    model?: Partial<ModelConfig>;
+    optimizer?: Partial<OptimizerConfig>;
+    batchSize?: number;
+    microbatch?: number;
+    epochs?: number;
+    seed?: number;
+  } = {},
+): RunConfig {
   const d = DEFAULT_RUN_CONFIG;
   return {
     ...d,
@@ -41,7 +52,14 @@ export function config(over: {
  *  time, metric valAccuracy): learning rate log-uniform from lrMin to 0.3, dropout among
  *  `dropout`, and (unless init: false) he_normal or xavier_uniform init. */
 export function irisSweep(o: {
-  trials: number; epochs: number; method?: string; seed?: number; lrMin?: number; dropout?: number[]; init?: boolean; extra?: string;
+  trials: number;
+  epochs: number;
+  method?: string;
+  seed?: number;
+  lrMin?: number;
+  dropout?: number[];
+  init?: boolean;
+  extra?: string;
 }): string {
   return `
 run:

@@ -22,7 +22,10 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { ROOT, tempDir } from './cli.js';
 import { Proc } from './cluster.js';
 
-export const KUBECTL = (process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'kubectl')).find((f) => existsSync(f));
+export const KUBECTL = (process.env['PATH'] ?? '')
+  .split(delimiter)
+  .map((d) => join(d, 'kubectl'))
+  .find((f) => existsSync(f));
 export const NAMESPACE = 'gradwire';
 export const NAME_LABEL = 'app.kubernetes.io/name';
 export const COMPONENT_LABEL = 'app.kubernetes.io/component';
@@ -36,15 +39,51 @@ export interface Manifest {
 // Every kind the manifests may use: its model (schema validation) and its TypeScript interface
 // (the field names the strict check allows). A kind missing here fails the test.
 export const KINDS: Record<string, { validate: (o: Manifest) => void; module: string; iface: string }> = {
-  'v1/Namespace': { validate: (o) => new Namespace(o as never).validate(), module: 'kubernetes-models/v1/Namespace', iface: 'INamespace' },
-  'v1/ConfigMap': { validate: (o) => new ConfigMap(o as never).validate(), module: 'kubernetes-models/v1/ConfigMap', iface: 'IConfigMap' },
-  'v1/Secret': { validate: (o) => new Secret(o as never).validate(), module: 'kubernetes-models/v1/Secret', iface: 'ISecret' },
-  'v1/Service': { validate: (o) => new Service(o as never).validate(), module: 'kubernetes-models/v1/Service', iface: 'IService' },
-  'v1/PersistentVolumeClaim': { validate: (o) => new PersistentVolumeClaim(o as never).validate(), module: 'kubernetes-models/v1/PersistentVolumeClaim', iface: 'IPersistentVolumeClaim' },
-  'v1/Pod': { validate: (o) => new Pod(o as never).validate(), module: 'kubernetes-models/v1/Pod', iface: 'IPod' },
-  'apps/v1/Deployment': { validate: (o) => new Deployment(o as never).validate(), module: 'kubernetes-models/apps/v1/Deployment', iface: 'IDeployment' },
-  'batch/v1/Job': { validate: (o) => new Job(o as never).validate(), module: 'kubernetes-models/batch/v1/Job', iface: 'IJob' },
-  'networking.k8s.io/v1/NetworkPolicy': { validate: (o) => new NetworkPolicy(o as never).validate(), module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy', iface: 'INetworkPolicy' },
+  'v1/Namespace': {
+    validate: (o) => new Namespace(o as never).validate(),
+    module: 'kubernetes-models/v1/Namespace',
+    iface: 'INamespace',
+  },
+  'v1/ConfigMap': {
+    validate: (o) => new ConfigMap(o as never).validate(),
+    module: 'kubernetes-models/v1/ConfigMap',
+    iface: 'IConfigMap',
+  },
+  'v1/Secret': {
+    validate: (o) => new Secret(o as never).validate(),
+    module: 'kubernetes-models/v1/Secret',
+    iface: 'ISecret',
+  },
+  'v1/Service': {
+    validate: (o) => new Service(o as never).validate(),
+    module: 'kubernetes-models/v1/Service',
+    iface: 'IService',
+  },
+  'v1/PersistentVolumeClaim': {
+    validate: (o) => new PersistentVolumeClaim(o as never).validate(),
+    module: 'kubernetes-models/v1/PersistentVolumeClaim',
+    iface: 'IPersistentVolumeClaim',
+  },
+  'v1/Pod': {
+    validate: (o) => new Pod(o as never).validate(),
+    module: 'kubernetes-models/v1/Pod',
+    iface: 'IPod',
+  },
+  'apps/v1/Deployment': {
+    validate: (o) => new Deployment(o as never).validate(),
+    module: 'kubernetes-models/apps/v1/Deployment',
+    iface: 'IDeployment',
+  },
+  'batch/v1/Job': {
+    validate: (o) => new Job(o as never).validate(),
+    module: 'kubernetes-models/batch/v1/Job',
+    iface: 'IJob',
+  },
+  'networking.k8s.io/v1/NetworkPolicy': {
+    validate: (o) => new NetworkPolicy(o as never).validate(),
+    module: 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
+    iface: 'INetworkPolicy',
+  },
 };
 
 export function kindOf(o: Manifest): (typeof KINDS)[string] {
@@ -61,19 +100,31 @@ export class FieldCheck {
 
   constructor() {
     const file = join(ROOT, 'test/helpers/k8s-kinds.virtual.mts');
-    const source = `${Object.values(KINDS).map((k) => `import type { ${k.iface} } from '${k.module}';`).join('\n')}
-export interface Kinds { ${Object.entries(KINDS).map(([key, k]) => `'${key}': ${k.iface};`).join(' ')} }\n`;
+    const source = `${Object.values(KINDS)
+      .map((k) => `import type { ${k.iface} } from '${k.module}';`)
+      .join('\n')}
+export interface Kinds { ${Object.entries(KINDS)
+      .map(([key, k]) => `'${key}': ${k.iface};`)
+      .join(' ')} }\n`;
     const options: ts.CompilerOptions = {
-      module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, target: ts.ScriptTarget.ES2022,
-      noEmit: true, skipLibCheck: true, types: [],
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2022,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
     };
     const host = ts.createCompilerHost(options);
     const { getSourceFile, fileExists } = host;
-    host.getSourceFile = (f, ...rest) => (f === file ? ts.createSourceFile(f, source, ts.ScriptTarget.ES2022) : getSourceFile.call(host, f, ...rest));
+    host.getSourceFile = (f, ...rest) =>
+      f === file ? ts.createSourceFile(f, source, ts.ScriptTarget.ES2022) : getSourceFile.call(host, f, ...rest);
     host.fileExists = (f) => f === file || fileExists.call(host, f);
     const program = ts.createProgram([file], options, host);
     const errors = ts.getPreEmitDiagnostics(program, program.getSourceFile(file));
-    if (errors.length) throw new Error(`kubernetes-models types: ${errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')).join('; ')}`);
+    if (errors.length)
+      throw new Error(
+        `kubernetes-models types: ${errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' ')).join('; ')}`,
+      );
     this.checker = program.getTypeChecker();
     const exports = this.checker.getExportsOfModule(this.checker.getSymbolAtLocation(program.getSourceFile(file)!)!);
     this.kinds = this.checker.getDeclaredTypeOfSymbol(exports.find((s) => s.name === 'Kinds')!);
@@ -91,11 +142,14 @@ export interface Kinds { ${Object.entries(KINDS).map(([key, k]) => `'${key}': ${
   private walk(value: unknown, declared: ts.Type, path: string, problems: string[]): void {
     if (value === null || typeof value !== 'object') return; // scalars: the schema validation's job
     let type = this.checker.getNonNullableType(declared);
-    if (type.flags & ts.TypeFlags.Any) throw new Error(`${path}: kubernetes-models gives no type here (did its types fail to load?)`);
+    if (type.flags & ts.TypeFlags.Any)
+      throw new Error(`${path}: kubernetes-models gives no type here (did its types fail to load?)`);
     if (type.isUnion()) type = type.types.find((t) => t.flags & ts.TypeFlags.Object) ?? type;
     if (!(type.flags & ts.TypeFlags.Object)) return; // an object where a scalar belongs: the schema validation says so
     if (Array.isArray(value)) {
-      const element = this.checker.isArrayType(type) ? this.checker.getTypeArguments(type as ts.TypeReference)[0] : undefined;
+      const element = this.checker.isArrayType(type)
+        ? this.checker.getTypeArguments(type as ts.TypeReference)[0]
+        : undefined;
       if (element) value.forEach((v, i) => this.walk(v, element, `${path}[${i}]`, problems));
       return;
     }
@@ -104,7 +158,13 @@ export interface Kinds { ${Object.entries(KINDS).map(([key, k]) => `'${key}': ${
       const field = this.checker.getPropertyOfType(type, key);
       if (field) this.walk(v, this.checker.getTypeOfSymbol(field), `${path}.${key}`, problems);
       else if (map) this.walk(v, map, `${path}.${key}`, problems);
-      else problems.push(`${path}.${key}: not a field of ${this.checker.typeToString(type)}${didYouMean(key, this.checker.getPropertiesOfType(type).map((p) => p.name))}`);
+      else
+        problems.push(
+          `${path}.${key}: not a field of ${this.checker.typeToString(type)}${didYouMean(
+            key,
+            this.checker.getPropertiesOfType(type).map((p) => p.name),
+          )}`,
+        );
     }
   }
 }
@@ -114,7 +174,8 @@ function didYouMean(key: string, known: string[]): string {
     let row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {
       const next = [i];
-      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      for (let j = 1; j <= b.length; j++)
+        next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
       row = next;
     }
     return row[b.length]!;
@@ -136,7 +197,10 @@ export function parseManifests(text: string, source: string): Manifest[] {
 export function unwrapSecretData(o: Manifest): Manifest {
   if (o.kind !== 'Secret') return o;
   const data = (o as unknown as ISecret).data ?? {};
-  return { ...o, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.replace(/[\r\n]/g, '')])) } as Manifest;
+  return {
+    ...o,
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.replace(/[\r\n]/g, '')])),
+  } as Manifest;
 }
 
 export function render(dir: string): Manifest[] {
@@ -149,7 +213,11 @@ export function find<T>(objs: Manifest[], kind: string, name?: string): T {
   return o as unknown as T;
 }
 
-export interface PodOf { owner: string; labels: Record<string, string>; spec: IPodSpec }
+export interface PodOf {
+  owner: string;
+  labels: Record<string, string>;
+  spec: IPodSpec;
+}
 
 export function pods(objs: Manifest[]): PodOf[] {
   return objs.flatMap((o): PodOf[] => {
@@ -167,7 +235,8 @@ export const envValue = (c: IContainer, name: string): string | undefined => c.e
 
 /** the mount a path is under, the deepest one */
 export function mountOf(c: IContainer, path: string) {
-  return (c.volumeMounts ?? []).filter((m) => path === m.mountPath || path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
+  return (c.volumeMounts ?? [])
+    .filter((m) => path === m.mountPath || path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
     .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
 }
 
@@ -180,8 +249,11 @@ export const selects = (matchLabels: Record<string, string> | undefined, labels:
 
 /** The mount paths of a container, longest first, as a regex alternation */
 function mountPattern(c: IContainer): string {
-  return (c.volumeMounts ?? []).map((m) => m.mountPath).sort((a, b) => b.length - a.length)
-    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  return (c.volumeMounts ?? [])
+    .map((m) => m.mountPath)
+    .sort((a, b) => b.length - a.length)
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+    .join('|');
 }
 
 /** A container's shell command line: `sh -c SCRIPT [$0 [ARGS...]]`, from command and args */
@@ -207,12 +279,19 @@ export function gradwireInvocation(c: IContainer, prepare: (volumes: string) => 
   chmodSync(join(bin, 'gradwire'), 0o755);
   // every absolute path under a mount (one pass: the temp folder is itself under /tmp)
   const mounts = mountPattern(c);
-  const move = (text: string): string => (mounts ? text.replace(new RegExp(`(^|[\\s="'])(${mounts})(?=[/\\s"']|$)`, 'gm'), `$1${volumes}$2`) : text);
+  const move = (text: string): string =>
+    mounts ? text.replace(new RegExp(`(^|[\\s="'])(${mounts})(?=[/\\s"']|$)`, 'gm'), `$1${volumes}$2`) : text;
   const argvFile = join(bin, 'argv');
-  const r = spawnSync('sh', ['-c', move(shell.script), ...shell.positional.map(move)],
-    { encoding: 'utf8', env: { ...process.env, PATH: `${bin}${delimiter}${process.env['PATH']}`, GRADWIRE_ARGV_FILE: argvFile } });
-  if (!existsSync(argvFile)) throw new Error(`${c.name}: its shell command ran no gradwire (exit ${r.status}): ${r.stderr}`);
-  return readFileSync(argvFile, 'utf8').trimEnd().split('\n').map((a) => a.replaceAll(volumes, ''));
+  const r = spawnSync('sh', ['-c', move(shell.script), ...shell.positional.map(move)], {
+    encoding: 'utf8',
+    env: { ...process.env, PATH: `${bin}${delimiter}${process.env['PATH']}`, GRADWIRE_ARGV_FILE: argvFile },
+  });
+  if (!existsSync(argvFile))
+    throw new Error(`${c.name}: its shell command ran no gradwire (exit ${r.status}): ${r.stderr}`);
+  return readFileSync(argvFile, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((a) => a.replaceAll(volumes, ''));
 }
 
 /** The sweep container's command line after a restart: its --out holds the sweep it started. */
@@ -237,25 +316,35 @@ export interface LocalContainer {
 /** Write the files a container's volumes hold under `root`: a ConfigMap's data from the render,
  *  a Secret's from `secrets` (Secrets are made by hand, so no render holds them), with the
  *  Secret volume's `items` if it has them; an empty folder for any other volume. */
-export function materialize(pod: PodOf, c: IContainer, objs: Manifest[], root: string, secrets: Record<string, Record<string, string>>): LocalContainer {
+export function materialize(
+  pod: PodOf,
+  c: IContainer,
+  objs: Manifest[],
+  root: string,
+  secrets: Record<string, Record<string, string>>,
+): LocalContainer {
   for (const m of c.volumeMounts ?? []) {
     const v = pod.spec.volumes!.find((x) => x.name === m.name)!;
     const dir = join(root, m.mountPath);
     mkdirSync(dir, { recursive: true });
     if (v.configMap) {
-      for (const [k, text] of Object.entries(find<IConfigMap>(objs, 'ConfigMap', v.configMap.name).data ?? {})) writeFileSync(join(dir, k), text);
+      for (const [k, text] of Object.entries(find<IConfigMap>(objs, 'ConfigMap', v.configMap.name).data ?? {}))
+        writeFileSync(join(dir, k), text);
     } else if (v.secret) {
       const data = secrets[v.secret.secretName!];
       if (!data) throw new Error(`${pod.owner}: no test data for the Secret ${v.secret.secretName}`);
       for (const item of v.secret.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
-        if (data[item.key] === undefined) throw new Error(`${pod.owner}: the Secret ${v.secret.secretName} has no key ${item.key}`);
+        if (data[item.key] === undefined)
+          throw new Error(`${pod.owner}: the Secret ${v.secret.secretName} has no key ${item.key}`);
         writeFileSync(join(dir, item.path), data[item.key]!);
       }
     }
   }
   const mounts = mountPattern(c);
   const path = (p: string): string => (mounts && new RegExp(`^(${mounts})(/|$)`).test(p) ? join(root, p) : p);
-  const env = Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, path(e.value!)]));
+  const env = Object.fromEntries(
+    (c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, path(e.value!)]),
+  );
   return { root, path, env };
 }
 
@@ -269,16 +358,30 @@ const local: Proc[] = [];
  *  gets its own process group, which `killLocal` ends. */
 export function runLocal(name: string, c: IContainer, lc: LocalContainer, env: Record<string, string> = {}): Proc {
   const bin = tempDir('gradwire-k8s-bin-');
-  writeFileSync(join(bin, 'gradwire'), `#!/bin/sh\nexec "${NODE}" --import tsx "${join(ROOT, 'bin/gradwire.js')}" "$@"\n`);
+  writeFileSync(
+    join(bin, 'gradwire'),
+    `#!/bin/sh\nexec "${NODE}" --import tsx "${join(ROOT, 'bin/gradwire.js')}" "$@"\n`,
+  );
   chmodSync(join(bin, 'gradwire'), 0o755);
   const move = (a: string): string => (/^0\.0\.0\.0:\d+$/.test(a) ? '127.0.0.1:0' : lc.path(a));
   const shell = shellOf(c);
-  const [file, args] = shell ? ['sh', ['-c', shell.script, ...shell.positional.map(move)]]
-    : c.command ? [c.command[0]!, [...c.command.slice(1), ...(c.args ?? [])].map(move)] : ['gradwire', (c.args ?? []).map(move)];
+  const [file, args] = shell
+    ? ['sh', ['-c', shell.script, ...shell.positional.map(move)]]
+    : c.command
+      ? [c.command[0]!, [...c.command.slice(1), ...(c.args ?? [])].map(move)]
+      : ['gradwire', (c.args ?? []).map(move)];
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('GRADWIRE_')));
   const child = spawn(file, args, {
-    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...inherited, FORCE_COLOR: '0', ...lc.env, ...env, PATH: `${bin}${delimiter}${process.env['PATH']}` },
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...inherited,
+      FORCE_COLOR: '0',
+      ...lc.env,
+      ...env,
+      PATH: `${bin}${delimiter}${process.env['PATH']}`,
+    },
   });
   const p = new Proc(name, child);
   local.push(p);
@@ -288,7 +391,11 @@ export function runLocal(name: string, c: IContainer, lc: LocalContainer, env: R
 /** End every process `runLocal` started, with its children. */
 export async function killLocal(): Promise<void> {
   for (const p of local.splice(0)) {
-    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone already */ }
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
     await p.exited;
   }
 }

@@ -15,7 +15,10 @@ if (file) {
   const sample = () => {
     gc();
     const m = process.memoryUsage();
-    appendFileSync(file, `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
+    appendFileSync(
+      file,
+      `${JSON.stringify({ t: Date.now(), rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`,
+    );
   };
   setInterval(sample, every).unref();
 }

@@ -23,7 +23,11 @@ export function memoryProbeEnv(file: string, everyMs = 500): Record<string, stri
 }
 
 export function readSamples(file: string): MemorySample[] {
-  return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as MemorySample);
+  return readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as MemorySample);
 }
 
 const median = (xs: number[]): number => {
@@ -43,11 +47,16 @@ export interface Growth {
  *  three samples against the median of the last three, in MB. */
 export function growth(samples: MemorySample[], from: number, to: number): Growth {
   const win = samples.filter((s) => s.t >= from && s.t <= to);
-  if (win.length < 6) throw new Error(`only ${win.length} memory samples between warm-up and the end: the run was too short to judge`);
+  if (win.length < 6)
+    throw new Error(`only ${win.length} memory samples between warm-up and the end: the run was too short to judge`);
   const of = (k: 'rss' | 'heapUsed' | 'external') => {
     const start = median(win.slice(0, 3).map((s) => s[k])) / 1e6;
     const end = median(win.slice(-3).map((s) => s[k])) / 1e6;
-    return { start: Math.round(start * 10) / 10, end: Math.round(end * 10) / 10, growth: Math.round((end - start) * 10) / 10 };
+    return {
+      start: Math.round(start * 10) / 10,
+      end: Math.round(end * 10) / 10,
+      growth: Math.round((end - start) * 10) / 10,
+    };
   };
   return { samples: win.length, rss: of('rss'), heapUsed: of('heapUsed'), external: of('external') };
 }

@@ -45,7 +45,10 @@ export class Net {
   private readonly created: string[] = [];
 
   /** `count` hosts at 198.18.0.1 .. 198.18.0.<count>, named PREFIX-h0 .. PREFIX-h<count-1>. */
-  constructor(count: number, readonly prefix = `gw${process.pid}-`) {
+  constructor(
+    count: number,
+    readonly prefix = `gw${process.pid}-`,
+  ) {
     if (count < 1 || count > 200) throw new Error(`host count ${count} out of range`);
     // safety first: 198.18.0.0/15 must never be routed out of the machine
     if (!ip(['route', 'show', '198.18.0.0/15']).stdout.includes('unreachable')) {
@@ -98,7 +101,9 @@ export class Net {
   run(i: number, name: string, args: string[]): Proc {
     // `ip netns exec` execs node after entering the namespace: the child's pid is node's
     const child = spawn('ip', ['netns', 'exec', this.hosts[i]!.ns, process.execPath, '--import', 'tsx', ...args], {
-      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' },
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
     });
     const p = new Proc(name, child);
     this.procs.push(p);

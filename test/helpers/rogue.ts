@@ -10,8 +10,13 @@ import WebSocket from 'ws';
 import { kernelFacts } from '../../shared/kernels/index.js';
 import { alignedBlocks } from '../../shared/engine/reduce.js';
 import {
-  PROTOCOL_VERSION, decodeToWorker, encode,
-  type MessageOf, type RuntimeInfo, type ToCoordinator, type ToWorker,
+  PROTOCOL_VERSION,
+  decodeToWorker,
+  encode,
+  type MessageOf,
+  type RuntimeInfo,
+  type ToCoordinator,
+  type ToWorker,
 } from '../../shared/protocol.js';
 
 export type Step = MessageOf<ToWorker, 'step'>;
@@ -45,22 +50,31 @@ export class Rogue {
   closeInfo: Closed | null = null;
   private waiters: Array<() => void> = [];
 
-  private constructor(readonly ws: WebSocket, readonly name: string) {
+  private constructor(
+    readonly ws: WebSocket,
+    readonly name: string,
+  ) {
     ws.on('message', (data: Buffer) => {
       this.received.push(Buffer.from(data));
       try {
         const msg = decodeToWorker(data);
         this.inbox.push(msg);
         this.all.push(msg);
-      } catch { /* the coordinator never sends bad frames; recorded in `received` anyway */ }
+      } catch {
+        /* the coordinator never sends bad frames; recorded in `received` anyway */
+      }
       this.wake();
     });
-    ws.on('error', () => { /* surfaces as close */ });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
-      this.closeInfo = { code, reason: reason.toString() };
-      resolve(this.closeInfo);
-      this.wake();
-    }));
+    ws.on('error', () => {
+      /* surfaces as close */
+    });
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        this.closeInfo = { code, reason: reason.toString() };
+        resolve(this.closeInfo);
+        this.wake();
+      }),
+    );
   }
 
   /** Connect (ws:// or wss://; `ca` to trust a self-signed certificate). */
@@ -100,7 +114,15 @@ export class Rogue {
   /** The next (unconsumed) message of this type from the coordinator. */
   next<T extends ToWorker['type']>(type: T, timeoutMs = 15_000): Promise<MessageOf<ToWorker, T>> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no "${type}" message within ${timeoutMs} ms (got ${this.all.map((m) => m.type).join(', ')})`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${this.name}: no "${type}" message within ${timeoutMs} ms (got ${this.all.map((m) => m.type).join(', ')})`,
+            ),
+          ),
+        timeoutMs,
+      );
       const check = (): void => {
         const i = this.inbox.findIndex((m) => m.type === type);
         if (i >= 0) {
@@ -108,7 +130,11 @@ export class Rogue {
           resolve(this.inbox.splice(i, 1)[0] as MessageOf<ToWorker, T>);
         } else if (this.closeInfo) {
           clearTimeout(timer);
-          reject(new Error(`${this.name}: closed (${this.closeInfo.code} ${this.closeInfo.reason}) before a "${type}" message`));
+          reject(
+            new Error(
+              `${this.name}: closed (${this.closeInfo.code} ${this.closeInfo.reason}) before a "${type}" message`,
+            ),
+          );
         } else {
           this.waiters.push(check);
         }
@@ -118,10 +144,18 @@ export class Rogue {
   }
 
   /** Answer the challenge with a hello: the right HMAC for `token`, or whatever `auth` says. */
-  async hello(o: { token?: string | null; protocol?: number; auth?: Uint8Array; runtime?: RuntimeInfo } = {}): Promise<Challenge> {
+  async hello(
+    o: { token?: string | null; protocol?: number; auth?: Uint8Array; runtime?: RuntimeInfo } = {},
+  ): Promise<Challenge> {
     const challenge = await this.next('challenge');
     const auth = o.auth ?? (o.token ? new Uint8Array(hmac(o.token, challenge.nonce)) : undefined);
-    this.send({ type: 'hello', protocol: o.protocol ?? PROTOCOL_VERSION, name: this.name, runtime: o.runtime ?? runtime(), ...(auth ? { auth } : {}) });
+    this.send({
+      type: 'hello',
+      protocol: o.protocol ?? PROTOCOL_VERSION,
+      name: this.name,
+      runtime: o.runtime ?? runtime(),
+      ...(auth ? { auth } : {}),
+    });
     return challenge;
   }
 
@@ -136,7 +170,8 @@ export class Rogue {
   }
 
   close(): void {
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close(1000, 'rogue leaving');
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.ws.close(1000, 'rogue leaving');
   }
 
   terminate(): void {
@@ -152,12 +187,20 @@ export function stepCount(step: Step): number {
 /** A `grads` answer to `step` with the right block layout whose values are wrong: `length`
  *  gradients one entry too long, `nan` a NaN among zeros, `blocks` the layout of one microbatch
  *  more than the assignment. `params` is the length of the weights the step (or the first step) carried. */
-export function badGrads(step: Step, params: number, kind: 'length' | 'nan' | 'blocks'): MessageOf<ToCoordinator, 'grads'> {
+export function badGrads(
+  step: Step,
+  params: number,
+  kind: 'length' | 'nan' | 'blocks',
+): MessageOf<ToCoordinator, 'grads'> {
   const first = step.firstMicrobatch;
   // `blocks`: the layout of one microbatch more than assigned
   const layout = alignedBlocks(first, first + stepCount(step) + (kind === 'blocks' ? 1 : 0));
   return {
-    type: 'grads', jobId: step.jobId, step: step.step, attempt: step.attempt, computeMs: 1,
+    type: 'grads',
+    jobId: step.jobId,
+    step: step.step,
+    attempt: step.attempt,
+    computeMs: 1,
     blocks: layout.map(({ start, size }) => {
       const grads = new Float32Array(kind === 'length' ? params + 1 : params);
       if (kind === 'nan') grads[Math.floor(params / 2)] = NaN;
@@ -170,15 +213,31 @@ export function badGrads(step: Step, params: number, kind: 'length' | 'nan' | 'b
 export function zeroGrads(step: Step, params: number): MessageOf<ToCoordinator, 'grads'> {
   const layout = alignedBlocks(step.firstMicrobatch, step.firstMicrobatch + stepCount(step));
   return {
-    type: 'grads', jobId: step.jobId, step: step.step, attempt: step.attempt, computeMs: 1,
-    blocks: layout.map(({ start, size }) => ({ start, size, grads: new Float32Array(params), lossSum: 1, correct: 0 })),
+    type: 'grads',
+    jobId: step.jobId,
+    step: step.step,
+    attempt: step.attempt,
+    computeMs: 1,
+    blocks: layout.map(({ start, size }) => ({
+      start,
+      size,
+      grads: new Float32Array(params),
+      lossSum: 1,
+      correct: 0,
+    })),
   };
 }
 
 /** A BatchNorm sync round whose partial values are NaN. */
 export function nanSync(step: Step, width = 3): MessageOf<ToCoordinator, 'sync'> {
   return {
-    type: 'sync', jobId: step.jobId, step: step.step, attempt: step.attempt, round: 0, kind: 'bn-forward', layer: 1,
+    type: 'sync',
+    jobId: step.jobId,
+    step: step.step,
+    attempt: step.attempt,
+    round: 0,
+    kind: 'bn-forward',
+    layer: 1,
     partials: Array.from({ length: stepCount(step) }, () => new Float64Array(width).fill(NaN)),
   };
 }
@@ -189,7 +248,10 @@ export class Tap {
   readonly down: Buffer[] = [];
   private readonly sockets = new Set<Socket>();
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+  ) {}
 
   static async start(targetPort: number): Promise<Tap> {
     let tap: Tap | null = null;
@@ -197,9 +259,18 @@ export class Tap {
       const t = tap!;
       const upstream = connect(targetPort, '127.0.0.1');
       t.sockets.add(client).add(upstream);
-      client.on('data', (b: Buffer) => { t.up.push(Buffer.from(b)); upstream.write(b); });
-      upstream.on('data', (b: Buffer) => { t.down.push(Buffer.from(b)); client.write(b); });
-      const end = (): void => { client.destroy(); upstream.destroy(); };
+      client.on('data', (b: Buffer) => {
+        t.up.push(Buffer.from(b));
+        upstream.write(b);
+      });
+      upstream.on('data', (b: Buffer) => {
+        t.down.push(Buffer.from(b));
+        client.write(b);
+      });
+      const end = (): void => {
+        client.destroy();
+        upstream.destroy();
+      };
       client.on('close', end).on('error', end);
       upstream.on('close', end).on('error', end);
     });

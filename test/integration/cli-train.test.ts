@@ -23,7 +23,8 @@ function shaFromCheckpoint(path: string): string {
   const ckpt = decodeCheckpoint(readFileSync(path), path);
   const model = Model.fromConfig(ckpt.config.model, 4, 3);
   const h = createHash('sha256');
-  let p = 0, b = 0;
+  let p = 0,
+    b = 0;
   for (const layer of model.layers) {
     for (const [, n] of layer.paramShapes()) {
       const buf = Buffer.alloc(n * 4);
@@ -41,9 +42,28 @@ function shaFromCheckpoint(path: string): string {
 
 describe('gradwire train --in-process', () => {
   const dir = withFiles({ 'iris.yaml': IRIS });
-  const out1 = join(dir, 'a'), out2 = join(dir, 'b');
-  const r1 = gradwire(['train', '--in-process', '--config', join(dir, 'iris.yaml'), '--out', out1, '--log-format', 'json']);
-  const r2 = gradwire(['train', '--in-process', '--config', join(dir, 'iris.yaml'), '--out', out2, '--log-format', 'json']);
+  const out1 = join(dir, 'a'),
+    out2 = join(dir, 'b');
+  const r1 = gradwire([
+    'train',
+    '--in-process',
+    '--config',
+    join(dir, 'iris.yaml'),
+    '--out',
+    out1,
+    '--log-format',
+    'json',
+  ]);
+  const r2 = gradwire([
+    'train',
+    '--in-process',
+    '--config',
+    join(dir, 'iris.yaml'),
+    '--out',
+    out2,
+    '--log-format',
+    'json',
+  ]);
 
   it('succeeds and writes summary.json, epochs.csv, steps.csv, config.json and a checkpoint', () => {
     expect(r1.stderr).toBe('');
@@ -55,7 +75,17 @@ describe('gradwire train --in-process', () => {
 
   it('summary.json holds the fields of the output contract with consistent values', () => {
     const s = JSON.parse(readFileSync(join(out1, 'summary.json'), 'utf8'));
-    for (const k of ['workers', 'steps', 'epochs', 'trainLoss', 'valAccuracy', 'testAccuracy', 'samplesPerSecond', 'wallSeconds', 'weightsSha256']) {
+    for (const k of [
+      'workers',
+      'steps',
+      'epochs',
+      'trainLoss',
+      'valAccuracy',
+      'testAccuracy',
+      'samplesPerSecond',
+      'wallSeconds',
+      'weightsSha256',
+    ]) {
       expect(s, k).toHaveProperty(k);
     }
     // iris: 150 samples → 120 / 15 / 15; ⌈120/16⌉ = 8 steps per epoch
@@ -80,7 +110,10 @@ describe('gradwire train --in-process', () => {
   });
 
   it('logs one JSON event per epoch (pino) when stdout is not a terminal', () => {
-    const events = r1.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const events = r1.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const epochs = events.filter((e) => e.event === 'epoch');
     expect(epochs.map((e) => e.epoch)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
     expect(epochs[0]).toMatchObject({ level: 30, run: expect.any(String), valAccuracy: expect.any(Number) });
@@ -118,37 +151,71 @@ describe('command-line usage', () => {
 
 describe('bad input: one clear error, exit code 2, no stack trace', () => {
   const cases: Array<[string, Record<string, string | Uint8Array>, RegExp]> = [
-    ['an activation that does not exist', { 'run.yaml': 'model: { activation: relux }' },
-      /model\.activation: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu/],
+    [
+      'an activation that does not exist',
+      { 'run.yaml': 'model: { activation: relux }' },
+      /model\.activation: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu/,
+    ],
     ['a negative learning rate', { 'run.yaml': 'optimizer: { lr: -0.1 }' }, /optimizer\.lr: -0\.1 must be >= 0/],
-    ['a beta outside [0, 1)', { 'run.yaml': 'optimizer: { name: adam, beta2: 1 }' }, /optimizer\.beta2: 1 must be in \[0, 1\)/],
-    ['a dropout rate outside [0, 1)', { 'run.yaml': 'model: { dropout: 1.5 }' }, /model\.dropout: 1\.5 must be in \[0, 1\)/],
-    ['GroupNorm groups that do not divide the width', { 'run.yaml': 'model: { hidden: [10], norm: group, groups: 3 }' },
-      /model\.groups: 3 does not divide/],
+    [
+      'a beta outside [0, 1)',
+      { 'run.yaml': 'optimizer: { name: adam, beta2: 1 }' },
+      /optimizer\.beta2: 1 must be in \[0, 1\)/,
+    ],
+    [
+      'a dropout rate outside [0, 1)',
+      { 'run.yaml': 'model: { dropout: 1.5 }' },
+      /model\.dropout: 1\.5 must be in \[0, 1\)/,
+    ],
+    [
+      'GroupNorm groups that do not divide the width',
+      { 'run.yaml': 'model: { hidden: [10], norm: group, groups: 3 }' },
+      /model\.groups: 3 does not divide/,
+    ],
     ['an unknown key', { 'run.yaml': 'model: { colour: red }' }, /model\.colour: unknown key/],
-    ['a CSV cell that is not a number', {
-      'run.yaml': 'data: { name: csv, path: d.csv, labelColumn: label }',
-      'd.csv': 'a,b,label\n1,2,x\n3,oops,y\n',
-    }, /d\.csv: row 3, column "b": "oops" is not a number/],
-    ['a label column that does not exist', {
-      'run.yaml': 'data: { name: csv, path: d.csv, labelColumn: species }',
-      'd.csv': 'a,b,label\n1,2,x\n',
-    }, /species/],
-    ['an IDX file with the wrong magic', {
-      'run.yaml': 'data: { name: idx, images: i.idx, labels: l.idx }',
-      'i.idx': new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 1]),
-      'l.idx': new Uint8Array([0, 0, 8, 1, 0, 0, 0, 1, 7]),
-    }, /i\.idx: not an IDX file/],
-    ['a truncated IDX file', {
-      'run.yaml': 'data: { name: idx, images: i.idx, labels: l.idx }',
-      'i.idx': new Uint8Array([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3]),
-      'l.idx': new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 0, 1]),
-    }, /i\.idx: truncated/],
-    ['IDX label and image counts that differ', {
-      'run.yaml': 'data: { name: idx, images: i.idx, labels: l.idx }',
-      'i.idx': new Uint8Array([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 9, 9]),
-      'l.idx': new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 1]),
-    }, /count mismatch/],
+    [
+      'a CSV cell that is not a number',
+      {
+        'run.yaml': 'data: { name: csv, path: d.csv, labelColumn: label }',
+        'd.csv': 'a,b,label\n1,2,x\n3,oops,y\n',
+      },
+      /d\.csv: row 3, column "b": "oops" is not a number/,
+    ],
+    [
+      'a label column that does not exist',
+      {
+        'run.yaml': 'data: { name: csv, path: d.csv, labelColumn: species }',
+        'd.csv': 'a,b,label\n1,2,x\n',
+      },
+      /species/,
+    ],
+    [
+      'an IDX file with the wrong magic',
+      {
+        'run.yaml': 'data: { name: idx, images: i.idx, labels: l.idx }',
+        'i.idx': new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 1]),
+        'l.idx': new Uint8Array([0, 0, 8, 1, 0, 0, 0, 1, 7]),
+      },
+      /i\.idx: not an IDX file/,
+    ],
+    [
+      'a truncated IDX file',
+      {
+        'run.yaml': 'data: { name: idx, images: i.idx, labels: l.idx }',
+        'i.idx': new Uint8Array([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3]),
+        'l.idx': new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 0, 1]),
+      },
+      /i\.idx: truncated/,
+    ],
+    [
+      'IDX label and image counts that differ',
+      {
+        'run.yaml': 'data: { name: idx, images: i.idx, labels: l.idx }',
+        'i.idx': new Uint8Array([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 1, 9, 9]),
+        'l.idx': new Uint8Array([0, 0, 8, 1, 0, 0, 0, 3, 0, 1, 1]),
+      },
+      /count mismatch/,
+    ],
   ];
 
   it.each(cases)('%s', (_name, files, message) => {
@@ -171,10 +238,28 @@ describe('gradwire train --in-process stops on SIGTERM', () => {
   it('between two steps: a checkpoint at the step reached, and exit 143 (128 + SIGTERM: stopped, not done)', async () => {
     const { spawn } = await import('node:child_process');
     const { Proc } = await import('../helpers/cluster.js');
-    const dir = withFiles({ 'long.yaml': 'data: { name: spirals, samples: 2000, classes: 3 }\nmodel: { hidden: [32, 32] }\nbatchSize: 16\nepochs: 500\n' });
+    const dir = withFiles({
+      'long.yaml':
+        'data: { name: spirals, samples: 2000, classes: 3 }\nmodel: { hidden: [32, 32] }\nbatchSize: 16\nepochs: 500\n',
+    });
     const out = tempDir();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, '../../bin/gradwire.js'),
-      'train', '--in-process', '--config', join(dir, 'long.yaml'), '--out', out, '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, '../../bin/gradwire.js'),
+        'train',
+        '--in-process',
+        '--config',
+        join(dir, 'long.yaml'),
+        '--out',
+        out,
+        '--log-format',
+        'json',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const p = new Proc('train', child);
     await p.waitForEvent('step', (e) => Number(e['step']) >= 50, 60_000);
     p.kill('SIGTERM');

@@ -12,7 +12,9 @@ import { tempDir, withFiles } from '../helpers/cli.js';
 import { killAll, listeningPort, startCoordinator, type Proc } from '../helpers/cluster.js';
 
 // no worker ever joins: the coordinator waits for one and keeps serving
-const dir = withFiles({ 'iris.yaml': 'data: { name: iris }\nmodel: { hidden: [8] }\nbatchSize: 16\nepochs: 1\n' });
+const dir = withFiles({
+  'iris.yaml': 'data: { name: iris }\nmodel: { hidden: [8] }\nbatchSize: 16\nepochs: 1\n',
+});
 const TOKEN = randomBytes(24).toString('base64url');
 const tokenFile = join(tempDir('gradwire-auth-'), 'token.txt');
 writeFileSync(tokenFile, `${TOKEN}\n`);
@@ -20,15 +22,25 @@ writeFileSync(tokenFile, `${TOKEN}\n`);
 afterAll(killAll);
 
 async function coordinator(extra: string[] = []): Promise<{ c: Proc; base: string }> {
-  const c = startCoordinator(['--config', join(dir, 'iris.yaml'), '--listen', '127.0.0.1:0', '--out', tempDir(), ...extra]);
+  const c = startCoordinator([
+    '--config',
+    join(dir, 'iris.yaml'),
+    '--listen',
+    '127.0.0.1:0',
+    '--out',
+    tempDir(),
+    ...extra,
+  ]);
   return { c, base: `http://127.0.0.1:${await listeningPort(c)}` };
 }
 
-const get = (url: string, headers: Record<string, string> = {}): Promise<Response> => fetch(url, { headers, redirect: 'manual' });
+const get = (url: string, headers: Record<string, string> = {}): Promise<Response> =>
+  fetch(url, { headers, redirect: 'manual' });
 
 function login(base: string, token: string, next = '/'): Promise<Response> {
   return fetch(`${base}/login`, {
-    method: 'POST', redirect: 'manual',
+    method: 'POST',
+    redirect: 'manual',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token, next }).toString(),
   });

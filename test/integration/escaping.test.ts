@@ -37,8 +37,12 @@ function expectEscaped(page: string, payloads: string[] = [XSS, NAME]): void {
 describe('the html tagged template', () => {
   it('escapes every interpolation, arrays included, unless marked raw', () => {
     const v = NAME;
-    expect(html`<p title="${v}">${v}</p>`.value).toBe('<p title="&lt;script&gt;x&lt;/script&gt;&quot;">&lt;script&gt;x&lt;/script&gt;&quot;</p>');
-    expect(html`<ul>${[v, html`<li>${v}</li>`]}</ul>`.value).toBe('<ul>&lt;script&gt;x&lt;/script&gt;&quot;<li>&lt;script&gt;x&lt;/script&gt;&quot;</li></ul>');
+    expect(html`<p title="${v}">${v}</p>`.value).toBe(
+      '<p title="&lt;script&gt;x&lt;/script&gt;&quot;">&lt;script&gt;x&lt;/script&gt;&quot;</p>',
+    );
+    expect(html`<ul>${[v, html`<li>${v}</li>`]}</ul>`.value).toBe(
+      '<ul>&lt;script&gt;x&lt;/script&gt;&quot;<li>&lt;script&gt;x&lt;/script&gt;&quot;</li></ul>',
+    );
     expect(html`${null}${undefined}${false}${0}`.value).toBe('0');
     expect(html`<style>${raw('a>b{}')}</style>`.value).toBe('<style>a>b{}</style>');
   });
@@ -51,14 +55,31 @@ describe('hostile names in every page and report', () => {
     const storePath = join(folder, 'store.db');
     const store = Store.open(storePath);
     const id = `run-${NAME}`;
-    const config = { ...DEFAULT_RUN_CONFIG, data: { ...DEFAULT_RUN_CONFIG.data, name: 'csv', path: XSS }, [XSS]: XSS };
+    const config = {
+      ...DEFAULT_RUN_CONFIG,
+      data: { ...DEFAULT_RUN_CONFIG.data, name: 'csv', path: XSS },
+      [XSS]: XSS,
+    };
     store.createRun(id, 'run', config);
-    for (const epoch of [1, 2]) store.addEpoch(id, { epoch, step: 4 * epoch, trainLoss: 1 / epoch, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.6, lr: 0.01, samplesPerSecond: 100 });
+    for (const epoch of [1, 2])
+      store.addEpoch(id, {
+        epoch,
+        step: 4 * epoch,
+        trainLoss: 1 / epoch,
+        trainAccuracy: 0.5,
+        valLoss: 1,
+        valAccuracy: 0.6,
+        lr: 0.01,
+        samplesPerSecond: 100,
+      });
     store.finishRun(id, 'stopped', null);
     store.close();
     const out = join(tempDir(), 'report.html');
-    const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'bin/gradwire.js'), 'report', id, '--store', storePath, '--out', out],
-      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', GRADWIRE_STORE: '' } });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', TSX, join(ROOT, 'bin/gradwire.js'), 'report', id, '--store', storePath, '--out', out],
+      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', GRADWIRE_STORE: '' } },
+    );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const page = readFileSync(out, 'utf8');
@@ -77,14 +98,31 @@ describe('hostile names in every page and report', () => {
   it('the sweep report: a sweep id, parameter name and values holding <script> and "', () => {
     const param = `model.${XSS}`;
     const config = {
-      method: 'grid', metric: { name: 'valAccuracy', goal: 'maximize' }, parameters: { [param]: { distribution: 'values', values: [XSS, NAME] } },
+      method: 'grid',
+      metric: { name: 'valAccuracy', goal: 'maximize' },
+      parameters: { [param]: { distribution: 'values', values: [XSS, NAME] } },
     } as unknown as SweepConfig;
-    const trial = (index: number, v: string, acc: number): TrialRecord => ({
-      index, runId: `${NAME}-t${index}`, status: 'finished', params: { [param]: v }, value: acc, valAccuracy: acc, testAccuracy: null, epochs: 2,
-      curve: [{ epoch: 1, valAccuracy: acc - 0.1 }, { epoch: 2, valAccuracy: acc }],
-    } as unknown as TrialRecord);
+    const trial = (index: number, v: string, acc: number): TrialRecord =>
+      ({
+        index,
+        runId: `${NAME}-t${index}`,
+        status: 'finished',
+        params: { [param]: v },
+        value: acc,
+        valAccuracy: acc,
+        testAccuracy: null,
+        epochs: 2,
+        curve: [
+          { epoch: 1, valAccuracy: acc - 0.1 },
+          { epoch: 2, valAccuracy: acc },
+        ],
+      }) as unknown as TrialRecord;
     const page = renderSweepReport({
-      sweepId: `sweep-${NAME}`, config, trials: [trial(0, XSS, 0.8), trial(1, NAME, 0.7)], lecture: false, generatedAt: '2026-01-01T00:00:00Z',
+      sweepId: `sweep-${NAME}`,
+      config,
+      trials: [trial(0, XSS, 0.8), trial(1, NAME, 0.7)],
+      lecture: false,
+      generatedAt: '2026-01-01T00:00:00Z',
       best: { index: 0, params: { [param]: XSS }, valAccuracy: 0.8, testAccuracy: 0.75 },
     });
     expectEscaped(page);
@@ -103,7 +141,14 @@ describe('hostile names in every page and report', () => {
 
   it('the dashboard fills its page with textContent, never an HTML sink (worker names, run ids and config come as JSON)', () => {
     const js = readFileSync(join(ROOT, 'coordinator/web/dashboard/dashboard.js'), 'utf8').replace(/\/\/.*$/gm, '');
-    for (const sink of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'DOMParser', 'createContextualFragment']) {
+    for (const sink of [
+      'innerHTML',
+      'outerHTML',
+      'insertAdjacentHTML',
+      'document.write',
+      'DOMParser',
+      'createContextualFragment',
+    ]) {
       expect(js, sink).not.toContain(sink);
     }
     expect(js).toContain('textContent');

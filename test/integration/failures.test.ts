@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, withFiles } from '../helpers/cli.js';
 import {
-  cpuSeconds, freePort, inProcessSha, killAll, listeningPort, startCoordinator, startWorker, summary,
+  cpuSeconds,
+  freePort,
+  inProcessSha,
+  killAll,
+  listeningPort,
+  startCoordinator,
+  startWorker,
+  summary,
 } from '../helpers/cluster.js';
 
 // 2400 training samples, batch 48, microbatch 8: 50 steps per epoch, 150 in all
@@ -40,7 +47,10 @@ describe('a worker that fails mid-run', () => {
     ws[1]!.kill('SIGKILL');
     // the coordinator notices; if the kill landed mid-step (steps here take ~1 ms, so it may
     // fall between two), the worker's microbatches were handed out again
-    const gone = await c.waitFor((e) => (e.event === 'reassign' || e.event === 'disconnected') && e['name'] === 'w2', 'w2 gone');
+    const gone = await c.waitFor(
+      (e) => (e.event === 'reassign' || e.event === 'disconnected') && e['name'] === 'w2',
+      'w2 gone',
+    );
     if (gone.event === 'reassign') expect(gone).toMatchObject({ restart: ref === 'bn' });
     expect(await c.exited).toBe(0);
     const s = summary(out);
@@ -50,7 +60,18 @@ describe('a worker that fails mid-run', () => {
 
   it('a worker frozen with SIGSTOP is dropped after the heartbeat timeout and the run completes unchanged', async () => {
     const out = tempDir();
-    const c = startCoordinator(['--config', bnFile, '--listen', '127.0.0.1:0', '--out', out, '--min-workers', '3', '--heartbeat-timeout', '1.5']);
+    const c = startCoordinator([
+      '--config',
+      bnFile,
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      out,
+      '--min-workers',
+      '3',
+      '--heartbeat-timeout',
+      '1.5',
+    ]);
     const port = await listeningPort(c);
     const ws = [1, 2, 3].map((i) => startWorker(port, `w${i}`));
     await c.waitForStep(20);

@@ -36,16 +36,28 @@ describe('gradwire health reads the status file', () => {
   it('is healthy while a worker status is fresh, unhealthy once it is older than --max-age', async () => {
     const file = join(dir, 'worker.json');
     const at = Date.parse('2026-01-01T00:00:00Z');
-    writeFileSync(file, JSON.stringify({ role: 'worker', pid: 42, state: 'idle', updatedAt: new Date(at).toISOString() }));
+    writeFileSync(
+      file,
+      JSON.stringify({ role: 'worker', pid: 42, state: 'idle', updatedAt: new Date(at).toISOString() }),
+    );
     expect(await checkHealth({ ...base, statusFile: file, now: at + 29_000 })).toMatchObject({ ok: true });
     const stale = await checkHealth({ ...base, statusFile: file, now: at + 31_000 });
     expect(stale.ok).toBe(false);
     expect(stale.message).toMatch(/31 s old \(limit 30 s\)/);
   });
 
-  it('asks a coordinator\'s /healthz: a fresh file is not enough when the server does not answer', async () => {
+  it("asks a coordinator's /healthz: a fresh file is not enough when the server does not answer", async () => {
     const file = join(dir, 'coordinator.json');
-    writeFileSync(file, JSON.stringify({ role: 'coordinator', pid: 42, state: 'running', updatedAt: new Date().toISOString(), healthUrl: 'http://127.0.0.1:9/healthz' }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        role: 'coordinator',
+        pid: 42,
+        state: 'running',
+        updatedAt: new Date().toISOString(),
+        healthUrl: 'http://127.0.0.1:9/healthz',
+      }),
+    );
     const r = await checkHealth({ ...base, statusFile: file });
     expect(r.ok).toBe(false);
     expect(r.message).toMatch(/127\.0\.0\.1:9\/healthz: .*ECONNREFUSED/);
@@ -66,7 +78,12 @@ describe('a coordinator with --stay and its worker, as in a Kubernetes Deploymen
     const dir = withFiles({ 'iris.yaml': IRIS });
     const coordStatus = join(dir, 'coordinator.status');
     const workerStatus = join(dir, 'worker.status');
-    const c = startCoordinator(['--config', join(dir, 'iris.yaml'), '--listen', '127.0.0.1:0', '--out', join(dir, 'out'), '--stay'], { GRADWIRE_STATUS_FILE: coordStatus });
+    const c = startCoordinator(
+      ['--config', join(dir, 'iris.yaml'), '--listen', '127.0.0.1:0', '--out', join(dir, 'out'), '--stay'],
+      {
+        GRADWIRE_STATUS_FILE: coordStatus,
+      },
+    );
     const port = await listeningPort(c);
     const w = startWorker(port, 'w1', ['--stay'], undefined, { GRADWIRE_STATUS_FILE: workerStatus });
     await c.waitForEvent('staying');
@@ -74,7 +91,12 @@ describe('a coordinator with --stay and its worker, as in a Kubernetes Deploymen
     const h = await getJson(`http://127.0.0.1:${port}/healthz`);
     expect(h.status).toBe(200);
     expect(h.body).toMatchObject({ status: 'ok', state: 'done', workers: 1 });
-    expect(JSON.parse(readFileSync(coordStatus, 'utf8'))).toMatchObject({ role: 'coordinator', pid: c.pid, state: 'done', healthUrl: `http://127.0.0.1:${port}/healthz` });
+    expect(JSON.parse(readFileSync(coordStatus, 'utf8'))).toMatchObject({
+      role: 'coordinator',
+      pid: c.pid,
+      state: 'done',
+      healthUrl: `http://127.0.0.1:${port}/healthz`,
+    });
     expect(JSON.parse(readFileSync(workerStatus, 'utf8'))).toMatchObject({ role: 'worker', pid: w.pid });
 
     const coordHealth = gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: coordStatus } });
@@ -100,9 +122,19 @@ describe('a coordinator with --stay and its worker, as in a Kubernetes Deploymen
 
   it('without --stay the coordinator exits 0 when the run is done (and /healthz said "running" before)', async () => {
     const dir = withFiles({ 'iris.yaml': IRIS });
-    const c = startCoordinator(['--config', join(dir, 'iris.yaml'), '--listen', '127.0.0.1:0', '--out', join(dir, 'out')]);
+    const c = startCoordinator([
+      '--config',
+      join(dir, 'iris.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      join(dir, 'out'),
+    ]);
     const port = await listeningPort(c);
-    expect((await getJson(`http://127.0.0.1:${port}/healthz`)).body).toMatchObject({ state: 'running', workers: 0 });
+    expect((await getJson(`http://127.0.0.1:${port}/healthz`)).body).toMatchObject({
+      state: 'running',
+      workers: 0,
+    });
     const w = startWorker(port, 'w1');
     expect(await c.exited).toBe(0);
     expect(await w.exited).toBe(0);
@@ -113,7 +145,22 @@ describe('train with a local pool', () => {
   it('writes the status file from the train process only (its workers do not overwrite it)', () => {
     const dir = withFiles({ 'iris.yaml': IRIS });
     const status = join(dir, 'train.status');
-    const r = gradwire(['train', '--workers', '2', '--config', join(dir, 'iris.yaml'), '--out', join(dir, 'out'), '--log-format', 'json'], { env: { GRADWIRE_STATUS_FILE: status } });
+    const r = gradwire(
+      [
+        'train',
+        '--workers',
+        '2',
+        '--config',
+        join(dir, 'iris.yaml'),
+        '--out',
+        join(dir, 'out'),
+        '--log-format',
+        'json',
+      ],
+      {
+        env: { GRADWIRE_STATUS_FILE: status },
+      },
+    );
     expect(r.status).toBe(0);
     const s = JSON.parse(readFileSync(status, 'utf8')) as { role: string; state: string };
     expect(s.role).toBe('coordinator');
@@ -147,15 +194,24 @@ describe('readiness: gradwire health --ready', () => {
       expect((await checkHealth({ ...base, ready: false, statusFile: file })).ok).toBe(true);
     }
     // a stale status is not ready either
-    const stale = write('stale.json', { state: 'working', job: 'run-1', updatedAt: new Date(Date.now() - 60_000).toISOString() });
-    expect(await checkHealth({ ...base, statusFile: stale })).toMatchObject({ ok: false, message: expect.stringMatching(/60 s old/) as unknown });
+    const stale = write('stale.json', {
+      state: 'working',
+      job: 'run-1',
+      updatedAt: new Date(Date.now() - 60_000).toISOString(),
+    });
+    expect(await checkHealth({ ...base, statusFile: stale })).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/60 s old/) as unknown,
+    });
   });
 
   it('the command prints ready / not ready and exits 0 / 1; --ready with --url is a usage error', () => {
     const yes = gradwire(['health', '--ready', '--status-file', write('yes.json', { state: 'idle', job: 'run-1' })]);
     expect(yes.status).toBe(0);
     expect(yes.stdout).toBe('ready: worker 42 idle, job run-1\n');
-    const no = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: write('no.json', { state: 'idle', job: null }) } });
+    const no = gradwire(['health', '--ready'], {
+      env: { GRADWIRE_STATUS_FILE: write('no.json', { state: 'idle', job: null }) },
+    });
     expect(no.status).toBe(1);
     expect(no.stdout).toMatch(/^not ready: worker 42 idle: connected, holds no job yet/);
     const both = gradwire(['health', '--ready', '--url', 'http://127.0.0.1:9/healthz']);
@@ -169,11 +225,16 @@ describe('readiness: gradwire health --ready', () => {
     const status = join(d, 'worker.status');
     const port = await freePort();
     const w = startWorker(port, 'w-ready', [], undefined, { GRADWIRE_STATUS_FILE: status });
-    const waitFor = async (test: (s: { state: string; job?: string | null }) => boolean, what: string): Promise<void> => {
+    const waitFor = async (
+      test: (s: { state: string; job?: string | null }) => boolean,
+      what: string,
+    ): Promise<void> => {
       for (let i = 0; i < 200; i++) {
         try {
           if (test(JSON.parse(readFileSync(status, 'utf8')) as { state: string; job?: string | null })) return;
-        } catch { /* not written yet */ }
+        } catch {
+          /* not written yet */
+        }
         await new Promise((r) => setTimeout(r, 100));
       }
       throw new Error(`timed out waiting for ${what}: ${readFileSync(status, 'utf8')}`);
@@ -185,7 +246,16 @@ describe('readiness: gradwire health --ready', () => {
     expect(gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: status } }).status).toBe(0);
 
     // a coordinator waiting for 2 workers: this one holds the job while it waits
-    const c = startCoordinator(['--config', join(d, 'iris.yaml'), '--listen', `127.0.0.1:${port}`, '--min-workers', '2', '--out', join(d, 'out')]);
+    const c = startCoordinator([
+      '--config',
+      join(d, 'iris.yaml'),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--min-workers',
+      '2',
+      '--out',
+      join(d, 'out'),
+    ]);
     await waitFor((s) => s.state !== 'connecting' && typeof s.job === 'string', 'the worker to hold the job');
     const ready = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
     expect(ready.status, ready.stdout).toBe(0);

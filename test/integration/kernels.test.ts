@@ -19,7 +19,14 @@ afterAll(killAll);
 describe.skipIf(kernelVariant() !== 'wasm-simd')('kernel variants (this runtime has WebAssembly SIMD)', () => {
   it('a coordinator on wasm-simd refuses a worker on js, naming both variants; a wasm-simd worker then trains', async () => {
     const dir = withFiles({ 'iris.yaml': IRIS });
-    const c = startCoordinator(['--config', join(dir, 'iris.yaml'), '--listen', '127.0.0.1:0', '--out', join(dir, 'out')]);
+    const c = startCoordinator([
+      '--config',
+      join(dir, 'iris.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      join(dir, 'out'),
+    ]);
     const port = await listeningPort(c);
     const js = startWorker(port, 'js-worker', [], undefined, { GRADWIRE_KERNELS: 'js' });
     const rejected = await c.waitForEvent('rejected', (e) => e['code'] === 'E_INCOMPATIBLE');
@@ -34,7 +41,9 @@ describe.skipIf(kernelVariant() !== 'wasm-simd')('kernel variants (this runtime 
     const dir = withFiles({ 'iris.yaml': IRIS });
     const sha = (variant: string, mode: string[]): string => {
       const out = tempDir();
-      const r = gradwire(['train', ...mode, '--config', join(dir, 'iris.yaml'), '--out', out, '--log-format', 'json'], { env: { GRADWIRE_KERNELS: variant } });
+      const r = gradwire(['train', ...mode, '--config', join(dir, 'iris.yaml'), '--out', out, '--log-format', 'json'], {
+        env: { GRADWIRE_KERNELS: variant },
+      });
       expect(r.status, r.stderr).toBe(0);
       return summary(out).weightsSha256;
     };

@@ -20,12 +20,28 @@ import { irisSweep } from '../helpers/fixtures.js';
 
 // the parser ships no types; it folds a histogram's series into one (it knows unlabelled
 // histograms only), so histograms are read from the checked sample lines instead
-interface Sample { value?: string; labels?: Record<string, string> }
-interface Family { name: string; help: string; type: string; metrics: Sample[] }
+interface Sample {
+  value?: string;
+  labels?: Record<string, string>;
+}
+interface Family {
+  name: string;
+  help: string;
+  type: string;
+  metrics: Sample[];
+}
 const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
 
-interface Line { name: string; labels: Record<string, string>; value: number }
-interface Scrape { text: string; families: Map<string, Family>; lines: Line[] }
+interface Line {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+interface Scrape {
+  text: string;
+  families: Map<string, Family>;
+  lines: Line[];
+}
 
 /** Check the exposition text line by line, parse it, and index the families by name. */
 function parseMetrics(text: string): Scrape {
@@ -77,15 +93,24 @@ function value(s: Scrape, name: string, labels: Record<string, string> = {}): nu
 }
 
 /** a histogram series: its count, sum and cumulative buckets (checked to be consistent) */
-function histogram(s: Scrape, name: string, labels: Record<string, string>): { count: number; sum: number; buckets: Map<string, number> } {
+function histogram(
+  s: Scrape,
+  name: string,
+  labels: Record<string, string>,
+): { count: number; sum: number; buckets: Map<string, number> } {
   expect(s.families.get(name)?.type).toBe('HISTOGRAM');
   const of = (suffix: string): Line[] =>
-    s.lines.filter((l) => l.name === `${name}_${suffix}` && Object.entries(labels).every(([k, v]) => l.labels[k] === v));
+    s.lines.filter(
+      (l) => l.name === `${name}_${suffix}` && Object.entries(labels).every(([k, v]) => l.labels[k] === v),
+    );
   const [count, sum] = [of('count'), of('sum')];
   if (count.length !== 1 || sum.length !== 1) throw new Error(`no histogram ${name}${JSON.stringify(labels)}`);
   const buckets = new Map(of('bucket').map((l) => [l.labels['le']!, l.value]));
   const cumulative = [...buckets.values()];
-  expect(cumulative.every((v, i) => i === 0 || v >= cumulative[i - 1]!), 'cumulative buckets').toBe(true);
+  expect(
+    cumulative.every((v, i) => i === 0 || v >= cumulative[i - 1]!),
+    'cumulative buckets',
+  ).toBe(true);
   expect(buckets.get('+Inf')).toBe(count[0]!.value);
   return { count: count[0]!.value, sum: sum[0]!.value, buckets };
 }
@@ -104,7 +129,12 @@ async function healthz(port: number): Promise<Record<string, unknown>> {
 }
 
 /** Scrape until `ok` holds (the workers leave asynchronously), or fail saying what was seen. */
-async function scrapeUntil(port: number, ok: (s: Scrape) => boolean, what: string, timeoutMs = 10_000): Promise<Scrape> {
+async function scrapeUntil(
+  port: number,
+  ok: (s: Scrape) => boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<Scrape> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const s = await scrape(port);
@@ -135,7 +165,17 @@ describe('/metrics during a real run with two workers', () => {
   it('parses, moves while training, and ends equal to summary.json, steps.csv and the step log', async () => {
     const dir = withFiles({ 'run.yaml': RUN(12) });
     const out = join(dir, 'out');
-    const c = startCoordinator(['--config', join(dir, 'run.yaml'), '--listen', '127.0.0.1:0', '--out', out, '--min-workers', '2', '--stay']);
+    const c = startCoordinator([
+      '--config',
+      join(dir, 'run.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      out,
+      '--min-workers',
+      '2',
+      '--stay',
+    ]);
     const port = await listeningPort(c);
 
     // before any worker: every family is there, at zero
@@ -162,13 +202,17 @@ describe('/metrics during a real run with two workers', () => {
     await c.waitForStep(steps1 + 150);
     const s2 = await scrape(port);
     for (const [name, labels] of [
-      ['gradwire_steps_total', { kind: 'run' }], ['gradwire_samples_total', { kind: 'run' }],
-      ['gradwire_bytes_received_total', {}], ['gradwire_bytes_sent_total', {}],
+      ['gradwire_steps_total', { kind: 'run' }],
+      ['gradwire_samples_total', { kind: 'run' }],
+      ['gradwire_bytes_received_total', {}],
+      ['gradwire_bytes_sent_total', {}],
     ] as const) {
       expect(value(s2, name, labels), `${name} moved`).toBeGreaterThan(value(s1, name, labels));
     }
     for (const phase of ['compute', 'communication', 'total']) {
-      expect(histogram(s2, STEP_SECONDS, { phase }).count, `${phase} observations moved`).toBeGreaterThan(histogram(s1, STEP_SECONDS, { phase }).count);
+      expect(histogram(s2, STEP_SECONDS, { phase }).count, `${phase} observations moved`).toBeGreaterThan(
+        histogram(s1, STEP_SECONDS, { phase }).count,
+      );
     }
 
     // done (--stay: the coordinator keeps serving); the workers leave on job-done
@@ -200,7 +244,22 @@ describe('/metrics during a real run with two workers', () => {
     expect(histogram(s3, STEP_SECONDS, { phase: 'total' }).sum).toBeCloseTo(csvSeconds, 2);
     const total = histogram(s3, STEP_SECONDS, { phase: 'total' });
     expect(total.buckets.get('+Inf')).toBe(steps);
-    expect([...total.buckets.keys()]).toEqual(['0.001', '0.0025', '0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
+    expect([...total.buckets.keys()]).toEqual([
+      '0.001',
+      '0.0025',
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ]);
     // the bytes of every step (the coordinator's step log) are part of the totals; the rest is
     // handshakes, jobs and the next step's samples handed out between steps
     const logged = c.events.filter((e) => e.event === 'step');
@@ -233,7 +292,16 @@ describe('/metrics when a worker is lost mid-step', () => {
     // long enough (≈ 18,000 steps of < 1 ms) that the run is still going whenever the kill lands
     // on a busy machine; the test ends it (afterEach) once it has seen what it asserts
     const dir = withFiles({ 'run.yaml': RUN(300) });
-    const c = startCoordinator(['--config', join(dir, 'run.yaml'), '--listen', '127.0.0.1:0', '--out', join(dir, 'out'), '--min-workers', '3']);
+    const c = startCoordinator([
+      '--config',
+      join(dir, 'run.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      join(dir, 'out'),
+      '--min-workers',
+      '3',
+    ]);
     const port = await listeningPort(c);
     const ws = ['w1', 'w2', 'w3'].map((n) => startWorker(port, n));
     await c.waitForStep(20);
@@ -247,7 +315,11 @@ describe('/metrics when a worker is lost mid-step', () => {
     const reassign = await c.waitForEvent('reassign', (e) => e['name'] === 'w2', 10_000);
     const moved = Number(/its (\d+) microbatches/.exec(reassign['msg'] as string)?.[1]);
     expect(moved).toBeGreaterThan(0);
-    const after = await scrapeUntil(port, (s) => value(s, 'gradwire_workers', { state: 'ready' }) === 2, 'w2 to be dropped');
+    const after = await scrapeUntil(
+      port,
+      (s) => value(s, 'gradwire_workers', { state: 'ready' }) === 2,
+      'w2 to be dropped',
+    );
     expect(value(before, 'gradwire_worker_failures_total')).toBe(0);
     expect(value(after, 'gradwire_worker_failures_total')).toBe(1);
     expect(value(after, 'gradwire_reassignments_total')).toBe(1);
@@ -268,7 +340,17 @@ describe('/metrics with a token', () => {
   const token = `gw-metrics-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
   const dir = withFiles({ 'run.yaml': RUN(1), token: `${token}\n` });
   const coordinator = (extra: string[]): Proc =>
-    startCoordinator(['--config', join(dir, 'run.yaml'), '--listen', '127.0.0.1:0', '--out', tempDir(), '--token-file', join(dir, 'token'), ...extra]);
+    startCoordinator([
+      '--config',
+      join(dir, 'run.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      tempDir(),
+      '--token-file',
+      join(dir, 'token'),
+      ...extra,
+    ]);
 
   it('needs the token (bearer or session cookie); /healthz stays open; the body never holds the token', async () => {
     const c = coordinator([]);
@@ -278,7 +360,13 @@ describe('/metrics with a token', () => {
     expect(bare.status).toBe(401);
     expect(await bare.text()).not.toContain(token);
     expect((await fetch(url, { headers: { authorization: 'Bearer not-the-token' } })).status).toBe(401);
-    expect((await fetch(url, { headers: { authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` } })).status).toBe(401);
+    expect(
+      (
+        await fetch(url, {
+          headers: { authorization: `Basic ${Buffer.from(`x:${token}`).toString('base64')}` },
+        })
+      ).status,
+    ).toBe(401);
     const ok = await scrape(port, { authorization: `Bearer ${token}` });
     expect(ok.text).not.toContain(token);
     expect(value(ok, 'gradwire_steps_total', { kind: 'run' })).toBe(0);
@@ -301,16 +389,31 @@ describe('/metrics with a token', () => {
 const SWEEP = irisSweep({ trials: 3, epochs: 6, dropout: [0, 0.2], init: false });
 
 describe('/metrics of a sweep coordinator', () => {
-  it('counts trials by status and trial steps, as the sweep\'s outputs say', async () => {
+  it("counts trials by status and trial steps, as the sweep's outputs say", async () => {
     const dir = withFiles({ 'sweep.yaml': SWEEP });
     const out = join(dir, 'out');
-    const c = startCoordinator(['--sweep', join(dir, 'sweep.yaml'), '--listen', '127.0.0.1:0', '--out', out, '--min-workers', '2', '--stay']);
+    const c = startCoordinator([
+      '--sweep',
+      join(dir, 'sweep.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      out,
+      '--min-workers',
+      '2',
+      '--stay',
+    ]);
     const port = await listeningPort(c);
     startWorker(port, 'a');
     startWorker(port, 'b');
     await c.waitForEvent('staying', undefined, 60_000);
     const s = await scrape(port);
-    const sum = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { trials: number; finished: number; stopped: number; failed: number };
+    const sum = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
+      trials: number;
+      finished: number;
+      stopped: number;
+      failed: number;
+    };
     expect(sum.trials).toBe(3);
     expect(value(s, 'gradwire_sweep_trials_planned')).toBe(3);
     expect(value(s, 'gradwire_sweep_trials', { status: 'finished' })).toBe(sum.finished);
@@ -337,13 +440,30 @@ describe('/metrics of a sweep coordinator', () => {
 
 describe('the bookkeeping, in process', () => {
   const started: CoordinatorServer[] = [];
-  const newServer = (): CoordinatorServer => new CoordinatorServer({
-    host: '127.0.0.1', port: 0, token: null, tls: null, log: pino({ level: 'silent' }),
-    runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' }, heartbeatMs: 1000, heartbeatTimeoutMs: 5000,
+  const newServer = (): CoordinatorServer =>
+    new CoordinatorServer({
+      host: '127.0.0.1',
+      port: 0,
+      token: null,
+      tls: null,
+      log: pino({ level: 'silent' }),
+      runtime: { node: process.versions.node, v8: process.versions.v8, kernel: 'js' },
+      heartbeatMs: 1000,
+      heartbeatTimeoutMs: 5000,
+    });
+  afterAll(async () => {
+    for (const s of started) await s.close();
   });
-  afterAll(async () => { for (const s of started) await s.close(); });
   const point = (step: number, o: Partial<StepPoint> = {}): StepPoint => ({
-    step, epoch: 0, t: Date.now(), loss: 1, accuracy: 0.5, rows: 32, ms: 4, skipped: false, ...o,
+    step,
+    epoch: 0,
+    t: Date.now(),
+    loss: 1,
+    accuracy: 0.5,
+    rows: 32,
+    ms: 4,
+    skipped: false,
+    ...o,
   });
 
   it('each server has its own registry (never the global one); in-process steps count as total only', async () => {
@@ -353,7 +473,16 @@ describe('the bookkeeping, in process', () => {
     const tb = poolTelemetry(b);
     const mb = installMetrics(b, tb);
     const run = tb.forRun('r', 'run');
-    run.started({ mode: 'in-process', model: 'm', dataset: 'd', batchSize: 32, epochs: 1, stepsPerEpoch: 10, totalSteps: 10, startStep: 0 });
+    run.started({
+      mode: 'in-process',
+      model: 'm',
+      dataset: 'd',
+      batchSize: 32,
+      epochs: 1,
+      stepsPerEpoch: 10,
+      totalSteps: 10,
+      startStep: 0,
+    });
     for (let i = 0; i < 10; i++) run.step(point(i, { skipped: i === 3 }));
     const sa = parseMetrics(await a.render());
     const sb = parseMetrics(await mb.render());
@@ -377,18 +506,31 @@ describe('the bookkeeping, in process', () => {
     const s = newServer();
     const tel = poolTelemetry(s);
     const m = installMetrics(s, tel);
-    tel.sweepStarted({ id: 'sw1', metric: { name: 'valAccuracy', goal: 'maximize' }, parameters: ['lr'], total: 4 });
+    tel.sweepStarted({
+      id: 'sw1',
+      metric: { name: 'valAccuracy', goal: 'maximize' },
+      parameters: ['lr'],
+      total: 4,
+    });
     const trial = (index: number, status: 'queued' | 'running' | 'finished' | 'stopped' | 'failed'): void =>
       tel.trial({ index, params: {}, status, value: null, valAccuracy: null, epochs: 0, runId: null });
     for (const i of [0, 1, 2, 3]) trial(i, 'queued');
-    trial(0, 'running'); trial(0, 'running'); trial(0, 'finished');
-    trial(1, 'running'); trial(1, 'stopped');
+    trial(0, 'running');
+    trial(0, 'running');
+    trial(0, 'finished');
+    trial(1, 'running');
+    trial(1, 'stopped');
     trial(2, 'running');
     const st = (x: Scrape, status: string): number => value(x, 'gradwire_sweep_trials', { status });
     const s1 = parseMetrics(await m.render());
     expect(value(s1, 'gradwire_sweep_trials_planned')).toBe(4);
     expect(['queued', 'running', 'finished', 'stopped', 'failed'].map((x) => st(s1, x))).toEqual([1, 1, 1, 1, 0]);
-    tel.sweepStarted({ id: 'sw2', metric: { name: 'valAccuracy', goal: 'maximize' }, parameters: ['lr'], total: 2 });
+    tel.sweepStarted({
+      id: 'sw2',
+      metric: { name: 'valAccuracy', goal: 'maximize' },
+      parameters: ['lr'],
+      total: 2,
+    });
     trial(0, 'failed');
     const s2 = parseMetrics(await m.render());
     expect(['queued', 'running', 'finished', 'stopped', 'failed'].map((x) => st(s2, x))).toEqual([0, 0, 0, 0, 1]);
@@ -400,7 +542,16 @@ describe('the bookkeeping, in process', () => {
     const tel = poolTelemetry(s);
     const m = installMetrics(s, tel);
     const run = tel.forRun('r');
-    run.started({ mode: 'distributed', model: 'm', dataset: 'd', batchSize: 32, epochs: 1, stepsPerEpoch: 10, totalSteps: 10, startStep: 0 });
+    run.started({
+      mode: 'distributed',
+      model: 'm',
+      dataset: 'd',
+      batchSize: 32,
+      epochs: 1,
+      stepsPerEpoch: 10,
+      totalSteps: 10,
+      startStep: 0,
+    });
     // non-finite and negative times are not observed; the step still counts
     expect(() => run.step(point(0, { ms: NaN, computeMs: Infinity, commMs: -1, waitMs: 0 }))).not.toThrow();
     const x = parseMetrics(await m.render());
@@ -411,7 +562,15 @@ describe('the bookkeeping, in process', () => {
     const port = await s.start();
     started.push(s);
     let broken = true;
-    new Gauge({ name: 'gradwire_test_broken', help: 'fails while broken', registers: [m.registry], collect() { if (broken) throw new Error('boom'); this.set(1); } });
+    new Gauge({
+      name: 'gradwire_test_broken',
+      help: 'fails while broken',
+      registers: [m.registry],
+      collect() {
+        if (broken) throw new Error('boom');
+        this.set(1);
+      },
+    });
     const r = await fetch(`http://127.0.0.1:${port}/metrics`);
     expect(r.status).toBe(500);
     expect(await r.text()).toMatch(/could not render the metrics: boom/);

@@ -11,14 +11,25 @@ import { describe, expect, it } from 'vitest';
 const ROOT = resolve(import.meta.dirname, '../..');
 const README = 'README.md';
 /** the docs whose shell blocks and links are checked (deployment ones: file paths only, no cluster) */
-const DOCS = [README, 'deploy/README.md', 'shared/CONFIG.md', 'shared/sweep/README.md', 'coordinator/WEB.md', 'test/bench/README.md'];
+const DOCS = [
+  README,
+  'deploy/README.md',
+  'shared/CONFIG.md',
+  'shared/sweep/README.md',
+  'coordinator/WEB.md',
+  'test/bench/README.md',
+];
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const read = (f: string): string => readFileSync(join(ROOT, f), 'utf8');
 
 // ---- shell blocks ----
 
-interface Block { doc: string; line: number; text: string }
+interface Block {
+  doc: string;
+  line: number;
+  text: string;
+}
 
 /** the ```sh blocks of a markdown file (fenced with ``` or indented fences inside lists) */
 function shBlocks(doc: string, md: string): Block[] {
@@ -75,7 +86,11 @@ function words(line: string): string[] {
   return out;
 }
 
-interface Command { block: Block; words: string[]; source: string }
+interface Command {
+  block: Block;
+  words: string[];
+  source: string;
+}
 
 /** a block's simple commands, in order; heredoc bodies skipped; `cat > F <<EOF` and other
  *  writers recorded by `created` as the commands are read */
@@ -86,7 +101,10 @@ function commands(block: Block): Command[] {
     let logical = lines[i]!;
     while (logical.endsWith('\\') && i + 1 < lines.length) logical = `${logical.slice(0, -1)} ${lines[++i]!}`;
     const heredoc = /<<-?\s*'?"?(\w+)'?"?/.exec(logical);
-    if (heredoc) while (i + 1 < lines.length && lines[++i]!.trim() !== heredoc[1]) { /* the file's text */ }
+    if (heredoc)
+      while (i + 1 < lines.length && lines[++i]!.trim() !== heredoc[1]) {
+        /* the file's text */
+      }
     let cur: string[] = [];
     for (const w of words(logical.replace(/<<-?\s*'?"?\w+'?"?/, ''))) {
       if (OPERATORS.has(w)) {
@@ -118,8 +136,26 @@ function gradwireArgs(ws: string[]): string[] | null {
 }
 
 /** flags whose value is a file that must exist (or be made earlier in the block) */
-const FILE_FLAGS = new Set(['--config', '--sweep', '--token-file', '--tls-cert', '--tls-key', '--tls-ca', '--status-file', '--cert', '--key', '--cacert']);
-const FILE_ENV = new Set(['GRADWIRE_CONFIG', 'GRADWIRE_SWEEP', 'GRADWIRE_TOKEN_FILE', 'GRADWIRE_TLS_CERT', 'GRADWIRE_TLS_KEY', 'GRADWIRE_TLS_CA']);
+const FILE_FLAGS = new Set([
+  '--config',
+  '--sweep',
+  '--token-file',
+  '--tls-cert',
+  '--tls-key',
+  '--tls-ca',
+  '--status-file',
+  '--cert',
+  '--key',
+  '--cacert',
+]);
+const FILE_ENV = new Set([
+  'GRADWIRE_CONFIG',
+  'GRADWIRE_SWEEP',
+  'GRADWIRE_TOKEN_FILE',
+  'GRADWIRE_TLS_CERT',
+  'GRADWIRE_TLS_KEY',
+  'GRADWIRE_TLS_CA',
+]);
 /** flags whose value a command writes */
 const WRITES = new Set(['>', '>>', '-keyout', '-out', '--out']);
 /** words that name a path inside the repository */
@@ -141,7 +177,9 @@ function made(ws: string[]): string[] {
 /** the files a command reads: file-flag values (also --flag=value), file env values, repo paths */
 function reads(ws: string[]): string[] {
   const { env, rest } = assignments(ws);
-  const out: string[] = Object.entries(env).filter(([k]) => FILE_ENV.has(k)).map(([, v]) => v);
+  const out: string[] = Object.entries(env)
+    .filter(([k]) => FILE_ENV.has(k))
+    .map(([, v]) => v);
   for (let k = 0; k < rest.length; k++) {
     const w = rest[k]!;
     const eq = /^(--[a-z-]+)=(.*)$/.exec(w);
@@ -162,7 +200,10 @@ function npmGradwire(args: string[]): { status: number | null; stdout: string; s
   let r = helpCache.get(key);
   if (!r) {
     const p = spawnSync('npm', ['run', '-s', 'gradwire', '--', ...args], {
-      cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, FORCE_COLOR: '0' },
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...process.env, FORCE_COLOR: '0' },
     });
     r = { status: p.status, stdout: p.stdout, stderr: p.stderr };
     helpCache.set(key, r);
@@ -181,8 +222,13 @@ function listedCommands(): string[] {
 // ---- links ----
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens */
-const slug = (heading: string): string => heading.trim().toLowerCase()
-  .replace(/[`*_[\]()]/g, '').replace(/[^\p{L}\p{N}\s-]/gu, '').replace(/\s/g, '-');
+const slug = (heading: string): string =>
+  heading
+    .trim()
+    .toLowerCase()
+    .replace(/[`*_[\]()]/g, '')
+    .replace(/[^\p{L}\p{N}\s-]/gu, '')
+    .replace(/\s/g, '-');
 
 function anchors(md: string): Set<string> {
   const out = new Set<string>();
@@ -206,8 +252,7 @@ function anchors(md: string): Set<string> {
 /** relative links of a markdown file (code spans and fenced blocks excluded) */
 function links(md: string): string[] {
   const prose = md.replace(/^\s*```[\s\S]*?^\s*```/gm, '').replace(/`[^`\n]*`/g, (m) => m.replace(/\]\(/g, ']_('));
-  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!)
-    .filter((href) => !/^[a-z][a-z0-9+.-]*:/i.test(href));
+  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((href) => !/^[a-z][a-z0-9+.-]*:/i.test(href));
 }
 
 // ---- the tests ----
@@ -230,7 +275,8 @@ describe('README.md', () => {
   it('calls the CLI as a clone can: `npm run gradwire --`, never a bare `gradwire` in a shell block', () => {
     for (const doc of [README, 'shared/CONFIG.md', 'shared/sweep/README.md', 'coordinator/WEB.md']) {
       for (const block of shBlocks(doc, read(doc))) {
-        for (const c of commands(block)) expect(assignments(c.words).rest[0], `${doc}:${block.line}: ${c.source}`).not.toBe('gradwire');
+        for (const c of commands(block))
+          expect(assignments(c.words).rest[0], `${doc}:${block.line}: ${c.source}`).not.toBe('gradwire');
       }
     }
   });
@@ -252,7 +298,9 @@ describe('the shell blocks of the READMEs', () => {
 
   it('every `npm run gradwire -- COMMAND` is a command of `gradwire --help`, its --help exits 0 and lists every flag used', () => {
     const known = listedCommands();
-    expect(known).toEqual(expect.arrayContaining(['train', 'coordinator', 'worker', 'sweep', 'runs', 'report', 'health']));
+    expect(known).toEqual(
+      expect.arrayContaining(['train', 'coordinator', 'worker', 'sweep', 'runs', 'report', 'health']),
+    );
     let checked = 0;
     for (const block of blocks) {
       for (const c of commands(block)) {
@@ -264,7 +312,10 @@ describe('the shell blocks of the READMEs', () => {
         expect(known, where).toContain(args[0]);
         const help = npmGradwire([args[0]!, '--help']);
         expect(help.status, `${where}\n${help.stderr}`).toBe(0);
-        for (const flag of args.slice(1).filter((a) => a.startsWith('-')).map((a) => a.replace(/=.*$/, ''))) {
+        for (const flag of args
+          .slice(1)
+          .filter((a) => a.startsWith('-'))
+          .map((a) => a.replace(/=.*$/, ''))) {
           const listed = new RegExp(`(^|[\\s,[(|])${flag}(?![\\w-])`, 'm').test(help.stdout);
           expect(listed, `${where}: ${flag} is not in '${args[0]} --help'`).toBe(true);
         }
@@ -283,7 +334,10 @@ describe('the shell blocks of the READMEs', () => {
         for (const f of reads(c.words)) {
           const file = normalize(f).replace(/\/$/, '');
           const byBlock = [...madeHere].some((m) => file === m || file.startsWith(`${m}/`));
-          expect(byBlock || existsSync(join(ROOT, file)), `${block.doc}:${block.line}: ${c.source}: ${f} does not exist`).toBe(true);
+          expect(
+            byBlock || existsSync(join(ROOT, file)),
+            `${block.doc}:${block.line}: ${c.source}: ${f} does not exist`,
+          ).toBe(true);
           checked++;
         }
         for (const f of made(c.words)) madeHere.add(normalize(f).replace(/\/$/, ''));
@@ -294,7 +348,8 @@ describe('the shell blocks of the READMEs', () => {
 
   it('the test reads what a reader would: a heredoc makes its file, --out makes its folder, a repo path is checked', () => {
     const block: Block = {
-      doc: 'example', line: 1,
+      doc: 'example',
+      line: 1,
       text: "cat > s.yaml <<'EOF'\nnot: a command\nEOF\nnpm run gradwire -- sweep --config s.yaml --out o # c\ngrep x o/summary.json deploy/nope.yaml",
     };
     const cs = commands(block);
@@ -303,7 +358,9 @@ describe('the shell blocks of the READMEs', () => {
     expect(reads(cs[1]!.words)).toEqual(['s.yaml']);
     expect(made(cs[1]!.words)).toEqual(['o']);
     expect(reads(cs[2]!.words)).toEqual(['deploy/nope.yaml']);
-    expect(reads(words('GRADWIRE_CONFIG=a.yaml npm run gradwire -- coordinator --tls-ca "c d.pem" --cert=e.pem'))).toEqual(['a.yaml', 'c d.pem', 'e.pem']);
+    expect(
+      reads(words('GRADWIRE_CONFIG=a.yaml npm run gradwire -- coordinator --tls-ca "c d.pem" --cert=e.pem')),
+    ).toEqual(['a.yaml', 'c d.pem', 'e.pem']);
   });
 });
 
@@ -328,7 +385,14 @@ describe('the links of the READMEs', () => {
 
   it('README.md links to every reference that moved out of it', () => {
     const hrefs = links(read(README)).map((h) => h.split('#')[0]);
-    for (const ref of ['shared/CONFIG.md', 'deploy/README.md', 'deploy/k8s/README.md', 'shared/sweep/README.md', 'coordinator/WEB.md', 'test/bench/README.md']) {
+    for (const ref of [
+      'shared/CONFIG.md',
+      'deploy/README.md',
+      'deploy/k8s/README.md',
+      'shared/sweep/README.md',
+      'coordinator/WEB.md',
+      'test/bench/README.md',
+    ]) {
       expect(hrefs, ref).toContain(ref);
     }
   });

@@ -37,17 +37,32 @@ const ENV = { GRADWIRE_STORE: '' };
 const dir = withFiles({ 'small.yaml': SMALL, 'sweep.yaml': SWEEP });
 /** the CLI run in `cwd` (which may be outside the repository: tsx is imported by its URL) */
 function cli(args: string[], cwd: string, env: Record<string, string>, timeoutMs = 120_000): CliResult {
-  const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'bin/gradwire.js'), ...args],
-    { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, FORCE_COLOR: '0', ...env } });
+  const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'bin/gradwire.js'), ...args], {
+    cwd,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, FORCE_COLOR: '0', ...env },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
 const run = (args: string[], cwd = dir, timeoutMs = 120_000): CliResult => cli(args, cwd, ENV, timeoutMs);
 
 interface Item {
-  id: string; kind: string; status: string; store: string; epochs: number; valAccuracy: number | null; testAccuracy: number | null;
-  mode: string | null; workers: number | null; sweepId: string | null; trial: number | null; trials: number | null;
-  trialsPlanned: number | null; best: { index: number; valAccuracy: number; testAccuracy: number | null } | null;
+  id: string;
+  kind: string;
+  status: string;
+  store: string;
+  epochs: number;
+  valAccuracy: number | null;
+  testAccuracy: number | null;
+  mode: string | null;
+  workers: number | null;
+  sweepId: string | null;
+  trial: number | null;
+  trials: number | null;
+  trialsPlanned: number | null;
+  best: { index: number; valAccuracy: number; testAccuracy: number | null } | null;
 }
 
 function listJson(args: string[] = [], cwd = dir): Item[] {
@@ -71,25 +86,43 @@ function section(html: string, id: string): string {
   return html.slice(start, html.indexOf('</section>', start));
 }
 
-const unescape = (s: string): string => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unescape = (s: string): string =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** every src/href (and CSS url()) pointing outside the file */
 function externalRefs(html: string): string[] {
-  const attrs = [...html.matchAll(/\b(?:src|href|xlink:href|action|poster|srcset)\s*=\s*(["']?)([^"'\s>]*)\1/gi)].map((m) => m[2]!);
+  const attrs = [...html.matchAll(/\b(?:src|href|xlink:href|action|poster|srcset)\s*=\s*(["']?)([^"'\s>]*)\1/gi)].map(
+    (m) => m[2]!,
+  );
   const urls = [...html.matchAll(/url\(\s*["']?([^)"']*)/gi)].map((m) => m[1]!);
-  return [...attrs, ...urls].filter((u) => !u.startsWith('#') && !u.startsWith('data:'))
-    .concat([...html.matchAll(/<(?:link|iframe|img|script\s+src|object|embed)\b[^>]*>/gi)].map((m) => m[0]), [...html.matchAll(/@import/gi)].map((m) => m[0]));
+  return [...attrs, ...urls]
+    .filter((u) => !u.startsWith('#') && !u.startsWith('data:'))
+    .concat(
+      [...html.matchAll(/<(?:link|iframe|img|script\s+src|object|embed)\b[^>]*>/gi)].map((m) => m[0]),
+      [...html.matchAll(/@import/gi)].map((m) => m[0]),
+    );
 }
 
 const pct2 = (v: number): string => `${(v * 100).toFixed(2)}%`;
 
-const outA = join(dir, 'runs', 'a'), outB = join(dir, 'runs', 'b'), outS = join(dir, 'sweeps', 's1');
+const outA = join(dir, 'runs', 'a'),
+  outB = join(dir, 'runs', 'b'),
+  outS = join(dir, 'sweeps', 's1');
 let trainA: CliResult, trainB: CliResult, sweep: CliResult;
 
 beforeAll(() => {
   trainA = run(['train', '--in-process', '--config', 'small.yaml', '--out', outA, '--log-format', 'json']);
   trainB = run(['train', '--workers', '2', '--config', 'small.yaml', '--out', outB, '--log-format', 'json']);
-  sweep = run(['sweep', '--config', 'sweep.yaml', '--workers', '2', '--out', outS, '--log-format', 'json'], dir, 180_000);
+  sweep = run(
+    ['sweep', '--config', 'sweep.yaml', '--workers', '2', '--out', outS, '--log-format', 'json'],
+    dir,
+    180_000,
+  );
 }, 240_000);
 
 describe('gradwire train records its run in the experiment store', () => {
@@ -100,8 +133,14 @@ describe('gradwire train records its run in the experiment store', () => {
     const s = json(join(outA, 'summary.json'));
     const item = listJson().find((i) => i.id === s.runId);
     expect(item).toMatchObject({
-      kind: 'run', status: 'finished', store: join(dir, 'runs', 'gradwire.db'), epochs: csv(join(outA, 'epochs.csv')).length,
-      valAccuracy: s.valAccuracy, testAccuracy: s.testAccuracy, mode: 'in-process', workers: 0,
+      kind: 'run',
+      status: 'finished',
+      store: join(dir, 'runs', 'gradwire.db'),
+      epochs: csv(join(outA, 'epochs.csv')).length,
+      valAccuracy: s.valAccuracy,
+      testAccuracy: s.testAccuracy,
+      mode: 'in-process',
+      workers: 0,
     });
     expect(item!.epochs).toBe(12);
   });
@@ -111,15 +150,42 @@ describe('gradwire train records its run in the experiment store', () => {
     const s = json(join(outB, 'summary.json'));
     expect(s.workers).toBe(2);
     expect(listJson().find((i) => i.id === s.runId)).toMatchObject({
-      kind: 'run', status: 'finished', mode: 'distributed', workers: 2, epochs: 12, valAccuracy: s.valAccuracy, testAccuracy: s.testAccuracy,
+      kind: 'run',
+      status: 'finished',
+      mode: 'distributed',
+      workers: 2,
+      epochs: 12,
+      valAccuracy: s.valAccuracy,
+      testAccuracy: s.testAccuracy,
     });
   });
 
   it('SIGTERM: the run is recorded as stopped with the epochs it finished', async () => {
     const long = join(withFiles({ 'long.yaml': SMALL.replace('epochs: 12', 'epochs: 100000') }), 'long.yaml');
     const store = join(tempDir(), 'stopped.db');
-    const p = new Proc('train', spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bin/gradwire.js'), 'train', '--workers', '1',
-      '--config', long, '--out', join(tempDir(), 'long'), '--store', store, '--log-format', 'json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ENV } }));
+    const p = new Proc(
+      'train',
+      spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(ROOT, 'bin/gradwire.js'),
+          'train',
+          '--workers',
+          '1',
+          '--config',
+          long,
+          '--out',
+          join(tempDir(), 'long'),
+          '--store',
+          store,
+          '--log-format',
+          'json',
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ENV } },
+      ),
+    );
     try {
       await p.waitForEvent('epoch', (e) => (e['epoch'] as number) >= 2);
       p.kill('SIGTERM');
@@ -136,40 +202,76 @@ describe('gradwire train records its run in the experiment store', () => {
 
   it('--store FILE records there; a --store whose folder does not exist is a usage error', () => {
     const store = join(tempDir(), 'mine.db');
-    const r = run(['train', '--in-process', '--config', 'small.yaml', '--out', join(tempDir(), 'x'), '--store', store, '--log-format', 'json']);
+    const r = run([
+      'train',
+      '--in-process',
+      '--config',
+      'small.yaml',
+      '--out',
+      join(tempDir(), 'x'),
+      '--store',
+      store,
+      '--log-format',
+      'json',
+    ]);
     expect(r.status).toBe(0);
     expect(listJson(['--store', store]).map((i) => i.status)).toEqual(['finished']);
     const bad = run(['train', '--in-process', '--config', 'small.yaml', '--store', '/nonexistent-folder/x.db']);
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/gradwire: error: --store: cannot open experiment store \/nonexistent-folder\/x\.db: folder \/nonexistent-folder does not exist/);
+    expect(bad.stderr).toMatch(
+      /gradwire: error: --store: cannot open experiment store \/nonexistent-folder\/x\.db: folder \/nonexistent-folder does not exist/,
+    );
   });
 });
 
 describe('recordRun (the store side of a run)', () => {
   const log = pino({ level: 'silent' });
-  const row = (epoch: number) => ({ epoch, step: epoch * 4, trainLoss: 1 / epoch, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.6, lr: 0.01, samplesPerSecond: 100, seconds: 0.1 });
+  const row = (epoch: number) => ({
+    epoch,
+    step: epoch * 4,
+    trainLoss: 1 / epoch,
+    trainAccuracy: 0.5,
+    valLoss: 1,
+    valAccuracy: 0.6,
+    lr: 0.01,
+    samplesPerSecond: 100,
+    seconds: 0.1,
+  });
 
   it('finished with the summary, stopped without one, failed on an exception (rethrown)', async () => {
     const store = Store.open(join(tempDir(), 'r.db'));
     const o = (runId: string) => ({ runId, config: DEFAULT_RUN_CONFIG, outDir: join(tempDir(), runId), log });
     const summary = { runId: 'a', valAccuracy: 0.6, testAccuracy: 0.7 } as RunSummary;
-    await expect(recordRun(store, o('a'), async (onEpoch) => {
-      expect(store.run('a')?.status).toBe('running');
-      expect(onEpoch!(row(1))).toBe('continue');
-      onEpoch!(row(2));
-      return summary;
-    })).resolves.toBe(summary);
-    await recordRun(store, o('b'), async (onEpoch) => { onEpoch!(row(1)); return null; });
-    await expect(recordRun(store, o('c'), async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    await expect(
+      recordRun(store, o('a'), async (onEpoch) => {
+        expect(store.run('a')?.status).toBe('running');
+        expect(onEpoch!(row(1))).toBe('continue');
+        onEpoch!(row(2));
+        return summary;
+      }),
+    ).resolves.toBe(summary);
+    await recordRun(store, o('b'), async (onEpoch) => {
+      onEpoch!(row(1));
+      return null;
+    });
+    await expect(
+      recordRun(store, o('c'), async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(store.runs().map((r) => [r.id, r.status, r.epochs, r.testAccuracy])).toEqual([
-      ['a', 'finished', 2, 0.7], ['b', 'stopped', 1, null], ['c', 'failed', 0, null]]);
+      ['a', 'finished', 2, 0.7],
+      ['b', 'stopped', 1, null],
+      ['c', 'failed', 0, null],
+    ]);
     store.close();
   });
 });
 
 describe('Store.open readonly (what runs and report use)', () => {
   it('reads an existing store alongside its writer; never creates, migrates or writes one', () => {
-    const d = tempDir(), path = join(d, 's.db');
+    const d = tempDir(),
+      path = join(d, 's.db');
     expect(() => Store.open(path, { readonly: true })).toThrow(`cannot open experiment store ${path}: no such file`);
     expect(existsSync(path)).toBe(false);
     const writer = Store.open(path);
@@ -177,7 +279,16 @@ describe('Store.open readonly (what runs and report use)', () => {
     const reader = Store.open(path, { readonly: true });
     try {
       expect(reader.runs().map((r) => [r.id, r.status, r.epochs])).toEqual([['r', 'running', 0]]);
-      writer.addEpoch('r', { epoch: 1, step: 3, trainLoss: 1, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.75, lr: 0.1, samplesPerSecond: 9 });
+      writer.addEpoch('r', {
+        epoch: 1,
+        step: 3,
+        trainLoss: 1,
+        trainAccuracy: 0.5,
+        valLoss: 1,
+        valAccuracy: 0.75,
+        lr: 0.1,
+        samplesPerSecond: 9,
+      });
       expect(reader.runs()[0]).toMatchObject({ epochs: 1, lastValAccuracy: 0.75, valAccuracy: null });
       expect(() => reader.createRun('q', 'run', {})).toThrow(/readonly/);
     } finally {
@@ -188,7 +299,9 @@ describe('Store.open readonly (what runs and report use)', () => {
     const db = new Database(other);
     db.exec('CREATE TABLE t (a)');
     db.close();
-    expect(() => Store.open(other, { readonly: true })).toThrow(`${other} is not a gradwire experiment store (no schema_version table)`);
+    expect(() => Store.open(other, { readonly: true })).toThrow(
+      `${other} is not a gradwire experiment store (no schema_version table)`,
+    );
   });
 });
 
@@ -214,7 +327,14 @@ describe('gradwire report ID: a run', () => {
     const html = readFileSync(file, 'utf8');
     const summary = section(html, 'summary');
     // as the run printed them: "test accuracy 93.33%"
-    for (const v of [pct2(s.testAccuracy), pct2(s.valAccuracy), s.weightsSha256, s.model, String(s.steps), `${s.samplesPerSecond}`]) {
+    for (const v of [
+      pct2(s.testAccuracy),
+      pct2(s.valAccuracy),
+      s.weightsSha256,
+      s.model,
+      String(s.steps),
+      `${s.samplesPerSecond}`,
+    ]) {
       expect(summary).toContain(v);
     }
     expect(summary).toContain('in-process');
@@ -297,7 +417,6 @@ describe('resuming', () => {
       store.close();
     }
   });
-
 });
 
 describe('a sweep in the store', () => {
@@ -306,8 +425,15 @@ describe('a sweep in the store', () => {
     const s = json(join(outS, 'summary.json'));
     const items = listJson();
     const sw = items.find((i) => i.id === s.sweepId);
-    expect(sw).toMatchObject({ kind: 'sweep', status: 'finished', store: join(outS, 'gradwire.db'), trials: 4, trialsPlanned: 4,
-      valAccuracy: s.best.valAccuracy, testAccuracy: s.best.testAccuracy });
+    expect(sw).toMatchObject({
+      kind: 'sweep',
+      status: 'finished',
+      store: join(outS, 'gradwire.db'),
+      trials: 4,
+      trialsPlanned: 4,
+      valAccuracy: s.best.valAccuracy,
+      testAccuracy: s.best.testAccuracy,
+    });
     expect(sw!.best!.index).toBe(s.best.index);
     expect(sw!.epochs).toBe(s.epochsTrained);
     expect(items.filter((i) => i.kind === 'trial')).toEqual([]);
@@ -325,9 +451,15 @@ describe('a sweep in the store', () => {
     const r = run(['runs']);
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^ID\s+KIND\s+STATUS\s+CREATED \(UTC\)\s+EPOCHS\s+VAL ACC\s+TEST ACC\s+MODE\s+TRIALS\s+BEST$/);
+    expect(lines[0]).toMatch(
+      /^ID\s+KIND\s+STATUS\s+CREATED \(UTC\)\s+EPOCHS\s+VAL ACC\s+TEST ACC\s+MODE\s+TRIALS\s+BEST$/,
+    );
     const line = lines.find((l) => l.startsWith(s.sweepId))!;
-    expect(line).toMatch(new RegExp(`^${s.sweepId}\\s+sweep\\s+finished\\s.*\\s${pct2(s.best.valAccuracy).replace('.', '\\.')}\\s+.*\\s4/4\\s+#${s.best.index}$`));
+    expect(line).toMatch(
+      new RegExp(
+        `^${s.sweepId}\\s+sweep\\s+finished\\s.*\\s${pct2(s.best.valAccuracy).replace('.', '\\.')}\\s+.*\\s4/4\\s+#${s.best.index}$`,
+      ),
+    );
     const header = lines[0]!;
     const a = json(join(outB, 'summary.json'));
     const runLine = lines.find((l) => l.startsWith(a.runId))!;
@@ -343,7 +475,8 @@ describe('a sweep in the store', () => {
     const r = run(['report', s.sweepId, '--out', file]);
     expect(r.status).toBe(0);
     const html = readFileSync(file, 'utf8');
-    for (const id of ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials']) section(html, id);
+    for (const id of ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials'])
+      section(html, id);
     const rows = section(html, 'trials').match(/<tr class="/g);
     expect(rows).toHaveLength(4);
     const trials = csv(join(outS, 'trials.csv'));
@@ -374,15 +507,22 @@ describe('errors and help', () => {
   it('an unknown id: exit 2, where it looked, and gradwire runs', () => {
     const r = run(['report', 'no-such-run']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^gradwire: error: no run or sweep "no-such-run" in .*runs\/gradwire\.db, sweeps\/\*\/gradwire\.db and \.\/gradwire\.db in .*; gradwire runs lists them/);
+    expect(r.stderr).toMatch(
+      /^gradwire: error: no run or sweep "no-such-run" in .*runs\/gradwire\.db, sweeps\/\*\/gradwire\.db and \.\/gradwire\.db in .*; gradwire runs lists them/,
+    );
   });
 
   it('no store anywhere: runs and report say so', () => {
     const empty = tempDir();
-    for (const args of [['runs', '--json'], ['report', 'x']]) {
+    for (const args of [
+      ['runs', '--json'],
+      ['report', 'x'],
+    ]) {
       const r = run(args, empty);
       expect(r.status, args.join(' ')).toBe(2);
-      expect(r.stderr).toContain(`gradwire: error: no experiment store found in runs/gradwire.db, sweeps/*/gradwire.db and ./gradwire.db in ${empty}; run gradwire train or sweep first, or pass --store FILE`);
+      expect(r.stderr).toContain(
+        `gradwire: error: no experiment store found in runs/gradwire.db, sweeps/*/gradwire.db and ./gradwire.db in ${empty}; run gradwire train or sweep first, or pass --store FILE`,
+      );
     }
     // GRADWIRE_STORE is a place to look too
     const viaEnv = cli(['runs', '--json'], empty, { GRADWIRE_STORE: join(dir, 'runs', 'gradwire.db') });
@@ -395,8 +535,14 @@ describe('errors and help', () => {
       [['runs', '--frobnicate'], /--frobnicate.*see --help/],
       [['report'], /give the id of a run or sweep: gradwire report ID \(gradwire runs lists them\)/],
       [['report', 'a', 'b', '--outt', 'f.html'], /--outt.*see --help/],
-      [['report', 'x', '--store', '/nonexistent.db'], /--store: no experiment store at \/nonexistent\.db \(no such file\)/],
-      [['runs', '--store', join(dir, 'small.yaml')], /--store: cannot open experiment store .*small\.yaml: the file is not a SQLite database/],
+      [
+        ['report', 'x', '--store', '/nonexistent.db'],
+        /--store: no experiment store at \/nonexistent\.db \(no such file\)/,
+      ],
+      [
+        ['runs', '--store', join(dir, 'small.yaml')],
+        /--store: cannot open experiment store .*small\.yaml: the file is not a SQLite database/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = run(args);

@@ -41,10 +41,17 @@ ${policy === 'default' ? '' : `onNonFinite: ${policy}`}
 `;
 
 const dir = withFiles({
-  'bn.yaml': config('batch'), 'plain.yaml': config('none'),
-  'stop.yaml': diverging('default'), 'skip.yaml': diverging('skip'),
+  'bn.yaml': config('batch'),
+  'plain.yaml': config('none'),
+  'stop.yaml': diverging('default'),
+  'skip.yaml': diverging('skip'),
 });
-const files = { bn: join(dir, 'bn.yaml'), plain: join(dir, 'plain.yaml'), stop: join(dir, 'stop.yaml'), skip: join(dir, 'skip.yaml') };
+const files = {
+  bn: join(dir, 'bn.yaml'),
+  plain: join(dir, 'plain.yaml'),
+  stop: join(dir, 'stop.yaml'),
+  skip: join(dir, 'skip.yaml'),
+};
 const STEPS = 24;
 // parameters: 4·16 + 16 (+ 2·16 BatchNorm) + 16·3 + 3
 const PARAMS = { bn: 163, plain: 131 };
@@ -59,13 +66,25 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 /** summary.json of the same config trained in-process: the reference */
 function inProcess(file: string): Record<string, unknown> & { weightsSha256: string } {
   const out = tempDir('gradwire-ref-');
-  const r = spawnSync(NODE, ['--import', 'tsx', CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
-    { cwd: ROOT, encoding: 'utf8', env: childEnv(), timeout: 60_000 });
+  const r = spawnSync(
+    NODE,
+    ['--import', 'tsx', CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: childEnv(),
+      timeout: 60_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
   return summary(out);
 }
 
-const reference = { bn: inProcess(files.bn).weightsSha256, plain: inProcess(files.plain).weightsSha256, skip: inProcess(files.skip) };
+const reference = {
+  bn: inProcess(files.bn).weightsSha256,
+  plain: inProcess(files.plain).weightsSha256,
+  skip: inProcess(files.skip),
+};
 
 const procs: Proc[] = [];
 const rogues: Rogue[] = [];
@@ -81,19 +100,61 @@ afterEach(async () => {
 });
 
 function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(NODE, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
+  const child = spawn(NODE, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(env),
+  });
   const p = new Proc(name, child);
   procs.push(p);
   return p;
 }
 
-function startCoordinator(file: string, out: string, o: { minWorkers?: number; args?: string[]; env?: Record<string, string>; listen?: string } = {}): Proc {
-  return start('coordinator', [CLI, 'coordinator', '--config', file, '--listen', o.listen ?? '127.0.0.1:0', '--out', out, '--log-format', 'json',
-    '--min-workers', String(o.minWorkers ?? 1), '--heartbeat-timeout', '3', ...(o.args ?? [])], o.env);
+function startCoordinator(
+  file: string,
+  out: string,
+  o: { minWorkers?: number; args?: string[]; env?: Record<string, string>; listen?: string } = {},
+): Proc {
+  return start(
+    'coordinator',
+    [
+      CLI,
+      'coordinator',
+      '--config',
+      file,
+      '--listen',
+      o.listen ?? '127.0.0.1:0',
+      '--out',
+      out,
+      '--log-format',
+      'json',
+      '--min-workers',
+      String(o.minWorkers ?? 1),
+      '--heartbeat-timeout',
+      '3',
+      ...(o.args ?? []),
+    ],
+    o.env,
+  );
 }
 
 function startWorker(url: string, name: string, args: string[] = [], env: Record<string, string> = {}): Proc {
-  return start(name, [WORKER, '--connect', url, '--name', name, '--log-format', 'json', '--cache-dir', tempDir('gradwire-cache-'), ...args], env);
+  return start(
+    name,
+    [
+      WORKER,
+      '--connect',
+      url,
+      '--name',
+      name,
+      '--log-format',
+      'json',
+      '--cache-dir',
+      tempDir('gradwire-cache-'),
+      ...args,
+    ],
+    env,
+  );
 }
 
 async function rogue(url: string, name = 'rogue', ca?: Buffer): Promise<Rogue> {
@@ -108,9 +169,15 @@ async function listening(c: Proc): Promise<number> {
 
 /** the coordinator's `rejected` log line for a connection (by its local port or its name) */
 function rejected(c: Proc, code: string, who: { port?: number; name?: string }): Promise<LogEvent> {
-  return c.waitFor((e) => e.event === 'rejected' && e['code'] === code
-    && (who.port === undefined || String(e['address']).endsWith(`:${who.port}`))
-    && (who.name === undefined || e['name'] === who.name), `a "rejected" log line with ${code}`, 15_000);
+  return c.waitFor(
+    (e) =>
+      e.event === 'rejected' &&
+      e['code'] === code &&
+      (who.port === undefined || String(e['address']).endsWith(`:${who.port}`)) &&
+      (who.name === undefined || e['name'] === who.name),
+    `a "rejected" log line with ${code}`,
+    15_000,
+  );
 }
 
 function errorsSent(r: Rogue): Array<Extract<ToWorker, { type: 'error' }>> {
@@ -121,7 +188,11 @@ function errorsSent(r: Rogue): Array<Extract<ToWorker, { type: 'error' }>> {
 function untouched(c: Proc, ...names: string[]): void {
   const done = c.events.findIndex((e) => e.event === 'done');
   const during = done < 0 ? c.events : c.events.slice(0, done); // after the run they leave
-  const hits = during.filter((e) => names.includes(e['name'] as string) && ['rejected', 'disconnected', 'reassign', 'heartbeat-timeout'].includes(e.event ?? ''));
+  const hits = during.filter(
+    (e) =>
+      names.includes(e['name'] as string) &&
+      ['rejected', 'disconnected', 'reassign', 'heartbeat-timeout'].includes(e.event ?? ''),
+  );
   expect(hits).toEqual([]);
 }
 
@@ -137,7 +208,10 @@ async function expectUnchanged(c: Proc, out: string, sha: string): Promise<void>
  *  properly) and one good worker. Step 0 is split between them and the holder sits on its
  *  share, so the run stays mid-step while a test attacks it; `endsUnchanged` makes the holder leave
  *  (its share goes to the good worker) and the run completes. */
-async function runInFlight(file: string, o: { args?: string[]; env?: Record<string, string>; token?: string; workerArgs?: string[] } = {}) {
+async function runInFlight(
+  file: string,
+  o: { args?: string[]; env?: Record<string, string>; token?: string; workerArgs?: string[] } = {},
+) {
   const out = tempDir();
   const c = startCoordinator(file, out, { minWorkers: 2, ...o });
   const port = await listening(c);
@@ -148,7 +222,12 @@ async function runInFlight(file: string, o: { args?: string[]; env?: Record<stri
   const step0 = await holder.next('step');
   expect(step0.step).toBe(0);
   return {
-    c, out, url, port, good, step0,
+    c,
+    out,
+    url,
+    port,
+    good,
+    step0,
     /** still mid-step: release the holder; the run ends with the in-process weights and
      *  nothing touched the good worker */
     async endsUnchanged(sha: string): Promise<void> {
@@ -173,105 +252,198 @@ describe('bad frames and messages out of turn: rejected, logged, closed; the run
     told?: boolean;
   }
   const attacks: Array<[string, Attack]> = [
-    ['garbage bytes (not msgpack)', {
-      act: (r) => r.sendRaw(Buffer.from([0xc1, 0xff, 0x00, 0x13, 0x37, 0x42])),
-      close: 4003, code: 'E_BAD_FRAME', log: /frame is not valid msgpack/, told: true,
-    }],
-    ['msgpack that is not a protocol message', {
-      act: (r) => r.sendRaw(Buffer.from([0x82, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa5, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0xa1, 0x78, 0x01])), // {type: 'hello', x: 1}
-      close: 4003, code: 'E_BAD_FRAME', log: /invalid "hello" message: protocol: /, told: true,
-    }],
-    ['a text frame', {
-      act: (r) => r.sendRaw('{"type":"hello","protocol":1}'),
-      close: 4003, code: 'E_BAD_FRAME', log: /text frame; the protocol is binary msgpack/, told: true,
-    }],
-    ['a broken WebSocket frame (reserved opcode)', {
-      act: (r) => r.writeSocket(Buffer.from([0x83, 0x80, 0x01, 0x02, 0x03, 0x04])),
-      close: 1002, code: 'E_BAD_FRAME', log: /bad frame: Invalid WebSocket frame: invalid opcode 3/,
-    }],
-    ['a frame over the size limit (GRADWIRE_MAX_FRAME_BYTES=65536)', {
-      act: (r) => r.sendRaw(randomBytes(70_000)),
-      close: 1009, code: 'E_BAD_FRAME', log: /bad frame: Max payload size exceeded \(the limit is 65536 bytes\)/,
-      env: { GRADWIRE_MAX_FRAME_BYTES: '65536' },
-    }],
-    ['a hello with protocol version 999', {
-      act: async (r) => { await r.hello({ protocol: 999 }); },
-      close: 4001, code: 'E_PROTOCOL_VERSION', log: new RegExp(`speaks protocol version 999; this coordinator speaks ${PROTOCOL_VERSION}:`), told: true,
-    }],
-    ['gradients instead of a hello (wrong type for the handshake)', {
-      act: async (r) => {
-        await r.next('challenge');
-        r.send({ type: 'grads', jobId: 'x', step: 0, attempt: 1, blocks: [], computeMs: 0 });
+    [
+      'garbage bytes (not msgpack)',
+      {
+        act: (r) => r.sendRaw(Buffer.from([0xc1, 0xff, 0x00, 0x13, 0x37, 0x42])),
+        close: 4003,
+        code: 'E_BAD_FRAME',
+        log: /frame is not valid msgpack/,
+        told: true,
       },
-      close: 4004, code: 'E_UNEXPECTED', log: /unexpected "grads" message in state handshake/, told: true,
-    }],
-    ['gradients before ready (wrong type for a worker still loading the job)', {
-      act: async (r) => {
-        const job = await r.join({ ready: false });
-        r.send({ type: 'grads', jobId: job.jobId, step: 0, attempt: 1, blocks: [{ start: 0, size: 1, grads: new Float32Array(PARAMS.bn), lossSum: 0, correct: 0 }], computeMs: 1 });
+    ],
+    [
+      'msgpack that is not a protocol message',
+      {
+        act: (r) =>
+          r.sendRaw(
+            Buffer.from([0x82, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa5, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0xa1, 0x78, 0x01]),
+          ), // {type: 'hello', x: 1}
+        close: 4003,
+        code: 'E_BAD_FRAME',
+        log: /invalid "hello" message: protocol: /,
+        told: true,
       },
-      close: 4004, code: 'E_UNEXPECTED', log: /unexpected "grads" message in state loading/, told: true,
-    }],
+    ],
+    [
+      'a text frame',
+      {
+        act: (r) => r.sendRaw('{"type":"hello","protocol":1}'),
+        close: 4003,
+        code: 'E_BAD_FRAME',
+        log: /text frame; the protocol is binary msgpack/,
+        told: true,
+      },
+    ],
+    [
+      'a broken WebSocket frame (reserved opcode)',
+      {
+        act: (r) => r.writeSocket(Buffer.from([0x83, 0x80, 0x01, 0x02, 0x03, 0x04])),
+        close: 1002,
+        code: 'E_BAD_FRAME',
+        log: /bad frame: Invalid WebSocket frame: invalid opcode 3/,
+      },
+    ],
+    [
+      'a frame over the size limit (GRADWIRE_MAX_FRAME_BYTES=65536)',
+      {
+        act: (r) => r.sendRaw(randomBytes(70_000)),
+        close: 1009,
+        code: 'E_BAD_FRAME',
+        log: /bad frame: Max payload size exceeded \(the limit is 65536 bytes\)/,
+        env: { GRADWIRE_MAX_FRAME_BYTES: '65536' },
+      },
+    ],
+    [
+      'a hello with protocol version 999',
+      {
+        act: async (r) => {
+          await r.hello({ protocol: 999 });
+        },
+        close: 4001,
+        code: 'E_PROTOCOL_VERSION',
+        log: new RegExp(`speaks protocol version 999; this coordinator speaks ${PROTOCOL_VERSION}:`),
+        told: true,
+      },
+    ],
+    [
+      'gradients instead of a hello (wrong type for the handshake)',
+      {
+        act: async (r) => {
+          await r.next('challenge');
+          r.send({ type: 'grads', jobId: 'x', step: 0, attempt: 1, blocks: [], computeMs: 0 });
+        },
+        close: 4004,
+        code: 'E_UNEXPECTED',
+        log: /unexpected "grads" message in state handshake/,
+        told: true,
+      },
+    ],
+    [
+      'gradients before ready (wrong type for a worker still loading the job)',
+      {
+        act: async (r) => {
+          const job = await r.join({ ready: false });
+          r.send({
+            type: 'grads',
+            jobId: job.jobId,
+            step: 0,
+            attempt: 1,
+            blocks: [{ start: 0, size: 1, grads: new Float32Array(PARAMS.bn), lossSum: 0, correct: 0 }],
+            computeMs: 1,
+          });
+        },
+        close: 4004,
+        code: 'E_UNEXPECTED',
+        log: /unexpected "grads" message in state loading/,
+        told: true,
+      },
+    ],
   ];
 
-  it.each(attacks)('%s', async (_name, a) => {
-    const run = await runInFlight(files.bn, { ...(a.env ? { env: a.env } : {}) });
-    const r = await rogue(run.url);
-    const port = r.localPort;
-    await a.act(r);
-    // the rejection: the connection is closed with the code for it...
-    expect((await r.closed).code).toBe(a.close);
-    if (a.told) expect(errorsSent(r).map((m) => m.code)).toEqual([a.code]);
-    // ...the log line: an error naming the code and the reason...
-    const line = await rejected(run.c, a.code, { port });
-    expect(line['level']).toBe(50);
-    expect(line['msg']).toMatch(a.log);
-    // ...and the run goes on: mid-step, nobody else touched; then it ends with the same weights
-    await run.endsUnchanged(reference.bn);
-  }, 30_000);
+  it.each(attacks)(
+    '%s',
+    async (_name, a) => {
+      const run = await runInFlight(files.bn, { ...(a.env ? { env: a.env } : {}) });
+      const r = await rogue(run.url);
+      const port = r.localPort;
+      await a.act(r);
+      // the rejection: the connection is closed with the code for it...
+      expect((await r.closed).code).toBe(a.close);
+      if (a.told) expect(errorsSent(r).map((m) => m.code)).toEqual([a.code]);
+      // ...the log line: an error naming the code and the reason...
+      const line = await rejected(run.c, a.code, { port });
+      expect(line['level']).toBe(50);
+      expect(line['msg']).toMatch(a.log);
+      // ...and the run goes on: mid-step, nobody else touched; then it ends with the same weights
+      await run.endsUnchanged(reference.bn);
+    },
+    30_000,
+  );
 });
 
 describe('bad results from a worker that joined properly: closed, its work recomputed, the result unchanged', () => {
   const cases: Array<[string, 'bn' | 'plain', (s: Step, n: number) => Parameters<Rogue['send']>[0], string, RegExp]> = [
-    ['a gradient of the wrong length (BatchNorm: the step restarts)', 'bn', (s, n) => badGrads(s, n, 'length'),
-      'E_BAD_RESULT', /step 0: gradient of length 164, the model has 163 parameters/],
-    ['a gradient of the wrong length (no BatchNorm: only its microbatches move)', 'plain', (s, n) => badGrads(s, n, 'length'),
-      'E_BAD_RESULT', /step 0: gradient of length 132, the model has 131 parameters/],
-    ['gradient blocks that do not match the assignment', 'plain', (s, n) => badGrads(s, n, 'blocks'),
-      'E_BAD_RESULT', /step 0: gradient blocks do not match the assigned microbatches \d+\.\.\d+/],
-    ['a non-finite gradient, once', 'plain', (s, n) => badGrads(s, n, 'nan'),
-      'E_NON_FINITE', /step 0: sent a non-finite gradient that worker good-1 \(w\d+, [\d.:]+\) computed finite/],
-    ['non-finite BatchNorm partial values', 'bn', (s) => nanSync(s),
-      'E_NON_FINITE', /sync round 0: partial values of unequal length or not finite/],
+    [
+      'a gradient of the wrong length (BatchNorm: the step restarts)',
+      'bn',
+      (s, n) => badGrads(s, n, 'length'),
+      'E_BAD_RESULT',
+      /step 0: gradient of length 164, the model has 163 parameters/,
+    ],
+    [
+      'a gradient of the wrong length (no BatchNorm: only its microbatches move)',
+      'plain',
+      (s, n) => badGrads(s, n, 'length'),
+      'E_BAD_RESULT',
+      /step 0: gradient of length 132, the model has 131 parameters/,
+    ],
+    [
+      'gradient blocks that do not match the assignment',
+      'plain',
+      (s, n) => badGrads(s, n, 'blocks'),
+      'E_BAD_RESULT',
+      /step 0: gradient blocks do not match the assigned microbatches \d+\.\.\d+/,
+    ],
+    [
+      'a non-finite gradient, once',
+      'plain',
+      (s, n) => badGrads(s, n, 'nan'),
+      'E_NON_FINITE',
+      /step 0: sent a non-finite gradient that worker good-1 \(w\d+, [\d.:]+\) computed finite/,
+    ],
+    [
+      'non-finite BatchNorm partial values',
+      'bn',
+      (s) => nanSync(s),
+      'E_NON_FINITE',
+      /sync round 0: partial values of unequal length or not finite/,
+    ],
   ];
 
-  it.each(cases)('%s', async (_name, kind, answer, code, log) => {
-    const out = tempDir();
-    const c = startCoordinator(files[kind], out, { minWorkers: 2 });
-    const url = `ws://127.0.0.1:${await listening(c)}`;
-    const r = await rogue(url, 'rogue');
-    await r.join();
-    const good = startWorker(url, 'good-1');
-    const step = await r.next('step');
-    expect(step.params?.length).toBe(PARAMS[kind]);
-    r.send(answer(step, step.params!.length));
-    expect((await r.closed).code).toBe(4005);
-    expect(errorsSent(r).map((m) => m.code)).toEqual([code]);
-    const line = await rejected(c, code, { name: 'rogue' });
-    expect(line['level']).toBe(50);
-    expect(line['msg']).toMatch(log);
-    // its microbatches go to the good worker (the whole step with BatchNorm); a non-finite
-    // gradient is recomputed first and its sender closed once the recomputation is finite
-    if (_name === 'a non-finite gradient, once') {
-      expect(await c.waitForEvent('non-finite-recheck', (e) => e['name'] === 'rogue')).toMatchObject({ step: 0 });
-    } else {
-      const reassign = await c.waitForEvent('reassign', (e) => e['name'] === 'rogue');
-      expect(reassign).toMatchObject({ step: 0, restart: kind === 'bn' });
-    }
-    await expectUnchanged(c, out, reference[kind]);
-    untouched(c, 'good-1');
-    expect(await good.exited).toBe(0);
-  }, 30_000);
+  it.each(cases)(
+    '%s',
+    async (_name, kind, answer, code, log) => {
+      const out = tempDir();
+      const c = startCoordinator(files[kind], out, { minWorkers: 2 });
+      const url = `ws://127.0.0.1:${await listening(c)}`;
+      const r = await rogue(url, 'rogue');
+      await r.join();
+      const good = startWorker(url, 'good-1');
+      const step = await r.next('step');
+      expect(step.params?.length).toBe(PARAMS[kind]);
+      r.send(answer(step, step.params!.length));
+      expect((await r.closed).code).toBe(4005);
+      expect(errorsSent(r).map((m) => m.code)).toEqual([code]);
+      const line = await rejected(c, code, { name: 'rogue' });
+      expect(line['level']).toBe(50);
+      expect(line['msg']).toMatch(log);
+      // its microbatches go to the good worker (the whole step with BatchNorm); a non-finite
+      // gradient is recomputed first and its sender closed once the recomputation is finite
+      if (_name === 'a non-finite gradient, once') {
+        expect(await c.waitForEvent('non-finite-recheck', (e) => e['name'] === 'rogue')).toMatchObject({
+          step: 0,
+        });
+      } else {
+        const reassign = await c.waitForEvent('reassign', (e) => e['name'] === 'rogue');
+        expect(reassign).toMatchObject({ step: 0, restart: kind === 'bn' });
+      }
+      await expectUnchanged(c, out, reference[kind]);
+      untouched(c, 'good-1');
+      expect(await good.exited).toBe(0);
+    },
+    30_000,
+  );
 });
 
 describe('the token', () => {
@@ -315,7 +487,11 @@ describe('the token', () => {
   }, 30_000);
 
   it('a wrong token: E_AUTH logged, the worker exits 2 saying why; a wrong or missing HMAC likewise; the run goes on unchanged', async () => {
-    const run = await runInFlight(files.bn, { args: ['--token-file', tokenFile], token, workerArgs: ['--token-file', tokenFile] });
+    const run = await runInFlight(files.bn, {
+      args: ['--token-file', tokenFile],
+      token,
+      workerArgs: ['--token-file', tokenFile],
+    });
     const bad = startWorker(run.url, 'bad-token', ['--token-file', join(tokenDir, 'wrong')]);
     const none = startWorker(run.url, 'no-token');
     const wrongHmac = await rogue(run.url, 'wrong-hmac');
@@ -324,7 +500,10 @@ describe('the token', () => {
     const missing = await rogue(run.url, 'missing-hmac');
     const missingPort = missing.localPort;
     await missing.hello({});
-    for (const [r, p] of [[wrongHmac, wrongPort], [missing, missingPort]] as const) {
+    for (const [r, p] of [
+      [wrongHmac, wrongPort],
+      [missing, missingPort],
+    ] as const) {
       expect((await r.closed).code).toBe(4002);
       expect(errorsSent(r).map((m) => m.code)).toEqual(['E_AUTH']);
       const line = await rejected(run.c, 'E_AUTH', { port: p });
@@ -334,40 +513,71 @@ describe('the token', () => {
     const line = await rejected(run.c, 'E_AUTH', { name: 'bad-token' });
     expect(line['level']).toBe(50);
     expect(await bad.exited).toBe(2);
-    expect((await bad.waitForEvent('fatal'))['msg']).toMatch(/giving up: E_AUTH: authentication failed: wrong or missing token/);
+    expect((await bad.waitForEvent('fatal'))['msg']).toMatch(
+      /giving up: E_AUTH: authentication failed: wrong or missing token/,
+    );
     // a worker without a token does not even try
     expect(await none.exited).toBe(2);
-    expect((await none.waitForEvent('fatal'))['msg']).toMatch(/the coordinator requires a token: give --token-file FILE or GRADWIRE_TOKEN/);
+    expect((await none.waitForEvent('fatal'))['msg']).toMatch(
+      /the coordinator requires a token: give --token-file FILE or GRADWIRE_TOKEN/,
+    );
     await run.endsUnchanged(reference.bn);
   }, 30_000);
 });
 
 describe('listening beyond loopback', () => {
-  it.each(['0.0.0.0:0', '[::]:0'])('--listen %s without a token: refuses to start, exit 2, and says why', async (listen) => {
-    const c = startCoordinator(files.bn, tempDir(), { listen });
-    expect(await c.exited).toBe(2);
-    const host = listen.replace(/^\[|\]?:0$/g, '');
-    expect(c.stderr).toContain(`gradwire: error: --listen ${host}:0: refusing to listen on ${host} without a token: workers beyond loopback must authenticate`);
-    expect(c.stderr).toMatch(/--token-file FILE/);
-    expect(c.events.some((e) => e.event === 'listening')).toBe(false);
-  }, 20_000);
+  it.each(['0.0.0.0:0', '[::]:0'])(
+    '--listen %s without a token: refuses to start, exit 2, and says why',
+    async (listen) => {
+      const c = startCoordinator(files.bn, tempDir(), { listen });
+      expect(await c.exited).toBe(2);
+      const host = listen.replace(/^\[|\]?:0$/g, '');
+      expect(c.stderr).toContain(
+        `gradwire: error: --listen ${host}:0: refusing to listen on ${host} without a token: workers beyond loopback must authenticate`,
+      );
+      expect(c.stderr).toMatch(/--token-file FILE/);
+      expect(c.events.some((e) => e.event === 'listening')).toBe(false);
+    },
+    20_000,
+  );
 
   // tokens must carry at least 256 bits of entropy beyond loopback (shared/token.ts tokenStrength)
   const MAKE = 'Make one with: openssl rand -hex 32 > token (64 hex digits; openssl rand -base64 32 serves too)';
-  const weakDir = withFiles({ repeated: `${'ab'.repeat(32)}\n`, short: `${randomBytes(31).toString('hex')}\n` });
+  const weakDir = withFiles({
+    repeated: `${'ab'.repeat(32)}\n`,
+    short: `${randomBytes(31).toString('hex')}\n`,
+  });
   it.each([
-    ['a repeated pattern in --token-file', ['--token-file', join(weakDir, 'repeated')], {},
-      `--token-file ${join(weakDir, 'repeated')}: the token has ~2 bits of entropy (only 2 distinct characters)`],
-    ['31 random bytes in --token-file', ['--token-file', join(weakDir, 'short')], {},
-      `--token-file ${join(weakDir, 'short')}: the token has ~248 bits of entropy (62 characters of hex (16 symbols))`],
-    ['a word and some hex in GRADWIRE_TOKEN', [], { GRADWIRE_TOKEN: 'gw-token-0123456789abcdef01234567' },
-      'GRADWIRE_TOKEN: the token has ~171 bits of entropy (33 characters of digits, lowercase letters, symbols (37 symbols))'],
-  ] as Array<[string, string[], Record<string, string>, string]>)('--listen 0.0.0.0:0 with a weak token (%s): refuses to start, exit 2, names the bits and how to make one', async (_name, args, env, why) => {
-    const c = startCoordinator(files.bn, tempDir(), { listen: '0.0.0.0:0', args, env });
-    expect(await c.exited).toBe(2);
-    expect(c.stderr).toContain(`gradwire: error: ${why}; a coordinator listening beyond loopback needs at least 256. ${MAKE}`);
-    expect(c.events.some((e) => e.event === 'listening')).toBe(false);
-  }, 20_000);
+    [
+      'a repeated pattern in --token-file',
+      ['--token-file', join(weakDir, 'repeated')],
+      {},
+      `--token-file ${join(weakDir, 'repeated')}: the token has ~2 bits of entropy (only 2 distinct characters)`,
+    ],
+    [
+      '31 random bytes in --token-file',
+      ['--token-file', join(weakDir, 'short')],
+      {},
+      `--token-file ${join(weakDir, 'short')}: the token has ~248 bits of entropy (62 characters of hex (16 symbols))`,
+    ],
+    [
+      'a word and some hex in GRADWIRE_TOKEN',
+      [],
+      { GRADWIRE_TOKEN: 'gw-token-0123456789abcdef01234567' },
+      'GRADWIRE_TOKEN: the token has ~171 bits of entropy (33 characters of digits, lowercase letters, symbols (37 symbols))',
+    ],
+  ] as Array<[string, string[], Record<string, string>, string]>)(
+    '--listen 0.0.0.0:0 with a weak token (%s): refuses to start, exit 2, names the bits and how to make one',
+    async (_name, args, env, why) => {
+      const c = startCoordinator(files.bn, tempDir(), { listen: '0.0.0.0:0', args, env });
+      expect(await c.exited).toBe(2);
+      expect(c.stderr).toContain(
+        `gradwire: error: ${why}; a coordinator listening beyond loopback needs at least 256. ${MAKE}`,
+      );
+      expect(c.events.some((e) => e.event === 'listening')).toBe(false);
+    },
+    20_000,
+  );
 
   it('--listen 0.0.0.0:0 with a token from openssl rand -hex 32 or -base64 32 starts; on loopback a short token serves', async () => {
     const strong = withFiles({ hex: `${randomBytes(32).toString('hex')}\n` });
@@ -377,7 +587,10 @@ describe('listening beyond loopback', () => {
       ['127.0.0.1:0', { env: { GRADWIRE_TOKEN: 's3cret' } }],
     ] as Array<[string, { args?: string[]; env?: Record<string, string> }]>) {
       const c = startCoordinator(files.bn, tempDir(), { listen, ...o });
-      expect(await c.waitForEvent('listening', () => true, 30_000)).toMatchObject({ host: listen.replace(/:0$/, ''), auth: true });
+      expect(await c.waitForEvent('listening', () => true, 30_000)).toMatchObject({
+        host: listen.replace(/:0$/, ''),
+        auth: true,
+      });
       c.kill('SIGKILL');
       await c.exited;
     }
@@ -386,19 +599,44 @@ describe('listening beyond loopback', () => {
 
 const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' });
 const haveOpenssl = openssl.status === 0;
-if (!haveOpenssl) console.warn('security.test.ts: openssl is not installed: skipping the TLS test (it needs a self-signed certificate)');
+if (!haveOpenssl)
+  console.warn(
+    'security.test.ts: openssl is not installed: skipping the TLS test (it needs a self-signed certificate)',
+  );
 
 describe.skipIf(!haveOpenssl)('TLS', () => {
   it('wss:// with the given certificate: a worker trusting it trains to the in-process weights, the dataset comes over https, nothing is in clear', async () => {
     const certDir = tempDir('gradwire-tls-');
-    const cert = join(certDir, 'cert.pem'), key = join(certDir, 'key.pem');
-    const gen = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-days', '1', '-keyout', key, '-out', cert], { encoding: 'utf8' });
+    const cert = join(certDir, 'cert.pem'),
+      key = join(certDir, 'key.pem');
+    const gen = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(gen.status, gen.stderr).toBe(0);
     const token = `gw-tls-token-${randomBytes(8).toString('hex')}`;
     const tokenFile = join(withFiles({ token }), 'token');
     const out = tempDir();
-    const c = startCoordinator(files.bn, out, { args: ['--tls-cert', cert, '--tls-key', key, '--token-file', tokenFile] });
+    const c = startCoordinator(files.bn, out, {
+      args: ['--tls-cert', cert, '--tls-key', key, '--token-file', tokenFile],
+    });
     const port = await listening(c);
     expect(c.events.find((e) => e.event === 'listening')).toMatchObject({ tls: true, auth: true });
     // a client that does not trust the certificate cannot connect; neither can plain ws://
@@ -428,11 +666,15 @@ describe('onNonFinite', () => {
     expect(await c.exited).toBe(2);
     // the first non-finite answer could come from a faulty worker: it is recomputed first...
     const line = await c.waitForEvent('non-finite-recheck', (e) => e['name'] === 'good-1');
-    expect(line['msg']).toMatch(/step 1: worker good-1 .* sent a non-finite gradient for microbatches 0\.\.0; recomputing them/);
+    expect(line['msg']).toMatch(
+      /step 1: worker good-1 .* sent a non-finite gradient for microbatches 0\.\.0; recomputing them/,
+    );
     // ...and a worker that computed correctly is not blamed
     expect(c.events.filter((e) => e.event === 'rejected')).toEqual([]);
     // ...the second confirms it: the run stops, naming the step and the worker
-    expect(c.stderr).toMatch(/^gradwire: error: step 1: the gradient is not finite \(computed twice, last by worker good-1 \(w\d+, 127\.0\.0\.1:\d+\)\); lower optimizer\.lr/m);
+    expect(c.stderr).toMatch(
+      /^gradwire: error: step 1: the gradient is not finite \(computed twice, last by worker good-1 \(w\d+, 127\.0\.0\.1:\d+\)\); lower optimizer\.lr/m,
+    );
     w.kill('SIGKILL');
   }, 30_000);
 

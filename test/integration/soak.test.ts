@@ -43,24 +43,54 @@ describe('memory over 5,000 steps', () => {
   it('a coordinator and its two workers retain no memory per step', async () => {
     const out = tempDir('gradwire-soak-');
     const file = (n: string): string => join(out, `${n}.memory.jsonl`);
-    const c = startCoordinator(['--config', join(dir, 'run.yaml'), '--listen', '127.0.0.1:0', '--min-workers', '2', '--out', join(out, 'run'), '--store', join(out, 'g.db')],
-      memoryProbeEnv(file('coordinator')));
+    const c = startCoordinator(
+      [
+        '--config',
+        join(dir, 'run.yaml'),
+        '--listen',
+        '127.0.0.1:0',
+        '--min-workers',
+        '2',
+        '--out',
+        join(out, 'run'),
+        '--store',
+        join(out, 'g.db'),
+      ],
+      memoryProbeEnv(file('coordinator')),
+    );
     const port = await listeningPort(c);
     for (const w of ['w1', 'w2']) startWorker(port, w, [], undefined, memoryProbeEnv(file(w)));
     const warm = await c.waitForStep(WARM_UP, 120_000);
     const done = await c.waitForEvent('done', undefined, 300_000);
     expect(await c.exited).toBe(0);
     expect(summary(join(out, 'run'))['steps']).toBe(STEPS);
-    for (const who of ['coordinator', 'w1', 'w2']) expectFlat(who, growth(readSamples(file(who)), time(warm), time(done)));
+    for (const who of ['coordinator', 'w1', 'w2'])
+      expectFlat(who, growth(readSamples(file(who)), time(warm), time(done)));
   }, 420_000);
 
   it('train --in-process retains no memory per step', () => {
     const out = tempDir('gradwire-soak-');
     const file = join(out, 'in-process.memory.jsonl');
-    const r = gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--out', join(out, 'run'), '--store', join(out, 'g.db'), '--log-format', 'json'],
-      { env: memoryProbeEnv(file, 200), timeoutMs: 300_000 });
+    const r = gradwire(
+      [
+        'train',
+        '--in-process',
+        '--config',
+        join(dir, 'run.yaml'),
+        '--out',
+        join(out, 'run'),
+        '--store',
+        join(out, 'g.db'),
+        '--log-format',
+        'json',
+      ],
+      { env: memoryProbeEnv(file, 200), timeoutMs: 300_000 },
+    );
     expect(r.status, r.stderr).toBe(0);
-    const events = r.stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogEvent);
+    const events = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as LogEvent);
     const warm = events.find((e) => e.event === 'step' && (e['step'] as number) >= WARM_UP)!;
     const done = events.find((e) => e.event === 'done')!;
     expect(summary(join(out, 'run'))['steps']).toBe(STEPS);

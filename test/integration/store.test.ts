@@ -22,8 +22,14 @@ afterEach(() => {
 });
 
 const epoch = (e: number, acc = 0.5 + e / 100): EpochRow => ({
-  epoch: e, step: e * 10, trainLoss: 1 / e, trainAccuracy: acc - 0.01, valLoss: 2 / e, valAccuracy: acc,
-  lr: 0.01, samplesPerSecond: 1000 + e,
+  epoch: e,
+  step: e * 10,
+  trainLoss: 1 / e,
+  trainAccuracy: acc - 0.01,
+  valLoss: 2 / e,
+  valAccuracy: acc,
+  lr: 0.01,
+  samplesPerSecond: 1000 + e,
 });
 
 /** runs `body` in a child process with `store` bound to Store.open(path); returns the child */
@@ -58,8 +64,15 @@ describe('Store', () => {
   it('round-trips runs and their epochs', () => {
     const store = openStore(join(tempDir(), 'x.db'));
     store.createRun('r1', 'run', { seed: 5, model: { hidden: [16] } });
-    expect(store.run('r1')).toMatchObject({ id: 'r1', kind: 'run', sweepId: null, status: 'running',
-      config: { seed: 5, model: { hidden: [16] } }, finishedAt: null, summary: null });
+    expect(store.run('r1')).toMatchObject({
+      id: 'r1',
+      kind: 'run',
+      sweepId: null,
+      status: 'running',
+      config: { seed: 5, model: { hidden: [16] } },
+      finishedAt: null,
+      summary: null,
+    });
     store.addEpoch('r1', epoch(1));
     store.addEpoch('r1', epoch(2));
     store.addEpoch('r1', { ...epoch(2), valAccuracy: 0.9, trainLoss: NaN }); // upsert; NaN → NaN
@@ -71,7 +84,14 @@ describe('Store', () => {
     store.createRun('r2', 'run', {});
     store.finishRun('r2', 'failed', null);
     expect(store.runs()).toEqual([
-      expect.objectContaining({ id: 'r1', kind: 'run', sweepId: null, status: 'finished', testAccuracy: 0.93, valAccuracy: 0.91 }),
+      expect.objectContaining({
+        id: 'r1',
+        kind: 'run',
+        sweepId: null,
+        status: 'finished',
+        testAccuracy: 0.93,
+        valAccuracy: 0.91,
+      }),
       expect.objectContaining({ id: 'r2', status: 'failed', testAccuracy: null, valAccuracy: null }),
     ]);
     expect(store.run('nope')).toBeUndefined();
@@ -82,9 +102,19 @@ describe('Store', () => {
 
   it('round-trips sweeps and trials, with curves from the trial runs', () => {
     const store = openStore(join(tempDir(), 'x.db'));
-    const config = { method: 'random', trials: 3, parameters: { 'optimizer.lr': { distribution: 'log_uniform', min: 1e-4, max: 1e-1 } } };
+    const config = {
+      method: 'random',
+      trials: 3,
+      parameters: { 'optimizer.lr': { distribution: 'log_uniform', min: 1e-4, max: 1e-1 } },
+    };
     store.createSweep('s1', config, 'abc123');
-    expect(store.sweep('s1')).toMatchObject({ id: 's1', config, configHash: 'abc123', status: 'running', summary: null });
+    expect(store.sweep('s1')).toMatchObject({
+      id: 's1',
+      config,
+      configHash: 'abc123',
+      status: 'running',
+      summary: null,
+    });
     expect(store.latestUnfinishedSweep()?.id).toBe('s1');
     for (let i = 0; i < 3; i++) store.addTrial('s1', i, { 'optimizer.lr': 10 ** -(i + 1) });
     expect(() => store.addTrial('s1', 1, {})).toThrow('sweep s1 already has a trial 1');
@@ -103,14 +133,42 @@ describe('Store', () => {
 
     const trials = store.trials('s1');
     expect(trials).toEqual([
-      { index: 0, params: { 'optimizer.lr': 0.1 }, status: 'finished', value: 0.7, valAccuracy: 0.7, epochs: 2, curve: [
-        { epoch: 1, valAccuracy: 0.6, valLoss: 2, trainLoss: 1 }, { epoch: 2, valAccuracy: 0.7, valLoss: 1, trainLoss: 0.5 }] },
-      { index: 1, params: { 'optimizer.lr': 0.01 }, status: 'stopped', value: 0.4, valAccuracy: 0.4, epochs: 1, curve: [
-        { epoch: 1, valAccuracy: 0.4, valLoss: 2, trainLoss: 1 }] },
-      { index: 2, params: { 'optimizer.lr': 0.001 }, status: 'queued', value: null, valAccuracy: null, epochs: 0, curve: [] },
+      {
+        index: 0,
+        params: { 'optimizer.lr': 0.1 },
+        status: 'finished',
+        value: 0.7,
+        valAccuracy: 0.7,
+        epochs: 2,
+        curve: [
+          { epoch: 1, valAccuracy: 0.6, valLoss: 2, trainLoss: 1 },
+          { epoch: 2, valAccuracy: 0.7, valLoss: 1, trainLoss: 0.5 },
+        ],
+      },
+      {
+        index: 1,
+        params: { 'optimizer.lr': 0.01 },
+        status: 'stopped',
+        value: 0.4,
+        valAccuracy: 0.4,
+        epochs: 1,
+        curve: [{ epoch: 1, valAccuracy: 0.4, valLoss: 2, trainLoss: 1 }],
+      },
+      {
+        index: 2,
+        params: { 'optimizer.lr': 0.001 },
+        status: 'queued',
+        value: null,
+        valAccuracy: null,
+        epochs: 0,
+        curve: [],
+      },
     ]);
     expect(store.trial('s1', 0)).toMatchObject({ runId: 's1-t0', status: 'finished' });
-    expect(store.runs().map((r) => [r.id, r.kind, r.sweepId])).toEqual([['s1-t0', 'trial', 's1'], ['s1-t1', 'trial', 's1']]);
+    expect(store.runs().map((r) => [r.id, r.kind, r.sweepId])).toEqual([
+      ['s1-t0', 'trial', 's1'],
+      ['s1-t1', 'trial', 's1'],
+    ]);
 
     store.createSweep('s2', {}, 'def');
     expect(store.latestUnfinishedSweep()?.id).toBe('s2');
@@ -118,7 +176,9 @@ describe('Store', () => {
     store.finishSweep('s1', { best: 0, value: 0.7 });
     expect(store.latestUnfinishedSweep()).toBeUndefined();
     expect(store.sweeps().map((s) => [s.id, s.status, s.summary])).toEqual([
-      ['s1', 'finished', { best: 0, value: 0.7 }], ['s2', 'finished', { best: 0 }]]);
+      ['s1', 'finished', { best: 0, value: 0.7 }],
+      ['s2', 'finished', { best: 0 }],
+    ]);
     expect(store.trials('s2')).toEqual([]);
   });
 
@@ -136,14 +196,21 @@ describe('Store', () => {
 
   it('after a SIGKILLed coordinator, finished trials stay finished and running ones are requeued', () => {
     const path = join(tempDir(), 'x.db');
-    const code = childScript(path, `
+    const code = childScript(
+      path,
+      `
       store.createSweep('s', { trials: 3 }, 'h');
       for (const i of [0, 1, 2]) store.addTrial('s', i, { i });
       for (const i of [0, 1]) { store.createRun('t' + i, 'trial', {}, 's'); store.startTrial('s', i, 't' + i); }
       store.addEpoch('t0', { epoch: 1, step: 5, trainLoss: 1, trainAccuracy: 0.5, valLoss: 1, valAccuracy: 0.6, lr: 0.1, samplesPerSecond: 9 });
       store.finishTrial('s', 0, 'finished', 0.6, 0.6, 1);
-      process.kill(process.pid, 'SIGKILL');`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+      process.kill(process.pid, 'SIGKILL');`,
+    );
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.signal).toBe('SIGKILL');
 
@@ -153,7 +220,11 @@ describe('Store', () => {
     expect(store.requeueRunning('s')).toBe(1);
     const trials = store.trials('s');
     expect(trials.map((t) => t.status)).toEqual(['finished', 'queued', 'queued']);
-    expect(trials[0]).toMatchObject({ value: 0.6, epochs: 1, curve: [{ epoch: 1, valAccuracy: 0.6, valLoss: 1, trainLoss: 1 }] });
+    expect(trials[0]).toMatchObject({
+      value: 0.6,
+      epochs: 1,
+      curve: [{ epoch: 1, valAccuracy: 0.6, valLoss: 1, trainLoss: 1 }],
+    });
     expect(store.trial('s', 1)).toMatchObject({ runId: null, startedAt: null });
     expect(store.run('t1')?.status).toBe('failed');
     expect(store.run('t0')?.status).toBe('running'); // finishing the run is the caller's business
@@ -167,18 +238,36 @@ describe('Store', () => {
     const path = join(tempDir(), 'x.db');
     openStore(path).createRun('r', 'run', {});
     // the writer: another process appending epochs as fast as it can, one durable transaction each
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', childScript(path, `
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        childScript(
+          path,
+          `
       for (let e = 1; e <= 400; e++) store.addEpoch('r', { epoch: e, step: e, trainLoss: 1, trainAccuracy: 0.5,
         valLoss: 1, valAccuracy: 0.5, lr: 0.1, samplesPerSecond: 1 });
-      store.close();`)], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      store.close();`,
+        ),
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
     // the reader waits for nothing: any lock conflict would throw SQLITE_BUSY at once
     const reader = new Database(path, { readonly: true, timeout: 0 });
     const store = openStore(path);
-    let reads = 0, seen = 0, done = false;
-    void exited.then(() => { done = true; });
+    let reads = 0,
+      seen = 0,
+      done = false;
+    void exited.then(() => {
+      done = true;
+    });
     try {
       while (!done) {
         const n = reader.prepare('SELECT count(*) FROM metrics').pluck().get() as number;
@@ -199,7 +288,9 @@ describe('Store', () => {
   it('names the path when its folder does not exist or the file is not a database', () => {
     const dir = tempDir();
     const missing = join(dir, 'no-such-folder', 'x.db');
-    expect(() => Store.open(missing)).toThrow(`cannot open experiment store ${missing}: folder ${join(dir, 'no-such-folder')} does not exist`);
+    expect(() => Store.open(missing)).toThrow(
+      `cannot open experiment store ${missing}: folder ${join(dir, 'no-such-folder')} does not exist`,
+    );
     const junk = join(dir, 'junk.db');
     writeFileSync(junk, 'this is not a database, just some text that is long enough to have a header'.repeat(20));
     expect(() => Store.open(junk)).toThrow(`cannot open experiment store ${junk}: the file is not a SQLite database`);

@@ -15,9 +15,23 @@ function trialsCsv(out: string): string[] {
   return readFileSync(join(out, 'trials.csv'), 'utf8').trim().split('\n');
 }
 
-async function sweepOnPool(file: string, out: string, opts: { killAfterTrials?: number; port?: number; resume?: boolean } = {}): Promise<Proc> {
-  const port = opts.port ?? await freePort();
-  const c = startCoordinator(['--sweep', file, '--listen', `127.0.0.1:${port}`, '--out', out, '--min-workers', '2', ...(opts.resume ? ['--resume'] : [])]);
+async function sweepOnPool(
+  file: string,
+  out: string,
+  opts: { killAfterTrials?: number; port?: number; resume?: boolean } = {},
+): Promise<Proc> {
+  const port = opts.port ?? (await freePort());
+  const c = startCoordinator([
+    '--sweep',
+    file,
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--out',
+    out,
+    '--min-workers',
+    '2',
+    ...(opts.resume ? ['--resume'] : []),
+  ]);
   await listeningPort(c);
   return c;
 }
@@ -25,7 +39,12 @@ async function sweepOnPool(file: string, out: string, opts: { killAfterTrials?: 
 describe('gradwire sweep (local pool)', () => {
   const dir = withFiles({ 'sweep.yaml': SWEEP('random', 6) });
   const out = tempDir();
-  const r = gradwire(['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', out, '--log-format', 'json'], { timeoutMs: 180_000 });
+  const r = gradwire(
+    ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', out, '--log-format', 'json'],
+    {
+      timeoutMs: 180_000,
+    },
+  );
 
   it('finishes and writes trials.csv, summary.json and report.html', () => {
     expect(r.stderr).toBe('');
@@ -53,20 +72,48 @@ describe('gradwire sweep (local pool)', () => {
 
 describe('trials on the pool', () => {
   it('a trial on 2 workers (workersPerTrial: 2) gives the same results as on 1: exactness holds per trial', () => {
-    const dir = withFiles({ 'one.yaml': SWEEP('random', 3), 'two.yaml': `${SWEEP('random', 3)}workersPerTrial: 2\n` });
-    const a = tempDir(), b = tempDir();
-    expect(gradwire(['sweep', '--config', join(dir, 'one.yaml'), '--workers', '2', '--out', a, '--log-format', 'json'], { timeoutMs: 180_000 }).status).toBe(0);
-    expect(gradwire(['sweep', '--config', join(dir, 'two.yaml'), '--workers', '2', '--out', b, '--log-format', 'json'], { timeoutMs: 180_000 }).status).toBe(0);
+    const dir = withFiles({
+      'one.yaml': SWEEP('random', 3),
+      'two.yaml': `${SWEEP('random', 3)}workersPerTrial: 2\n`,
+    });
+    const a = tempDir(),
+      b = tempDir();
+    expect(
+      gradwire(['sweep', '--config', join(dir, 'one.yaml'), '--workers', '2', '--out', a, '--log-format', 'json'], {
+        timeoutMs: 180_000,
+      }).status,
+    ).toBe(0);
+    expect(
+      gradwire(['sweep', '--config', join(dir, 'two.yaml'), '--workers', '2', '--out', b, '--log-format', 'json'], {
+        timeoutMs: 180_000,
+      }).status,
+    ).toBe(0);
     expect(trialsCsv(b)).toEqual(trialsCsv(a));
   }, 200_000);
 
   it('ASHA stops unpromising trials at its rungs (epochs 1 and 3 of 9)', () => {
     const space = SWEEP('random', 6, 'earlyStopping: { type: asha, minEpochs: 1, reductionFactor: 3 }\n')
-      .replace('epochs: 30', 'epochs: 9').replace('min: 0.001, max: 0.3', 'min: 0.00001, max: 1');
+      .replace('epochs: 30', 'epochs: 9')
+      .replace('min: 0.001, max: 0.3', 'min: 0.00001, max: 1');
     const out = tempDir();
-    const r = gradwire(['sweep', '--config', join(withFiles({ 's.yaml': space }), 's.yaml'), '--workers', '2', '--out', out, '--log-format', 'json'], { timeoutMs: 180_000 });
+    const r = gradwire(
+      [
+        'sweep',
+        '--config',
+        join(withFiles({ 's.yaml': space }), 's.yaml'),
+        '--workers',
+        '2',
+        '--out',
+        out,
+        '--log-format',
+        'json',
+      ],
+      { timeoutMs: 180_000 },
+    );
     expect(r.status).toBe(0);
-    const rows = trialsCsv(out).slice(1).map((l) => l.split(','));
+    const rows = trialsCsv(out)
+      .slice(1)
+      .map((l) => l.split(','));
     const stopped = rows.filter((c) => c[c.length - 1] === 'stopped');
     expect(stopped.length).toBeGreaterThan(0);
     for (const c of stopped) expect(['1', '3']).toContain(c[c.length - 2]);
@@ -121,7 +168,12 @@ describe('a sweep whose coordinator is killed with SIGKILL', () => {
   it('--resume of a sweep whose config changed says what changed', async () => {
     const dir = withFiles({ 'sweep.yaml': SWEEP('random', 2), 'changed.yaml': SWEEP('random', 3) });
     const out = tempDir();
-    const ok = gradwire(['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '1', '--out', out, '--log-format', 'json'], { timeoutMs: 120_000 });
+    const ok = gradwire(
+      ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '1', '--out', out, '--log-format', 'json'],
+      {
+        timeoutMs: 120_000,
+      },
+    );
     expect(ok.status).toBe(0);
     const r = gradwire(['sweep', '--config', join(dir, 'changed.yaml'), '--workers', '1', '--out', out, '--resume']);
     expect(r.status).toBe(2);

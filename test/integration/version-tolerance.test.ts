@@ -43,17 +43,30 @@ const file = join(withFiles({ 'run.yaml': CONFIG }), 'run.yaml');
 /** the environment of a child: ours without any GRADWIRE_* or TEST_FAKE_* setting, plus `extra` */
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { FORCE_COLOR: '0' };
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GRADWIRE_') && !k.startsWith('TEST_FAKE_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('GRADWIRE_') && !k.startsWith('TEST_FAKE_')) env[k] = v;
   return { ...env, ...extra };
 }
 
 /** a worker process that reports another Node.js release (only its process.versions differ) */
-const OTHER_RELEASE = { NODE_OPTIONS: `--import=${FAKE_RUNTIME}`, TEST_FAKE_NODE: OTHER_NODE, TEST_FAKE_V8: OTHER_V8 };
+const OTHER_RELEASE = {
+  NODE_OPTIONS: `--import=${FAKE_RUNTIME}`,
+  TEST_FAKE_NODE: OTHER_NODE,
+  TEST_FAKE_V8: OTHER_V8,
+};
 
 function inProcess(kernels: string): string {
   const out = tempDir('gradwire-ref-');
-  const r = spawnSync(NODE, ['--import', 'tsx', CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
-    { cwd: ROOT, encoding: 'utf8', env: childEnv({ GRADWIRE_KERNELS: kernels }), timeout: 60_000 });
+  const r = spawnSync(
+    NODE,
+    ['--import', 'tsx', CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: childEnv({ GRADWIRE_KERNELS: kernels }),
+      timeout: 60_000,
+    },
+  );
   if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
   return summary(out).weightsSha256;
 }
@@ -74,19 +87,45 @@ afterEach(async () => {
 });
 
 function start(name: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(NODE, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(env) });
+  const child = spawn(NODE, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(env),
+  });
   const p = new Proc(name, child);
   procs.push(p);
   return p;
 }
 
 function startCoordinator(out: string, kernels: string, minWorkers: number): Proc {
-  return start('coordinator', [CLI, 'coordinator', '--config', file, '--listen', '127.0.0.1:0', '--out', out, '--log-format', 'json',
-    '--min-workers', String(minWorkers), '--heartbeat-timeout', '3'], { GRADWIRE_KERNELS: kernels });
+  return start(
+    'coordinator',
+    [
+      CLI,
+      'coordinator',
+      '--config',
+      file,
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      out,
+      '--log-format',
+      'json',
+      '--min-workers',
+      String(minWorkers),
+      '--heartbeat-timeout',
+      '3',
+    ],
+    { GRADWIRE_KERNELS: kernels },
+  );
 }
 
 function startWorker(url: string, name: string, env: Record<string, string>): Proc {
-  return start(name, [WORKER, '--connect', url, '--name', name, '--log-format', 'json', '--cache-dir', tempDir('gradwire-cache-')], env);
+  return start(
+    name,
+    [WORKER, '--connect', url, '--name', name, '--log-format', 'json', '--cache-dir', tempDir('gradwire-cache-')],
+    env,
+  );
 }
 
 async function listening(c: Proc): Promise<string> {
@@ -118,9 +157,22 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
     const same = startWorker(url, 'same', { GRADWIRE_KERNELS: 'wasm-simd' });
     // accepted: the join is logged with the worker's own Node.js and V8, and says they differ
     const joined = await c.waitForEvent('worker-joined', (e) => e['name'] === 'patched');
-    expect(joined).toMatchObject({ kernel: 'wasm-simd', kernelBuild: wasmBuild, node: OTHER_NODE, v8: OTHER_V8, sameRuntime: false });
-    expect(joined['msg']).toMatch(new RegExp(`Node ${OTHER_NODE.replace(/\./g, '\\.')}; the coordinator runs Node ${process.versions.node.replace(/\./g, '\\.')}: the same results`));
-    expect(await c.waitForEvent('worker-joined', (e) => e['name'] === 'same')).toMatchObject({ sameRuntime: true, kernelBuild: wasmBuild });
+    expect(joined).toMatchObject({
+      kernel: 'wasm-simd',
+      kernelBuild: wasmBuild,
+      node: OTHER_NODE,
+      v8: OTHER_V8,
+      sameRuntime: false,
+    });
+    expect(joined['msg']).toMatch(
+      new RegExp(
+        `Node ${OTHER_NODE.replace(/\./g, '\\.')}; the coordinator runs Node ${process.versions.node.replace(/\./g, '\\.')}: the same results`,
+      ),
+    );
+    expect(await c.waitForEvent('worker-joined', (e) => e['name'] === 'same')).toMatchObject({
+      sameRuntime: true,
+      kernelBuild: wasmBuild,
+    });
     // both compute steps; the weights are those of in-process training, bit for bit
     expect(await c.exited).toBe(0);
     expect(await patched.exited).toBe(0);
@@ -146,11 +198,18 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
     const told = errorsSent(r);
     expect(told.map((m) => m.code)).toEqual(['E_INCOMPATIBLE']);
     expect(told[0]!.message).toBe(
-      `runs another build of the wasm-simd kernels: kernel build ${other}, the coordinator's is ${wasmBuild} (sha256 of shared/kernels/build/kernels.wasm); `
-      + 'another build can give other bits, so exact results need the same one: run the same gradwire version on both sides, with kernels built by '
-      + 'the same AssemblyScript (npm ci, or the same container image), and compare with sha256sum shared/kernels/build/kernels.wasm');
+      `runs another build of the wasm-simd kernels: kernel build ${other}, the coordinator's is ${wasmBuild} (sha256 of shared/kernels/build/kernels.wasm); ` +
+        'another build can give other bits, so exact results need the same one: run the same gradwire version on both sides, with kernels built by ' +
+        'the same AssemblyScript (npm ci, or the same container image), and compare with sha256sum shared/kernels/build/kernels.wasm',
+    );
     const line = await rejected(c, 'other-build');
-    expect(line).toMatchObject({ level: 50, code: 'E_INCOMPATIBLE', field: 'kernelBuild', workerValue: other, coordinatorValue: wasmBuild });
+    expect(line).toMatchObject({
+      level: 50,
+      code: 'E_INCOMPATIBLE',
+      field: 'kernelBuild',
+      workerValue: other,
+      coordinatorValue: wasmBuild,
+    });
     expect(line['msg']).toContain(told[0]!.message);
     // a real worker then trains to the in-process weights
     startWorker(url, 'good', { GRADWIRE_KERNELS: 'wasm-simd' });
@@ -159,7 +218,7 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
   }, 60_000);
 });
 
-describe('js: the runtime\'s elementary functions matter', () => {
+describe("js: the runtime's elementary functions matter", () => {
   const reference = inProcess('js');
 
   it('a js worker on another V8 is refused naming both versions and exits 2; so is one with another math fingerprint; one on another Node.js build of the same V8 joins; the run ends with the js in-process weights', async () => {
@@ -169,11 +228,18 @@ describe('js: the runtime\'s elementary functions matter', () => {
     // a real worker on another patch release: refused, and it gives up (exit 2) saying why
     const patched = startWorker(url, 'patched', { GRADWIRE_KERNELS: 'js', ...OTHER_RELEASE });
     const line = await rejected(c, 'patched');
-    const v8Message = `runs V8 ${OTHER_V8} (Node ${OTHER_NODE}); the coordinator runs V8 ${process.versions.v8} (Node ${process.versions.node}). `
-      + 'The js kernels call the runtime\'s Math.exp, Math.log, Math.tanh and friends, whose results may differ between V8 versions, so exact '
-      + `results need the same Node.js on every machine: run Node ${process.versions.node} here, or the wasm-simd kernels everywhere `
-      + '(GRADWIRE_KERNELS=wasm-simd: they bring their own elementary functions and need only the same kernel build)';
-    expect(line).toMatchObject({ level: 50, code: 'E_INCOMPATIBLE', field: 'v8', workerValue: OTHER_V8, coordinatorValue: process.versions.v8 });
+    const v8Message =
+      `runs V8 ${OTHER_V8} (Node ${OTHER_NODE}); the coordinator runs V8 ${process.versions.v8} (Node ${process.versions.node}). ` +
+      "The js kernels call the runtime's Math.exp, Math.log, Math.tanh and friends, whose results may differ between V8 versions, so exact " +
+      `results need the same Node.js on every machine: run Node ${process.versions.node} here, or the wasm-simd kernels everywhere ` +
+      '(GRADWIRE_KERNELS=wasm-simd: they bring their own elementary functions and need only the same kernel build)';
+    expect(line).toMatchObject({
+      level: 50,
+      code: 'E_INCOMPATIBLE',
+      field: 'v8',
+      workerValue: OTHER_V8,
+      coordinatorValue: process.versions.v8,
+    });
     expect(line['msg']).toContain(v8Message);
     expect(await patched.exited).toBe(2);
     expect((await patched.waitForEvent('fatal'))['msg']).toBe(`giving up: E_INCOMPATIBLE: ${v8Message}`);
@@ -183,14 +249,23 @@ describe('js: the runtime\'s elementary functions matter', () => {
     await odd.hello({ runtime: runtime({ kernel: 'js', kernelBuild: '', math: '0123456789abcdef' }) });
     expect((await odd.closed).code).toBe(4006);
     expect(errorsSent(odd).map((m) => m.code)).toEqual(['E_INCOMPATIBLE']);
-    expect(errorsSent(odd)[0]!.message).toMatch(new RegExp(
-      `^its elementary functions \\(Math\\.exp, Math\\.log, Math\\.tanh, \\.\\.\\.\\) give other results than the coordinator's, although both run V8 .*: `
-      + `math fingerprint 0123456789abcdef, the coordinator's ${mathFingerprint()} .*or the wasm-simd kernels everywhere`));
-    expect(await rejected(c, 'other-math')).toMatchObject({ field: 'math', workerValue: '0123456789abcdef', coordinatorValue: mathFingerprint() });
+    expect(errorsSent(odd)[0]!.message).toMatch(
+      new RegExp(
+        `^its elementary functions \\(Math\\.exp, Math\\.log, Math\\.tanh, \\.\\.\\.\\) give other results than the coordinator's, although both run V8 .*: ` +
+          `math fingerprint 0123456789abcdef, the coordinator's ${mathFingerprint()} .*or the wasm-simd kernels everywhere`,
+      ),
+    );
+    expect(await rejected(c, 'other-math')).toMatchObject({
+      field: 'math',
+      workerValue: '0123456789abcdef',
+      coordinatorValue: mathFingerprint(),
+    });
 
     // another Node.js version string on the same V8 and math (a distribution's build): welcome
     const distro = await rogue(url, 'distro-build');
-    await distro.hello({ runtime: runtime({ kernel: 'js', kernelBuild: '', node: `${process.versions.node}-distro1` }) });
+    await distro.hello({
+      runtime: runtime({ kernel: 'js', kernelBuild: '', node: `${process.versions.node}-distro1` }),
+    });
     await distro.next('welcome');
     await distro.next('job');
     distro.close();
@@ -209,15 +284,36 @@ describe('hellos of other protocol versions', () => {
     const url = await listening(c);
     const old = await rogue(url, 'protocol-2');
     await old.next('challenge');
-    old.sendRaw(encode({ type: 'hello', protocol: 2, name: 'protocol-2', runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() } }));
+    old.sendRaw(
+      encode({
+        type: 'hello',
+        protocol: 2,
+        name: 'protocol-2',
+        runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() },
+      }),
+    );
     expect((await old.closed).code).toBe(4001);
-    expect(errorsSent(old)[0]!.message).toBe(`speaks protocol version 2; this coordinator speaks ${PROTOCOL_VERSION}: run the same gradwire version on both sides`);
+    expect(errorsSent(old)[0]!.message).toBe(
+      `speaks protocol version 2; this coordinator speaks ${PROTOCOL_VERSION}: run the same gradwire version on both sides`,
+    );
 
     const partial = await rogue(url, 'no-build');
     await partial.next('challenge');
-    partial.sendRaw(encode({ type: 'hello', protocol: PROTOCOL_VERSION, name: 'no-build', runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() } }));
+    partial.sendRaw(
+      encode({
+        type: 'hello',
+        protocol: PROTOCOL_VERSION,
+        name: 'no-build',
+        runtime: { node: process.versions.node, v8: process.versions.v8, kernel: kernelVariant() },
+      }),
+    );
     expect((await partial.closed).code).toBe(4003);
-    expect(errorsSent(partial)).toMatchObject([{ code: 'E_BAD_FRAME', message: `invalid "hello" message: protocol ${PROTOCOL_VERSION} needs runtime.kernelBuild and runtime.math` }]);
+    expect(errorsSent(partial)).toMatchObject([
+      {
+        code: 'E_BAD_FRAME',
+        message: `invalid "hello" message: protocol ${PROTOCOL_VERSION} needs runtime.kernelBuild and runtime.math`,
+      },
+    ]);
     expect(PROTOCOL_VERSION).toBe(3);
   }, 30_000);
 });

@@ -13,7 +13,10 @@ import type { PassContext } from '../../shared/nn/layer.js';
 import { Rng } from '../../shared/rng.js';
 
 const wasm = createWasmKernels();
-const VARIANTS: Array<[string, Kernels | null]> = [['js', createJsKernels()], ['wasm-simd', wasm]];
+const VARIANTS: Array<[string, Kernels | null]> = [
+  ['js', createJsKernels()],
+  ['wasm-simd', wasm],
+];
 
 function bn(width: number, k: Kernels): BatchNorm {
   const layer = new BatchNorm(width);
@@ -29,13 +32,33 @@ function inK(k: Kernels, src: ArrayLike<number>): Float32Array {
   return a;
 }
 
-const ctx = (training: boolean, rows: number): PassContext => ({ training, seed: 0, step: 0, samples: new Int32Array(rows) });
+const ctx = (training: boolean, rows: number): PassContext => ({
+  training,
+  seed: 0,
+  step: 0,
+  samples: new Int32Array(rows),
+});
 
 // three batches of 4 samples × 2 features, worked by hand below
 const batches = [
-  [[1, 2], [3, 4], [5, 6], [7, 8]],
-  [[0, 0], [2, -2], [4, 2], [6, 0]],
-  [[10, 1], [10, 1], [10, 3], [10, 3]],
+  [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+  ],
+  [
+    [0, 0],
+    [2, -2],
+    [4, 2],
+    [6, 0],
+  ],
+  [
+    [10, 1],
+    [10, 1],
+    [10, 3],
+    [10, 3],
+  ],
 ];
 
 describe.each(VARIANTS)('BatchNorm running statistics (%s kernels)', (_name, kernels) => {
@@ -47,13 +70,25 @@ describe.each(VARIANTS)('BatchNorm running statistics (%s kernels)', (_name, ker
     // batch 1: mean (4, 5); unbiased var: Σ(x-4)² = 9+1+1+9 = 20 → 20/3 (both features)
     // batch 2: mean (3, 0); feature 0: Σ = 9+1+1+9 = 20 → 20/3; feature 1: Σ = 0+4+4+0 = 8 → 8/3
     // batch 3: mean (10, 2); feature 0: 0; feature 1: Σ = 1+1+1+1 = 4 → 4/3
-    let rm = [0, 0], rv = [1, 1];
-    const means = [[4, 5], [3, 0], [10, 2]];
-    const vars = [[20 / 3, 20 / 3], [20 / 3, 8 / 3], [0, 4 / 3]];
+    let rm = [0, 0],
+      rv = [1, 1];
+    const means = [
+      [4, 5],
+      [3, 0],
+      [10, 2],
+    ];
+    const vars = [
+      [20 / 3, 20 / 3],
+      [20 / 3, 8 / 3],
+      [0, 4 / 3],
+    ];
     batches.forEach((rows, t) => {
       const x = inK(k, rows.flat());
       // two microbatches of 2, reduced as the engine does
-      const stats = treeReduce([layer.partialStats(x.subarray(0, 4), 2), layer.partialStats(x.subarray(4), 2)], combineStats);
+      const stats = treeReduce(
+        [layer.partialStats(x.subarray(0, 4), 2), layer.partialStats(x.subarray(4), 2)],
+        combineStats,
+      );
       layer.updateRunning(stats);
       rm = rm.map((m, f) => 0.9 * m + 0.1 * means[t]![f]!);
       rv = rv.map((v, f) => 0.9 * v + 0.1 * vars[t]![f]!);
@@ -72,8 +107,8 @@ describe.each(VARIANTS)('BatchNorm running statistics (%s kernels)', (_name, ker
     layer.params.set([2, 3, 0.5, -0.5]); // γ (2, 3), β (0.5, -0.5)
     const cache = layer.newCache(1);
     layer.forward(inK(k, [3, 0]), 1, cache, ctx(false, 1));
-    expect(cache.out[0]).toBeCloseTo(2 * (3 - 1) / Math.sqrt(4 + 1e-5) + 0.5, 5);
-    expect(cache.out[1]).toBeCloseTo(3 * (0 + 1) / Math.sqrt(0.25 + 1e-5) - 0.5, 5);
+    expect(cache.out[0]).toBeCloseTo((2 * (3 - 1)) / Math.sqrt(4 + 1e-5) + 0.5, 5);
+    expect(cache.out[1]).toBeCloseTo((3 * (0 + 1)) / Math.sqrt(0.25 + 1e-5) - 0.5, 5);
   });
 
   test('in training mode normalizes with the biased batch variance (torch semantics)', () => {
@@ -87,7 +122,10 @@ describe.each(VARIANTS)('BatchNorm running statistics (%s kernels)', (_name, ker
   test('reduces per-microbatch statistics of uneven sizes into the global mean and variance', () => {
     const layer = bn(3, k);
     const n = 37;
-    const x = inK(k, Array.from({ length: n * 3 }, (_, i) => Math.sin(i * 1.7) * 5 + (i % 3) * 10));
+    const x = inK(
+      k,
+      Array.from({ length: n * 3 }, (_, i) => Math.sin(i * 1.7) * 5 + (i % 3) * 10),
+    );
     const cuts = [0, 16, 32, 37];
     const parts = cuts.slice(1).map((end, j) => layer.partialStats(x.subarray(cuts[j]! * 3, end * 3), end - cuts[j]!));
     const g = treeReduce(parts, combineStats);
@@ -107,17 +145,25 @@ describe.each(VARIANTS)('BatchNorm running statistics (%s kernels)', (_name, ker
 /** the bytes of a typed array's own elements */
 const bytes = (a: Float32Array | Float64Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
-describe.each(VARIANTS)('BatchNorm in its kernels\' memory (%s kernels)', (_name, kernels) => {
+describe.each(VARIANTS)("BatchNorm in its kernels' memory (%s kernels)", (_name, kernels) => {
   const test = kernels ? it : it.skip;
   const k = kernels!;
-  const F = 5, rows = 6;
+  const F = 5,
+    rows = 6;
   const rng = new Rng(1, 'batchnorm-test', 'memory');
-  const xa = inK(k, Array.from({ length: rows * F }, () => rng.normal() * 2 + 1));
-  const xb = inK(k, Array.from({ length: rows * F }, () => rng.normal() - 3));
+  const xa = inK(
+    k,
+    Array.from({ length: rows * F }, () => rng.normal() * 2 + 1),
+  );
+  const xb = inK(
+    k,
+    Array.from({ length: rows * F }, () => rng.normal() - 3),
+  );
 
-  test('partialStats with a cache returns that cache\'s buffer, the same bits as without one; caches do not share', () => {
+  test("partialStats with a cache returns that cache's buffer, the same bits as without one; caches do not share", () => {
     const layer = bn(F, k);
-    const ca = layer.newCache(rows), cb = layer.newCache(rows);
+    const ca = layer.newCache(rows),
+      cb = layer.newCache(rows);
     const free = layer.partialStats(xa, rows);
     const sa = layer.partialStats(xa, rows, ca);
     const sb = layer.partialStats(xb, rows, cb);
@@ -132,7 +178,7 @@ describe.each(VARIANTS)('BatchNorm in its kernels\' memory (%s kernels)', (_name
     expect(sb[1]).toBeLessThan(0);
   });
 
-  test('reduced values from outside the kernels\' memory give the same bits as the kernels\' own', () => {
+  test("reduced values from outside the kernels' memory give the same bits as the kernels' own", () => {
     const run = (foreign: boolean): Buffer[] => {
       const layer = bn(F, k);
       for (let i = 0; i < 2 * F; i++) layer.params[i] = 1 + 0.1 * i;
@@ -151,7 +197,8 @@ describe.each(VARIANTS)('BatchNorm in its kernels\' memory (%s kernels)', (_name
       layer.updateRunning(foreign ? Float64Array.from(stats) : own);
       return [cache.out, cache.dx, grads, layer.buffers].map((a) => Buffer.from(bytes(a)));
     };
-    const a = run(false), b = run(true);
+    const a = run(false),
+      b = run(true);
     a.forEach((v, i) => expect(v.equals(b[i]!), `output ${i}`).toBe(true));
   });
 
@@ -167,7 +214,11 @@ describe('BatchNorm layer: wasm-simd bit-identical to js', () => {
   (wasm ? it : it.skip)('training and eval forward, both backwards, dγ/dβ and running statistics', () => {
     const kernels = VARIANTS.map(([, k]) => k!);
     const rng = new Rng(2, 'batchnorm-test', 'variants');
-    for (const [rows, F] of [[1, 3], [7, 129], [16, 256]] as const) {
+    for (const [rows, F] of [
+      [1, 3],
+      [7, 129],
+      [16, 256],
+    ] as const) {
       const x = Array.from({ length: rows * F }, () => rng.normal() * 3 + 0.5);
       const dy = Array.from({ length: rows * F }, () => rng.normal());
       const gamma = Array.from({ length: 2 * F }, () => rng.normal() * 0.5 + 1);
@@ -176,9 +227,12 @@ describe('BatchNorm layer: wasm-simd bit-identical to js', () => {
         layer.params.set(gamma);
         const cache = layer.newCache(rows);
         const grads = k.alloc(2 * F);
-        const xs = inK(k, x), dys = inK(k, dy);
+        const xs = inK(k, x),
+          dys = inK(k, dy);
         const got: Buffer[] = [];
-        const keep = (a: Float32Array | Float64Array): void => { got.push(Buffer.from(bytes(a))); };
+        const keep = (a: Float32Array | Float64Array): void => {
+          got.push(Buffer.from(bytes(a)));
+        };
         layer.forward(xs, rows, cache, ctx(true, rows));
         keep(cache.out);
         layer.backward(xs, dys, rows, cache, grads, true);

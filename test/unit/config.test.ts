@@ -38,12 +38,22 @@ describe('the DESIGN example', () => {
     expect(c.seed).toBe(11);
     expect(c.data).toMatchObject({ name: 'mnist', split: [0.8, 0.1, 0.1] });
     expect(c.model).toMatchObject({
-      hidden: [256, 128], activation: 'relu', init: 'he_normal', norm: 'batch', dropout: 0.2,
-      dropoutMode: 'inverted', loss: 'cross_entropy',
+      hidden: [256, 128],
+      activation: 'relu',
+      init: 'he_normal',
+      norm: 'batch',
+      dropout: 0.2,
+      dropoutMode: 'inverted',
+      loss: 'cross_entropy',
     });
     expect(c.model.layers).toBeUndefined();
     expect(c.optimizer).toMatchObject({
-      name: 'adam', lr: 0.001, weightDecay: 0, decay: 'l2', clipNorm: 0, eps: 1e-8,
+      name: 'adam',
+      lr: 0.001,
+      weightDecay: 0,
+      decay: 'l2',
+      clipNorm: 0,
+      eps: 1e-8,
       schedule: { name: 'constant', stepSize: 1, gamma: 0.1, minLr: 0, warmupSteps: 0 },
     });
     expect(c.batchSize).toBe(128);
@@ -53,9 +63,12 @@ describe('the DESIGN example', () => {
 
   it('means the same as JSON', () => {
     const json = JSON.stringify({
-      seed: 11, data: { name: 'mnist' },
+      seed: 11,
+      data: { name: 'mnist' },
       model: { hidden: [256, 128], activation: 'relu', init: 'he_normal', norm: 'batch', dropout: 0.2 },
-      optimizer: { name: 'adam', lr: 0.001 }, batchSize: 128, epochs: 10,
+      optimizer: { name: 'adam', lr: 0.001 },
+      batchSize: 128,
+      epochs: 10,
     });
     expect(parseConfigText(json, 'design.json')).toEqual(parseConfigText(DESIGN_EXAMPLE, 'design.yaml'));
   });
@@ -67,15 +80,36 @@ describe('defaults', () => {
       seed: 0,
       data: { name: 'mnist', split: [0.8, 0.1, 0.1], samples: 1000, classes: 3, noise: 0.1 },
       model: {
-        hidden: [256, 128], activation: 'relu', init: 'he_normal', norm: 'none', groups: 8, channels: 8,
-        dropout: 0, dropoutMode: 'inverted', loss: 'cross_entropy',
+        hidden: [256, 128],
+        activation: 'relu',
+        init: 'he_normal',
+        norm: 'none',
+        groups: 8,
+        channels: 8,
+        dropout: 0,
+        dropoutMode: 'inverted',
+        loss: 'cross_entropy',
       },
       optimizer: {
-        name: 'adam', lr: 0.001, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, alpha: 0.99, rho: 0.9,
-        momentumDecay: 0.004, weightDecay: 0, decay: 'l2', clipNorm: 0,
+        name: 'adam',
+        lr: 0.001,
+        momentum: 0.9,
+        beta1: 0.9,
+        beta2: 0.999,
+        eps: 1e-8,
+        alpha: 0.99,
+        rho: 0.9,
+        momentumDecay: 0.004,
+        weightDecay: 0,
+        decay: 'l2',
+        clipNorm: 0,
         schedule: { name: 'constant', stepSize: 1, gamma: 0.1, minLr: 0, warmupSteps: 0 },
       },
-      batchSize: 128, microbatch: 16, epochs: 10, checkpointEvery: 0, onNonFinite: 'stop',
+      batchSize: 128,
+      microbatch: 16,
+      epochs: 10,
+      checkpointEvery: 0,
+      onNonFinite: 'stop',
     });
   });
 
@@ -86,8 +120,14 @@ describe('defaults', () => {
   });
 
   it.each([
-    ['sgd', 0.01, 1e-8], ['momentum', 0.01, 1e-8], ['nesterov', 0.01, 1e-8], ['adagrad', 0.01, 1e-10],
-    ['rmsprop', 0.01, 1e-8], ['adadelta', 1.0, 1e-6], ['adam', 0.001, 1e-8], ['adamw', 0.001, 1e-8],
+    ['sgd', 0.01, 1e-8],
+    ['momentum', 0.01, 1e-8],
+    ['nesterov', 0.01, 1e-8],
+    ['adagrad', 0.01, 1e-10],
+    ['rmsprop', 0.01, 1e-8],
+    ['adadelta', 1.0, 1e-6],
+    ['adam', 0.001, 1e-8],
+    ['adamw', 0.001, 1e-8],
     ['nadam', 0.001, 1e-8],
   ])('%s defaults to lr %d and eps %d (unused by sgd, momentum, nesterov)', (name, lr, eps) => {
     const o = parseRunConfig({ optimizer: { name } }).optimizer;
@@ -96,19 +136,29 @@ describe('defaults', () => {
   });
 
   it('adamw defaults to decoupled weight decay 0.01; the others to L2 decay 0', () => {
-    expect(parseRunConfig({ optimizer: { name: 'adamw' } }).optimizer).toMatchObject({ weightDecay: 0.01, decay: 'decoupled' });
-    expect(parseRunConfig({ optimizer: { name: 'sgd' } }).optimizer).toMatchObject({ weightDecay: 0, decay: 'l2' });
+    expect(parseRunConfig({ optimizer: { name: 'adamw' } }).optimizer).toMatchObject({
+      weightDecay: 0.01,
+      decay: 'decoupled',
+    });
+    expect(parseRunConfig({ optimizer: { name: 'sgd' } }).optimizer).toMatchObject({
+      weightDecay: 0,
+      decay: 'l2',
+    });
   });
 
   it('an explicit decay kind, lr or eps wins over the optimizer default', () => {
-    const o = parseRunConfig({ optimizer: { name: 'adamw', decay: 'l2', weightDecay: 0.1, lr: 0.5, eps: 1e-6 } }).optimizer;
+    const o = parseRunConfig({
+      optimizer: { name: 'adamw', decay: 'l2', weightDecay: 0.1, lr: 0.5, eps: 1e-6 },
+    }).optimizer;
     expect(o).toMatchObject({ decay: 'l2', weightDecay: 0.1, lr: 0.5, eps: 1e-6 });
     expect(parseRunConfig({ optimizer: { name: 'sgd', decay: 'decoupled' } }).optimizer.decay).toBe('decoupled');
   });
 
   it('an exponential schedule defaults to gamma 0.95, a step schedule to 0.1', () => {
     expect(parseRunConfig({ optimizer: { schedule: { name: 'exponential' } } }).optimizer.schedule.gamma).toBe(0.95);
-    expect(parseRunConfig({ optimizer: { schedule: { name: 'exponential', gamma: 0.5 } } }).optimizer.schedule.gamma).toBe(0.5);
+    expect(
+      parseRunConfig({ optimizer: { schedule: { name: 'exponential', gamma: 0.5 } } }).optimizer.schedule.gamma,
+    ).toBe(0.5);
     expect(parseRunConfig({ optimizer: { schedule: { name: 'step' } } }).optimizer.schedule.gamma).toBe(0.1);
   });
 
@@ -124,13 +174,20 @@ describe('defaults', () => {
 describe('schedule shorthand', () => {
   it('a bare string names the schedule with its defaults', () => {
     const c = parseConfigText('optimizer: { name: sgd, schedule: cosine }\n', 's.yaml');
-    expect(c.optimizer.schedule).toEqual({ name: 'cosine', stepSize: 1, gamma: 0.1, minLr: 0, warmupSteps: 0 });
+    expect(c.optimizer.schedule).toEqual({
+      name: 'cosine',
+      stepSize: 1,
+      gamma: 0.1,
+      minLr: 0,
+      warmupSteps: 0,
+    });
     expect(parseRunConfig({ optimizer: { schedule: 'exponential' } }).optimizer.schedule.gamma).toBe(0.95);
   });
 
   it('a bad bare string is reported at optimizer.schedule', () => {
-    expect(problem({ optimizer: { schedule: 'cosin' } }))
-      .toBe('optimizer.schedule: "cosin" is not one of constant, step, exponential, cosine');
+    expect(problem({ optimizer: { schedule: 'cosin' } })).toBe(
+      'optimizer.schedule: "cosin" is not one of constant, step, exponential, cosine',
+    );
   });
 });
 
@@ -138,17 +195,25 @@ describe('explicit layer lists', () => {
   it('fills dense init and dropout mode from the compact keys', () => {
     const c = parseRunConfig({
       model: {
-        init: 'xavier_uniform', dropoutMode: 'scale_at_test',
+        init: 'xavier_uniform',
+        dropoutMode: 'scale_at_test',
         layers: [
-          { type: 'dense', units: 16 }, { type: 'groupnorm', groups: 4 }, { type: 'activation', name: 'gelu' },
-          { type: 'dropout', rate: 0.5 }, { type: 'dense', units: 3, init: 'zeros' }, { type: 'layernorm' },
+          { type: 'dense', units: 16 },
+          { type: 'groupnorm', groups: 4 },
+          { type: 'activation', name: 'gelu' },
+          { type: 'dropout', rate: 0.5 },
+          { type: 'dense', units: 3, init: 'zeros' },
+          { type: 'layernorm' },
         ],
       },
     });
     expect(c.model.layers).toEqual([
-      { type: 'dense', units: 16, init: 'xavier_uniform' }, { type: 'groupnorm', groups: 4 },
-      { type: 'activation', name: 'gelu' }, { type: 'dropout', rate: 0.5, mode: 'scale_at_test' },
-      { type: 'dense', units: 3, init: 'zeros' }, { type: 'layernorm' },
+      { type: 'dense', units: 16, init: 'xavier_uniform' },
+      { type: 'groupnorm', groups: 4 },
+      { type: 'activation', name: 'gelu' },
+      { type: 'dropout', rate: 0.5, mode: 'scale_at_test' },
+      { type: 'dense', units: 3, init: 'zeros' },
+      { type: 'layernorm' },
     ]);
   });
 
@@ -160,42 +225,82 @@ describe('explicit layer lists', () => {
   });
 
   it('a missing required key is named', () => {
-    expect(problem({ model: { layers: [{ type: 'dense' }] } }))
-      .toBe('model.layers[0].units: missing; it must be a whole number >= 1');
-    expect(problem({ model: { layers: [{ units: 4 }] } })).toMatch(/^model\.layers\[0\]\.type: missing; it must be one of dense, /);
+    expect(problem({ model: { layers: [{ type: 'dense' }] } })).toBe(
+      'model.layers[0].units: missing; it must be a whole number >= 1',
+    );
+    expect(problem({ model: { layers: [{ units: 4 }] } })).toMatch(
+      /^model\.layers\[0\]\.type: missing; it must be one of dense, /,
+    );
   });
 
   it('a key another layer type takes is unknown here', () => {
-    expect(problem({ model: { layers: [{ type: 'batchnorm', units: 4 }] } }))
-      .toBe('model.layers[0].units: unknown key (allowed: type)');
+    expect(problem({ model: { layers: [{ type: 'batchnorm', units: 4 }] } })).toBe(
+      'model.layers[0].units: unknown key (allowed: type)',
+    );
   });
 
   it('a layer field breaks its rule', () => {
-    expect(problem({ model: { layers: [{ type: 'dropout', rate: 1 }] } })).toBe('model.layers[0].rate: 1 must be in [0, 1)');
-    expect(problem({ model: { layers: [{ type: 'activation', name: 'relux' }] } }))
-      .toBe('model.layers[0].name: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu');
+    expect(problem({ model: { layers: [{ type: 'dropout', rate: 1 }] } })).toBe(
+      'model.layers[0].rate: 1 must be in [0, 1)',
+    );
+    expect(problem({ model: { layers: [{ type: 'activation', name: 'relux' }] } })).toBe(
+      'model.layers[0].name: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu',
+    );
   });
 
   it('groupnorm groups must divide the preceding dense width', () => {
-    expect(problem({ model: { layers: [{ type: 'dense', units: 256 }, { type: 'activation', name: 'relu' }, { type: 'groupnorm', groups: 3 }] } }))
-      .toBe('model.layers[2].groups: 3 does not divide layer width 256 (model.layers[0].units)');
-    expect(problem({ model: { layers: [{ type: 'dense', units: 10 }, { type: 'instancenorm', channels: 4 }] } }))
-      .toBe('model.layers[1].channels: 4 does not divide layer width 10 (model.layers[0].units)');
+    expect(
+      problem({
+        model: {
+          layers: [
+            { type: 'dense', units: 256 },
+            { type: 'activation', name: 'relu' },
+            { type: 'groupnorm', groups: 3 },
+          ],
+        },
+      }),
+    ).toBe('model.layers[2].groups: 3 does not divide layer width 256 (model.layers[0].units)');
+    expect(
+      problem({
+        model: {
+          layers: [
+            { type: 'dense', units: 10 },
+            { type: 'instancenorm', channels: 4 },
+          ],
+        },
+      }),
+    ).toBe('model.layers[1].channels: 4 does not divide layer width 10 (model.layers[0].units)');
   });
 
   it('a norm before the first dense is checked only when the model is built (input width unknown)', () => {
-    expect(() => parseRunConfig({ model: { layers: [{ type: 'groupnorm', groups: 7 }, { type: 'dense', units: 3 }] } })).not.toThrow();
+    expect(() =>
+      parseRunConfig({
+        model: {
+          layers: [
+            { type: 'groupnorm', groups: 7 },
+            { type: 'dense', units: 3 },
+          ],
+        },
+      }),
+    ).not.toThrow();
   });
 });
 
 describe('one rule, one error', () => {
   it('an enum value names the allowed set', () => {
-    expect(problem({ model: { activation: 'relux' } }))
-      .toBe('model.activation: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu');
+    expect(problem({ model: { activation: 'relux' } })).toBe(
+      'model.activation: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu',
+    );
     expect(problem({ model: { init: 'glorot' } })).toContain('model.init: "glorot" is not one of lecun_normal, ');
-    expect(problem({ model: { norm: 'weight' } })).toBe('model.norm: "weight" is not one of none, batch, layer, group, instance');
-    expect(problem({ optimizer: { name: 'lbfgs' } })).toContain('optimizer.name: "lbfgs" is not one of sgd, momentum, ');
-    expect(problem({ data: { name: 'cifar' } })).toBe('data.name: "cifar" is not one of mnist, iris, spirals, moons, blobs, idx, csv');
+    expect(problem({ model: { norm: 'weight' } })).toBe(
+      'model.norm: "weight" is not one of none, batch, layer, group, instance',
+    );
+    expect(problem({ optimizer: { name: 'lbfgs' } })).toContain(
+      'optimizer.name: "lbfgs" is not one of sgd, momentum, ',
+    );
+    expect(problem({ data: { name: 'cifar' } })).toBe(
+      'data.name: "cifar" is not one of mnist, iris, spirals, moons, blobs, idx, csv',
+    );
     expect(problem({ onNonFinite: 'ignore' })).toBe('onNonFinite: "ignore" is not one of stop, skip');
   });
 
@@ -210,7 +315,9 @@ describe('one rule, one error', () => {
 
   it('numbers must be finite (YAML .inf and .nan are rejected)', () => {
     expect(problem({ optimizer: { lr: Infinity } })).toBe('optimizer.lr: Infinity must be a finite number');
-    expect(() => parseConfigText('optimizer: { clipNorm: .nan }\n', 'n.yaml')).toThrow('optimizer.clipNorm: NaN must be a finite number');
+    expect(() => parseConfigText('optimizer: { clipNorm: .nan }\n', 'n.yaml')).toThrow(
+      'optimizer.clipNorm: NaN must be a finite number',
+    );
   });
 
   it('eps must be > 0', () => {
@@ -244,11 +351,18 @@ describe('one rule, one error', () => {
   });
 
   it('split must be three fractions summing to 1 with a non-empty train part', () => {
-    expect(problem({ data: { split: [0.5, 0.2] } }))
-      .toBe('data.split: [0.5, 0.2] must be three fractions (train, validation, test) that sum to 1');
-    expect(problem({ data: { split: [0.5, 0.2, 0.2] } })).toContain('data.split: [0.5, 0.2, 0.2] must be three fractions');
-    expect(problem({ data: { split: [1.5, -0.5, 0] } })).toContain('data.split: [1.5, -0.5, 0] must be three fractions');
-    expect(problem({ data: { split: [0, 0.5, 0.5] } })).toBe('data.split: [0, 0.5, 0.5] must have a train fraction > 0');
+    expect(problem({ data: { split: [0.5, 0.2] } })).toBe(
+      'data.split: [0.5, 0.2] must be three fractions (train, validation, test) that sum to 1',
+    );
+    expect(problem({ data: { split: [0.5, 0.2, 0.2] } })).toContain(
+      'data.split: [0.5, 0.2, 0.2] must be three fractions',
+    );
+    expect(problem({ data: { split: [1.5, -0.5, 0] } })).toContain(
+      'data.split: [1.5, -0.5, 0] must be three fractions',
+    );
+    expect(problem({ data: { split: [0, 0.5, 0.5] } })).toBe(
+      'data.split: [0, 0.5, 0.5] must have a train fraction > 0',
+    );
     expect(parseRunConfig({ data: { split: [0.7, 0.2, 0.1] } }).data.split).toEqual([0.7, 0.2, 0.1]);
     expect(parseRunConfig({ data: { split: [1, 0, 0] } }).data.split).toEqual([1, 0, 0]);
   });
@@ -258,23 +372,30 @@ describe('one rule, one error', () => {
       'data.images: missing; it is required when data.name is idx (the IDX images file)',
       'data.labels: missing; it is required when data.name is idx (the IDX labels file)',
     ]);
-    expect(problem({ data: { name: 'csv', path: 'x.csv' } }))
-      .toBe('data.labelColumn: missing; it is required when data.name is csv (the header of the label column)');
-    expect(parseRunConfig({ data: { name: 'csv', path: 'x.csv', labelColumn: 'species' } }).data)
-      .toMatchObject({ name: 'csv', path: 'x.csv', labelColumn: 'species' });
+    expect(problem({ data: { name: 'csv', path: 'x.csv' } })).toBe(
+      'data.labelColumn: missing; it is required when data.name is csv (the header of the label column)',
+    );
+    expect(parseRunConfig({ data: { name: 'csv', path: 'x.csv', labelColumn: 'species' } }).data).toMatchObject({
+      name: 'csv',
+      path: 'x.csv',
+      labelColumn: 'species',
+    });
   });
 
   it('GroupNorm groups must divide every hidden width', () => {
-    expect(problem({ model: { norm: 'group', groups: 3 } }))
-      .toBe('model.groups: 3 does not divide layer width 256 (model.hidden[0])');
-    expect(problem({ model: { norm: 'group', hidden: [64, 20] } }))
-      .toBe('model.groups: 8 does not divide layer width 20 (model.hidden[1])');
+    expect(problem({ model: { norm: 'group', groups: 3 } })).toBe(
+      'model.groups: 3 does not divide layer width 256 (model.hidden[0])',
+    );
+    expect(problem({ model: { norm: 'group', hidden: [64, 20] } })).toBe(
+      'model.groups: 8 does not divide layer width 20 (model.hidden[1])',
+    );
     expect(() => parseRunConfig({ model: { norm: 'group', groups: 3, hidden: [] } })).not.toThrow();
   });
 
   it('instance norm channels must divide every hidden width', () => {
-    expect(problem({ model: { norm: 'instance', channels: 5, hidden: [20, 12] } }))
-      .toBe('model.channels: 5 does not divide layer width 12 (model.hidden[1])');
+    expect(problem({ model: { norm: 'instance', channels: 5, hidden: [20, 12] } })).toBe(
+      'model.channels: 5 does not divide layer width 12 (model.hidden[1])',
+    );
     // groups is not used by instance norm
     expect(() => parseRunConfig({ model: { norm: 'instance', groups: 3, channels: 4, hidden: [16] } })).not.toThrow();
   });
@@ -288,45 +409,55 @@ describe('one rule, one error', () => {
 describe('unknown keys', () => {
   it('at the top level', () => {
     expect(problem({ epoch: 3 })).toBe(
-      'epoch: unknown key (allowed: seed, data, model, optimizer, batchSize, microbatch, epochs, checkpointEvery, onNonFinite)');
+      'epoch: unknown key (allowed: seed, data, model, optimizer, batchSize, microbatch, epochs, checkpointEvery, onNonFinite)',
+    );
   });
 
   it('nested', () => {
-    expect(problem({ model: { colour: 'red' } }))
-      .toBe('model.colour: unknown key (allowed: hidden, activation, init, norm, groups, channels, dropout, dropoutMode, layers, loss)');
-    expect(problem({ optimizer: { schedule: { name: 'step', step_size: 2 } } }))
-      .toBe('optimizer.schedule.step_size: unknown key (allowed: name, stepSize, gamma, minLr, warmupSteps)');
+    expect(problem({ model: { colour: 'red' } })).toBe(
+      'model.colour: unknown key (allowed: hidden, activation, init, norm, groups, channels, dropout, dropoutMode, layers, loss)',
+    );
+    expect(problem({ optimizer: { schedule: { name: 'step', step_size: 2 } } })).toBe(
+      'optimizer.schedule.step_size: unknown key (allowed: name, stepSize, gamma, minLr, warmupSteps)',
+    );
   });
 });
 
 describe('several problems', () => {
   it('are all reported together, one per line', () => {
     const lines = problems({
-      seed: 'x', colour: 1,
+      seed: 'x',
+      colour: 1,
       model: { activation: 'relux', dropout: 1, norm: 'group', groups: 3 },
       optimizer: { lr: -0.1, beta1: 1 },
       batchSize: 0,
       data: { split: [0.5, 0.2] },
     });
     expect(lines).toHaveLength(9);
-    expect(lines).toEqual(expect.arrayContaining([
-      'seed: "x" must be a whole number >= 0',
-      expect.stringMatching(/^colour: unknown key/),
-      'model.activation: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu',
-      'model.dropout: 1 must be in [0, 1)',
-      'model.groups: 3 does not divide layer width 256 (model.hidden[0])',
-      'optimizer.lr: -0.1 must be >= 0',
-      'optimizer.beta1: 1 must be in [0, 1)',
-      'batchSize: 0 must be a whole number >= 1',
-      'data.split: [0.5, 0.2] must be three fractions (train, validation, test) that sum to 1',
-    ]));
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        'seed: "x" must be a whole number >= 0',
+        expect.stringMatching(/^colour: unknown key/),
+        'model.activation: "relux" is not one of relu, leaky_relu, elu, selu, gelu, sigmoid, tanh, softplus, silu',
+        'model.dropout: 1 must be in [0, 1)',
+        'model.groups: 3 does not divide layer width 256 (model.hidden[0])',
+        'optimizer.lr: -0.1 must be >= 0',
+        'optimizer.beta1: 1 must be in [0, 1)',
+        'batchSize: 0 must be a whole number >= 1',
+        'data.split: [0.5, 0.2] must be three fractions (train, validation, test) that sum to 1',
+      ]),
+    );
   });
 });
 
 describe('config text', () => {
   it('a YAML syntax error names the file, line and column', () => {
     let err: unknown;
-    try { parseConfigText('seed: 1\nmodel: { hidden: [256, 128 }\n', 'run.yaml'); } catch (e) { err = e; }
+    try {
+      parseConfigText('seed: 1\nmodel: { hidden: [256, 128 }\n', 'run.yaml');
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(UserError);
     expect((err as UserError).code).toBe('CONFIG_INVALID');
     expect((err as UserError).message).toMatch(/^run\.yaml: line 2, column \d+: /);

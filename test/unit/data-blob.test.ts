@@ -43,7 +43,9 @@ describe('dataset blob', () => {
     const old = b.slice();
     old.set(new TextEncoder().encode('gradwire-dataset-v1'));
     expect(() => decodeDatasetBlob(old, 'toy')).toThrow('dataset blob toy: not a gradwire dataset (wrong tag)');
-    expect(() => decodeDatasetBlob(b.subarray(0, b.length - 4), 'toy')).toThrow(`dataset blob toy: has ${b.length - 4} bytes, its header says ${b.length}`);
+    expect(() => decodeDatasetBlob(b.subarray(0, b.length - 4), 'toy')).toThrow(
+      `dataset blob toy: has ${b.length - 4} bytes, its header says ${b.length}`,
+    );
     const badLabel = b.slice();
     new DataView(badLabel.buffer).setInt32(32 + 300 * 4 + 2 * 4, 3, true);
     expect(() => decodeDatasetBlob(badLabel, 'toy')).toThrow('label 3 of sample 2 is outside 0..2');
@@ -52,7 +54,14 @@ describe('dataset blob', () => {
   describe('at most 256 distinct feature values, as image pixels (format 1: a table and 8-bit indices)', () => {
     // 5 samples × 3 features; 0 and -0 are two values (bit patterns), 1/3 has no short decimal
     const values = [0, -0, 0.004, 0.2, 1, 1 / 3, 0.992, 0.2, 0.004, 1, 0, 0.5, 0.25, 0.992, 1 / 3];
-    const image: Dataset = { name: 'img', n: 5, features: 3, classes: 2, x: Float32Array.from(values), y: Int32Array.from([0, 1, 1, 0, 1]) };
+    const image: Dataset = {
+      name: 'img',
+      n: 5,
+      features: 3,
+      classes: 2,
+      x: Float32Array.from(values),
+      y: Int32Array.from([0, 1, 1, 0, 1]),
+    };
     const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
     it('stores a 256-value table and one byte per feature (padded to 4); rows read back bit for bit', () => {
@@ -73,15 +82,26 @@ describe('dataset blob', () => {
     });
 
     it('a dataset with more than 256 distinct values keeps the float32 format', () => {
-      const many: Dataset = { name: 'many', n: 300, features: 1, classes: 1, x: Float32Array.from({ length: 300 }, (_, i) => i / 7), y: new Int32Array(300) };
+      const many: Dataset = {
+        name: 'many',
+        n: 300,
+        features: 1,
+        classes: 1,
+        x: Float32Array.from({ length: 300 }, (_, i) => i / 7),
+        y: new Int32Array(300),
+      };
       expect(encodeDatasetBlob(many)[19]).toBe(0);
-      expect(encodeDatasetBlob({ ...many, n: 256, x: many.x.subarray(0, 256), y: many.y.subarray(0, 256) })[19]).toBe(1);
+      expect(encodeDatasetBlob({ ...many, n: 256, x: many.x.subarray(0, 256), y: many.y.subarray(0, 256) })[19]).toBe(
+        1,
+      );
     });
 
     it('an unknown format byte is an error naming it', () => {
       const b = encodeDatasetBlob(image);
       b[19] = 7;
-      expect(() => decodeDatasetBlob(b, 'img')).toThrow('dataset blob img: unknown x format 7 (this gradwire reads 0: float32, 1: a table of values and 8-bit indices)');
+      expect(() => decodeDatasetBlob(b, 'img')).toThrow(
+        'dataset blob img: unknown x format 7 (this gradwire reads 0: float32, 1: a table of values and 8-bit indices)',
+      );
     });
   });
 });

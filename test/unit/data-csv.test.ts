@@ -11,7 +11,6 @@ import { userError } from '../helpers/errors.js';
 
 const NOTE = '(rows are counted from 1 at the top of the file, the header included)';
 
-
 const dir = mkdtempSync(join(tmpdir(), 'gradwire-csv-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -57,9 +56,19 @@ describe('datasetFromCsv', () => {
 
   it('loads through loadDataset with data.path relative to baseDir', () => {
     writeFileSync(join(dir, 'iris.csv'), GOOD);
-    const d = loadDataset({
-      name: 'csv', split: [0.5, 0.25, 0.25], path: 'iris.csv', labelColumn: 'species', samples: 0, classes: 0, noise: 0,
-    }, dir, 1);
+    const d = loadDataset(
+      {
+        name: 'csv',
+        split: [0.5, 0.25, 0.25],
+        path: 'iris.csv',
+        labelColumn: 'species',
+        samples: 0,
+        classes: 0,
+        noise: 0,
+      },
+      dir,
+      1,
+    );
     expect(d.n).toBe(4);
     expect(d.classNames).toEqual(['setosa', 'versicolor', 'virginica']);
   });
@@ -77,14 +86,17 @@ describe('CSV errors', () => {
   });
 
   it('an empty numeric cell is not a number (not 0)', () => {
-    expect(userError(() => datasetFromCsv('a,b,y\n1,,k\n', 'y', 'e.csv')).message)
-      .toBe(`e.csv: row 2, column "b": "" is not a number ${NOTE}`);
+    expect(userError(() => datasetFromCsv('a,b,y\n1,,k\n', 'y', 'e.csv')).message).toBe(
+      `e.csv: row 2, column "b": "" is not a number ${NOTE}`,
+    );
   });
 
   it('a missing label column lists the columns present', () => {
     const e = userError(() => datasetFromCsv(GOOD, 'class', 'data.csv'));
     expect(e.code).toBe('DATA_INVALID');
-    expect(e.message).toBe('data.csv: label column "class" not found; the columns are: "sepal_length", "species", "sepal_width"');
+    expect(e.message).toBe(
+      'data.csv: label column "class" not found; the columns are: "sepal_length", "species", "sepal_width"',
+    );
   });
 
   it('a ragged row names its row and both counts', () => {
@@ -95,18 +107,21 @@ describe('CSV errors', () => {
 
   it('an empty file', () => {
     for (const text of ['', '\n\n', '\ufeff']) {
-      expect(userError(() => datasetFromCsv(text, 'y', 'empty.csv')).message)
-        .toBe('empty.csv: the file is empty; a header row naming the columns is required');
+      expect(userError(() => datasetFromCsv(text, 'y', 'empty.csv')).message).toBe(
+        'empty.csv: the file is empty; a header row naming the columns is required',
+      );
     }
   });
 
   it('a header with no data rows', () => {
-    expect(userError(() => datasetFromCsv('a,y\n', 'y', 'h.csv')).message)
-      .toBe('h.csv: the header is followed by no data rows');
+    expect(userError(() => datasetFromCsv('a,y\n', 'y', 'h.csv')).message).toBe(
+      'h.csv: the header is followed by no data rows',
+    );
   });
 
   it('an unclosed quote', () => {
-    expect(userError(() => datasetFromCsv('a,y\n1,ok\n2,"open\n', 'y', 'u.csv')).message)
-      .toBe(`u.csv: row 3: a quoted field is never closed ${NOTE}`);
+    expect(userError(() => datasetFromCsv('a,y\n1,ok\n2,"open\n', 'y', 'u.csv')).message).toBe(
+      `u.csv: row 3: a quoted field is never closed ${NOTE}`,
+    );
   });
 });

@@ -13,22 +13,50 @@ import { userError } from '../helpers/errors.js';
 
 // 3 images of 2×2 pixels.
 const IMAGES = new Uint8Array([
-  0x00, 0x00, 0x08, 0x03, // magic, ubyte, 3 dims
-  0x00, 0x00, 0x00, 0x03, // 3 images
-  0x00, 0x00, 0x00, 0x02, // 2 rows
-  0x00, 0x00, 0x00, 0x02, // 2 columns
-  0, 255, 51, 102, //        image 0
-  255, 255, 0, 0, //         image 1
-  153, 204, 1, 254, //       image 2
+  0x00,
+  0x00,
+  0x08,
+  0x03, // magic, ubyte, 3 dims
+  0x00,
+  0x00,
+  0x00,
+  0x03, // 3 images
+  0x00,
+  0x00,
+  0x00,
+  0x02, // 2 rows
+  0x00,
+  0x00,
+  0x00,
+  0x02, // 2 columns
+  0,
+  255,
+  51,
+  102, //        image 0
+  255,
+  255,
+  0,
+  0, //         image 1
+  153,
+  204,
+  1,
+  254, //       image 2
 ]);
 const LABELS = new Uint8Array([
-  0x00, 0x00, 0x08, 0x01, // magic, ubyte, 1 dim
-  0x00, 0x00, 0x00, 0x03, // 3 labels
-  2, 0, 4,
+  0x00,
+  0x00,
+  0x08,
+  0x01, // magic, ubyte, 1 dim
+  0x00,
+  0x00,
+  0x00,
+  0x03, // 3 labels
+  2,
+  0,
+  4,
 ]);
 // pixel / 255, written out
 const EXPECTED_X = [0, 1, 0.2, 0.4, 1, 1, 0, 0, 0.6, 0.8, 1 / 255, 254 / 255];
-
 
 const dir = mkdtempSync(join(tmpdir(), 'gradwire-idx-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,7 +109,8 @@ describe('datasetFromIdx', () => {
 describe('IDX errors', () => {
   it('wrong magic: says what was found and what was expected', () => {
     const bad = IMAGES.slice();
-    bad[0] = 0x50; bad[1] = 0x4b; // a zip file's "PK"
+    bad[0] = 0x50;
+    bad[1] = 0x4b; // a zip file's "PK"
     const e = userError(() => parseIdx(bad, 'train-images.idx'));
     expect(e.code).toBe('DATA_INVALID');
     expect(e.message).toBe('train-images.idx: not an IDX file: magic bytes are 0x50 0x4b, expected 0x00 0x00');
@@ -89,14 +118,17 @@ describe('IDX errors', () => {
 
   it('gzip bytes handed to the pure parser are recognised in the message', () => {
     const e = userError(() => parseIdx(gzipSync(IMAGES), 'x.idx'));
-    expect(e.message).toBe('x.idx: not an IDX file: magic bytes are 0x1f 0x8b, expected 0x00 0x00 (it looks gzip-compressed)');
+    expect(e.message).toBe(
+      'x.idx: not an IDX file: magic bytes are 0x1f 0x8b, expected 0x00 0x00 (it looks gzip-compressed)',
+    );
   });
 
   it('unsupported type byte', () => {
     const bad = IMAGES.slice();
     bad[2] = 0x0d;
-    expect(userError(() => parseIdx(bad, 'f.idx')).message)
-      .toBe('f.idx: unsupported IDX data type 0x0d (float32); only 0x08 (unsigned byte) is supported');
+    expect(userError(() => parseIdx(bad, 'f.idx')).message).toBe(
+      'f.idx: unsupported IDX data type 0x0d (float32); only 0x08 (unsigned byte) is supported',
+    );
   });
 
   it('file shorter than its header says', () => {
@@ -104,25 +136,33 @@ describe('IDX errors', () => {
     bytes.set([0, 0, 8, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28]); // 60000×28×28
     const e = userError(() => parseIdx(bytes, 'train-images.idx'));
     expect(e.code).toBe('DATA_INVALID');
-    expect(e.message).toBe('train-images.idx: truncated: header says 60000×28×28 = 47040000 bytes of data, file has 1000');
+    expect(e.message).toBe(
+      'train-images.idx: truncated: header says 60000×28×28 = 47040000 bytes of data, file has 1000',
+    );
   });
 
   it('file shorter than the dims of its header', () => {
-    expect(userError(() => parseIdx(new Uint8Array([0, 0, 8, 3, 0, 0, 0]), 'h.idx')).message)
-      .toBe('h.idx: truncated: header declares 3 dimensions (16 header bytes), file has 7 bytes');
+    expect(userError(() => parseIdx(new Uint8Array([0, 0, 8, 3, 0, 0, 0]), 'h.idx')).message).toBe(
+      'h.idx: truncated: header declares 3 dimensions (16 header bytes), file has 7 bytes',
+    );
   });
 
   it('extra bytes after the data', () => {
     const bytes = new Uint8Array([...LABELS, 9]);
-    expect(userError(() => parseIdx(bytes, 'l.idx')).message)
-      .toBe('l.idx: header says 3 = 3 bytes of data, but the file has 1 extra bytes after them');
+    expect(userError(() => parseIdx(bytes, 'l.idx')).message).toBe(
+      'l.idx: header says 3 = 3 bytes of data, but the file has 1 extra bytes after them',
+    );
   });
 
   it('label count differs from image count', () => {
     const twoLabels = new Uint8Array([0, 0, 8, 1, 0, 0, 0, 2, 1, 1]);
-    const e = userError(() => datasetFromIdx(IMAGES, twoLabels, { images: 'train-images.idx', labels: 'train-labels.idx' }));
+    const e = userError(() =>
+      datasetFromIdx(IMAGES, twoLabels, { images: 'train-images.idx', labels: 'train-labels.idx' }),
+    );
     expect(e.code).toBe('DATA_INVALID');
-    expect(e.message).toBe('train-labels.idx: label count mismatch: train-labels.idx has 2 labels but train-images.idx has 3 images');
+    expect(e.message).toBe(
+      'train-labels.idx: label count mismatch: train-labels.idx has 2 labels but train-images.idx has 3 images',
+    );
   });
 
   it('a missing file is DATA_NOT_FOUND with the absolute path', () => {

@@ -31,11 +31,14 @@ describe('iris', () => {
   it('has the published per-species means', () => {
     const published = [
       [5.006, 3.428, 1.462, 0.246],
-      [5.936, 2.770, 4.260, 1.326],
+      [5.936, 2.77, 4.26, 1.326],
       [6.588, 2.974, 5.552, 2.026],
     ];
     for (let c = 0; c < 3; c++) {
-      const m = means(d.x, [...Array(150).keys()].filter((i) => d.y[i] === c));
+      const m = means(
+        d.x,
+        [...Array(150).keys()].filter((i) => d.y[i] === c),
+      );
       published[c]!.forEach((v, f) => expect(Math.abs(m[f]! - v)).toBeLessThan(5e-4));
     }
   });

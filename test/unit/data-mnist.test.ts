@@ -9,8 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { datasetSha256, loadDataset } from '../../coordinator/run/datasets.js';
 
 const dir = join(dirname(createRequire(import.meta.url).resolve('mnist/package.json')), 'src', 'digits');
-const perClass = Array.from({ length: 10 }, (_, d) =>
-  (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data.length / 784);
+const perClass = Array.from(
+  { length: 10 },
+  (_, d) => (JSON.parse(readFileSync(join(dir, `${d}.json`), 'utf8')) as { data: number[] }).data.length / 784,
+);
 
 describe('mnist', () => {
   const d = loadDataset({ name: 'mnist', split: [0.8, 0.1, 0.1], samples: 0, classes: 0, noise: 0 }, '.', 1);
@@ -31,8 +33,12 @@ describe('mnist', () => {
   });
 
   it('has pixels in [0, 1] and not all zero', () => {
-    let min = Infinity, max = -Infinity;
-    for (const v of d.x) { if (v < min) min = v; if (v > max) max = v; }
+    let min = Infinity,
+      max = -Infinity;
+    for (const v of d.x) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
     expect(min).toBeGreaterThanOrEqual(0);
     expect(max).toBeLessThanOrEqual(1);
     expect(max).toBeGreaterThan(0.5);

@@ -55,7 +55,8 @@ describe('geometry', () => {
 
   it('blobs: neighbouring centres 4 apart; sample mean near the centre, std near noise', () => {
     for (const k of [2, 3, 5, 10]) {
-      const [ax, ay] = blobCentre(0, k), [bx, by] = blobCentre(1, k);
+      const [ax, ay] = blobCentre(0, k),
+        [bx, by] = blobCentre(1, k);
       expect(Math.hypot(ax - bx, ay - by)).toBeCloseTo(4, 9);
     }
     const d = blobs(20000, 2, 0.5, 3);

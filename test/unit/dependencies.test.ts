@@ -12,8 +12,18 @@ interface Cruise {
 }
 
 function depcruise(paths: string[]): Cruise {
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'),
-    ...paths, '--config', '.dependency-cruiser.cjs', '--output-type', 'json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(ROOT, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'),
+      ...paths,
+      '--config',
+      '.dependency-cruiser.cjs',
+      '--output-type',
+      'json',
+    ],
+    { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
   if (!r.stdout) throw new Error(`depcruise failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as Cruise;
 }
@@ -28,7 +38,12 @@ describe('dependency rules', () => {
     for (const entry of ['worker/main.ts', 'coordinator/cli/health.ts']) {
       const reached = depcruise([entry]).modules.map((m) => m.source);
       expect(reached).toContain(entry);
-      expect(reached.filter((s) => /better-sqlite3|prom-client|echarts|^coordinator\/(cluster|store|report|web|sweep|run)\//.test(s)), entry).toEqual([]);
+      expect(
+        reached.filter((s) =>
+          /better-sqlite3|prom-client|echarts|^coordinator\/(cluster|store|report|web|sweep|run)\//.test(s),
+        ),
+        entry,
+      ).toEqual([]);
     }
   });
 });

@@ -11,12 +11,18 @@ function run(d: Dropout, x: Float32Array, rows: number, ctx: PassContext): Float
   return cache.out.slice();
 }
 
-const ctx = (samples: number[], step = 4, training = true): PassContext =>
-  ({ training, seed: 11, step, samples: Int32Array.from(samples) });
+const ctx = (samples: number[], step = 4, training = true): PassContext => ({
+  training,
+  seed: 11,
+  step,
+  samples: Int32Array.from(samples),
+});
 
 describe('dropout', () => {
   it('keeps 1 - p of the units, within 4 standard errors', () => {
-    const p = 0.3, width = 500, rows = 200;
+    const p = 0.3,
+      width = 500,
+      rows = 200;
     const x = new Float32Array(width * rows).fill(1);
     const y = run(new Dropout(width, p, 'inverted'), x, rows, ctx(Array.from({ length: rows }, (_, i) => i)));
     const kept = y.filter((v) => v !== 0).length / y.length;
@@ -27,7 +33,8 @@ describe('dropout', () => {
   it('gives a sample the same mask whatever batch or position it is in', () => {
     const width = 64;
     const d = new Dropout(width, 0.5, 'inverted');
-    const rowsA = [3, 17, 42], rowsB = [42, 99, 5, 17];
+    const rowsA = [3, 17, 42],
+      rowsB = [42, 99, 5, 17];
     const xa = Float32Array.from({ length: rowsA.length * width }, (_, i) => 1 + (i % width));
     const xb = Float32Array.from({ length: rowsB.length * width }, (_, i) => 1 + (i % width));
     const ya = run(d, xa, rowsA.length, ctx(rowsA));
@@ -65,7 +72,8 @@ describe('dropout', () => {
   });
 
   it('scale_at_test (the lecture): no scaling in training, × (1-p) at eval; the expected output matches', () => {
-    const p = 0.2, width = 20000;
+    const p = 0.2,
+      width = 20000;
     const d = new Dropout(width, p, 'scale_at_test');
     const x = new Float32Array(width).fill(2);
     const train = run(d, x, 1, ctx([0]));

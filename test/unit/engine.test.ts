@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint } from '../../shared/checkpoint.js';
 import { blockMerges, fillSlot, newSlot } from '../../shared/engine/pass.js';
 import { alignedBlocks, treeReduce } from '../../shared/engine/reduce.js';
-import { reduceGradientBlocks, resultBlocks, runPassSharded, shardGradientBlocks } from '../../shared/engine/sharded.js';
+import {
+  reduceGradientBlocks,
+  resultBlocks,
+  runPassSharded,
+  shardGradientBlocks,
+} from '../../shared/engine/sharded.js';
 import { Trainer, microbatches, runPassLocally } from '../../shared/engine/trainer.js';
 import { Model } from '../../shared/nn/model.js';
 import { allTrain, config, toyData } from '../helpers/fixtures.js';
@@ -42,10 +47,19 @@ describe('composition independence', () => {
     const batch = reference.nextBatch();
     const want = reference.gradientSum(batch);
 
-    for (const cuts of [[0, 11], [0, 5, 11], [0, 1, 4, 11], [0, 3, 6, 7, 11]]) {
+    for (const cuts of [
+      [0, 11],
+      [0, 5, 11],
+      [0, 1, 4, 11],
+      [0, 3, 6, 7, 11],
+    ]) {
       const m = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
       const parts = microbatches(batch, 8);
-      const slots = parts.map((p, i) => { const s = newSlot(m, 8); fillSlot(s, data, p, i); return s; });
+      const slots = parts.map((p, i) => {
+        const s = newSlot(m, 8);
+        fillSlot(s, data, p, i);
+        return s;
+      });
       const shards = cuts.slice(1).map((end, k) => slots.slice(cuts[k], end));
       const outcome = runPassSharded(m, shards, cfg.seed, 0);
       const got = reduceGradientBlocks(shards.flatMap((slots) => shardGradientBlocks(slots, m.k)));
@@ -58,47 +72,89 @@ describe('composition independence', () => {
 describe('the pass sums each aligned block as it goes (trainPass with reduce)', () => {
   it('the merges are the binary tree of each aligned block, worked by hand', () => {
     // microbatches 0..3: one block; ((0+1)+(2+3)) — 0+1 after 1, then 2+3 and (0..1)+(2..3) after 3
-    expect(blockMerges(0, 4)).toEqual([[], [[0, 1]], [], [[2, 3], [0, 2]]]);
+    expect(blockMerges(0, 4)).toEqual([
+      [],
+      [[0, 1]],
+      [],
+      [
+        [2, 3],
+        [0, 2],
+      ],
+    ]);
     // microbatches 3..8 at positions 0..5: blocks [3], [4..7], [8]
-    expect(blockMerges(3, 6)).toEqual([[], [], [[1, 2]], [], [[3, 4], [1, 3]], []]);
+    expect(blockMerges(3, 6)).toEqual([
+      [],
+      [],
+      [[1, 2]],
+      [],
+      [
+        [3, 4],
+        [1, 3],
+      ],
+      [],
+    ]);
   });
 
   it.each([
     ['batch norm + dropout', { norm: 'batch' as const, dropout: 0.3 }],
     ['layer norm', { norm: 'layer' as const }],
-  ])('%s: a run of microbatches 3..11 gives, block by block, the bits of the tree over separately computed gradients', (_name, model) => {
-    const cfg = config({ model, batchSize: 96, microbatch: 8 });
-    const batch = new Trainer(cfg, data, allTrain(data.n)).nextBatch();
-    const parts = microbatches(batch, 8).slice(3); // microbatches 3..11 of 12
-    const run = (reduce: boolean): ReturnType<typeof resultBlocks> => {
-      const m = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
-      const slots = parts.map((p, i) => { const s = newSlot(m, 8); fillSlot(s, data, p, 3 + i); return s; });
-      runPassLocally(m, slots, cfg.seed, 2, reduce);
-      return resultBlocks(slots, m.k, reduce);
-    };
-    const fused = run(true);
-    const separate = run(false);
-    expect(fused.map((b) => [b.start, b.size])).toEqual([[3, 1], [4, 4], [8, 4]]);
-    fused.forEach((b, i) => {
-      expect(bytes(b.grads).equals(bytes(separate[i]!.grads)), `block at ${b.start}`).toBe(true);
-      expect(b.lossSum).toBe(separate[i]!.lossSum);
-    });
-  });
+  ])(
+    '%s: a run of microbatches 3..11 gives, block by block, the bits of the tree over separately computed gradients',
+    (_name, model) => {
+      const cfg = config({ model, batchSize: 96, microbatch: 8 });
+      const batch = new Trainer(cfg, data, allTrain(data.n)).nextBatch();
+      const parts = microbatches(batch, 8).slice(3); // microbatches 3..11 of 12
+      const run = (reduce: boolean): ReturnType<typeof resultBlocks> => {
+        const m = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
+        const slots = parts.map((p, i) => {
+          const s = newSlot(m, 8);
+          fillSlot(s, data, p, 3 + i);
+          return s;
+        });
+        runPassLocally(m, slots, cfg.seed, 2, reduce);
+        return resultBlocks(slots, m.k, reduce);
+      };
+      const fused = run(true);
+      const separate = run(false);
+      expect(fused.map((b) => [b.start, b.size])).toEqual([
+        [3, 1],
+        [4, 4],
+        [8, 4],
+      ]);
+      fused.forEach((b, i) => {
+        expect(bytes(b.grads).equals(bytes(separate[i]!.grads)), `block at ${b.start}`).toBe(true);
+        expect(b.lossSum).toBe(separate[i]!.lossSum);
+      });
+    },
+  );
 });
 
 describe('I2: SyncBatchNorm across 3 workers equals single-process BatchNorm on the global batch', () => {
   it('outputs and input gradients of every BN layer, with a short last microbatch (85 = 10×8 + 5)', () => {
-    const cfg = config({ model: { norm: 'batch', dropout: 0.1, hidden: [12, 8] }, batchSize: 85, microbatch: 8 });
+    const cfg = config({
+      model: { norm: 'batch', dropout: 0.1, hidden: [12, 8] },
+      batchSize: 85,
+      microbatch: 8,
+    });
     const batch = Int32Array.from({ length: 85 }, (_, i) => (i * 7) % data.n);
     const build = (): { m: Model; slots: ReturnType<typeof newSlot>[] } => {
       const m = Model.fromConfig(cfg.model, data.features, data.classes).reset(cfg.seed);
-      const slots = microbatches(batch, 8).map((p, i) => { const s = newSlot(m, 8); fillSlot(s, data, p, i); return s; });
+      const slots = microbatches(batch, 8).map((p, i) => {
+        const s = newSlot(m, 8);
+        fillSlot(s, data, p, i);
+        return s;
+      });
       return { m, slots };
     };
     const single = build();
     runPassLocally(single.m, single.slots, cfg.seed, 4);
     const sharded = build();
-    runPassSharded(sharded.m, [sharded.slots.slice(0, 4), sharded.slots.slice(4, 7), sharded.slots.slice(7)], cfg.seed, 4);
+    runPassSharded(
+      sharded.m,
+      [sharded.slots.slice(0, 4), sharded.slots.slice(4, 7), sharded.slots.slice(7)],
+      cfg.seed,
+      4,
+    );
     const bnLayers = single.m.layers.flatMap((l, i) => (l.kind === 'batchnorm' ? [i] : []));
     expect(bnLayers).toHaveLength(2);
     for (const i of bnLayers) {
@@ -116,7 +172,8 @@ describe('I2: SyncBatchNorm across 3 workers equals single-process BatchNorm on 
     const layer = bnLayers[0]!;
     let maxDiff = 0;
     single.slots.forEach((s, k) => {
-      for (let r = 0; r < s.rows * 12; r++) maxDiff = Math.max(maxDiff, Math.abs(s.caches[layer]!.out[r]! - one.caches[layer]!.out[k * 8 * 12 + r]!));
+      for (let r = 0; r < s.rows * 12; r++)
+        maxDiff = Math.max(maxDiff, Math.abs(s.caches[layer]!.out[r]! - one.caches[layer]!.out[k * 8 * 12 + r]!));
     });
     expect(maxDiff).toBeLessThan(1e-5);
   });
@@ -124,23 +181,42 @@ describe('I2: SyncBatchNorm across 3 workers equals single-process BatchNorm on 
 
 describe('reduction order', () => {
   it('aligned blocks tile a run with power-of-two blocks aligned to their size', () => {
-    expect(alignedBlocks(3, 11)).toEqual([{ start: 3, size: 1 }, { start: 4, size: 4 }, { start: 8, size: 2 }, { start: 10, size: 1 }]);
+    expect(alignedBlocks(3, 11)).toEqual([
+      { start: 3, size: 1 },
+      { start: 4, size: 4 },
+      { start: 8, size: 2 },
+      { start: 10, size: 1 },
+    ]);
     expect(alignedBlocks(0, 8)).toEqual([{ start: 0, size: 8 }]);
   });
 
   it('treeReduce evaluates the fixed binary tree over indices', () => {
-    const show = (n: number): string => treeReduce(Array.from({ length: n }, (_, i) => String(i)), (a, b) => `(${a}+${b})`);
+    const show = (n: number): string =>
+      treeReduce(
+        Array.from({ length: n }, (_, i) => String(i)),
+        (a, b) => `(${a}+${b})`,
+      );
     expect(show(1)).toBe('0');
     expect(show(3)).toBe('((0+1)+2)');
     expect(show(7)).toBe('(((0+1)+(2+3))+((4+5)+6))');
-    const blocks = [{ start: 0, size: 2, value: '(0+1)' }, { start: 2, size: 1, value: '2' }, { start: 3, size: 1, value: '3' }, { start: 4, size: 2, value: '(4+5)' }, { start: 6, size: 1, value: '6' }];
+    const blocks = [
+      { start: 0, size: 2, value: '(0+1)' },
+      { start: 2, size: 1, value: '2' },
+      { start: 3, size: 1, value: '3' },
+      { start: 4, size: 2, value: '(4+5)' },
+      { start: 6, size: 1, value: '6' },
+    ];
     expect(treeReduce(blocks, (a, b) => `(${a}+${b})`, true)).toBe(show(7));
   });
 });
 
 describe('training through SyncBatchNorm matches finite differences of the batch loss', () => {
   it('∂(mean loss)/∂θ across 3 microbatches', () => {
-    const cfg = config({ model: { norm: 'batch', hidden: [6], activation: 'tanh' }, batchSize: 24, microbatch: 8 });
+    const cfg = config({
+      model: { norm: 'batch', hidden: [6], activation: 'tanh' },
+      batchSize: 24,
+      microbatch: 8,
+    });
     const t = new Trainer(cfg, data, allTrain(data.n));
     const batch = t.nextBatch();
     const g = t.gradientSum(batch).gradSum.slice(); // the trainer reuses its buffer
@@ -148,8 +224,10 @@ describe('training through SyncBatchNorm matches finite differences of the batch
     const h = 1e-2;
     for (let i = 0; i < p.length; i += 7) {
       const v = p[i]!;
-      p[i] = v + h; const lp = t.gradientSum(batch).lossSum;
-      p[i] = v - h; const lm = t.gradientSum(batch).lossSum;
+      p[i] = v + h;
+      const lp = t.gradientSum(batch).lossSum;
+      p[i] = v - h;
+      const lm = t.gradientSum(batch).lossSum;
       p[i] = v;
       const fd = (lp - lm) / (2 * h);
       expect(Math.abs(g[i]! - fd), `param ${i}: ${g[i]} vs ${fd}`).toBeLessThan(2e-2 * Math.abs(fd) + 5e-3);
@@ -158,7 +236,13 @@ describe('training through SyncBatchNorm matches finite differences of the batch
 });
 
 describe('determinism and checkpoints', () => {
-  const cfg = config({ model: { norm: 'batch', dropout: 0.2 }, optimizer: { name: 'adam', lr: 0.01 }, batchSize: 20, microbatch: 8, epochs: 3 });
+  const cfg = config({
+    model: { norm: 'batch', dropout: 0.2 },
+    optimizer: { name: 'adam', lr: 0.01 },
+    batchSize: 20,
+    microbatch: 8,
+    epochs: 3,
+  });
 
   it('the same config trained twice gives the same parameters and buffers', () => {
     const a = new Trainer(cfg, data, allTrain(data.n));

@@ -44,11 +44,20 @@ function standalone<T extends Layer>(layer: T, seed = 1, perturbAffine = true): 
   return layer;
 }
 
-function checkLayer(layer: Layer, rows: number, opts: { training?: boolean; inputScale?: number; avoidZero?: number } = {}): void {
+function checkLayer(
+  layer: Layer,
+  rows: number,
+  opts: { training?: boolean; inputScale?: number; avoidZero?: number } = {},
+): void {
   const rng = new Rng(7, 'gradcheck', layer.kind);
   const x = randn(rows * layer.inF, rng, opts.inputScale ?? 1, opts.avoidZero ?? 0);
   const c = randn(rows * layer.outF, rng);
-  const ctx: PassContext = { training: opts.training ?? true, seed: 3, step: 5, samples: Int32Array.from({ length: rows }, (_, i) => 100 + i) };
+  const ctx: PassContext = {
+    training: opts.training ?? true,
+    seed: 3,
+    step: 5,
+    samples: Int32Array.from({ length: rows }, (_, i) => 100 + i),
+  };
   const cache = layer.newCache(rows);
   const L = (): number => {
     layer.forward(x, rows, cache, ctx);
@@ -64,16 +73,20 @@ function checkLayer(layer: Layer, rows: number, opts: { training?: boolean; inpu
 
   for (let i = 0; i < x.length; i += Math.max(1, Math.floor(x.length / 24))) {
     const v = x[i]!;
-    x[i] = v + H; const lp = L();
-    x[i] = v - H; const lm = L();
+    x[i] = v + H;
+    const lp = L();
+    x[i] = v - H;
+    const lm = L();
     x[i] = v;
     expectClose(dx[i]!, (lp - lm) / (2 * H), `${layer.kind} ∂L/∂x[${i}]`);
   }
   const p = layer.params;
   for (let i = 0; i < p.length; i += Math.max(1, Math.floor(p.length / 24))) {
     const v = p[i]!;
-    p[i] = v + H; const lp = L();
-    p[i] = v - H; const lm = L();
+    p[i] = v + H;
+    const lp = L();
+    p[i] = v - H;
+    const lm = L();
     p[i] = v;
     expectClose(grads[i]!, (lp - lm) / (2 * H), `${layer.kind} ∂L/∂θ[${i}]`);
   }
@@ -120,15 +133,18 @@ describe('finite-difference gradient checks', () => {
 describe('loss gradients against finite differences', () => {
   it.each([['cross_entropy'], ['mse']] as const)('%s', (name) => {
     const rng = new Rng(9, 'loss');
-    const rows = 3, classes = 4;
+    const rows = 3,
+      classes = 4;
     const z = randn(rows * classes, rng, 2);
     const labels = Int32Array.from([0, 3, 1]);
     const dz = new Float32Array(z.length);
     lossForward(name, z, labels, rows, classes, dz);
     for (let i = 0; i < z.length; i++) {
       const v = z[i]!;
-      z[i] = v + H; const lp = lossForward(name, z, labels, rows, classes, null).lossSum;
-      z[i] = v - H; const lm = lossForward(name, z, labels, rows, classes, null).lossSum;
+      z[i] = v + H;
+      const lp = lossForward(name, z, labels, rows, classes, null).lossSum;
+      z[i] = v - H;
+      const lm = lossForward(name, z, labels, rows, classes, null).lossSum;
       z[i] = v;
       expectClose(dz[i]!, (lp - lm) / (2 * H), `${name} ∂ℓ/∂z[${i}]`);
     }

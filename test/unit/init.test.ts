@@ -5,7 +5,8 @@ import { INITIALIZERS, type InitName } from '../../shared/config-types.js';
 import { initSpec, initialize } from '../../shared/nn/init.js';
 import { Rng } from '../../shared/rng.js';
 
-const fanIn = 400, fanOut = 250; // 1e5 weights
+const fanIn = 400,
+  fanOut = 250; // 1e5 weights
 const expected: Record<InitName, { variance: number; bound?: number }> = {
   lecun_normal: { variance: 1 / fanIn },
   lecun_uniform: { variance: 1 / fanIn, bound: Math.sqrt(3 / fanIn) },
@@ -20,8 +21,14 @@ describe('initializers', () => {
   it.each(INITIALIZERS.map((n) => [n]))('%s has the variance (and bound) of its formula', (name) => {
     const w = new Float32Array(fanIn * fanOut);
     initialize(w, name as InitName, fanIn, fanOut, new Rng(1, 'init-test', name));
-    let s = 0, s2 = 0, maxAbs = 0;
-    for (const v of w) { s += v; s2 += v * v; maxAbs = Math.max(maxAbs, Math.abs(v)); }
+    let s = 0,
+      s2 = 0,
+      maxAbs = 0;
+    for (const v of w) {
+      s += v;
+      s2 += v * v;
+      maxAbs = Math.max(maxAbs, Math.abs(v));
+    }
     const mean = s / w.length;
     const variance = s2 / w.length - mean * mean;
     const e = expected[name as InitName];
@@ -44,7 +51,9 @@ describe('initializers', () => {
   });
 
   it('is reproducible from the seed and differs between seeds', () => {
-    const a = new Float32Array(100), b = new Float32Array(100), c = new Float32Array(100);
+    const a = new Float32Array(100),
+      b = new Float32Array(100),
+      c = new Float32Array(100);
     initialize(a, 'he_normal', 10, 10, new Rng(5, 'init', 0));
     initialize(b, 'he_normal', 10, 10, new Rng(5, 'init', 0));
     initialize(c, 'he_normal', 10, 10, new Rng(6, 'init', 0));

@@ -84,15 +84,22 @@ describe('wasm-simd kernels: dense products against js', () => {
       for (const m of SIZES) {
         const xsMax = 33 * n;
         // operands shared by the row counts of this (n, m)
-        const W = rand(js, m * n, rng), b = rand(js, m, rng);
-        const xAll = rand(js, xsMax, rng), dyAll = rand(js, 33 * m, rng);
-        const gW0 = rand(js, m * n, rng, -0.5, 0.5), gb0 = rand(js, m, rng, -0.5, 0.5);
-        const Ww = copy(w, W), bw = copy(w, b);
+        const W = rand(js, m * n, rng),
+          b = rand(js, m, rng);
+        const xAll = rand(js, xsMax, rng),
+          dyAll = rand(js, 33 * m, rng);
+        const gW0 = rand(js, m * n, rng, -0.5, 0.5),
+          gb0 = rand(js, m, rng, -0.5, 0.5);
+        const Ww = copy(w, W),
+          bw = copy(w, b);
         for (const rows of ROWS) {
-          const x = xAll.subarray(0, rows * n), dy = dyAll.subarray(0, rows * m);
-          const xw = copy(w, x), dyw = copy(w, dy);
+          const x = xAll.subarray(0, rows * n),
+            dy = dyAll.subarray(0, rows * m);
+          const xw = copy(w, x),
+            dyw = copy(w, dy);
           // forward
-          const yj = js.alloc(rows * m), yw = w.alloc(rows * m);
+          const yj = js.alloc(rows * m),
+            yw = w.alloc(rows * m);
           js.denseForward(x, W, b, yj, rows, n, m);
           w.denseForward(xw, Ww, bw, yw, rows, n, m);
           const addsF = Math.ceil(n / 4) + 2 + (n % 4) + 1;
@@ -103,11 +110,13 @@ describe('wasm-simd kernels: dense products against js', () => {
               const d = Math.abs(yw[r * m + j]! - yj[r * m + j]!);
               const tol = 2 * (addsF + 2) * U * abs;
               worst = Math.max(worst, d / abs);
-              if (!(d <= tol)) throw new Error(`denseForward ${rows}×${n}→${m} [${r},${j}]: ${yw[r * m + j]} vs js ${yj[r * m + j]}`);
+              if (!(d <= tol))
+                throw new Error(`denseForward ${rows}×${n}→${m} [${r},${j}]: ${yw[r * m + j]} vs js ${yj[r * m + j]}`);
             }
           }
           // dx
-          const dxj = js.alloc(rows * n), dxw = w.alloc(rows * n);
+          const dxj = js.alloc(rows * n),
+            dxw = w.alloc(rows * n);
           js.denseDx(dy, W, dxj, rows, n, m);
           w.denseDx(dyw, Ww, dxw, rows, n, m);
           for (let r = 0; r < rows; r++) {
@@ -115,22 +124,30 @@ describe('wasm-simd kernels: dense products against js', () => {
               let abs = 0;
               for (let j = 0; j < m; j++) abs += Math.abs(dy[r * m + j]! * W[j * n + k]!);
               const d = Math.abs(dxw[r * n + k]! - dxj[r * n + k]!);
-              if (!(d <= 2 * (m + 2) * U * abs)) throw new Error(`denseDx ${rows}×${n}→${m} [${r},${k}]: ${dxw[r * n + k]} vs js ${dxj[r * n + k]}`);
+              if (!(d <= 2 * (m + 2) * U * abs))
+                throw new Error(`denseDx ${rows}×${n}→${m} [${r},${k}]: ${dxw[r * n + k]} vs js ${dxj[r * n + k]}`);
             }
           }
           // grads, accumulated onto nonzero starting values
-          const gWj = copy(js, gW0), gbj = copy(js, gb0), gWw = copy(w, gW0), gbw = copy(w, gb0);
+          const gWj = copy(js, gW0),
+            gbj = copy(js, gb0),
+            gWw = copy(w, gW0),
+            gbw = copy(w, gb0);
           js.denseGrads(x, dy, gWj, gbj, rows, n, m);
           w.denseGrads(xw, dyw, gWw, gbw, rows, n, m);
           for (let j = 0; j < m; j++) {
             let absB = Math.abs(gb0[j]!);
             for (let r = 0; r < rows; r++) absB += Math.abs(dy[r * m + j]!);
-            if (!(Math.abs(gbw[j]! - gbj[j]!) <= 2 * (rows + 2) * U * absB)) throw new Error(`denseGrads ${rows}×${n}→${m} gb[${j}]: ${gbw[j]} vs js ${gbj[j]}`);
+            if (!(Math.abs(gbw[j]! - gbj[j]!) <= 2 * (rows + 2) * U * absB))
+              throw new Error(`denseGrads ${rows}×${n}→${m} gb[${j}]: ${gbw[j]} vs js ${gbj[j]}`);
             for (let k = 0; k < n; k++) {
               let abs = Math.abs(gW0[j * n + k]!);
               for (let r = 0; r < rows; r++) abs += Math.abs(dy[r * m + j]! * x[r * n + k]!);
               const d = Math.abs(gWw[j * n + k]! - gWj[j * n + k]!);
-              if (!(d <= 2 * (rows + 2) * U * abs)) throw new Error(`denseGrads ${rows}×${n}→${m} gW[${j},${k}]: ${gWw[j * n + k]} vs js ${gWj[j * n + k]}`);
+              if (!(d <= 2 * (rows + 2) * U * abs))
+                throw new Error(
+                  `denseGrads ${rows}×${n}→${m} gW[${j},${k}]: ${gWw[j * n + k]} vs js ${gWj[j * n + k]}`,
+                );
             }
           }
         }
@@ -142,7 +159,14 @@ describe('wasm-simd kernels: dense products against js', () => {
 });
 
 describe('wasm-simd kernels: row independence (I1), bitwise', () => {
-  const SHAPES: Array<[number, number]> = [[784, 256], [256, 128], [128, 10], [131, 7], [7, 131], [1, 1]];
+  const SHAPES: Array<[number, number]> = [
+    [784, 256],
+    [256, 128],
+    [128, 10],
+    [131, 7],
+    [7, 131],
+    [1, 1],
+  ];
   const ROWS = 37;
   const AT = 13;
 
@@ -150,17 +174,21 @@ describe('wasm-simd kernels: row independence (I1), bitwise', () => {
     const w = wasm!;
     const rng = new Rng(2, 'kernels-test', 'rows');
     for (const [n, m] of SHAPES) {
-      const W = rand(w, m * n, rng), b = rand(w, m, rng);
-      const row = rand(w, n, rng), dyRow = rand(w, m, rng);
+      const W = rand(w, m * n, rng),
+        b = rand(w, m, rng);
+      const row = rand(w, n, rng),
+        dyRow = rand(w, m, rng);
       const outs: Float32Array[] = [];
       const dxs: Float32Array[] = [];
       for (const at of [-1, 0, AT]) {
         const rows = at < 0 ? 1 : ROWS;
         const pos = Math.max(at, 0);
-        const x = rand(w, rows * n, rng), dy = rand(w, rows * m, rng);
+        const x = rand(w, rows * n, rng),
+          dy = rand(w, rows * m, rng);
         x.set(row, pos * n);
         dy.set(dyRow, pos * m);
-        const y = w.alloc(rows * m), dx = w.alloc(rows * n);
+        const y = w.alloc(rows * m),
+          dx = w.alloc(rows * n);
         w.denseForward(x, W, b, y, rows, n, m);
         w.denseDx(dy, W, dx, rows, n, m);
         outs.push(y.subarray(pos * m, pos * m + m));
@@ -177,9 +205,14 @@ describe('wasm-simd kernels: row independence (I1), bitwise', () => {
     const w = wasm!;
     const rng = new Rng(3, 'kernels-test', 'grads-order');
     for (const [n, m] of SHAPES) {
-      const x = rand(w, ROWS * n, rng), dy = rand(w, ROWS * m, rng);
-      const gW0 = rand(w, m * n, rng), gb0 = rand(w, m, rng);
-      const gWa = copy(w, gW0), gba = copy(w, gb0), gWb = copy(w, gW0), gbb = copy(w, gb0);
+      const x = rand(w, ROWS * n, rng),
+        dy = rand(w, ROWS * m, rng);
+      const gW0 = rand(w, m * n, rng),
+        gb0 = rand(w, m, rng);
+      const gWa = copy(w, gW0),
+        gba = copy(w, gb0),
+        gWb = copy(w, gW0),
+        gbb = copy(w, gb0);
       w.denseGrads(x, dy, gWa, gba, ROWS, n, m);
       // subarray views of odd n are not 16-byte aligned: the kernels must not care
       for (let r = 0; r < ROWS; r++) w.denseGrads(x.subarray(r * n), dy.subarray(r * m), gWb, gbb, 1, n, m);
@@ -190,14 +223,24 @@ describe('wasm-simd kernels: row independence (I1), bitwise', () => {
 });
 
 describe('denseGrads without accumulate (what a pass uses: no zeroing of the gradient first)', () => {
-  const variants: Array<[string, Kernels | null]> = [['js', js], ['wasm-simd', wasm]];
+  const variants: Array<[string, Kernels | null]> = [
+    ['js', js],
+    ['wasm-simd', wasm],
+  ];
   for (const [name, k] of variants) {
     (k ? it : it.skip)(`${name}: the sums replace gW and gb, bit for bit as zeroing them and accumulating`, () => {
       const rng = new Rng(4, 'kernels-test', 'fresh');
-      for (const [rows, n, m] of [[16, 784, 256], [5, 131, 7], [1, 3, 10]] as const) {
-        const x = rand(k!, rows * n, rng), dy = rand(k!, rows * m, rng);
-        const gWa = rand(k!, m * n, rng), gba = rand(k!, m, rng); // garbage, replaced
-        const gWb = k!.alloc(m * n), gbb = k!.alloc(m);
+      for (const [rows, n, m] of [
+        [16, 784, 256],
+        [5, 131, 7],
+        [1, 3, 10],
+      ] as const) {
+        const x = rand(k!, rows * n, rng),
+          dy = rand(k!, rows * m, rng);
+        const gWa = rand(k!, m * n, rng),
+          gba = rand(k!, m, rng); // garbage, replaced
+        const gWb = k!.alloc(m * n),
+          gbb = k!.alloc(m);
         k!.denseGrads(x, dy, gWa, gba, rows, n, m, false);
         k!.denseGrads(x, dy, gWb, gbb, rows, n, m, true);
         expectBitEqual(gWa, gWb, `${name} gW ${rows}×${n}→${m}`);
@@ -210,7 +253,22 @@ describe('denseGrads without accumulate (what a pass uses: no zeroing of the gra
 describe('wasm-simd kernels: elementwise against js', () => {
   /** inputs covering both branches, zeros, the erf series/continued-fraction switch and saturation */
   function inputs(k: Kernels, count: number, rng: Rng): Float32Array {
-    const specials = [0, -0, 1, -1, 2.5 * Math.SQRT2, -2.5 * Math.SQRT2, 6 * Math.SQRT2, -9, 20, -20, 100, -100, 1e-30, -1e-30];
+    const specials = [
+      0,
+      -0,
+      1,
+      -1,
+      2.5 * Math.SQRT2,
+      -2.5 * Math.SQRT2,
+      6 * Math.SQRT2,
+      -9,
+      20,
+      -20,
+      100,
+      -100,
+      1e-30,
+      -1e-30,
+    ];
     const a = k.alloc(count);
     for (let i = 0; i < count; i++) a[i] = i < specials.length ? specials[i]! : 3 * rng.normal();
     return a;
@@ -223,9 +281,13 @@ describe('wasm-simd kernels: elementwise against js', () => {
     const rng = new Rng(4, 'kernels-test', 'act');
     const xj = inputs(js, COUNT, rng);
     const dyj = rand(js, COUNT, rng);
-    const xw = copy(w, xj), dyw = copy(w, dyj);
+    const xw = copy(w, xj),
+      dyw = copy(w, dyj);
     for (const name of ACTIVATIONS as readonly ActivationName[]) {
-      const yj = js.alloc(COUNT), yw = w.alloc(COUNT), dxj = js.alloc(COUNT), dxw = w.alloc(COUNT);
+      const yj = js.alloc(COUNT),
+        yw = w.alloc(COUNT),
+        dxj = js.alloc(COUNT),
+        dxw = w.alloc(COUNT);
       js.activationForward(name, xj, yj, COUNT);
       w.activationForward(name, xw, yw, COUNT);
       // backward from the same y (the js one), so only the backward formula is compared
@@ -250,16 +312,20 @@ describe('wasm-simd kernels: elementwise against js', () => {
     for (const width of [1, 3, 4, 131, 256]) {
       const rows = 5;
       const prefixes = Array.from({ length: rows }, (_, r) => hashPrefix(7, 1000 + r, 2, rng.int(60000)));
-      const xj = rand(js, rows * width, rng), xw = copy(w, xj);
-      const pj = copyInt(js, prefixes), pw = copyInt(w, prefixes);
+      const xj = rand(js, rows * width, rng),
+        xw = copy(w, xj);
+      const pj = copyInt(js, prefixes),
+        pw = copyInt(w, prefixes);
       // rates exactly at a unit's draw (kept: the test is ≥) and a hair either side, for a
       // unit in the SIMD body and one in the scalar tail
       const edges = [hashUniformFrom(prefixes[0]!, 0), hashUniformFrom(prefixes[1]!, width - 1)];
       const near = edges.flatMap((v) => [v, v + 2 ** -30, v - 2 ** -30]);
       for (const rate of [0, 0.1, 0.5, 1 / 3, 0.9, 1, -0.5, 1.5, ...near]) {
         for (const keepScale of [rate < 1 ? 1 / (1 - rate) : 1, 1]) {
-          const yj = js.alloc(rows * width), sj = js.alloc(rows * width);
-          const yw = w.alloc(rows * width), sw = w.alloc(rows * width);
+          const yj = js.alloc(rows * width),
+            sj = js.alloc(rows * width);
+          const yw = w.alloc(rows * width),
+            sw = w.alloc(rows * width);
           js.dropoutForward(xj, yj, sj, pj, rows, width, rate, keepScale);
           w.dropoutForward(xw, yw, sw, pw, rows, width, rate, keepScale);
           expectBitEqual(sw, sj, `dropout scale, width ${width}, rate ${rate}`);
@@ -273,9 +339,12 @@ describe('wasm-simd kernels: elementwise against js', () => {
     const w = wasm!;
     const rng = new Rng(6, 'kernels-test', 'mul');
     for (const count of [1, 5, 16, 67, 1000]) {
-      const aj = rand(js, count, rng, -3, 3), bj = rand(js, count, rng, -3, 3);
-      const aw = copy(w, aj), bw = copy(w, bj);
-      const oj = js.alloc(count), ow = w.alloc(count);
+      const aj = rand(js, count, rng, -3, 3),
+        bj = rand(js, count, rng, -3, 3);
+      const aw = copy(w, aj),
+        bw = copy(w, bj);
+      const oj = js.alloc(count),
+        ow = w.alloc(count);
       js.multiply(aj, bj, oj, count);
       w.multiply(aw, bw, ow, count);
       expectBitEqual(ow, oj, `multiply ${count}`);
@@ -285,43 +354,50 @@ describe('wasm-simd kernels: elementwise against js', () => {
     }
   });
 
-  wasmIt('losses: sums within 1e-12 relative, correct counts equal (ties → first index), gradients within 1 ulp', () => {
-    const w = wasm!;
-    const rng = new Rng(7, 'kernels-test', 'loss');
-    for (const name of ['cross_entropy', 'mse'] as LossName[]) {
-      for (const classes of [1, 2, 7, 10]) {
-        const rows = 17;
-        const lj = rand(js, rows * classes, rng, -8, 8);
-        // ties: rows 0-3 have their maximum twice
-        for (let r = 0; r < 4 && classes > 1; r++) {
-          const o = r * classes;
-          lj[o + classes - 1] = 9;
-          lj[o + (r % (classes - 1))] = 9;
-        }
-        const labels = Array.from({ length: rows }, (_, r) => (r < 4 ? r % Math.max(classes - 1, 1) : rng.int(classes)));
-        const lw = copy(w, lj);
-        const yj = copyInt(js, labels), yw = copyInt(w, labels);
-        const dj = js.alloc(rows * classes), dw = w.alloc(rows * classes);
-        const rj = js.loss(name, lj, yj, rows, classes, dj);
-        const rw = w.loss(name, lw, yw, rows, classes, dw);
-        expect(rw.correct, `${name} correct, ${classes} classes`).toBe(rj.correct);
-        expect(Math.abs(rw.lossSum - rj.lossSum)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(rj.lossSum)));
-        for (let i = 0; i < rows * classes; i++) {
-          if (ulps(dw[i]!, dj[i]!) > 1 && Math.abs(dw[i]! - dj[i]!) > 1e-12) {
-            throw new Error(`${name} dlogits[${i}]: ${dw[i]} vs js ${dj[i]}`);
+  wasmIt(
+    'losses: sums within 1e-12 relative, correct counts equal (ties → first index), gradients within 1 ulp',
+    () => {
+      const w = wasm!;
+      const rng = new Rng(7, 'kernels-test', 'loss');
+      for (const name of ['cross_entropy', 'mse'] as LossName[]) {
+        for (const classes of [1, 2, 7, 10]) {
+          const rows = 17;
+          const lj = rand(js, rows * classes, rng, -8, 8);
+          // ties: rows 0-3 have their maximum twice
+          for (let r = 0; r < 4 && classes > 1; r++) {
+            const o = r * classes;
+            lj[o + classes - 1] = 9;
+            lj[o + (r % (classes - 1))] = 9;
           }
+          const labels = Array.from({ length: rows }, (_, r) =>
+            r < 4 ? r % Math.max(classes - 1, 1) : rng.int(classes),
+          );
+          const lw = copy(w, lj);
+          const yj = copyInt(js, labels),
+            yw = copyInt(w, labels);
+          const dj = js.alloc(rows * classes),
+            dw = w.alloc(rows * classes);
+          const rj = js.loss(name, lj, yj, rows, classes, dj);
+          const rw = w.loss(name, lw, yw, rows, classes, dw);
+          expect(rw.correct, `${name} correct, ${classes} classes`).toBe(rj.correct);
+          expect(Math.abs(rw.lossSum - rj.lossSum)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(rj.lossSum)));
+          for (let i = 0; i < rows * classes; i++) {
+            if (ulps(dw[i]!, dj[i]!) > 1 && Math.abs(dw[i]! - dj[i]!) > 1e-12) {
+              throw new Error(`${name} dlogits[${i}]: ${dw[i]} vs js ${dj[i]}`);
+            }
+          }
+          if (name === 'mse') expectBitEqual(dw, dj, 'mse dlogits');
+          const nj = js.loss(name, lj, yj, rows, classes, null);
+          const nw = w.loss(name, lw, yw, rows, classes, null);
+          expect(nw).toEqual(rw);
+          expect(nj).toEqual(rj);
         }
-        if (name === 'mse') expectBitEqual(dw, dj, 'mse dlogits');
-        const nj = js.loss(name, lj, yj, rows, classes, null);
-        const nw = w.loss(name, lw, yw, rows, classes, null);
-        expect(nw).toEqual(rw);
-        expect(nj).toEqual(rj);
       }
-    }
-    // no correct predictions at all: the count is reset per call
-    const lw = copy(w, [0, 1, 0, 1]);
-    expect(w.loss('cross_entropy', lw, copyInt(w, [0, 0]), 2, 2, null).correct).toBe(0);
-  });
+      // no correct predictions at all: the count is reset per call
+      const lw = copy(w, [0, 1, 0, 1]);
+      expect(w.loss('cross_entropy', lw, copyInt(w, [0, 0]), 2, 2, null).correct).toBe(0);
+    },
+  );
 
   const RULES: UpdateRule[] = ['sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'nadam'];
 
@@ -330,19 +406,35 @@ describe('wasm-simd kernels: elementwise against js', () => {
     const rng = new Rng(8, 'kernels-test', 'update');
     const count = 1001; // odd: the single-element tail too
     for (const rule of RULES) {
-      const pj = rand(js, count, rng), s1j = js.alloc(count), s2j = js.alloc(count);
-      const pw = copy(w, pj), s1w = w.alloc(count), s2w = w.alloc(count);
-      const b1 = 0.9, b2 = 0.999, lr = 0.01, psi = 0.004;
+      const pj = rand(js, count, rng),
+        s1j = js.alloc(count),
+        s2j = js.alloc(count);
+      const pw = copy(w, pj),
+        s1w = w.alloc(count),
+        s2w = w.alloc(count);
+      const b1 = 0.9,
+        b2 = 0.999,
+        lr = 0.01,
+        psi = 0.004;
       let muProduct = 1;
       for (let t = 1; t <= 5; t++) {
-        const gj = rand(js, count, rng, -2, 2), gw = copy(w, gj);
+        const gj = rand(js, count, rng, -2, 2),
+          gw = copy(w, gj);
         const mu = b1 * (1 - 0.5 * 0.96 ** (t * psi));
         const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi));
         muProduct *= mu;
         const k: UpdateScalars = {
-          lr, momentum: 0.9, beta1: b1, beta2: b2, eps: rule === 'adadelta' ? 1e-6 : 1e-8, alpha: 0.99, rho: 0.9,
-          bc1: 1 - b1 ** t, bc2: 1 - b2 ** t,
-          cGrad: (lr * (1 - mu)) / (1 - muProduct), cAvg: (lr * muNext) / (1 - muProduct * muNext),
+          lr,
+          momentum: 0.9,
+          beta1: b1,
+          beta2: b2,
+          eps: rule === 'adadelta' ? 1e-6 : 1e-8,
+          alpha: 0.99,
+          rho: 0.9,
+          bc1: 1 - b1 ** t,
+          bc2: 1 - b2 ** t,
+          cGrad: (lr * (1 - mu)) / (1 - muProduct),
+          cAvg: (lr * muNext) / (1 - muProduct * muNext),
         };
         js.update(rule, pj, gj, s1j, s2j, count, k);
         w.update(rule, pw, gw, s1w, s2w, count, k);
@@ -368,7 +460,8 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
   }
 
   function expectBitEqual64(a: Float64Array, b: Float64Array, what: string, count = a.length): void {
-    if (a.length < count || b.length < count) throw new Error(`${what}: ${a.length} / ${b.length} values, expected ${count}`);
+    if (a.length < count || b.length < count)
+      throw new Error(`${what}: ${a.length} / ${b.length} values, expected ${count}`);
     const i = firstBitDiff64(a, b, count);
     if (i >= 0) throw new Error(`${what}: element ${i} differs: ${a[i]} vs ${b[i]}`);
   }
@@ -384,8 +477,10 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
   function features(rows: number, F: number, rng: Rng): Float32Array {
     const a = js.alloc(rows * F);
     for (let f = 0; f < F; f++) {
-      const scale = 2 ** rng.range(-6, 6), shift = rng.range(-3, 3) * scale;
-      for (let r = 0; r < rows; r++) a[r * F + f] = f % 7 === 5 ? -0 : f % 7 === 6 && r === 0 ? 0 : rng.normal() * scale + shift;
+      const scale = 2 ** rng.range(-6, 6),
+        shift = rng.range(-3, 3) * scale;
+      for (let r = 0; r < rows; r++)
+        a[r * F + f] = f % 7 === 5 ? -0 : f % 7 === 6 && r === 0 ? 0 : rng.normal() * scale + shift;
     }
     return a;
   }
@@ -411,17 +506,27 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
           const out32 = (k: Kernels, n: number): Float32Array => at(k.alloc(n + shift));
           const out64 = (k: Kernels, n: number): Float64Array => at(k.allocF64(n + shift));
           const what = `rows ${rows}, F ${F}${shift ? ', unaligned' : ''}`;
-          const x = features(rows, F, rng), dy = features(rows, F, rng);
-          const gb = js.alloc(2 * F), running = js.alloc(2 * F), g0 = js.alloc(2 * F);
+          const x = features(rows, F, rng),
+            dy = features(rows, F, rng);
+          const gb = js.alloc(2 * F),
+            running = js.alloc(2 * F),
+            g0 = js.alloc(2 * F);
           for (let f = 0; f < F; f++) {
-            gb[f] = rng.range(0.2, 2); gb[F + f] = rng.range(-1, 1);
-            running[f] = rng.normal(); running[F + f] = f % 5 === 0 ? 0 : rng.range(0.01, 4);
-            g0[f] = rng.normal(); g0[F + f] = rng.normal();
+            gb[f] = rng.range(0.2, 2);
+            gb[F + f] = rng.range(-1, 1);
+            running[f] = rng.normal();
+            running[F + f] = f % 5 === 0 ? 0 : rng.range(0.01, 4);
+            g0[f] = rng.normal();
+            g0[F + f] = rng.normal();
           }
-          const xw = in32(w, x), dyw = in32(w, dy), gbw = in32(w, gb), rw = in32(w, running);
+          const xw = in32(w, x),
+            dyw = in32(w, dy),
+            gbw = in32(w, gb),
+            rw = in32(w, running);
 
           // partialStats
-          const sj = js.allocF64(1 + 2 * F), sw = out64(w, 1 + 2 * F);
+          const sj = js.allocF64(1 + 2 * F),
+            sw = out64(w, 1 + 2 * F);
           sw.fill(123); // replaced entirely
           js.bnPartialStats(x, rows, F, sj);
           w.bnPartialStats(xw, rows, F, sw);
@@ -431,8 +536,12 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
           for (const n of [rows, rows * 7 + 2]) {
             const stats = Float64Array.from(sj);
             stats[0] = n;
-            const invj = js.allocF64(F), xhj = js.alloc(rows * F), yj = js.alloc(rows * F);
-            const invw = out64(w, F), xhw = out32(w, rows * F), yw = out32(w, rows * F);
+            const invj = js.allocF64(F),
+              xhj = js.alloc(rows * F),
+              yj = js.alloc(rows * F);
+            const invw = out64(w, F),
+              xhw = out32(w, rows * F),
+              yw = out32(w, rows * F);
             js.bnApplyStats(x, rows, F, stats, gb, EPS, invj, xhj, yj);
             w.bnApplyStats(xw, rows, F, in64(w, stats), gbw, EPS, invw, xhw, yw);
             expectBitEqual64(invw, invj, `bnApplyStats invStd, n ${n}, ${what}`, F);
@@ -440,8 +549,10 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
             expectBitEqual(yw, yj, `bnApplyStats y, n ${n}, ${what}`, rows * F);
 
             // partialGradSums: the sums replace garbage, dγ/dβ accumulate onto g0
-            const sumsj = js.allocF64(2 * F), gj = copy(js, g0);
-            const sumsw = out64(w, 2 * F), gw = in32(w, g0);
+            const sumsj = js.allocF64(2 * F),
+              gj = copy(js, g0);
+            const sumsw = out64(w, 2 * F),
+              gw = in32(w, g0);
             sumsw.fill(-7);
             js.bnPartialGradSums(dy, xhj, rows, F, sumsj, gj);
             w.bnPartialGradSums(dyw, xhw, rows, F, sumsw, gw);
@@ -449,8 +560,12 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
             expectBitEqual(gw, gj, `bnPartialGradSums dγ dβ, ${what}`, 2 * F);
 
             // applyGradSums with these sums and with sums of a larger batch
-            for (const [label, sums, N] of [['own', sumsj, rows], ['global', sumsj.map((v, i) => v * 3.7 + (i % 3) - 1), n]] as const) {
-              const dxj = js.alloc(rows * F), dxw = out32(w, rows * F);
+            for (const [label, sums, N] of [
+              ['own', sumsj, rows],
+              ['global', sumsj.map((v, i) => v * 3.7 + (i % 3) - 1), n],
+            ] as const) {
+              const dxj = js.alloc(rows * F),
+                dxw = out32(w, rows * F);
               js.bnApplyGradSums(dy, xhj, rows, F, gb, invj, sums, N, dxj);
               w.bnApplyGradSums(dyw, xhw, rows, F, gbw, invw, in64(w, sums), N, dxw);
               expectBitEqual(dxw, dxj, `bnApplyGradSums (${label} sums) dx, ${what}`, rows * F);
@@ -458,23 +573,32 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
           }
 
           // eval mode: forward with the running statistics, backward as constants
-          const invj = js.allocF64(F), xhj = js.alloc(rows * F), yj = js.alloc(rows * F);
-          const invw = out64(w, F), xhw = out32(w, rows * F), yw = out32(w, rows * F);
+          const invj = js.allocF64(F),
+            xhj = js.alloc(rows * F),
+            yj = js.alloc(rows * F);
+          const invw = out64(w, F),
+            xhw = out32(w, rows * F),
+            yw = out32(w, rows * F);
           js.bnForwardEval(x, rows, F, running, gb, EPS, invj, xhj, yj);
           w.bnForwardEval(xw, rows, F, rw, gbw, EPS, invw, xhw, yw);
           expectBitEqual64(invw, invj, `bnForwardEval invStd, ${what}`, F);
           expectBitEqual(xhw, xhj, `bnForwardEval xhat, ${what}`, rows * F);
           expectBitEqual(yw, yj, `bnForwardEval y, ${what}`, rows * F);
-          const dxj = js.alloc(rows * F), dxw = out32(w, rows * F);
+          const dxj = js.alloc(rows * F),
+            dxw = out32(w, rows * F);
           js.bnBackwardEval(dy, rows, F, gb, invj, dxj);
           w.bnBackwardEval(dyw, rows, F, gbw, invw, dxw);
           expectBitEqual(dxw, dxj, `bnBackwardEval dx, ${what}`, rows * F);
 
           // running statistics: n > 1 (unbiased variance) and n = 1 (M2 as is)
-          for (const [n, m] of [[rows * 4 + 1, 0.1], [1, 0.3]] as const) {
+          for (const [n, m] of [
+            [rows * 4 + 1, 0.1],
+            [1, 0.3],
+          ] as const) {
             const stats = Float64Array.from(sj);
             stats[0] = n;
-            const bj = copy(js, running), bw = in32(w, running);
+            const bj = copy(js, running),
+              bw = in32(w, running);
             js.bnUpdateRunning(bj, stats, F, m);
             w.bnUpdateRunning(bw, in64(w, stats), F, m);
             expectBitEqual(bw, bj, `bnUpdateRunning n ${n}, ${what}`, 2 * F);
@@ -487,7 +611,8 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
   wasmIt('no rows: the statistics are [0, NaN…, 0…] and the sums zero, as in js', () => {
     const w = wasm!;
     for (const F of [3, 8]) {
-      const sj = js.allocF64(1 + 2 * F), sw = w.allocF64(1 + 2 * F);
+      const sj = js.allocF64(1 + 2 * F),
+        sw = w.allocF64(1 + 2 * F);
       js.bnPartialStats(js.alloc(0), 0, F, sj);
       w.bnPartialStats(w.alloc(0), 0, F, sw);
       expectBitEqual64(sw, sj, `bnPartialStats of 0 rows, F ${F}`);
@@ -502,14 +627,27 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
 
   wasmIt('BN kernels refuse arrays from elsewhere and short ones, naming them', () => {
     const w = createWasmKernels()!;
-    const F = 4, rows = 2;
-    const x = w.alloc(rows * F), stats = w.allocF64(1 + 2 * F), gb = w.alloc(2 * F), inv = w.allocF64(F);
-    const xh = w.alloc(rows * F), y = w.alloc(rows * F);
+    const F = 4,
+      rows = 2;
+    const x = w.alloc(rows * F),
+      stats = w.allocF64(1 + 2 * F),
+      gb = w.alloc(2 * F),
+      inv = w.allocF64(F);
+    const xh = w.alloc(rows * F),
+      y = w.alloc(rows * F);
     w.bnApplyStats(x, rows, F, stats, gb, EPS, inv, xh, y);
-    expect(() => w.bnPartialStats(x, rows, F, new Float64Array(1 + 2 * F))).toThrow(/bnPartialStats: out is not a view/);
-    expect(() => w.bnApplyStats(x, rows, F, new Float64Array(1 + 2 * F), gb, EPS, inv, xh, y)).toThrow(/bnApplyStats: stats is not a view/);
-    expect(() => w.bnApplyStats(x, rows, F, stats.subarray(1), gb, EPS, inv, xh, y)).toThrow(/bnApplyStats: stats has 8 values, the call needs 9/);
-    expect(() => w.bnPartialGradSums(x, xh, rows, F, w.allocF64(2 * F - 1), gb)).toThrow(/bnPartialGradSums: sums has 7 values/);
+    expect(() => w.bnPartialStats(x, rows, F, new Float64Array(1 + 2 * F))).toThrow(
+      /bnPartialStats: out is not a view/,
+    );
+    expect(() => w.bnApplyStats(x, rows, F, new Float64Array(1 + 2 * F), gb, EPS, inv, xh, y)).toThrow(
+      /bnApplyStats: stats is not a view/,
+    );
+    expect(() => w.bnApplyStats(x, rows, F, stats.subarray(1), gb, EPS, inv, xh, y)).toThrow(
+      /bnApplyStats: stats has 8 values, the call needs 9/,
+    );
+    expect(() => w.bnPartialGradSums(x, xh, rows, F, w.allocF64(2 * F - 1), gb)).toThrow(
+      /bnPartialGradSums: sums has 7 values/,
+    );
     expect(() => w.bnUpdateRunning(gb, stats, -1, 0.1)).toThrow(/bnUpdateRunning: sizes must be integers ≥ 0/);
   });
 });
@@ -517,7 +655,16 @@ describe('wasm-simd kernels: BatchNorm bitwise equal to js', () => {
 describe('wasm-simd kernels: memory', () => {
   wasmIt('alloc views share one buffer, are 16-byte aligned, zeroed and do not overlap', () => {
     const w = createWasmKernels()!;
-    const views = [w.alloc(3), w.allocInt32(5), w.alloc(0), w.allocF64(3), w.alloc(1000), w.allocInt32(1), w.allocF64(1), w.alloc(7)];
+    const views = [
+      w.alloc(3),
+      w.allocInt32(5),
+      w.alloc(0),
+      w.allocF64(3),
+      w.alloc(1000),
+      w.allocInt32(1),
+      w.allocF64(1),
+      w.alloc(7),
+    ];
     const buffer = views[0]!.buffer;
     let end = 0;
     for (const v of views) {
@@ -536,13 +683,18 @@ describe('wasm-simd kernels: memory', () => {
     const w = createWasmKernels()!;
     const other = createWasmKernels()!;
     // rows 2, n 3, m 2
-    const x = w.alloc(6), W = w.alloc(6), b = w.alloc(2), y = w.alloc(4);
+    const x = w.alloc(6),
+      W = w.alloc(6),
+      b = w.alloc(2),
+      y = w.alloc(4);
     w.denseForward(x, W, b, y, 2, 3, 2);
     expect(() => w.denseForward(new Float32Array(6), W, b, y, 2, 3, 2)).toThrow(/denseForward: x is not a view/);
     expect(() => w.denseForward(x, W, b, other.alloc(4), 2, 3, 2)).toThrow(/denseForward: y is not a view/);
     expect(() => w.denseDx(y, js.alloc(6), x, 2, 3, 2)).toThrow(/denseDx: W is not a view/);
     expect(() => w.addInto(x, new Float32Array(6), 6)).toThrow(/addInto: right is not a view/);
-    expect(() => w.update('adam', x, W, y, new Float32Array(6), 3, {} as UpdateScalars)).toThrow(/update\(adam\): s2 is not a view/);
+    expect(() => w.update('adam', x, W, y, new Float32Array(6), 3, {} as UpdateScalars)).toThrow(
+      /update\(adam\): s2 is not a view/,
+    );
     // too short for the call
     expect(() => w.denseForward(x, W, b, y, 3, 3, 2)).toThrow(/denseForward: x has 6 values, the call needs 9/);
     expect(() => w.multiply(x, W, y, 7)).toThrow(/multiply: a has 6 values/);
@@ -562,7 +714,9 @@ describe('wasm-simd kernels: memory', () => {
     try {
       const w = createWasmKernels()!;
       expect(w.alloc(1000).length).toBe(1000);
-      expect(() => w.alloc(1_000_000)).toThrow(/alloc\(1000000\) asks for 3\.8 MiB .* the 2 MiB limit .*GRADWIRE_KERNEL_MEMORY_MB/);
+      expect(() => w.alloc(1_000_000)).toThrow(
+        /alloc\(1000000\) asks for 3\.8 MiB .* the 2 MiB limit .*GRADWIRE_KERNEL_MEMORY_MB/,
+      );
       expect(w.alloc(10).length).toBe(10); // a failed request takes nothing
       process.env.GRADWIRE_KERNEL_MEMORY_MB = 'lots';
       expect(() => createWasmKernels()).toThrow(/GRADWIRE_KERNEL_MEMORY_MB="lots"/);
@@ -576,12 +730,17 @@ describe('wasm-simd kernels: memory', () => {
 describe('wasm-simd kernels: engines without SIMD', () => {
   it('createWasmKernels() returns null where WebAssembly SIMD is unavailable (V8 without SSE4.1)', () => {
     const wasmTs = fileURLToPath(new URL('../../shared/kernels/wasm.ts', import.meta.url));
-    const code = `import { createWasmKernels } from ${JSON.stringify(pathToFileURL(wasmTs).href)};\n` +
+    const code =
+      `import { createWasmKernels } from ${JSON.stringify(pathToFileURL(wasmTs).href)};\n` +
       'process.stdout.write(String(createWasmKernels()));';
-    const run = spawnSync(process.execPath, ['--no-enable-sse4-1', '--import', 'tsx', '--input-type=module', '-e', code], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    });
+    const run = spawnSync(
+      process.execPath,
+      ['--no-enable-sse4-1', '--import', 'tsx', '--input-type=module', '-e', code],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+      },
+    );
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('null');
   });
@@ -597,8 +756,14 @@ describe.each([
   (k ? it : it.skip)(`${label}: denseGrads and denseDx match (L(θ+h) − L(θ−h)) / 2h`, () => {
     const K = k!;
     const rng = new Rng(9, 'kernels-test', 'fd', label);
-    const rows = 3, n = 5, m = 4, h = 0.25;
-    const x = rand(K, rows * n, rng), W = rand(K, m * n, rng), b = rand(K, m, rng), c = rand(K, rows * m, rng);
+    const rows = 3,
+      n = 5,
+      m = 4,
+      h = 0.25;
+    const x = rand(K, rows * n, rng),
+      W = rand(K, m * n, rng),
+      b = rand(K, m, rng),
+      c = rand(K, rows * m, rng);
     const y = K.alloc(rows * m);
     const L = (): number => {
       K.denseForward(x, W, b, y, rows, n, m);
@@ -616,9 +781,12 @@ describe.each([
       return (up - down) / (2 * h);
     };
     const close = (analytic: number, num: number, what: string): void => {
-      if (!(Math.abs(analytic - num) <= 1e-3 * Math.abs(num) + 1e-4)) throw new Error(`${label} ${what}: analytic ${analytic}, numeric ${num}`);
+      if (!(Math.abs(analytic - num) <= 1e-3 * Math.abs(num) + 1e-4))
+        throw new Error(`${label} ${what}: analytic ${analytic}, numeric ${num}`);
     };
-    const gW = K.alloc(m * n), gb = K.alloc(m), dx = K.alloc(rows * n);
+    const gW = K.alloc(m * n),
+      gb = K.alloc(m),
+      dx = K.alloc(rows * n);
     K.denseGrads(x, c, gW, gb, rows, n, m);
     K.denseDx(c, W, dx, rows, n, m);
     for (let i = 0; i < m * n; i++) close(gW[i]!, numeric(W, i), `gW[${i}]`);

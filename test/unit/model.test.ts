@@ -6,9 +6,19 @@ import { userError } from '../helpers/errors.js';
 
 describe('model from config', () => {
   it('the compact form expands to Dense → norm → activation → dropout per width, then Dense to the classes', () => {
-    const cfg = parseRunConfig({ model: { hidden: [256, 128], activation: 'relu', init: 'he_normal', norm: 'batch', dropout: 0.2 } });
+    const cfg = parseRunConfig({
+      model: { hidden: [256, 128], activation: 'relu', init: 'he_normal', norm: 'batch', dropout: 0.2 },
+    });
     expect(expandCompact(cfg.model, 10).map((l) => l.type)).toEqual([
-      'dense', 'batchnorm', 'activation', 'dropout', 'dense', 'batchnorm', 'activation', 'dropout', 'dense',
+      'dense',
+      'batchnorm',
+      'activation',
+      'dropout',
+      'dense',
+      'batchnorm',
+      'activation',
+      'dropout',
+      'dense',
     ]);
     const m = Model.fromConfig(cfg.model, 784, 10);
     // 784·256+256 + 2·256 + 256·128+128 + 2·128 + 128·10+10 parameters; 2·256 + 2·128 BN buffers
@@ -32,16 +42,29 @@ describe('model from config', () => {
     const cfg = parseRunConfig({
       model: {
         layers: [
-          { type: 'dense', units: 12, init: 'he_uniform' }, { type: 'groupnorm', groups: 4 },
-          { type: 'activation', name: 'gelu' }, { type: 'dropout', rate: 0.1 },
-          { type: 'dense', units: 12 }, { type: 'instancenorm', channels: 3 }, { type: 'layernorm' },
-          { type: 'activation', name: 'selu' }, { type: 'dense', units: 3 },
+          { type: 'dense', units: 12, init: 'he_uniform' },
+          { type: 'groupnorm', groups: 4 },
+          { type: 'activation', name: 'gelu' },
+          { type: 'dropout', rate: 0.1 },
+          { type: 'dense', units: 12 },
+          { type: 'instancenorm', channels: 3 },
+          { type: 'layernorm' },
+          { type: 'activation', name: 'selu' },
+          { type: 'dense', units: 3 },
         ],
       },
     });
     const m = Model.fromConfig(cfg.model, 5, 3);
     expect(m.layers.map((l) => l.kind)).toEqual([
-      'dense', 'groupnorm', 'activation', 'dropout', 'dense', 'instancenorm', 'layernorm', 'activation', 'dense',
+      'dense',
+      'groupnorm',
+      'activation',
+      'dropout',
+      'dense',
+      'instancenorm',
+      'layernorm',
+      'activation',
+      'dense',
     ]);
     // instance norm: γ, β per channel (3); group norm: per feature (12)
     expect(m.layers[5]!.paramSize).toBe(6);
@@ -50,7 +73,8 @@ describe('model from config', () => {
 
   it('an explicit list that does not end at the number of classes is an error that says what to add', () => {
     const cfg = parseRunConfig({ model: { layers: [{ type: 'dense', units: 7 }] } });
-    expect(userError(() => Model.fromConfig(cfg.model, 4, 3)).message)
-      .toBe('model.layers: the last layer has width 7 but the data has 3 classes; end the list with { type: dense, units: 3 }');
+    expect(userError(() => Model.fromConfig(cfg.model, 4, 3)).message).toBe(
+      'model.layers: the last layer has width 7 but the data has 3 classes; end the list with { type: dense, units: 3 }',
+    );
   });
 });

@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { OPTIMIZERS, type OptimizerConfig, type OptimizerName } from '../../shared/config-types.js';
 import { UserError } from '../../shared/errors.js';
 import {
-  createOptimizer, loadOptimizerState, optimizerState, optimizerStep, type Optimizer, type OptimizerState,
+  createOptimizer,
+  loadOptimizerState,
+  optimizerState,
+  optimizerStep,
+  type Optimizer,
+  type OptimizerState,
 } from '../../shared/optim/index.js';
 
 const GRADS = [
@@ -21,8 +26,18 @@ const REL = 1e-6;
 
 function cfg(over: Partial<OptimizerConfig>): OptimizerConfig {
   return {
-    name: 'sgd', lr: 0.1, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, alpha: 0.99, rho: 0.9,
-    momentumDecay: 0.004, weightDecay: 0, decay: 'l2', clipNorm: 0,
+    name: 'sgd',
+    lr: 0.1,
+    momentum: 0.9,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    alpha: 0.99,
+    rho: 0.9,
+    momentumDecay: 0.004,
+    weightDecay: 0,
+    decay: 'l2',
+    clipNorm: 0,
     schedule: { name: 'constant', stepSize: 1, gamma: 1, minLr: 0, warmupSteps: 0 },
     ...over,
   };
@@ -50,10 +65,20 @@ function runDriver(c: OptimizerConfig, theta0: number[], grads = GRADS): number[
 
 /** Scalar float64 reference for one element: θ after each step, for gradients gs.
  *  decay: 'l2' adds λθ to g; 'decoupled' multiplies θ by (1 - lr·λ) first (AdamW). */
-function reference(c: OptimizerConfig, gs: number[], theta0 = 0, decay: 'none' | 'l2' | 'decoupled' = 'none'): number[] {
+function reference(
+  c: OptimizerConfig,
+  gs: number[],
+  theta0 = 0,
+  decay: 'none' | 'l2' | 'decoupled' = 'none',
+): number[] {
   const { lr, momentum: mu, eps, alpha, rho, beta1: b1, beta2: b2, momentumDecay: psi, weightDecay: lam } = c;
   let theta = theta0;
-  let v = 0, G = 0, s = 0, u = 0, m = 0, muProduct = 1; // all state starts at zero (Π at 1)
+  let v = 0,
+    G = 0,
+    s = 0,
+    u = 0,
+    m = 0,
+    muProduct = 1; // all state starts at zero (Π at 1)
   const out: number[] = [];
   gs.forEach((g0, k) => {
     const t = k + 1;
@@ -61,25 +86,43 @@ function reference(c: OptimizerConfig, gs: number[], theta0 = 0, decay: 'none' |
     if (decay === 'l2') g += lam * theta;
     if (decay === 'decoupled') theta *= 1 - lr * lam;
     switch (c.name) {
-      case 'sgd': theta -= lr * g; break; // θ -= lr·g
-      case 'momentum': v = mu * v + g; theta -= lr * v; break; // v = μv + g; θ -= lr·v
-      case 'nesterov': v = mu * v + g; theta -= lr * (g + mu * v); break; // θ -= lr·(g + μv)
-      case 'adagrad': G += g * g; theta -= (lr * g) / (Math.sqrt(G) + eps); break; // G += g²; θ -= lr·g/(√G + eps)
-      case 'rmsprop': s = alpha * s + (1 - alpha) * g * g; theta -= (lr * g) / (Math.sqrt(s) + eps); break;
-      case 'adadelta': { // s = ρs + (1-ρ)g²; Δ = √(u+eps)/√(s+eps)·g; u = ρu + (1-ρ)Δ²; θ -= lr·Δ
+      case 'sgd':
+        theta -= lr * g;
+        break; // θ -= lr·g
+      case 'momentum':
+        v = mu * v + g;
+        theta -= lr * v;
+        break; // v = μv + g; θ -= lr·v
+      case 'nesterov':
+        v = mu * v + g;
+        theta -= lr * (g + mu * v);
+        break; // θ -= lr·(g + μv)
+      case 'adagrad':
+        G += g * g;
+        theta -= (lr * g) / (Math.sqrt(G) + eps);
+        break; // G += g²; θ -= lr·g/(√G + eps)
+      case 'rmsprop':
+        s = alpha * s + (1 - alpha) * g * g;
+        theta -= (lr * g) / (Math.sqrt(s) + eps);
+        break;
+      case 'adadelta': {
+        // s = ρs + (1-ρ)g²; Δ = √(u+eps)/√(s+eps)·g; u = ρu + (1-ρ)Δ²; θ -= lr·Δ
         s = rho * s + (1 - rho) * g * g;
         const d = (Math.sqrt(u + eps) / Math.sqrt(s + eps)) * g;
         u = rho * u + (1 - rho) * d * d;
         theta -= lr * d;
         break;
       }
-      case 'adam': case 'adamw': { // m̂ = m/(1-β1^t); v̂ = v/(1-β2^t); θ -= lr·m̂/(√v̂ + eps)
+      case 'adam':
+      case 'adamw': {
+        // m̂ = m/(1-β1^t); v̂ = v/(1-β2^t); θ -= lr·m̂/(√v̂ + eps)
         m = b1 * m + (1 - b1) * g;
         v = b2 * v + (1 - b2) * g * g;
         theta -= (lr * (m / (1 - b1 ** t))) / (Math.sqrt(v / (1 - b2 ** t)) + eps);
         break;
       }
-      case 'nadam': { // torch.optim.NAdam's documented algorithm
+      case 'nadam': {
+        // torch.optim.NAdam's documented algorithm
         const muT = b1 * (1 - 0.5 * Math.pow(0.96, t * psi)); //        μ_t = β1(1 - ½·0.96^(tψ))
         const muNext = b1 * (1 - 0.5 * Math.pow(0.96, (t + 1) * psi)); // μ_{t+1}
         muProduct *= muT; //                                             Π_t = Π μ_i
@@ -98,8 +141,20 @@ function reference(c: OptimizerConfig, gs: number[], theta0 = 0, decay: 'none' |
 }
 
 /** The reference for all elements: rows are steps, as `run` returns. */
-function expected(c: OptimizerConfig, theta0?: number[], decay: 'none' | 'l2' | 'decoupled' = 'none', grads = GRADS): number[][] {
-  const cols = grads[0]!.map((_, j) => reference(c, grads.map((g) => g[j]!), theta0?.[j] ?? 0, decay));
+function expected(
+  c: OptimizerConfig,
+  theta0?: number[],
+  decay: 'none' | 'l2' | 'decoupled' = 'none',
+  grads = GRADS,
+): number[][] {
+  const cols = grads[0]!.map((_, j) =>
+    reference(
+      c,
+      grads.map((g) => g[j]!),
+      theta0?.[j] ?? 0,
+      decay,
+    ),
+  );
   return grads.map((_, k) => cols.map((col) => col[k]!));
 }
 
@@ -107,11 +162,15 @@ function expected(c: OptimizerConfig, theta0?: number[], decay: 'none' | 'l2' | 
  *  so where later steps cancel earlier ones only the running magnitude's precision is left. */
 function expectClose(actual: number[][], want: number[][], rel = REL): void {
   const scale = want[0]!.map(() => 0);
-  want.forEach((row, k) => row.forEach((w, j) => {
-    scale[j] = Math.max(scale[j]!, Math.abs(w));
-    const a = actual[k]![j]!;
-    expect(Math.abs(a - w), `step ${k + 1}, element ${j}: got ${a}, want ${w}`).toBeLessThanOrEqual(rel * scale[j]! + 1e-12);
-  }));
+  want.forEach((row, k) =>
+    row.forEach((w, j) => {
+      scale[j] = Math.max(scale[j]!, Math.abs(w));
+      const a = actual[k]![j]!;
+      expect(Math.abs(a - w), `step ${k + 1}, element ${j}: got ${a}, want ${w}`).toBeLessThanOrEqual(
+        rel * scale[j]! + 1e-12,
+      );
+    }),
+  );
 }
 
 describe('each optimizer matches its formula over 3 steps', () => {
@@ -140,22 +199,34 @@ describe('each optimizer matches its formula over 3 steps', () => {
 describe('worked numbers written out by hand', () => {
   it('sgd: θ -= 0.1·g', () => {
     // θ1 = -0.1·g1; θ2 = θ1 - 0.1·g2; θ3 = θ2 - 0.1·g3
-    expectClose(run(cfg({ name: 'sgd', lr: 0.1 })), [[-0.05, 0.1, -0.2], [-0.025, 0.025, -0.35], [-0.125, -0.025, -0.05]]);
+    expectClose(run(cfg({ name: 'sgd', lr: 0.1 })), [
+      [-0.05, 0.1, -0.2],
+      [-0.025, 0.025, -0.35],
+      [-0.125, -0.025, -0.05],
+    ]);
   });
 
   it('momentum: the first step uses v = g (PyTorch), then v = 0.9v + g', () => {
     // v1 = g1 = (0.5, -1, 2)             θ1 = -0.1·v1 = (-0.05, 0.1, -0.2)
     // v2 = 0.9v1 + g2 = (0.2, -0.15, 3.3) θ2 = θ1 - 0.1·v2 = (-0.07, 0.115, -0.53)
     // v3 = 0.9v2 + g3 = (1.18, 0.365, -0.03) θ3 = (-0.188, 0.0785, -0.527)
-    expectClose(run(cfg({ name: 'momentum' })), [[-0.05, 0.1, -0.2], [-0.07, 0.115, -0.53], [-0.188, 0.0785, -0.527]]);
+    expectClose(run(cfg({ name: 'momentum' })), [
+      [-0.05, 0.1, -0.2],
+      [-0.07, 0.115, -0.53],
+      [-0.188, 0.0785, -0.527],
+    ]);
   });
 
-  it('nesterov: θ -= lr·(g + μv) — PyTorch\'s form already differs from momentum at step 1', () => {
+  it("nesterov: θ -= lr·(g + μv) — PyTorch's form already differs from momentum at step 1", () => {
     // step 1: g + 0.9·v1 = 1.9·g1 → θ1 = (-0.095, 0.19, -0.38)          (momentum: -0.1·g1)
     // step 2: g2 + 0.9·v2 = (-0.07, 0.615, 4.47) → θ2 = (-0.088, 0.1285, -0.827)
     // step 3: g3 + 0.9·v3 = (2.062, 0.8285, -3.027) → θ3 = (-0.2942, 0.04565, -0.5243)
     const nes = run(cfg({ name: 'nesterov' }));
-    expectClose(nes, [[-0.095, 0.19, -0.38], [-0.088, 0.1285, -0.827], [-0.2942, 0.04565, -0.5243]]);
+    expectClose(nes, [
+      [-0.095, 0.19, -0.38],
+      [-0.088, 0.1285, -0.827],
+      [-0.2942, 0.04565, -0.5243],
+    ]);
     const mom = run(cfg({ name: 'momentum' }));
     expect(nes[1]![2]! - nes[0]![2]!).not.toBeCloseTo(mom[1]![2]! - mom[0]![2]!, 3); // the step-2 moves differ too
   });
@@ -193,7 +264,7 @@ describe('worked numbers written out by hand', () => {
     expectClose(got, expected(c));
   });
 
-  it('nadam: step 1 from torch.optim.NAdam\'s documented algorithm', () => {
+  it("nadam: step 1 from torch.optim.NAdam's documented algorithm", () => {
     // μ1 = 0.9(1 - ½·0.96^0.004), μ2 = 0.9(1 - ½·0.96^0.008), Π1 = μ1; m1 = 0.1g, v̂1 = g²:
     // θ1 = -lr·[(1-μ1)/(1-μ1) + 0.1·μ2/(1-μ1μ2)]·g/(|g| + eps) ≈ -lr·1.0564·sign(g)
     const lr = 0.002;
@@ -223,10 +294,17 @@ describe('driver: clipping by global norm', () => {
   });
 
   it('leaves a gradient under the norm unchanged, and clipNorm 0 means off', () => {
-    for (const [clipNorm, g0] of [[1, [0.3, 0.4, 0]], [0, [30, 40, 0]]] as const) {
+    for (const [clipNorm, g0] of [
+      [1, [0.3, 0.4, 0]],
+      [0, [30, 40, 0]],
+    ] as const) {
       const c = cfg({ name: 'sgd', lr: 1, clipNorm });
       const g = Float32Array.from(g0);
-      const r = optimizerStep(createOptimizer(c, 3), c, new Float32Array(3), g, { step: 0, stepsPerEpoch: 1, totalSteps: 1 });
+      const r = optimizerStep(createOptimizer(c, 3), c, new Float32Array(3), g, {
+        step: 0,
+        stepsPerEpoch: 1,
+        totalSteps: 1,
+      });
       expect(Array.from(g)).toEqual(Array.from(Float32Array.from(g0)));
       expect(r.gradNorm).toBeCloseTo(clipNorm ? 0.5 : 50, 6);
     }
@@ -297,7 +375,7 @@ describe('state: save, load, resume', () => {
     });
   }
 
-  it('keeps the slots PyTorch names, and nadam\'s mu_product as a float64 scalar', () => {
+  it("keeps the slots PyTorch names, and nadam's mu_product as a float64 scalar", () => {
     const names = (n: OptimizerName): string[] => Object.keys(createOptimizer(cfg({ name: n }), 2).slots);
     expect(names('momentum')).toEqual(['momentum_buffer']);
     expect(names('adagrad')).toEqual(['sum']);
@@ -330,10 +408,18 @@ describe('state validation', () => {
   }
 
   it('rejects a slot of the wrong length, naming the slot and both sizes', () => {
-    rejects(createOptimizer(cfg({ name: 'adam' }), 4), stateOf('adam', 3), /slot "exp_avg" has 3 values; this model has 4 parameters/);
+    rejects(
+      createOptimizer(cfg({ name: 'adam' }), 4),
+      stateOf('adam', 3),
+      /slot "exp_avg" has 3 values; this model has 4 parameters/,
+    );
   });
-  it('rejects another optimizer\'s state', () => {
-    rejects(createOptimizer(cfg({ name: 'adam' }), 3), stateOf('rmsprop', 3), /is for "rmsprop", but this run uses adam/);
+  it("rejects another optimizer's state", () => {
+    rejects(
+      createOptimizer(cfg({ name: 'adam' }), 3),
+      stateOf('rmsprop', 3),
+      /is for "rmsprop", but this run uses adam/,
+    );
   });
   it('rejects a missing slot, a missing scalar, and a bad step count', () => {
     const s = stateOf('nadam', 3);
@@ -344,7 +430,9 @@ describe('state validation', () => {
     expect(opt.t).toBe(0); // nothing was loaded
   });
   it('rejects invalid hyperparameters at construction, naming the key', () => {
-    expect(() => createOptimizer(cfg({ name: 'adam', beta1: 1 }), 3)).toThrow(/optimizer\.beta1 is 1; it must be in \[0, 1\)/);
+    expect(() => createOptimizer(cfg({ name: 'adam', beta1: 1 }), 3)).toThrow(
+      /optimizer\.beta1 is 1; it must be in \[0, 1\)/,
+    );
     expect(() => createOptimizer(cfg({ name: 'sgd', lr: -1 }), 3)).toThrow(/optimizer\.lr is -1/);
   });
 });

@@ -3,7 +3,15 @@
 // laid out as the comment in protocol.ts says, read back bit for bit as views of the frame —
 // and every malformed envelope is refused as a bad frame naming what is wrong.
 import { describe, expect, it } from 'vitest';
-import { FrameError, decodeToCoordinator, decodeToWorker, encode, encodeParts, type ToCoordinator, type ToWorker } from '../../shared/protocol.js';
+import {
+  FrameError,
+  decodeToCoordinator,
+  decodeToWorker,
+  encode,
+  encodeParts,
+  type ToCoordinator,
+  type ToWorker,
+} from '../../shared/protocol.js';
 
 const bytesOf = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -16,13 +24,29 @@ function awkward(n: number): Float32Array {
 }
 
 const step = (params?: Float32Array): ToWorker => ({
-  type: 'step', jobId: 'run-1', step: 7, attempt: 2, firstMicrobatch: 4, microbatch: 16,
-  samples: Int32Array.from({ length: 64 }, (_, i) => 1000 - i), ...(params ? { params } : {}),
+  type: 'step',
+  jobId: 'run-1',
+  step: 7,
+  attempt: 2,
+  firstMicrobatch: 4,
+  microbatch: 16,
+  samples: Int32Array.from({ length: 64 }, (_, i) => 1000 - i),
+  ...(params ? { params } : {}),
 });
 
 const grads = (sizes: number[]): ToCoordinator => ({
-  type: 'grads', jobId: 'run-1', step: 3, attempt: 1, computeMs: 12.5,
-  blocks: sizes.map((n, i) => ({ start: 4 * i, size: 4, grads: awkward(n), lossSum: i === 1 ? NaN : 2.5 * i, correct: i })),
+  type: 'grads',
+  jobId: 'run-1',
+  step: 3,
+  attempt: 1,
+  computeMs: 12.5,
+  blocks: sizes.map((n, i) => ({
+    start: 4 * i,
+    size: 4,
+    grads: awkward(n),
+    lossSum: i === 1 ? NaN : 2.5 * i,
+    correct: i,
+  })),
 });
 
 /** the envelope's header length (bytes 4–7) and where its payload section starts */
@@ -46,7 +70,14 @@ describe('envelope frames', () => {
     expect(bytesOf(back.params!).equals(bytesOf(w))).toBe(true);
     expect(back.params!.buffer).toBe(frame.buffer); // a view of the frame, not a copy
     expect([...back.samples]).toEqual([...(step() as Extract<ToWorker, { type: 'step' }>).samples]);
-    expect(back).toMatchObject({ type: 'step', jobId: 'run-1', step: 7, attempt: 2, firstMicrobatch: 4, microbatch: 16 });
+    expect(back).toMatchObject({
+      type: 'step',
+      jobId: 'run-1',
+      step: 7,
+      attempt: 2,
+      firstMicrobatch: 4,
+      microbatch: 16,
+    });
   });
 
   it('several gradient blocks, of lengths that need padding, come back bit for bit in order, NaN loss included', () => {
@@ -70,7 +101,7 @@ describe('envelope frames', () => {
     expect(bytesOf(back.params!).equals(bytesOf(awkward(255)))).toBe(true);
   });
 
-  it('encodeParts: the header, then views of the message\'s own arrays (no copy); concatenated, the frame', () => {
+  it("encodeParts: the header, then views of the message's own arrays (no copy); concatenated, the frame", () => {
     const w = awkward(600); // 2400 bytes: a multiple of 8, no padding part
     const parts = encodeParts(step(w));
     expect(parts).toHaveLength(2);
@@ -112,7 +143,8 @@ describe('malformed envelopes: a bad frame naming the problem', () => {
     refuse(f, new RegExp(`header of ${good.byteLength} bytes overruns the frame of ${good.byteLength}`));
   });
 
-  it('a payload cut short', () => refuse(good.subarray(0, base + 2044), /payload \[0, 512 floats\] outside the payload section of 2044 bytes/));
+  it('a payload cut short', () =>
+    refuse(good.subarray(0, base + 2044), /payload \[0, 512 floats\] outside the payload section of 2044 bytes/));
 
   it('a payload reference that is not [offset, length], or not 8-aligned', () => {
     const withRef = (ref: unknown): Buffer => {

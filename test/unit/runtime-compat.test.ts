@@ -12,7 +12,13 @@ import { decodeToCoordinator, encode, runtimeMismatch, type RuntimeInfo } from '
 import { ROOT } from '../helpers/cli.js';
 
 const BUILD = 'c0ffee'.repeat(10) + 'c0ff';
-const wasm: RuntimeInfo = { node: '20.20.2', v8: '11.3.244.8-node.38', kernel: 'wasm-simd', kernelBuild: BUILD, math: '08543ae18aa63ac0' };
+const wasm: RuntimeInfo = {
+  node: '20.20.2',
+  v8: '11.3.244.8-node.38',
+  kernel: 'wasm-simd',
+  kernelBuild: BUILD,
+  math: '08543ae18aa63ac0',
+};
 const js: RuntimeInfo = { ...wasm, kernel: 'js', kernelBuild: '' };
 /** the next patch release: another V8 patch level, maybe other elementary functions */
 const patch = { node: '20.20.3', v8: '11.3.244.8-node.39', math: 'ffffffffffffffff' };
@@ -28,16 +34,25 @@ describe('runtimeMismatch', () => {
     for (const runtime of [{}, patch]) {
       const m = runtimeMismatch(wasm, { ...wasm, ...runtime, kernelBuild: 'ab'.repeat(32) });
       expect(m?.field).toBe('kernelBuild');
-      expect(m?.message).toMatch(new RegExp(`^runs another build of the wasm-simd kernels: kernel build ${'ab'.repeat(32)}, the coordinator's is ${BUILD} `));
-      expect(m?.message).toMatch(/run the same gradwire version on both sides.*sha256sum shared\/kernels\/build\/kernels\.wasm$/);
+      expect(m?.message).toMatch(
+        new RegExp(
+          `^runs another build of the wasm-simd kernels: kernel build ${'ab'.repeat(32)}, the coordinator's is ${BUILD} `,
+        ),
+      );
+      expect(m?.message).toMatch(
+        /run the same gradwire version on both sides.*sha256sum shared\/kernels\/build\/kernels\.wasm$/,
+      );
     }
-    expect(runtimeMismatch(wasm, { ...wasm, kernelBuild: undefined })?.message).toMatch(/kernel build \(not reported\), the coordinator's is c0ffee/);
+    expect(runtimeMismatch(wasm, { ...wasm, kernelBuild: undefined })?.message).toMatch(
+      /kernel build \(not reported\), the coordinator's is c0ffee/,
+    );
   });
 
-  it('the variant first: js and wasm-simd never mix, and the message says how to pick the job\'s', () => {
+  it("the variant first: js and wasm-simd never mix, and the message says how to pick the job's", () => {
     expect(runtimeMismatch(wasm, js)).toEqual({
       field: 'kernel',
-      message: 'computes with kernel "js", this job uses "wasm-simd": one job never mixes kernel variants (their float32 results differ in the last bits); start the worker with GRADWIRE_KERNELS=wasm-simd',
+      message:
+        'computes with kernel "js", this job uses "wasm-simd": one job never mixes kernel variants (their float32 results differ in the last bits); start the worker with GRADWIRE_KERNELS=wasm-simd',
     });
     expect(runtimeMismatch(js, { ...wasm, ...patch })?.field).toBe('kernel');
   });
@@ -51,10 +66,11 @@ describe('runtimeMismatch', () => {
     const m = runtimeMismatch(js, { ...js, ...patch, math: js.math });
     expect(m?.field).toBe('v8');
     expect(m?.message).toBe(
-      'runs V8 11.3.244.8-node.39 (Node 20.20.3); the coordinator runs V8 11.3.244.8-node.38 (Node 20.20.2). The js kernels call the runtime\'s '
-      + 'Math.exp, Math.log, Math.tanh and friends, whose results may differ between V8 versions, so exact results need the same Node.js on every '
-      + 'machine: run Node 20.20.2 here, or the wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd: they bring their own elementary '
-      + 'functions and need only the same kernel build)');
+      "runs V8 11.3.244.8-node.39 (Node 20.20.3); the coordinator runs V8 11.3.244.8-node.38 (Node 20.20.2). The js kernels call the runtime's " +
+        'Math.exp, Math.log, Math.tanh and friends, whose results may differ between V8 versions, so exact results need the same Node.js on every ' +
+        'machine: run Node 20.20.2 here, or the wasm-simd kernels everywhere (GRADWIRE_KERNELS=wasm-simd: they bring their own elementary ' +
+        'functions and need only the same kernel build)',
+    );
     // both differ: the V8 version is named (the more useful reason)
     expect(runtimeMismatch(js, { ...js, ...patch })?.field).toBe('v8');
   });
@@ -62,7 +78,9 @@ describe('runtimeMismatch', () => {
   it('js: the same V8 with another math fingerprint (another CPU or build) is refused, naming both fingerprints', () => {
     const m = runtimeMismatch(js, { ...js, math: 'ffffffffffffffff' });
     expect(m?.field).toBe('math');
-    expect(m?.message).toMatch(/although both run V8 11\.3\.244\.8-node\.38: math fingerprint ffffffffffffffff, the coordinator's 08543ae18aa63ac0 /);
+    expect(m?.message).toMatch(
+      /although both run V8 11\.3\.244\.8-node\.38: math fingerprint ffffffffffffffff, the coordinator's 08543ae18aa63ac0 /,
+    );
   });
 
   it('which variants depend on the runtime: js does, wasm-simd does not; an unknown variant is treated as dependent', () => {
@@ -89,7 +107,12 @@ describe('what a process reports', () => {
   it('a hello with the new fields round-trips; an older one without them still decodes (for the protocol-version refusal)', () => {
     const hello = { type: 'hello' as const, protocol: 3, name: 'w', runtime: wasm };
     expect(decodeToCoordinator(encode(hello))).toEqual(hello);
-    const old = { type: 'hello' as const, protocol: 2, name: 'w', runtime: { node: wasm.node, v8: wasm.v8, kernel: 'js' } };
+    const old = {
+      type: 'hello' as const,
+      protocol: 2,
+      name: 'w',
+      runtime: { node: wasm.node, v8: wasm.v8, kernel: 'js' },
+    };
     expect(decodeToCoordinator(encode(old))).toEqual(old);
   });
 });

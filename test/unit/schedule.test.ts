@@ -6,8 +6,18 @@ import { createOptimizer, lrAt, optimizerStep } from '../../shared/optim/index.j
 
 function cfg(schedule: Partial<ScheduleConfig>, lr = 0.1): OptimizerConfig {
   return {
-    name: 'sgd', lr, momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, alpha: 0.99, rho: 0.9,
-    momentumDecay: 0.004, weightDecay: 0, decay: 'l2', clipNorm: 0,
+    name: 'sgd',
+    lr,
+    momentum: 0.9,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    alpha: 0.99,
+    rho: 0.9,
+    momentumDecay: 0.004,
+    weightDecay: 0,
+    decay: 'l2',
+    clipNorm: 0,
     schedule: { name: 'constant', stepSize: 1, gamma: 1, minLr: 0, warmupSteps: 0, ...schedule },
   };
 }
@@ -51,9 +61,9 @@ describe('cosine: minLr + (lr - minLr)(1 + cos(π·step/totalSteps))/2, per step
   const c = cfg({ name: 'cosine', minLr: 0.01 });
   it('starts at lr, passes the midpoint halfway, ends at minLr', () => {
     expect(at(c, 0)).toBeCloseTo(0.1, 15);
-    expect(at(c, 25)).toBeCloseTo(0.01 + 0.09 * (1 + Math.SQRT1_2) / 2, 15); // cos(π/4) = √½
+    expect(at(c, 25)).toBeCloseTo(0.01 + (0.09 * (1 + Math.SQRT1_2)) / 2, 15); // cos(π/4) = √½
     expect(at(c, 50)).toBeCloseTo(0.055, 15); //                             cos(π/2) = 0
-    expect(at(c, 75)).toBeCloseTo(0.01 + 0.09 * (1 - Math.SQRT1_2) / 2, 15);
+    expect(at(c, 75)).toBeCloseTo(0.01 + (0.09 * (1 - Math.SQRT1_2)) / 2, 15);
     expect(at(c, 100)).toBeCloseTo(0.01, 15);
   });
   it('moves every step, not every epoch, and stays at minLr after the run', () => {
@@ -71,7 +81,7 @@ describe('linear warmup: the rule times (step + 1)/warmupSteps while step < warm
   });
   it('multiplies the scheduled value (here cosine) rather than replacing it', () => {
     const c = cfg({ name: 'cosine', minLr: 0, warmupSteps: 10 });
-    const cosine = (s: number): number => 0.1 * (1 + Math.cos((Math.PI * s) / 100)) / 2;
+    const cosine = (s: number): number => (0.1 * (1 + Math.cos((Math.PI * s) / 100))) / 2;
     expect(at(c, 4)).toBeCloseTo(cosine(4) * 0.5, 15);
     expect(at(c, 10)).toBeCloseTo(cosine(10), 15);
   });
@@ -81,12 +91,13 @@ describe('linear warmup: the rule times (step + 1)/warmupSteps while step < warm
 });
 
 describe('the driver uses the schedule', () => {
-  it('reports and applies the step\'s LR', () => {
+  it("reports and applies the step's LR", () => {
     const c = cfg({ name: 'step', stepSize: 1, gamma: 0.5, warmupSteps: 2 });
     const opt = createOptimizer(c, 1);
     const p = new Float32Array(1);
-    const lrs = [0, 1, 2, 3].map((step) =>
-      optimizerStep(opt, c, p, Float32Array.from([1]), { step, stepsPerEpoch: 2, totalSteps: 4 }).lr);
+    const lrs = [0, 1, 2, 3].map(
+      (step) => optimizerStep(opt, c, p, Float32Array.from([1]), { step, stepsPerEpoch: 2, totalSteps: 4 }).lr,
+    );
     // steps 0, 1: warmup ½·0.1, 1·0.1 (epoch 0); steps 2, 3: epoch 1 → 0.05
     expect(lrs).toEqual([0.05, 0.1, 0.05, 0.05]);
     expect(p[0]).toBeCloseTo(-0.25, 6); // θ = -Σ lr·1

@@ -10,7 +10,12 @@ import { Asha } from '../../shared/sweep/asha.js';
 class Reference {
   readonly rungs: number[] = [];
   private readonly seen = new Map<number, Map<number, number>>();
-  constructor(min: number, private readonly rf: number, max: number, private readonly goal: 'maximize' | 'minimize') {
+  constructor(
+    min: number,
+    private readonly rf: number,
+    max: number,
+    private readonly goal: 'maximize' | 'minimize',
+  ) {
     for (let k = 0; min * rf ** k < max; k++) this.rungs.push(min * rf ** k);
   }
   report(trial: number, epoch: number, value: number): 'continue' | 'stop' {
@@ -26,7 +31,11 @@ class Reference {
 }
 
 /** trials report epochs 1..maxEpochs in a random interleaving; a stopped trial reports no more */
-function stream(seed: number, trials: number, maxEpochs: number): Array<{ trial: number; epoch: number; value: number }> {
+function stream(
+  seed: number,
+  trials: number,
+  maxEpochs: number,
+): Array<{ trial: number; epoch: number; value: number }> {
   const rng = new Rng(seed, 'asha-test');
   const quality = Array.from({ length: trials }, () => rng.uniform());
   const next = new Array<number>(trials).fill(1);
@@ -37,7 +46,7 @@ function stream(seed: number, trials: number, maxEpochs: number): Array<{ trial:
     const j = rng.int(active.length);
     const t = active[j]!;
     const e = next[t]!++;
-    out.push({ trial: t, epoch: e, value: Math.round(10 * (quality[t]! + 0.3 * rng.normal() / e)) / 10 });
+    out.push({ trial: t, epoch: e, value: Math.round(10 * (quality[t]! + (0.3 * rng.normal()) / e)) / 10 });
     if (e === maxEpochs) active.splice(j, 1);
   }
   return out;
@@ -50,7 +59,11 @@ describe('ASHA', () => {
     expect(new Asha(5, 3, 5, 'maximize').rungs()).toEqual([]);
   });
 
-  for (const [min, rf, max, goal] of [[1, 3, 27, 'maximize'], [1, 2, 16, 'minimize'], [2, 4, 40, 'maximize']] as const) {
+  for (const [min, rf, max, goal] of [
+    [1, 3, 27, 'maximize'],
+    [1, 2, 16, 'minimize'],
+    [2, 4, 40, 'maximize'],
+  ] as const) {
     it(`matches a sequential simulation of the rule (${min}, ${rf}, ${max}, ${goal}) over random streams`, () => {
       let stops = 0;
       for (let seed = 0; seed < 20; seed++) {
@@ -62,7 +75,10 @@ describe('ASHA', () => {
           if (stopped.has(r.trial)) continue;
           const a = asha.report(r.trial, r.epoch, r.value);
           expect(a).toBe(ref.report(r.trial, r.epoch, r.value));
-          if (a === 'stop') { stopped.add(r.trial); stops++; }
+          if (a === 'stop') {
+            stopped.add(r.trial);
+            stops++;
+          }
         }
       }
       expect(stops).toBeGreaterThan(0);

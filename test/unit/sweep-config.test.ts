@@ -44,7 +44,10 @@ earlyStopping: { type: asha, minEpochs: 1, reductionFactor: 3 }   # optional
 describe('the documented example', () => {
   it('parses as written, loading the base through the callback', () => {
     const asked: string[] = [];
-    const c = parseSweepConfig(parseYaml(EXAMPLE), (p) => { asked.push(p); return parseRunConfig({}); });
+    const c = parseSweepConfig(parseYaml(EXAMPLE), (p) => {
+      asked.push(p);
+      return parseRunConfig({});
+    });
     expect(asked).toEqual(['run.yaml']);
     expect(c.base).toEqual(DEFAULT_RUN_CONFIG);
     expect(c.method).toBe('random');
@@ -64,9 +67,15 @@ describe('the documented example', () => {
 });
 
 describe('defaults', () => {
-  const params = { 'model.dropout': { values: [0, 0.5] }, 'model.init': { values: ['he_normal', 'zeros'] }, epochs: { distribution: 'int', min: 1, max: 3 } };
+  const params = {
+    'model.dropout': { values: [0, 0.5] },
+    'model.init': { values: ['he_normal', 'zeros'] },
+    epochs: { distribution: 'int', min: 1, max: 3 },
+  };
   it('without base or run the base is the default run config; seed follows it', () => {
-    const c = parseSweepConfig({ parameters: params }, () => { throw new Error('no base file expected'); });
+    const c = parseSweepConfig({ parameters: params }, () => {
+      throw new Error('no base file expected');
+    });
     expect(c.base).toEqual(parseRunConfig({}));
     expect(c.method).toBe('random');
     expect(c.trials).toBe(20);
@@ -83,7 +92,9 @@ describe('defaults', () => {
     expect(c.metric).toEqual({ name: 'valLoss', goal: 'minimize' });
   });
   it('base and run together are refused', () => {
-    expect(problem({ base: 'a.yaml', run: {}, parameters: params })).toMatch(/^base: "a.yaml" cannot be given together with run/);
+    expect(problem({ base: 'a.yaml', run: {}, parameters: params })).toMatch(
+      /^base: "a.yaml" cannot be given together with run/,
+    );
   });
   it('an invalid inline run config is reported under run.', () => {
     expect(problem({ run: { epochs: 0 }, parameters: params })).toBe('run.epochs: 0 must be a whole number >= 1');
@@ -98,34 +109,49 @@ describe('errors', () => {
     const line = one({ 'modl.dropout': { values: [0, 0.5] } });
     expect(line).toMatch(/^parameters\["modl\.dropout"\]: unknown parameter path/);
     for (const k of Object.keys(DEFAULT_RUN_CONFIG)) expect(line).toContain(k);
-    expect(one({ 'model.dropot': { values: [0] } })).toMatch(/^parameters\["model\.dropot"\]: unknown parameter path .*hidden, activation/);
+    expect(one({ 'model.dropot': { values: [0] } })).toMatch(
+      /^parameters\["model\.dropot"\]: unknown parameter path .*hidden, activation/,
+    );
   });
   it('a value the base cannot take: the run-config message for that value', () => {
     let expected = '';
-    try { parseRunConfig({ model: { activation: 'relux' } }); } catch (e) { expected = (e as Error).message; }
+    try {
+      parseRunConfig({ model: { activation: 'relux' } });
+    } catch (e) {
+      expected = (e as Error).message;
+    }
     expect(expected).toMatch(/^model\.activation: /);
     const line = one({ 'model.activation': { values: ['relu', 'relux'] } });
     expect(line).toBe(`parameters["model.activation"]: ${expected.slice('model.activation: '.length)}`);
     expect(line).toContain(ACTIVATIONS.join(', '));
   });
   it('empty values', () => {
-    expect(one({ 'model.init': { values: [] } })).toBe('parameters["model.init"].values: [] must be a non-empty list of the values to try');
+    expect(one({ 'model.init': { values: [] } })).toBe(
+      'parameters["model.init"].values: [] must be a non-empty list of the values to try',
+    );
   });
   it('min >= max', () => {
-    expect(one({ 'optimizer.lr': { distribution: 'uniform', min: 0.1, max: 0.1 } })).toBe('parameters["optimizer.lr"].min: 0.1 must be < max (0.1)');
+    expect(one({ 'optimizer.lr': { distribution: 'uniform', min: 0.1, max: 0.1 } })).toBe(
+      'parameters["optimizer.lr"].min: 0.1 must be < max (0.1)',
+    );
   });
   it('log_uniform with min <= 0', () => {
-    expect(one({ 'optimizer.lr': { distribution: 'log_uniform', min: 0, max: 0.1 } })).toMatch(/^parameters\["optimizer\.lr"\]\.min: 0 must be > 0/);
+    expect(one({ 'optimizer.lr': { distribution: 'log_uniform', min: 0, max: 0.1 } })).toMatch(
+      /^parameters\["optimizer\.lr"\]\.min: 0 must be > 0/,
+    );
   });
   it('int with a non-integer bound', () => {
-    expect(one({ epochs: { distribution: 'int', min: 1.5, max: 4 } })).toBe('parameters["epochs"].min: 1.5 must be a whole number (distribution int)');
+    expect(one({ epochs: { distribution: 'int', min: 1.5, max: 4 } })).toBe(
+      'parameters["epochs"].min: 1.5 must be a whole number (distribution int)',
+    );
   });
   it('trials < 1', () => {
     expect(one({}, { trials: 0 })).toBe('trials: 0 must be a whole number >= 1');
   });
   it('grid with a continuous distribution', () => {
-    expect(one({ 'optimizer.lr': { distribution: 'log_uniform', min: 0.001, max: 0.1 } }, { method: 'grid' }))
-      .toBe('parameters["optimizer.lr"]: distribution log_uniform cannot be used with method grid (grid needs { values: [...] } or distribution int)');
+    expect(one({ 'optimizer.lr': { distribution: 'log_uniform', min: 0.001, max: 0.1 } }, { method: 'grid' })).toBe(
+      'parameters["optimizer.lr"]: distribution log_uniform cannot be used with method grid (grid needs { values: [...] } or distribution int)',
+    );
   });
   it('missing parameters, unknown keys and bad enums are each named', () => {
     expect(problem({})).toMatch(/^parameters: missing/);
@@ -138,16 +164,28 @@ describe('applyParams', () => {
   it('sets each dotted path on a copy and resolves it again', () => {
     const base = parseRunConfig({ optimizer: { name: 'adam' } });
     const before = structuredClone(base);
-    const c = applyParams(base, { 'model.dropout': 0.2, 'optimizer.lr': 0.05, 'model.hidden': [64], epochs: 2 });
+    const c = applyParams(base, {
+      'model.dropout': 0.2,
+      'optimizer.lr': 0.05,
+      'model.hidden': [64],
+      epochs: 2,
+    });
     expect(c.model.dropout).toBe(0.2);
     expect(c.optimizer.lr).toBe(0.05);
     expect(c.model.hidden).toEqual([64]);
     expect(c.epochs).toBe(2);
-    expect({ ...c, model: { ...c.model, dropout: 0, hidden: [256, 128] }, optimizer: { ...c.optimizer, lr: 0.001 }, epochs: 10 }).toEqual(base);
+    expect({
+      ...c,
+      model: { ...c.model, dropout: 0, hidden: [256, 128] },
+      optimizer: { ...c.optimizer, lr: 0.001 },
+      epochs: 10,
+    }).toEqual(base);
     expect(base).toEqual(before);
   });
   it('rejects a value the run config cannot take', () => {
-    expect(() => applyParams(DEFAULT_RUN_CONFIG, { 'model.dropout': 1.5 })).toThrow(/model\.dropout: 1\.5 must be in \[0, 1\)/);
+    expect(() => applyParams(DEFAULT_RUN_CONFIG, { 'model.dropout': 1.5 })).toThrow(
+      /model\.dropout: 1\.5 must be in \[0, 1\)/,
+    );
   });
 });
 
@@ -159,7 +197,18 @@ describe('canonicalJson and describeChange', () => {
   it('names the changed keys', () => {
     const raw = { parameters: { 'model.dropout': { values: [0, 0.2] } }, trials: 40 };
     const a = parseSweepConfig(raw, stub);
-    const b = parseSweepConfig({ ...raw, trials: 60, method: 'tpe', parameters: { 'model.dropout': { values: [0, 0.2, 0.5] }, 'optimizer.lr': { distribution: 'log_uniform', min: 1e-4, max: 1e-1 } } }, stub);
+    const b = parseSweepConfig(
+      {
+        ...raw,
+        trials: 60,
+        method: 'tpe',
+        parameters: {
+          'model.dropout': { values: [0, 0.2, 0.5] },
+          'optimizer.lr': { distribution: 'log_uniform', min: 1e-4, max: 1e-1 },
+        },
+      },
+      stub,
+    );
     const s = describeChange(a, b);
     expect(s).toContain('trials 40 → 60');
     expect(s).toContain('method "random" → "tpe"');

@@ -10,11 +10,19 @@ import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 
 const sweep = (raw: Record<string, unknown>): SweepConfig => parseSweepConfig(raw, () => parseRunConfig({}));
 
-const record = (index: number, params: Record<string, unknown>, value: number | null, status: TrialRecord['status'] = 'finished'): TrialRecord =>
-  ({ index, params, status, value, valAccuracy: value, epochs: 1, curve: [] });
+const record = (
+  index: number,
+  params: Record<string, unknown>,
+  value: number | null,
+  status: TrialRecord['status'] = 'finished',
+): TrialRecord => ({ index, params, status, value, valAccuracy: value, epochs: 1, curve: [] });
 
 /** run a sweep sequentially: every trial finishes before the next is suggested */
-function runSequential(cfg: SweepConfig, f: (p: Record<string, unknown>) => number, trials = cfg.trials): TrialRecord[] {
+function runSequential(
+  cfg: SweepConfig,
+  f: (p: Record<string, unknown>) => number,
+  trials = cfg.trials,
+): TrialRecord[] {
   const history: TrialRecord[] = [];
   for (let i = 0; i < trials; i++) {
     const p = suggest(cfg, i, history);
@@ -37,9 +45,11 @@ describe('grid', () => {
     });
     expect(cfg.trials).toBe(12);
     const expected = new Set<string>();
-    for (const a of ['relu', 'tanh', 'gelu']) for (const e of [2, 3]) for (const h of [[8], [16, 8]]) {
-      expected.add(canonicalJson({ 'model.activation': a, epochs: e, 'model.hidden': h }));
-    }
+    for (const a of ['relu', 'tanh', 'gelu'])
+      for (const e of [2, 3])
+        for (const h of [[8], [16, 8]]) {
+          expected.add(canonicalJson({ 'model.activation': a, epochs: e, 'model.hidden': h }));
+        }
     const got = Array.from({ length: 12 }, (_, i) => canonicalJson(suggest(cfg, i, [])));
     expect(new Set(got).size).toBe(12);
     expect(new Set(got)).toEqual(expected);
@@ -54,14 +64,21 @@ describe('random draws', () => {
 
   it('log_uniform: the log of the draws is uniform (KS below the 1% critical value)', () => {
     const [lo, hi] = [1e-4, 1e-1];
-    const cfg = sweep({ seed: 5, parameters: { 'optimizer.lr': { distribution: 'log_uniform', min: lo, max: hi } } });
-    const u = draws(cfg, 'optimizer.lr').map((x) => {
-      expect(x as number).toBeGreaterThanOrEqual(lo);
-      expect(x as number).toBeLessThanOrEqual(hi);
-      return (Math.log(x as number) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
-    }).sort((a, b) => a - b);
+    const cfg = sweep({
+      seed: 5,
+      parameters: { 'optimizer.lr': { distribution: 'log_uniform', min: lo, max: hi } },
+    });
+    const u = draws(cfg, 'optimizer.lr')
+      .map((x) => {
+        expect(x as number).toBeGreaterThanOrEqual(lo);
+        expect(x as number).toBeLessThanOrEqual(hi);
+        return (Math.log(x as number) - Math.log(lo)) / (Math.log(hi) - Math.log(lo));
+      })
+      .sort((a, b) => a - b);
     let d = 0;
-    u.forEach((x, i) => { d = Math.max(d, Math.abs((i + 1) / n - x), Math.abs(x - i / n)); });
+    u.forEach((x, i) => {
+      d = Math.max(d, Math.abs((i + 1) / n - x), Math.abs(x - i / n));
+    });
     expect(d).toBeLessThan(1.63 / Math.sqrt(n));
   });
 
@@ -88,9 +105,17 @@ describe('random draws', () => {
   });
 
   it('the same seed gives the same suggestions, another seed others', () => {
-    const raw = { parameters: { 'optimizer.lr': { distribution: 'log_uniform', min: 1e-4, max: 1e-1 }, 'model.dropout': { values: [0, 0.2, 0.5] } } };
-    const seq = (seed: number, method: string): string[] => runSequential(sweep({ ...raw, seed, method, trials: 15, tpe: { startupTrials: 5 } }), (p) => -Math.abs(Math.log10(p['optimizer.lr'] as number) + 2))
-      .map((t) => canonicalJson(t.params));
+    const raw = {
+      parameters: {
+        'optimizer.lr': { distribution: 'log_uniform', min: 1e-4, max: 1e-1 },
+        'model.dropout': { values: [0, 0.2, 0.5] },
+      },
+    };
+    const seq = (seed: number, method: string): string[] =>
+      runSequential(
+        sweep({ ...raw, seed, method, trials: 15, tpe: { startupTrials: 5 } }),
+        (p) => -Math.abs(Math.log10(p['optimizer.lr'] as number) + 2),
+      ).map((t) => canonicalJson(t.params));
     for (const method of ['random', 'tpe', 'narrow']) {
       expect(seq(1, method)).toEqual(seq(1, method));
       expect(seq(1, method)).not.toEqual(seq(2, method));
@@ -100,7 +125,9 @@ describe('random draws', () => {
 
 // f(lr, d, act) = -(log10 lr + 2.5)^2 - (d - 0.3)^2 - (act === gelu ? 0 : 0.5); its maximum is 0
 const objective = (p: Record<string, unknown>): number =>
-  -((Math.log10(p['optimizer.lr'] as number) + 2.5) ** 2) - ((p['model.dropout'] as number) - 0.3) ** 2 - (p['model.activation'] === 'gelu' ? 0 : 0.5);
+  -((Math.log10(p['optimizer.lr'] as number) + 2.5) ** 2) -
+  ((p['model.dropout'] as number) - 0.3) ** 2 -
+  (p['model.activation'] === 'gelu' ? 0 : 0.5);
 const SPACE = {
   'optimizer.lr': { distribution: 'log_uniform', min: 1e-5, max: 1 },
   'model.dropout': { distribution: 'uniform', min: 0, max: 0.9 },
@@ -133,14 +160,19 @@ describe('tpe', () => {
 });
 
 describe('narrow', () => {
-  const narrowCfg = (seed: number): SweepConfig => sweep({
-    method: 'narrow', seed, trials: 60, narrow: { rounds: 3, keep: 0.25 },
-    parameters: { 'optimizer.lr': SPACE['optimizer.lr'], 'model.dropout': SPACE['model.dropout'] },
-  });
+  const narrowCfg = (seed: number): SweepConfig =>
+    sweep({
+      method: 'narrow',
+      seed,
+      trials: 60,
+      narrow: { rounds: 3, keep: 0.25 },
+      parameters: { 'optimizer.lr': SPACE['optimizer.lr'], 'model.dropout': SPACE['model.dropout'] },
+    });
   const cfg = narrowCfg(4);
   // both coordinators scaled to [0, 1]; the optimum is at lr = 10^-2.5, dropout = 0.3
   const f = (p: Record<string, unknown>): number =>
-    -(((Math.log10(p['optimizer.lr'] as number) + 5) / 5 - 0.5) ** 2) - ((p['model.dropout'] as number) / 0.9 - 1 / 3) ** 2;
+    -(((Math.log10(p['optimizer.lr'] as number) + 5) / 5 - 0.5) ** 2) -
+    ((p['model.dropout'] as number) / 0.9 - 1 / 3) ** 2;
 
   it('converges over 10 seeds: better after 3 rounds than after 1, final ranges narrower and around the optimum', () => {
     // the shrinking rule is a heuristic: per seed it may miss (a lucky first round, or the best
@@ -190,8 +222,13 @@ describe('no configuration is suggested twice', () => {
   for (const method of ['random', 'tpe', 'narrow']) {
     it(`${method}: a space of 6 configurations with trials: 10 gives 6 suggestions, then null`, () => {
       const cfg = sweep({
-        method, trials: 10, tpe: { startupTrials: 2 },
-        parameters: { 'model.activation': { values: ['relu', 'tanh', 'gelu'] }, epochs: { distribution: 'int', min: 1, max: 2 } },
+        method,
+        trials: 10,
+        tpe: { startupTrials: 2 },
+        parameters: {
+          'model.activation': { values: ['relu', 'tanh', 'gelu'] },
+          epochs: { distribution: 'int', min: 1, max: 2 },
+        },
       });
       const h = runSequential(cfg, (p) => (p['epochs'] as number) + (p['model.activation'] === 'tanh' ? 1 : 0));
       expect(h).toHaveLength(6);

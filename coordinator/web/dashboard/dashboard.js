@@ -131,7 +131,10 @@
         if (!r) continue;
         addSteps(r, points);
         const last = points[points.length - 1];
-        if (last) { r.info.step = Math.max(r.info.step, last.step + 1); r.info.epoch = last.epoch; }
+        if (last) {
+          r.info.step = Math.max(r.info.step, last.step + 1);
+          r.info.epoch = last.epoch;
+        }
       }
       dirty.charts = true;
     },
@@ -160,8 +163,12 @@
       S.offset = e.now - Date.now();
       S.workers = e.workers;
     },
-    failure: () => { S.failures++; },
-    reassignment: (e) => { S.reassigned += e.microbatches || 0; },
+    failure: () => {
+      S.failures++;
+    },
+    reassignment: (e) => {
+      S.reassigned += e.microbatches || 0;
+    },
     bye: () => {
       S.ended = true;
       if (source) source.close();
@@ -176,7 +183,10 @@
     let best = null;
     for (const r of S.runs.values()) {
       const rank = (x) => [x.info.status === 'running' ? 1 : 0, x.info.startedAt];
-      if (!best) { best = r; continue; }
+      if (!best) {
+        best = r;
+        continue;
+      }
       const [a1, a2] = rank(r);
       const [b1, b2] = rank(best);
       if (a1 > b1 || (a1 === b1 && a2 >= b2)) best = r;
@@ -191,14 +201,18 @@
   function renderRunPicker() {
     const pick = $('run-pick');
     const sel = $('run-select');
-    if (S.runs.size < 2 && !S.sweep) { pick.hidden = true; return; }
+    if (S.runs.size < 2 && !S.sweep) {
+      pick.hidden = true;
+      return;
+    }
     pick.hidden = false;
     const cur = currentRun();
     const want = ['', ...[...S.runs.keys()]].join('\n');
     if (sel.dataset.options !== want) {
       sel.textContent = '';
       sel.appendChild(el('option', { value: '' }, 'latest'));
-      for (const r of [...S.runs.values()].reverse()) sel.appendChild(el('option', { value: r.info.id }, `${runLabel(r.info)} (${r.info.status})`));
+      for (const r of [...S.runs.values()].reverse())
+        sel.appendChild(el('option', { value: r.info.id }, `${runLabel(r.info)} (${r.info.status})`));
       sel.dataset.options = want;
     }
     sel.value = S.picked && S.runs.has(S.picked) ? S.picked : '';
@@ -251,22 +265,34 @@
     prog.setAttribute('aria-valuenow', String(Math.round(frac * 100)));
     $('progress-bar').style.width = `${(frac * 100).toFixed(2)}%`;
     $('fact-step').textContent = info ? `${int(step)} / ${int(total)} (${(frac * 100).toFixed(1)}%)` : '—';
-    $('fact-epoch').textContent = info ? `${Math.min(info.status === 'finished' ? info.epochs : info.epoch + 1, info.epochs)} / ${info.epochs}` : '—';
+    $('fact-epoch').textContent = info
+      ? `${Math.min(info.status === 'finished' ? info.epochs : info.epoch + 1, info.epochs)} / ${info.epochs}`
+      : '—';
     const e = eta(r);
     $('fact-eta').textContent = info
-      ? info.status === 'running' ? (e === null ? 'estimating…' : duration(e)) : info.endedAt ? `done in ${duration((info.endedAt - info.startedAt) / 1000)}` : '—'
+      ? info.status === 'running'
+        ? e === null
+          ? 'estimating…'
+          : duration(e)
+        : info.endedAt
+          ? `done in ${duration((info.endedAt - info.startedAt) / 1000)}`
+          : '—'
       : '—';
     const lastEpoch = r && r.epochs[r.epochs.length - 1];
     const tp = recentThroughput();
-    $('fact-throughput').textContent = tp > 0 ? `${int(tp)} samples/s` : lastEpoch ? `${int(lastEpoch.samplesPerSecond)} samples/s (last epoch)` : '—';
+    $('fact-throughput').textContent =
+      tp > 0 ? `${int(tp)} samples/s` : lastEpoch ? `${int(lastEpoch.samplesPerSecond)} samples/s (last epoch)` : '—';
     let ema = null;
-    if (r) for (const p of r.steps.slice(-200)) if (isNum(p.loss)) ema = ema === null ? p.loss : ema + EMA_ALPHA * 4 * (p.loss - ema);
+    if (r)
+      for (const p of r.steps.slice(-200))
+        if (isNum(p.loss)) ema = ema === null ? p.loss : ema + EMA_ALPHA * 4 * (p.loss - ema);
     $('fact-loss').textContent = fmt(ema);
     $('fact-val').textContent = lastEpoch ? pct(lastEpoch.valAccuracy) : '—';
     const live = S.workers.filter((w) => w.state !== 'gone');
     const ready = live.filter((w) => w.state === 'ready').length;
     const gone = S.workers.length - live.length;
-    $('fact-workers').textContent = `${ready} ready${live.length > ready ? ` / ${live.length}` : ''}${gone ? ` · ${gone} gone` : ''}${S.failures ? ` · ${S.failures} lost mid-step` : ''}`;
+    $('fact-workers').textContent =
+      `${ready} ready${live.length > ready ? ` / ${live.length}` : ''}${gone ? ` · ${gone} gone` : ''}${S.failures ? ` · ${S.failures} lost mid-step` : ''}`;
     $('fact-model').textContent = info ? `${info.model} · ${info.dataset} · batch ${info.batchSize}` : '—';
     $('fact-run').textContent = info ? (info.kind === 'trial' ? `trial ${info.trial} (${info.status})` : info.id) : '—';
     $('fact-run').title = info ? info.id : '';
@@ -279,7 +305,13 @@
     body.textContent = '';
     for (const w of S.workers) {
       const gone = w.state === 'gone';
-      const tr = el('tr', { 'data-worker': w.name, 'data-state': w.state, 'data-id': w.id, 'data-kernel': w.kernel || '', class: gone ? 'gone' : '' });
+      const tr = el('tr', {
+        'data-worker': w.name,
+        'data-state': w.state,
+        'data-id': w.id,
+        'data-kernel': w.kernel || '',
+        class: gone ? 'gone' : '',
+      });
       tr.appendChild(el('td', { class: 'name' }, w.name));
       tr.appendChild(el('td', { class: 'address' }, w.address));
       tr.appendChild(el('td', { class: 'kernel' }, w.kernel || '—'));
@@ -287,7 +319,13 @@
       const st = el('td', { class: 'state-cell' });
       st.appendChild(el('span', { class: 'state', 'data-state': w.state }, w.state));
       tr.appendChild(st);
-      tr.appendChild(el('td', { class: 'heartbeat' }, gone ? `gone ${ago(w.goneAt)}${w.reason ? `: ${w.reason}` : ''}` : ago(w.lastHeartbeat)));
+      tr.appendChild(
+        el(
+          'td',
+          { class: 'heartbeat' },
+          gone ? `gone ${ago(w.goneAt)}${w.reason ? `: ${w.reason}` : ''}` : ago(w.lastHeartbeat),
+        ),
+      );
       tr.appendChild(el('td', { class: 'job' }, w.job || '—'));
       body.appendChild(tr);
     }
@@ -328,14 +366,43 @@
     }
     const c = chart('chart-loss', {
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) },
-      xAxis: { type: 'value', name: 'step', nameLocation: 'middle', nameGap: 24, min: 'dataMin', max: 'dataMax' },
+      xAxis: {
+        type: 'value',
+        name: 'step',
+        nameLocation: 'middle',
+        nameGap: 24,
+        min: 'dataMin',
+        max: 'dataMax',
+      },
       yAxis: { type: 'value', name: 'loss', scale: true },
       series: [
-        { id: 'loss', name: 'loss', type: 'line', showSymbol: false, sampling: 'lttb', lineStyle: { width: 1, opacity: 0.45 }, data: [] },
-        { id: 'ema', name: 'smoothed', type: 'line', showSymbol: false, sampling: 'lttb', lineStyle: { width: 2 }, data: [] },
+        {
+          id: 'loss',
+          name: 'loss',
+          type: 'line',
+          showSymbol: false,
+          sampling: 'lttb',
+          lineStyle: { width: 1, opacity: 0.45 },
+          data: [],
+        },
+        {
+          id: 'ema',
+          name: 'smoothed',
+          type: 'line',
+          showSymbol: false,
+          sampling: 'lttb',
+          lineStyle: { width: 2 },
+          data: [],
+        },
       ],
     });
-    if (c) c.setOption({ series: [{ id: 'loss', data: raw }, { id: 'ema', data: smooth }] });
+    if (c)
+      c.setOption({
+        series: [
+          { id: 'loss', data: raw },
+          { id: 'ema', data: smooth },
+        ],
+      });
     const box = $('chart-loss');
     box.dataset.points = String(steps.length);
     box.dataset.lastStep = String(steps.length ? steps[steps.length - 1].step : -1);
@@ -347,10 +414,25 @@
     const col = (f) => rows.map((e) => [e.epoch, isNum(f(e)) ? f(e) : '-']);
     const c = chart('chart-epochs', {
       tooltip: { trigger: 'axis', valueFormatter: (v) => fmt(v) },
-      xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 24, minInterval: 1, min: 'dataMin', max: 'dataMax' },
+      xAxis: {
+        type: 'value',
+        name: 'epoch',
+        nameLocation: 'middle',
+        nameGap: 24,
+        minInterval: 1,
+        min: 'dataMin',
+        max: 'dataMax',
+      },
       yAxis: [
         { type: 'value', name: 'loss', scale: true },
-        { type: 'value', name: 'accuracy', min: 0, max: 1, splitLine: { show: false }, axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` } },
+        {
+          type: 'value',
+          name: 'accuracy',
+          min: 0,
+          max: 1,
+          splitLine: { show: false },
+          axisLabel: { formatter: (v) => `${Math.round(v * 100)}%` },
+        },
       ],
       series: [
         { id: 'tl', name: 'train loss', type: 'line', data: [] },
@@ -363,8 +445,10 @@
       const showSymbol = rows.length <= 40;
       c.setOption({
         series: [
-          { id: 'tl', data: col((e) => e.trainLoss), showSymbol }, { id: 'vl', data: col((e) => e.valLoss), showSymbol },
-          { id: 'ta', data: col((e) => e.trainAccuracy), showSymbol }, { id: 'va', data: col((e) => e.valAccuracy), showSymbol },
+          { id: 'tl', data: col((e) => e.trainLoss), showSymbol },
+          { id: 'vl', data: col((e) => e.valLoss), showSymbol },
+          { id: 'ta', data: col((e) => e.trainAccuracy), showSymbol },
+          { id: 'va', data: col((e) => e.valAccuracy), showSymbol },
         ],
       });
     }
@@ -386,7 +470,17 @@
       grid: { left: 64, right: 24, top: 40, bottom: 36 },
       xAxis: { type: 'time', splitNumber: 4, axisLabel: { hideOverlap: true, formatter: '{HH}:{mm}:{ss}' } },
       yAxis: { type: 'value', name: 'samples/s', min: 0 },
-      series: [{ id: 'sps', name: 'samples/s', type: 'line', showSymbol: false, areaStyle: { opacity: 0.15 }, step: 'end', data: [] }],
+      series: [
+        {
+          id: 'sps',
+          name: 'samples/s',
+          type: 'line',
+          showSymbol: false,
+          areaStyle: { opacity: 0.15 },
+          step: 'end',
+          data: [],
+        },
+      ],
     });
     if (c) c.setOption({ series: [{ id: 'sps', data }] });
     $('chart-throughput').dataset.points = String(data.length);
@@ -399,7 +493,12 @@
     const metric = S.sweep ? S.sweep.metric.name : 'value';
     return [
       { key: 'index', label: '#', num: true, get: (t) => t.index },
-      ...params.map((p) => ({ key: `param:${p}`, label: p, get: (t) => (t.params ? t.params[p] : undefined), text: paramText })),
+      ...params.map((p) => ({
+        key: `param:${p}`,
+        label: p,
+        get: (t) => (t.params ? t.params[p] : undefined),
+        text: paramText,
+      })),
       { key: 'status', label: 'status', get: (t) => t.status },
       { key: 'value', label: metric, num: true, get: (t) => t.value, text: (v) => fmt(v) },
       { key: 'valAccuracy', label: 'val accuracy', num: true, get: (t) => t.valAccuracy, text: pct },
@@ -431,7 +530,11 @@
     if (head.dataset.cols !== want) {
       head.textContent = '';
       for (const c of cols) {
-        const th = el('th', { 'data-key': c.key, class: c.num ? 'num' : '', scope: 'col', title: `sort by ${c.label}` }, c.label);
+        const th = el(
+          'th',
+          { 'data-key': c.key, class: c.num ? 'num' : '', scope: 'col', title: `sort by ${c.label}` },
+          c.label,
+        );
         th.addEventListener('click', () => {
           S.sort = S.sort.key === c.key ? { key: c.key, dir: -S.sort.dir } : { key: c.key, dir: 1 };
           dirty.trials = true;
@@ -449,8 +552,10 @@
     table.dataset.sortDir = S.sort.dir > 0 ? 'asc' : 'desc';
     const col = cols.find((c) => c.key === S.sort.key) || cols[0];
     const rows = [...S.trials.values()].sort((a, b) => {
-      const va = col.get(a), vb = col.get(b);
-      const na = va === null || va === undefined, nb = vb === null || vb === undefined;
+      const va = col.get(a),
+        vb = col.get(b);
+      const na = va === null || va === undefined,
+        nb = vb === null || vb === undefined;
       if (na || nb) return compare(va, vb) || a.index - b.index;
       return S.sort.dir * compare(va, vb) || a.index - b.index;
     });
@@ -459,7 +564,12 @@
     const body = table.tBodies[0];
     body.textContent = '';
     for (const t of rows) {
-      const tr = el('tr', { 'data-index': t.index, 'data-status': t.status, class: `${best && best.index === t.index ? 'best' : ''} ${shown && t.runId === shown.info.id ? 'selected' : ''}`.trim() });
+      const tr = el('tr', {
+        'data-index': t.index,
+        'data-status': t.status,
+        class:
+          `${best && best.index === t.index ? 'best' : ''} ${shown && t.runId === shown.info.id ? 'selected' : ''}`.trim(),
+      });
       for (const c of cols) {
         const v = c.get(t);
         if (c.key === 'status') {
@@ -489,7 +599,8 @@
       const vals = done.map((t) => (t.params ? t.params[p] : undefined)).filter((v) => v !== undefined && v !== null);
       const numeric = vals.length > 0 && vals.every(isNum);
       if (numeric) {
-        const min = Math.min(...vals), max = Math.max(...vals);
+        const min = Math.min(...vals),
+          max = Math.max(...vals);
         const log = min > 0 && max / min >= 50;
         return { dim, name: p, type: log ? 'log' : 'value', scale: true, numeric: true };
       }
@@ -508,20 +619,45 @@
     const values = done.map((t) => t.value);
     const c = chart('chart-parallel', {});
     if (c) {
-      c.setOption({
-        animation: false,
-        tooltip: { trigger: 'item' },
-        parallel: { left: 60, right: 130, top: 40, bottom: 30, parallelAxisDefault: { nameLocation: 'end', nameGap: 14, nameTextStyle: { fontSize: 11 } } },
-        parallelAxis: axes.map(({ numeric, ...a }) => a),
-        visualMap: values.length
-          ? [{
-            type: 'continuous', dimension: metricDim, min: Math.min(...values), max: Math.max(...values) + (Math.min(...values) === Math.max(...values) ? 1e-9 : 0),
-            inRange: { color: sw.metric.goal === 'minimize' ? ['#1a9850', '#fee08b', '#d73027'] : ['#d73027', '#fee08b', '#1a9850'] },
-            right: 8, top: 'middle', itemHeight: 120, calculable: true, precision: 3, text: [sw.metric.name, ''], textStyle: { fontSize: 10 },
-          }]
-          : [],
-        series: [{ id: 'trials', type: 'parallel', lineStyle: { width: 2, opacity: 0.7 }, data }],
-      }, { replaceMerge: ['parallelAxis', 'visualMap', 'series'] });
+      c.setOption(
+        {
+          animation: false,
+          tooltip: { trigger: 'item' },
+          parallel: {
+            left: 60,
+            right: 130,
+            top: 40,
+            bottom: 30,
+            parallelAxisDefault: { nameLocation: 'end', nameGap: 14, nameTextStyle: { fontSize: 11 } },
+          },
+          parallelAxis: axes.map(({ numeric, ...a }) => a),
+          visualMap: values.length
+            ? [
+                {
+                  type: 'continuous',
+                  dimension: metricDim,
+                  min: Math.min(...values),
+                  max: Math.max(...values) + (Math.min(...values) === Math.max(...values) ? 1e-9 : 0),
+                  inRange: {
+                    color:
+                      sw.metric.goal === 'minimize'
+                        ? ['#1a9850', '#fee08b', '#d73027']
+                        : ['#d73027', '#fee08b', '#1a9850'],
+                  },
+                  right: 8,
+                  top: 'middle',
+                  itemHeight: 120,
+                  calculable: true,
+                  precision: 3,
+                  text: [sw.metric.name, ''],
+                  textStyle: { fontSize: 10 },
+                },
+              ]
+            : [],
+          series: [{ id: 'trials', type: 'parallel', lineStyle: { width: 2, opacity: 0.7 }, data }],
+        },
+        { replaceMerge: ['parallelAxis', 'visualMap', 'series'] },
+      );
     }
     $('chart-parallel').dataset.lines = String(data.length);
     $('metric-name').textContent = sw.metric.name;
@@ -535,7 +671,9 @@
     $('sweep-status').textContent = sw.status;
     $('sweep-status').dataset.status = sw.status;
     const trials = [...S.trials.values()];
-    const done = trials.filter((t) => t.status === 'finished' || t.status === 'stopped' || t.status === 'failed').length;
+    const done = trials.filter(
+      (t) => t.status === 'finished' || t.status === 'stopped' || t.status === 'failed',
+    ).length;
     const running = trials.filter((t) => t.status === 'running').length;
     const sp = $('sweep-progress');
     sp.dataset.done = String(done);
@@ -545,11 +683,14 @@
     const etaS = sw.status === 'running' && done > 0 ? ((sw.total - done) * elapsed) / done : null;
     const best = bestTrial();
     $('sweep-facts').textContent = [
-      `${done} of ${sw.total} trials done`, running ? `${running} running` : null,
+      `${done} of ${sw.total} trials done`,
+      running ? `${running} running` : null,
       best ? `best ${sw.metric.name} ${fmt(best.value)} (trial ${best.index})` : null,
       `${sw.metric.goal} ${sw.metric.name}`,
       sw.status === 'running' ? `ETA ${etaS === null ? 'estimating…' : duration(etaS)}` : null,
-    ].filter(Boolean).join(' · ');
+    ]
+      .filter(Boolean)
+      .join(' · ');
     if (dirty.trials) {
       renderTrials();
       renderParallel();
@@ -592,7 +733,9 @@
   }
 
   setInterval(render, 1000); // heartbeats "x s ago", ETA, throughput
-  window.addEventListener('resize', () => { for (const c of Object.values(charts)) c.resize(); });
+  window.addEventListener('resize', () => {
+    for (const c of Object.values(charts)) c.resize();
+  });
 
   // ------------------------------------------------------------------ the event stream
 
@@ -612,7 +755,8 @@
     source.onopen = () => setConn('open', 'live');
     source.onerror = () => {
       if (S.ended) return;
-      if (source.readyState === EventSource.CLOSED) setConn('closed', 'disconnected: reload the page (or log in again)');
+      if (source.readyState === EventSource.CLOSED)
+        setConn('closed', 'disconnected: reload the page (or log in again)');
       else setConn('reconnecting', 'reconnecting…');
     };
     for (const [name, fn] of Object.entries(handlers)) {
@@ -631,7 +775,8 @@
   }
 
   if (!hasCharts) {
-    for (const id of ['chart-loss', 'chart-epochs', 'chart-throughput', 'chart-parallel']) $(id).textContent = 'charts unavailable: assets/echarts.min.js did not load';
+    for (const id of ['chart-loss', 'chart-epochs', 'chart-throughput', 'chart-parallel'])
+      $(id).textContent = 'charts unavailable: assets/echarts.min.js did not load';
   }
   connect();
 })();
