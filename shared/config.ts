@@ -53,10 +53,10 @@ const isWhole = (v: unknown): v is number => Number.isSafeInteger(v) && (v as nu
 
 /** `optimizer.schedule: cosine` is short for `optimizer.schedule: { name: cosine }` */
 function expandShorthand(input: Obj): { input: Obj; scheduleWasString: boolean } {
-  const opt = input['optimizer'];
-  if (!isObj(opt) || typeof opt['schedule'] !== 'string') return { input, scheduleWasString: false };
+  const opt = input.optimizer;
+  if (!isObj(opt) || typeof opt.schedule !== 'string') return { input, scheduleWasString: false };
   return {
-    input: { ...input, optimizer: { ...opt, schedule: { name: opt['schedule'] } } },
+    input: { ...input, optimizer: { ...opt, schedule: { name: opt.schedule } } },
     scheduleWasString: true,
   };
 }
@@ -64,53 +64,47 @@ function expandShorthand(input: Obj): { input: Obj; scheduleWasString: boolean }
 /** the rules zod cannot see one key at a time; checks only values that are themselves valid */
 function crossChecks(input: Obj): string[] {
   const lines: string[] = [];
-  const data = input['data'];
+  const data = input.data;
   if (isObj(data)) {
     const need = (key: string, why: string): void => {
       if (data[key] === undefined) lines.push(`data.${key}: missing; it is required when data.name is ${why}`);
     };
-    if (data['name'] === 'idx') {
+    if (data.name === 'idx') {
       need('images', 'idx (the IDX images file)');
       need('labels', 'idx (the IDX labels file)');
-    } else if (data['name'] === 'csv') {
+    } else if (data.name === 'csv') {
       need('path', 'csv (the CSV file)');
       need('labelColumn', 'csv (the header of the label column)');
     }
   }
 
-  const model = input['model'] ?? {};
+  const model = input.model ?? {};
   if (!isObj(model)) return lines;
-  const divides = (
-    key: 'groups' | 'channels',
-    where: (string | number)[],
-    k: unknown,
-    width: number,
-    widthPath: string,
-  ): void => {
+  const divides = (where: (string | number)[], k: unknown, width: number, widthPath: string): void => {
     if (isWhole(k) && width % k !== 0) {
       lines.push(`${formatPath(where)}: ${k} does not divide layer width ${width} (${widthPath})`);
     }
   };
-  const layers = model['layers'];
+  const layers = model.layers;
   if (Array.isArray(layers)) {
     // the input width is known only when the model is built: check after the first dense
     let width: number | undefined;
     let widthPath = '';
     layers.forEach((layer, i) => {
       if (!isObj(layer)) return;
-      if (layer['type'] === 'dense') {
-        width = isWhole(layer['units']) ? layer['units'] : undefined;
+      if (layer.type === 'dense') {
+        width = isWhole(layer.units) ? layer.units : undefined;
         widthPath = `model.layers[${i}].units`;
-      } else if (width !== undefined && layer['type'] === 'groupnorm') {
-        divides('groups', ['model', 'layers', i, 'groups'], layer['groups'], width, widthPath);
-      } else if (width !== undefined && layer['type'] === 'instancenorm') {
-        divides('channels', ['model', 'layers', i, 'channels'], layer['channels'], width, widthPath);
+      } else if (width !== undefined && layer.type === 'groupnorm') {
+        divides(['model', 'layers', i, 'groups'], layer.groups, width, widthPath);
+      } else if (width !== undefined && layer.type === 'instancenorm') {
+        divides(['model', 'layers', i, 'channels'], layer.channels, width, widthPath);
       }
     });
-  } else if (model['norm'] === 'group' || model['norm'] === 'instance') {
-    const key = model['norm'] === 'group' ? 'groups' : 'channels';
+  } else if (model.norm === 'group' || model.norm === 'instance') {
+    const key = model.norm === 'group' ? 'groups' : 'channels';
     const k = model[key] ?? (key === 'groups' ? DEFAULT_GROUPS : DEFAULT_CHANNELS);
-    const hidden = model['hidden'] ?? DEFAULT_HIDDEN;
+    const hidden = model.hidden ?? DEFAULT_HIDDEN;
     if (Array.isArray(hidden)) {
       for (const [i, w] of hidden.entries()) {
         if (!isWhole(w) || !isWhole(k) || w % k === 0) continue;

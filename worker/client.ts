@@ -129,7 +129,7 @@ export class WorkerClient {
   private readonly maxFrameBytes: number;
 
   constructor(private readonly o: WorkerOptions) {
-    this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
+    this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env.GRADWIRE_MAX_FRAME_BYTES);
   }
 
   /** For the status file: connecting (no connection yet or again), idle, working (a step). */
@@ -364,7 +364,7 @@ export class WorkerClient {
 
   private resume(msg: Extract<ToWorker, { type: 'sync-result' }>): void {
     const p = this.pass;
-    if (!p || !p.gen || p.step !== msg.step || p.attempt !== msg.attempt || p.round !== msg.round) return; // superseded
+    if (!p?.gen || p.step !== msg.step || p.attempt !== msg.attempt || p.round !== msg.round) return; // superseded
     p.round++;
     this.advance(p.gen.next(msg.value));
   }

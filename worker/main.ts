@@ -65,27 +65,27 @@ export async function workerMain(args: string[]): Promise<number> {
   } catch (e) {
     usage(`${(e as Error).message}; see --help`);
   }
-  if (values['help']) {
+  if (values.help) {
     process.stdout.write(WORKER_HELP);
     return 0;
   }
   const env = process.env;
-  const url = (values['connect'] as string | undefined) ?? env['GRADWIRE_CONNECT'];
+  const url = (values.connect as string | undefined) ?? env.GRADWIRE_CONNECT;
   if (!url) usage('--connect ws://HOST:PORT is required (or GRADWIRE_CONNECT)');
   if (!/^wss?:\/\/[^/]+/.test(url)) usage(`--connect: "${url}" is not a ws:// or wss:// URL`);
-  const hb = Number((values['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'] ?? 10);
+  const hb = Number((values['heartbeat-timeout'] as string | undefined) ?? env.GRADWIRE_HEARTBEAT_TIMEOUT ?? 10);
   if (!(hb > 0)) usage(`--heartbeat-timeout: "${values['heartbeat-timeout']}" must be a number of seconds > 0`);
-  const caFile = (values['tls-ca'] as string | undefined) ?? env['GRADWIRE_TLS_CA'];
+  const caFile = (values['tls-ca'] as string | undefined) ?? env.GRADWIRE_TLS_CA;
   const format = (values['log-format'] as string | undefined) ?? 'auto';
-  const level = (values['log-level'] as string | undefined) ?? env['GRADWIRE_LOG_LEVEL'] ?? 'info';
-  const name = (values['name'] as string | undefined) ?? env['GRADWIRE_WORKER_NAME'] ?? defaultWorkerName();
+  const level = (values['log-level'] as string | undefined) ?? env.GRADWIRE_LOG_LEVEL ?? 'info';
+  const name = (values.name as string | undefined) ?? env.GRADWIRE_WORKER_NAME ?? defaultWorkerName();
   let token: string | null;
   try {
     token = resolveToken(
       {
         flagFile: values['token-file'] as string | undefined,
-        envFile: env['GRADWIRE_TOKEN_FILE'],
-        envToken: env['GRADWIRE_TOKEN'],
+        envFile: env.GRADWIRE_TOKEN_FILE,
+        envToken: env.GRADWIRE_TOKEN,
       },
       (flag, path) => {
         try {
@@ -112,14 +112,14 @@ export async function workerMain(args: string[]): Promise<number> {
         }),
       )
     : pino({ level, base: { worker: name }, timestamp: pino.stdTimeFunctions.isoTime });
-  const stay = values['stay'] === true || env['GRADWIRE_STAY'] === '1';
+  const stay = values.stay === true || env.GRADWIRE_STAY === '1';
   const client = new WorkerClient({
     url,
     token,
     name,
     stay,
     cacheDir:
-      (values['cache-dir'] as string | undefined) ?? env['GRADWIRE_CACHE'] ?? join(homedir(), '.cache', 'gradwire'),
+      (values['cache-dir'] as string | undefined) ?? env.GRADWIRE_CACHE ?? join(homedir(), '.cache', 'gradwire'),
     heartbeatTimeoutMs: hb * 1000,
     log,
     ...(caFile ? { ca: readFileSync(caFile) } : {}),

@@ -73,33 +73,33 @@ export async function coordinator(args: string[]): Promise<number> {
     stay: { type: 'boolean' },
     'public-dashboard': { type: 'boolean' },
   });
-  if (v['help']) {
+  if (v.help) {
     process.stdout.write(COORDINATOR_HELP);
     return 0;
   }
   const env = process.env;
   const format = logFormat(v);
-  const sweepFile = (v['sweep'] as string | undefined) ?? env['GRADWIRE_SWEEP'];
-  if (sweepFile && v['config'])
+  const sweepFile = (v.sweep as string | undefined) ?? env.GRADWIRE_SWEEP;
+  if (sweepFile && v.config)
     throw new UserError('USAGE', '--config and --sweep exclude each other: a coordinator serves a run or a sweep');
   const { config, baseDir } = loadRunConfig(
-    sweepFile ? undefined : ((v['config'] as string | undefined) ?? env['GRADWIRE_CONFIG']),
+    sweepFile ? undefined : ((v.config as string | undefined) ?? env.GRADWIRE_CONFIG),
   );
-  const { host, port } = parseListen((v['listen'] as string | undefined) ?? env['GRADWIRE_LISTEN'] ?? '127.0.0.1:7070');
-  const certFile = (v['tls-cert'] as string | undefined) ?? env['GRADWIRE_TLS_CERT'];
-  const keyFile = (v['tls-key'] as string | undefined) ?? env['GRADWIRE_TLS_KEY'];
+  const { host, port } = parseListen((v.listen as string | undefined) ?? env.GRADWIRE_LISTEN ?? '127.0.0.1:7070');
+  const certFile = (v['tls-cert'] as string | undefined) ?? env.GRADWIRE_TLS_CERT;
+  const keyFile = (v['tls-key'] as string | undefined) ?? env.GRADWIRE_TLS_KEY;
   if (!!certFile !== !!keyFile)
     throw new UserError('USAGE', '--tls-cert and --tls-key go together: give both or neither');
   const hb = seconds(
     '--heartbeat-timeout',
-    (v['heartbeat-timeout'] as string | undefined) ?? env['GRADWIRE_HEARTBEAT_TIMEOUT'],
+    (v['heartbeat-timeout'] as string | undefined) ?? env.GRADWIRE_HEARTBEAT_TIMEOUT,
     10,
   );
   const token = resolveToken(
     {
       flagFile: v['token-file'] as string | undefined,
-      envFile: env['GRADWIRE_TOKEN_FILE'],
-      envToken: env['GRADWIRE_TOKEN'],
+      envFile: env.GRADWIRE_TOKEN_FILE,
+      envToken: env.GRADWIRE_TOKEN,
       beyondLoopback: !isLoopback(host),
     },
     (flag, path) => readFlagFile(flag, path).toString('utf8'),
@@ -108,7 +108,7 @@ export async function coordinator(args: string[]): Promise<number> {
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const minWorkers = wholeNumber(
     '--min-workers',
-    (v['min-workers'] as string | undefined) ?? env['GRADWIRE_MIN_WORKERS'],
+    (v['min-workers'] as string | undefined) ?? env.GRADWIRE_MIN_WORKERS,
     1,
     1,
   );
@@ -116,11 +116,11 @@ export async function coordinator(args: string[]): Promise<number> {
     certFile && keyFile
       ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) }
       : null;
-  const stay = v['stay'] === true || env['GRADWIRE_STAY'] === '1';
-  const publicDashboard = v['public-dashboard'] === true || env['GRADWIRE_PUBLIC_DASHBOARD'] === '1';
+  const stay = v.stay === true || env.GRADWIRE_STAY === '1';
+  const publicDashboard = v['public-dashboard'] === true || env.GRADWIRE_PUBLIC_DASHBOARD === '1';
   if (sweepFile) {
     const outDir = resolve(
-      (v['out'] as string | undefined) ?? env['GRADWIRE_OUT'] ?? `sweeps/${id.replace(/^run/, 'sweep')}`,
+      (v.out as string | undefined) ?? env.GRADWIRE_OUT ?? `sweeps/${id.replace(/^run/, 'sweep')}`,
     );
     await withPool(
       {
@@ -138,8 +138,8 @@ export async function coordinator(args: string[]): Promise<number> {
           file: sweepFile,
           preset: null,
           outDir,
-          storePath: sweepStorePath(v['store'] as string | undefined, outDir),
-          resume: v['resume'] === true,
+          storePath: sweepStorePath(v.store as string | undefined, outDir),
+          resume: v.resume === true,
           log: server.o.log,
           server,
           telemetry,
@@ -152,7 +152,7 @@ export async function coordinator(args: string[]): Promise<number> {
     store,
     id: runIdentity,
     outDir,
-  } = startRun(v['store'] as string | undefined, (v['out'] as string | undefined) ?? env['GRADWIRE_OUT']);
+  } = startRun(v.store as string | undefined, (v.out as string | undefined) ?? env.GRADWIRE_OUT);
   const stopped = watchStopSignal();
   try {
     const summary = await runCoordinator({

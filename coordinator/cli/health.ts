@@ -37,18 +37,18 @@ export async function health(args: string[]): Promise<number> {
     timeout: { type: 'string' },
     ready: { type: 'boolean' },
   });
-  if (v['help']) {
+  if (v.help) {
     process.stdout.write(HEALTH_HELP);
     return 0;
   }
-  const ready = v['ready'] === true;
-  if (ready && v['url'] !== undefined)
+  const ready = v.ready === true;
+  if (ready && v.url !== undefined)
     throw new UserError('USAGE', '--ready reads the status file; --url asks a URL instead: give one of them');
   const r = await checkHealth({
     statusFile: (v['status-file'] as string | undefined) ?? process.env[STATUS_ENV] ?? null,
-    url: (v['url'] as string | undefined) ?? null,
+    url: (v.url as string | undefined) ?? null,
     maxAgeMs: seconds('--max-age', v['max-age'] as string | undefined, 30) * 1000,
-    timeoutMs: seconds('--timeout', v['timeout'] as string | undefined, 5) * 1000,
+    timeoutMs: seconds('--timeout', v.timeout as string | undefined, 5) * 1000,
     ready,
   });
   const [yes, no] = ready ? ['ready', 'not ready'] : ['healthy', 'unhealthy'];

@@ -32,7 +32,7 @@ export function report(args: string[]): number {
     { out: { type: 'string' }, store: { type: 'string', multiple: true } },
     true,
   );
-  if (v['help']) {
+  if (v.help) {
     process.stdout.write(REPORT_HELP);
     return 0;
   }
@@ -56,7 +56,7 @@ export function report(args: string[]): number {
         `no run or sweep "${id}" in ${searched}; gradwire runs lists them (--all with the trials)`,
       );
     const realId = found.kind === 'run' ? found.run.id : found.sweep.id;
-    const out = resolve(cwd, (v['out'] as string | undefined) ?? `report-${realId}.html`);
+    const out = resolve(cwd, (v.out as string | undefined) ?? `report-${realId}.html`);
     const html = renderFound(found);
     try {
       mkdirSync(dirname(out), { recursive: true });

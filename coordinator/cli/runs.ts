@@ -29,7 +29,7 @@ export function runs(args: string[]): number {
     all: { type: 'boolean' },
     json: { type: 'boolean' },
   });
-  if (v['help']) {
+  if (v.help) {
     process.stdout.write(RUNS_HELP);
     return 0;
   }
@@ -37,8 +37,8 @@ export function runs(args: string[]): number {
   const { stores, warnings } = openStores(many(v, 'store'), cwd, process.env);
   try {
     for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);
-    const items = listExperiments(stores, { all: v['all'] === true });
-    if (v['json']) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+    const items = listExperiments(stores, { all: v.all === true });
+    if (v.json) process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
     else if (items.length === 0)
       process.stdout.write(`no runs or sweeps yet in ${stores.map((s) => s.path).join(', ')}\n`);
     else process.stdout.write(formatTable(items, cwd));

@@ -35,19 +35,18 @@ export async function sweep(args: string[]): Promise<number> {
     resume: { type: 'boolean' },
     store: { type: 'string' },
   });
-  if (v['help']) {
+  if (v.help) {
     process.stdout.write(SWEEP_HELP);
     return 0;
   }
-  const preset = v['preset'] as string | undefined;
+  const preset = v.preset as string | undefined;
   if (preset !== undefined && preset !== 'lecture')
     throw new UserError('USAGE', `--preset: "${preset}" is not one of lecture`);
-  if (!preset === !v['config'])
-    throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
+  if (!preset === !v.config) throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
   const format = logFormat(v);
   const log = createLogger(format);
-  const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
-  const outDir = resolve((v['out'] as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
+  const n = wholeNumber('--workers', v.workers as string | undefined, 2, 1);
+  const outDir = resolve((v.out as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const workers: ChildProcess[] = [];
   try {
@@ -56,11 +55,11 @@ export async function sweep(args: string[]): Promise<number> {
       (server, port, telemetry) => {
         workers.push(...spawnLocalWorkers(n, port, pretty));
         return runSweep({
-          file: (v['config'] as string | undefined) ?? null,
+          file: (v.config as string | undefined) ?? null,
           preset: preset === 'lecture' ? 'lecture' : null,
           outDir,
-          storePath: sweepStorePath(v['store'] as string | undefined, outDir),
-          resume: v['resume'] === true,
+          storePath: sweepStorePath(v.store as string | undefined, outDir),
+          resume: v.resume === true,
           log,
           server,
           telemetry,

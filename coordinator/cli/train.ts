@@ -44,24 +44,24 @@ export async function train(args: string[]): Promise<number> {
     workers: { type: 'string' },
     store: { type: 'string' },
   });
-  if (v['help']) {
+  if (v.help) {
     process.stdout.write(TRAIN_HELP);
     return 0;
   }
   const format = logFormat(v);
-  const { config, baseDir } = loadRunConfig(v['config'] as string | undefined);
+  const { config, baseDir } = loadRunConfig(v.config as string | undefined);
   const log = createLogger(format);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const progress = process.stderr.isTTY === true;
   if (v['in-process']) {
-    if (v['workers'] !== undefined)
+    if (v.workers !== undefined)
       throw new UserError('USAGE', '--workers and --in-process exclude each other: --in-process uses no workers');
     const stop = new StopSignal();
     const stopped = watchStopSignal();
     process.once('SIGTERM', () => stop.stop());
     process.once('SIGINT', () => stop.stop());
     const data = loadDataset(config.data, baseDir, config.seed);
-    const { store, id, outDir } = startRun(v['store'] as string | undefined, v['out'] as string | undefined);
+    const { store, id, outDir } = startRun(v.store as string | undefined, v.out as string | undefined);
     const status = StatusFile.fromEnv(writeAtomic, 'coordinator', () => 'running');
     try {
       const summary = await recordRun(store, { runId: id, config, outDir, log }, (onEpoch) =>
@@ -76,8 +76,8 @@ export async function train(args: string[]): Promise<number> {
       store.close();
     }
   }
-  const n = wholeNumber('--workers', v['workers'] as string | undefined, 2, 1);
-  const { store, id, outDir } = startRun(v['store'] as string | undefined, v['out'] as string | undefined);
+  const n = wholeNumber('--workers', v.workers as string | undefined, 2, 1);
+  const { store, id, outDir } = startRun(v.store as string | undefined, v.out as string | undefined);
   const workers: ChildProcess[] = [];
   const stopped = watchStopSignal();
   try {

@@ -97,7 +97,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     super();
     const given = Object.fromEntries(Object.entries(o.runtime).filter(([, v]) => v !== undefined));
     this.runtime = { ...kernelFacts(o.runtime.kernel as KernelVariant), ...given } as RuntimeInfo;
-    this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env['GRADWIRE_MAX_FRAME_BYTES']);
+    this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env.GRADWIRE_MAX_FRAME_BYTES);
     if (!o.token && !isLoopback(o.host)) {
       throw new Error(
         `refusing to listen on ${o.host} without a token: workers beyond loopback must authenticate. Give --token-file FILE (or GRADWIRE_TOKEN), or listen on 127.0.0.1`,

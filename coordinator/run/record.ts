@@ -86,15 +86,15 @@ function inheritedEpochs(outDir: string, config: RunConfig): EpochRow[] {
   if (JSON.stringify(ckpt.config) !== JSON.stringify(config)) return [];
   const n = (v: string | undefined): number => (v === undefined || v === '' ? NaN : Number(v));
   return readCsv(join(outDir, 'epochs.csv'))
-    .filter((r) => n(r['step']) <= ckpt.state.step)
+    .filter((r) => n(r.step) <= ckpt.state.step)
     .map((r) => ({
-      epoch: n(r['epoch']),
-      step: n(r['step']),
-      trainLoss: n(r['trainLoss']),
-      trainAccuracy: n(r['trainAccuracy']),
-      valLoss: n(r['valLoss']),
-      valAccuracy: n(r['valAccuracy']),
-      lr: n(r['lr']),
-      samplesPerSecond: n(r['samplesPerSecond']),
+      epoch: n(r.epoch),
+      step: n(r.step),
+      trainLoss: n(r.trainLoss),
+      trainAccuracy: n(r.trainAccuracy),
+      valLoss: n(r.valLoss),
+      valAccuracy: n(r.valAccuracy),
+      lr: n(r.lr),
+      samplesPerSecond: n(r.samplesPerSecond),
     }));
 }

@@ -158,12 +158,12 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
   ensureDir(o.outDir);
   const resumedFrom = resume(trainer, o, dataSha);
   const keep = (rows: Array<Record<string, number | string>>): Array<Record<string, unknown>> =>
-    rows.filter((r) => Number(r['step']) <= resumedFrom);
+    rows.filter((r) => Number(r.step) <= resumedFrom);
   const epochRows = resumedFrom ? keep(readCsv(join(o.outDir, 'epochs.csv'))) : [];
   // steps.csv grows by appending the rows at each checkpoint and epoch end, so the run holds
   // the rows since the last of those, not all of them (memory stays flat however long the run)
   const stepsCsv = join(o.outDir, 'steps.csv');
-  const earlierSteps = resumedFrom ? keep(readCsv(stepsCsv)).filter((r) => Number(r['step']) < resumedFrom) : [];
+  const earlierSteps = resumedFrom ? keep(readCsv(stepsCsv)).filter((r) => Number(r.step) < resumedFrom) : [];
   writeAtomic(stepsCsv, toCsv(earlierSteps, STEP_COLUMNS));
   let stepRows: Array<Record<string, unknown>> = [];
   const flushSteps = (): void => {
@@ -256,7 +256,7 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
       if (g === null) return stopped();
       const r: StepResult = trainer.applyStep(g.gradSum, g.lossSum, g.correct, batch.length, g.bnStats);
       // time spent waiting for workers to exist is not training time
-      const ms = performance.now() - t0 - Number(g.info?.['waitMs'] ?? 0);
+      const ms = performance.now() - t0 - Number(g.info?.waitMs ?? 0);
       epMs += ms;
       epLoss += r.loss * r.rows;
       epCorrect += r.accuracy * r.rows;
@@ -346,10 +346,10 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
     epochs: trainer.epoch,
     skippedSteps: trainer.skippedSteps,
     resumedFromStep: resumedFrom,
-    trainLoss: Number.isNaN(last.loss) ? Number(lastEpoch?.['trainLoss']) : last.loss,
-    trainAccuracy: Number.isNaN(last.accuracy) ? Number(lastEpoch?.['trainAccuracy']) : last.accuracy,
-    valLoss: val.samples ? val.loss : Number(lastEpoch?.['valLoss']),
-    valAccuracy: val.samples ? val.accuracy : Number(lastEpoch?.['valAccuracy']),
+    trainLoss: Number.isNaN(last.loss) ? Number(lastEpoch?.trainLoss) : last.loss,
+    trainAccuracy: Number.isNaN(last.accuracy) ? Number(lastEpoch?.trainAccuracy) : last.accuracy,
+    valLoss: val.samples ? val.loss : Number(lastEpoch?.valLoss),
+    valAccuracy: val.samples ? val.accuracy : Number(lastEpoch?.valAccuracy),
     testLoss: test ? test.loss : null,
     testAccuracy: test ? test.accuracy : null,
     stoppedEarly,

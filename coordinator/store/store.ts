@@ -120,6 +120,7 @@ const MIGRATIONS: string[] = [
 
 const now = (): string => new Date().toISOString();
 const json = (v: unknown): string => JSON.stringify(v ?? null);
+// biome-ignore lint/suspicious/noExplicitAny: JSON columns are typed by each query's row type
 const parse = (s: string | null): any => (s === null ? null : JSON.parse(s));
 const num = (v: number | null): number => (v === null ? NaN : v);
 
@@ -441,7 +442,10 @@ export class Store {
     const curves = new Map<number, TrialRecord['curve']>();
     for (const p of points) {
       let c = curves.get(p.idx);
-      if (!c) curves.set(p.idx, (c = []));
+      if (!c) {
+        c = [];
+        curves.set(p.idx, c);
+      }
       c.push({
         epoch: p.epoch,
         valAccuracy: num(p.val_accuracy),

@@ -156,7 +156,10 @@ export class EventHub {
     this.flushTimer = null;
     if (this.pending.length === 0) return;
     const byRun: Record<string, StepPoint[]> = {};
-    for (const [run, p] of this.pending) (byRun[run] ??= []).push(p);
+    for (const [run, p] of this.pending) {
+      byRun[run] ??= [];
+      byRun[run].push(p);
+    }
     this.pending = [];
     this.broadcast(frame('steps', JSON.stringify({ runs: byRun })));
   };

@@ -11,7 +11,7 @@ const MAX_BODY = 8 * 1024;
 
 /** Only a local path may follow a login (no open redirect to another site). */
 export function safeNext(raw: string | null | undefined): string {
-  return raw && raw.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\') ? raw : '/';
+  return raw?.startsWith('/') && !raw.startsWith('//') && !raw.startsWith('/\\') ? raw : '/';
 }
 
 /** the login form (exported for the escaping test) */

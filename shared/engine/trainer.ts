@@ -8,7 +8,7 @@ import { epochOrder, stratifiedSplit } from '../data/split.js';
 import { UserError } from '../errors.js';
 import { createKernels } from '../kernels/index.js';
 import { Model } from '../nn/model.js';
-import { BatchNorm, addSums, combineStats } from '../nn/norms.js';
+import { type BatchNorm, addSums, combineStats } from '../nn/norms.js';
 import { createOptimizer, loadOptimizerState, optimizerState, optimizerStep, type Optimizer } from '../optim/index.js';
 import {
   evalSlot,

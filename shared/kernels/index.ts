@@ -12,7 +12,7 @@ export type { KernelVariant, Kernels } from './kernels.js';
 export const KERNEL_VARIANTS: readonly KernelVariant[] = ['js', 'wasm-simd'];
 
 /** The variant asked for by GRADWIRE_KERNELS (or `requested`): 'auto' or a variant name. */
-function requestedVariant(requested = process.env['GRADWIRE_KERNELS'] ?? 'auto'): KernelVariant | 'auto' {
+function requestedVariant(requested = process.env.GRADWIRE_KERNELS ?? 'auto'): KernelVariant | 'auto' {
   if (requested === 'auto' || (KERNEL_VARIANTS as readonly string[]).includes(requested))
     return requested as KernelVariant | 'auto';
   throw new UserError('USAGE', `GRADWIRE_KERNELS is "${requested}"; allowed: auto, ${KERNEL_VARIANTS.join(', ')}`);

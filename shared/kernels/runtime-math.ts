@@ -75,6 +75,7 @@ const SPECIAL = [
   1e-10,
   -1e-10,
   1e-5,
+  // biome-ignore lint/suspicious/noApproximativeNumericConstant: a probe value for the math fingerprint, written as a literal on purpose
   0.6931471805599453,
   709.78,
   709.79,

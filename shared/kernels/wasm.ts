@@ -327,7 +327,8 @@ export function createWasmKernels(): Kernels | null {
     }
     if (a.length < need) throw new Error(`wasm-simd ${fn}: ${arg} has ${a.length} values, the call needs ${need}`);
     // a view of this memory (a subarray, say): remember its offset for its next calls
-    return ((a as Tagged)[tag] = a.byteOffset);
+    (a as Tagged)[tag] = a.byteOffset;
+    return a.byteOffset;
   }
 
   return {

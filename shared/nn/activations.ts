@@ -3,11 +3,11 @@
 // 2017, gelu exact with erf, softplus β=1, silu = x·σ(x)).
 import type { ActivationName } from '../config-types.js';
 
-const SELU_ALPHA = 1.6732632423543772848170429916717;
-const SELU_SCALE = 1.0507009873554804934193349852946;
-const INV_SQRT2 = 0.7071067811865475244;
-const INV_SQRT_2PI = 0.39894228040143267794;
-const TWO_OVER_SQRT_PI = 1.1283791670955125739;
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+const INV_SQRT2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 0.3989422804014327;
+const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
 /** erf to ~1e-15 in float64: Maclaurin series for |x| < 2.5, Lentz's continued fraction
  *  for erfc beyond (where the series would lose digits to cancellation). */
@@ -57,7 +57,7 @@ export function activationForward(name: ActivationName, x: Float32Array, y: Floa
     case 'relu':
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
-        y[i] = v > 0 ? v : 0;
+        y[i] = Math.max(v, 0);
       }
       return;
     case 'leaky_relu':
@@ -94,7 +94,7 @@ export function activationForward(name: ActivationName, x: Float32Array, y: Floa
       // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), stable for large |x|
       for (let i = 0; i < n; i++) {
         const v = x[i]!;
-        y[i] = (v > 0 ? v : 0) + Math.log1p(Math.exp(-Math.abs(v)));
+        y[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
       }
       return;
     case 'silu':

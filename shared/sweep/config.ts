@@ -123,7 +123,7 @@ function parseSpec(path: string, raw: unknown, lines: string[]): ParamSpec | nul
     lines.push(`${where}: ${formatValue(raw)} ${SPEC_FORMS}`);
     return null;
   }
-  const dist = raw['distribution'] ?? (raw['values'] !== undefined ? 'values' : undefined);
+  const dist = raw.distribution ?? (raw.values !== undefined ? 'values' : undefined);
   if (dist === undefined) {
     lines.push(`${where}.distribution: missing; it ${SPEC_FORMS}`);
     return null;
@@ -139,7 +139,7 @@ function parseSpec(path: string, raw: unknown, lines: string[]): ParamSpec | nul
       lines.push(`${where}.${k}: unknown key (allowed with distribution ${dist}: ${allowed.join(', ')})`);
   }
   if (dist === 'values') {
-    const values = raw['values'];
+    const values = raw.values;
     if (!Array.isArray(values) || values.length === 0) {
       lines.push(
         values === undefined
@@ -256,32 +256,32 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
   }
   const input: Obj = { ...raw };
   for (const k of ['concurrency', 'earlyStopping'] as const) if (input[k] === null) delete input[k];
-  if (typeof input['metric'] === 'string') input['metric'] = { name: input['metric'] }; // metric: valLoss
+  if (typeof input.metric === 'string') input.metric = { name: input.metric }; // metric: valLoss
   const result = sweepSchema.safeParse(input);
   const lines = result.success ? [] : formatIssues(result.error.issues, input);
 
   // the base run config
   let base: RunConfig | null = null;
-  if (input['base'] !== undefined && input['run'] !== undefined) {
+  if (input.base !== undefined && input.run !== undefined) {
     lines.push(
-      `base: ${formatValue(input['base'])} cannot be given together with run (give exactly one: a run config file, or the run config inline under run)`,
+      `base: ${formatValue(input.base)} cannot be given together with run (give exactly one: a run config file, or the run config inline under run)`,
     );
-  } else if (input['run'] !== undefined) {
+  } else if (input.run !== undefined) {
     try {
-      base = parseRunConfig(input['run']);
+      base = parseRunConfig(input.run);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       lines.push(...e.message.split('\n').map((l) => `run.${l}`));
     }
-  } else if (typeof input['base'] === 'string' && input['base'] !== '') {
-    base = loadBase(input['base']);
-  } else if (input['base'] === undefined) {
+  } else if (typeof input.base === 'string' && input.base !== '') {
+    base = loadBase(input.base);
+  } else if (input.base === undefined) {
     base = parseRunConfig({});
   }
 
   // parameters
   const parameters: Record<string, ParamSpec> = {};
-  const rawParams = input['parameters'];
+  const rawParams = input.parameters;
   if (rawParams === undefined) {
     lines.push(
       'parameters: missing; it must map run-config paths to search spaces, e.g. model.dropout: { values: [0, 0.2] }',

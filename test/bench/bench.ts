@@ -81,7 +81,7 @@ function measurement(name: string, unit: string, rates: number[][]): Measurement
 
 async function initTf(): Promise<{ backend: string; threads: number; simd: boolean; multithread: boolean }> {
   const require = createRequire(import.meta.url);
-  setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+  setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
   if (!(await tf.setBackend('wasm'))) throw new Error('TF.js: the wasm backend failed to initialize');
   await tf.ready();
   return {
@@ -240,7 +240,7 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const only = process.env['BENCH_ONLY'] ?? '';
+  const only = process.env.BENCH_ONLY ?? '';
   const parts = ['distributed', 'kernels', 'sweep', 'dashboard', 'soak'];
   if (only && !parts.includes(only)) throw new Error(`BENCH_ONLY: "${only}" is not one of ${parts.join(', ')}`);
   const t0 = Date.now();

@@ -90,11 +90,11 @@ function sseClient(url: string): Promise<ClientStats> {
       stats.events[event] = (stats.events[event] ?? 0) + 1;
       const d = JSON.parse(data) as Record<string, unknown>;
       if (event === 'snapshot') {
-        const runs = d['runs'] as Array<{ info: { step: number }; steps: Array<{ step: number }> }>;
+        const runs = d.runs as Array<{ info: { step: number }; steps: Array<{ step: number }> }>;
         stats.connectedAtStep = runs[0]?.info.step ?? 0;
         for (const r of runs) for (const p of r.steps) seen.add(p.step);
       } else if (event === 'steps') {
-        for (const pts of Object.values(d['runs'] as Record<string, Array<{ step: number }>>))
+        for (const pts of Object.values(d.runs as Record<string, Array<{ step: number }>>))
           for (const p of pts) seen.add(p.step);
       }
     };
@@ -108,8 +108,7 @@ function sseClient(url: string): Promise<ClientStats> {
       r.on('data', (chunk: string) => {
         stats.bytes += Buffer.byteLength(chunk);
         buf += chunk;
-        let i: number;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
+        for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
           handle(buf.slice(0, i));
           buf = buf.slice(i + 2);
         }
@@ -350,7 +349,7 @@ export async function runDashboardBench(): Promise<DashboardBench> {
   const modes: Mode[] = ['without', 'sse'];
   let browser: BrowserHandle | null = null;
   let browserNote = 'not run (BENCH_DASH_BROWSER=1 adds it)';
-  if (process.env['BENCH_DASH_BROWSER'] === '1') {
+  if (process.env.BENCH_DASH_BROWSER === '1') {
     const b = await startBrowser();
     if (typeof b === 'string') {
       browserNote = `skipped: ${b}`;

@@ -223,7 +223,7 @@ export interface NumpyResult {
   numpy?: string;
 }
 
-const NUMPY_SCRIPT = String.raw`
+const NUMPY_SCRIPT = `
 import os, sys, time, json
 import numpy as np
 rng = np.random.default_rng(0)

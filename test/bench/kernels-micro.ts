@@ -52,7 +52,7 @@ function products(k: Kernels, s: Shape, seed: number): Record<string, () => void
 
 async function initTf(): Promise<void> {
   const require = createRequire(import.meta.url);
-  setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist') + '/');
+  setWasmPaths(`${join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist')}/`);
   if (!(await tf.setBackend('wasm'))) throw new Error('TF.js: the wasm backend failed to initialize');
   await tf.ready();
 }
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
   const line = `per-call: addInto(4) wasm-simd ${fmt(ow)} ns, js ${fmt(oj)} ns`;
   log(line);
   rows.push(line);
-  process.stdout.write(rows.join('\n') + '\n');
+  process.stdout.write(`${rows.join('\n')}\n`);
 }
 
 await main();

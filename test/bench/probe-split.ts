@@ -6,12 +6,13 @@ import { DistributedSource } from '../../coordinator/cluster/distributed.js';
 
 const [workers = '2', batch = '128', micro = '16', epochs = '1'] = process.argv.slice(2);
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+// biome-ignore lint/complexity/noBannedTypes: the probe calls arbitrary module exports
 type Any = Record<string, Function>;
 const proto = DistributedSource.prototype as unknown as Any;
-const assign = proto['assign']!;
-const onGrads = proto['onGrads']!;
+const assign = proto.assign!;
+const onGrads = proto.onGrads!;
 const rows: string[] = [];
-proto['assign'] = function (
+proto.assign = function (
   this: unknown,
   s: { step: number },
   w: { name: string; speed: number },
@@ -21,7 +22,7 @@ proto['assign'] = function (
   rows.push(`step ${s.step} assign ${w.name} mb ${first}..${first + count - 1} (${count}) speed ${w.speed.toFixed(2)}`);
   return assign.call(this, s, w, first, count);
 };
-proto['onGrads'] = function (
+proto.onGrads = function (
   this: unknown,
   s: unknown,
   task: { worker: { name: string }; count: number },
@@ -53,5 +54,5 @@ const out = process.stdout.write.bind(process.stdout);
 process.stdout.write = (() => true) as typeof process.stdout.write;
 (await import('../../coordinator/cli/main.js')).cliMain(process.argv.slice(2));
 process.on('beforeExit', () => {
-  out(rows.join('\n') + '\n');
+  out(`${rows.join('\n')}\n`);
 });

@@ -35,12 +35,12 @@ export interface SoakResult {
   flat: boolean;
 }
 
-const time = (e: LogEvent): number => Date.parse(String(e['time']));
+const time = (e: LogEvent): number => Date.parse(String(e.time));
 
 /** The step each sample was taken in, from the run's step events. */
 function traceOf(samples: MemorySample[], steps: LogEvent[], total: number): SoakProcess['trace'] {
   const rows: SoakProcess['trace'] = [];
-  const marks = steps.map((e) => ({ step: e['step'] as number, t: time(e) }));
+  const marks = steps.map((e) => ({ step: e.step as number, t: time(e) }));
   for (let tenth = 1; tenth <= 10; tenth++) {
     const at = marks.find((m) => m.step >= Math.round((total * tenth) / 10) - 1);
     if (!at) continue;
@@ -137,7 +137,7 @@ export async function runSoakBench(): Promise<SoakResult> {
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as LogEvent);
   const ipSteps = events.filter((e) => e.event === 'step');
-  const ipWarm = ipSteps.find((e) => (e['step'] as number) >= WARM_UP)!;
+  const ipWarm = ipSteps.find((e) => (e.step as number) >= WARM_UP)!;
   const ipDone = events.find((e) => e.event === 'done')!;
   const samples = readSamples(file('in-process'));
   processes.push({

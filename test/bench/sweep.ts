@@ -265,17 +265,17 @@ function readCurves(out: string): TrialCurve[] {
   const trials = parseCsv(readFileSync(join(out, 'trials.csv'), 'utf8'));
   return trials
     .map((t) => {
-      const index = Number(t['id']);
+      const index = Number(t.id);
       const path = join(out, 'trials', String(index), 'epochs.csv');
       const rows = existsSync(path) ? parseCsv(readFileSync(path, 'utf8')) : [];
-      rows.sort((a, b) => Number(a['epoch']) - Number(b['epoch']));
-      const valAccuracy = rows.map((r) => Number(r['valAccuracy']));
-      const epochs = Number(t['epochs']);
+      rows.sort((a, b) => Number(a.epoch) - Number(b.epoch));
+      const valAccuracy = rows.map((r) => Number(r.valAccuracy));
+      const epochs = Number(t.epochs);
       if (valAccuracy.length !== epochs)
         throw new Error(
           `${out}: trial ${index}: trials.csv says ${epochs} epochs, epochs.csv has ${valAccuracy.length}`,
         );
-      return { index, status: t['status'] ?? '', epochs, valAccuracy };
+      return { index, status: t.status ?? '', epochs, valAccuracy };
     })
     .sort((a, b) => a.index - b.index);
 }
@@ -318,7 +318,7 @@ async function benchAsha(dir: string): Promise<AshaBench> {
     const curves = readCurves(out);
     const trialsCsv = readFileSync(join(out, 'trials.csv'), 'utf8');
     const params = parseCsv(trialsCsv)
-      .map((t) => `${t['id']}:${t['optimizer.lr']}:${t['model.activation']}`)
+      .map((t) => `${t.id}:${t['optimizer.lr']}:${t['model.activation']}`)
       .join('|');
     rmSync(out, { recursive: true, force: true });
     const total = curves.reduce((a, c) => a + c.epochs, 0);

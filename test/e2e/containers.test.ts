@@ -287,22 +287,22 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
       command: ['coordinator'],
       build: { dockerfile: 'deploy/Dockerfile' },
     });
-    expect(coordinator!['healthcheck']).toMatchObject({ test: ['CMD', 'gradwire', 'health'] });
-    expect(coordinator!['volumes']).toContain('gradwire-data:/data:rw');
+    expect(coordinator!.healthcheck).toMatchObject({ test: ['CMD', 'gradwire', 'health'] });
+    expect(coordinator!.volumes).toContain('gradwire-data:/data:rw');
     // the coordinator's port, if published at all, only on the host's loopback
-    for (const p of (coordinator!['ports'] ?? []) as string[]) expect(p).toMatch(/^127\.0\.0\.1:/);
+    for (const p of (coordinator!.ports ?? []) as string[]) expect(p).toMatch(/^127\.0\.0\.1:/);
     expect(worker).toMatchObject({
       image: COMPOSE_IMAGE,
       command: ['worker'],
       depends_on: { coordinator: { condition: 'service_healthy' } },
     });
-    expect(worker!['environment']).toMatchObject({
+    expect(worker!.environment).toMatchObject({
       GRADWIRE_CONNECT: 'ws://coordinator:7070',
-      GRADWIRE_TOKEN: composeEnv['GRADWIRE_TOKEN'],
+      GRADWIRE_TOKEN: composeEnv.GRADWIRE_TOKEN,
     });
     expect(worker).not.toHaveProperty('container_name');
     expect(worker).not.toHaveProperty('ports');
-    expect(config.networks['default']).toMatchObject({
+    expect(config.networks.default).toMatchObject({
       internal: true,
       ipam: { config: [{ subnet: SUBNET }] },
     });
@@ -310,8 +310,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     // the token: GRADWIRE_TOKEN, or a file on the host mounted as the secret gradwire_token
     // (unset: /dev/null, empty, and gradwire falls back to GRADWIRE_TOKEN)
     for (const service of [coordinator, worker]) {
-      expect(service!['secrets']).toEqual([{ source: 'gradwire_token' }]);
-      expect(service!['environment']).toMatchObject({ GRADWIRE_TOKEN_FILE: '/run/secrets/gradwire_token' });
+      expect(service!.secrets).toEqual([{ source: 'gradwire_token' }]);
+      expect(service!.environment).toMatchObject({ GRADWIRE_TOKEN_FILE: '/run/secrets/gradwire_token' });
     }
     expect((config as unknown as { secrets: unknown }).secrets).toEqual({
       gradwire_token: { file: '/dev/null' },
@@ -335,7 +335,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
         Retries: 3,
       },
     });
-    expect(config['Env']).toEqual(
+    expect(config.Env).toEqual(
       expect.arrayContaining([
         'NODE_ENV=production',
         'GRADWIRE_STATUS_FILE=/tmp/gradwire.status',
@@ -374,7 +374,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     try {
       const deadline = Date.now() + 90_000;
       let events: LogEvent[] = [];
-      while (!events.some((e) => e.event === 'step' && (e['step'] as number) >= 5)) {
+      while (!events.some((e) => e.event === 'step' && (e.step as number) >= 5)) {
         if (Date.now() > deadline)
           throw new Error(`no step 5 within 90 s; last lines:\n${JSON.stringify(events.slice(-8), null, 1)}`);
         await sleep(1000);
@@ -463,7 +463,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     // both workers joined over the compose network, computed the whole run, and exited 0
     const joined = coordinatorLog.filter((e) => e.event === 'worker-joined');
     expect(joined).toHaveLength(2);
-    for (const j of joined) expect(String(j['address'])).toContain(SUBNET_PREFIX);
+    for (const j of joined) expect(String(j.address)).toContain(SUBNET_PREFIX);
     for (const w of workerIds) {
       const exit = await engine!.docker(['wait', w], { timeoutMs: 60_000 });
       const log = jsonLines((await engine!.docker(['logs', w])).stdout);
@@ -485,8 +485,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     const ref = await reference;
     expect(pick(inCompose)).toEqual(pick(ref));
     console.log(
-      `containers: weights ${String(inCompose['weightsSha256']).slice(0, 16)}… test accuracy ${inCompose['testAccuracy']}; ` +
-        `train ${inCompose['trainSeconds']} s in compose (2 workers), ${ref['trainSeconds']} s in-process`,
+      `containers: weights ${String(inCompose.weightsSha256).slice(0, 16)}… test accuracy ${inCompose.testAccuracy}; ` +
+        `train ${inCompose.trainSeconds} s in compose (2 workers), ${ref.trainSeconds} s in-process`,
     );
   }, 600_000);
 
@@ -704,7 +704,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
           Object.entries(peak)
             .map(([n, v]) => `${n.replace(`${PROJECT}-soak-`, '')} ${v.toFixed(0)}`)
             .join(', ') +
-          `; train ${summary['trainSeconds']} s`,
+          `; train ${summary.trainSeconds} s`,
       );
     } finally {
       sampling = false;

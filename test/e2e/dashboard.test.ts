@@ -72,7 +72,7 @@ const num = async (page: Page, selector: string, attr: string): Promise<number> 
 
 /** when the coordinator logged each of its steps (ms since 1970) */
 const stepTimes = (c: Proc): number[] =>
-  c.events.filter((e) => e.event === 'step').map((e) => Date.parse(String(e['time'])));
+  c.events.filter((e) => e.event === 'step').map((e) => Date.parse(String(e.time)));
 
 describe.skipIf(skip !== null)('the live dashboard', () => {
   it('follows a run on 3 workers: workers, growing curves, a killed worker gone, the run finished', async () => {
@@ -91,8 +91,8 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
       '--stay',
     ]);
     const listening = await c.waitForEvent('listening');
-    const port = listening['port'] as number;
-    const url = listening['dashboard'] as string;
+    const port = listening.port as number;
+    const url = listening.dashboard as string;
     expect(url).toBe(`http://127.0.0.1:${port}/`);
 
     const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
@@ -116,11 +116,11 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
       })
       .toBe(3);
     for (const name of ['w1', 'w2', 'w3']) {
-      const joined = await c.waitForEvent('worker-joined', (e) => e['name'] === name);
+      const joined = await c.waitForEvent('worker-joined', (e) => e.name === name);
       const row = page.locator(`#workers tbody tr[data-worker="${name}"]`);
       await expect(row.getAttribute('data-state')).resolves.toBe('ready');
-      expect(joined['kernel']).toMatch(/^(js|wasm-simd)$/);
-      await expect(row.locator('td.kernel').textContent()).resolves.toBe(joined['kernel']);
+      expect(joined.kernel).toMatch(/^(js|wasm-simd)$/);
+      await expect(row.locator('td.kernel').textContent()).resolves.toBe(joined.kernel);
       await expect(row.locator('td.address').textContent()).resolves.toMatch(/^127\.0\.0\.1:\d+$/);
     }
 
@@ -326,7 +326,7 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     );
     const s = new Proc('sweep', child);
     own.push(s);
-    const url = (await s.waitForEvent('listening'))['dashboard'] as string;
+    const url = (await s.waitForEvent('listening')).dashboard as string;
     await page.goto(url);
     await page.waitForSelector('#sweep:not([hidden])');
     // trials appear while the sweep runs
@@ -357,7 +357,7 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     expect(await page.locator('#trials tbody tr[data-status="finished"]').count()).toBe(TRIALS);
     const keys = await page
       .locator('#trials thead th')
-      .evaluateAll((ths) => ths.map((th) => (th as HTMLElement).dataset['key']));
+      .evaluateAll((ths) => ths.map((th) => (th as HTMLElement).dataset.key));
     expect(keys).toEqual([
       'index',
       'param:optimizer.lr',
@@ -370,9 +370,7 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     ]);
     const order = async (): Promise<number[]> =>
       (
-        await page
-          .locator('#trials tbody tr')
-          .evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset['index']))
+        await page.locator('#trials tbody tr').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.index))
       ).map(Number);
     const byIndex = await order();
     expect(byIndex).toEqual([...Array(TRIALS).keys()]);

@@ -29,7 +29,7 @@ const STEPS = 2000;
 const PORT = 7070;
 const HEARTBEAT = '2';
 
-const ms = (e: LogEvent): number => Date.parse(e['time'] as string);
+const ms = (e: LogEvent): number => Date.parse(e.time as string);
 const sleep = (t: number): Promise<void> => new Promise((r) => setTimeout(r, t));
 
 describe('coordinator and workers on separate hosts (network namespaces)', () => {
@@ -100,11 +100,11 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
 
       // every worker reaches the coordinator from its own address
       for (const i of [1, 2, 3]) {
-        const joined = await c.waitForEvent('worker-joined', (e) => e['name'] === `w${i}`, 30_000);
-        expect(String(joined['address'])).toContain(net.hosts[i]!.address);
+        const joined = await c.waitForEvent('worker-joined', (e) => e.name === `w${i}`, 30_000);
+        expect(String(joined.address)).toContain(net.hosts[i]!.address);
       }
       await c.waitFor(
-        (e) => e.event === 'step' && (e['step'] as number) >= 20 && e['workers'] === 3,
+        (e) => e.event === 'step' && (e.step as number) >= 20 && e.workers === 3,
         'step 20 on 3 workers',
         60_000,
       );
@@ -115,7 +115,7 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
       net.link(2, 'down');
       const cutIndex = c.events.length;
       const gone = await c.waitFor(
-        (e) => ['heartbeat-timeout', 'disconnected', 'reassign'].includes(e.event ?? '') && e['name'] === victim,
+        (e) => ['heartbeat-timeout', 'disconnected', 'reassign'].includes(e.event ?? '') && e.name === victim,
         `${victim} dropped`,
         10_000,
       );
@@ -123,7 +123,7 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
       expect(detectMs).toBeLessThan(6_000); // heartbeat timeout 2 s, not TCP's minutes
       // the run carries on without it
       const onTwo = await c.waitFor(
-        (e) => e.event === 'step' && e['workers'] === 2 && c.events.indexOf(e) > cutIndex,
+        (e) => e.event === 'step' && e.workers === 2 && c.events.indexOf(e) > cutIndex,
         'a step on the 2 others',
         15_000,
       );
@@ -134,21 +134,21 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
       const healAt = Date.now();
       net.link(2, 'up');
       const healIndex = c.events.length;
-      const after = (e: LogEvent): boolean => c.events.indexOf(e) >= healIndex;
+      const sinceHeal = (e: LogEvent): boolean => c.events.indexOf(e) >= healIndex;
       await c.waitFor(
-        (e) => e.event === 'worker-joined' && e['name'] === victim && after(e),
+        (e) => e.event === 'worker-joined' && e.name === victim && sinceHeal(e),
         `${victim} joined again`,
         30_000,
       );
       const ready = await c.waitFor(
-        (e) => e.event === 'worker-ready' && e['name'] === victim && after(e),
+        (e) => e.event === 'worker-ready' && e.name === victim && sinceHeal(e),
         `${victim} ready again`,
         30_000,
       );
       const rejoinMs = Date.now() - healAt;
       const readyIndex = c.events.indexOf(ready);
       const onThree = await c.waitFor(
-        (e) => e.event === 'step' && e['workers'] === 3 && c.events.indexOf(e) > readyIndex,
+        (e) => e.event === 'step' && e.workers === 3 && c.events.indexOf(e) > readyIndex,
         'a step on 3 workers after the rejoin',
         30_000,
       );
@@ -156,16 +156,16 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
       expect(await c.exited).toBe(0);
       for (const w of workers) expect(await w.exited).toBe(0);
       const s = summary(out);
-      expect(s['steps']).toBe(STEPS);
+      expect(s.steps).toBe(STEPS);
       expect(s.weightsSha256).toBe(reference);
       // the victim noticed the silence too and reconnected
       expect(workers[1]!.events.some((e) => e.event === 'heartbeat-timeout' || e.event === 'reconnect')).toBe(true);
 
       const steps = c.events.filter((e) => e.event === 'step');
       console.log(
-        `multihost: reference ${tRef - t0} ms; run ${ms(c.events.at(-1)!) - ms(listening)} ms; cut at step ${steps.filter((e) => ms(e) <= cutAt).at(-1)?.['step']}; ` +
-          `${gone.event} after ${detectMs} ms; first 2-worker step ${onTwo['step']}; rejoined ${rejoinMs} ms after the heal; ` +
-          `first 3-worker step after it ${onThree['step']} of ${STEPS}`,
+        `multihost: reference ${tRef - t0} ms; run ${ms(c.events.at(-1)!) - ms(listening)} ms; cut at step ${steps.filter((e) => ms(e) <= cutAt).at(-1)?.step}; ` +
+          `${gone.event} after ${detectMs} ms; first 2-worker step ${onTwo.step}; rejoined ${rejoinMs} ms after the heal; ` +
+          `first 3-worker step after it ${onThree.step} of ${STEPS}`,
       );
     },
     240_000,

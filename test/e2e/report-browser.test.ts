@@ -40,7 +40,7 @@ const SWEEP_SECTIONS = ['findings', 'best', 'best-so-far', 'curves', 'parallel',
 const RUN_SECTIONS = ['summary', 'curves', 'throughput', 'epochs', 'config'];
 
 beforeAll(() => {
-  results['sweep'] = gradwire(
+  results.sweep = gradwire(
     ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', sweepOut, '--log-format', 'json'],
     {
       env: ENV,
@@ -51,7 +51,7 @@ beforeAll(() => {
   results['sweep-report'] = gradwire(['report', sweepId, '--store', sweepStore, '--out', sweepHtml], {
     env: ENV,
   });
-  results['train'] = gradwire(
+  results.train = gradwire(
     ['train', '--workers', '2', '--config', join(dir, 'run.yaml'), '--out', runOut, '--log-format', 'json'],
     {
       env: ENV,
@@ -155,6 +155,7 @@ describe('gradwire report in headless Chromium', () => {
         expect(await page.locator('section#curves svg').count()).toBe(3);
         expect(await page.locator('section#throughput rect.sps').count()).toBe(epochs);
         expect(await page.locator('#epochs-table tbody tr').count()).toBe(epochs);
+        // biome-ignore lint/performance/useDomNodeTextContent: playwright's innerText() is the rendered text a reader sees
         const summary = await page.locator('section#summary').innerText();
         expect(summary).toContain('distributed, 2 workers');
         expect(summary).toContain(JSON.parse(readFileSync(join(runOut, 'summary.json'), 'utf8')).weightsSha256);

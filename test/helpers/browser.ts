@@ -29,14 +29,17 @@ export function browserAvailable(): string | null {
   try {
     accessSync(CHROMIUM_PATH, constants.X_OK);
   } catch {
-    return (checked = `no executable chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set GRADWIRE_CHROMIUM)`);
+    checked = `no executable chromium at ${CHROMIUM_PATH} (apt-get install chromium, or set GRADWIRE_CHROMIUM)`;
+    return checked;
   }
   const r = spawnSync(CHROMIUM_PATH, ['--version'], { encoding: 'utf8', timeout: 20_000 });
   if (r.error || r.status !== 0) {
     const why = r.error?.message ?? (r.stderr.trim().split('\n')[0] || `exit status ${r.status}`);
-    return (checked = `${CHROMIUM_PATH} --version failed: ${why}`);
+    checked = `${CHROMIUM_PATH} --version failed: ${why}`;
+    return checked;
   }
-  return (checked = null);
+  checked = null;
+  return checked;
 }
 
 export async function launchBrowser(): Promise<Browser> {

@@ -31,8 +31,7 @@ export class Proc {
     let buf = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         this.lines.push(line);
@@ -43,7 +42,11 @@ export class Proc {
           continue;
         }
         this.events.push(e);
-        this.waiters = this.waiters.filter((w) => (w.test(e) ? (w.resolve(e), false) : true));
+        this.waiters = this.waiters.filter((w) => {
+          if (!w.test(e)) return true;
+          w.resolve(e);
+          return false;
+        });
       }
     });
     child.stderr!.setEncoding('utf8').on('data', (c: string) => {
@@ -99,7 +102,7 @@ export class Proc {
 
   /** wait until the coordinator has finished the given step (0-based) */
   waitForStep(step: number, timeoutMs?: number): Promise<LogEvent> {
-    return this.waitFor((e) => e.event === 'step' && (e['step'] as number) >= step, `step ${step}`, timeoutMs);
+    return this.waitFor((e) => e.event === 'step' && (e.step as number) >= step, `step ${step}`, timeoutMs);
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
@@ -158,7 +161,7 @@ export function startWorker(
 
 /** wait for the coordinator's listening event and return its port */
 export async function listeningPort(c: Proc): Promise<number> {
-  return (await c.waitForEvent('listening'))['port'] as number;
+  return (await c.waitForEvent('listening')).port as number;
 }
 
 /** Kill every process these helpers started (SIGCONT first, for stopped ones). */

@@ -24,7 +24,7 @@ export const DOCKER_CLIENT = '/usr/bin/docker';
 
 /** The path of an executable named `name` on PATH (plus the sbin folders), or null. */
 export function which(name: string): string | null {
-  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'];
   for (const dir of dirs) {
     if (!dir) continue;
     const p = join(dir, name);

@@ -22,7 +22,7 @@ import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { ROOT, tempDir } from './cli.js';
 import { Proc } from './cluster.js';
 
-export const KUBECTL = (process.env['PATH'] ?? '')
+export const KUBECTL = (process.env.PATH ?? '')
   .split(delimiter)
   .map((d) => join(d, 'kubectl'))
   .find((f) => existsSync(f));
@@ -284,7 +284,7 @@ export function gradwireInvocation(c: IContainer, prepare: (volumes: string) => 
   const argvFile = join(bin, 'argv');
   const r = spawnSync('sh', ['-c', move(shell.script), ...shell.positional.map(move)], {
     encoding: 'utf8',
-    env: { ...process.env, PATH: `${bin}${delimiter}${process.env['PATH']}`, GRADWIRE_ARGV_FILE: argvFile },
+    env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}`, GRADWIRE_ARGV_FILE: argvFile },
   });
   if (!existsSync(argvFile))
     throw new Error(`${c.name}: its shell command ran no gradwire (exit ${r.status}): ${r.stderr}`);
@@ -380,7 +380,7 @@ export function runLocal(name: string, c: IContainer, lc: LocalContainer, env: R
       FORCE_COLOR: '0',
       ...lc.env,
       ...env,
-      PATH: `${bin}${delimiter}${process.env['PATH']}`,
+      PATH: `${bin}${delimiter}${process.env.PATH}`,
     },
   });
   const p = new Proc(name, child);

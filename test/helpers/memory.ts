@@ -16,7 +16,7 @@ export interface MemorySample {
 export function memoryProbeEnv(file: string, everyMs = 500): Record<string, string> {
   const probe = join(ROOT, 'test/helpers/memory-probe.mjs');
   return {
-    NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import=${probe}`.trim(),
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${probe}`.trim(),
     GRADWIRE_TEST_MEMORY_FILE: file,
     GRADWIRE_TEST_MEMORY_MS: String(everyMs),
   };

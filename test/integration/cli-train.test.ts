@@ -104,6 +104,7 @@ describe('gradwire train --in-process', () => {
   });
 
   it('the same config run twice gives the same weightsSha256', () => {
+    expect(r2.status, r2.stderr).toBe(0);
     const a = JSON.parse(readFileSync(join(out1, 'summary.json'), 'utf8'));
     const b = JSON.parse(readFileSync(join(out2, 'summary.json'), 'utf8'));
     expect(b.weightsSha256).toBe(a.weightsSha256);
@@ -261,12 +262,12 @@ describe('gradwire train --in-process stops on SIGTERM', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const p = new Proc('train', child);
-    await p.waitForEvent('step', (e) => Number(e['step']) >= 50, 60_000);
+    await p.waitForEvent('step', (e) => Number(e.step) >= 50, 60_000);
     p.kill('SIGTERM');
     const stopped = await p.waitForEvent('stopped', () => true, 20_000);
     expect(await p.exited).toBe(143);
     const ckpt = decodeCheckpoint(readFileSync(join(out, 'checkpoint.gwc')), 'checkpoint.gwc');
-    expect(ckpt.state.step).toBe(stopped['step']);
-    expect(Number(stopped['step'])).toBeLessThan(500 * 100); // long before the end
+    expect(ckpt.state.step).toBe(stopped.step);
+    expect(Number(stopped.step)).toBeLessThan(500 * 100); // long before the end
   }, 90_000);
 });

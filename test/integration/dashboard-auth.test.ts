@@ -121,7 +121,7 @@ describe('open dashboards', () => {
   it('--public-dashboard: the dashboard and /metrics without credentials, workers still need the token', async () => {
     const { c, base } = await coordinator(['--token-file', tokenFile, '--public-dashboard']);
     for (const path of ['/', '/api/state', '/metrics']) expect((await get(`${base}${path}`)).status, path).toBe(200);
-    expect((await listeningEvent(c))['auth']).toBe(true);
+    expect((await listeningEvent(c)).auth).toBe(true);
   });
 
   it('no token (loopback only): open, and the login form just sends the browser on', async () => {

@@ -27,9 +27,9 @@ describe.each(['batch', 'layer'])('I1 with norm: %s, dropout 0.2', (norm) => {
 
   it.each([1, 2, 3, 4])('%i worker(s) end with the in-process weightsSha256', (n) => {
     const s = trainWithWorkers(file, n);
-    expect(s['mode']).toBe('distributed');
-    expect(s['workers']).toBe(n);
-    expect(s['steps']).toBe(40);
+    expect(s.mode).toBe('distributed');
+    expect(s.workers).toBe(n);
+    expect(s.steps).toBe(40);
     expect(s.weightsSha256).toBe(reference);
   });
 });

@@ -48,14 +48,14 @@ describe('a worker that fails mid-run', () => {
     // the coordinator notices; if the kill landed mid-step (steps here take ~1 ms, so it may
     // fall between two), the worker's microbatches were handed out again
     const gone = await c.waitFor(
-      (e) => (e.event === 'reassign' || e.event === 'disconnected') && e['name'] === 'w2',
+      (e) => (e.event === 'reassign' || e.event === 'disconnected') && e.name === 'w2',
       'w2 gone',
     );
     if (gone.event === 'reassign') expect(gone).toMatchObject({ restart: ref === 'bn' });
     expect(await c.exited).toBe(0);
     const s = summary(out);
     expect(s.weightsSha256).toBe(reference[ref]);
-    expect(s['steps']).toBe(150);
+    expect(s.steps).toBe(150);
   });
 
   it('a worker frozen with SIGSTOP is dropped after the heartbeat timeout and the run completes unchanged', async () => {
@@ -76,8 +76,8 @@ describe('a worker that fails mid-run', () => {
     const ws = [1, 2, 3].map((i) => startWorker(port, `w${i}`));
     await c.waitForStep(20);
     ws[2]!.kill('SIGSTOP');
-    const timeout = await c.waitForEvent('heartbeat-timeout', (e) => e['name'] === 'w3');
-    expect(timeout['silentMs']).toBeGreaterThanOrEqual(1500);
+    const timeout = await c.waitForEvent('heartbeat-timeout', (e) => e.name === 'w3');
+    expect(timeout.silentMs).toBeGreaterThanOrEqual(1500);
     expect(await c.exited).toBe(0);
     expect(summary(out).weightsSha256).toBe(reference.bn);
   });
@@ -91,8 +91,8 @@ describe('a worker that joins mid-run', () => {
     startWorker(port, 'first');
     await c.waitForStep(10);
     startWorker(port, 'late');
-    await c.waitForEvent('worker-ready', (e) => e['name'] === 'late');
-    await c.waitFor((e) => e.event === 'step' && e['workers'] === 2, 'a step computed by 2 workers');
+    await c.waitForEvent('worker-ready', (e) => e.name === 'late');
+    await c.waitFor((e) => e.event === 'step' && e.workers === 2, 'a step computed by 2 workers');
     expect(await c.exited).toBe(0);
     expect(summary(out).weightsSha256).toBe(reference.long);
   });
@@ -112,10 +112,10 @@ describe('the coordinator killed mid-run', () => {
     await first.exited;
     const second = startCoordinator(args);
     const resumed = await second.waitForEvent('resume');
-    expect(resumed['step']).toBeGreaterThanOrEqual(30); // checkpointEvery: 5
+    expect(resumed.step).toBeGreaterThanOrEqual(30); // checkpointEvery: 5
     expect(await second.exited).toBe(0);
     const s = summary(out);
-    expect(s['resumedFromStep']).toBe(resumed['step']);
+    expect(s.resumedFromStep).toBe(resumed.step);
     expect(s.weightsSha256).toBe(reference.bn);
   });
 
@@ -131,7 +131,7 @@ describe('the coordinator killed mid-run', () => {
     const stopped = await first.waitForEvent('stopped');
     expect(await first.exited).toBe(143);
     const second = startCoordinator(args);
-    expect((await second.waitForEvent('resume'))['step']).toBe(stopped['step']);
+    expect((await second.waitForEvent('resume')).step).toBe(stopped.step);
     expect(await second.exited).toBe(0);
     expect(summary(out).weightsSha256).toBe(reference.plain);
   });
@@ -143,7 +143,7 @@ describe('no workers', () => {
     const c = startCoordinator(['--config', plainFile, '--listen', '127.0.0.1:0', '--out', out]);
     const port = await listeningPort(c);
     const waiting = await c.waitForEvent('waiting');
-    expect(waiting['msg']).toMatch(/waiting for workers: 0 ready, 1 needed/);
+    expect(waiting.msg).toMatch(/waiting for workers: 0 ready, 1 needed/);
     const cpu0 = cpuSeconds(c.pid);
     await new Promise((r) => setTimeout(r, 2000));
     expect(cpuSeconds(c.pid) - cpu0).toBeLessThan(0.3); // idle, not polling

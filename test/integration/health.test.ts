@@ -260,7 +260,7 @@ describe('readiness: gradwire health --ready', () => {
     const ready = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
     expect(ready.status, ready.stdout).toBe(0);
     expect(ready.stdout).toMatch(/^ready: worker \d+ (idle|working), job run-/);
-    const runId = c.events.find((e) => typeof e['run'] === 'string')?.['run'] as string | undefined;
+    const runId = c.events.find((e) => typeof e.run === 'string')?.run as string | undefined;
     expect(runId).toBeDefined();
     expect(ready.stdout).toContain(`job ${runId}`);
 

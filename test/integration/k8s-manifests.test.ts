@@ -236,7 +236,7 @@ suite(
 
       it('a wrong value type fails the schema validation', () => {
         const bad = structuredClone(find<IJob>(r.run, 'Job', 'gradwire-worker'));
-        (bad.spec as unknown as Record<string, unknown>)['parallelism'] = 'two';
+        (bad.spec as unknown as Record<string, unknown>).parallelism = 'two';
         expect(() => kindOf(bad as unknown as Manifest).validate(bad as unknown as Manifest)).toThrow(
           /parallelism must be integer/,
         );
@@ -653,23 +653,21 @@ suite(
                 'memory',
               ]);
             }
-            expect(megabytes(c.resources!.requests!['memory']!)).toBeLessThanOrEqual(
-              megabytes(c.resources!.limits!['memory']!),
+            expect(megabytes(c.resources!.requests!.memory!)).toBeLessThanOrEqual(
+              megabytes(c.resources!.limits!.memory!),
             );
-            expect(cpuCores(c.resources!.requests!['cpu']!)).toBeLessThanOrEqual(
-              cpuCores(c.resources!.limits!['cpu']!),
-            );
+            expect(cpuCores(c.resources!.requests!.cpu!)).toBeLessThanOrEqual(cpuCores(c.resources!.limits!.cpu!));
           }
         }
         for (const { where, c, role } of roleContainers()) {
           const measured = MEASURED_MB[role as 'coordinator' | 'worker'];
-          expect(megabytes(c.resources!.requests!['memory']!), where).toBeGreaterThanOrEqual(1.5 * measured);
-          expect(megabytes(c.resources!.limits!['memory']!), where).toBeGreaterThanOrEqual(3 * measured);
+          expect(megabytes(c.resources!.requests!.memory!), where).toBeGreaterThanOrEqual(1.5 * measured);
+          expect(megabytes(c.resources!.limits!.memory!), where).toBeGreaterThanOrEqual(3 * measured);
         }
         const args = gradwireInvocation(sweeper)!;
         const local = Number(argAfter(args, '--workers'));
-        expect(cpuCores(sweeper.resources!.requests!['cpu']!)).toBeGreaterThanOrEqual(local);
-        expect(megabytes(sweeper.resources!.limits!['memory']!)).toBeGreaterThanOrEqual(
+        expect(cpuCores(sweeper.resources!.requests!.cpu!)).toBeGreaterThanOrEqual(local);
+        expect(megabytes(sweeper.resources!.limits!.memory!)).toBeGreaterThanOrEqual(
           1.5 * (MEASURED_MB.coordinator + local * MEASURED_MB.worker),
         );
       });
@@ -873,7 +871,7 @@ suite(
       it('the coordinator waits for the pool; a worker is ready once it holds the job; the run ends and every container exits 0 with the outputs written', async () => {
         const coord = setUp(r.run, 'Job', 'gradwire-coordinator', IRIS);
         const c = runLocal('coordinator', coord.c, coord.lc);
-        const port = (await c.waitForEvent('listening'))['port'] as number;
+        const port = (await c.waitForEvent('listening')).port as number;
         expect(c.events.find((e) => e.event === 'listening')).toMatchObject({ auth: true });
         // the coordinator's httpGet probes answer while it waits for its workers
         for (const probe of [coord.c.startupProbe!, coord.c.readinessProbe!, coord.c.livenessProbe!]) {
@@ -885,7 +883,7 @@ suite(
         expect(s.status, s.stdout).toBe(0);
         expect(s.stdout).toMatch(/^healthy: coordinator .*\/healthz/);
 
-        const size = Number(coord.lc.env['GRADWIRE_MIN_WORKERS']);
+        const size = Number(coord.lc.env.GRADWIRE_MIN_WORKERS);
         expect(size).toBe(2);
         const workers: Array<{ p: Proc; env: Record<string, string> }> = [];
         const startWorker = (i: number) => {
@@ -897,7 +895,7 @@ suite(
           return w;
         };
         const first = startWorker(0);
-        const status = first.lc.env['GRADWIRE_STATUS_FILE']!;
+        const status = first.lc.env.GRADWIRE_STATUS_FILE!;
         await waitForFile(
           status,
           (t) =>
@@ -923,7 +921,7 @@ suite(
       it('a SIGTERM (drain, eviction) ends the containers with 143, not 0: the Job starts a new pod, whose coordinator resumes from the checkpoint', async () => {
         const coord = setUp(r.run, 'Job', 'gradwire-coordinator', LONG);
         const c = runLocal('coordinator', coord.c, coord.lc, { GRADWIRE_MIN_WORKERS: '1' });
-        const port = (await c.waitForEvent('listening'))['port'] as number;
+        const port = (await c.waitForEvent('listening')).port as number;
         const w = setUp(r.run, 'Job', 'gradwire-worker');
         const worker = runLocal('worker', w.c, w.lc, { GRADWIRE_CONNECT: `ws://127.0.0.1:${port}` });
         await c.waitForStep(30);
@@ -932,15 +930,15 @@ suite(
         expect(await worker.exited).toBe(143);
         c.kill('SIGTERM');
         expect(await c.exited).toBe(143);
-        const stopped = (await c.waitForEvent('stopped'))['step'] as number;
+        const stopped = (await c.waitForEvent('stopped')).step as number;
         const out = coord.lc.path(argAfter(gradwireInvocation(coord.c)!, '--out')!);
         expect(existsSync(join(out, 'checkpoint.gwc'))).toBe(true);
         expect(existsSync(join(out, 'summary.json'))).toBe(false);
 
         // the new pod: the same volume (the folder) and config; it resumes where the first stopped
         const again = runLocal('coordinator-2', coord.c, coord.lc, { GRADWIRE_MIN_WORKERS: '1' });
-        const port2 = (await again.waitForEvent('listening'))['port'] as number;
-        expect((await again.waitForEvent('resume'))['step']).toBe(stopped);
+        const port2 = (await again.waitForEvent('listening')).port as number;
+        expect((await again.waitForEvent('resume')).step).toBe(stopped);
         const w2 = setUp(r.run, 'Job', 'gradwire-worker');
         const worker2 = runLocal('worker-2', w2.c, w2.lc, { GRADWIRE_CONNECT: `ws://127.0.0.1:${port2}` });
         await again.waitForStep(stopped + 5);
@@ -983,7 +981,7 @@ suite(
           };
           const coord = setUp(r.runTls, 'Job', 'gradwire-coordinator', IRIS, tls);
           const c = runLocal('coordinator-tls', coord.c, coord.lc);
-          const port = (await c.waitForEvent('listening'))['port'] as number;
+          const port = (await c.waitForEvent('listening')).port as number;
           expect(c.events.find((e) => e.event === 'listening')).toMatchObject({ tls: true, auth: true });
           for (const probe of [coord.c.startupProbe!, coord.c.readinessProbe!, coord.c.livenessProbe!]) {
             expect(probe.httpGet!.scheme).toBe('HTTPS');
@@ -998,8 +996,8 @@ suite(
           const workers = [0, 1].map((i) => {
             const w = setUp(r.runTls, 'Job', 'gradwire-worker', undefined, tls);
             // only the certificate is on the worker's volume, never the key
-            expect(readdirSync(dirname(w.lc.env['GRADWIRE_TLS_CA']!))).toEqual(['ca.crt']);
-            const url = new URL(w.lc.env['GRADWIRE_CONNECT']!);
+            expect(readdirSync(dirname(w.lc.env.GRADWIRE_TLS_CA!))).toEqual(['ca.crt']);
+            const url = new URL(w.lc.env.GRADWIRE_CONNECT!);
             return runLocal(`worker-tls-${i}`, w.c, w.lc, {
               GRADWIRE_CONNECT: `${url.protocol}//127.0.0.1:${port}`,
             });
@@ -1012,7 +1010,7 @@ suite(
 
       it('the exec probes fail when the status file is missing or stale (a process that never started, or is stuck)', () => {
         const { c, lc } = setUp(r.run, 'Job', 'gradwire-worker');
-        const status = lc.env['GRADWIRE_STATUS_FILE']!;
+        const status = lc.env.GRADWIRE_STATUS_FILE!;
         for (const probe of [c.livenessProbe!, c.readinessProbe!]) {
           const missing = exec(probe, lc.env);
           expect(missing.status).toBe(1);

@@ -29,7 +29,7 @@ describe.skipIf(kernelVariant() !== 'wasm-simd')('kernel variants (this runtime 
     ]);
     const port = await listeningPort(c);
     const js = startWorker(port, 'js-worker', [], undefined, { GRADWIRE_KERNELS: 'js' });
-    const rejected = await c.waitForEvent('rejected', (e) => e['code'] === 'E_INCOMPATIBLE');
+    const rejected = await c.waitForEvent('rejected', (e) => e.code === 'E_INCOMPATIBLE');
     expect(rejected.msg).toMatch(/kernel "js", this job uses "wasm-simd"/);
     expect(await js.exited).toBe(2);
     startWorker(port, 'wasm-worker');

@@ -105,7 +105,7 @@ function histogram(
     );
   const [count, sum] = [of('count'), of('sum')];
   if (count.length !== 1 || sum.length !== 1) throw new Error(`no histogram ${name}${JSON.stringify(labels)}`);
-  const buckets = new Map(of('bucket').map((l) => [l.labels['le']!, l.value]));
+  const buckets = new Map(of('bucket').map((l) => [l.labels.le!, l.value]));
   const cumulative = [...buckets.values()];
   expect(
     cumulative.every((v, i) => i === 0 || v >= cumulative[i - 1]!),
@@ -217,16 +217,16 @@ describe('/metrics during a real run with two workers', () => {
 
     // done (--stay: the coordinator keeps serving); the workers leave on job-done
     await c.waitForEvent('staying');
-    expect((await healthz(port))['state']).toBe('done');
+    expect((await healthz(port)).state).toBe('done');
     const s3 = await scrapeUntil(port, (s) => value(s, 'gradwire_workers_connected') === 0, 'the workers to leave');
     const sum = summary(out);
-    const steps = sum['steps'] as number;
-    const epochs = sum['epochs'] as number;
-    const train = (sum['dataset'] as { train: number }).train;
+    const steps = sum.steps as number;
+    const epochs = sum.epochs as number;
+    const train = (sum.dataset as { train: number }).train;
     expect(steps).toBe(12 * 60);
     expect(value(s3, 'gradwire_steps_total', { kind: 'run' })).toBe(steps);
     expect(value(s3, 'gradwire_steps_total', { kind: 'trial' })).toBe(0);
-    expect(value(s3, 'gradwire_skipped_steps_total', { kind: 'run' })).toBe(sum['skippedSteps']);
+    expect(value(s3, 'gradwire_skipped_steps_total', { kind: 'run' })).toBe(sum.skippedSteps);
     expect(value(s3, 'gradwire_epochs_total', { kind: 'run' })).toBe(epochs);
     // every step's rows: steps.csv, and epochs × the training split (the last batch is short)
     const csv = readFileSync(join(out, 'steps.csv'), 'utf8').trim().split('\n');
@@ -264,13 +264,13 @@ describe('/metrics during a real run with two workers', () => {
     // handshakes, jobs and the next step's samples handed out between steps
     const logged = c.events.filter((e) => e.event === 'step');
     expect(logged).toHaveLength(steps);
-    const stepBytes = logged.reduce((a, e) => a + (e['bytes'] as number), 0);
+    const stepBytes = logged.reduce((a, e) => a + (e.bytes as number), 0);
     const wire = value(s3, 'gradwire_bytes_received_total') + value(s3, 'gradwire_bytes_sent_total');
     expect(stepBytes).toBeGreaterThan(0);
     expect(wire).toBeGreaterThanOrEqual(stepBytes);
     expect(stepBytes).toBeGreaterThan(0.5 * wire);
     // the throughput while training was of the run's order (units: samples per second)
-    const sps = sum['samplesPerSecond'] as number;
+    const sps = sum.samplesPerSecond as number;
     expect(value(s1, 'gradwire_samples_per_second')).toBeGreaterThan(sps / 10);
     expect(value(s1, 'gradwire_samples_per_second')).toBeLessThan(sps * 10);
     // nothing went wrong, and the run is no longer in progress
@@ -312,8 +312,8 @@ describe('/metrics when a worker is lost mid-step', () => {
     ws[1]!.kill('SIGSTOP');
     await new Promise((r) => setTimeout(r, 400));
     ws[1]!.kill('SIGKILL');
-    const reassign = await c.waitForEvent('reassign', (e) => e['name'] === 'w2', 10_000);
-    const moved = Number(/its (\d+) microbatches/.exec(reassign['msg'] as string)?.[1]);
+    const reassign = await c.waitForEvent('reassign', (e) => e.name === 'w2', 10_000);
+    const moved = Number(/its (\d+) microbatches/.exec(reassign.msg as string)?.[1]);
     expect(moved).toBeGreaterThan(0);
     const after = await scrapeUntil(
       port,
@@ -323,15 +323,15 @@ describe('/metrics when a worker is lost mid-step', () => {
     expect(value(before, 'gradwire_worker_failures_total')).toBe(0);
     expect(value(after, 'gradwire_worker_failures_total')).toBe(1);
     expect(value(after, 'gradwire_reassignments_total')).toBe(1);
-    expect(value(after, 'gradwire_reassignments_total')).toBe((await healthz(port))['reassignments']);
+    expect(value(after, 'gradwire_reassignments_total')).toBe((await healthz(port)).reassignments);
     expect(value(after, 'gradwire_reassigned_microbatches_total')).toBe(moved);
     expect(value(after, 'gradwire_worker_disconnects_total')).toBe(1);
     expect(value(after, 'gradwire_workers_connected')).toBe(2);
     // and training goes on, on the two left (a step may hand all of its 4 microbatches to one
     // of them when their measured speeds differ a lot, so a step has 1 or 2 participants)
     const later = await c.waitForStep(value(after, 'gradwire_steps_total', { kind: 'run' }) + 20);
-    expect(later['workers']).toBeGreaterThanOrEqual(1);
-    expect(later['workers']).toBeLessThanOrEqual(2);
+    expect(later.workers).toBeGreaterThanOrEqual(1);
+    expect(later.workers).toBeLessThanOrEqual(2);
     expect(value(await scrape(port), 'gradwire_workers', { state: 'ready' })).toBe(2);
   });
 });
@@ -426,8 +426,8 @@ describe('/metrics of a sweep coordinator', () => {
     let trialEpochs = 0;
     for (let i = 0; i < sum.trials; i++) {
       const t = summary(join(out, 'trials', String(i)));
-      trialSteps += t['steps'] as number;
-      trialEpochs += t['epochs'] as number;
+      trialSteps += t.steps as number;
+      trialEpochs += t.epochs as number;
     }
     expect(value(s, 'gradwire_steps_total', { kind: 'trial' })).toBe(trialSteps);
     expect(value(s, 'gradwire_epochs_total', { kind: 'trial' })).toBe(trialEpochs);

@@ -72,6 +72,7 @@ function listJson(args: string[] = [], cwd = dir): Item[] {
   return JSON.parse(r.stdout) as Item[];
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary JSON outputs
 const json = (path: string): any => JSON.parse(readFileSync(path, 'utf8'));
 function csv(path: string): Array<Record<string, string>> {
   const [head, ...lines] = readFileSync(path, 'utf8').trim().split('\n');
@@ -86,7 +87,7 @@ function section(html: string, id: string): string {
   return html.slice(start, html.indexOf('</section>', start));
 }
 
-const unescape = (s: string): string =>
+const unescapeHtml = (s: string): string =>
   s
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
@@ -187,7 +188,7 @@ describe('gradwire train records its run in the experiment store', () => {
       ),
     );
     try {
-      await p.waitForEvent('epoch', (e) => (e['epoch'] as number) >= 2);
+      await p.waitForEvent('epoch', (e) => (e.epoch as number) >= 2);
       p.kill('SIGTERM');
       expect(await p.exited).toBe(143);
     } finally {
@@ -347,13 +348,13 @@ describe('gradwire report ID: a run', () => {
     expect(series.slice(0, series.indexOf('</g>')).match(/<circle/g)).toHaveLength(epochs.length);
     // the per-epoch table holds epochs.csv's validation accuracies exactly
     const table = section(html, 'epochs');
-    expect([...table.matchAll(/data-v="([^"]*)"/g)].map((m) => m[1])).toEqual(epochs.map((e) => e['valAccuracy']));
+    expect([...table.matchAll(/data-v="([^"]*)"/g)].map((m) => m[1])).toEqual(epochs.map((e) => e.valAccuracy));
     // one bar per epoch, titled with its samples/s
     const bars = [...section(html, 'throughput').matchAll(/<title>epoch (\d+): (\d+) samples\/s<\/title>/g)];
-    expect(bars.map((m) => [m[1], m[2]])).toEqual(epochs.map((e) => [e['epoch'], e['samplesPerSecond']]));
+    expect(bars.map((m) => [m[1], m[2]])).toEqual(epochs.map((e) => [e.epoch, e.samplesPerSecond]));
     // the config, as JSON, is config.json
     const pre = /<pre class="json">([\s\S]*?)<\/pre>/.exec(section(html, 'config'))![1]!;
-    expect(JSON.parse(unescape(pre))).toEqual(json(join(outA, 'config.json')));
+    expect(JSON.parse(unescapeHtml(pre))).toEqual(json(join(outA, 'config.json')));
   });
 
   it('the distributed run says so, with its workers', () => {
@@ -481,7 +482,7 @@ describe('a sweep in the store', () => {
     expect(rows).toHaveLength(4);
     const trials = csv(join(outS, 'trials.csv'));
     const table = section(html, 'trials');
-    for (const t of trials) expect(table).toContain(`data-v="${t['valAccuracy']}"`);
+    for (const t of trials) expect(table).toContain(`data-v="${t.valAccuracy}"`);
     expect(section(html, 'best')).toContain(`${(s.best.testAccuracy * 100).toFixed(1)}%`);
     expect(externalRefs(html)).toEqual([]);
     const strip = (h: string): string => h.replace(/Generated [^<]* by gradwire\./, '');

@@ -164,7 +164,7 @@ async function rogue(url: string, name = 'rogue', ca?: Buffer): Promise<Rogue> {
 }
 
 async function listening(c: Proc): Promise<number> {
-  return (await c.waitForEvent('listening', () => true, 30_000))['port'] as number;
+  return (await c.waitForEvent('listening', () => true, 30_000)).port as number;
 }
 
 /** the coordinator's `rejected` log line for a connection (by its local port or its name) */
@@ -172,9 +172,9 @@ function rejected(c: Proc, code: string, who: { port?: number; name?: string }):
   return c.waitFor(
     (e) =>
       e.event === 'rejected' &&
-      e['code'] === code &&
-      (who.port === undefined || String(e['address']).endsWith(`:${who.port}`)) &&
-      (who.name === undefined || e['name'] === who.name),
+      e.code === code &&
+      (who.port === undefined || String(e.address).endsWith(`:${who.port}`)) &&
+      (who.name === undefined || e.name === who.name),
     `a "rejected" log line with ${code}`,
     15_000,
   );
@@ -190,7 +190,7 @@ function untouched(c: Proc, ...names: string[]): void {
   const during = done < 0 ? c.events : c.events.slice(0, done); // after the run they leave
   const hits = during.filter(
     (e) =>
-      names.includes(e['name'] as string) &&
+      names.includes(e.name as string) &&
       ['rejected', 'disconnected', 'reassign', 'heartbeat-timeout'].includes(e.event ?? ''),
   );
   expect(hits).toEqual([]);
@@ -200,7 +200,7 @@ function untouched(c: Proc, ...names: string[]): void {
 async function expectUnchanged(c: Proc, out: string, sha: string): Promise<void> {
   expect(await c.exited).toBe(0);
   const s = summary(out);
-  expect(s['steps']).toBe(STEPS);
+  expect(s.steps).toBe(STEPS);
   expect(s.weightsSha256).toBe(sha);
 }
 
@@ -363,8 +363,8 @@ describe('bad frames and messages out of turn: rejected, logged, closed; the run
       if (a.told) expect(errorsSent(r).map((m) => m.code)).toEqual([a.code]);
       // ...the log line: an error naming the code and the reason...
       const line = await rejected(run.c, a.code, { port });
-      expect(line['level']).toBe(50);
-      expect(line['msg']).toMatch(a.log);
+      expect(line.level).toBe(50);
+      expect(line.msg).toMatch(a.log);
       // ...and the run goes on: mid-step, nobody else touched; then it ends with the same weights
       await run.endsUnchanged(reference.bn);
     },
@@ -426,16 +426,16 @@ describe('bad results from a worker that joined properly: closed, its work recom
       expect((await r.closed).code).toBe(4005);
       expect(errorsSent(r).map((m) => m.code)).toEqual([code]);
       const line = await rejected(c, code, { name: 'rogue' });
-      expect(line['level']).toBe(50);
-      expect(line['msg']).toMatch(log);
+      expect(line.level).toBe(50);
+      expect(line.msg).toMatch(log);
       // its microbatches go to the good worker (the whole step with BatchNorm); a non-finite
       // gradient is recomputed first and its sender closed once the recomputation is finite
       if (_name === 'a non-finite gradient, once') {
-        expect(await c.waitForEvent('non-finite-recheck', (e) => e['name'] === 'rogue')).toMatchObject({
+        expect(await c.waitForEvent('non-finite-recheck', (e) => e.name === 'rogue')).toMatchObject({
           step: 0,
         });
       } else {
-        const reassign = await c.waitForEvent('reassign', (e) => e['name'] === 'rogue');
+        const reassign = await c.waitForEvent('reassign', (e) => e.name === 'rogue');
         expect(reassign).toMatchObject({ step: 0, restart: kind === 'bn' });
       }
       await expectUnchanged(c, out, reference[kind]);
@@ -474,7 +474,7 @@ describe('the token', () => {
     const w = startWorker(url, 'good-1', ['--token-file', tokenFile]);
     expect(await w.exited).toBe(0);
     await expectUnchanged(c, out, reference.bn);
-    expect((await w.waitForEvent('job'))['cached']).toBe(false);
+    expect((await w.waitForEvent('job')).cached).toBe(false);
     // the tap saw the handshake, the frames and the dataset request — and never the token
     const wire = tap.bytes();
     expect(wire.includes('GET /datasets/')).toBe(true);
@@ -507,18 +507,18 @@ describe('the token', () => {
       expect((await r.closed).code).toBe(4002);
       expect(errorsSent(r).map((m) => m.code)).toEqual(['E_AUTH']);
       const line = await rejected(run.c, 'E_AUTH', { port: p });
-      expect(line['msg']).toMatch(/authentication failed: wrong or missing token/);
+      expect(line.msg).toMatch(/authentication failed: wrong or missing token/);
     }
     // the worker with the wrong token: rejected, and it gives up with exit code 2, saying why
     const line = await rejected(run.c, 'E_AUTH', { name: 'bad-token' });
-    expect(line['level']).toBe(50);
+    expect(line.level).toBe(50);
     expect(await bad.exited).toBe(2);
-    expect((await bad.waitForEvent('fatal'))['msg']).toMatch(
+    expect((await bad.waitForEvent('fatal')).msg).toMatch(
       /giving up: E_AUTH: authentication failed: wrong or missing token/,
     );
     // a worker without a token does not even try
     expect(await none.exited).toBe(2);
-    expect((await none.waitForEvent('fatal'))['msg']).toMatch(
+    expect((await none.waitForEvent('fatal')).msg).toMatch(
       /the coordinator requires a token: give --token-file FILE or GRADWIRE_TOKEN/,
     );
     await run.endsUnchanged(reference.bn);
@@ -648,7 +648,7 @@ describe.skipIf(!haveOpenssl)('TLS', () => {
     expect(await w.exited).toBe(0);
     await expectUnchanged(c, out, reference.bn);
     // the dataset was fetched (not cached) — over https, since the tap saw no clear text
-    expect((await w.waitForEvent('job'))['cached']).toBe(false);
+    expect((await w.waitForEvent('job')).cached).toBe(false);
     const up = Buffer.concat(tap.up);
     expect(up[0]).toBe(0x16); // a TLS handshake record
     const wire = tap.bytes();
@@ -665,8 +665,8 @@ describe('onNonFinite', () => {
     const w = startWorker(`ws://127.0.0.1:${await listening(c)}`, 'good-1');
     expect(await c.exited).toBe(2);
     // the first non-finite answer could come from a faulty worker: it is recomputed first...
-    const line = await c.waitForEvent('non-finite-recheck', (e) => e['name'] === 'good-1');
-    expect(line['msg']).toMatch(
+    const line = await c.waitForEvent('non-finite-recheck', (e) => e.name === 'good-1');
+    expect(line.msg).toMatch(
       /step 1: worker good-1 .* sent a non-finite gradient for microbatches 0\.\.0; recomputing them/,
     );
     // ...and a worker that computed correctly is not blamed
@@ -684,12 +684,12 @@ describe('onNonFinite', () => {
     startWorker(`ws://127.0.0.1:${await listening(c)}`, 'good-1');
     expect(await c.exited).toBe(0);
     const s = summary(out);
-    expect(s['skippedSteps']).toBeGreaterThan(0);
-    expect(s['skippedSteps']).toBe(reference.skip['skippedSteps']);
-    expect(s['steps']).toBe(8);
+    expect(s.skippedSteps).toBeGreaterThan(0);
+    expect(s.skippedSteps).toBe(reference.skip.skippedSteps);
+    expect(s.steps).toBe(8);
     expect(s.weightsSha256).toBe(reference.skip.weightsSha256);
     // each skipped step was computed twice before it was believed; the honest worker stayed
-    expect(c.events.filter((e) => e.event === 'non-finite-recheck').length).toBe(s['skippedSteps']);
+    expect(c.events.filter((e) => e.event === 'non-finite-recheck').length).toBe(s.skippedSteps);
     expect(c.events.filter((e) => e.event === 'rejected')).toEqual([]);
   }, 30_000);
 });

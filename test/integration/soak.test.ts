@@ -27,7 +27,7 @@ const LIMIT_MB = 30;
 
 afterAll(killAll);
 
-const time = (e: LogEvent): number => Date.parse(String(e['time']));
+const time = (e: LogEvent): number => Date.parse(String(e.time));
 
 function expectFlat(who: string, g: Growth): void {
   const line = `${who}: rss ${g.rss.start} → ${g.rss.end} MB, heap ${g.heapUsed.start} → ${g.heapUsed.end} MB, external ${g.external.start} → ${g.external.end} MB (${g.samples} samples)`;
@@ -63,7 +63,7 @@ describe('memory over 5,000 steps', () => {
     const warm = await c.waitForStep(WARM_UP, 120_000);
     const done = await c.waitForEvent('done', undefined, 300_000);
     expect(await c.exited).toBe(0);
-    expect(summary(join(out, 'run'))['steps']).toBe(STEPS);
+    expect(summary(join(out, 'run')).steps).toBe(STEPS);
     for (const who of ['coordinator', 'w1', 'w2'])
       expectFlat(who, growth(readSamples(file(who)), time(warm), time(done)));
   }, 420_000);
@@ -91,9 +91,9 @@ describe('memory over 5,000 steps', () => {
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as LogEvent);
-    const warm = events.find((e) => e.event === 'step' && (e['step'] as number) >= WARM_UP)!;
+    const warm = events.find((e) => e.event === 'step' && (e.step as number) >= WARM_UP)!;
     const done = events.find((e) => e.event === 'done')!;
-    expect(summary(join(out, 'run'))['steps']).toBe(STEPS);
+    expect(summary(join(out, 'run')).steps).toBe(STEPS);
     expectFlat('in-process', growth(readSamples(file), time(warm), time(done)));
   }, 300_000);
 });

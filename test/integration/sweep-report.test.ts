@@ -223,7 +223,7 @@ describe('renderSweepReport: findings', () => {
     expect(expected).toEqual(['Activation', 'Batch norm', 'Dropout rate', 'Initialization']);
     expect(findingsOf(html).map((f) => f.split(':')[0])).toEqual(expected);
     const table = /<table class="effects">(.*?)<\/table>/s.exec(html)![1]!;
-    for (const [label, e] of effects) expect(table).toContain(`<th scope="row">${label}</th>`);
+    for (const [label] of effects) expect(table).toContain(`<th scope="row">${label}</th>`);
     expect(table).toContain(`${(spread('model.norm', NORM) * 100).toFixed(1)} points`);
     expect(html).toContain('From 65 finished trials');
   });

@@ -136,12 +136,12 @@ describe('a sweep whose coordinator is killed with SIGKILL', () => {
     const first = await sweepOnPool(file, out, { port });
     startWorker(port, 'c', ['--stay']);
     startWorker(port, 'd', ['--stay']);
-    await first.waitFor((e) => e.event === 'trial' && (e['index'] as number) >= 2, 'trial 2 done');
+    await first.waitFor((e) => e.event === 'trial' && (e.index as number) >= 2, 'trial 2 done');
     first.kill('SIGKILL');
     await first.exited;
     const second = await sweepOnPool(file, out, { port, resume: true });
     const resumed = await second.waitForEvent('sweep-resume');
-    expect(resumed['requeued']).toBeGreaterThanOrEqual(1); // a trial was running when the coordinator died
+    expect(resumed.requeued).toBeGreaterThanOrEqual(1); // a trial was running when the coordinator died
     expect(await second.exited).toBe(0);
     expect(trialsCsv(out)).toEqual(trialsCsv(straight));
   }, 180_000);
@@ -153,7 +153,7 @@ describe('a sweep whose coordinator is killed with SIGKILL', () => {
     const first = await sweepOnPool(file, out, { port });
     startWorker(port, 'c', ['--stay']);
     startWorker(port, 'd', ['--stay']);
-    await first.waitFor((e) => e.event === 'trial' && (e['index'] as number) >= 4, 'trial 4 done');
+    await first.waitFor((e) => e.event === 'trial' && (e.index as number) >= 4, 'trial 4 done');
     first.kill('SIGKILL');
     await first.exited;
     const second = await sweepOnPool(file, out, { port, resume: true });

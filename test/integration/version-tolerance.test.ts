@@ -129,7 +129,7 @@ function startWorker(url: string, name: string, env: Record<string, string>): Pr
 }
 
 async function listening(c: Proc): Promise<string> {
-  return `ws://127.0.0.1:${(await c.waitForEvent('listening', () => true, 30_000))['port'] as number}`;
+  return `ws://127.0.0.1:${(await c.waitForEvent('listening', () => true, 30_000)).port as number}`;
 }
 
 async function rogue(url: string, name: string): Promise<Rogue> {
@@ -139,7 +139,7 @@ async function rogue(url: string, name: string): Promise<Rogue> {
 }
 
 function rejected(c: Proc, name: string): Promise<LogEvent> {
-  return c.waitFor((e) => e.event === 'rejected' && e['name'] === name, `a "rejected" log line for ${name}`, 15_000);
+  return c.waitFor((e) => e.event === 'rejected' && e.name === name, `a "rejected" log line for ${name}`, 15_000);
 }
 
 function errorsSent(r: Rogue): Array<Extract<ToWorker, { type: 'error' }>> {
@@ -156,7 +156,7 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
     const patched = startWorker(url, 'patched', { GRADWIRE_KERNELS: 'wasm-simd', ...OTHER_RELEASE });
     const same = startWorker(url, 'same', { GRADWIRE_KERNELS: 'wasm-simd' });
     // accepted: the join is logged with the worker's own Node.js and V8, and says they differ
-    const joined = await c.waitForEvent('worker-joined', (e) => e['name'] === 'patched');
+    const joined = await c.waitForEvent('worker-joined', (e) => e.name === 'patched');
     expect(joined).toMatchObject({
       kernel: 'wasm-simd',
       kernelBuild: wasmBuild,
@@ -164,12 +164,12 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
       v8: OTHER_V8,
       sameRuntime: false,
     });
-    expect(joined['msg']).toMatch(
+    expect(joined.msg).toMatch(
       new RegExp(
         `Node ${OTHER_NODE.replace(/\./g, '\\.')}; the coordinator runs Node ${process.versions.node.replace(/\./g, '\\.')}: the same results`,
       ),
     );
-    expect(await c.waitForEvent('worker-joined', (e) => e['name'] === 'same')).toMatchObject({
+    expect(await c.waitForEvent('worker-joined', (e) => e.name === 'same')).toMatchObject({
       sameRuntime: true,
       kernelBuild: wasmBuild,
     });
@@ -178,12 +178,12 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
     expect(await patched.exited).toBe(0);
     expect(await same.exited).toBe(0);
     const s = summary(out);
-    expect(s['workers']).toBe(2);
-    expect(s['steps']).toBe(STEPS);
+    expect(s.workers).toBe(2);
+    expect(s.steps).toBe(STEPS);
     expect(s.weightsSha256).toBe(reference);
     expect(c.events.filter((e) => e.event === 'rejected')).toEqual([]);
     // ...and the worker on the other release computed its share of the steps
-    expect((await patched.waitForEvent('job-done'))['steps']).toBeGreaterThan(0);
+    expect((await patched.waitForEvent('job-done')).steps).toBeGreaterThan(0);
   }, 60_000);
 
   it('a worker with another kernel build is refused, naming the field, both hashes and what to do; the run goes on unchanged', async () => {
@@ -210,7 +210,7 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
       workerValue: other,
       coordinatorValue: wasmBuild,
     });
-    expect(line['msg']).toContain(told[0]!.message);
+    expect(line.msg).toContain(told[0]!.message);
     // a real worker then trains to the in-process weights
     startWorker(url, 'good', { GRADWIRE_KERNELS: 'wasm-simd' });
     expect(await c.exited).toBe(0);
@@ -240,9 +240,9 @@ describe("js: the runtime's elementary functions matter", () => {
       workerValue: OTHER_V8,
       coordinatorValue: process.versions.v8,
     });
-    expect(line['msg']).toContain(v8Message);
+    expect(line.msg).toContain(v8Message);
     expect(await patched.exited).toBe(2);
-    expect((await patched.waitForEvent('fatal'))['msg']).toBe(`giving up: E_INCOMPATIBLE: ${v8Message}`);
+    expect((await patched.waitForEvent('fatal')).msg).toBe(`giving up: E_INCOMPATIBLE: ${v8Message}`);
 
     // the same V8 but elementary functions that give other results (another CPU, say): refused
     const odd = await rogue(url, 'other-math');

@@ -123,8 +123,8 @@ function reference(
       }
       case 'nadam': {
         // torch.optim.NAdam's documented algorithm
-        const muT = b1 * (1 - 0.5 * Math.pow(0.96, t * psi)); //        μ_t = β1(1 - ½·0.96^(tψ))
-        const muNext = b1 * (1 - 0.5 * Math.pow(0.96, (t + 1) * psi)); // μ_{t+1}
+        const muT = b1 * (1 - 0.5 * 0.96 ** (t * psi)); //        μ_t = β1(1 - ½·0.96^(tψ))
+        const muNext = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi)); // μ_{t+1}
         muProduct *= muT; //                                             Π_t = Π μ_i
         m = b1 * m + (1 - b1) * g;
         v = b2 * v + (1 - b2) * g * g;

@@ -151,6 +151,7 @@ describe('malformed envelopes: a bad frame naming the problem', () => {
       // rebuild the header with a forged reference in place of the weights
       const parts = encodeParts(step(awkward(512)));
       const header = parts[0]!.subarray(8, 8 + parts[0]!.readUInt32LE(4));
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: matches msgpack bytes (fixarray, 0, uint16 header)
       const forged = Buffer.from(header.toString('latin1').replace(/\x92\x00\xcd\x02\x00/, ref as string), 'latin1');
       const head = Buffer.alloc((8 + forged.byteLength + 7) & ~7);
       head[0] = 0xc1;

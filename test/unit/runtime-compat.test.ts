@@ -11,7 +11,7 @@ import { USES_RUNTIME_MATH, mathFingerprint } from '../../shared/kernels/runtime
 import { decodeToCoordinator, encode, runtimeMismatch, type RuntimeInfo } from '../../shared/protocol.js';
 import { ROOT } from '../helpers/cli.js';
 
-const BUILD = 'c0ffee'.repeat(10) + 'c0ff';
+const BUILD = `${'c0ffee'.repeat(10)}c0ff`;
 const wasm: RuntimeInfo = {
   node: '20.20.2',
   v8: '11.3.244.8-node.38',

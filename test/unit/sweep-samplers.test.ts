@@ -230,7 +230,7 @@ describe('no configuration is suggested twice', () => {
           epochs: { distribution: 'int', min: 1, max: 2 },
         },
       });
-      const h = runSequential(cfg, (p) => (p['epochs'] as number) + (p['model.activation'] === 'tanh' ? 1 : 0));
+      const h = runSequential(cfg, (p) => (p.epochs as number) + (p['model.activation'] === 'tanh' ? 1 : 0));
       expect(h).toHaveLength(6);
       expect(new Set(h.map((t) => canonicalJson(t.params))).size).toBe(6);
       expect(suggest(cfg, 6, h)).toBeNull();

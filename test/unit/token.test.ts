@@ -83,7 +83,7 @@ describe('tokenStrength: length × log2(the smallest usual alphabet of its chara
     expect(tokenStrength('a'.repeat(100))).toMatchObject({ bits: 0, distinct: 1 });
     expect(tokenStrength('ab'.repeat(32))).toMatchObject({ bits: 2, period: 2, distinct: 2 });
     expect(tokenStrength('s3cret')).toMatchObject({ bits: 15, distinct: 6 }); // 6 × log2 6
-    expect(tokenStrength('01234567'.repeat(3) + '7654321')).toMatchObject({ distinct: 8, bits: 93 }); // 31 × 3
+    expect(tokenStrength(`${'01234567'.repeat(3)}7654321`)).toMatchObject({ distinct: 8, bits: 93 }); // 31 × 3
     // words: lowercase letters and spaces, 27 symbols: 28 × 4.75
     expect(tokenStrength('correct horse battery staple')).toMatchObject({
       bits: 133,

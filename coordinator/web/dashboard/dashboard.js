@@ -8,7 +8,7 @@
 // #workers tbody tr[data-worker][data-state][data-kernel], #chart-loss[data-points][data-last-step],
 // #chart-epochs[data-points], #chart-throughput[data-points], #trials (th[data-key],
 // tbody tr[data-index]), #chart-parallel[data-lines], #conn[data-state].
-'use strict';
+
 (() => {
   const $ = (id) => document.getElementById(id);
   /** points kept per run in the page */
@@ -234,7 +234,7 @@
   }
 
   function eta(r) {
-    if (!r || r.info.status !== 'running') return null;
+    if (r?.info.status !== 'running') return null;
     const t = now();
     const recent = r.steps.slice(-50).filter((p) => t - p.t < 30000);
     if (recent.length < 3) return null;
@@ -278,7 +278,7 @@
           ? `done in ${duration((info.endedAt - info.startedAt) / 1000)}`
           : '—'
       : '—';
-    const lastEpoch = r && r.epochs[r.epochs.length - 1];
+    const lastEpoch = r?.epochs[r.epochs.length - 1];
     const tp = recentThroughput();
     $('fact-throughput').textContent =
       tp > 0 ? `${int(tp)} samples/s` : lastEpoch ? `${int(lastEpoch.samplesPerSecond)} samples/s (last epoch)` : '—';
