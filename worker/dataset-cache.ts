@@ -1,13 +1,13 @@
 // A worker's datasets: fetched once from the coordinator by content hash, verified, and
 // cached on disk under that hash.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { decodeDatasetBlob } from '../shared/data/blob.js';
 import type { Dataset } from '../shared/data/dataset.js';
-import { writeAtomic } from './files.js';
+import { writeAtomic } from '../shared/node/files.js';
+import { sha256Hex } from '../shared/node/hash.js';
 
 export interface DatasetSource {
   /** http(s)://host:port of the coordinator */
@@ -16,10 +16,6 @@ export interface DatasetSource {
   url: string;
   session: string;
   ca?: Buffer;
-}
-
-function sha256(b: Uint8Array): string {
-  return createHash('sha256').update(b).digest('hex');
 }
 
 function fetchBytes(src: DatasetSource): Promise<Buffer> {
@@ -67,10 +63,11 @@ export async function getDataset(src: DatasetSource, cacheDir: string): Promise<
   const path = join(cacheDir, `${src.sha256}.gwd`);
   if (existsSync(path)) {
     const bytes = readFileSync(path);
-    if (sha256(bytes) === src.sha256) return { data: decodeDatasetBlob(bytes, src.sha256.slice(0, 12)), cached: true };
+    if (sha256Hex(bytes) === src.sha256)
+      return { data: decodeDatasetBlob(bytes, src.sha256.slice(0, 12)), cached: true };
   }
   const bytes = await fetchBytes(src);
-  const got = sha256(bytes);
+  const got = sha256Hex(bytes);
   if (got !== src.sha256) throw new Error(`dataset hash mismatch: asked for ${src.sha256}, received ${got}`);
   mkdirSync(cacheDir, { recursive: true });
   writeAtomic(path, bytes);

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { secondsOrNull, secondsProblem } from '../../shared/durations.js';
 import { UserError, isUserError } from '../../shared/errors.js';
+import type { LogFormat } from '../../shared/node/log.js';
 
 export const COMMON = `  --log-format F         auto (pretty on a terminal, JSON otherwise) | json | pretty
   --debug                show stack traces of errors
@@ -14,7 +16,7 @@ export const COMMON = `  --log-format F         auto (pretty on a terminal, JSON
 export type Values = Record<string, string | boolean | undefined>;
 
 /** the log formats of --log-format (cli/log.ts makes the logger) */
-export type LogFormat = 'auto' | 'json' | 'pretty';
+export type { LogFormat } from '../../shared/node/log.js';
 
 /**
  * The exit code of a run that a signal stopped before its outputs were written: 128 + the
@@ -77,8 +79,8 @@ export function wholeNumber(flag: string, raw: string | undefined, fallback: num
 
 /** A duration flag: a number of seconds > 0, or the fallback when not given. */
 export function seconds(flag: string, raw: string | undefined, fallback: number): number {
-  const n = Number(raw ?? fallback);
-  if (!(n > 0)) throw new UserError('USAGE', `${flag}: "${raw}" must be a number of seconds > 0`);
+  const n = secondsOrNull(raw, fallback);
+  if (n === null) throw new UserError('USAGE', secondsProblem(flag, raw));
   return n;
 }
 

@@ -1,20 +1,8 @@
-// The commands' logger: pino, one event per line. JSON when stdout is not a terminal (or --log-format json),
-// pretty when it is.
-import { pino, type Logger } from 'pino';
-import pretty from 'pino-pretty';
-import type { LogFormat } from './common.js';
+// The commands' logger: the one pino set-up (shared/node/log.ts) without base fields. JSON when
+// stdout is not a terminal (or --log-format json), pretty when it is.
+import type { Logger } from 'pino';
+import { createLogger as createProcessLogger, type LogFormat } from '../../shared/node/log.js';
 
 export function createLogger(format: LogFormat = 'auto', level = 'info'): Logger {
-  const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  if (!usePretty) return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime });
-  return pino(
-    { level, base: undefined },
-    pretty({
-      colorize: true,
-      sync: true,
-      translateTime: 'HH:MM:ss',
-      ignore: 'pid,hostname',
-      hideObject: true,
-    }),
-  );
+  return createProcessLogger({ format, level });
 }

@@ -1,11 +1,17 @@
 // A run's output directory: summary.json, epochs.csv, steps.csv, the final checkpoint — the
-// shapes of these files (a run's and a sweep's summary, an epoch row) and the coordinator's one
-// home for writing them: atomic writes, CSV, sha256. Files are written atomically (write a
-// temporary file, then rename) so a crash never leaves a half-written one behind.
-import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+// shapes of these files (a run's and a sweep's summary, an epoch row) and the coordinator's
+// entry to writing them. Files are written atomically (shared/node/files.ts: write a temporary
+// file, then rename) so a crash never leaves a half-written one behind; CSV text comes from
+// shared/data/csv.ts, sha256 from shared/node/hash.ts (re-exported here for the coordinator).
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunConfig } from '../../shared/config-types.js';
+import { toCsv } from '../../shared/data/csv.js';
+import { writeAtomic } from '../../shared/node/files.js';
+
+export { toCsv } from '../../shared/data/csv.js';
+export { writeAtomic } from '../../shared/node/files.js';
+export { sha256Hex } from '../../shared/node/hash.js';
 
 /** the run's checkpoint in its output directory */
 export const CHECKPOINT_FILE = 'checkpoint.gwc';
@@ -70,38 +76,14 @@ export interface SweepSummary {
   wallSeconds: number;
 }
 
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 /** Append rows to a CSV file that already has its header line. */
 export function appendCsv(path: string, rows: Array<Record<string, unknown>>, columns: string[]): void {
   if (rows.length > 0) appendFileSync(path, toCsv(rows, columns, false));
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 export function ensureDir(dir: string): string {
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-function csvCell(v: unknown): string {
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
-  const s = String(v ?? '');
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** CSV text of `rows`; without the header line to append to a file that has one */
-export function toCsv(rows: Array<Record<string, unknown>>, columns: string[], header = true): string {
-  if (!header && rows.length === 0) return '';
-  const lines = header ? [columns.join(',')] : [];
-  for (const r of rows) lines.push(columns.map((c) => csvCell(r[c])).join(','));
-  return `${lines.join('\n')}\n`;
 }
 
 export const EPOCH_COLUMNS = [

@@ -1,4 +1,5 @@
-// CSV → Dataset, pure parsing. The format accepted:
+// CSV, pure: parsing CSV text into a Dataset, and formatting the CSV files gradwire writes
+// (a run's epochs.csv and steps.csv, a sweep's trials). The format accepted:
 //  - comma separated; a header row naming the columns is required;
 //  - fields may be quoted with "..." ("" inside is a literal quote, and a quoted field may
 //    contain commas and line breaks); lines end with LF or CRLF; a leading BOM is ignored;
@@ -150,4 +151,22 @@ export function datasetFromCsv(text: string, labelColumn: string, fileName: stri
     y,
     classNames: distinct,
   });
+}
+
+/** A cell of a CSV file gradwire writes: a number as String() prints it (NaN and ±Infinity
+ *  left empty), anything else as text (null and undefined empty), quoted when it holds a quote,
+ *  a comma or a line break. */
+function csvCell(v: unknown): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
+  const s = String(v ?? '');
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** CSV text of `rows`, one line each with the values of `columns`, every line ending in LF;
+ *  without the header line (header false, to append to a file that has one) and no rows: ''. */
+export function toCsv(rows: Array<Record<string, unknown>>, columns: string[], header = true): string {
+  if (!header && rows.length === 0) return '';
+  const lines = header ? [columns.join(',')] : [];
+  for (const r of rows) lines.push(columns.map((c) => csvCell(r[c])).join(','));
+  return `${lines.join('\n')}\n`;
 }
