@@ -1,7 +1,8 @@
 // The dependency rules of DESIGN.md (Layout, Dependency rule), checked by dependency-cruiser:
 // `npm run lint:deps` (part of `npm run lint`, run by .ci/run) and test/unit/dependencies.test.ts.
 // Edges run one way: bin → coordinator/cli (commands) → subsystems (sweep, cluster, run, web,
-// report) → store → shared (the pure core). Type-only imports count (tsPreCompilationDeps).
+// report) → store → shared (the pure core; its Node-only edge shared/node/ is used by the
+// coordinator and the Node worker, never by the core). Type-only imports count (tsPreCompilationDeps).
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -22,14 +23,23 @@ module.exports = {
     {
       name: 'shared-is-pure',
       comment:
-        'shared/ uses no Node I/O module: bytes come in as arguments. Known exception: ' +
-        'shared/kernels/wasm.ts reads and hashes the kernels.wasm file (to move to a Node-only loader).',
+        'shared/ outside shared/node/ uses no Node I/O module: bytes come in as arguments. ' +
+        'shared/node/ is the Node-only edge of shared code (logger, atomic writes, sha256, the kernels.wasm loader).',
       severity: 'error',
-      from: { path: '^shared/', pathNot: '^shared/kernels/wasm[.]ts$' },
+      from: { path: '^shared/', pathNot: '^shared/node/' },
       to: {
         dependencyTypes: ['core'],
         path: '^(node:)?(fs|fs/promises|net|http|https|http2|child_process|worker_threads|cluster|dgram|tls|dns|os|crypto|readline|repl|vm)$',
       },
+    },
+    {
+      name: 'core-not-node-edge',
+      comment:
+        'The pure core (shared/ outside shared/node/) never imports shared/node/: the coordinator and the ' +
+        'Node worker use it, and hand the core what it reads (bytes, hashes).',
+      severity: 'error',
+      from: { path: '^shared/', pathNot: '^shared/node/' },
+      to: { path: '^shared/node/' },
     },
     {
       name: 'coordinator-not-worker',

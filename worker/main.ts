@@ -4,12 +4,14 @@ import { readFileSync } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { secondsOrNull, secondsProblem } from '../shared/durations.js';
 import { UserError } from '../shared/errors.js';
 import { StatusFile } from '../shared/health.js';
+import { writeAtomic } from '../shared/node/files.js';
+import { createLogger } from '../shared/node/log.js';
+import '../shared/node/kernels-wasm.js';
 import { resolveToken } from '../shared/token.js';
 import { WorkerClient, defaultWorkerName } from './client.js';
-import { writeAtomic } from './files.js';
 
 export const WORKER_HELP = `gradwire worker — join a coordinator's pool and compute gradients
 
@@ -73,8 +75,8 @@ export async function workerMain(args: string[]): Promise<number> {
   const url = (values.connect as string | undefined) ?? env.GRADWIRE_CONNECT;
   if (!url) usage('--connect ws://HOST:PORT is required (or GRADWIRE_CONNECT)');
   if (!/^wss?:\/\/[^/]+/.test(url)) usage(`--connect: "${url}" is not a ws:// or wss:// URL`);
-  const hb = Number((values['heartbeat-timeout'] as string | undefined) ?? env.GRADWIRE_HEARTBEAT_TIMEOUT ?? 10);
-  if (!(hb > 0)) usage(`--heartbeat-timeout: "${values['heartbeat-timeout']}" must be a number of seconds > 0`);
+  const hb = secondsOrNull((values['heartbeat-timeout'] as string | undefined) ?? env.GRADWIRE_HEARTBEAT_TIMEOUT, 10);
+  if (hb === null) usage(secondsProblem('--heartbeat-timeout', values['heartbeat-timeout'] as string | undefined));
   const caFile = (values['tls-ca'] as string | undefined) ?? env.GRADWIRE_TLS_CA;
   const format = (values['log-format'] as string | undefined) ?? 'auto';
   const level = (values['log-level'] as string | undefined) ?? env.GRADWIRE_LOG_LEVEL ?? 'info';
@@ -98,20 +100,7 @@ export async function workerMain(args: string[]): Promise<number> {
   } catch (e) {
     usage((e as Error).message);
   }
-  const usePretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  // pino-pretty only when asked for: a worker's memory is kept small
-  const log = usePretty
-    ? pino(
-        { level, base: { worker: name } },
-        (await import('pino-pretty')).default({
-          colorize: true,
-          sync: true,
-          translateTime: 'HH:MM:ss',
-          ignore: 'pid,hostname,worker',
-          hideObject: true,
-        }),
-      )
-    : pino({ level, base: { worker: name }, timestamp: pino.stdTimeFunctions.isoTime });
+  const log = createLogger({ format, level, base: { worker: name } });
   const stay = values.stay === true || env.GRADWIRE_STAY === '1';
   const client = new WorkerClient({
     url,

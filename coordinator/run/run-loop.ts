@@ -4,6 +4,7 @@
 // DESIGN.md. A GradientSource computes each step's gradient: in this process
 // (`train --in-process`) or on remote workers (`coordinator`); the result is the same bits.
 import { kernelVariant } from '../../shared/kernels/index.js';
+import '../../shared/node/kernels-wasm.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';

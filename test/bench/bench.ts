@@ -29,6 +29,7 @@ import type { RunConfig } from '../../shared/config-types.js';
 import { validateDataset, type Dataset } from '../../shared/data/dataset.js';
 import { Trainer } from '../../shared/engine/trainer.js';
 import { createKernels, kernelVariant } from '../../shared/kernels/index.js';
+import '../../shared/node/kernels-wasm.js';
 import { Dense } from '../../shared/nn/dense.js';
 import type { Layer, PassContext } from '../../shared/nn/layer.js';
 import { printDashboard, runDashboardBench } from './dashboard.js';

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { kernelVariant } from '../../shared/kernels/index.js';
+import '../../shared/node/kernels-wasm.js';
 import { envNum, fmt, log, median, spread, table } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');

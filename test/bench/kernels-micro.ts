@@ -10,6 +10,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { createJsKernels } from '../../shared/kernels/js.js';
 import type { Kernels } from '../../shared/kernels/kernels.js';
 import { createWasmKernels } from '../../shared/kernels/wasm.js';
+import '../../shared/node/kernels-wasm.js';
 import { envNum, fmt, interleave, log, median, seededRandom, timeRep, type Contender } from './stats.js';
 
 const REPS = Math.round(envNum('BENCH_REPS', 5));

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { kernelFacts } from '../../shared/kernels/index.js';
+import '../../shared/node/kernels-wasm.js';
 import { alignedBlocks } from '../../shared/engine/reduce.js';
 import {
   PROTOCOL_VERSION,

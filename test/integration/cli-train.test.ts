@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../shared/checkpoint.js';
 import { Model } from '../../shared/nn/model.js';
+import '../../shared/node/kernels-wasm.js';
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
 
 const IRIS = `

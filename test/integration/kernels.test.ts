@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { kernelVariant } from '../../shared/kernels/index.js';
+import '../../shared/node/kernels-wasm.js';
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
 import { killAll, listeningPort, startCoordinator, startWorker, summary } from '../helpers/cluster.js';
 

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { kernelVariant } from '../../shared/kernels/index.js';
+import '../../shared/node/kernels-wasm.js';
 import { mathFingerprint } from '../../shared/kernels/runtime-math.js';
 import { PROTOCOL_VERSION, encode, type ToWorker } from '../../shared/protocol.js';
 import { ROOT, tempDir, withFiles } from '../helpers/cli.js';

@@ -9,6 +9,7 @@ import { treeReduce } from '../../shared/engine/reduce.js';
 import { createJsKernels } from '../../shared/kernels/js.js';
 import type { Kernels } from '../../shared/kernels/kernels.js';
 import { createWasmKernels } from '../../shared/kernels/wasm.js';
+import '../../shared/node/kernels-wasm.js';
 import type { PassContext } from '../../shared/nn/layer.js';
 import { Rng } from '../../shared/rng.js';
 

@@ -1,6 +1,7 @@
 // The dependency rules of DESIGN.md, checked with dependency-cruiser (.dependency-cruiser.cjs):
-// no cycles, a pure shared/ core, coordinator and worker apart, one-way edges inside the
-// coordinator, and light `gradwire worker` / `gradwire health` entry points.
+// no cycles, a pure shared/ core (its Node-only edge, shared/node/, apart), coordinator and
+// worker apart, one-way edges inside the coordinator, and light `gradwire worker` /
+// `gradwire health` entry points.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,6 +33,17 @@ describe('dependency rules', () => {
   it('the source tree has no violation of the rules', () => {
     const { summary } = depcruise(['bin', 'coordinator', 'worker', 'shared']);
     expect(summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)).toEqual([]);
+  });
+
+  it('the pure core (shared/ outside shared/node/) imports no Node I/O module and nothing in shared/node/', () => {
+    const core = depcruise(['shared']).modules.filter(
+      (m) => /^shared\//.test(m.source) && !/^shared\/node\//.test(m.source),
+    );
+    expect(core.length).toBeGreaterThan(0);
+    const edges = core.flatMap((m) => m.dependencies.map((d) => `${m.source} → ${d.resolved}`));
+    expect(
+      edges.filter((e) => / → (shared\/node\/|(node:)?(fs|net|http|https|child_process|crypto|os)$)/.test(e)),
+    ).toEqual([]);
   });
 
   it('`gradwire worker` and `gradwire health` reach no SQLite, prom-client, server, store, reports or pages', () => {

@@ -12,6 +12,7 @@ import {
 } from '../../shared/engine/sharded.js';
 import { Trainer, microbatches, runPassLocally } from '../../shared/engine/trainer.js';
 import { Model } from '../../shared/nn/model.js';
+import '../../shared/node/kernels-wasm.js';
 import { allTrain, config, toyData } from '../helpers/fixtures.js';
 
 const data = toyData(96, 10, 3);

@@ -13,6 +13,7 @@ import { ACTIVATIONS, type ActivationName, type LossName } from '../../shared/co
 import { createJsKernels } from '../../shared/kernels/js.js';
 import type { Kernels, UpdateRule, UpdateScalars } from '../../shared/kernels/kernels.js';
 import { createWasmKernels } from '../../shared/kernels/wasm.js';
+import '../../shared/node/kernels-wasm.js';
 import { hashPrefix, hashUniformFrom, Rng } from '../../shared/rng.js';
 
 const U = 2 ** -24; // unit roundoff of float32
@@ -730,8 +731,10 @@ describe('wasm-simd kernels: memory', () => {
 describe('wasm-simd kernels: engines without SIMD', () => {
   it('createWasmKernels() returns null where WebAssembly SIMD is unavailable (V8 without SSE4.1)', () => {
     const wasmTs = fileURLToPath(new URL('../../shared/kernels/wasm.ts', import.meta.url));
+    const loaderTs = fileURLToPath(new URL('../../shared/node/kernels-wasm.ts', import.meta.url));
     const code =
       `import { createWasmKernels } from ${JSON.stringify(pathToFileURL(wasmTs).href)};\n` +
+      `import ${JSON.stringify(pathToFileURL(loaderTs).href)};\n` +
       'process.stdout.write(String(createWasmKernels()));';
     const run = spawnSync(
       process.execPath,

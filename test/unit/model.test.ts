@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../shared/config.js';
 import { Model, expandCompact } from '../../shared/nn/model.js';
+import '../../shared/node/kernels-wasm.js';
 import { userError } from '../helpers/errors.js';
 
 describe('model from config', () => {

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { kernelBuild, kernelFacts, kernelVariant } from '../../shared/kernels/index.js';
+import '../../shared/node/kernels-wasm.js';
 import { USES_RUNTIME_MATH, mathFingerprint } from '../../shared/kernels/runtime-math.js';
 import { decodeToCoordinator, encode, runtimeMismatch, type RuntimeInfo } from '../../shared/protocol.js';
 import { ROOT } from '../helpers/cli.js';
