@@ -16,6 +16,7 @@ import { DistributedSource } from './distributed.js';
 import { StopSignal, runTraining, type RunSummary } from '../run/run-loop.js';
 import { StatusFile, localUrl } from '../../shared/health.js';
 import { kernelVariant } from '../../shared/kernels/index.js';
+import { PoolStatus } from './pool-status.js';
 import { CoordinatorServer } from './server.js';
 import { Telemetry } from '../run/telemetry.js';
 import { sha256Hex, writeAtomic } from '../store/outputs.js';
@@ -84,7 +85,7 @@ const WORKER_MEMORY_ENV: NodeJS.ProcessEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMA
 export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary | null> {
   const data = loadDataset(o.config.data, o.baseDir, o.config.seed);
   const blob = encodeDatasetBlob(data);
-  const { server, port, status, telemetry: poolTelemetry } = await startServer(o);
+  const { server, port, status, poolStatus, telemetry: poolTelemetry } = await startServer(o);
   o.onListening?.(port);
   const source = new DistributedSource(server, {
     log: o.log,
@@ -94,11 +95,11 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
     telemetry: poolTelemetry,
   });
   const telemetry = poolTelemetry.forRun(o.runId);
-  server.health = () => ({
+  poolStatus.describe(() => ({
     run: o.runId,
     reassignments: source.reassignments,
     rejectedFrames: server.rejectedFrames,
-  });
+  }));
   server.setJob({
     jobId: o.runId,
     config: o.config as unknown as Record<string, unknown>,
@@ -140,7 +141,7 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
     await new Promise((r) => setTimeout(r, 200));
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    if (summary) await stayIfAsked(o, server, status);
+    if (summary) await stayIfAsked(o, poolStatus, status);
     return summary;
   } finally {
     process.off('SIGTERM', onSignal);
@@ -167,8 +168,8 @@ export interface PoolOptions {
 }
 
 /** Done: with --stay, keep serving (/healthz says done) until SIGTERM or SIGINT. */
-async function stayIfAsked(o: PoolOptions, server: CoordinatorServer, status: StatusFile): Promise<void> {
-  server.state = 'done';
+async function stayIfAsked(o: PoolOptions, poolStatus: PoolStatus, status: StatusFile): Promise<void> {
+  poolStatus.done();
   status.update();
   if (!o.stay) return;
   o.log.info({ event: 'staying' }, 'done; staying up (--stay) until SIGTERM');
@@ -195,9 +196,14 @@ export function poolTelemetry(server: CoordinatorServer): Telemetry {
 
 /** Start the coordinator's server, say where workers connect, and keep the status file
  *  (GRADWIRE_STATUS_FILE) current. */
-async function startServer(
-  o: PoolOptions,
-): Promise<{ server: CoordinatorServer; port: number; status: StatusFile; telemetry: Telemetry }> {
+async function startServer(o: PoolOptions): Promise<{
+  server: CoordinatorServer;
+  port: number;
+  status: StatusFile;
+  poolStatus: PoolStatus;
+  telemetry: Telemetry;
+}> {
+  const poolStatus = new PoolStatus();
   const server = new CoordinatorServer({
     host: o.host,
     port: o.port,
@@ -208,13 +214,14 @@ async function startServer(
     heartbeatMs: Math.max(100, Math.min(1000, o.heartbeatTimeoutMs / 4)),
     heartbeatTimeoutMs: o.heartbeatTimeoutMs,
     publicDashboard: o.publicDashboard ?? false,
+    health: () => poolStatus.health(),
   });
   const telemetry = poolTelemetry(server);
   installLogin(server);
   installDashboard(server, telemetry);
   installMetrics(server, telemetry);
   const port = await server.start();
-  const status = StatusFile.fromEnv(writeAtomic, 'coordinator', () => server.state);
+  const status = StatusFile.fromEnv(writeAtomic, 'coordinator', () => poolStatus.state);
   status.setHealthUrl(localUrl(o.tls ? 'https' : 'http', o.host, port, '/healthz'));
   const scheme = o.tls ? 'wss' : 'ws';
   const dashboard = localUrl(o.tls ? 'https' : 'http', o.host, port, '/');
@@ -222,7 +229,7 @@ async function startServer(
     { event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token, dashboard },
     `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}; dashboard: ${dashboard}${o.token && !o.publicDashboard ? ' (log in with the token)' : ''}, metrics: ${dashboard}metrics`,
   );
-  return { server, port, status, telemetry };
+  return { server, port, status, poolStatus, telemetry };
 }
 
 /** A coordinator server with no single job (sweeps give each trial its own workers): start
@@ -231,12 +238,12 @@ export async function withPool<T>(
   o: PoolOptions,
   body: (server: CoordinatorServer, port: number, telemetry: Telemetry) => Promise<T>,
 ): Promise<T> {
-  const { server, port, status, telemetry } = await startServer(o);
+  const { server, port, status, poolStatus, telemetry } = await startServer(o);
   try {
     const result = await body(server, port, telemetry);
     for (const c of server.workers()) c.send({ type: 'job-done', jobId: c.jobId ?? 'pool' });
     await new Promise((r) => setTimeout(r, 200));
-    await stayIfAsked(o, server, status);
+    await stayIfAsked(o, poolStatus, status);
     return result;
   } finally {
     status.stop();

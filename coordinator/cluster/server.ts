@@ -1,10 +1,9 @@
-// The coordinator's network side: one HTTP(S) server on one port carrying the worker
-// WebSocket, the dataset blobs (by sha256) and /healthz. It authenticates workers (HMAC over a
-// server nonce; the token never crosses the wire), checks protocol version and runtime,
-// validates every frame, keeps a heartbeat, and reports to its listener which workers are
-// ready, which messages they sent and which are gone. One bad worker or frame is logged and
-// its connection closed; nothing else is disturbed.
-import { timingSafeEqual } from 'node:crypto';
+// The coordinator's network side, connection lifecycle: one HTTP(S) server on one port
+// carrying the worker WebSocket (http.ts: /healthz, the dataset blobs, routes). It accepts
+// connections, sends the challenge, decodes and validates every frame (messages.ts handles
+// them: handshake, ready, step answers), keeps a heartbeat, hands out jobs, and reports to its
+// listener which workers are ready, which messages they sent and which are gone. One bad worker
+// or frame is logged and its connection closed; nothing else is disturbed.
 import { EventEmitter } from 'node:events';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -14,7 +13,9 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { WorkerInfo } from '../run/telemetry.js';
 import { kernelFacts, type KernelVariant } from '../../shared/kernels/index.js';
 import { weakToken } from '../../shared/token.js';
-import { SESSION_COOKIE, authTag, isLoopback, sameSecret, sessionValue } from './auth.js';
+import { isLoopback } from './auth.js';
+import { HttpRoutes, type RouteHandler } from './http.js';
+import { handleMessage, type MessageSide, type StepMessage } from './messages.js';
 import { WorkerConn } from './worker-conn.js';
 import {
   CLOSE,
@@ -22,11 +23,18 @@ import {
   PROTOCOL_VERSION,
   decodeToCoordinator,
   frameLimit,
-  runtimeMismatch,
   type ErrorCode,
   type RuntimeInfo,
   type ToCoordinator,
 } from '../../shared/protocol.js';
+
+/** What /healthz reports of the run or sweep the server serves: its state (running it, or done
+ *  with it and staying up: --stay) and details (run id, counters). The run's owner (the pool)
+ *  provides it; the server only asks. */
+export interface HealthReport {
+  state: 'running' | 'done';
+  detail?: Record<string, unknown>;
+}
 
 export interface ServerOptions {
   host: string;
@@ -43,10 +51,12 @@ export interface ServerOptions {
   maxFrameBytes?: number;
   /** serve the dashboard and /metrics without the token (--public-dashboard) */
   publicDashboard?: boolean;
+  /** what /healthz says of the run or sweep, asked on each request (default: running, no details) */
+  health?: () => HealthReport;
 }
 
-/** An HTTP route of the coordinator's port (dashboard, /metrics): `url` is the parsed URL. */
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
+export type { RouteHandler } from './http.js';
+export type { StepMessage } from './messages.js';
 
 export interface JobOffer {
   jobId: string;
@@ -62,7 +72,7 @@ export interface ServerEvents {
   /** a worker authenticated and has no job: the scheduler may give it one */
   idle: [WorkerConn];
   gone: [WorkerConn, string];
-  message: [WorkerConn, Exclude<ToCoordinator, { type: 'hello' | 'ready' }>];
+  message: [WorkerConn, StepMessage];
 }
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
@@ -73,20 +83,28 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   /** jobs workers may be given, by id; `job` is the one every worker gets (single runs) */
   private readonly jobs = new Map<string, JobOffer>();
   private job: JobOffer | null = null;
-  /** extra JSON for /healthz */
-  health: () => Record<string, unknown> = () => ({});
-  /** what the coordinator is doing, for /healthz and the status file: running its run or
-   *  sweep, or done with it (and staying up: --stay) */
-  state: 'running' | 'done' = 'running';
-  rejectedFrames = 0;
-  /** bytes received from and sent to workers, over all connections since the start */
-  bytesIn = 0;
-  bytesOut = 0;
+  private rejected = 0;
+  private received = 0;
+  private sent = 0;
   readonly maxFrameBytes: number;
-  private readonly routes = new Map<string, { handler: RouteHandler; open: boolean }>();
+  private readonly routes: HttpRoutes;
   private readonly closing: Array<() => void> = [];
   /** what workers' runtimes are compared with: o.runtime, completed */
   readonly runtime: RuntimeInfo;
+  /** what message handling (messages.ts) may do to this server */
+  private readonly side: MessageSide;
+
+  /** frames refused (undecodable, invalid, out of place), over all connections since the start */
+  get rejectedFrames(): number {
+    return this.rejected;
+  }
+  /** bytes received from and sent to workers, over all connections since the start */
+  get bytesIn(): number {
+    return this.received;
+  }
+  get bytesOut(): number {
+    return this.sent;
+  }
 
   /** the connected workers as the telemetry describes them */
   workerInfos(): WorkerInfo[] {
@@ -105,10 +123,36 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     }
     const weak = o.token && !isLoopback(o.host) ? weakToken(o.token) : null;
     if (weak) throw new Error(`refusing to listen on ${o.host} with a weak token: ${weak}`);
+    this.routes = new HttpRoutes({
+      token: o.token,
+      publicDashboard: o.publicDashboard ?? false,
+      healthz: () => {
+        const h = o.health?.() ?? { state: 'running' };
+        return { status: 'ok', state: h.state, workers: this.readyWorkers().length, ...h.detail };
+      },
+      knownSession: (session) => [...this.conns.values()].some((c) => c.state !== 'handshake' && c.session === session),
+      dataset: (sha256) => [...this.jobs.values()].find((j) => j.sha256 === sha256)?.blob ?? null,
+    });
+    this.side = {
+      token: o.token,
+      runtime: this.runtime,
+      log: o.log,
+      reject: (c, code, closeCode, message, detail) => this.reject(c, code, closeCode, message, detail),
+      unexpected: (c, type) => this.unexpected(c, type),
+      rejectedFrame: () => {
+        this.rejected++;
+      },
+      joined: (c) => {
+        if (this.job) this.offer(c, this.job);
+        else this.emit('idle', c);
+      },
+      ready: (c) => this.emit('ready', c),
+      message: (c, msg) => this.emit('message', c, msg),
+    };
   }
 
   async start(): Promise<number> {
-    const handler = (req: IncomingMessage, res: ServerResponse): void => this.http_(req, res);
+    const handler = (req: IncomingMessage, res: ServerResponse): void => this.routes.serve(req, res);
     this.http = this.o.tls
       ? createHttpsServer({ cert: this.o.tls.cert, key: this.o.tls.key }, handler)
       : createHttpServer(handler);
@@ -214,29 +258,12 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
    *  need the token when one is configured (Authorization: Bearer, or the login cookie) unless
    *  `open` or --public-dashboard. */
   route(method: 'GET' | 'POST', path: string, handler: RouteHandler, o: { open?: boolean } = {}): void {
-    this.routes.set(`${method} ${path}`, { handler, open: o.open ?? false });
-  }
-
-  private findRoute(method: string, path: string): { handler: RouteHandler; open: boolean } | undefined {
-    const exact = this.routes.get(`${method} ${path}`);
-    if (exact) return exact;
-    for (const [key, r] of this.routes) {
-      if (key.endsWith('/*') && `${method} ${path}`.startsWith(key.slice(0, -1))) return r;
-    }
-    return undefined;
+    this.routes.add(method, path, handler, o);
   }
 
   /** Does this request carry the token (bearer header) or the dashboard's session cookie? */
   authorized(req: IncomingMessage): boolean {
-    const token = this.o.token;
-    if (token === null || this.o.publicDashboard) return true;
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Bearer ') && sameSecret(auth.slice(7).trim(), token)) return true;
-    const cookie = (req.headers.cookie ?? '')
-      .split(';')
-      .map((p) => p.trim())
-      .find((p) => p.startsWith(`${SESSION_COOKIE}=`));
-    return cookie !== undefined && sameSecret(cookie.slice(SESSION_COOKIE.length + 1), sessionValue(token));
+    return this.routes.authorized(req);
   }
 
   private drop(c: WorkerConn, reason: string): void {
@@ -247,7 +274,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   private accept(ws: WebSocket, req: IncomingMessage): void {
     const c = new WorkerConn(ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
     c.onSent = (n) => {
-      this.bytesOut += n;
+      this.sent += n;
     };
     this.conns.set(c.id, c);
     const handshakeTimer = setTimeout(() => {
@@ -258,19 +285,19 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     });
     ws.on('message', (data: Buffer, isBinary) => {
       c.bytesIn += data.byteLength;
-      this.bytesIn += data.byteLength;
+      this.received += data.byteLength;
       if (!this.conns.has(c.id)) return;
       let msg: ToCoordinator;
       try {
         if (!isBinary) throw new FrameError('E_BAD_FRAME', 'text frame; the protocol is binary msgpack');
         msg = decodeToCoordinator(data, this.maxFrameBytes);
       } catch (e) {
-        this.rejectedFrames++;
+        this.rejected++;
         const fe = e instanceof FrameError ? e : new FrameError('E_BAD_FRAME', String(e));
         this.reject(c, fe.code, CLOSE.BAD_FRAME, fe.message);
         return;
       }
-      this.handle(c, msg);
+      handleMessage(this.side, c, msg);
     });
     ws.on('close', (code) => {
       clearTimeout(handshakeTimer);
@@ -283,7 +310,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       }
     });
     ws.on('error', (e: Error & { code?: string }) => {
-      this.rejectedFrames++;
+      this.rejected++;
       if (e.code?.startsWith('WS_ERR_') && this.conns.has(c.id)) {
         // a frame the WebSocket layer refused (over the size limit, bad opcode, unmasked, ...):
         // ws closes the connection itself (1009, 1002, ...); log it like every rejected frame
@@ -316,103 +343,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     });
   }
 
-  private handle(c: WorkerConn, msg: ToCoordinator): void {
-    if (c.state === 'handshake') {
-      if (msg.type !== 'hello') return this.unexpected(c, msg.type);
-      return this.hello(c, msg);
-    }
-    switch (msg.type) {
-      case 'hello':
-        return this.unexpected(c, msg.type);
-      case 'ready':
-        if (c.state !== 'loading' || msg.jobId !== c.jobId) {
-          if (c.state === 'loading' && msg.jobId !== c.jobId) return; // ready for a job it was since moved off
-          return this.unexpected(c, msg.type);
-        }
-        c.state = 'ready';
-        this.o.log.info(
-          { event: 'worker-ready', worker: c.id, name: c.name, address: c.address },
-          `worker ${c.label()} ready`,
-        );
-        this.emit('ready', c);
-        return;
-      case 'job-failed':
-        this.reject(c, 'E_JOB', CLOSE.INCOMPATIBLE, `could not load the job: ${msg.code}: ${msg.message}`);
-        return;
-      case 'error':
-        this.o.log.error(
-          { event: 'worker-error', worker: c.id, code: msg.code },
-          `worker ${c.label()} reports ${msg.code}: ${msg.message}`,
-        );
-        return;
-      default:
-        if (c.state !== 'ready') return this.unexpected(c, msg.type);
-        this.emit('message', c, msg);
-    }
-  }
-
   unexpected(c: WorkerConn, type: string): void {
-    this.rejectedFrames++;
+    this.rejected++;
     this.reject(c, 'E_UNEXPECTED', CLOSE.UNEXPECTED_MESSAGE, `unexpected "${type}" message in state ${c.state}`);
-  }
-
-  private hello(c: WorkerConn, msg: Extract<ToCoordinator, { type: 'hello' }>): void {
-    c.name = msg.name;
-    if (msg.protocol !== PROTOCOL_VERSION) {
-      return this.reject(
-        c,
-        'E_PROTOCOL_VERSION',
-        CLOSE.PROTOCOL_VERSION,
-        `speaks protocol version ${msg.protocol}; this coordinator speaks ${PROTOCOL_VERSION}: run the same gradwire version on both sides`,
-      );
-    }
-    if (this.o.token !== null) {
-      const want = authTag(this.o.token, c.nonce);
-      const got = msg.auth;
-      if (!got || got.byteLength !== want.byteLength || !timingSafeEqual(Buffer.from(got), want)) {
-        return this.reject(c, 'E_AUTH', CLOSE.AUTH_FAILED, 'authentication failed: wrong or missing token');
-      }
-    }
-    const mine = this.runtime;
-    const theirs = msg.runtime;
-    if (theirs.kernelBuild === undefined || theirs.math === undefined) {
-      this.rejectedFrames++;
-      return this.reject(
-        c,
-        'E_BAD_FRAME',
-        CLOSE.BAD_FRAME,
-        `invalid "hello" message: protocol ${PROTOCOL_VERSION} needs runtime.kernelBuild and runtime.math`,
-      );
-    }
-    const mismatch = runtimeMismatch(mine, theirs);
-    if (mismatch) {
-      return this.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE, mismatch.message, {
-        field: mismatch.field,
-        workerValue: theirs[mismatch.field] ?? null,
-        coordinatorValue: mine[mismatch.field] ?? null,
-      });
-    }
-    c.runtime = msg.runtime;
-    c.state = 'idle';
-    c.send({ type: 'welcome', workerId: c.id, session: c.session });
-    const sameRuntime = theirs.v8 === mine.v8 && theirs.math === mine.math;
-    this.o.log.info(
-      {
-        event: 'worker-joined',
-        worker: c.id,
-        name: c.name,
-        address: c.address,
-        kernel: theirs.kernel,
-        kernelBuild: theirs.kernelBuild,
-        node: theirs.node,
-        v8: theirs.v8,
-        sameRuntime,
-      },
-      `worker ${c.label()} joined (kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, Node ${theirs.node}` +
-        `${sameRuntime ? '' : `; the coordinator runs Node ${mine.node}: the same results, the ${theirs.kernel} kernels do not use the runtime's elementary functions`})`,
-    );
-    if (this.job) this.offer(c, this.job);
-    else this.emit('idle', c);
   }
 
   private beat(): void {
@@ -429,64 +362,5 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
       }
       if (c.ws.readyState === c.ws.OPEN) c.ws.ping();
     }
-  }
-
-  private http_(req: IncomingMessage, res: ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (req.method === 'GET' && url.pathname === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          status: 'ok',
-          state: this.state,
-          workers: this.readyWorkers().length,
-          ...this.health(),
-        }),
-      );
-      return;
-    }
-    const m = /^\/datasets\/([0-9a-f]{64})$/.exec(url.pathname);
-    if (req.method === 'GET' && m) {
-      const session = req.headers['x-gradwire-session'];
-      const known = [...this.conns.values()].some((c) => c.state !== 'handshake' && c.session === session);
-      if (!known) {
-        res.writeHead(403, { 'content-type': 'text/plain' });
-        res.end('a dataset is served to connected, authenticated workers only (x-gradwire-session)\n');
-        return;
-      }
-      const job = [...this.jobs.values()].find((j) => j.sha256 === m[1]);
-      if (!job) {
-        res.writeHead(404, { 'content-type': 'text/plain' });
-        res.end(`no dataset ${m[1]} here\n`);
-        return;
-      }
-      res.writeHead(200, {
-        'content-type': 'application/octet-stream',
-        'content-length': job.blob.byteLength,
-      });
-      res.end(job.blob);
-      return;
-    }
-    const route = this.findRoute(req.method ?? 'GET', url.pathname);
-    if (route) {
-      if (!route.open && !this.authorized(req)) return this.denied(req, res, url);
-      route.handler(req, res, url);
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found\n');
-  }
-
-  /** No token: a browser asking for a page goes to the login form, anything else gets 401. */
-  private denied(req: IncomingMessage, res: ServerResponse, url: URL): void {
-    if (req.method === 'GET' && (req.headers.accept ?? '').includes('text/html') && this.routes.has('GET /login')) {
-      res.writeHead(303, { location: `/login?next=${encodeURIComponent(url.pathname + url.search)}` });
-      res.end();
-      return;
-    }
-    res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="gradwire"' });
-    res.end(
-      'this coordinator has a token: send it as "Authorization: Bearer TOKEN", or log in at /login (or start the coordinator with --public-dashboard)\n',
-    );
   }
 }
