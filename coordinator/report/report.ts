@@ -6,7 +6,7 @@ import { canonicalJson, parseSweepConfig } from '../../shared/sweep/config.js';
 import type { SweepConfig } from '../../shared/sweep/types.js';
 import { sha256Hex } from '../store/outputs.js';
 import type { RunSummary } from '../store/outputs.js';
-import type { Store, EpochRow, RunRecord, SweepRecord } from '../store/store.js';
+import type { Store, StoredEpochRow as EpochRow, RunRecord, SweepRecord } from '../store/store.js';
 import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
 import { fmtNum, frame, niceTicks, pct, polyline, px, svgDoc } from './svg.js';
 import { LECTURE_PRESET } from '../../shared/sweep/presets.js';

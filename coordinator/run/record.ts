@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { decodeCheckpoint } from '../../shared/checkpoint.js';
 import type { RunConfig } from '../../shared/config-types.js';
-import { CHECKPOINT_FILE, readCsv, type EpochRow as RunEpochRow, type RunSummary } from '../store/outputs.js';
-import type { EpochRow, Store } from '../store/store.js';
+import { CHECKPOINT_FILE, readCsv, type EpochRow, type RunSummary } from '../store/outputs.js';
+import type { Store, StoredEpochRow } from '../store/store.js';
 
 export interface RecordRunOptions {
   runId: string;
@@ -17,7 +17,7 @@ export interface RecordRunOptions {
   log: Logger;
 }
 
-export type RecordEpoch = (row: RunEpochRow) => 'continue';
+export type RecordEpoch = (row: EpochRow) => 'continue';
 
 /**
  * Records one run (`gradwire train`, `gradwire coordinator --config`) in `store` around
@@ -78,7 +78,7 @@ export async function recordRun(
 
 /** the epochs a run resuming from `outDir`'s checkpoint starts with: the rows of its
  *  epochs.csv up to the checkpoint's step ([] without a checkpoint of this config) */
-function inheritedEpochs(outDir: string, config: RunConfig): EpochRow[] {
+function inheritedEpochs(outDir: string, config: RunConfig): StoredEpochRow[] {
   const path = join(outDir, CHECKPOINT_FILE);
   if (!existsSync(path)) return [];
   const ckpt = decodeCheckpoint(readFileSync(path), path);

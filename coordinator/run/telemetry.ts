@@ -7,8 +7,7 @@
 // cheap (an array push and an event), so watching costs training nothing measurable.
 import { EventEmitter } from 'node:events';
 import type { EpochRow } from '../store/outputs.js';
-
-export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
+import type { RunStatus } from '../store/records.js';
 
 /** One training step as the coordinator saw it. */
 export interface StepPoint {

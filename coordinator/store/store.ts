@@ -4,211 +4,51 @@
 // (WAL: readers never block the writers nor get SQLITE_BUSY from them). Every write is one
 // transaction, committed with synchronous = FULL, so it is on disk when the call returns: a
 // finished trial is persisted before anyone is told about it.
+// This file: the Store (opening, runs, sweeps, trials); the records it returns are in
+// records.ts, the SQLite rows behind them in rows.ts, the schema and its migrations in schema.ts.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { TrialRecord, TrialStatus } from '../../shared/sweep/types.js';
-import type { EpochRow as RunEpochRow, RunSummary } from './outputs.js';
+import type { TrialRecord } from '../../shared/sweep/types.js';
+import type { RunSummary } from './outputs.js';
+import type {
+  RunKind,
+  RunListItem,
+  RunRecord,
+  RunStatus,
+  StoredEpochRow,
+  SweepRecord,
+  TrialEndStatus,
+  TrialRow,
+} from './records.js';
+import {
+  epochRow,
+  json,
+  type MetricDb,
+  now,
+  num,
+  parse,
+  type RunDb,
+  runRecord,
+  type SweepDb,
+  sweepRecord,
+  type TrialDb,
+  trialRow,
+} from './rows.js';
+import { checkVersion, migrate } from './schema.js';
 
-export type RunKind = 'run' | 'trial';
-export type RunStatus = 'running' | 'finished' | 'stopped' | 'failed';
-export type SweepStatus = 'running' | 'finished';
-export type TrialEndStatus = 'finished' | 'stopped' | 'failed';
-
-export interface RunRecord {
-  id: string;
-  kind: RunKind;
-  sweepId: string | null;
-  config: unknown;
-  status: RunStatus;
-  createdAt: string;
-  finishedAt: string | null;
-  summary: RunSummary | null;
-}
-
-/** one line of `runs()`: the accuracies, mode and workers come from the summary (null until
- *  finished); `epochs` and `lastValAccuracy` from the recorded epochs */
-export interface RunListItem {
-  id: string;
-  kind: RunKind;
-  sweepId: string | null;
-  status: RunStatus;
-  createdAt: string;
-  finishedAt: string | null;
-  testAccuracy: number | null;
-  valAccuracy: number | null;
-  mode: RunSummary['mode'] | null;
-  workers: number | null;
-  /** epochs recorded in the metrics table */
-  epochs: number;
-  /** validation accuracy of the last recorded epoch (null without one, or when not finite) */
-  lastValAccuracy: number | null;
-}
-
-/** one epoch of a run (as the run loop reports it, less its timing); NaN stands for a
- *  non-finite value SQLite stored as NULL */
-export type EpochRow = Omit<RunEpochRow, 'seconds'>;
-
-export interface SweepRecord {
-  id: string;
-  config: unknown;
-  configHash: string;
-  status: SweepStatus;
-  createdAt: string;
-  finishedAt: string | null;
-  summary: unknown;
-}
-
-/** a trial with its bookkeeping columns (run id, timestamps) */
-export interface TrialRow extends Omit<TrialRecord, 'curve'> {
-  sweepId: string;
-  runId: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
-export const SCHEMA_VERSION = 1;
-
-/** MIGRATIONS[i] takes the schema from version i to version i + 1 */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE sweeps (
-     id TEXT PRIMARY KEY,
-     config TEXT NOT NULL CHECK (json_valid(config)),
-     config_hash TEXT NOT NULL,
-     status TEXT NOT NULL CHECK (status IN ('running', 'finished')),
-     created_at TEXT NOT NULL,
-     finished_at TEXT,
-     summary TEXT CHECK (summary IS NULL OR json_valid(summary))
-   );
-   CREATE TABLE runs (
-     id TEXT PRIMARY KEY,
-     kind TEXT NOT NULL CHECK (kind IN ('run', 'trial')),
-     sweep_id TEXT REFERENCES sweeps(id),
-     config TEXT NOT NULL CHECK (json_valid(config)),
-     status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed')),
-     created_at TEXT NOT NULL,
-     finished_at TEXT,
-     summary TEXT CHECK (summary IS NULL OR json_valid(summary)),
-     CHECK ((kind = 'trial') = (sweep_id IS NOT NULL))
-   );
-   CREATE INDEX runs_by_sweep ON runs(sweep_id);
-   CREATE TABLE metrics (
-     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
-     epoch INTEGER NOT NULL,
-     step INTEGER NOT NULL,
-     train_loss REAL, train_accuracy REAL, val_loss REAL, val_accuracy REAL,
-     lr REAL, samples_per_second REAL,
-     PRIMARY KEY (run_id, epoch)
-   ) WITHOUT ROWID;
-   CREATE TABLE trials (
-     sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
-     idx INTEGER NOT NULL CHECK (idx >= 0),
-     run_id TEXT REFERENCES runs(id),
-     params TEXT NOT NULL CHECK (json_valid(params)),
-     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'stopped', 'failed')),
-     value REAL,
-     val_accuracy REAL,
-     epochs INTEGER NOT NULL DEFAULT 0,
-     created_at TEXT NOT NULL,
-     started_at TEXT,
-     finished_at TEXT,
-     PRIMARY KEY (sweep_id, idx)
-   );
-   CREATE INDEX trials_by_run ON trials(run_id);`,
-];
-
-const now = (): string => new Date().toISOString();
-const json = (v: unknown): string => JSON.stringify(v ?? null);
-// biome-ignore lint/suspicious/noExplicitAny: JSON columns are typed by each query's row type
-const parse = (s: string | null): any => (s === null ? null : JSON.parse(s));
-const num = (v: number | null): number => (v === null ? NaN : v);
-
-interface RunDb {
-  id: string;
-  kind: RunKind;
-  sweep_id: string | null;
-  config: string;
-  status: RunStatus;
-  created_at: string;
-  finished_at: string | null;
-  summary: string | null;
-}
-interface SweepDb {
-  id: string;
-  config: string;
-  config_hash: string;
-  status: SweepStatus;
-  created_at: string;
-  finished_at: string | null;
-  summary: string | null;
-}
-interface TrialDb {
-  sweep_id: string;
-  idx: number;
-  run_id: string | null;
-  params: string;
-  status: TrialStatus;
-  value: number | null;
-  val_accuracy: number | null;
-  epochs: number;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-}
-interface MetricDb {
-  epoch: number;
-  step: number;
-  train_loss: number | null;
-  train_accuracy: number | null;
-  val_loss: number | null;
-  val_accuracy: number | null;
-  lr: number | null;
-  samples_per_second: number | null;
-}
-
-const runRecord = (r: RunDb): RunRecord => ({
-  id: r.id,
-  kind: r.kind,
-  sweepId: r.sweep_id,
-  config: parse(r.config),
-  status: r.status,
-  createdAt: r.created_at,
-  finishedAt: r.finished_at,
-  summary: parse(r.summary),
-});
-const sweepRecord = (r: SweepDb): SweepRecord => ({
-  id: r.id,
-  config: parse(r.config),
-  configHash: r.config_hash,
-  status: r.status,
-  createdAt: r.created_at,
-  finishedAt: r.finished_at,
-  summary: parse(r.summary),
-});
-const trialRow = (r: TrialDb): TrialRow => ({
-  sweepId: r.sweep_id,
-  index: r.idx,
-  runId: r.run_id,
-  params: parse(r.params),
-  status: r.status,
-  value: r.value,
-  valAccuracy: r.val_accuracy,
-  epochs: r.epochs,
-  createdAt: r.created_at,
-  startedAt: r.started_at,
-  finishedAt: r.finished_at,
-});
-const epochRow = (m: MetricDb): EpochRow => ({
-  epoch: m.epoch,
-  step: m.step,
-  trainLoss: num(m.train_loss),
-  trainAccuracy: num(m.train_accuracy),
-  valLoss: num(m.val_loss),
-  valAccuracy: num(m.val_accuracy),
-  lr: num(m.lr),
-  samplesPerSecond: num(m.samples_per_second),
-});
+export type {
+  RunKind,
+  RunListItem,
+  RunRecord,
+  RunStatus,
+  StoredEpochRow,
+  SweepRecord,
+  SweepStatus,
+  TrialEndStatus,
+  TrialRow,
+} from './records.js';
+export { SCHEMA_VERSION } from './schema.js';
 
 export class Store {
   private constructor(
@@ -279,7 +119,7 @@ export class Store {
   }
 
   /** inserts or replaces the metrics of one epoch of a run */
-  addEpoch(runId: string, row: EpochRow): void {
+  addEpoch(runId: string, row: StoredEpochRow): void {
     this.write(() =>
       this.db
         .prepare(`INSERT INTO metrics (run_id, epoch, step, train_loss, train_accuracy,
@@ -301,7 +141,7 @@ export class Store {
     );
   }
 
-  epochs(runId: string): EpochRow[] {
+  epochs(runId: string): StoredEpochRow[] {
     return (this.db.prepare('SELECT * FROM metrics WHERE run_id = ? ORDER BY epoch').all(runId) as MetricDb[]).map(
       epochRow,
     );
@@ -489,38 +329,4 @@ export class Store {
   private write<T>(fn: () => T): T {
     return this.db.transaction(fn).immediate();
   }
-}
-
-/** a store opened read-only must already have this gradwire's schema */
-function checkVersion(db: Database.Database, file: string): void {
-  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
-  if (!table) throw new Error(`${file} is not a gradwire experiment store (no schema_version table)`);
-  const version =
-    (db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version ?? 0;
-  if (version > SCHEMA_VERSION) {
-    throw new Error(
-      `experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`,
-    );
-  }
-  if (version < SCHEMA_VERSION) {
-    throw new Error(
-      `experiment store ${file} has the older schema version ${version}; any gradwire command that writes to it (train, sweep) upgrades it`,
-    );
-  }
-}
-
-function migrate(db: Database.Database, file: string): void {
-  db.transaction(() => {
-    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
-    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
-    const version = row?.version ?? 0;
-    if (version > MIGRATIONS.length) {
-      throw new Error(
-        `experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`,
-      );
-    }
-    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);
-    else if (version !== MIGRATIONS.length) db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length);
-  }).immediate();
 }

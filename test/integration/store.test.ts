@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, Store, type EpochRow } from '../../coordinator/store/store.js';
+import { SCHEMA_VERSION, Store, type StoredEpochRow } from '../../coordinator/store/store.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 
 const STORE_URL = pathToFileURL(join(ROOT, 'coordinator/store/store.ts')).href;
@@ -21,7 +21,7 @@ afterEach(() => {
   for (const s of open.splice(0)) s.close();
 });
 
-const epoch = (e: number, acc = 0.5 + e / 100): EpochRow => ({
+const epoch = (e: number, acc = 0.5 + e / 100): StoredEpochRow => ({
   epoch: e,
   step: e * 10,
   trainLoss: 1 / e,

@@ -1,0 +1,87 @@
+// The experiment store's SQLite schema: its version, the migrations that build it, the upgrade a
+// writer runs when it opens a store (one transaction) and the check a reader makes.
+import type Database from 'better-sqlite3';
+
+export const SCHEMA_VERSION = 1;
+
+/** MIGRATIONS[i] takes the schema from version i to version i + 1 */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE sweeps (
+     id TEXT PRIMARY KEY,
+     config TEXT NOT NULL CHECK (json_valid(config)),
+     config_hash TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('running', 'finished')),
+     created_at TEXT NOT NULL,
+     finished_at TEXT,
+     summary TEXT CHECK (summary IS NULL OR json_valid(summary))
+   );
+   CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     kind TEXT NOT NULL CHECK (kind IN ('run', 'trial')),
+     sweep_id TEXT REFERENCES sweeps(id),
+     config TEXT NOT NULL CHECK (json_valid(config)),
+     status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'stopped', 'failed')),
+     created_at TEXT NOT NULL,
+     finished_at TEXT,
+     summary TEXT CHECK (summary IS NULL OR json_valid(summary)),
+     CHECK ((kind = 'trial') = (sweep_id IS NOT NULL))
+   );
+   CREATE INDEX runs_by_sweep ON runs(sweep_id);
+   CREATE TABLE metrics (
+     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+     epoch INTEGER NOT NULL,
+     step INTEGER NOT NULL,
+     train_loss REAL, train_accuracy REAL, val_loss REAL, val_accuracy REAL,
+     lr REAL, samples_per_second REAL,
+     PRIMARY KEY (run_id, epoch)
+   ) WITHOUT ROWID;
+   CREATE TABLE trials (
+     sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+     idx INTEGER NOT NULL CHECK (idx >= 0),
+     run_id TEXT REFERENCES runs(id),
+     params TEXT NOT NULL CHECK (json_valid(params)),
+     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'stopped', 'failed')),
+     value REAL,
+     val_accuracy REAL,
+     epochs INTEGER NOT NULL DEFAULT 0,
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT,
+     PRIMARY KEY (sweep_id, idx)
+   );
+   CREATE INDEX trials_by_run ON trials(run_id);`,
+];
+
+/** a store opened read-only must already have this gradwire's schema */
+export function checkVersion(db: Database.Database, file: string): void {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
+  if (!table) throw new Error(`${file} is not a gradwire experiment store (no schema_version table)`);
+  const version =
+    (db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined)?.version ?? 0;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(
+      `experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`,
+    );
+  }
+  if (version < SCHEMA_VERSION) {
+    throw new Error(
+      `experiment store ${file} has the older schema version ${version}; any gradwire command that writes to it (train, sweep) upgrades it`,
+    );
+  }
+}
+
+export function migrate(db: Database.Database, file: string): void {
+  db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    const version = row?.version ?? 0;
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`,
+      );
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(MIGRATIONS.length);
+    else if (version !== MIGRATIONS.length) db.prepare('UPDATE schema_version SET version = ?').run(MIGRATIONS.length);
+  }).immediate();
+}
