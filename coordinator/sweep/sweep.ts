@@ -1,33 +1,26 @@
 // Hyperparameter sweeps on the worker pool: the scheduler that suggests trials (grid, random,
 // tpe, narrow), runs each as a training job on its own workers, stops the unpromising ones at
-// ASHA's rungs, persists every trial in the experiment store before reporting it, resumes
-// after a crash, and at the end evaluates the chosen configuration on the test split once.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+// ASHA's rungs, persists every trial in the experiment store before reporting it, and resumes
+// after a crash. Starting or resuming a sweep is in start.ts; the end (the chosen
+// configuration evaluated on the test split once, the outputs) in finish.ts.
+import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { parse as parseYaml } from 'yaml';
-import { decodeCheckpoint } from '../../shared/checkpoint.js';
 import type { RunConfig } from '../../shared/config-types.js';
 import { encodeDatasetBlob } from '../../shared/data/blob.js';
 import type { Dataset } from '../../shared/data/dataset.js';
-import { Trainer } from '../../shared/engine/trainer.js';
-import { UserError } from '../../shared/errors.js';
 import { Asha } from '../../shared/sweep/asha.js';
-import { applyParams, canonicalJson, describeChange, parseSweepConfig } from '../../shared/sweep/config.js';
+import { applyParams } from '../../shared/sweep/config.js';
 import { suggest } from '../../shared/sweep/samplers.js';
-import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
-import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
-import { loadRunConfig } from '../run/config-file.js';
 import { loadDataset } from '../run/datasets.js';
 import { DistributedSource } from '../cluster/distributed.js';
-import { ensureDir, sha256Hex, toCsv, writeAtomic, writeJson, type SweepSummary } from '../store/outputs.js';
+import { sha256Hex, type SweepSummary } from '../store/outputs.js';
 
 export type { SweepSummary } from '../store/outputs.js';
-import { CHECKPOINT_FILE, runTraining, type EpochRow } from '../run/run-loop.js';
+import { runTraining, type EpochRow } from '../run/run-loop.js';
 import type { CoordinatorServer, WorkerConn } from '../cluster/server.js';
-import { Store } from '../store/store.js';
 import type { Telemetry } from '../run/telemetry.js';
-import { renderSweepReport } from '../report/sweep-report.js';
+import { finishSweep } from './finish.js';
+import { metricOf, openSweep } from './start.js';
 
 export interface SweepOptions {
   /** the sweep config file, or null with `preset` */
@@ -50,72 +43,9 @@ interface LoadedData {
   sha256: string;
 }
 
-function readSweep(o: SweepOptions): SweepConfig {
-  if (o.preset === 'lecture')
-    return parseSweepConfig(LECTURE_PRESET, () => {
-      throw new Error('the preset has no base file');
-    });
-  const file = resolve(o.file!);
-  let raw: unknown;
-  try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code ? 'USAGE' : 'CONFIG_INVALID',
-      code ? `--config: cannot read ${file} (${code})` : `${file}: ${(e as Error).message}`,
-    );
-  }
-  return parseSweepConfig(raw, (path: string) => loadRunConfig(resolve(dirname(file), path)).config);
-}
-
-const metricOf = (cfg: SweepConfig, row: { valAccuracy: number; valLoss: number }): number =>
-  cfg.metric.name === 'valAccuracy' ? row.valAccuracy : row.valLoss;
-
-const better = (cfg: SweepConfig, a: number, b: number): boolean => (cfg.metric.goal === 'maximize' ? a > b : a < b);
-
 export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const started = Date.now();
-  const cfg = readSweep(o);
-  const hash = sha256Hex(new TextEncoder().encode(canonicalJson(cfg)));
-  ensureDir(o.outDir);
-  const store = Store.open(o.storePath);
-  const marker = join(o.outDir, 'sweep.json');
-  let sweepId: string;
-  if (o.resume) {
-    if (!existsSync(marker))
-      throw new UserError(
-        'USAGE',
-        `--resume: ${o.outDir} holds no sweep to resume (no sweep.json); drop --resume to start one`,
-      );
-    sweepId = (JSON.parse(readFileSync(marker, 'utf8')) as { sweepId: string }).sweepId;
-    const row = store.sweep(sweepId);
-    if (!row) throw new UserError('USAGE', `--resume: sweep ${sweepId} is not in the store ${o.storePath}`);
-    if (row.configHash !== hash) {
-      throw new UserError(
-        'CONFIG_INVALID',
-        `--resume: the sweep config changed since sweep ${sweepId} started: ${describeChange(row.config as SweepConfig, cfg)}; resume with the same config, or start a new sweep with another --out`,
-      );
-    }
-    const n = store.requeueRunning(sweepId);
-    o.log.info(
-      { event: 'sweep-resume', sweep: sweepId, requeued: n },
-      `resuming sweep ${sweepId}: ${n} trial(s) that were running go back to the queue`,
-    );
-  } else {
-    if (existsSync(marker))
-      throw new UserError(
-        'USAGE',
-        `${o.outDir} already holds a sweep; add --resume to continue it, or choose another --out`,
-      );
-    sweepId = `sweep-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
-    store.createSweep(sweepId, cfg, hash);
-    writeFileSync(marker, `${JSON.stringify({ sweepId }, null, 2)}\n`);
-    o.log.info(
-      { event: 'sweep-start', sweep: sweepId, method: cfg.method, trials: cfg.trials },
-      `sweep ${sweepId}: ${cfg.method}, ${cfg.trials} trials, metric ${cfg.metric.name} (${cfg.metric.goal})`,
-    );
-  }
+  const { sweepId, cfg, store } = openSweep(o);
 
   const datasets = new Map<string, LoadedData>();
   const dataFor = (run: RunConfig): LoadedData => {
@@ -315,100 +245,5 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   const summary = finishSweep(o, cfg, store, sweepId, dataFor, started);
   tel.sweepEnded();
   store.close();
-  return summary;
-}
-
-function finishSweep(
-  o: SweepOptions,
-  cfg: SweepConfig,
-  store: Store,
-  sweepId: string,
-  dataFor: (c: RunConfig) => LoadedData,
-  started: number,
-): SweepSummary {
-  const trials = store.trials(sweepId);
-  let best: TrialRecord | null = null;
-  for (const t of trials) {
-    if (
-      (t.status === 'finished' || t.status === 'stopped') &&
-      t.value !== null &&
-      (!best || better(cfg, t.value, best.value!))
-    )
-      best = t;
-  }
-  // the test split is touched once: for the chosen configuration, here
-  let testAccuracy: number | null = null;
-  if (best) {
-    const config = applyParams(cfg.base, best.params);
-    const ckptPath = join(o.outDir, 'trials', String(best.index), CHECKPOINT_FILE);
-    const ckpt = decodeCheckpoint(readFileSync(ckptPath), ckptPath);
-    const trainer = new Trainer(config, dataFor(config).data);
-    trainer.restore(ckpt.state);
-    testAccuracy = trainer.evaluate(trainer.split.test).accuracy;
-  }
-  const count = (s: string): number => trials.filter((t) => t.status === s).length;
-  const summary: SweepSummary = {
-    sweepId,
-    method: cfg.method,
-    trials: trials.length,
-    finished: count('finished'),
-    stopped: count('stopped'),
-    failed: count('failed'),
-    best: best
-      ? {
-          index: best.index,
-          params: best.params,
-          valAccuracy: best.valAccuracy,
-          testAccuracy,
-          value: best.value!,
-        }
-      : null,
-    epochsTrained: trials.reduce((a, t) => a + t.epochs, 0),
-    wallSeconds: Math.round((Date.now() - started) / 100) / 10,
-  };
-  const paramKeys = Object.keys(cfg.parameters);
-  writeAtomic(
-    join(o.outDir, 'trials.csv'),
-    toCsv(
-      // scalars as they are, lists (model.hidden) as JSON
-      trials.map((t) => ({
-        id: t.index,
-        ...Object.fromEntries(
-          paramKeys.map((k) => [k, typeof t.params[k] === 'object' ? JSON.stringify(t.params[k]) : t.params[k]]),
-        ),
-        valAccuracy: t.valAccuracy ?? '',
-        value: t.value ?? '',
-        epochs: t.epochs,
-        status: t.status,
-      })),
-      ['id', ...paramKeys, 'valAccuracy', 'value', 'epochs', 'status'],
-    ),
-  );
-  writeJson(o.outDir, 'summary.json', summary);
-  writeAtomic(
-    join(o.outDir, 'report.html'),
-    renderSweepReport({
-      sweepId,
-      config: cfg,
-      trials,
-      lecture: o.preset === 'lecture',
-      generatedAt: new Date().toISOString(),
-      best: summary.best
-        ? {
-            index: summary.best.index,
-            params: summary.best.params,
-            valAccuracy: summary.best.valAccuracy ?? NaN,
-            testAccuracy,
-          }
-        : null,
-    }),
-  );
-  store.finishSweep(sweepId, summary);
-  o.log.info(
-    { event: 'sweep-done', sweep: sweepId, ...summary },
-    summary.best
-      ? `sweep ${sweepId} done: ${summary.trials} trials; best #${summary.best.index} ${JSON.stringify(summary.best.params)}: validation accuracy ${((summary.best.valAccuracy ?? NaN) * 100).toFixed(2)}%, test accuracy ${((testAccuracy ?? NaN) * 100).toFixed(2)}%; report in ${join(o.outDir, 'report.html')}`
-      : `sweep ${sweepId} done: no trial finished`,
-  );
   return summary;
 }
