@@ -1,6 +1,7 @@
 // The live dashboard on the coordinator's port: a read-only page at `/` (static files from
-// coordinator/web/dashboard/, ECharts from node_modules — never a CDN), `/api/state` (the telemetry
-// snapshot as JSON) and `/api/events` (server-sent events: a `snapshot`, then every telemetry
+// coordinator/web/dashboard/: the page, its stylesheet and its script's ES modules, each under
+// /assets/; ECharts from node_modules — never a CDN), `/api/state` (the telemetry snapshot as
+// JSON) and `/api/events` (server-sent events: a `snapshot`, then every telemetry
 // event as it happens, step points batched every STEP_FLUSH_MS, and the worker list every
 // second). The server's gate applies (token: bearer header or the login cookie, unless
 // --public-dashboard); nothing served here contains the token.
@@ -45,13 +46,16 @@ interface Asset {
 }
 
 const TEXT = (t: string): string => `${t}; charset=utf-8`;
+/** the page's script: ES modules, dashboard.js the entry (index.html loads it with type="module") */
+export const DASHBOARD_MODULES = ['dashboard.js', 'state.js', 'format.js', 'header.js', 'tables.js', 'charts.js'];
 const ASSETS: Record<string, Asset> = {
   '/': { file: () => join(dashboardDir(), 'index.html'), type: TEXT('text/html'), cache: 'no-cache' },
-  '/assets/dashboard.js': {
-    file: () => join(dashboardDir(), 'dashboard.js'),
-    type: TEXT('text/javascript'),
-    cache: 'no-cache',
-  },
+  ...Object.fromEntries(
+    DASHBOARD_MODULES.map((f) => [
+      `/assets/${f}`,
+      { file: () => join(dashboardDir(), f), type: TEXT('text/javascript'), cache: 'no-cache' },
+    ]),
+  ),
   '/assets/dashboard.css': {
     file: () => join(dashboardDir(), 'dashboard.css'),
     type: TEXT('text/css'),

@@ -6,13 +6,14 @@
 // reach only the dashboard, whose script fills the page with textContent: checked here by
 // reading dashboard.js for HTML sinks.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderSweepReport } from '../../coordinator/report/sweep-report.js';
 import { Store } from '../../coordinator/store/store.js';
+import { DASHBOARD_MODULES } from '../../coordinator/web/dashboard.js';
 import { loginPage } from '../../coordinator/web/login.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import { html, raw } from '../../shared/html.js';
@@ -140,17 +141,32 @@ describe('hostile names in every page and report', () => {
   });
 
   it('the dashboard fills its page with textContent, never an HTML sink (worker names, run ids and config come as JSON)', () => {
-    const js = readFileSync(join(ROOT, 'coordinator/web/dashboard/dashboard.js'), 'utf8').replace(/\/\/.*$/gm, '');
-    for (const sink of [
-      'innerHTML',
-      'outerHTML',
-      'insertAdjacentHTML',
-      'document.write',
-      'DOMParser',
-      'createContextualFragment',
-    ]) {
-      expect(js, sink).not.toContain(sink);
+    const dir = join(ROOT, 'coordinator/web/dashboard');
+    const modules = readdirSync(dir).filter((f) => f.endsWith('.js'));
+    // every module of the page's script is served, and every one served is read here
+    expect(modules.sort()).toEqual([...DASHBOARD_MODULES].sort());
+    for (const f of modules) {
+      const js = readFileSync(join(dir, f), 'utf8').replace(/\/\/.*$/gm, '');
+      for (const sink of [
+        'innerHTML',
+        'outerHTML',
+        'insertAdjacentHTML',
+        'document.write',
+        'DOMParser',
+        'createContextualFragment',
+        'srcdoc',
+        'eval(',
+        'new Function',
+      ]) {
+        expect(js, `${f}: ${sink}`).not.toContain(sink);
+      }
     }
-    expect(js).toContain('textContent');
+    const all = modules.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+    expect(all).toContain('textContent');
+    // the page loads its script as a module from its own origin: no inline script (the CSP forbids it)
+    const page = readFileSync(join(dir, 'index.html'), 'utf8');
+    expect(page).toContain('<script type="module" src="assets/dashboard.js"></script>');
+    expect(page).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
+    expect(page).not.toMatch(/\son[a-z]+=/i);
   });
 });

@@ -1,0 +1,174 @@
+// The dashboard's tables: the workers (name, address, kernel, speed, state, heartbeat, job) and,
+// for a sweep, its section: progress, facts, the sortable trials table (a row's click shows
+// that trial's curves) and the parallel-coordinates chart. Cells are filled as text only.
+import { renderParallel } from './charts.js';
+import { $, ago, duration, el, fmt, int, isNum, paramText, pct } from './format.js';
+import { currentRun, dirty, now, S } from './state.js';
+
+export function renderWorkers() {
+  const body = $('workers').tBodies[0];
+  body.textContent = '';
+  for (const w of S.workers) {
+    const gone = w.state === 'gone';
+    const tr = el('tr', {
+      'data-worker': w.name,
+      'data-state': w.state,
+      'data-id': w.id,
+      'data-kernel': w.kernel || '',
+      class: gone ? 'gone' : '',
+    });
+    tr.appendChild(el('td', { class: 'name' }, w.name));
+    tr.appendChild(el('td', { class: 'address' }, w.address));
+    tr.appendChild(el('td', { class: 'kernel' }, w.kernel || '—'));
+    tr.appendChild(el('td', { class: 'num speed' }, w.samplesPerSecond > 0 ? int(w.samplesPerSecond) : '—'));
+    const st = el('td', { class: 'state-cell' });
+    st.appendChild(el('span', { class: 'state', 'data-state': w.state }, w.state));
+    tr.appendChild(st);
+    tr.appendChild(
+      el(
+        'td',
+        { class: 'heartbeat' },
+        gone ? `gone ${ago(w.goneAt)}${w.reason ? `: ${w.reason}` : ''}` : ago(w.lastHeartbeat),
+      ),
+    );
+    tr.appendChild(el('td', { class: 'job' }, w.job || '—'));
+    body.appendChild(tr);
+  }
+  $('workers-empty').hidden = S.workers.length > 0;
+}
+
+function trialColumns() {
+  const params = S.sweep ? S.sweep.parameters : [];
+  const metric = S.sweep ? S.sweep.metric.name : 'value';
+  return [
+    { key: 'index', label: '#', num: true, get: (t) => t.index },
+    ...params.map((p) => ({
+      key: `param:${p}`,
+      label: p,
+      get: (t) => (t.params ? t.params[p] : undefined),
+      text: paramText,
+    })),
+    { key: 'status', label: 'status', get: (t) => t.status },
+    { key: 'value', label: metric, num: true, get: (t) => t.value, text: (v) => fmt(v) },
+    { key: 'valAccuracy', label: 'val accuracy', num: true, get: (t) => t.valAccuracy, text: pct },
+    { key: 'epochs', label: 'epochs', num: true, get: (t) => t.epochs },
+  ];
+}
+
+function compare(a, b) {
+  const na = a === null || a === undefined;
+  const nb = b === null || b === undefined;
+  if (na || nb) return na && nb ? 0 : na ? 1 : -1; // missing values last, either way
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return String(paramText(a)).localeCompare(String(paramText(b)), 'en', { numeric: true });
+}
+
+function bestTrial() {
+  if (!S.sweep) return null;
+  const sign = S.sweep.metric.goal === 'minimize' ? 1 : -1;
+  let best = null;
+  for (const t of S.trials.values()) if (isNum(t.value) && (!best || sign * (t.value - best.value) < 0)) best = t;
+  return best;
+}
+
+function renderTrials(render) {
+  const cols = trialColumns();
+  const table = $('trials');
+  const head = table.tHead.rows[0];
+  const want = cols.map((c) => c.key).join('\n');
+  if (head.dataset.cols !== want) {
+    head.textContent = '';
+    for (const c of cols) {
+      const th = el(
+        'th',
+        { 'data-key': c.key, class: c.num ? 'num' : '', scope: 'col', title: `sort by ${c.label}` },
+        c.label,
+      );
+      th.addEventListener('click', () => {
+        S.sort = S.sort.key === c.key ? { key: c.key, dir: -S.sort.dir } : { key: c.key, dir: 1 };
+        dirty.trials = true;
+        render();
+      });
+      head.appendChild(th);
+    }
+    head.dataset.cols = want;
+  }
+  for (const th of head.cells) {
+    if (th.dataset.key === S.sort.key) th.setAttribute('aria-sort', S.sort.dir > 0 ? 'ascending' : 'descending');
+    else th.removeAttribute('aria-sort');
+  }
+  table.dataset.sortKey = S.sort.key;
+  table.dataset.sortDir = S.sort.dir > 0 ? 'asc' : 'desc';
+  const col = cols.find((c) => c.key === S.sort.key) || cols[0];
+  const rows = [...S.trials.values()].sort((a, b) => {
+    const va = col.get(a),
+      vb = col.get(b);
+    const na = va === null || va === undefined,
+      nb = vb === null || vb === undefined;
+    if (na || nb) return compare(va, vb) || a.index - b.index;
+    return S.sort.dir * compare(va, vb) || a.index - b.index;
+  });
+  const best = bestTrial();
+  const shown = currentRun();
+  const body = table.tBodies[0];
+  body.textContent = '';
+  for (const t of rows) {
+    const tr = el('tr', {
+      'data-index': t.index,
+      'data-status': t.status,
+      class:
+        `${best && best.index === t.index ? 'best' : ''} ${shown && t.runId === shown.info.id ? 'selected' : ''}`.trim(),
+    });
+    for (const c of cols) {
+      const v = c.get(t);
+      if (c.key === 'status') {
+        const td = el('td');
+        td.appendChild(el('span', { class: 'state', 'data-state': v }, v));
+        tr.appendChild(td);
+      } else {
+        tr.appendChild(el('td', { class: c.num ? 'num' : '', 'data-key': c.key }, c.text ? c.text(v) : paramText(v)));
+      }
+    }
+    tr.addEventListener('click', () => {
+      if (t.runId && S.runs.has(t.runId)) {
+        S.picked = t.runId;
+        dirty.charts = dirty.trials = true;
+        render();
+      }
+    });
+    body.appendChild(tr);
+  }
+}
+
+/** `render` redraws the page (after a click: a new sort order, a trial picked) */
+export function renderSweep(render) {
+  const sw = S.sweep;
+  $('sweep').hidden = !sw;
+  if (!sw) return;
+  $('sweep-id').textContent = sw.id;
+  $('sweep-status').textContent = sw.status;
+  $('sweep-status').dataset.status = sw.status;
+  const trials = [...S.trials.values()];
+  const done = trials.filter((t) => t.status === 'finished' || t.status === 'stopped' || t.status === 'failed').length;
+  const running = trials.filter((t) => t.status === 'running').length;
+  const sp = $('sweep-progress');
+  sp.dataset.done = String(done);
+  sp.dataset.total = String(sw.total);
+  $('sweep-progress-bar').style.width = `${sw.total ? (100 * done) / sw.total : 0}%`;
+  const elapsed = (now() - sw.startedAt) / 1000;
+  const etaS = sw.status === 'running' && done > 0 ? ((sw.total - done) * elapsed) / done : null;
+  const best = bestTrial();
+  $('sweep-facts').textContent = [
+    `${done} of ${sw.total} trials done`,
+    running ? `${running} running` : null,
+    best ? `best ${sw.metric.name} ${fmt(best.value)} (trial ${best.index})` : null,
+    `${sw.metric.goal} ${sw.metric.name}`,
+    sw.status === 'running' ? `ETA ${etaS === null ? 'estimating…' : duration(etaS)}` : null,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  if (dirty.trials) {
+    renderTrials(render);
+    renderParallel();
+  }
+}
