@@ -231,6 +231,17 @@ export function trialIndexFromId(id: string): number | null {
 
 export const pct2 = (v: number | null | undefined): string => (finite(v) ? `${(v * 100).toFixed(2)}%` : '-');
 
+/** a fraction in [0, 1] as a percentage with one decimal (the reports' charts and findings) */
+export const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
+
+/** a number for people: 3 significant digits, exponent form when very small or large */
+export function fmtNum(v: number): string {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(1).replace(/\.0e/, 'e');
+  return String(+v.toPrecision(3));
+}
+
 /** an ISO timestamp as "YYYY-MM-DD HH:MM:SS" (UTC) */
 export function when(iso: string | null): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '-';

@@ -1,6 +1,6 @@
-// `gradwire report`: one run or sweep as a self-contained HTML file (inline CSS and SVG, no
-// script, no request leaves the file: a CSP forbids every external source). A sweep's report
-// is the one written at the end of the sweep (sweep-report.ts), rebuilt from the store.
+// `gradwire report`: one run or sweep as a self-contained HTML file (inline CSS, SVG charts drawn
+// by charts.ts, no script, no request leaves the file: a CSP forbids every external source). A
+// sweep's report is the one written at the end of the sweep (sweep-report.ts), rebuilt from the store.
 import type { RunConfig } from '../../shared/config-types.js';
 import { canonicalJson, parseSweepConfig } from '../../shared/sweep/config.js';
 import type { SweepConfig } from '../../shared/sweep/types.js';
@@ -8,11 +8,11 @@ import { sha256Hex } from '../store/outputs.js';
 import type { RunSummary } from '../store/outputs.js';
 import type { Store, StoredEpochRow as EpochRow, RunRecord, SweepRecord } from '../store/store.js';
 import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
-import { fmtNum, frame, niceTicks, pct, polyline, px, svgDoc } from './svg.js';
+import { EPOCH_SERIES, epochChart, throughputChart } from './run-charts.js';
 import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
 import { rawValue, renderSweepReport, type SweepReportInput } from './sweep-report.js';
 import { CSS } from './style.js';
-import { finite, pct2, sweepBest, trialIndexFromId, when, type Found } from './experiments.js';
+import { finite, fmtNum, pct2, sweepBest, trialIndexFromId, when, type Found } from './experiments.js';
 
 /** the HTML report of what was found */
 export function renderFound(f: Found, generatedAt = new Date().toISOString()): string {
@@ -87,12 +87,6 @@ const RUN_CSS = `
 .status.stopped{background:#fff1c2}.status.running{background:#e8ecf3}
 table.kv th{font-weight:600;color:var(--muted);width:200px}table.kv td{white-space:normal;word-break:break-all}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}.chart h3{font-size:15px;margin:4px 0}
-.legend{display:flex;gap:16px;color:var(--muted);font-size:13px;margin:4px 0 8px}
-.legend span::before{content:"";display:inline-block;width:18px;height:0;border-top:3px solid;vertical-align:middle;margin-right:5px}
-.legend .train::before{border-color:var(--blue)}.legend .val::before{border-color:var(--accent)}.legend .lr::before{border-color:#2b8a3e}
-svg .series .line{fill:none;stroke-width:2}svg .series.train .line{stroke:var(--blue)}svg .series.val .line{stroke:var(--accent)}
-svg .series.lr .line{stroke:#2b8a3e}svg .series.train .pt{fill:var(--blue)}svg .series.val .pt{fill:var(--accent)}svg .series.lr .pt{fill:#2b8a3e}
-svg rect.sps{fill:var(--blue);opacity:.75}svg line.mean{stroke:var(--accent);stroke-width:2;stroke-dasharray:6 4}
 pre.json{background:#f3f5f9;border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;font-size:13px}
 .cfggrid{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}table.config caption{text-align:left;font-weight:600;padding-bottom:4px}
 table.config th{width:auto}details summary{cursor:pointer;color:var(--blue);margin:8px 0}code{font-size:13px}`;
@@ -245,75 +239,6 @@ function summarySection(inp: RunReportInput): SafeHtml {
 
 const fmt4 = (v: number | null | undefined): string => (finite(v) ? v.toFixed(4) : '-');
 
-interface Series {
-  key: string;
-  label: string;
-  cls: string;
-  points: Array<[number, number]>;
-}
-
-/** one x/y chart of per-epoch series: a line and a dot (with a tooltip) per point */
-function lineChart(o: {
-  title: string;
-  yLabel: string;
-  series: Series[];
-  percent?: boolean;
-  zero?: boolean;
-  yFmt?: (v: number) => string;
-}): SafeHtml {
-  const pts = o.series.flatMap((s) => s.points).filter(([x, y]) => finite(x) && finite(y));
-  if (pts.length === 0) return html`<div class="chart"><h3>${o.title}</h3>${note('No finite value recorded.')}</div>`;
-  const xs = pts.map(([x]) => x),
-    ys = pts.map(([, y]) => y);
-  let x0 = Math.min(...xs),
-    x1 = Math.max(...xs);
-  if (x1 <= x0) {
-    x0 -= 1;
-    x1 += 1;
-  }
-  let lo: number, hi: number;
-  if (o.percent) {
-    lo = Math.max(0, Math.floor(Math.min(...ys) * 20) / 20);
-    hi = Math.min(1, Math.ceil(Math.max(...ys) * 20) / 20);
-    if (hi <= lo) {
-      if (hi >= 1) lo = hi - 0.05;
-      else hi = lo + 0.05;
-    }
-  } else {
-    lo = o.zero ? Math.min(0, ...ys) : Math.min(...ys);
-    hi = Math.max(...ys);
-    const pad = (hi - lo) * 0.06 || Math.abs(hi) * 0.1 || 1;
-    if (!o.zero) lo -= pad;
-    hi += pad;
-  }
-  const yFmt = o.yFmt ?? (o.percent ? pct : fmtNum);
-  const fr = frame({
-    width: 520,
-    height: 280,
-    xDomain: [x0, x1],
-    yDomain: [lo, hi],
-    xTicks: niceTicks(x0, x1, Math.min(8, Math.max(1, x1 - x0))).filter(
-      (t) => Number.isInteger(t) && t >= Math.min(...xs) && t <= Math.max(...xs),
-    ),
-    yTicks: niceTicks(lo, hi, 5),
-    xFormat: String,
-    yFormat: yFmt,
-    xLabel: 'epoch',
-    yLabel: o.yLabel,
-  });
-  const groups = o.series.map((s) => {
-    const ok = s.points.filter(([x, y]) => finite(x) && finite(y));
-    const xy = ok.map(([x, y]) => [fr.x(x), fr.y(y)] as [number, number]);
-    const dots = ok.map(
-      ([x, y], k) =>
-        html`<circle class="pt" cx="${px(xy[k]![0])}" cy="${px(xy[k]![1])}" r="3"><title>${`${s.label}, epoch ${x}: ${o.percent ? pct2(y) : fmtNum(y)}`}</title></circle>`,
-    );
-    return html`<g class="series ${s.cls}" data-series="${s.key}" data-points="${ok.length}">${xy.length > 1 ? polyline(xy, 'line') : ''}${dots}</g>`;
-  });
-  const legend = html`<div class="legend">${o.series.map((s) => html`<span class="${s.cls}">${s.label}</span>`)}</div>`;
-  return html`<div class="chart"><h3>${o.title}</h3>${legend}${svgDoc(520, 280, `${o.title} per epoch`, [fr.axes, groups])}</div>`;
-}
-
 function curvesSection(inp: RunReportInput): SafeHtml {
   const e = inp.epochs;
   if (e.length === 0)
@@ -322,34 +247,28 @@ function curvesSection(inp: RunReportInput): SafeHtml {
       'Learning curves',
       note('No epochs recorded: the run ended (or is still in) its first epoch.'),
     );
-  const series = (key: keyof EpochRow, label: string, cls: string): Series => ({
-    key: String(key),
-    label,
-    cls,
-    points: e.map((r) => [r.epoch, r[key]]),
-  });
+  const S = EPOCH_SERIES;
   const charts = [
-    lineChart({
-      title: 'Loss',
-      yLabel: 'loss',
-      zero: true,
-      series: [series('trainLoss', 'train loss', 'train'), series('valLoss', 'validation loss', 'val')],
-    }),
-    lineChart({
+    epochChart({ id: 'loss', title: 'Loss', yName: 'loss', zero: true, epochs: e, series: [S.trainLoss, S.valLoss] }),
+    epochChart({
+      id: 'accuracy',
       title: 'Accuracy',
-      yLabel: 'accuracy',
+      yName: 'accuracy',
       percent: true,
-      series: [series('trainAccuracy', 'train accuracy', 'train'), series('valAccuracy', 'validation accuracy', 'val')],
+      epochs: e,
+      series: [S.trainAccuracy, S.valAccuracy],
     }),
   ];
   const lrs = e.map((r) => r.lr).filter(finite);
   if (lrs.length > 1 && Math.max(...lrs) !== Math.min(...lrs)) {
     charts.push(
-      lineChart({
+      epochChart({
+        id: 'lr',
         title: 'Learning rate',
-        yLabel: 'learning rate (last step of the epoch)',
+        yName: 'learning rate (last step of the epoch)',
         zero: true,
-        series: [series('lr', 'learning rate', 'lr')],
+        epochs: e,
+        series: [S.lr],
       }),
     );
   }
@@ -369,34 +288,11 @@ function throughputSection(inp: RunReportInput): SafeHtml {
   if (e.length === 0) return section('throughput', 'Throughput', note('No epochs recorded.'));
   const vals = e.map((r) => r.samplesPerSecond);
   const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-  const x0 = Math.min(...e.map((r) => r.epoch)) - 0.5,
-    x1 = Math.max(...e.map((r) => r.epoch)) + 0.5;
-  const hi = Math.max(...vals) * 1.1 || 1;
-  const W = 900,
-    H = 260;
-  const fr = frame({
-    width: W,
-    height: H,
-    xDomain: [x0, x1],
-    yDomain: [0, hi],
-    xTicks: niceTicks(x0 + 0.5, x1 - 0.5, Math.min(10, Math.max(1, e.length - 1))).filter((t) => Number.isInteger(t)),
-    yTicks: niceTicks(0, hi, 5),
-    xFormat: String,
-    yFormat: fmtNum,
-    xLabel: 'epoch',
-    yLabel: 'samples/s',
-  });
-  const bw = Math.max(1, Math.min(40, ((W - 80) / e.length) * 0.7));
-  const bars = e.map(
-    (r) =>
-      html`<rect class="sps" x="${px(fr.x(r.epoch) - bw / 2)}" y="${px(fr.y(r.samplesPerSecond))}" width="${px(bw)}" height="${px(fr.y(0) - fr.y(r.samplesPerSecond))}"><title>${`epoch ${r.epoch}: ${r.samplesPerSecond} samples/s`}</title></rect>`,
-  );
-  const meanLine = html`<line class="mean" x1="${px(fr.x(x0))}" x2="${px(fr.x(x1))}" y1="${px(fr.y(mean))}" y2="${px(fr.y(mean))}"><title>${`mean ${Math.round(mean)} samples/s`}</title></line>`;
   const s = inp.run.summary as RunSummary | null;
   return section(
     'throughput',
     'Throughput',
-    html`<p class="muted">${`Training samples per second of each epoch (time in training steps; validation not included). Mean ${Math.round(mean)} samples/s over ${e.length} epoch${e.length === 1 ? '' : 's'} (dashed line)${s ? `; the whole run: ${s.samplesPerSecond} samples/s` : ''}.`}</p><div data-bars="${e.length}">${svgDoc(W, H, 'training samples per second per epoch', [fr.axes, bars, meanLine])}</div>`,
+    html`<p class="muted">${`Training samples per second of each epoch (time in training steps; validation not included). Mean ${Math.round(mean)} samples/s over ${e.length} epoch${e.length === 1 ? '' : 's'} (dashed line)${s ? `; the whole run: ${s.samplesPerSecond} samples/s` : ''}.`}</p>${throughputChart(e, mean)}`,
   );
 }
 

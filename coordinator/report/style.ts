@@ -19,12 +19,5 @@ table.sortable thead th{position:sticky;top:0;cursor:pointer;user-select:none}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 .status{padding:0 6px;border-radius:4px;font-size:13px}.status.finished{background:#e3f4e8}.status.stopped{background:#fff1c2}
 .status.failed{background:#fde2e1}.status.queued,.status.running{background:#e8ecf3}
-svg{display:block;max-width:100%;height:auto}svg text{font:12px system-ui,"DejaVu Sans",sans-serif;fill:var(--fg)}svg .tick{fill:var(--muted)}
-svg .label{font-weight:600}svg .grid{stroke:#eceff4}svg .axis{stroke:#8a93a3}svg .halo{paint-order:stroke;stroke:#fff;stroke-width:3px}
-.best-line{fill:none;stroke:var(--accent);stroke-width:2.5}.dot{fill:var(--blue);opacity:.45}
-.curve{fill:none;stroke:var(--blue);stroke-width:1;opacity:.35}.curve.stopped{stroke-dasharray:4 3;stroke:#8a93a3}.curve.failed{stroke:#c92a2a;opacity:.6}
-.curve.best{stroke:var(--accent);stroke-width:3;opacity:1}path.trial{fill:none;stroke-width:1.2;opacity:.55}path.trial.best{stroke-width:3;opacity:1}
-path.trial.stopped,path.trial.failed,line.unfinished{stroke:#9aa1ad;stroke-dasharray:4 3;opacity:.7}path.best-halo{fill:none;stroke:#1d2330;stroke-width:6}
-.key{display:inline-block;margin-left:10px}.key::before{content:"";display:inline-block;width:18px;height:0;border-top:3px solid var(--accent);vertical-align:middle;margin-right:4px}
-.key.stopped::before{border-top:2px dashed #8a93a3}.key.failed::before{border-top:2px solid #c92a2a}
+.chart-svg svg{display:block;max-width:100%;height:auto}
 footer{max-width:1080px;margin:0 auto 24px;padding:0 20px;color:var(--muted);font-size:13px}`;

@@ -1,23 +1,12 @@
-// The sweep report: one self-contained HTML file (inline CSS, inline SVG, a tiny inline script
-// to sort the trials table). No request leaves the file: a CSP forbids every external source.
+// The sweep report: one self-contained HTML file (inline CSS, SVG charts drawn by sweep-charts.ts,
+// the inline script of sort-table.ts to sort the trials table). No request leaves the file: a CSP
+// forbids every external source.
 import type { ParamSpec, SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
-import {
-  fmtNum,
-  frame,
-  linearScale,
-  logScale,
-  logTicks,
-  niceTicks,
-  pct,
-  polyline,
-  px,
-  type Scale,
-  svgDoc,
-  viridis,
-  viridisStops,
-} from './svg.js';
 import { CSS } from './style.js';
 import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
+import { fmtNum, pct } from './experiments.js';
+import { bestSoFarChart, curvesChart, parallelChart, type Labels } from './sweep-charts.js';
+import { SORT_TABLE_SCRIPT } from './sort-table.js';
 
 export interface SweepReportInput {
   sweepId: string;
@@ -51,11 +40,6 @@ export function rawValue(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(+v.toPrecision(4));
   if (v === undefined) return '';
   return JSON.stringify(v) ?? String(v);
-}
-
-interface Labels {
-  param: (path: string) => string;
-  value: (path: string, v: unknown) => string;
 }
 
 function labels(lecture: boolean): Labels {
@@ -182,7 +166,9 @@ function findingsSection(inp: SweepReportInput, factors: Factor[], nDone: number
   const rows = factors.map((f) => {
     const top = f.groups.filter((g) => g.accs.length).sort((a, b) => mean(b.accs) - mean(a.accs))[0];
     const bar =
-      f.effect === null ? '' : html`<span class="bar" style="width:${px((f.effect / maxEffect) * 100)}%"></span>`;
+      f.effect === null
+        ? ''
+        : html`<span class="bar" style="width:${((f.effect / maxEffect) * 100).toFixed(1)}%"></span>`;
     return html`<tr><th scope="row">${f.label}</th><td>${top?.label ?? '–'}</td><td class="num">${f.effect === null ? '–' : `${(f.effect * 100).toFixed(1)} points`}</td><td class="barcell">${bar}</td></tr>`;
   });
   return section(
@@ -213,189 +199,38 @@ function bestSoFarSection(inp: SweepReportInput): SafeHtml {
   const { name, goal } = inp.config.metric;
   const done = inp.trials.filter((t) => t.status === 'finished' && fin(t.value)).sort((a, b) => a.index - b.index);
   if (done.length === 0) return section('best-so-far', 'Best so far', note('No trial has finished yet.'));
-  const better = (a: number, b: number): boolean => (goal === 'maximize' ? a > b : a < b);
-  let run = done[0]!.value!;
-  const pts = done.map((t) => {
-    if (better(t.value!, run)) run = t.value!;
-    return [t.index, run] as [number, number];
-  });
-  const vals = done.map((t) => t.value!);
-  const acc = name === 'valAccuracy';
-  let lo = Math.min(...vals),
-    hi = Math.max(...vals);
-  if (hi - lo < 1e-9) {
-    lo -= acc ? 0.01 : 0.05;
-    hi += acc ? 0.01 : 0.05;
-  }
-  [lo, hi] = [lo - (hi - lo) * 0.06, hi + (hi - lo) * 0.06];
   const maxIdx = Math.max(1, ...inp.trials.map((t) => t.index));
-  const fr = frame({
-    width: 900,
-    height: 300,
-    xDomain: [0, maxIdx],
-    yDomain: [lo, hi],
-    xTicks: niceTicks(0, maxIdx, 8).filter((t) => Number.isInteger(t)),
-    yTicks: niceTicks(lo, hi, 5),
-    xFormat: String,
-    yFormat: acc ? pct : fmtNum,
-    xLabel: 'trial index',
-    yLabel: name,
-  });
-  const dots = done.map(
-    (t) =>
-      html`<circle class="dot" cx="${px(fr.x(t.index))}" cy="${px(fr.y(t.value!))}" r="3"><title>${`trial ${t.index}: ${acc ? pct(t.value!) : fmtNum(t.value!)}`}</title></circle>`,
-  );
-  const step: Array<[number, number]> = [];
-  pts.forEach(([i, v], k) => {
-    if (k > 0) step.push([fr.x(i), fr.y(pts[k - 1]![1])]);
-    step.push([fr.x(i), fr.y(v)]);
-  });
   return section(
     'best-so-far',
     'Best so far',
-    html`<p class="muted">${`${goal === 'maximize' ? 'Highest' : 'Lowest'} ${name} after each finished trial, in trial index order; dots are the trials themselves.`}</p>${svgDoc(900, 300, `best ${name} so far by trial index`, [fr.axes, dots, polyline(step, 'best-line')])}`,
+    html`<p class="muted">${`${goal === 'maximize' ? 'Highest' : 'Lowest'} ${name} after each finished trial, in trial index order; dots are the trials themselves.`}</p>${bestSoFarChart(inp.config.metric, done, maxIdx)}`,
   );
 }
 
 function curvesSection(inp: SweepReportInput): SafeHtml {
   const withCurve = inp.trials.filter((t) => t.curve.some((c) => fin(c.valAccuracy))).sort((a, b) => a.index - b.index);
   if (withCurve.length === 0) return section('curves', 'Learning curves', note('No learning curve recorded yet.'));
-  const bestIdx = inp.best?.index;
-  const all = withCurve.flatMap((t) => t.curve.filter((c) => fin(c.valAccuracy)));
-  const maxEp = Math.max(1, ...all.map((c) => c.epoch));
-  const minEp = Math.min(maxEp - 1, ...all.map((c) => c.epoch));
-  const lo = Math.max(0, Math.floor(Math.min(...all.map((c) => c.valAccuracy)) * 20) / 20);
-  const hi = Math.min(1, Math.ceil(Math.max(...all.map((c) => c.valAccuracy)) * 20) / 20 || 1);
-  const fr = frame({
-    width: 900,
-    height: 340,
-    xDomain: [minEp, maxEp],
-    yDomain: [lo, hi > lo ? hi : lo + 0.05],
-    xTicks: niceTicks(minEp, maxEp, Math.min(10, maxEp - minEp)).filter((t) => Number.isInteger(t)),
-    yTicks: niceTicks(lo, hi > lo ? hi : lo + 0.05, 5),
-    xFormat: String,
-    yFormat: pct,
-    xLabel: 'epoch',
-    yLabel: 'validation accuracy',
-  });
-  const rank = (t: TrialRecord): number => (t.index === bestIdx ? 2 : t.status === 'finished' ? 0 : 1);
-  const order = [...withCurve].sort((a, b) => rank(a) - rank(b));
-  const lines = order.map((t) => {
-    const cls = t.index === bestIdx ? 'curve best' : `curve ${t.status}`;
-    const pts = t.curve
-      .filter((c) => fin(c.valAccuracy))
-      .map((c) => [fr.x(c.epoch), fr.y(c.valAccuracy)] as [number, number]);
-    const last = t.curve[t.curve.length - 1];
-    return polyline(
-      pts,
-      cls,
-      `trial ${t.index} (${t.status}): ${last ? pct(last.valAccuracy) : ''} at epoch ${last?.epoch ?? 0}`,
-    );
-  });
   return section(
     'curves',
     'Learning curves',
-    html`<p class="muted">Validation accuracy per epoch, one line per trial. <span class="key best">best trial</span> <span class="key stopped">stopped early</span> <span class="key failed">failed</span></p>${svgDoc(900, 340, 'validation accuracy per epoch for every trial', [fr.axes, lines])}`,
+    html`<p class="muted">Validation accuracy per epoch, one line per trial; the dot at a line's end names its trial.</p>${curvesChart(withCurve, inp.best?.index)}`,
   );
 }
 
-interface Axis {
-  label: string;
-  scale: Scale | null;
-  at: (v: unknown) => number | null;
-  ticks: Array<[number, string]>;
-}
-
 function parallelSection(inp: SweepReportInput, L: Labels): SafeHtml {
-  const { name, goal } = inp.config.metric;
+  const { name } = inp.config.metric;
   const rows = inp.trials.filter((t) => fin(t.value)).sort((a, b) => a.index - b.index);
   if (rows.length === 0) return section('parallel', 'Parallel coordinates', note('No trial has a metric value yet.'));
-  const W = 1000,
-    H = 380,
-    top = 46,
-    bottom = H - 40,
-    params = Object.entries(inp.config.parameters);
-  const n = params.length + 1,
-    xAt = (i: number): number => 80 + ((W - 160) * i) / Math.max(1, n - 1);
-  const axes: Axis[] = params.map(([path, spec]) => {
-    if (spec.distribution === 'values') {
-      const keys = spec.values.map((v) => JSON.stringify(v));
-      const y = (i: number): number =>
-        keys.length === 1 ? (top + bottom) / 2 : bottom - ((bottom - top) * i) / (keys.length - 1);
-      return {
-        label: L.param(path),
-        scale: null,
-        ticks: spec.values.map((v, i) => [y(i), L.value(path, v)] as [number, string]),
-        at: (v) => {
-          const i = keys.indexOf(JSON.stringify(v));
-          return i < 0 ? null : y(i);
-        },
-      };
-    }
-    const seen = rows.map((t) => t.params[path]).filter((v): v is number => fin(v as number));
-    const log = spec.distribution === 'log_uniform' && Math.min(spec.min, ...seen) > 0;
-    let lo = Math.min(spec.min, ...seen),
-      hi = Math.max(spec.max, ...seen);
-    if (hi <= lo) {
-      lo -= 1;
-      hi += 1;
-    }
-    const scale = (log ? logScale : linearScale)([lo, hi], [bottom, top]);
-    const ticks = log ? logTicks(lo, hi) : niceTicks(lo, hi, 5);
-    return {
-      label: L.param(path),
-      scale,
-      ticks: ticks.map((t) => [scale(t), fmtNum(t)] as [number, string]),
-      at: (v) => (fin(v as number) ? scale(v as number) : null),
-    };
-  });
-  // the metric axis and the colours span the finished trials; stopped and failed trials (grey)
-  // are clamped to the axis ends
-  const fins = rows.filter((t) => t.status === 'finished').map((t) => t.value!);
-  const vals = fins.length > 0 ? fins : rows.map((t) => t.value!);
-  let lo = Math.min(...vals),
-    hi = Math.max(...vals);
-  if (hi - lo < 1e-9) {
-    lo -= 0.01;
-    hi += 0.01;
-  }
-  const acc = name === 'valAccuracy',
-    mScale = linearScale([lo, hi], [bottom, top]);
-  const mAt = (v: number): number => mScale(Math.min(hi, Math.max(lo, v)));
-  axes.push({
-    label: name,
-    scale: mScale,
-    ticks: niceTicks(lo, hi, 5).map((t) => [mScale(t), acc ? pct(t) : fmtNum(t)]),
-    at: (v) => mAt(v as number),
-  });
-  const colour = (v: number): string => viridis(goal === 'maximize' ? (v - lo) / (hi - lo) : (hi - v) / (hi - lo));
-  const bestIdx = inp.best?.index;
-  const rank = (t: TrialRecord): number => (t.index === bestIdx ? 2 : t.status === 'finished' ? 1 : 0);
-  const order = [...rows].sort((a, b) => rank(a) - rank(b));
-  const lines = order.map((t) => {
-    const ys = axes.map((a, i) => a.at(i < params.length ? t.params[params[i]![0]] : t.value));
-    const d = ys
-      .map((y, i) => (y === null ? '' : `${i === 0 || ys[i - 1] === null ? 'M' : 'L'}${px(xAt(i))} ${px(y)}`))
-      .join(' ');
-    const cls = t.index === bestIdx ? 'trial best' : t.status === 'finished' ? 'trial' : `trial ${t.status}`;
-    const tip = `trial ${t.index} (${t.status}): ${params.map(([p]) => `${L.param(p)}=${L.value(p, t.params[p])}`).join(', ')}; ${name} ${acc ? pct(t.value!) : fmtNum(t.value!)}`;
-    const stroke = t.status === 'finished' ? colour(t.value!) : '#9aa1ad';
-    return html`${t.index === bestIdx ? html`<path class="best-halo" d="${d}"/>` : ''}<path class="${cls}" d="${d}" stroke="${stroke}"><title>${tip}</title></path>`;
-  });
-  const axisMarks = axes.map((a, i) => {
-    const x = xAt(i);
-    return html`<g class="paxis"><line class="axis" x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${bottom}"/><text class="label" x="${px(x)}" y="${top - 22}" text-anchor="middle">${a.label}</text>${a.ticks.map(
-      ([y, s]) => {
-        const d = i === axes.length - 1 ? 1 : -1; // the metric's ticks on its right
-        return html`<line class="axis" x1="${px(x + 4 * d)}" x2="${px(x)}" y1="${px(y)}" y2="${px(y)}"/><text class="tick halo" x="${px(x + 7 * d)}" y="${px(y + 4)}" text-anchor="${d > 0 ? 'start' : 'end'}">${s}</text>`;
-      },
-    )}</g>`;
-  });
-  const legend = html`<defs><linearGradient id="pc-grad">${viridisStops()}</linearGradient></defs><text class="tick" x="${W - 290}" y="${H - 12}" text-anchor="end">worse ${name}</text><rect x="${W - 282}" y="${H - 22}" width="180" height="12" fill="url(#pc-grad)"/><text class="tick" x="${W - 94}" y="${H - 12}">better</text>${rows.some((t) => t.status !== 'finished') ? html`<line class="unfinished" x1="80" x2="110" y1="${H - 16}" y2="${H - 16}"/><text class="tick" x="116" y="${H - 12}">stopped or failed (not coloured, clamped to the axis)</text>` : ''}`;
+  const log = Object.values(inp.config.parameters).some((s) => s.distribution === 'log_uniform')
+    ? ' Log-uniform parameters use a log axis.'
+    : '';
+  const unfinished = rows.some((t) => t.status !== 'finished')
+    ? ' Stopped and failed trials are grey and dashed, clamped to the metric axis.'
+    : '';
   return section(
     'parallel',
     'Parallel coordinates',
-    html`<p class="muted">${`One line per trial with a ${name}, through the value of each parameter; colour shows the ${name} of finished trials, the thick outlined line is the best trial.${axes.length > 1 && params.some(([, s]) => s.distribution === 'log_uniform') ? ' Log-uniform parameters use a log axis.' : ''}`}</p>${svgDoc(W, H, 'parallel coordinates of parameters and metric', [legend, lines, axisMarks])}`,
+    html`<p class="muted">${`One line per trial with a ${name}, through the value of each parameter; colour shows the ${name} of finished trials (red worse, green better), the thick outlined line is the best trial.${unfinished}${log}`}</p>${parallelChart(inp.config, rows, inp.best?.index, L)}`,
   );
 }
 
@@ -440,12 +275,6 @@ function trialsSection(inp: SweepReportInput, L: Labels): SafeHtml {
   );
 }
 
-const SORT_SCRIPT = `document.querySelectorAll('table.sortable').forEach(function(t){var hs=t.querySelectorAll('thead th');hs.forEach(function(th,i){th.tabIndex=0;
-function go(){var asc=th.getAttribute('aria-sort')!=='ascending';hs.forEach(function(h){h.removeAttribute('aria-sort')});th.setAttribute('aria-sort',asc?'ascending':'descending');
-var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows);function k(r){var c=r.cells[i];return c.hasAttribute('data-v')?c.getAttribute('data-v'):c.textContent}
-rows.sort(function(x,y){var a=k(x),c=k(y);if(a===''||c==='')return(a==='')-(c==='');var na=Number(a),nc=Number(c);var d=isNaN(na)||isNaN(nc)?a.localeCompare(c):na-nc;return asc?d:-d});
-rows.forEach(function(r){b.appendChild(r)})}th.addEventListener('click',go);th.addEventListener('keydown',function(e){if(e.key==='Enter'||e.key===' '){e.preventDefault();go()}})})});`;
-
 /** the whole report as one HTML document */
 export function renderSweepReport(inp: SweepReportInput): string {
   const L = labels(inp.lecture);
@@ -473,7 +302,7 @@ ${perValueSection(inp, factors)}
 ${trialsSection(inp, L)}
 </main>
 <footer>${`Generated ${inp.generatedAt} by gradwire.`}</footer>
-<script>${raw(SORT_SCRIPT)}</script>
+<script>${raw(SORT_TABLE_SCRIPT)}</script>
 </body></html>
 `.value;
 }

@@ -120,10 +120,12 @@ describe('gradwire report in headless Chromium', () => {
         // parallel coordinates: one line per finished trial (all of them finish: no early stopping)
         const finished = trials.filter((c) => c[c.length - 1] === 'finished').length;
         expect(finished).toBe(trials.length);
-        expect(await page.locator('section#parallel svg path.trial').count()).toBe(finished);
-        expect(await page.locator('section#parallel svg path.trial.best').count()).toBe(1);
-        // the learning curves: a line per trial with a curve
-        expect(await page.locator('section#curves svg polyline').count()).toBe(trials.length);
+        const lines = ['trial', 'best'].map((k) => `section#parallel svg [data-series="${k}"]`).join(', ');
+        expect(await page.locator(lines).count()).toBe(finished);
+        expect(await page.locator('section#parallel svg [data-series="best"]').count()).toBe(1);
+        // the learning curves: a line per trial with a curve, each ending in a dot for its trial
+        expect(await page.locator('section#curves svg path.line').count()).toBe(trials.length);
+        expect(await page.locator('section#curves svg [data-series^="trial-"]').count()).toBe(trials.length);
         // sorting the trials table still works from file://
         await page.locator('#trials-table thead th').first().click();
         await page.locator('#trials-table thead th').first().click();
@@ -149,11 +151,14 @@ describe('gradwire report in headless Chromium', () => {
         const epochs = readFileSync(join(runOut, 'epochs.csv'), 'utf8').trim().split('\n').length - 1;
         expect(epochs).toBe(10);
         for (const series of ['trainLoss', 'valLoss', 'trainAccuracy', 'valAccuracy', 'lr']) {
-          expect(await page.locator(`section#curves g[data-series="${series}"] circle`).count(), series).toBe(epochs);
+          expect(await page.locator(`section#curves svg [data-series="${series}"]`).count(), series).toBe(epochs);
         }
         // the cosine schedule changes the learning rate: its chart is there
         expect(await page.locator('section#curves svg').count()).toBe(3);
-        expect(await page.locator('section#throughput rect.sps').count()).toBe(epochs);
+        // the charts really rendered with a size
+        for (const id of ['loss', 'accuracy', 'lr', 'throughput'])
+          expect((await page.locator(`[data-chart="${id}"] svg`).boundingBox())!.width, id).toBeGreaterThan(300);
+        expect(await page.locator('section#throughput svg [data-series="samplesPerSecond"]').count()).toBe(epochs);
         expect(await page.locator('#epochs-table tbody tr').count()).toBe(epochs);
         // biome-ignore lint/performance/useDomNodeTextContent: playwright's innerText() is the rendered text a reader sees
         const summary = await page.locator('section#summary').innerText();

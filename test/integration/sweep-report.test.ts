@@ -177,6 +177,11 @@ describe('renderSweepReport: findings', () => {
     expect(html.split('\n').length).toBeLessThan(400);
   });
 
+  it('the same input renders the same bytes (chart ids do not depend on what was rendered before)', () => {
+    renderSweepReport({ ...input, sweepId: 'another' });
+    expect(renderSweepReport(lectureInput())).toBe(html);
+  });
+
   it('batch norm: the on/off sentence carries the independently computed means, bests and difference', () => {
     const on = byValue('model.norm', 'batch'),
       off = byValue('model.norm', 'none');
@@ -297,7 +302,7 @@ describe('renderSweepReport: findings', () => {
     expect([...out.matchAll(/<section id="([^"]+)">/g)].map((m) => m[1])).toEqual(SECTIONS);
     expect(out).toContain('No trial has finished yet, so there are no findings.');
     expect(out).toContain('No trial has finished yet; no configuration was chosen.');
-    expect(out).not.toContain('<polyline');
+    expect(out).not.toContain('<svg');
     expect((out.match(/<tr class="queued">/g) ?? []).length).toBe(72);
   });
 });
@@ -347,16 +352,32 @@ describe.skipIf(noBrowser !== null)(
       const withCurve = input.trials.filter((t) => t.curve.length > 0).length;
       const withValue = input.trials.filter((t) => t.value !== null).length;
       expect(withCurve).toBe(69);
-      expect(await page.locator('#best-so-far svg polyline').count()).toBe(1);
-      expect(await page.locator('#curves svg polyline').count()).toBe(withCurve);
-      expect(await page.locator('#curves svg polyline.best').count()).toBe(1);
-      expect(await page.locator('#parallel svg path.trial').count()).toBe(withValue);
-      expect(await page.locator('#parallel svg path.trial.best').count()).toBe(1);
-      // one axis per parameter plus the metric; categorical axes tick their values
-      expect(await page.locator('#parallel g.paxis').count()).toBe(5);
-      const labels = await page.locator('#parallel g.paxis text').allTextContents();
-      for (const v of ['relu', 'gelu', 'he_normal', 'on', 'off', '0.5', 'Batch norm', 'valAccuracy'])
-        expect(labels).toContain(v);
+      const finished = input.trials.filter((t) => t.status === 'finished').length;
+      // best so far: one step line over a dot per finished trial
+      expect(await page.locator('#best-so-far svg path.line').count()).toBe(1);
+      expect(await page.locator('#best-so-far svg [data-series="trial"]').count()).toBe(finished);
+      // a line per trial with a curve, each ending in one dot titled with its trial
+      expect(await page.locator('#curves svg path.line').count()).toBe(withCurve);
+      expect(await page.locator('#curves svg [data-series^="trial-"]').count()).toBe(withCurve);
+      const best = page.locator(`#curves svg [data-series="trial-${input.best!.index}"]`);
+      expect(await best.count()).toBe(1);
+      expect(await best.locator('title').textContent()).toBe(
+        `trial ${input.best!.index} (finished): ${pct(input.best!.valAccuracy)} at epoch ${EPOCHS}`,
+      );
+      // parallel coordinates: a line per trial with a value, the best one once (plus its outline)
+      const lines =
+        '#parallel svg [data-series="trial"], #parallel svg [data-series="unfinished"], #parallel svg [data-series="best"]';
+      expect(await page.locator(lines).count()).toBe(withValue);
+      expect(await page.locator('#parallel svg [data-series="best"]').count()).toBe(1);
+      expect(await page.locator('#parallel svg [data-series="unfinished"]').count()).toBe(withValue - finished);
+      // one axis per parameter plus the metric, named; categorical axes tick their values
+      const labels = await page.locator('#parallel svg text').allTextContents();
+      for (const v of ['Dropout rate', 'Activation', 'Initialization', 'Batch norm', 'valAccuracy'])
+        expect(
+          labels.filter((l) => l === v),
+          v,
+        ).toHaveLength(1);
+      for (const v of ['relu', 'gelu', 'he_normal', 'on', 'off', '0.5']) expect(labels).toContain(v);
       // the SVGs really rendered with a size
       for (const id of ['best-so-far', 'curves', 'parallel']) {
         expect((await page.locator(`#${id} svg`).boundingBox())!.width, id).toBeGreaterThan(800);
