@@ -91,8 +91,9 @@ export function curvesChart(withCurve: TrialRecord[], bestIdx: number | undefine
   const all = curves.flat();
   const maxEp = Math.max(1, ...all.map((c) => c.epoch));
   const minEp = Math.min(maxEp - 1, ...all.map((c) => c.epoch));
-  const lo = Math.max(0, Math.floor(Math.min(...all.map((c) => c.valAccuracy)) * 20) / 20);
-  const hi = Math.min(1, Math.ceil(Math.max(...all.map((c) => c.valAccuracy)) * 20) / 20 || 1);
+  // whole 10% steps, so that the axis ends are ticks
+  const lo = Math.max(0, Math.floor(Math.min(...all.map((c) => c.valAccuracy)) * 10) / 10);
+  const hi = Math.min(1, Math.ceil(Math.max(...all.map((c) => c.valAccuracy)) * 10) / 10 || 1);
   const present = new Set(order.map(kind));
   const hooks: SeriesHooks[] = order.map((t, k) => ({
     key: `trial-${t.index}`,
@@ -110,7 +111,7 @@ export function curvesChart(withCurve: TrialRecord[], bestIdx: number | undefine
         data: ['best', 'finished', 'stopped', 'failed'].filter((k) => present.has(k)).map((k) => CURVE_STYLE[k]!.name),
       },
       xAxis: intAxis('epoch', minEp, maxEp),
-      yAxis: valueAxis('validation accuracy', lo, hi > lo ? hi : lo + 0.05, pct),
+      yAxis: valueAxis('validation accuracy', lo, hi > lo ? hi : lo + 0.1, pct),
       series: order.map((t, k) => {
         const s = CURVE_STYLE[kind(t)]!;
         const pts = curves[k]!;
@@ -210,7 +211,7 @@ export function parallelChart(
       animation: false,
       parallel: {
         left: 80,
-        right: 150,
+        right: 160,
         top: 50,
         bottom: 30,
         parallelAxisDefault: { nameLocation: 'end', nameGap: 16, nameTextStyle: { fontSize: 12, fontWeight: 'bold' } },
@@ -227,7 +228,7 @@ export function parallelChart(
         top: 'middle',
         itemHeight: 160,
         calculable: false,
-        text: [`${name} ${fmt(hi)}`, fmt(lo)],
+        text: [fmt(hi), fmt(lo)],
         textStyle: { fontSize: 11 },
       },
       series,

@@ -99,6 +99,44 @@ describe('renderChart', () => {
     expect(out).toContain(`aria-label="a chart of ${escaped}"`);
   });
 
+  it('escapes axis names and category labels, parallel axes included', () => {
+    const escaped = '&lt;script&gt;alert(1)&lt;/script&gt;&quot;';
+    const cartesian = renderChart({
+      ...lineChart('axes'),
+      option: {
+        ...baseOption(),
+        xAxis: { type: 'category', name: EVIL, data: [EVIL, 'b'] },
+        yAxis: { type: 'value', name: EVIL },
+        series: [{ name: 'a', type: 'bar', data: [1, 2] }],
+      },
+      series: [{ key: 'a', tip: (i) => `${EVIL} ${i}` }],
+    }).value;
+    const parallel = renderChart({
+      id: 'par',
+      width: 600,
+      height: 300,
+      label: 'p',
+      option: {
+        parallelAxis: [
+          { dim: 0, name: EVIL, type: 'category', data: [EVIL, 'x'] },
+          { dim: 1, name: 'm', type: 'value' },
+        ],
+        series: [{ type: 'parallel', data: [[EVIL, 1]] }],
+      },
+      series: [{ key: 'trial', tip: () => EVIL }],
+    }).value;
+    for (const [out, texts] of [
+      [cartesian, 3], // x axis name and category label, y axis name
+      [parallel, 2], // axis name and category label
+    ] as const) {
+      expect(out).not.toMatch(/<script/i);
+      expect(out).not.toContain(EVIL);
+      expect(out.split(`>${escaped}</text>`).length - 1).toBe(texts);
+    }
+    expect(parallel).toContain(`data-series="trial" data-index="0"`);
+    expect(parallel).toContain(`<title>${escaped}</title>`);
+  });
+
   it('refuses an id that could not prefix SVG ids', () => {
     expect(() => renderChart(lineChart('a "b"'))).toThrow(/chart id/);
   });
