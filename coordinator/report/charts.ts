@@ -78,7 +78,8 @@ export function renderChart(c: Chart): SafeHtml {
   const svg = echartsSvg(c.option, c.width, c.height)
     .replace(/<style\b[\s\S]*?<\/style>/g, '') // :hover rules (a pointer cursor on nothing clickable)
     .replace(/ class="zr\d+-cls-\d+"/g, '')
-    .replace(/\bzr\d+-/g, `${c.id}-`) // the renderer's instance counter would differ from render to render
+    // ids carry the renderer's instance counter, which would differ from render to render
+    .replace(/(id="|url\(#)zr\d+-/g, `$1${c.id}-`)
     .replace(/>\s*\n\s*</g, '><')
     .replace(/ pointer-events="visible"/g, '')
     .replace(DATA_ITEM, (_all, s: string, i: string, type: string, rest: string, close: string | undefined) => {

@@ -86,6 +86,8 @@ describe('renderChart', () => {
     expect(svg).not.toContain('<style');
     expect(svg).not.toContain('\n');
     expect(renderChart(lineChart('other')).value).toMatch(/clip-path="url\(#other-c\d+\)"/);
+    // only ids are renamed, never text that looks like one
+    expect(renderChart(lineChart('other', 'zr0-c0')).value).toContain('>zr0-c0</text>');
   });
 
   it('escapes user text: series names (in the legend), labels and tooltips', () => {
