@@ -79,12 +79,13 @@ const CURVE_STYLE: Record<string, { name: string; color: string; width: number; 
   finished: { name: 'finished', color: PALETTE[0]!, width: 1, opacity: 0.4 },
   stopped: { name: 'stopped early', color: GREY, width: 1.2, opacity: 0.8, dashed: true },
   failed: { name: 'failed', color: RED, width: 1.2, opacity: 0.7 },
+  running: { name: 'running', color: PALETTE[4]!, width: 1.2, opacity: 0.8 },
 };
 
 /** validation accuracy per epoch, a line per trial ending in a dot with its tooltip; the best on top */
 export function curvesChart(withCurve: TrialRecord[], bestIdx: number | undefined): SafeHtml {
   const kind = (t: TrialRecord): string =>
-    t.index === bestIdx ? 'best' : t.status in CURVE_STYLE ? t.status : 'stopped';
+    t.index === bestIdx ? 'best' : t.status in CURVE_STYLE ? t.status : 'running';
   const rank = (t: TrialRecord): number => (t.index === bestIdx ? 2 : t.status === 'finished' ? 0 : 1);
   const order = [...withCurve].sort((a, b) => rank(a) - rank(b) || a.index - b.index);
   const curves = order.map((t) => t.curve.filter((c) => fin(c.valAccuracy)));
@@ -108,7 +109,9 @@ export function curvesChart(withCurve: TrialRecord[], bestIdx: number | undefine
       ...baseOption(),
       legend: {
         top: 0,
-        data: ['best', 'finished', 'stopped', 'failed'].filter((k) => present.has(k)).map((k) => CURVE_STYLE[k]!.name),
+        data: Object.keys(CURVE_STYLE)
+          .filter((k) => present.has(k))
+          .map((k) => CURVE_STYLE[k]!.name),
       },
       xAxis: intAxis('epoch', minEp, maxEp),
       yAxis: valueAxis('validation accuracy', lo, hi > lo ? hi : lo + 0.1, pct),
