@@ -360,6 +360,20 @@ describe('gradwire report ID: a run', () => {
     expect(JSON.parse(unescapeHtml(pre))).toEqual(json(join(outA, 'config.json')));
   });
 
+  it('the same run renders the same bytes, charts included, whatever was rendered before', () => {
+    const s = json(join(outA, 'summary.json'));
+    const reader = Store.open(join(dir, 'runs', 'gradwire.db'), { readonly: true });
+    try {
+      const found = findExperiment([reader], s.runId)!;
+      const first = renderFound(found, '2026-01-01T00:00:00Z');
+      expect(first).toContain('data-chart="loss"');
+      renderFound(findExperiment([reader], json(join(outB, 'summary.json')).runId)!, 'x');
+      expect(renderFound(found, '2026-01-01T00:00:00Z')).toBe(first);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('the distributed run says so, with its workers', () => {
     const s = json(join(outB, 'summary.json'));
     const file = join(dir, 'reports', 'b.html');
