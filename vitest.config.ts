@@ -1,7 +1,7 @@
-import { defineConfig } from 'vitest/config';
-
 // `npm test`: unit and integration suites. `npm run test:e2e` (GRADWIRE_E2E=1): the slow
 // end-to-end suites, run by CI as well.
+import { defineConfig } from 'vitest/config';
+
 const e2e = process.env.GRADWIRE_E2E === '1';
 
 export default defineConfig({

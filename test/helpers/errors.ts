@@ -1,3 +1,4 @@
+// Test helper: run a function that must fail with a UserError (a clear, coded message) and return the error.
 import { expect } from 'vitest';
 import { UserError } from '../../shared/errors.js';
 
