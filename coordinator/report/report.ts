@@ -6,7 +6,7 @@ import { canonicalJson, parseSweepConfig } from '../../shared/sweep/config.js';
 import type { SweepConfig } from '../../shared/sweep/types.js';
 import { sha256Hex } from '../store/outputs.js';
 import type { RunSummary } from '../store/outputs.js';
-import type { Store, StoredEpochRow as EpochRow, RunRecord, SweepRecord } from '../store/store.js';
+import type { Store, StoredEpochRow, RunRecord, SweepRecord } from '../store/store.js';
 import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
 import { EPOCH_SERIES, epochChart, throughputChart } from './run-charts.js';
 import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
@@ -70,7 +70,7 @@ export function sweepReportInput(store: Store, rec: SweepRecord, generatedAt: st
 
 export interface RunReportInput {
   run: RunRecord;
-  epochs: EpochRow[];
+  epochs: StoredEpochRow[];
   /** the store it came from */
   store: string;
   /** a sweep's trial: its sweep, index and parameters */
@@ -272,7 +272,7 @@ function curvesSection(inp: RunReportInput): SafeHtml {
       }),
     );
   }
-  const bestVal = e.reduce<EpochRow | null>(
+  const bestVal = e.reduce<StoredEpochRow | null>(
     (b, r) => (finite(r.valAccuracy) && (!b || r.valAccuracy > b.valAccuracy) ? r : b),
     null,
   );

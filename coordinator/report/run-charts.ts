@@ -1,14 +1,14 @@
 // The run report's charts, as ECharts options for charts.ts: the learning curves per epoch (loss,
 // accuracy, and the learning rate when a schedule changes it) and the training throughput per
 // epoch (bars, with their mean as a dashed line). Colours as on the dashboard's per-epoch chart.
-import type { StoredEpochRow as EpochRow } from '../store/store.js';
+import type { StoredEpochRow } from '../store/store.js';
 import { PALETTE, baseOption, intAxis, renderChart, valueAxis, type SeriesHooks } from './charts.js';
 import { finite, fmtNum, pct, pct2 } from './experiments.js';
 import { html, type SafeHtml } from '../../shared/html.js';
 
 export interface EpochSeries {
-  /** the EpochRow field: the series' key in the SVG (data-series) */
-  key: keyof EpochRow;
+  /** the StoredEpochRow field: the series' key in the SVG (data-series) */
+  key: keyof StoredEpochRow;
   label: string;
   color: string;
   dashed?: boolean;
@@ -46,7 +46,7 @@ export function epochChart(o: {
   id: string;
   title: string;
   yName: string;
-  epochs: EpochRow[];
+  epochs: StoredEpochRow[];
   series: EpochSeries[];
   percent?: boolean;
   zero?: boolean;
@@ -93,7 +93,7 @@ export function epochChart(o: {
 }
 
 /** training samples per second of each epoch, a bar each, and their mean */
-export function throughputChart(epochs: EpochRow[], mean: number): SafeHtml {
+export function throughputChart(epochs: StoredEpochRow[], mean: number): SafeHtml {
   return renderChart({
     id: 'throughput',
     width: 1000,
