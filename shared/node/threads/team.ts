@@ -1,0 +1,337 @@
+// A thread team: N compute threads (node:worker_threads) in this process over one copy of the
+// dataset and one copy of the weights, both in SharedArrayBuffers. A pass splits a contiguous
+// run of microbatches into contiguous shares, one per thread; at each BatchNorm layer it
+// gathers the threads' partial values in microbatch order and yields them as one request (as
+// trainPass does), and at the end it merges the threads' pre-reduced blocks into the maximal
+// aligned blocks of the whole run in the fixed tree (reduce.ts) — so the result is the same
+// bits as one thread computing the whole run, and as the in-process reference (invariant I1).
+// Used by the Node worker (`gradwire worker --threads N`) and by `gradwire train` on one machine.
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { ModelConfig } from '../../config-types.js';
+import type { Dataset } from '../../data/dataset.js';
+import type { SyncReply, SyncRequest } from '../../engine/pass.js';
+import { addInto, alignedBlocks, treeReduce } from '../../engine/reduce.js';
+import type { ResultBlock } from '../../engine/sharded.js';
+import type { KernelVariant } from '../../kernels/kernels.js';
+import type { FromThread, SharedDatasetParts, ThreadFault, ThreadInit, ToThread } from './messages.js';
+
+export type { ThreadFault } from './messages.js';
+
+/** A thread failed (threw, or exited) during a pass: the pass is abandoned; the team has
+ *  replaced the thread, and the same pass can be run again. */
+export class ThreadLostError extends Error {}
+
+export interface TeamOptions {
+  threads: number;
+  model: ModelConfig;
+  variant: KernelVariant;
+  data: Dataset;
+  microbatch: number;
+  seed: number;
+  /** tests: make one thread throw or exit in its pass of one step (once) */
+  fault?: ThreadFault;
+  /** told when a thread is lost and replaced */
+  onThreadLost?: (index: number, reason: string) => void;
+}
+
+/** What a pass of the team returns: the run's maximal aligned blocks, and per thread the
+ *  microbatches it computed and its compute time (ms). */
+export interface TeamOutcome {
+  blocks: ResultBlock[];
+  threads: Array<{ microbatches: number; computeMs: number }>;
+}
+
+const ownExt = extname(fileURLToPath(import.meta.url));
+const ENTRY = new URL(`./compute-thread${ownExt}`, import.meta.url).href;
+
+/** Start a compute thread. Run from TypeScript sources, the thread starts in boot.mjs, which
+ *  registers tsx's loader first: Node 20 does not hand a --import loader on to worker threads. */
+function spawnThread(init: ThreadInit): Worker {
+  if (ownExt !== '.ts') return new Worker(new URL(ENTRY), { workerData: init });
+  return new Worker(new URL('./boot.mjs', import.meta.url), { workerData: { ...init, entry: ENTRY } });
+}
+
+function shared<T extends Float32Array | Int32Array | Uint8Array>(a: T): T {
+  const Ctor = a.constructor as new (b: SharedArrayBuffer) => T;
+  const copy = new Ctor(new SharedArrayBuffer(a.byteLength));
+  copy.set(a as never);
+  return copy;
+}
+
+/** The dataset over SharedArrayBuffers (one copy, read by every thread). */
+export function shareDataset(d: Dataset): Dataset {
+  const parts: SharedDatasetParts = {
+    name: d.name,
+    n: d.n,
+    features: d.features,
+    classes: d.classes,
+    x: d.x.buffer instanceof SharedArrayBuffer ? d.x : shared(d.x),
+    y: d.y.buffer instanceof SharedArrayBuffer ? d.y : shared(d.y),
+    ...(d.xLevels ? { xLevels: d.xLevels.buffer instanceof SharedArrayBuffer ? d.xLevels : shared(d.xLevels) } : {}),
+    ...(d.xTable ? { xTable: shared(d.xTable) } : {}),
+  };
+  return { ...d, ...parts };
+}
+
+/** One thread's end of the team: its messages in order, and whether it is alive. */
+class Member {
+  private queue: FromThread[] = [];
+  private waiting: { resolve: (m: FromThread) => void; reject: (e: Error) => void } | null = null;
+  private lost: string | null = null;
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly index: number,
+    readonly thread: Worker,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      const first = (m: FromThread): void => {
+        if (m.type === 'ready') resolve();
+      };
+      thread.once('message', first);
+      thread.once('error', reject);
+      thread.once('exit', (code) => reject(new Error(`thread ${index} exited with ${code} while starting`)));
+    });
+    this.ready.catch(() => {});
+    thread.on('message', (m: FromThread) => {
+      if (m.type === 'ready') return;
+      if (this.waiting) {
+        const w = this.waiting;
+        this.waiting = null;
+        w.resolve(m);
+      } else this.queue.push(m);
+    });
+    thread.on('error', (e) => this.fail(`threw: ${e.message}`));
+    thread.on('exit', (code) => this.fail(`exited with code ${code}`));
+  }
+
+  get alive(): boolean {
+    return this.lost === null;
+  }
+
+  private fail(reason: string): void {
+    if (this.lost !== null) return;
+    this.lost = reason;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.reject(new ThreadLostError(`thread ${this.index} ${reason}`));
+  }
+
+  send(msg: ToThread): void {
+    this.thread.postMessage(msg);
+  }
+
+  /** the next message of pass `pass` (older passes' messages are dropped) */
+  async receive(pass: number): Promise<FromThread> {
+    for (;;) {
+      const m =
+        this.queue.shift() ??
+        (await new Promise<FromThread>((resolve, reject) => {
+          if (this.lost !== null) reject(new ThreadLostError(`thread ${this.index} ${this.lost}`));
+          else this.waiting = { resolve, reject };
+        }));
+      if (m.type !== 'ready' && m.pass === pass) return m;
+    }
+  }
+}
+
+export class ThreadTeam {
+  private members: Member[] = [];
+  private readonly params: Float32Array;
+  private version = 0;
+  private passes = 0;
+  private closed = false;
+
+  private constructor(
+    private readonly o: TeamOptions,
+    readonly data: Dataset,
+    paramCount: number,
+  ) {
+    this.params = new Float32Array(new SharedArrayBuffer(paramCount * 4));
+  }
+
+  /** Start `threads` compute threads over a shared copy of `data` and wait until each has
+   *  built its model and warmed up. Use `team.data` (the shared copy) from then on. */
+  static async start(o: TeamOptions, paramCount: number): Promise<ThreadTeam> {
+    const team = new ThreadTeam(o, shareDataset(o.data), paramCount);
+    team.members = Array.from({ length: o.threads }, (_, i) => team.spawn(i, o.fault));
+    try {
+      await Promise.all(team.members.map((m) => m.ready));
+    } catch (e) {
+      await team.close();
+      throw e;
+    }
+    return team;
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+
+  private spawn(index: number, fault?: ThreadFault): Member {
+    const d = this.data;
+    const init: ThreadInit = {
+      index,
+      model: this.o.model,
+      variant: this.o.variant,
+      data: {
+        name: d.name,
+        n: d.n,
+        features: d.features,
+        classes: d.classes,
+        x: d.x,
+        y: d.y,
+        ...(d.xLevels ? { xLevels: d.xLevels } : {}),
+        ...(d.xTable ? { xTable: d.xTable } : {}),
+      },
+      params: this.params,
+      microbatch: this.o.microbatch,
+      seed: this.o.seed,
+      ...(fault ? { fault } : {}),
+    };
+    const m = new Member(index, spawnThread(init));
+    return m;
+  }
+
+  /** Replace lost threads (a thread that threw is replaced too: its state is unknown). */
+  private async heal(reason: string, index: number): Promise<void> {
+    this.o.onThreadLost?.(index, reason);
+    const old = this.members[index]!;
+    await old.thread.terminate().catch(() => {});
+    const m = this.spawn(index);
+    this.members[index] = m;
+    await m.ready;
+  }
+
+  /** The weights for the next passes (copied into the shared buffer). */
+  setParams(p: Float32Array): void {
+    this.params.set(p);
+    this.version++;
+  }
+
+  /**
+   * A training pass over `samples` (the microbatches first, first+1, … of a step), split in
+   * contiguous shares over the threads. Yields each BatchNorm round's partial values over the
+   * whole run in microbatch order and expects the reduced value back; returns the run's
+   * maximal aligned blocks. Throws ThreadLostError when a thread fails (after replacing it).
+   */
+  async *pass(
+    step: number,
+    seed: number,
+    samples: Int32Array,
+    microbatch: number,
+    first: number,
+  ): AsyncGenerator<SyncRequest, TeamOutcome, SyncReply> {
+    if (this.closed) throw new Error('the thread team is closed');
+    const pass = ++this.passes;
+    const count = Math.ceil(samples.length / microbatch);
+    const shares = splitShares(count, this.members.length);
+    const busy = shares.map((s, i) => ({ ...s, member: this.members[i]! })).filter((s) => s.count > 0);
+    for (const s of busy) {
+      s.member.send({
+        type: 'step',
+        pass,
+        step,
+        seed,
+        version: this.version,
+        first: first + s.start,
+        microbatch,
+        samples: samples.slice(s.start * microbatch, Math.min((s.start + s.count) * microbatch, samples.length)),
+      });
+    }
+    for (;;) {
+      let answers: FromThread[];
+      try {
+        answers = await Promise.all(busy.map((s) => s.member.receive(pass)));
+      } catch (e) {
+        await this.healLost(e as Error);
+        throw e;
+      }
+      const failed = answers.findIndex((a) => a.type === 'failed');
+      if (failed >= 0) {
+        const reason = (answers[failed] as Extract<FromThread, { type: 'failed' }>).message;
+        await this.heal(`threw: ${reason}`, busy[failed]!.member.index);
+        throw new ThreadLostError(`thread ${busy[failed]!.member.index} threw: ${reason}`);
+      }
+      if (answers.every((a) => a.type === 'sync')) {
+        const syncs = answers as Array<Extract<FromThread, { type: 'sync' }>>;
+        const { kind, layer } = syncs[0]!;
+        if (syncs.some((a) => a.kind !== kind || a.layer !== layer))
+          throw new Error(`threads out of step at a BatchNorm round (${kind}@${layer})`);
+        const value = yield { kind, layer, partials: syncs.flatMap((a) => a.partials) } as SyncRequest;
+        // a copy of just the value (it may be a view of a larger buffer, which posting would clone whole)
+        const own = value.slice();
+        for (const s of busy) s.member.send({ type: 'sync-result', pass, value: own });
+        continue;
+      }
+      if (answers.every((a) => a.type === 'done')) {
+        const dones = answers as Array<Extract<FromThread, { type: 'done' }>>;
+        return {
+          blocks: mergeBlocks(
+            first,
+            count,
+            dones.flatMap((d) => d.blocks),
+          ),
+          threads: shares.map((s, i) => {
+            const k = busy.findIndex((b) => b.member === this.members[i]);
+            return { microbatches: s.count, computeMs: k >= 0 ? dones[k]!.computeMs : 0 };
+          }),
+        };
+      }
+      throw new Error('threads out of step: some finished the pass while others wait at a BatchNorm round');
+    }
+  }
+
+  private async healLost(e: Error): Promise<void> {
+    if (!(e instanceof ThreadLostError)) return;
+    for (const m of [...this.members]) if (!m.alive) await this.heal(e.message, m.index);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.members.map((m) => m.thread.terminate().catch(() => {})));
+  }
+}
+
+/** Contiguous shares of `count` microbatches over `threads` threads: the first count % threads
+ *  threads take one more. */
+export function splitShares(count: number, threads: number): Array<{ start: number; count: number }> {
+  const base = Math.floor(count / threads);
+  const extra = count % threads;
+  const out: Array<{ start: number; count: number }> = [];
+  let start = 0;
+  for (let t = 0; t < threads; t++) {
+    const c = base + (t < extra ? 1 : 0);
+    out.push({ start, count: c });
+    start += c;
+  }
+  return out;
+}
+
+/** Merge aligned blocks covering first..first+count−1 (the threads' pre-reduced blocks, in
+ *  any order) into the run's maximal aligned blocks, each reduced in the fixed tree. The
+ *  blocks' gradient buffers are consumed. */
+export function mergeBlocks(first: number, count: number, blocks: ResultBlock[]): ResultBlock[] {
+  const ordered = [...blocks].sort((a, b) => a.start - b.start);
+  return alignedBlocks(first, first + count).map(({ start, size }) => {
+    const inside = ordered.filter((b) => b.start >= start && b.start < start + size);
+    if (inside.length === 1) return inside[0]!;
+    return {
+      start,
+      size,
+      grads: treeReduce(
+        inside.map((b) => ({ start: b.start, size: b.size, value: b.grads })),
+        addInto,
+        true,
+      ),
+      lossSum: treeReduce(
+        inside.map((b) => ({ start: b.start, size: b.size, value: b.lossSum })),
+        (a, b) => a + b,
+        true,
+      ),
+      correct: inside.reduce((a, b) => a + b.correct, 0),
+    };
+  });
+}
