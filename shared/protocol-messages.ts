@@ -149,6 +149,8 @@ const hello = z.object({
   protocol: nat,
   name: z.string().min(1).max(100),
   runtime: runtimeSchema,
+  /** the worker's compute threads (a thread team in one process); absent: 1 (an older worker) */
+  threads: z.number().int().min(1).max(1024).optional(),
   /** HMAC-SHA256(token, nonce), or absent when the coordinator needs no token */
   auth: bytes.optional(),
 });

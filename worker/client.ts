@@ -1,28 +1,15 @@
 // The worker: connects to a coordinator, proves it knows the token (HMAC over the server's
-// nonce), loads the job's dataset by hash, and computes its share of each step with the
-// shared core — sending BatchNorm partial values when the pass reaches a BN layer and the
-// pre-reduced gradient blocks at the end. It reconnects with backoff when the connection
-// drops and exits 0 when its coordinator's run is done (unless told to stay).
-import { createKernels, kernelFacts } from '../shared/kernels/index.js';
+// nonce), loads the job's dataset by hash and starts its compute (compute.ts: this thread, or
+// a thread team for --threads N ≥ 2), and hands each step to the step runner (steps.ts),
+// which sends the BatchNorm partial values and the pre-reduced gradient blocks. It reconnects
+// with backoff when the connection drops and exits 0 when its coordinator's run is done
+// (unless told to stay).
 import { createHmac, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { parseRunConfig } from '../shared/config.js';
-import type { RunConfig } from '../shared/config-types.js';
-import type { Dataset } from '../shared/data/dataset.js';
-import { runPassLocally } from '../shared/engine/trainer.js';
-import {
-  fillSlot,
-  newSlot,
-  trainPass,
-  type PassOutcome,
-  type Slot,
-  type SyncReply,
-  type SyncRequest,
-} from '../shared/engine/pass.js';
-import { resultBlocks } from '../shared/engine/sharded.js';
-import { Model } from '../shared/nn/model.js';
+import { kernelFacts } from '../shared/kernels/index.js';
 import {
   CLOSE,
   FrameError,
@@ -35,7 +22,12 @@ import {
   type ToCoordinator,
   type ToWorker,
 } from '../shared/protocol.js';
+import type { ThreadFault } from '../shared/node/threads/team.js';
+import { type Compute, startCompute } from './compute.js';
 import { getDataset } from './dataset-cache.js';
+import { StepRunner } from './steps.js';
+
+export { warmUp } from './compute.js';
 
 /** What the handshake compares: the runtime, the kernel variant, its build and the math
  *  fingerprint (the coordinator decides which of them matter for the variant). */
@@ -50,29 +42,24 @@ export interface WorkerOptions {
   stay: boolean;
   cacheDir: string;
   log: Logger;
+  /** compute threads: 1 computes in this thread, N ≥ 2 on a thread team */
+  threads: number;
   /** silence from the coordinator after which the connection is dropped and retried */
   heartbeatTimeoutMs: number;
   ca?: Buffer;
   /** largest frame accepted; default MAX_FRAME_BYTES, or GRADWIRE_MAX_FRAME_BYTES (tests) */
   maxFrameBytes?: number;
+  /** a test hook (GRADWIRE_TEST_THREAD_FAULT, compute.ts parseThreadFault): a thread fault
+   *  injected once in this process's life */
+  testFault?: { kind: 'throw' | 'exit' | 'late'; thread: number; step: number } | null;
 }
 
 interface Job {
   id: string;
-  config: RunConfig;
-  data: Dataset;
-  model: Model;
-  slots: Slot[];
-}
-
-interface Pass {
-  step: number;
-  attempt: number;
-  round: number;
-  slots: Slot[];
-  /** null while the step waits for its weights */
-  gen: Generator<SyncRequest, PassOutcome, SyncReply> | null;
-  started: number;
+  /** what identifies the job's work: a new `job` message with the same key keeps the compute */
+  key: string;
+  compute: Compute;
+  steps: StepRunner;
 }
 
 /** The worker masks its frames with a zero key, so ws sends the payloads as they are instead of
@@ -85,28 +72,6 @@ const ZERO_MASK = (mask: Buffer): void => {
 /** Errors after which retrying cannot help: the worker exits with code 2. */
 const FATAL = new Set(['E_AUTH', 'E_PROTOCOL_VERSION', 'E_INCOMPATIBLE']);
 
-/** Run a few throwaway passes over two microbatches before the first step, so the JIT and the
- *  WebAssembly tier-up happen at job load instead of inside training steps. Uses the first rows
- *  of the dataset and changes no weight; the two slots are kept for the steps. */
-export function warmUp(model: Model, data: Dataset, microbatch: number, seed: number): Slot[] {
-  const slots = [newSlot(model, microbatch), newSlot(model, microbatch)];
-  const rows = Math.min(microbatch, data.n);
-  const t0 = performance.now();
-  for (let pass = 0; pass < 20 && (pass < 3 || performance.now() - t0 < 150); pass++) {
-    slots.forEach((s, i) =>
-      fillSlot(
-        s,
-        data,
-        Int32Array.from({ length: rows }, (_, r) => (i * rows + r) % data.n),
-        i,
-      ),
-    );
-    runPassLocally(model, slots, seed, 0, true);
-    resultBlocks(slots, model.k, true);
-  }
-  return slots;
-}
-
 export function defaultWorkerName(): string {
   return `${hostname()}-${process.pid}`;
 }
@@ -114,9 +79,8 @@ export function defaultWorkerName(): string {
 export class WorkerClient {
   private ws: WebSocket | null = null;
   private job: Job | null = null;
-  private pass: Pass | null = null;
-  /** the step whose weights the model holds (-1: none yet on this connection and job) */
-  private paramsStep = -1;
+  /** counts job loads: a load overtaken by a newer `job` message drops what it built */
+  private loads = 0;
   private session = '';
   private backoffMs = 200;
   private fatal: string | null = null;
@@ -125,22 +89,28 @@ export class WorkerClient {
   private lastHeard = Date.now();
   private watchdog: NodeJS.Timeout | null = null;
   private finish: (code: number) => void = () => {};
-  stepsComputed = 0;
   private readonly maxFrameBytes: number;
+  /** the test hook's thread fault, until it is used (the first thread team gets it) */
+  private teamFault: ThreadFault | null;
+  /** the test hook's late fault, until it is used */
+  private lateFault: { step: number } | null;
 
   constructor(private readonly o: WorkerOptions) {
     this.maxFrameBytes = o.maxFrameBytes ?? frameLimit(process.env.GRADWIRE_MAX_FRAME_BYTES);
+    const f = o.testFault ?? null;
+    this.teamFault = f && f.kind !== 'late' ? { kind: f.kind, thread: f.thread, step: f.step } : null;
+    this.lateFault = f?.kind === 'late' ? { step: f.step } : null;
   }
 
-  /** For the status file: connecting (no connection yet or again), idle, working (a step). */
   /** the run id of the job this worker holds (dataset loaded, model built); null when none */
   get jobId(): string | null {
     return this.job?.id ?? null;
   }
 
+  /** For the status file: connecting (no connection yet or again), idle, working (a step). */
   get state(): 'connecting' | 'idle' | 'working' {
     if (this.ws === null || this.ws.readyState !== WebSocket.OPEN) return 'connecting';
-    return this.pass ? 'working' : 'idle';
+    return this.job?.steps.busy ? 'working' : 'idle';
   }
 
   /** Run until the coordinator's run is done (0), a fatal error (2), or stop(). */
@@ -159,7 +129,14 @@ export class WorkerClient {
 
   private end(code: number): void {
     if (this.watchdog) clearInterval(this.watchdog);
-    this.finish(code);
+    void this.dropJob().then(() => this.finish(code));
+  }
+
+  /** Forget the job and stop its compute (a thread team's threads end). */
+  private async dropJob(): Promise<void> {
+    const job = this.job;
+    this.job = null;
+    if (job) await job.compute.close();
   }
 
   private connect(): void {
@@ -203,8 +180,7 @@ export class WorkerClient {
       this.o.log.warn({ event: 'socket-error', err: e.message }, `connection to ${this.o.url}: ${e.message}`),
     );
     ws.on('close', (code, reason) => {
-      this.pass = null;
-      this.paramsStep = -1;
+      this.job?.steps.reset();
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
@@ -260,6 +236,7 @@ export class WorkerClient {
           protocol: PROTOCOL_VERSION,
           name: this.o.name,
           runtime: runtimeInfo(),
+          threads: this.o.threads,
           ...(auth ? { auth: new Uint8Array(auth) } : {}),
         });
         return;
@@ -271,14 +248,18 @@ export class WorkerClient {
       case 'job':
         return this.loadJob(msg);
       case 'step':
-        return this.startStep(msg);
+        return this.steps(msg.jobId).startStep(msg);
       case 'params':
-        return this.setParams(msg);
+        return this.steps(msg.jobId).setParams(msg);
       case 'sync-result':
-        return this.resume(msg);
+        if (this.job?.id === msg.jobId) this.job.steps.resume(msg);
+        return;
       case 'job-done':
-        this.o.log.info({ event: 'job-done', job: msg.jobId, steps: this.stepsComputed }, `run ${msg.jobId} done`);
-        this.job = null;
+        this.o.log.info(
+          { event: 'job-done', job: msg.jobId, steps: this.job?.steps.stepsComputed ?? 0 },
+          `run ${msg.jobId} done`,
+        );
+        await this.dropJob();
         this.done = true;
         if (!this.o.stay) this.ws?.close(CLOSE.NORMAL, 'run done');
         return;
@@ -289,10 +270,25 @@ export class WorkerClient {
     }
   }
 
+  /** the step runner of job `jobId` (an error when this worker holds another job or none) */
+  private steps(jobId: string): StepRunner {
+    if (this.job?.id !== jobId) throw new Error(`a message for job ${jobId}, which this worker has not loaded`);
+    return this.job.steps;
+  }
+
   private async loadJob(msg: Extract<ToWorker, { type: 'job' }>): Promise<void> {
-    this.job = null;
-    this.paramsStep = -1;
     this.done = false;
+    const load = ++this.loads;
+    const key = JSON.stringify([msg.jobId, msg.dataset.sha256, msg.config]);
+    if (this.job?.key === key) {
+      // the same job again (a new connection): its compute stays, threads, weights buffer and all
+      this.job.steps.reset();
+      this.o.log.info({ event: 'job', job: msg.jobId, reused: true }, `job ${msg.jobId}: already loaded`);
+      this.send({ type: 'ready', jobId: msg.jobId });
+      this.backoffMs = 200;
+      return;
+    }
+    await this.dropJob();
     const config = parseRunConfig(msg.config);
     const base = this.o.url.replace(/^ws/, 'http');
     const t0 = performance.now();
@@ -306,95 +302,44 @@ export class WorkerClient {
       },
       this.o.cacheDir,
     );
-    const model = Model.fromConfig(config.model, data.features, data.classes, createKernels());
     const warm = performance.now();
-    const slots = warmUp(model, data, Math.min(config.microbatch, config.batchSize), config.seed);
-    this.job = { id: msg.jobId, config, data, model, slots };
+    const fault = this.o.threads > 1 ? this.teamFault : null;
+    if (fault) this.teamFault = null;
+    const compute = await startCompute(config, data, this.o.threads, {
+      ...(fault ? { fault } : {}),
+      onThreadLost: (index, reason) =>
+        this.o.log.warn(
+          { event: 'thread-replaced', thread: index, reason },
+          `compute thread ${index} ${reason}: replaced`,
+        ),
+    });
+    if (load !== this.loads || this.stopped) {
+      await compute.close(); // a newer job (or stop) came meanwhile
+      return;
+    }
+    const steps = new StepRunner(msg.jobId, compute, {
+      log: this.o.log,
+      send: (m) => this.send(m),
+      drop: (reason) => this.ws?.close(CLOSE.GOING_AWAY, reason),
+      lateFault: (step) => {
+        if (this.lateFault?.step !== step) return false;
+        this.lateFault = null;
+        return true;
+      },
+    });
+    this.job = { id: msg.jobId, key, compute, steps };
     this.o.log.info(
       {
         event: 'job',
         job: msg.jobId,
         dataset: msg.dataset.sha256.slice(0, 12),
         cached,
+        threads: compute.threads,
         ms: Math.round(performance.now() - t0),
       },
-      `job ${msg.jobId}: ${model.describe()} on ${data.n} samples (${cached ? 'dataset from cache' : 'dataset fetched'}; warm-up ${Math.round(performance.now() - warm)} ms)`,
+      `job ${msg.jobId}: ${compute.describe()} on ${data.n} samples, ${compute.threads === 1 ? '1 thread' : `${compute.threads} threads`} (${cached ? 'dataset from cache' : 'dataset fetched'}; warm-up ${Math.round(performance.now() - warm)} ms)`,
     );
     this.send({ type: 'ready', jobId: msg.jobId });
     this.backoffMs = 200;
-  }
-
-  /** Take the weights of a step; start the step's pass if it was waiting for them. */
-  private setParams(msg: { jobId: string; step: number; params: Float32Array }): void {
-    const job = this.job;
-    if (!job || msg.jobId !== job.id) throw new Error(`weights for job ${msg.jobId}, which this worker has not loaded`);
-    if (msg.params.length !== job.model.params.length)
-      throw new Error(`weights of length ${msg.params.length}; the model has ${job.model.params.length}`);
-    job.model.params.set(msg.params);
-    this.paramsStep = msg.step;
-    if (this.pass && this.pass.gen === null && this.pass.step === msg.step) this.begin(this.pass);
-  }
-
-  private startStep(msg: Extract<ToWorker, { type: 'step' }>): void {
-    const job = this.job;
-    if (!job || msg.jobId !== job.id) throw new Error(`step for job ${msg.jobId}, which this worker has not loaded`);
-    if (msg.params) this.setParams({ jobId: msg.jobId, step: msg.step, params: msg.params });
-    const size = msg.microbatch;
-    const count = Math.ceil(msg.samples.length / size);
-    while (job.slots.length < count) job.slots.push(newSlot(job.model, size));
-    const slots = job.slots.slice(0, count);
-    for (let k = 0; k < count; k++) {
-      fillSlot(
-        slots[k]!,
-        job.data,
-        msg.samples.subarray(k * size, Math.min((k + 1) * size, msg.samples.length)),
-        msg.firstMicrobatch + k,
-      );
-    }
-    this.pass = { step: msg.step, attempt: msg.attempt, round: 0, slots, started: 0, gen: null };
-    if (this.paramsStep === msg.step) this.begin(this.pass);
-  }
-
-  private begin(p: Pass): void {
-    const job = this.job!;
-    p.started = performance.now();
-    p.gen = trainPass(job.model, p.slots, job.config.seed, p.step, true);
-    this.advance(p.gen.next());
-  }
-
-  private resume(msg: Extract<ToWorker, { type: 'sync-result' }>): void {
-    const p = this.pass;
-    if (!p?.gen || p.step !== msg.step || p.attempt !== msg.attempt || p.round !== msg.round) return; // superseded
-    p.round++;
-    this.advance(p.gen.next(msg.value));
-  }
-
-  private advance(r: IteratorResult<SyncRequest, PassOutcome>): void {
-    const p = this.pass!;
-    const jobId = this.job!.id;
-    if (!r.done) {
-      this.send({
-        type: 'sync',
-        jobId,
-        step: p.step,
-        attempt: p.attempt,
-        round: p.round,
-        kind: r.value.kind,
-        layer: r.value.layer,
-        partials: r.value.partials,
-      });
-      return;
-    }
-    this.pass = null;
-    this.stepsComputed++;
-    // the blocks are copied out of the slots: a write still queued must not see the next pass
-    this.send({
-      type: 'grads',
-      jobId,
-      step: p.step,
-      attempt: p.attempt,
-      blocks: resultBlocks(p.slots, this.job!.model.k, true).map((b) => ({ ...b, grads: b.grads.slice() })),
-      computeMs: performance.now() - p.started,
-    });
   }
 }

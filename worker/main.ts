@@ -10,8 +10,10 @@ import { StatusFile } from '../shared/health.js';
 import { writeAtomic } from '../shared/node/files.js';
 import { createLogger } from '../shared/node/log.js';
 import '../shared/node/kernels-wasm.js';
+import { threadsFromText } from '../shared/node/cpus.js';
 import { resolveToken } from '../shared/token.js';
 import { WorkerClient, defaultWorkerName } from './client.js';
+import { parseThreadFault } from './compute.js';
 
 export const WORKER_HELP = `gradwire worker — join a coordinator's pool and compute gradients
 
@@ -25,6 +27,9 @@ Options (environment variable in brackets):
   --stay                 stay in the pool when the run is done (default: exit 0) [GRADWIRE_STAY=1]
   --tls-ca FILE          trust this CA/certificate for wss:// (self-signed) [GRADWIRE_TLS_CA]
   --cache-dir DIR        dataset cache (default: ~/.cache/gradwire) [GRADWIRE_CACHE]
+  --threads N            compute threads in this process: auto (the CPUs it may use, the
+                         cgroup's CPU quota included) or a number; 1 computes in the main
+                         thread (default auto) [GRADWIRE_THREADS]
   --heartbeat-timeout S  reconnect after S seconds without a word from the coordinator (default 10)
   --log-format F         auto | json | pretty
   --log-level L          pino level: debug | info | warn | error (default info) [GRADWIRE_LOG_LEVEL]
@@ -58,6 +63,7 @@ export async function workerMain(args: string[]): Promise<number> {
         stay: { type: 'boolean' },
         'tls-ca': { type: 'string' },
         'cache-dir': { type: 'string' },
+        threads: { type: 'string' },
         'heartbeat-timeout': { type: 'string' },
         'log-format': { type: 'string' },
         'log-level': { type: 'string' },
@@ -100,6 +106,19 @@ export async function workerMain(args: string[]): Promise<number> {
   } catch (e) {
     usage((e as Error).message);
   }
+  const threadsFlag = values.threads as string | undefined;
+  let threads: number;
+  let testFault: ReturnType<typeof parseThreadFault>;
+  try {
+    threads =
+      threadsFlag !== undefined
+        ? threadsFromText('--threads', threadsFlag)
+        : threadsFromText('GRADWIRE_THREADS', env.GRADWIRE_THREADS || undefined);
+    // a test hook, not for users: GRADWIRE_TEST_THREAD_FAULT=KIND:THREAD:STEP (compute.ts)
+    testFault = parseThreadFault(env.GRADWIRE_TEST_THREAD_FAULT);
+  } catch (e) {
+    usage((e as Error).message);
+  }
   const log = createLogger({ format, level, base: { worker: name } });
   const stay = values.stay === true || env.GRADWIRE_STAY === '1';
   const client = new WorkerClient({
@@ -110,6 +129,8 @@ export async function workerMain(args: string[]): Promise<number> {
     cacheDir:
       (values['cache-dir'] as string | undefined) ?? env.GRADWIRE_CACHE ?? join(homedir(), '.cache', 'gradwire'),
     heartbeatTimeoutMs: hb * 1000,
+    threads,
+    testFault,
     log,
     ...(caFile ? { ca: readFileSync(caFile) } : {}),
   });

@@ -112,6 +112,7 @@ function hello(side: MessageSide, c: WorkerConn, msg: Extract<ToCoordinator, { t
     });
   }
   c.runtime = msg.runtime;
+  c.threads = msg.threads ?? 1;
   c.state = 'idle';
   c.send({ type: 'welcome', workerId: c.id, session: c.session });
   const sameRuntime = theirs.v8 === mine.v8 && theirs.math === mine.math;
@@ -125,9 +126,10 @@ function hello(side: MessageSide, c: WorkerConn, msg: Extract<ToCoordinator, { t
       kernelBuild: theirs.kernelBuild,
       node: theirs.node,
       v8: theirs.v8,
+      threads: c.threads,
       sameRuntime,
     },
-    `worker ${c.label()} joined (kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, Node ${theirs.node}` +
+    `worker ${c.label()} joined (${c.threads === 1 ? '1 thread' : `${c.threads} threads`}, kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, Node ${theirs.node}` +
       `${sameRuntime ? '' : `; the coordinator runs Node ${mine.node}: the same results, the ${theirs.kernel} kernels do not use the runtime's elementary functions`})`,
   );
   side.joined(c);

@@ -1,6 +1,6 @@
 // One worker's connection as the coordinator's server sees it: its id and name, handshake
-// state, runtime, measured speed, heartbeat and byte counts, the job it holds, and sending a
-// message to it.
+// state, runtime, compute threads, measured speed, heartbeat and byte counts, the job it
+// holds, and sending a message to it.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { encodeParts, sendParts, type RuntimeInfo, type ToWorker } from '../../shared/protocol.js';
@@ -15,6 +15,8 @@ export class WorkerConn {
   name = '?';
   state: WorkerState = 'handshake';
   runtime: RuntimeInfo | null = null;
+  /** compute threads in the worker's process (from its hello; absent there: 1) */
+  threads = 1;
   readonly session = randomBytes(18).toString('base64url');
   readonly nonce = randomBytes(32);
   /** measured speed: samples per millisecond of compute (EMA); 0 = not measured yet */
@@ -51,6 +53,7 @@ export class WorkerConn {
       name: this.name,
       address: this.address,
       kernel: this.runtime?.kernel ?? null,
+      threads: this.threads,
       state: this.state,
       samplesPerSecond: Math.round(this.speed * 1000),
       lastHeartbeat: this.lastPong,

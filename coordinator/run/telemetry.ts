@@ -78,7 +78,9 @@ export interface WorkerInfo {
   address: string;
   kernel: string | null;
   state: 'handshake' | 'idle' | 'loading' | 'ready' | 'gone';
-  /** measured speed, samples per second (0: not measured yet) */
+  /** compute threads in the worker's process (its hello; 1 for a worker that does not say) */
+  threads: number;
+  /** measured speed, samples per second (0: not measured yet), all its threads together */
   samplesPerSecond: number;
   /** last heartbeat answer, ms since 1970 */
   lastHeartbeat: number;

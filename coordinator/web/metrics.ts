@@ -1,6 +1,7 @@
 // Prometheus metrics at `/metrics` on the coordinator's port: what the telemetry reports (steps,
 // samples, step times, failures, sweep trials) and what the server counts (bytes, rejected
-// frames, workers), in the Prometheus text format, every name prefixed `gradwire_`.
+// frames, workers, and per worker its threads and speed), in the Prometheus text format, every
+// name prefixed `gradwire_`.
 //
 // Cost: each telemetry event does O(1) work: a step adds to plain-number tallies, updates its
 // run's moving averages and makes four histogram observations (about 1.5 µs in all); the
@@ -10,7 +11,7 @@
 // pays nothing for them. Each server has its own registry (never prom-client's global one).
 // A metrics bug never reaches training: the event handler swallows (and logs once) its errors.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CoordinatorServer, WorkerState } from '../cluster/server.js';
+import type { CoordinatorServer, WorkerConn, WorkerState } from '../cluster/server.js';
 import type { RunInfo, StepPoint, Telemetry, TelemetryEvent, TrialInfo } from '../run/telemetry.js';
 
 const PREFIX = 'gradwire_';
@@ -222,6 +223,35 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
       this.set(n);
     },
   });
+  // per worker (authenticated connections), labelled by its id (w3, as in the logs) and name
+  const perWorker = (name: string, help: string, read: (c: WorkerConn) => number): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['worker', 'name'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const c of server.conns.values())
+          if (c.state !== 'handshake') this.set({ worker: c.id, name: c.name }, read(c));
+      },
+    });
+  };
+  perWorker(
+    `${PREFIX}worker_threads`,
+    'Compute threads of each connected worker process (--threads, said in its hello; 1 for a worker that does not say)',
+    (c) => c.threads,
+  );
+  perWorker(
+    `${PREFIX}worker_samples_per_second`,
+    'Measured speed of each connected worker: samples per second of its passes (from the computeMs of its gradients, a moving average), all its threads together; 0 until measured. The coordinator shares out microbatches in proportion to it',
+    (c) => c.speed * 1000,
+  );
+  perWorker(
+    `${PREFIX}worker_samples_per_second_per_thread`,
+    "Measured speed of each connected worker divided by its compute threads (gradwire_worker_samples_per_second / gradwire_worker_threads): one thread's share, to compare machines; 0 until measured",
+    (c) => (c.speed * 1000) / Math.max(1, c.threads),
+  );
   const disconnects = new Counter({
     name: `${PREFIX}worker_disconnects_total`,
     help: 'Authenticated workers that left, for any reason (done, killed, rejected, heartbeat timeout)',

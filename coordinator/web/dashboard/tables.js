@@ -1,11 +1,43 @@
-// The dashboard's tables: the workers (name, address, kernel, speed, state, heartbeat, job) and,
-// for a sweep, its section: progress, facts, the sortable trials table (a row's click shows
-// that trial's curves) and the parallel-coordinates chart. Cells are filled as text only.
+// The dashboard's tables: the workers (name, address, kernel, threads, speed, state, heartbeat,
+// job) and, for a sweep, its section: progress, facts, the sortable trials table (a row's click
+// shows that trial's curves) and the parallel-coordinates chart. Cells are filled as text only.
 import { renderParallel } from './charts.js';
 import { $, ago, duration, el, fmt, int, isNum, paramText, pct } from './format.js';
 import { currentRun, dirty, now, S } from './state.js';
 
+/** The workers table's columns, in order: the header is drawn from them (one source). */
+const WORKER_COLUMNS = [
+  { label: 'name', class: 'name', text: (w) => w.name },
+  { label: 'address', class: 'address', text: (w) => w.address },
+  { label: 'kernel', class: 'kernel', text: (w) => w.kernel || '—' },
+  { label: 'threads', class: 'num threads', text: (w) => (w.threads > 0 ? int(w.threads) : '1') },
+  {
+    label: 'samples/s',
+    class: 'num speed',
+    text: (w) => (w.samplesPerSecond > 0 ? int(w.samplesPerSecond) : '—'),
+  },
+  { label: 'state', class: 'state-cell', text: null },
+  {
+    label: 'last heartbeat',
+    class: 'heartbeat',
+    text: (w) =>
+      w.state === 'gone' ? `gone ${ago(w.goneAt)}${w.reason ? `: ${w.reason}` : ''}` : ago(w.lastHeartbeat),
+  },
+  { label: 'job', class: 'job', text: (w) => w.job || '—' },
+];
+
+function workersHead() {
+  const head = $('workers').tHead.rows[0];
+  const want = WORKER_COLUMNS.map((c) => c.label).join('\n');
+  if (head.dataset.cols === want) return;
+  head.textContent = '';
+  for (const c of WORKER_COLUMNS)
+    head.appendChild(el('th', { class: c.class.startsWith('num') ? 'num' : '', scope: 'col' }, c.label));
+  head.dataset.cols = want;
+}
+
 export function renderWorkers() {
+  workersHead();
   const body = $('workers').tBodies[0];
   body.textContent = '';
   for (const w of S.workers) {
@@ -15,23 +47,18 @@ export function renderWorkers() {
       'data-state': w.state,
       'data-id': w.id,
       'data-kernel': w.kernel || '',
+      'data-threads': w.threads || 1,
       class: gone ? 'gone' : '',
     });
-    tr.appendChild(el('td', { class: 'name' }, w.name));
-    tr.appendChild(el('td', { class: 'address' }, w.address));
-    tr.appendChild(el('td', { class: 'kernel' }, w.kernel || '—'));
-    tr.appendChild(el('td', { class: 'num speed' }, w.samplesPerSecond > 0 ? int(w.samplesPerSecond) : '—'));
-    const st = el('td', { class: 'state-cell' });
-    st.appendChild(el('span', { class: 'state', 'data-state': w.state }, w.state));
-    tr.appendChild(st);
-    tr.appendChild(
-      el(
-        'td',
-        { class: 'heartbeat' },
-        gone ? `gone ${ago(w.goneAt)}${w.reason ? `: ${w.reason}` : ''}` : ago(w.lastHeartbeat),
-      ),
-    );
-    tr.appendChild(el('td', { class: 'job' }, w.job || '—'));
+    for (const c of WORKER_COLUMNS) {
+      if (c.text) {
+        tr.appendChild(el('td', { class: c.class }, c.text(w)));
+        continue;
+      }
+      const st = el('td', { class: c.class });
+      st.appendChild(el('span', { class: 'state', 'data-state': w.state }, w.state));
+      tr.appendChild(st);
+    }
     body.appendChild(tr);
   }
   $('workers-empty').hidden = S.workers.length > 0;

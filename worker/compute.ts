@@ -1,0 +1,203 @@
+// How a worker computes its share of a step, behind one interface: in this thread (threads = 1:
+// the shared training pass over the job's model and slots, no extra thread and no extra copy
+// of anything) or on a thread team (threads ≥ 2: shared/node/threads/team.ts, one shared copy
+// of the dataset and of the weights). Either way a pass yields each BatchNorm round's partial
+// values over the whole run in microbatch order and returns the run's maximal aligned,
+// pre-reduced gradient blocks — the same bits, so the same bytes on the wire.
+import type { RunConfig } from '../shared/config-types.js';
+import type { Dataset } from '../shared/data/dataset.js';
+import { fillSlot, newSlot, trainPass, type Slot, type SyncReply, type SyncRequest } from '../shared/engine/pass.js';
+import { resultBlocks, type ResultBlock } from '../shared/engine/sharded.js';
+import { runPassLocally } from '../shared/engine/trainer.js';
+import { createKernels, kernelVariant } from '../shared/kernels/index.js';
+import { ThreadTeam, type ThreadFault } from '../shared/node/threads/team.js';
+import { Model } from '../shared/nn/model.js';
+import { BatchNorm } from '../shared/nn/norms.js';
+
+export { ThreadLostError } from '../shared/node/threads/team.js';
+
+/** One step's run of microbatches, as the coordinator assigned it. */
+export interface PassInput {
+  step: number;
+  samples: Int32Array;
+  microbatch: number;
+  firstMicrobatch: number;
+}
+
+export interface Compute {
+  /** compute threads (1: this thread) */
+  readonly threads: number;
+  /** parameters of the model */
+  readonly paramCount: number;
+  /** the model has BatchNorm: a pass has sync rounds, and a new attempt of a step replaces
+   *  the pass in progress (the coordinator restarted the step) */
+  readonly batchNorm: boolean;
+  /** a line for the log: the model */
+  describe(): string;
+  /** the weights of the next passes */
+  setParams(params: Float32Array): void;
+  /** Run a training pass: yields each BatchNorm round's partials (the run's microbatches in
+   *  order), expects the reduced value back, returns the run's aligned blocks (buffers owned by
+   *  the caller). A thread team throws ThreadLostError when one of its threads was lost. */
+  pass(p: PassInput): AsyncGenerator<SyncRequest, ResultBlock[], SyncReply>;
+  close(): Promise<void>;
+}
+
+/** Run a few throwaway passes over two microbatches before the first step, so the JIT and the
+ *  WebAssembly tier-up happen at job load instead of inside training steps. Uses the first rows
+ *  of the dataset and changes no weight; the two slots are kept for the steps. */
+export function warmUp(model: Model, data: Dataset, microbatch: number, seed: number): Slot[] {
+  const slots = [newSlot(model, microbatch), newSlot(model, microbatch)];
+  const rows = Math.min(microbatch, data.n);
+  const t0 = performance.now();
+  for (let pass = 0; pass < 20 && (pass < 3 || performance.now() - t0 < 150); pass++) {
+    slots.forEach((s, i) =>
+      fillSlot(
+        s,
+        data,
+        Int32Array.from({ length: rows }, (_, r) => (i * rows + r) % data.n),
+        i,
+      ),
+    );
+    runPassLocally(model, slots, seed, 0, true);
+    resultBlocks(slots, model.k, true);
+  }
+  return slots;
+}
+
+function hasBatchNorm(model: Model): boolean {
+  return model.layers.some((l) => l instanceof BatchNorm);
+}
+
+/** threads = 1: the pass runs in this thread, over the job's model and slots. */
+export class InProcessCompute implements Compute {
+  readonly threads = 1;
+  private readonly model: Model;
+  private readonly slots: Slot[];
+
+  constructor(
+    private readonly config: RunConfig,
+    private readonly data: Dataset,
+  ) {
+    this.model = Model.fromConfig(config.model, data.features, data.classes, createKernels());
+    this.slots = warmUp(this.model, data, Math.min(config.microbatch, config.batchSize), config.seed);
+  }
+
+  get paramCount(): number {
+    return this.model.params.length;
+  }
+
+  get batchNorm(): boolean {
+    return hasBatchNorm(this.model);
+  }
+
+  describe(): string {
+    return this.model.describe();
+  }
+
+  setParams(params: Float32Array): void {
+    this.model.params.set(params);
+  }
+
+  async *pass(p: PassInput): AsyncGenerator<SyncRequest, ResultBlock[], SyncReply> {
+    const size = p.microbatch;
+    const count = Math.ceil(p.samples.length / size);
+    while (this.slots.length < count) this.slots.push(newSlot(this.model, size));
+    const slots = this.slots.slice(0, count);
+    for (let k = 0; k < count; k++) {
+      fillSlot(
+        slots[k]!,
+        this.data,
+        p.samples.subarray(k * size, Math.min((k + 1) * size, p.samples.length)),
+        p.firstMicrobatch + k,
+      );
+    }
+    const gen = trainPass(this.model, slots, this.config.seed, p.step, true);
+    let r = gen.next();
+    while (!r.done) r = gen.next(yield r.value);
+    // copied out of the slots: the next pass refills them while a write may still be queued
+    return resultBlocks(slots, this.model.k, true).map((b) => ({ ...b, grads: b.grads.slice() }));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** threads ≥ 2: the pass runs on a thread team over a shared copy of the dataset. */
+export class TeamCompute implements Compute {
+  private constructor(
+    private readonly team: ThreadTeam,
+    private readonly config: RunConfig,
+    readonly paramCount: number,
+    readonly batchNorm: boolean,
+    private readonly model: string,
+  ) {}
+
+  /** Start `threads` threads (each builds the model and warms up) over a shared copy of `data`. */
+  static async start(
+    config: RunConfig,
+    data: Dataset,
+    threads: number,
+    opts: { fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void } = {},
+  ): Promise<TeamCompute> {
+    // the model in this thread only for its size and description: its weights are never used
+    const probe = Model.fromConfig(config.model, data.features, data.classes, createKernels());
+    const team = await ThreadTeam.start(
+      {
+        threads,
+        model: config.model,
+        variant: kernelVariant(),
+        data,
+        microbatch: Math.min(config.microbatch, config.batchSize),
+        seed: config.seed,
+        ...(opts.fault ? { fault: opts.fault } : {}),
+        ...(opts.onThreadLost ? { onThreadLost: opts.onThreadLost } : {}),
+      },
+      probe.params.length,
+    );
+    return new TeamCompute(team, config, probe.params.length, hasBatchNorm(probe), probe.describe());
+  }
+
+  get threads(): number {
+    return this.team.size;
+  }
+
+  describe(): string {
+    return this.model;
+  }
+
+  setParams(params: Float32Array): void {
+    this.team.setParams(params);
+  }
+
+  async *pass(p: PassInput): AsyncGenerator<SyncRequest, ResultBlock[], SyncReply> {
+    const outcome = yield* this.team.pass(p.step, this.config.seed, p.samples, p.microbatch, p.firstMicrobatch);
+    return outcome.blocks;
+  }
+
+  close(): Promise<void> {
+    return this.team.close();
+  }
+}
+
+/** The compute for a job: in this thread for threads = 1, else a thread team. */
+export async function startCompute(
+  config: RunConfig,
+  data: Dataset,
+  threads: number,
+  opts: { fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void } = {},
+): Promise<Compute> {
+  return threads <= 1 ? new InProcessCompute(config, data) : TeamCompute.start(config, data, threads, opts);
+}
+
+/** GRADWIRE_TEST_THREAD_FAULT (a test hook, not for users): "KIND:THREAD:STEP", KIND throw or
+ *  exit (that thread throws in, or exits from, its pass of STEP, once: the team's fault option)
+ *  or late (the team's pass of STEP is reported lost after its first BatchNorm round was sent,
+ *  as a thread lost then would be: the worker drops its connection). null when unset. */
+export function parseThreadFault(
+  raw: string | undefined,
+): { kind: 'throw' | 'exit' | 'late'; thread: number; step: number } | null {
+  if (!raw) return null;
+  const m = /^(throw|exit|late):(\d+):(\d+)$/.exec(raw.trim());
+  if (!m) throw new Error(`GRADWIRE_TEST_THREAD_FAULT: "${raw}" is not KIND:THREAD:STEP (KIND throw, exit or late)`);
+  return { kind: m[1] as 'throw' | 'exit' | 'late', thread: Number(m[2]), step: Number(m[3]) };
+}
