@@ -95,7 +95,8 @@ describe('gradwire sweep --preset lecture', () => {
         for (const id of ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials']) {
           await expect(page.locator(`section#${id}`).isVisible(), id).resolves.toBe(true);
         }
-        expect(await page.locator('section#curves svg polyline').count()).toBeGreaterThanOrEqual(72);
+        // one validation curve per trial (the chart module marks each series line: path.line)
+        expect(await page.locator('section#curves svg path.line').count()).toBeGreaterThanOrEqual(72);
         const shot = join(out, 'report.png');
         await page.screenshot({ path: shot, fullPage: true });
         expect(readFileSync(shot).byteLength).toBeGreaterThan(20_000);
