@@ -57,6 +57,9 @@ export function spawnLocalWorkers(n: number, port: number, pretty: boolean): Chi
         `ws://127.0.0.1:${port}`,
         '--name',
         `local-${i + 1}`,
+        // N local processes share this machine's cores: one compute thread each
+        '--threads',
+        '1',
         '--log-level',
         'warn',
         '--log-format',

@@ -1,5 +1,6 @@
-// `gradwire train`: one machine — a coordinator and N local worker processes over loopback
-// WebSockets, or --in-process (the single-threaded reference run).
+// `gradwire train`: one machine — every core this process may use as compute threads (the
+// default), N local worker processes over loopback WebSockets (--workers N), or --in-process
+// (the single-threaded reference run). All three give the same weights.
 import type { ChildProcess } from 'node:child_process';
 import { UserError } from '../../shared/errors.js';
 import { StatusFile } from '../../shared/health.js';
@@ -11,18 +12,24 @@ import { writeAtomic } from '../store/outputs.js';
 import { recordRun } from '../run/record.js';
 import { COMMON, logFormat, parse, watchStopSignal, wholeNumber } from './common.js';
 import { createLogger } from './log.js';
+import { threadsFromText } from '../../shared/node/cpus.js';
 import { spawnLocalWorkers, startRun } from './start.js';
 
 const TRAIN_HELP = `gradwire train — train a model
 
-Usage: gradwire train [--config run.yaml] [--workers N] [--out DIR] [--store FILE]
+Usage: gradwire train [--config run.yaml] [--threads N] [--out DIR] [--store FILE]
+       gradwire train --workers N [--config run.yaml] [--out DIR] [--store FILE]
        gradwire train --in-process [--config run.yaml] [--out DIR] [--store FILE]
 
 Options:
   --config FILE          run config, YAML or JSON (default: the built-in default run:
                          MNIST, MLP 784-256-128-10, relu, he_normal, Adam 1e-3, batch 128, 10 epochs)
-  --workers N            local worker processes over WebSockets on loopback (default 2)
-  --in-process           no sockets: train in this process (the reference run; same weights)
+  --threads N            compute threads in this process, or auto: the CPUs this process may
+                         use, cgroup CPU quota included [GRADWIRE_THREADS] (default auto).
+                         The dashboard and /metrics are served on a loopback port (logged).
+  --workers N            instead of threads: N local worker processes over WebSockets on
+                         loopback (a test of the network path on one machine)
+  --in-process           one thread, no sockets: the reference run every mode matches bit for bit
   --out DIR              outputs (default runs/<run id>): summary.json, epochs.csv, steps.csv,
                          config.json, checkpoint.gwc. A DIR holding a checkpoint of the same
                          config resumes from it.
@@ -42,6 +49,7 @@ export async function train(args: string[]): Promise<number> {
     config: { type: 'string' },
     out: { type: 'string' },
     workers: { type: 'string' },
+    threads: { type: 'string' },
     store: { type: 'string' },
   });
   if (v.help) {
@@ -53,9 +61,13 @@ export async function train(args: string[]): Promise<number> {
   const log = createLogger(format);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const progress = process.stderr.isTTY === true;
+  const exclusive = (['in-process', 'workers', 'threads'] as const).filter((f) => v[f] !== undefined);
+  if (exclusive.length > 1)
+    throw new UserError(
+      'USAGE',
+      `--${exclusive[0]} and --${exclusive[1]} exclude each other: choose threads (the default), --workers N or --in-process`,
+    );
   if (v['in-process']) {
-    if (v.workers !== undefined)
-      throw new UserError('USAGE', '--workers and --in-process exclude each other: --in-process uses no workers');
     const stop = new StopSignal();
     const stopped = watchStopSignal();
     process.once('SIGTERM', () => stop.stop());
@@ -76,7 +88,13 @@ export async function train(args: string[]): Promise<number> {
       store.close();
     }
   }
-  const n = wholeNumber('--workers', v.workers as string | undefined, 2, 1);
+  const n = v.workers === undefined ? 0 : wholeNumber('--workers', v.workers as string | undefined, 2, 1);
+  const threads =
+    n > 0
+      ? undefined
+      : v.threads !== undefined
+        ? threadsFromText('--threads', v.threads as string)
+        : threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS);
   const { store, id, outDir } = startRun(v.store as string | undefined, v.out as string | undefined);
   const workers: ChildProcess[] = [];
   const stopped = watchStopSignal();
@@ -96,7 +114,11 @@ export async function train(args: string[]): Promise<number> {
       progress,
       stepEvents: !pretty,
       store,
-      onListening: (port) => workers.push(...spawnLocalWorkers(n, port, pretty)),
+      ...(threads ? { threads } : {}),
+      onListening: (port) => {
+        if (n > 0) workers.push(...spawnLocalWorkers(n, port, pretty));
+        else log.info({ event: 'dashboard', url: `http://127.0.0.1:${port}/` }, `dashboard: http://127.0.0.1:${port}/`);
+      },
     });
     return summary ? 0 : stopped.code();
   } finally {

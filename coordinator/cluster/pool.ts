@@ -14,6 +14,7 @@ import { encodeDatasetBlob } from '../../shared/data/blob.js';
 import { loadDataset } from '../run/datasets.js';
 import { DistributedSource } from './distributed.js';
 import { StopSignal, runTraining, type RunSummary } from '../run/run-loop.js';
+import { ThreadSource } from '../run/threads-source.js';
 import { StatusFile, localUrl } from '../../shared/health.js';
 import { kernelVariant } from '../../shared/kernels/index.js';
 import { PoolStatus } from './pool-status.js';
@@ -45,6 +46,9 @@ export interface CoordinatorOptions {
   onListening?: (port: number) => void;
   /** the experiment store to record the run in (none: not recorded) */
   store?: Store | null;
+  /** compute with this many threads of this process instead of workers (`gradwire train`):
+   *  the server serves the dashboard and /metrics, no job is offered to workers */
+  threads?: number;
 }
 
 // worker/main.ts beside this file, or worker/main.js when running compiled (dist/)
@@ -83,29 +87,36 @@ const WORKER_NODE_FLAGS = ['--max-semi-space-size=1'];
 const WORKER_MEMORY_ENV: NodeJS.ProcessEnv = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '262144' };
 
 export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary | null> {
-  const data = loadDataset(o.config.data, o.baseDir, o.config.seed);
-  const blob = encodeDatasetBlob(data);
+  let data = loadDataset(o.config.data, o.baseDir, o.config.seed);
   const { server, port, status, poolStatus, telemetry: poolTelemetry } = await startServer(o);
   o.onListening?.(port);
-  const source = new DistributedSource(server, {
-    log: o.log,
-    runId: o.runId,
-    minWorkers: o.minWorkers,
-    onNonFinite: o.config.onNonFinite,
-    telemetry: poolTelemetry,
-  });
+  let source: DistributedSource | ThreadSource;
+  if (o.threads) {
+    source = await ThreadSource.start(o.config, data, o.threads, o.log);
+    data = source.data;
+  } else {
+    source = new DistributedSource(server, {
+      log: o.log,
+      runId: o.runId,
+      minWorkers: o.minWorkers,
+      onNonFinite: o.config.onNonFinite,
+      telemetry: poolTelemetry,
+    });
+    const blob = encodeDatasetBlob(data);
+    server.setJob({
+      jobId: o.runId,
+      config: o.config as unknown as Record<string, unknown>,
+      sha256: sha256Hex(blob),
+      blob,
+    });
+  }
   const telemetry = poolTelemetry.forRun(o.runId);
+  const distributed = source instanceof DistributedSource ? source : null;
   poolStatus.describe(() => ({
     run: o.runId,
-    reassignments: source.reassignments,
+    reassignments: distributed?.reassignments ?? 0,
     rejectedFrames: server.rejectedFrames,
   }));
-  server.setJob({
-    jobId: o.runId,
-    config: o.config as unknown as Record<string, unknown>,
-    sha256: sha256Hex(blob),
-    blob,
-  });
   const stop = new StopSignal();
   const onSignal = (sig: string): void => {
     o.log.warn({ run: o.runId, event: 'signal', signal: sig }, `${sig}: checkpointing and stopping`);
@@ -147,7 +158,8 @@ export async function runCoordinator(o: CoordinatorOptions): Promise<RunSummary 
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
     // the run is over: workers leaving now are no step's concern (no reassignments, no waiting)
-    source.dispose();
+    if (source instanceof DistributedSource) source.dispose();
+    else await source.close();
     status.stop();
     await server.close();
   }

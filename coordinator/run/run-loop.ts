@@ -22,6 +22,7 @@ import {
   EPOCH_COLUMNS,
   STEP_COLUMNS,
   type EpochRow,
+  type RunMode,
   type RunSummary,
   appendCsv,
   ensureDir,
@@ -45,7 +46,9 @@ export interface StepGradient {
 }
 
 export interface GradientSource {
-  readonly mode: 'in-process' | 'distributed';
+  readonly mode: RunMode;
+  /** compute threads of a 'threads' source */
+  readonly threads?: number;
   readonly kernel: string;
   /** number of workers that took part in the run so far (0 in-process) */
   workers(): number;
@@ -332,6 +335,7 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
     runId: o.runId,
     mode: source.mode,
     workers: source.workers(),
+    ...(source.threads ? { threads: source.threads } : {}),
     kernel: source.kernel,
     model: model.describe(),
     paramCount: model.paramCount,

@@ -6,7 +6,7 @@
 // (coordinator/web/metrics.ts) turns them into Prometheus series. Reporting is synchronous and
 // cheap (an array push and an event), so watching costs training nothing measurable.
 import { EventEmitter } from 'node:events';
-import type { EpochRow } from '../store/outputs.js';
+import type { EpochRow, RunMode } from '../store/outputs.js';
 import type { RunStatus } from '../store/records.js';
 
 /** One training step as the coordinator saw it. */
@@ -35,7 +35,7 @@ export interface RunInfo {
   kind: 'run' | 'trial';
   sweepId: string | null;
   trial: number | null;
-  mode: 'in-process' | 'distributed';
+  mode: RunMode;
   model: string;
   dataset: string;
   batchSize: number;

@@ -29,11 +29,17 @@ export interface EpochRow {
   seconds: number;
 }
 
+/** How a run's gradients are computed: one thread (the reference), the compute threads of this
+ *  process (`gradwire train`), or worker processes over WebSockets. */
+export type RunMode = 'in-process' | 'threads' | 'distributed';
+
 /** summary.json */
 export interface RunSummary {
   runId: string;
-  mode: 'in-process' | 'distributed';
+  mode: RunMode;
   workers: number;
+  /** compute threads of a 'threads' run (absent otherwise) */
+  threads?: number;
   kernel: string;
   model: string;
   paramCount: number;
