@@ -3,7 +3,9 @@
 // over those addresses, with a token, ends with the in-process weights. Mid-run one worker's
 // link goes down: the coordinator drops it after the heartbeat timeout (no waiting for TCP to
 // give up), the others carry on; the link comes back, the worker rejoins and gets work again;
-// the weights are unchanged. Needs root and iproute2 (CI runs as root); skipped otherwise.
+// the weights are unchanged. Then threads across hosts: two "machines", each running ONE
+// worker with --threads 2 (a thread team behind one connection), end with the in-process
+// weights too. Needs root and iproute2 (CI runs as root); skipped otherwise.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +28,9 @@ microbatch: 8
 epochs: 40
 `;
 const STEPS = 2000;
+// the same model (batch norm + dropout), 10 epochs: 500 steps
+const THREADS_CONFIG = CONFIG.replace('epochs: 40', 'epochs: 10');
+const THREADS_STEPS = 500;
 const PORT = 7070;
 const HEARTBEAT = '2';
 
@@ -169,5 +174,78 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
       );
     },
     240_000,
+  );
+  it.skipIf(skipReason !== null)(
+    'two hosts, one worker each with --threads 2: the in-process weights',
+    async () => {
+      const dir = withFiles({ 'run.yaml': THREADS_CONFIG });
+      const configFile = join(dir, 'run.yaml');
+      const tokenFile = join(dir, 'token');
+      writeFileSync(tokenFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+      const out = tempDir('gradwire-multihost-threads-');
+      const cache = tempDir('gradwire-multihost-threads-cache-');
+      const reference = inProcessSha(configFile);
+
+      // its own namespaces (another prefix), closed at the end of this case
+      const tnet = new Net(3, `gw${process.pid}t-`);
+      try {
+        const [coordHost] = tnet.hosts;
+        for (const i of [0, 1, 2]) {
+          expect(tnet.routes(i, 'default').trim()).toBe('');
+          expect(tnet.routes(i).trim()).toMatch(/^198\.18\.0\.0\/24 dev eth0 [^\n]*$/);
+        }
+        const c = tnet.run(0, 'coordinator', [
+          CLI,
+          'coordinator',
+          '--log-format',
+          'json',
+          '--config',
+          configFile,
+          '--listen',
+          `${coordHost!.address}:${PORT}`,
+          '--token-file',
+          tokenFile,
+          '--min-workers',
+          '2',
+          '--out',
+          out,
+        ]);
+        await c.waitForEvent('listening', () => true, 30_000);
+        const url = `ws://${coordHost!.address}:${PORT}`;
+        const workers: Proc[] = [1, 2].map((i) =>
+          tnet.run(i, `m${i}`, [
+            WORKER,
+            '--connect',
+            url,
+            '--token-file',
+            tokenFile,
+            '--name',
+            `m${i}`,
+            '--threads',
+            '2',
+            '--log-format',
+            'json',
+            '--cache-dir',
+            cache,
+          ]),
+        );
+        // one connection per machine, from its own address, with 2 compute threads behind it
+        for (const i of [1, 2]) {
+          const joined = await c.waitForEvent('worker-joined', (e) => e.name === `m${i}`, 30_000);
+          expect(String(joined.address)).toContain(tnet.hosts[i]!.address);
+          expect(joined.threads).toBe(2);
+        }
+        expect(await c.exited).toBe(0);
+        for (const w of workers) expect(await w.exited).toBe(0);
+        expect(c.events.filter((e) => e.event === 'worker-joined')).toHaveLength(2);
+        const s = summary(out);
+        expect(s.steps).toBe(THREADS_STEPS);
+        expect(s.workers).toBe(2);
+        expect(s.weightsSha256).toBe(reference);
+      } finally {
+        await tnet.close();
+      }
+    },
+    180_000,
   );
 });
