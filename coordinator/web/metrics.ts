@@ -10,8 +10,9 @@
 // Node's process metrics are switched on at the first scrape, so a coordinator nobody scrapes
 // pays nothing for them. Each server has its own registry (never prom-client's global one).
 // A metrics bug never reaches training: the event handler swallows (and logs once) its errors.
+import { wireAndWorkerMetrics } from './metrics-wire.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { CoordinatorServer, WorkerConn, WorkerState } from '../cluster/server.js';
+import type { CoordinatorServer } from '../cluster/server.js';
 import type { RunInfo, StepPoint, Telemetry, TelemetryEvent, TrialInfo } from '../run/telemetry.js';
 
 const PREFIX = 'gradwire_';
@@ -29,7 +30,6 @@ type Phase = 'compute' | 'communication' | 'wait' | 'total';
 type TrialStatus = TrialInfo['status'];
 
 const KINDS: Kind[] = ['run', 'trial'];
-const WORKER_STATES: WorkerState[] = ['handshake', 'idle', 'loading', 'ready'];
 const TRIAL_STATUSES: TrialStatus[] = ['queued', 'running', 'finished', 'stopped', 'failed'];
 
 // label objects made once: the per-step path allocates none of its own
@@ -171,87 +171,7 @@ export function createMetrics(server: CoordinatorServer, telemetry: Telemetry): 
   });
 
   // --- the wire and the workers (read from the server at scrape time)
-  const mirror = (name: string, help: string, read: () => number): void => {
-    let last = 0;
-    new Counter({
-      name,
-      help,
-      registers,
-      collect() {
-        const v = read();
-        // the server's totals only grow; a counter must never go down whatever happens
-        if (v > last) {
-          this.inc(v - last);
-          last = v;
-        }
-      },
-    });
-  };
-  mirror(
-    `${PREFIX}bytes_received_total`,
-    'Bytes received from workers (WebSocket message payloads, all connections since the start)',
-    () => server.bytesIn,
-  );
-  mirror(
-    `${PREFIX}bytes_sent_total`,
-    'Bytes sent to workers (WebSocket message payloads, all connections since the start; datasets served over HTTP not included)',
-    () => server.bytesOut,
-  );
-  mirror(
-    `${PREFIX}rejected_frames_total`,
-    'Frames from workers that were rejected (malformed, oversized, unexpected); each closes its connection',
-    () => server.rejectedFrames,
-  );
-  new Gauge({
-    name: `${PREFIX}workers`,
-    help: "Worker connections by state: handshake (not authenticated yet), idle (no job), loading (fetching its job's dataset), ready (training)",
-    labelNames: ['state'] as const,
-    registers,
-    collect() {
-      const n: Record<WorkerState, number> = { handshake: 0, idle: 0, loading: 0, ready: 0 };
-      for (const c of server.conns.values()) n[c.state]++;
-      for (const s of WORKER_STATES) this.set({ state: s }, n[s]);
-    },
-  });
-  new Gauge({
-    name: `${PREFIX}workers_connected`,
-    help: 'Authenticated workers connected (every state but handshake)',
-    registers,
-    collect() {
-      let n = 0;
-      for (const c of server.conns.values()) if (c.state !== 'handshake') n++;
-      this.set(n);
-    },
-  });
-  // per worker (authenticated connections), labelled by its id (w3, as in the logs) and name
-  const perWorker = (name: string, help: string, read: (c: WorkerConn) => number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['worker', 'name'] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const c of server.conns.values())
-          if (c.state !== 'handshake') this.set({ worker: c.id, name: c.name }, read(c));
-      },
-    });
-  };
-  perWorker(
-    `${PREFIX}worker_threads`,
-    'Compute threads of each connected worker process (--threads, said in its hello; 1 for a worker that does not say)',
-    (c) => c.threads,
-  );
-  perWorker(
-    `${PREFIX}worker_samples_per_second`,
-    'Measured speed of each connected worker: samples per second of its passes (from the computeMs of its gradients, a moving average), all its threads together; 0 until measured. The coordinator shares out microbatches in proportion to it',
-    (c) => c.speed * 1000,
-  );
-  perWorker(
-    `${PREFIX}worker_samples_per_second_per_thread`,
-    "Measured speed of each connected worker divided by its compute threads (gradwire_worker_samples_per_second / gradwire_worker_threads): one thread's share, to compare machines; 0 until measured",
-    (c) => (c.speed * 1000) / Math.max(1, c.threads),
-  );
+  wireAndWorkerMetrics(server, registers);
   const disconnects = new Counter({
     name: `${PREFIX}worker_disconnects_total`,
     help: 'Authenticated workers that left, for any reason (done, killed, rejected, heartbeat timeout)',
