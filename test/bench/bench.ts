@@ -10,7 +10,12 @@
 // Environment: BENCH_REPS (default 5), BENCH_STEPS (training steps per repetition, default 20),
 // BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3), BENCH_DIST_REPS
 // (repetitions of each distributed run, default 3), BENCH_SWEEP_REPS (repetitions of each sweep
-// throughput run, default 2), BENCH_ONLY=distributed|kernels|sweep|dashboard|soak (run one part).
+// throughput run, default 2), BENCH_ONLY=distributed|threads|kernels|sweep|dashboard|soak (run one
+// part).
+//
+// Then the threads part (test/bench/threads.ts): `gradwire train` on its compute threads against
+// --in-process (and numpy with 1 and 2 BLAS threads), one worker with --threads 2 against
+// --threads 1 behind a coordinator, that worker's peak memory and the bytes per step.
 //
 // Then the sweep part (test/bench/sweep.ts): trials/hour of a small MNIST sweep with 1 and 2
 // workers, and the epochs ASHA spends against plain random search.
@@ -36,6 +41,7 @@ import { printDashboard, runDashboardBench } from './dashboard.js';
 import { printDistributed, runDistributedBench } from './distributed.js';
 import { printSoak, runSoakBench } from './soak.js';
 import { printSweep, runSweepBench } from './sweep.js';
+import { printThreads, runThreadsBench } from './threads.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
 import {
   envNum,
@@ -242,12 +248,14 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY ?? '';
-  const parts = ['distributed', 'kernels', 'sweep', 'dashboard', 'soak'];
+  const parts = ['distributed', 'threads', 'kernels', 'sweep', 'dashboard', 'soak'];
   if (only && !parts.includes(only)) throw new Error(`BENCH_ONLY: "${only}" is not one of ${parts.join(', ')}`);
   const t0 = Date.now();
   const kernels = only === '' || only === 'kernels' ? await benchKernels() : null;
   const distributed = only === '' || only === 'distributed' ? await runDistributedBench() : null;
   if (distributed) printDistributed(distributed);
+  const threads = only === '' || only === 'threads' ? await runThreadsBench() : null;
+  if (threads) printThreads(threads);
   const sweep = only === '' || only === 'sweep' ? await runSweepBench() : null;
   if (sweep) printSweep(sweep);
   const dashboard = only === '' || only === 'dashboard' ? await runDashboardBench() : null;
@@ -257,7 +265,7 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
   process.stdout.write(
-    `BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, sweep, dashboard, soak, seconds })}\n`,
+    `BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, threads, sweep, dashboard, soak, seconds })}\n`,
   );
 }
 

@@ -228,7 +228,7 @@ const NUMPY_SCRIPT = `
 import os, sys, time, json
 import numpy as np
 rng = np.random.default_rng(0)
-N, B, sizes = 8192, 1024, [784, 256, 128, 10]
+N, B, sizes = 8192, int(sys.argv[2]) if len(sys.argv) > 2 else 1024, [784, 256, 128, 10]
 X = rng.random((N, 784), dtype=np.float32)
 Y = rng.integers(0, 10, N)
 W = [(rng.standard_normal((a, b)) * np.sqrt(2.0 / a)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])]
@@ -267,11 +267,13 @@ for r in range(int(sys.argv[1])):
 print(json.dumps({"rates": rates, "numpy": np.__version__, "loss": float(loss)}))
 `;
 
-export function benchNumpy(reps: number): NumpyResult {
-  const threads = { OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2', MKL_NUM_THREADS: '2' };
+/** numpy's MLP at this batch size with this many BLAS threads (OpenBLAS, OpenMP or MKL) */
+export function benchNumpy(reps: number, batch = 1024, blasThreads = 2): NumpyResult {
+  const n = String(blasThreads);
+  const threads = { OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
   const probe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
   if (probe.status !== 0) return { status: 'skipped', reason: 'not installed' };
-  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, String(reps)], {
+  const r = spawnSync('python3', ['-c', NUMPY_SCRIPT, String(reps), String(batch)], {
     encoding: 'utf8',
     env: { ...process.env, ...threads },
     timeout: 120_000,
