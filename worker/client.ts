@@ -49,7 +49,7 @@ export interface WorkerOptions {
   ca?: Buffer;
   /** largest frame accepted; default MAX_FRAME_BYTES, or GRADWIRE_MAX_FRAME_BYTES (tests) */
   maxFrameBytes?: number;
-  /** a test hook (GRADWIRE_TEST_THREAD_FAULT, compute.ts parseThreadFault): a thread fault
+  /** a test hook (GRADWIRE_TEST_THREAD_FAULT, shared/node/threads/fault.ts): a thread fault
    *  injected once in this process's life */
   testFault?: { kind: 'throw' | 'exit' | 'late'; thread: number; step: number } | null;
 }

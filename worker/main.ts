@@ -13,7 +13,7 @@ import '../shared/node/kernels-wasm.js';
 import { threadsFromText } from '../shared/node/cpus.js';
 import { resolveToken } from '../shared/token.js';
 import { WorkerClient, defaultWorkerName } from './client.js';
-import { parseThreadFault } from './compute.js';
+import { parseThreadFault } from '../shared/node/threads/fault.js';
 
 export const WORKER_HELP = `gradwire worker — join a coordinator's pool and compute gradients
 

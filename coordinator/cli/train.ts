@@ -57,16 +57,23 @@ export async function train(args: string[]): Promise<number> {
     return 0;
   }
   const format = logFormat(v);
-  const { config, baseDir } = loadRunConfig(v.config as string | undefined);
-  const log = createLogger(format);
-  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
-  const progress = process.stderr.isTTY === true;
   const exclusive = (['in-process', 'workers', 'threads'] as const).filter((f) => v[f] !== undefined);
   if (exclusive.length > 1)
     throw new UserError(
       'USAGE',
       `--${exclusive[0]} and --${exclusive[1]} exclude each other: choose threads (the default), --workers N or --in-process`,
     );
+  const n = v.workers === undefined ? 0 : wholeNumber('--workers', v.workers as string | undefined, 2, 1);
+  const threads =
+    n > 0 || v['in-process']
+      ? undefined
+      : v.threads !== undefined
+        ? threadsFromText('--threads', v.threads as string)
+        : threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS || undefined);
+  const { config, baseDir } = loadRunConfig(v.config as string | undefined);
+  const log = createLogger(format);
+  const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const progress = process.stderr.isTTY === true;
   if (v['in-process']) {
     const stop = new StopSignal();
     const stopped = watchStopSignal();
@@ -88,13 +95,6 @@ export async function train(args: string[]): Promise<number> {
       store.close();
     }
   }
-  const n = v.workers === undefined ? 0 : wholeNumber('--workers', v.workers as string | undefined, 2, 1);
-  const threads =
-    n > 0
-      ? undefined
-      : v.threads !== undefined
-        ? threadsFromText('--threads', v.threads as string)
-        : threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS);
   const { store, id, outDir } = startRun(v.store as string | undefined, v.out as string | undefined);
   const workers: ChildProcess[] = [];
   const stopped = watchStopSignal();

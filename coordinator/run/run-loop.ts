@@ -201,6 +201,7 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
 
   o.telemetry?.started({
     mode: source.mode,
+    ...(source.threads ? { threads: source.threads } : {}),
     model: model.describe(),
     dataset: data.name,
     batchSize: cfg.batchSize,

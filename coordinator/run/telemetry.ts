@@ -36,6 +36,8 @@ export interface RunInfo {
   sweepId: string | null;
   trial: number | null;
   mode: RunMode;
+  /** compute threads of a 'threads' run */
+  threads?: number;
   model: string;
   dataset: string;
   batchSize: number;

@@ -12,6 +12,7 @@ import { reduceSync, type Trainer } from '../../shared/engine/trainer.js';
 import { kernelVariant } from '../../shared/kernels/index.js';
 import { JS_KERNELS } from '../../shared/kernels/js.js';
 import { Model } from '../../shared/nn/model.js';
+import { parseThreadFault } from '../../shared/node/threads/fault.js';
 import { ThreadLostError, ThreadTeam } from '../../shared/node/threads/team.js';
 import type { GradientSource, StepGradient } from './run-loop.js';
 
@@ -31,6 +32,7 @@ export class ThreadSource implements GradientSource {
   /** Start `threads` compute threads for `cfg` over a shared copy of `data`; train on
    *  `source.data` (that copy) from then on. */
   static async start(cfg: RunConfig, data: Dataset, threads: number, log: Logger): Promise<ThreadSource> {
+    const fault = parseThreadFault(process.env.GRADWIRE_TEST_THREAD_FAULT);
     const paramCount = Model.fromConfig(cfg.model, data.features, data.classes, JS_KERNELS).paramCount;
     const team = await ThreadTeam.start(
       {
@@ -40,6 +42,10 @@ export class ThreadSource implements GradientSource {
         data,
         microbatch: Math.min(cfg.microbatch, cfg.batchSize),
         seed: cfg.seed,
+        // a test hook: GRADWIRE_TEST_THREAD_FAULT=throw|exit:THREAD:STEP (shared/node/threads/fault.ts)
+        ...(fault && fault.kind !== 'late'
+          ? { fault: { kind: fault.kind, thread: fault.thread, step: fault.step } }
+          : {}),
         onThreadLost: (index, reason) =>
           log.warn({ event: 'thread-lost', thread: index, reason }, `compute thread ${index} ${reason}: replaced`),
       },

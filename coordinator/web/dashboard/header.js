@@ -89,8 +89,11 @@ export function renderHeader() {
   const live = S.workers.filter((w) => w.state !== 'gone');
   const ready = live.filter((w) => w.state === 'ready').length;
   const gone = S.workers.length - live.length;
+  // a run on this process's compute threads (gradwire train) has no worker connections
   $('fact-workers').textContent =
-    `${ready} ready${live.length > ready ? ` / ${live.length}` : ''}${gone ? ` · ${gone} gone` : ''}${S.failures ? ` · ${S.failures} lost mid-step` : ''}`;
+    info?.mode === 'threads' && S.workers.length === 0
+      ? `${info.threads} compute thread${info.threads === 1 ? '' : 's'} (this process)`
+      : `${ready} ready${live.length > ready ? ` / ${live.length}` : ''}${gone ? ` · ${gone} gone` : ''}${S.failures ? ` · ${S.failures} lost mid-step` : ''}`;
   $('fact-model').textContent = info ? `${info.model} · ${info.dataset} · batch ${info.batchSize}` : '—';
   $('fact-run').textContent = info ? (info.kind === 'trial' ? `trial ${info.trial} (${info.status})` : info.id) : '—';
   $('fact-run').title = info ? info.id : '';
