@@ -2,8 +2,10 @@
 // suite starts a Docker engine of its own (test/helpers/docker.ts), builds stand-ins for the
 // base images (no registry can be reached: test/e2e/containers/stand-in-base-images.sh), builds
 // the image from the Dockerfile unchanged, and brings up the compose file's coordinator with
-// two workers on an internal network in the test range 198.18.0.0/15. The run must end with
-// exit 0 everywhere and the weights of the same config trained in-process on the host.
+// two workers on an internal network in the test range 198.18.0.0/15, each limited to one CPU
+// (GRADWIRE_WORKER_CPUS=1: GRADWIRE_THREADS=auto must read the container's quota, 1 thread, on a
+// host with more CPUs). The run must end with exit 0 everywhere and the weights of the same
+// config trained in-process on the host.
 // Needs root, dockerd, docker-compose (1.29) and debootstrap; skipped, saying which is missing,
 // otherwise. About 3 min with the base images cached in /tmp/gradwire-base-images, 4 without.
 import { randomBytes } from 'node:crypto';
@@ -12,6 +14,7 @@ import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { availableCpus } from '../../shared/node/cpus.js';
 import { ROOT, tempDir } from '../helpers/cli.js';
 import type { LogEvent } from '../helpers/cluster.js';
 import {
@@ -213,6 +216,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     composeEnv = engine.env({
       GRADWIRE_TOKEN: randomBytes(32).toString('hex'),
       GRADWIRE_PORT: String(await freePort()),
+      // each worker container gets 1 CPU (compose's cpus:): its auto threads must read that quota
+      GRADWIRE_WORKER_CPUS: '1',
     });
     // ≈ 1 min on one core, meanwhile the images are built
     reference = timed('reference run, in-process on the host (in parallel)', () =>
@@ -299,7 +304,10 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     expect(worker!.environment).toMatchObject({
       GRADWIRE_CONNECT: 'ws://coordinator:7070',
       GRADWIRE_TOKEN: composeEnv.GRADWIRE_TOKEN,
+      GRADWIRE_THREADS: 'auto',
     });
+    // one worker per container, its threads from the container's CPU limit
+    expect(worker!.cpus).toBe(1);
     expect(worker).not.toHaveProperty('container_name');
     expect(worker).not.toHaveProperty('ports');
     expect(config.networks.default).toMatchObject({
@@ -369,7 +377,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
   });
 
   it('docker run IMAGE trains the default run with no config (CMD train), is healthy meanwhile, and docker stop checkpoints it and exits 143 (stopped, not done)', async () => {
-    // an anonymous volume at /data, loopback only: `train` runs a coordinator and 2 local workers
+    // an anonymous volume at /data, no network: `train` computes on the container's CPUs in
+    // threads of its own process (no sockets) and serves its dashboard on loopback
     const id = (await engine!.docker(['run', '--detach', '--network', 'none', IMAGE])).stdout.trim();
     try {
       const deadline = Date.now() + 90_000;
@@ -464,6 +473,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     const joined = coordinatorLog.filter((e) => e.event === 'worker-joined');
     expect(joined).toHaveLength(2);
     for (const j of joined) expect(String(j.address)).toContain(SUBNET_PREFIX);
+    // GRADWIRE_THREADS=auto under cpus: 1 → one compute thread each, whatever the host's CPUs
+    for (const j of joined) expect(j.threads ?? 1).toBe(1);
     for (const w of workerIds) {
       const exit = await engine!.docker(['wait', w], { timeoutMs: 60_000 });
       const log = jsonLines((await engine!.docker(['logs', w])).stdout);
@@ -494,7 +505,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     const dir = tempDir('gradwire-compose-secret-');
     writeFileSync(join(dir, 'iris.yaml'), IRIS);
     writeFileSync(join(dir, 'token'), `${randomBytes(32).toString('hex')}\n`, { mode: 0o644 });
-    const { GRADWIRE_TOKEN: _env, ...env } = composeEnv;
+    // no CPU limit here (GRADWIRE_WORKER_CPUS unset): the worker's threads are the host's CPUs
+    const { GRADWIRE_TOKEN: _env, GRADWIRE_WORKER_CPUS: _cpus, ...env } = composeEnv;
     const p = {
       project: SECRET_PROJECT,
       override: secretOverride,
@@ -516,6 +528,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
     const log = jsonLines((await engine!.docker(['logs', coordinatorId!])).stdout);
     expect(exit.stdout.trim(), JSON.stringify(log.slice(-8), null, 1)).toBe('0');
     expect(log.find((e) => e.event === 'listening')).toMatchObject({ auth: true });
+    // no cpus: limit: auto gives the worker every CPU this machine lets a process use
+    expect(log.find((e) => e.event === 'worker-joined')?.threads ?? 1).toBe(availableCpus());
     const summary = JSON.parse(
       (await inImage('cat', [`${OUT}/summary.json`], `${SECRET_PROJECT}_gradwire-data`)).stdout,
     ) as Summary;
@@ -525,11 +539,19 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
   it("a 5,000-step run under the Kubernetes manifests' limits (memory, read-only root, no capabilities, uid 10001) finishes without a restart, with the in-process weights", async () => {
     // the limits and mounts of deploy/k8s/run: the test fails if a manifest lowers a limit below
     // what a long run needs
-    const limitOf = (file: string): string => {
+    const limitsOf = (file: string): { memory: string; cpu: string } => {
       const job = parseYaml(readFileSync(join(ROOT, 'deploy/k8s/run', file), 'utf8')) as {
-        spec: { template: { spec: { containers: Array<{ resources: { limits: { memory: string } } }> } } };
+        spec: {
+          template: { spec: { containers: Array<{ resources: { limits: { memory: string; cpu: string } } }> } };
+        };
       };
-      return job.spec.template.spec.containers[0]!.resources.limits.memory;
+      return job.spec.template.spec.containers[0]!.resources.limits;
+    };
+    const limitOf = (file: string): string => limitsOf(file).memory;
+    const cpus = (k8s: string): string => {
+      const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(String(k8s));
+      if (!m) throw new Error(`cpu limit ${k8s}: expected N or Nm`);
+      return String(m[2] ? Number(m[1]) / 1000 : Number(m[1]));
     };
     const dockerMemory = (k8s: string): string => {
       const m = /^(\d+)(Mi|Gi)$/.exec(k8s);
@@ -537,6 +559,9 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
       return `${m[1]}${m[2] === 'Gi' ? 'g' : 'm'}`;
     };
     const limits = { coordinator: limitOf('coordinator.yaml'), worker: limitOf('worker.yaml') };
+    // the workers as the manifests run them: the pod's CPU limit, GRADWIRE_THREADS=auto
+    const workerCpus = cpus(limitsOf('worker.yaml').cpu);
+    const workerThreads = Math.min(Math.ceil(Number(workerCpus)), availableCpus());
     const dir = tempDir('gradwire-soak-containers-');
     // 784-64-32-10 on MNIST, batch 32 (two microbatches: both workers compute every step), 20
     // epochs of 250 steps: the model with which the coordinator once grew by ≈ 1 GB over these steps
@@ -634,6 +659,10 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
           '--name',
           w,
           ...hardened(limits.worker),
+          '--cpus',
+          workerCpus,
+          '-e',
+          'GRADWIRE_THREADS=auto',
           IMAGE,
           'worker',
           '--connect',
@@ -681,6 +710,10 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
       }
       // one run from step 0 to 5,000: never resumed
       expect(log.filter((e) => e.event === 'resume')).toHaveLength(0);
+      // each worker with the threads its CPU limit gives (capped by this machine's CPUs)
+      const joined = log.filter((e) => e.event === 'worker-joined');
+      expect(joined).toHaveLength(2);
+      for (const j of joined) expect(j.threads ?? 1).toBe(workerThreads);
       const summary = JSON.parse(
         (
           await engine!.docker([
@@ -700,7 +733,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
       expect(summary).toMatchObject({ mode: 'distributed', workers: 2, steps: 5000, resumedFromStep: 0 });
       expect(pick(summary)).toEqual(pick(await reference));
       console.log(
-        `containers: 5,000 steps, limits coordinator ${limits.coordinator} / worker ${limits.worker}; peak memory (MiB, sampled every 2 s): ` +
+        `containers: 5,000 steps, limits coordinator ${limits.coordinator} / worker ${limits.worker} and ${workerCpus} CPUs (${workerThreads} threads); peak memory (MiB, sampled every 2 s): ` +
           Object.entries(peak)
             .map(([n, v]) => `${n.replace(`${PROJECT}-soak-`, '')} ${v.toFixed(0)}`)
             .join(', ') +
