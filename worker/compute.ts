@@ -10,6 +10,7 @@ import { fillSlot, newSlot, trainPass, type Slot, type SyncReply, type SyncReque
 import { resultBlocks, type ResultBlock } from '../shared/engine/sharded.js';
 import { runPassLocally } from '../shared/engine/trainer.js';
 import { createKernels, kernelVariant } from '../shared/kernels/index.js';
+import { JS_KERNELS } from '../shared/kernels/js.js';
 import { ThreadTeam, type ThreadFault } from '../shared/node/threads/team.js';
 import { Model } from '../shared/nn/model.js';
 import { BatchNorm } from '../shared/nn/norms.js';
@@ -140,7 +141,7 @@ export class TeamCompute implements Compute {
     opts: { fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void } = {},
   ): Promise<TeamCompute> {
     // the model in this thread only for its size and description: its weights are never used
-    const probe = Model.fromConfig(config.model, data.features, data.classes, createKernels());
+    const probe = Model.fromConfig(config.model, data.features, data.classes, JS_KERNELS);
     const team = await ThreadTeam.start(
       {
         threads,

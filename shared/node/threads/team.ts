@@ -223,6 +223,8 @@ export class ThreadTeam {
     samples: Int32Array,
     microbatch: number,
     first: number,
+    /** false: return the threads' own blocks (aligned, in order) for the caller to reduce */
+    merge = true,
   ): AsyncGenerator<SyncRequest, TeamOutcome, SyncReply> {
     if (this.closed) throw new Error('the thread team is closed');
     const pass = ++this.passes;
@@ -269,11 +271,13 @@ export class ThreadTeam {
       if (answers.every((a) => a.type === 'done')) {
         const dones = answers as Array<Extract<FromThread, { type: 'done' }>>;
         return {
-          blocks: mergeBlocks(
-            first,
-            count,
-            dones.flatMap((d) => d.blocks),
-          ),
+          blocks: merge
+            ? mergeBlocks(
+                first,
+                count,
+                dones.flatMap((d) => d.blocks),
+              )
+            : dones.flatMap((d) => d.blocks),
           threads: shares.map((s, i) => {
             const k = busy.findIndex((b) => b.member === this.members[i]);
             return { microbatches: s.count, computeMs: k >= 0 ? dones[k]!.computeMs : 0 };
