@@ -49,8 +49,11 @@ const ENTRY = new URL(`./compute-thread${ownExt}`, import.meta.url).href;
 /** Start a compute thread. Run from TypeScript sources, the thread starts in boot.mjs, which
  *  registers tsx's loader first: Node 20 does not hand a --import loader on to worker threads. */
 function spawnThread(init: ThreadInit): Worker {
-  if (ownExt !== '.ts') return new Worker(new URL(ENTRY), { workerData: init });
-  return new Worker(new URL('./boot.mjs', import.meta.url), { workerData: { ...init, entry: ENTRY } });
+  // a small young generation, as the worker process has (--max-semi-space-size=1): a thread's
+  // JavaScript heap is small; its model and slots live in the kernels' memory
+  const resourceLimits = { maxYoungGenerationSizeMb: 4 };
+  if (ownExt !== '.ts') return new Worker(new URL(ENTRY), { workerData: init, resourceLimits });
+  return new Worker(new URL('./boot.mjs', import.meta.url), { workerData: { ...init, entry: ENTRY }, resourceLimits });
 }
 
 function shared<T extends Float32Array | Int32Array | Uint8Array>(a: T): T {
