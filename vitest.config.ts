@@ -12,9 +12,5 @@ export default defineConfig({
     pool: 'forks',
     // the end-to-end suites time whole runs on a 2-core machine: one at a time
     fileParallelism: !e2e,
-    // the worker processes and `train` runs the unit and integration suites start compute with
-    // one thread each (as many suites run side by side on 2 cores); a test about threads asks
-    // for them with --threads. The e2e suites keep the default (auto), as users get it.
-    env: e2e ? {} : { GRADWIRE_THREADS: '1' },
   },
 });
