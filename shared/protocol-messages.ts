@@ -4,9 +4,11 @@
 // lists the messages and the flow; protocol-codec.ts turns them into frames and back.
 import { z } from 'zod';
 
-/** 3: hello.runtime carries kernelBuild and math; the handshake compares what determines the
- *  bits instead of the V8 version. 2: envelope frames and the params message. */
-export const PROTOCOL_VERSION = 3;
+/** 4: a worker holds several jobs at once, each on some of its threads (`job.threads`, the
+ *  `release` message): a sweep's trials side by side in one process. 3: hello.runtime carries
+ *  kernelBuild and math; the handshake compares what determines the bits instead of the V8
+ *  version. 2: envelope frames and the params message. */
+export const PROTOCOL_VERSION = 4;
 
 /** WebSocket close codes (4000–4999 are for applications). */
 export const CLOSE = {
@@ -86,6 +88,10 @@ const job = z.object({
     url: z.string().max(300),
     bytes: nat,
   }),
+  /** the worker's compute threads this job uses (absent: all of them). A worker holds several
+   *  jobs at once while their threads fit in its own; a job that does not fit replaces the jobs
+   *  it holds, oldest first. */
+  threads: z.number().int().min(1).max(1024).optional(),
 });
 
 /** One worker's share of one step: a contiguous run of microbatches. */
@@ -124,6 +130,10 @@ const syncResult = z.object({
 
 const jobDone = z.object({ type: z.literal('job-done'), jobId: id });
 
+/** The job no longer needs this worker (a sweep's trial ended): its threads are free for the
+ *  next job; the worker stays in the pool. */
+const release = z.object({ type: z.literal('release'), jobId: id });
+
 const errorMsg = z.object({
   type: z.literal('error'),
   code: z.string().max(50),
@@ -138,6 +148,7 @@ export const toWorkerSchema = z.discriminatedUnion('type', [
   params,
   syncResult,
   jobDone,
+  release,
   errorMsg,
 ]);
 export type ToWorker = z.infer<typeof toWorkerSchema>;

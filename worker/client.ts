@@ -1,14 +1,16 @@
 // The worker: connects to a coordinator, proves it knows the token (HMAC over the server's
-// nonce), loads the job's dataset by hash and starts its compute (compute.ts: this thread, or
-// a thread team for --threads N ≥ 2), and hands each step to the step runner (steps.ts),
-// which sends the BatchNorm partial values and the pre-reduced gradient blocks. It reconnects
-// with backoff when the connection drops and exits 0 when its coordinator's run is done
-// (unless told to stay).
+// nonce), loads each job's dataset by hash and starts its compute (compute.ts: this thread, or
+// a thread team for --threads N ≥ 2), and hands each step to the job's step runner (steps.ts),
+// which sends the BatchNorm partial values and the pre-reduced gradient blocks. A worker holds
+// several jobs at once when the coordinator gives each some of its threads (a sweep's trials
+// side by side, over one shared copy of their dataset). It reconnects with backoff when the
+// connection drops and exits 0 when its coordinator's run is done (unless told to stay).
 import { createHmac, randomInt } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { parseRunConfig } from '../shared/config.js';
+import type { Dataset } from '../shared/data/dataset.js';
 import { kernelFacts } from '../shared/kernels/index.js';
 import {
   CLOSE,
@@ -22,7 +24,7 @@ import {
   type ToCoordinator,
   type ToWorker,
 } from '../shared/protocol.js';
-import type { ThreadFault } from '../shared/node/threads/team.js';
+import { shareDataset, type ThreadFault } from '../shared/node/threads/team.js';
 import { type Compute, startCompute } from './compute.js';
 import { getDataset } from './dataset-cache.js';
 import { StepRunner } from './steps.js';
@@ -54,12 +56,14 @@ export interface WorkerOptions {
   testFault?: { kind: 'throw' | 'exit' | 'late'; thread: number; step: number } | null;
 }
 
-interface Job {
-  id: string;
+/** A job this worker holds, or is loading (`job` null until its compute has started). */
+interface Holding {
+  /** counts job loads: a load whose holding was dropped or replaced meanwhile drops what it built */
+  load: number;
   /** what identifies the job's work: a new `job` message with the same key keeps the compute */
   key: string;
-  compute: Compute;
-  steps: StepRunner;
+  threads: number;
+  job: { compute: Compute; steps: StepRunner; dataset: string } | null;
 }
 
 /** The worker masks its frames with a zero key, so ws sends the payloads as they are instead of
@@ -78,9 +82,12 @@ export function defaultWorkerName(): string {
 
 export class WorkerClient {
   private ws: WebSocket | null = null;
-  private job: Job | null = null;
-  /** counts job loads: a load overtaken by a newer `job` message drops what it built */
+  /** the jobs held or being loaded, by id, oldest first */
+  private readonly jobs = new Map<string, Holding>();
   private loads = 0;
+  /** datasets in SharedArrayBuffers, by sha256, while a thread team of some job reads them:
+   *  jobs on the same data share one copy */
+  private readonly sharedData = new Map<string, { data: Dataset; users: number }>();
   private session = '';
   private backoffMs = 200;
   private fatal: string | null = null;
@@ -102,15 +109,17 @@ export class WorkerClient {
     this.lateFault = f?.kind === 'late' ? { step: f.step } : null;
   }
 
-  /** the run id of the job this worker holds (dataset loaded, model built); null when none */
+  /** the run ids of the jobs this worker holds (dataset loaded, model built), comma-separated;
+   *  null when none */
   get jobId(): string | null {
-    return this.job?.id ?? null;
+    const ids = [...this.jobs].filter(([, h]) => h.job).map(([id]) => id);
+    return ids.length > 0 ? ids.join(',') : null;
   }
 
   /** For the status file: connecting (no connection yet or again), idle, working (a step). */
   get state(): 'connecting' | 'idle' | 'working' {
     if (this.ws === null || this.ws.readyState !== WebSocket.OPEN) return 'connecting';
-    return this.job?.steps.busy ? 'working' : 'idle';
+    return [...this.jobs.values()].some((h) => h.job?.steps.busy) ? 'working' : 'idle';
   }
 
   /** Run until the coordinator's run is done (0), a fatal error (2), or stop(). */
@@ -129,14 +138,33 @@ export class WorkerClient {
 
   private end(code: number): void {
     if (this.watchdog) clearInterval(this.watchdog);
-    void this.dropJob().then(() => this.finish(code));
+    void Promise.all([...this.jobs.keys()].map((id) => this.dropJob(id))).then(() => this.finish(code));
   }
 
-  /** Forget the job and stop its compute (a thread team's threads end). */
-  private async dropJob(): Promise<void> {
-    const job = this.job;
-    this.job = null;
-    if (job) await job.compute.close();
+  /** Forget a job and stop its compute (a thread team's threads end); a load in progress drops
+   *  what it builds. */
+  private async dropJob(jobId: string): Promise<void> {
+    const h = this.jobs.get(jobId);
+    if (!h) return;
+    this.jobs.delete(jobId);
+    if (h.job) await this.closeCompute(h.job.compute, h.job.dataset);
+  }
+
+  private async closeCompute(compute: Compute, dataset: string): Promise<void> {
+    await compute.close();
+    const d = this.sharedData.get(dataset);
+    if (d && --d.users === 0) this.sharedData.delete(dataset);
+  }
+
+  /** the dataset a thread team reads: the shared copy other jobs on the same data use */
+  private shareData(sha256: string, data: Dataset): Dataset {
+    let d = this.sharedData.get(sha256);
+    if (!d) {
+      d = { data: shareDataset(data), users: 0 };
+      this.sharedData.set(sha256, d);
+    }
+    d.users++;
+    return d.data;
   }
 
   private connect(): void {
@@ -172,7 +200,7 @@ export class WorkerClient {
       this.handle(msg).catch((e: unknown) => {
         const err = e instanceof FrameError ? e : (e as Error);
         this.o.log.error({ event: 'job-error', err: err.message }, `cannot work on the job: ${err.message}`);
-        if (this.job === null && msg.type === 'job')
+        if (msg.type === 'job' && !this.jobs.get(msg.jobId)?.job)
           this.send({ type: 'job-failed', jobId: msg.jobId, code: 'E_JOB', message: err.message });
       });
     });
@@ -180,7 +208,7 @@ export class WorkerClient {
       this.o.log.warn({ event: 'socket-error', err: e.message }, `connection to ${this.o.url}: ${e.message}`),
     );
     ws.on('close', (code, reason) => {
-      this.job?.steps.reset();
+      for (const h of this.jobs.values()) h.job?.steps.reset();
       if (this.ws !== ws) return;
       this.ws = null;
       if (this.stopped) return;
@@ -252,17 +280,26 @@ export class WorkerClient {
       case 'params':
         return this.steps(msg.jobId).setParams(msg);
       case 'sync-result':
-        if (this.job?.id === msg.jobId) this.job.steps.resume(msg);
+        this.jobs.get(msg.jobId)?.job?.steps.resume(msg);
         return;
       case 'job-done':
         this.o.log.info(
-          { event: 'job-done', job: msg.jobId, steps: this.job?.steps.stepsComputed ?? 0 },
+          { event: 'job-done', job: msg.jobId, steps: this.jobs.get(msg.jobId)?.job?.steps.stepsComputed ?? 0 },
           `run ${msg.jobId} done`,
         );
-        await this.dropJob();
+        await Promise.all([...this.jobs.keys()].map((id) => this.dropJob(id)));
         this.done = true;
         if (!this.o.stay) this.ws?.close(CLOSE.NORMAL, 'run done');
         return;
+      case 'release': {
+        const h = this.jobs.get(msg.jobId);
+        this.o.log.debug(
+          { event: 'release', job: msg.jobId, steps: h?.job?.steps.stepsComputed ?? 0 },
+          `job ${msg.jobId} released`,
+        );
+        await this.dropJob(msg.jobId);
+        return;
+      }
       case 'error':
         this.o.log.error({ event: 'coordinator-error', code: msg.code }, `coordinator: ${msg.code}: ${msg.message}`);
         if (FATAL.has(msg.code)) this.fatal = `${msg.code}: ${msg.message}`;
@@ -270,26 +307,55 @@ export class WorkerClient {
     }
   }
 
-  /** the step runner of job `jobId` (an error when this worker holds another job or none) */
+  /** the step runner of job `jobId` (an error when this worker does not hold it) */
   private steps(jobId: string): StepRunner {
-    if (this.job?.id !== jobId) throw new Error(`a message for job ${jobId}, which this worker has not loaded`);
-    return this.job.steps;
+    const job = this.jobs.get(jobId)?.job;
+    if (!job) throw new Error(`a message for job ${jobId}, which this worker has not loaded`);
+    return job.steps;
+  }
+
+  /** Make room for a job on `threads` threads: drop the jobs held (oldest first) until it fits. */
+  private async makeRoom(jobId: string, threads: number): Promise<void> {
+    let used = 0;
+    for (const [id, h] of this.jobs) if (id !== jobId) used += h.threads;
+    const drops: Array<Promise<void>> = [];
+    for (const [id, h] of [...this.jobs]) {
+      if (used + threads <= this.o.threads) break;
+      if (id === jobId) continue;
+      used -= h.threads;
+      drops.push(this.dropJob(id));
+    }
+    await Promise.all(drops);
   }
 
   private async loadJob(msg: Extract<ToWorker, { type: 'job' }>): Promise<void> {
     this.done = false;
-    const load = ++this.loads;
-    const key = JSON.stringify([msg.jobId, msg.dataset.sha256, msg.config]);
-    if (this.job?.key === key) {
+    const threads = Math.min(msg.threads ?? this.o.threads, this.o.threads);
+    const key = JSON.stringify([msg.jobId, msg.dataset.sha256, msg.config, threads]);
+    const held = this.jobs.get(msg.jobId);
+    if (held?.key === key && held.job) {
       // the same job again (a new connection): its compute stays, threads, weights buffer and all
-      this.job.steps.reset();
+      held.job.steps.reset();
       this.o.log.info({ event: 'job', job: msg.jobId, reused: true }, `job ${msg.jobId}: already loaded`);
       this.send({ type: 'ready', jobId: msg.jobId });
       this.backoffMs = 200;
       return;
     }
-    await this.dropJob();
-    const config = parseRunConfig(msg.config);
+    await this.dropJob(msg.jobId);
+    const load = ++this.loads;
+    this.jobs.set(msg.jobId, { load, key, threads, job: null });
+    await this.makeRoom(msg.jobId, threads);
+    const forget = (): void => {
+      if (this.jobs.get(msg.jobId)?.load === load) this.jobs.delete(msg.jobId);
+    };
+    const config = (() => {
+      try {
+        return parseRunConfig(msg.config);
+      } catch (e) {
+        forget();
+        throw e;
+      }
+    })();
     const base = this.o.url.replace(/^ws/, 'http');
     const t0 = performance.now();
     const { data, cached } = await getDataset(
@@ -301,20 +367,39 @@ export class WorkerClient {
         ...(this.o.ca ? { ca: this.o.ca } : {}),
       },
       this.o.cacheDir,
-    );
-    const warm = performance.now();
-    const fault = this.o.threads > 1 ? this.teamFault : null;
-    if (fault) this.teamFault = null;
-    const compute = await startCompute(config, data, this.o.threads, {
-      ...(fault ? { fault } : {}),
-      onThreadLost: (index, reason) =>
-        this.o.log.warn(
-          { event: 'thread-replaced', thread: index, reason },
-          `compute thread ${index} ${reason}: replaced`,
-        ),
+    ).catch((e: unknown) => {
+      forget();
+      throw e;
     });
-    if (load !== this.loads || this.stopped) {
-      await compute.close(); // a newer job (or stop) came meanwhile
+    const warm = performance.now();
+    // one thread of a one-thread worker computes in this thread; otherwise each job has a team
+    // of its own threads (this thread serves the connection and every job's steps)
+    const team = this.o.threads > 1;
+    const fault = team ? this.teamFault : null;
+    if (fault) this.teamFault = null;
+    const jobData = team ? this.shareData(msg.dataset.sha256, data) : data;
+    let compute: Compute;
+    try {
+      compute = await startCompute(config, jobData, threads, {
+        team,
+        ...(fault ? { fault } : {}),
+        onThreadLost: (index, reason) =>
+          this.o.log.warn(
+            { event: 'thread-replaced', job: msg.jobId, thread: index, reason },
+            `compute thread ${index} ${reason}: replaced`,
+          ),
+      });
+    } catch (e) {
+      if (team) {
+        const d = this.sharedData.get(msg.dataset.sha256);
+        if (d && --d.users === 0) this.sharedData.delete(msg.dataset.sha256);
+      }
+      forget();
+      throw e;
+    }
+    const holding = this.jobs.get(msg.jobId);
+    if (holding?.load !== load || this.stopped) {
+      await this.closeCompute(compute, msg.dataset.sha256); // dropped or replaced meanwhile (or stop)
       return;
     }
     const steps = new StepRunner(msg.jobId, compute, {
@@ -327,7 +412,8 @@ export class WorkerClient {
         return true;
       },
     });
-    this.job = { id: msg.jobId, key, compute, steps };
+    holding.job = { compute, steps, dataset: msg.dataset.sha256 };
+    const shared = team ? (this.sharedData.get(msg.dataset.sha256)?.users ?? 1) : 1;
     this.o.log.info(
       {
         event: 'job',
@@ -335,9 +421,11 @@ export class WorkerClient {
         dataset: msg.dataset.sha256.slice(0, 12),
         cached,
         threads: compute.threads,
+        jobs: this.jobs.size,
+        datasetShared: shared > 1,
         ms: Math.round(performance.now() - t0),
       },
-      `job ${msg.jobId}: ${compute.describe()} on ${data.n} samples, ${compute.threads === 1 ? '1 thread' : `${compute.threads} threads`} (${cached ? 'dataset from cache' : 'dataset fetched'}; warm-up ${Math.round(performance.now() - warm)} ms)`,
+      `job ${msg.jobId}: ${compute.describe()} on ${data.n} samples, ${compute.threads === 1 ? '1 thread' : `${compute.threads} threads`}${this.jobs.size > 1 ? ` beside ${this.jobs.size - 1} other job${this.jobs.size > 2 ? 's' : ''}` : ''} (${cached ? 'dataset from cache' : 'dataset fetched'}${shared > 1 ? ', one copy shared with them' : ''}; warm-up ${Math.round(performance.now() - warm)} ms)`,
     );
     this.send({ type: 'ready', jobId: msg.jobId });
     this.backoffMs = 200;

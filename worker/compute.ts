@@ -180,12 +180,15 @@ export class TeamCompute implements Compute {
   }
 }
 
-/** The compute for a job: in this thread for threads = 1, else a thread team. */
+/** The compute for a job: in this thread for threads = 1 (unless `team`: a worker holding
+ *  several jobs gives each its own threads, this one serving them all), else a thread team. */
 export async function startCompute(
   config: RunConfig,
   data: Dataset,
   threads: number,
-  opts: { fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void } = {},
+  opts: { team?: boolean; fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void } = {},
 ): Promise<Compute> {
-  return threads <= 1 ? new InProcessCompute(config, data) : TeamCompute.start(config, data, threads, opts);
+  return threads <= 1 && !opts.team
+    ? new InProcessCompute(config, data)
+    : TeamCompute.start(config, data, threads, opts);
 }

@@ -47,9 +47,9 @@ export function sweepStorePath(flag: string | undefined, outDir: string): string
   return resolve(flag ?? (process.env[STORE_ENV] || join(outDir, 'gradwire.db')));
 }
 
-/** `train` and `sweep`'s pool: n worker processes on loopback. They do not write the
- *  container's status file: that one is this process's. */
-export function spawnLocalWorkers(n: number, port: number, pretty: boolean): ChildProcess[] {
+/** `train` and `sweep`'s pool: n worker processes on loopback with `threads` compute threads
+ *  each. They do not write the container's status file: that one is this process's. */
+export function spawnLocalWorkers(n: number, port: number, pretty: boolean, threads = 1): ChildProcess[] {
   return Array.from({ length: n }, (_, i) =>
     spawnWorker(
       [
@@ -57,9 +57,8 @@ export function spawnLocalWorkers(n: number, port: number, pretty: boolean): Chi
         `ws://127.0.0.1:${port}`,
         '--name',
         `local-${i + 1}`,
-        // N local processes share this machine's cores: one compute thread each
         '--threads',
-        '1',
+        String(threads),
         '--log-level',
         'warn',
         '--log-format',

@@ -6,18 +6,24 @@ import { withPool } from '../cluster/pool.js';
 import { runSweep } from '../sweep/sweep.js';
 import { COMMON, logFormat, parse, runId, wholeNumber } from './common.js';
 import { createLogger } from './log.js';
+import { threadsFromText } from '../../shared/node/cpus.js';
 import { spawnLocalWorkers, sweepStorePath } from './start.js';
 
 const SWEEP_HELP = `gradwire sweep — a hyperparameter sweep on a local pool of workers
 
-Usage: gradwire sweep --config sweep.yaml [--workers N] [--out DIR] [--resume] [--store FILE]
-       gradwire sweep --preset lecture [--workers N] [--out DIR]
+Usage: gradwire sweep --config sweep.yaml [--threads N] [--workers N] [--out DIR] [--resume] [--store FILE]
+       gradwire sweep --preset lecture [--threads N] [--workers N] [--out DIR]
 
 Options:
   --config FILE          sweep config, YAML or JSON (see shared/sweep/README.md: base, method, metric,
                          trials, parameters, earlyStopping, ...)
   --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 trials)
-  --workers N            local worker processes (default 2)
+  --threads N            compute threads of the local worker: auto (the CPUs this process may
+                         use, the cgroup's CPU quota included) or a number; each thread is a
+                         trial seat, so N trials (workersPerTrial: 1) run side by side in one
+                         process over one copy of the dataset (default auto) [GRADWIRE_THREADS]
+  --workers N            local worker processes, each with --threads threads (default 1;
+                         with N > 1 and no --threads, the CPUs are split between them)
   --out DIR              outputs (default sweeps/<sweep id>): trials.csv, summary.json,
                          report.html, trials/<i>/ (each trial's run outputs), sweep.json
   --store FILE           the experiment store, SQLite [GRADWIRE_STORE] (default DIR/gradwire.db)
@@ -31,6 +37,7 @@ export async function sweep(args: string[]): Promise<number> {
     config: { type: 'string' },
     preset: { type: 'string' },
     workers: { type: 'string' },
+    threads: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean' },
     store: { type: 'string' },
@@ -45,7 +52,11 @@ export async function sweep(args: string[]): Promise<number> {
   if (!preset === !v.config) throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
   const format = logFormat(v);
   const log = createLogger(format);
-  const n = wholeNumber('--workers', v.workers as string | undefined, 2, 1);
+  const n = wholeNumber('--workers', v.workers as string | undefined, 1, 1);
+  const threads =
+    v.threads !== undefined
+      ? threadsFromText('--threads', v.threads as string)
+      : Math.max(1, Math.floor(threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS || undefined) / n));
   const outDir = resolve((v.out as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const workers: ChildProcess[] = [];
@@ -53,7 +64,7 @@ export async function sweep(args: string[]): Promise<number> {
     await withPool(
       { host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 },
       (server, port, telemetry) => {
-        workers.push(...spawnLocalWorkers(n, port, pretty));
+        workers.push(...spawnLocalWorkers(n, port, pretty, threads));
         return runSweep({
           file: (v.config as string | undefined) ?? null,
           preset: preset === 'lecture' ? 'lecture' : null,
@@ -63,7 +74,7 @@ export async function sweep(args: string[]): Promise<number> {
           log,
           server,
           telemetry,
-          poolSize: n,
+          poolSize: n * threads,
         });
       },
     );

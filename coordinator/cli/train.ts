@@ -116,7 +116,8 @@ export async function train(args: string[]): Promise<number> {
       store,
       ...(threads ? { threads } : {}),
       onListening: (port) => {
-        if (n > 0) workers.push(...spawnLocalWorkers(n, port, pretty));
+        if (n > 0)
+          workers.push(...spawnLocalWorkers(n, port, pretty)); // N processes share the cores: 1 thread each
         else log.info({ event: 'dashboard', url: `http://127.0.0.1:${port}/` }, `dashboard: http://127.0.0.1:${port}/`);
       },
     });

@@ -10,7 +10,7 @@ import { reduceSync } from '../../shared/engine/trainer.js';
 import { UserError } from '../../shared/errors.js';
 import type { ToCoordinator } from '../../shared/protocol.js';
 import { allFinite, type StepState, type Task } from './step-state.js';
-import type { WorkerConn } from './worker-conn.js';
+import type { Seat } from './worker-conn.js';
 
 /** What collecting answers asks of the step scheduler. */
 export interface AnswerSide {
@@ -18,7 +18,7 @@ export interface AnswerSide {
   log: Logger;
   onNonFinite: 'stop' | 'skip';
   /** close a worker that sent a bad answer */
-  bad(c: WorkerConn, why: string, code?: 'E_BAD_RESULT' | 'E_NON_FINITE'): void;
+  bad(c: Seat, why: string, code?: 'E_BAD_RESULT' | 'E_NON_FINITE'): void;
   /** hand out the step's uncovered microbatches again */
   dispatch(): void;
   /** is `s` still the step being computed? */
@@ -145,7 +145,7 @@ export function onGrads(
     for (const i of indices) s.nonFinite.delete(i);
   }
   // workers that reported these microbatches non-finite when they are not: faulty
-  const liars = new Set<WorkerConn>();
+  const liars = new Set<Seat>();
   for (const i of range) {
     if (bad.some((b) => i >= b.start && i < b.start + b.size)) continue;
     for (const w of s.nonFinite.get(i) ?? []) liars.add(w);

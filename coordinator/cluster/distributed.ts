@@ -12,14 +12,17 @@ import { CLOSE, type ToCoordinator } from '../../shared/protocol.js';
 import type { GradientSource, StepGradient } from '../run/run-loop.js';
 import type { Telemetry } from '../run/telemetry.js';
 import { type AnswerSide, onGrads, onSync } from './answers.js';
-import type { CoordinatorServer, WorkerConn } from './server.js';
+import type { CoordinatorServer, Seat } from './server.js';
 import { shares } from './shares.js';
 import { contiguousRuns, newStepState, reduceBlocks, sameIndices, type StepState, type Task } from './step-state.js';
 
 export interface DistributedOptions {
   log: Logger;
   runId: string;
+  /** workers (seats) that must be ready before the first step */
   minWorkers: number;
+  /** and the compute threads their seats must have together (sweeps: a trial's threads); default 1 */
+  minThreads?: number;
   onNonFinite: 'stop' | 'skip';
   /** the pool's telemetry: failures and reassignments are reported to it */
   telemetry: Telemetry;
@@ -61,14 +64,13 @@ export class DistributedSource implements GradientSource {
     server.on('message', this.messageListener);
   }
 
-  private readonly readyListener = (c: WorkerConn): void => {
+  private readonly readyListener = (c: Seat): void => {
     if (c.jobId === this.o.runId) this.onReady();
   };
-  private readonly goneListener = (c: WorkerConn, reason: string): void => this.onGone(c, reason);
-  private readonly messageListener = (
-    c: WorkerConn,
-    msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>,
-  ): void => {
+  private readonly goneListener = (c: Seat, reason: string): void => {
+    if (c.jobId === this.o.runId) this.onGone(c, reason);
+  };
+  private readonly messageListener = (c: Seat, msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>): void => {
     if (c.jobId === this.o.runId) this.onMessage(c, msg);
   };
 
@@ -122,7 +124,7 @@ export class DistributedSource implements GradientSource {
   }
 
   /** Send w the step's weights unless it has them (a step handed out early gets them here). */
-  private sendParams(s: StepState, w: WorkerConn): void {
+  private sendParams(s: StepState, w: Seat): void {
     if (!s.paramsReady || w.paramsStep === s.step) return;
     w.paramsStep = s.step;
     w.send({ type: 'params', jobId: this.o.runId, step: s.step, params: this.wireParams(s) });
@@ -150,13 +152,14 @@ export class DistributedSource implements GradientSource {
     const s = this.current;
     if (!s) return;
     const ready = this.server
-      .readyWorkers(this.o.runId)
+      .readySeats(this.o.runId)
       .sort((a, b) => a.connectedAt - b.connectedAt || a.id.localeCompare(b.id));
     const preferred = ready.filter((w) => !s.avoid.has(w));
     const workers = preferred.length > 0 ? preferred : ready;
     const need = this.started ? 1 : this.o.minWorkers;
-    if (workers.length < need) {
-      this.waitForWorkers(need);
+    const needThreads = this.started ? 1 : (this.o.minThreads ?? 1);
+    if (workers.length < need || workers.reduce((n, w) => n + w.threads, 0) < needThreads) {
+      this.waitForWorkers(need, needThreads);
       return;
     }
     this.started = true;
@@ -191,7 +194,7 @@ export class DistributedSource implements GradientSource {
     });
   }
 
-  private assign(s: StepState, w: WorkerConn, first: number, count: number): void {
+  private assign(s: StepState, w: Seat, first: number, count: number): void {
     const task: Task = { worker: w, attempt: s.attempt, first, count, rounds: new Map() };
     s.tasks.push(task);
     s.participants.add(w.id);
@@ -217,14 +220,22 @@ export class DistributedSource implements GradientSource {
     });
   }
 
-  private waitForWorkers(need: number): void {
+  private waitForWorkers(need: number, needThreads: number): void {
     if (this.waitTimer) return;
     this.waitingSince = Date.now();
     const say = (): void => {
-      const n = this.server.readyWorkers(this.o.runId).length;
+      const seats = this.server.readySeats(this.o.runId);
+      const threads = seats.reduce((n, w) => n + w.threads, 0);
       this.o.log.warn(
-        { run: this.o.runId, event: 'waiting', workers: n, need, waitedMs: Date.now() - this.waitingSince },
-        `waiting for workers: ${n} ready, ${need} needed (step ${this.current?.step ?? '-'})`,
+        {
+          run: this.o.runId,
+          event: 'waiting',
+          workers: seats.length,
+          need,
+          ...(needThreads > 1 ? { threads, needThreads } : {}),
+          waitedMs: Date.now() - this.waitingSince,
+        },
+        `waiting for workers: ${seats.length} ready, ${need} needed${needThreads > 1 ? ` (${threads} of ${needThreads} compute threads)` : ''} (step ${this.current?.step ?? '-'})`,
       );
     };
     say();
@@ -238,7 +249,7 @@ export class DistributedSource implements GradientSource {
     this.waitTimer = null;
   }
 
-  private onGone(c: WorkerConn, reason: string): void {
+  private onGone(c: Seat, reason: string): void {
     const s = this.current;
     if (!s) return;
     const lost = s.tasks.filter((t) => t.worker === c);
@@ -267,13 +278,13 @@ export class DistributedSource implements GradientSource {
     this.dispatch();
   }
 
-  private onMessage(c: WorkerConn, msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>): void {
+  private onMessage(c: Seat, msg: Exclude<ToCoordinator, { type: 'hello' | 'ready' }>): void {
     const s = this.current;
     if (msg.type !== 'sync' && msg.type !== 'grads') return;
     if (msg.jobId !== this.o.runId) return; // a late answer for a job this worker has left
     if (!s || msg.step !== s.step) {
       if (s && msg.step < s.step) return; // late answer to a finished step
-      return this.server.unexpected(c, msg.type);
+      return this.server.unexpected(c.conn, msg.type);
     }
     const first = msg.type === 'grads' ? msg.blocks[0]?.start : undefined;
     const task = s.tasks.find(
@@ -281,14 +292,14 @@ export class DistributedSource implements GradientSource {
     );
     if (!task) {
       if (msg.attempt < s.attempt) return; // an attempt that was superseded
-      return this.server.unexpected(c, msg.type);
+      return this.server.unexpected(c.conn, msg.type);
     }
     if (msg.type === 'sync') onSync(this.answers, s, task, msg);
     else onGrads(this.answers, s, task, msg);
   }
 
-  private bad(c: WorkerConn, why: string, code: 'E_BAD_RESULT' | 'E_NON_FINITE' = 'E_BAD_RESULT'): void {
-    this.server.reject(c, code, CLOSE.BAD_RESULT, why);
+  private bad(c: Seat, why: string, code: 'E_BAD_RESULT' | 'E_NON_FINITE' = 'E_BAD_RESULT'): void {
+    this.server.reject(c.conn, code, CLOSE.BAD_RESULT, why);
   }
 
   private finish(s: StepState): void {

@@ -13,7 +13,7 @@ import {
   type ToCoordinator,
 } from '../../shared/protocol.js';
 import { authTag } from './auth.js';
-import type { WorkerConn } from './worker-conn.js';
+import type { Seat, WorkerConn } from './worker-conn.js';
 
 /** A worker's message for the step scheduler (anything but the handshake and `ready`). */
 export type StepMessage = Exclude<ToCoordinator, { type: 'hello' | 'ready' }>;
@@ -32,10 +32,10 @@ export interface MessageSide {
   rejectedFrame(): void;
   /** a worker authenticated: offer it the job, or say it is idle */
   joined(c: WorkerConn): void;
-  /** a worker loaded its job */
-  ready(c: WorkerConn): void;
-  /** a step answer for the listener */
-  message(c: WorkerConn, msg: StepMessage): void;
+  /** a worker loaded a job (its seat for it is ready) */
+  ready(seat: Seat): void;
+  /** a step answer for the listener, from a ready seat */
+  message(seat: Seat, msg: StepMessage): void;
 }
 
 /** Handle one decoded message from worker `c`. */
@@ -47,18 +47,27 @@ export function handleMessage(side: MessageSide, c: WorkerConn, msg: ToCoordinat
   switch (msg.type) {
     case 'hello':
       return side.unexpected(c, msg.type);
-    case 'ready':
-      if (c.state !== 'loading' || msg.jobId !== c.jobId) {
-        if (c.state === 'loading' && msg.jobId !== c.jobId) return; // ready for a job it was since moved off
+    case 'ready': {
+      const seat = c.seat(msg.jobId);
+      if (seat?.state !== 'loading') {
+        if (!seat && c.offered.has(msg.jobId)) return; // ready for a job it was since moved off
         return side.unexpected(c, msg.type);
       }
-      c.state = 'ready';
+      seat.state = 'ready';
       side.log.info(
-        { event: 'worker-ready', worker: c.id, name: c.name, address: c.address },
-        `worker ${c.label()} ready`,
+        {
+          event: 'worker-ready',
+          worker: c.id,
+          name: c.name,
+          address: c.address,
+          job: seat.jobId,
+          threads: seat.threads,
+        },
+        `worker ${c.label()} ready${c.seats.length > 1 || seat.threads < c.threads ? ` for ${seat.jobId} on ${seat.threads === 1 ? '1 thread' : `${seat.threads} threads`}` : ''}`,
       );
-      side.ready(c);
+      side.ready(seat);
       return;
+    }
     case 'job-failed':
       side.reject(c, 'E_JOB', CLOSE.INCOMPATIBLE, `could not load the job: ${msg.code}: ${msg.message}`);
       return;
@@ -68,9 +77,12 @@ export function handleMessage(side: MessageSide, c: WorkerConn, msg: ToCoordinat
         `worker ${c.label()} reports ${msg.code}: ${msg.message}`,
       );
       return;
-    default:
-      if (c.state !== 'ready') return side.unexpected(c, msg.type);
-      side.message(c, msg);
+    default: {
+      const seat = c.seat(msg.jobId);
+      if (seat?.state === 'ready') return side.message(seat, msg);
+      if (!seat && c.offered.has(msg.jobId)) return; // a late answer for a job this worker has left
+      return side.unexpected(c, msg.type);
+    }
   }
 }
 
@@ -113,7 +125,7 @@ function hello(side: MessageSide, c: WorkerConn, msg: Extract<ToCoordinator, { t
   }
   c.runtime = msg.runtime;
   c.threads = msg.threads ?? 1;
-  c.state = 'idle';
+  c.joined = true;
   c.send({ type: 'welcome', workerId: c.id, session: c.session });
   const sameRuntime = theirs.v8 === mine.v8 && theirs.math === mine.math;
   side.log.info(

@@ -202,7 +202,7 @@ async function stayIfAsked(o: PoolOptions, poolStatus: PoolStatus, status: Statu
 export function poolTelemetry(server: CoordinatorServer): Telemetry {
   const telemetry = new Telemetry();
   telemetry.liveWorkers = () => server.workerInfos();
-  server.on('gone', (c, reason) => telemetry.workerGone({ ...c.info(), state: 'gone', goneAt: Date.now(), reason }));
+  server.on('left', (c, reason) => telemetry.workerGone({ ...c.info(), state: 'gone', goneAt: Date.now(), reason }));
   return telemetry;
 }
 
@@ -253,7 +253,7 @@ export async function withPool<T>(
   const { server, port, status, poolStatus, telemetry } = await startServer(o);
   try {
     const result = await body(server, port, telemetry);
-    for (const c of server.workers()) c.send({ type: 'job-done', jobId: c.jobId ?? 'pool' });
+    for (const c of server.workers()) c.send({ type: 'job-done', jobId: c.seats[0]?.jobId ?? 'pool' });
     await new Promise((r) => setTimeout(r, 200));
     await stayIfAsked(o, poolStatus, status);
     return result;

@@ -16,7 +16,7 @@ import { weakToken } from '../../shared/token.js';
 import { isLoopback } from './auth.js';
 import { HttpRoutes, type RouteHandler } from './http.js';
 import { handleMessage, type MessageSide, type StepMessage } from './messages.js';
-import { WorkerConn } from './worker-conn.js';
+import { Seat, WorkerConn } from './worker-conn.js';
 import {
   CLOSE,
   FrameError,
@@ -65,14 +65,18 @@ export interface JobOffer {
   blob: Uint8Array;
 }
 
-export { WorkerConn, type WorkerState } from './worker-conn.js';
+export { Seat, WorkerConn, type WorkerState } from './worker-conn.js';
 
 export interface ServerEvents {
-  ready: [WorkerConn];
+  /** a seat (a job on a worker) is loaded and ready for steps */
+  ready: [Seat];
   /** a worker authenticated and has no job: the scheduler may give it one */
   idle: [WorkerConn];
-  gone: [WorkerConn, string];
-  message: [WorkerConn, StepMessage];
+  /** a seat is lost with its worker's connection (each seat of a worker that leaves) */
+  gone: [Seat, string];
+  /** an authenticated worker left (after the 'gone' of each of its seats) */
+  left: [WorkerConn, string];
+  message: [Seat, StepMessage];
 }
 
 export class CoordinatorServer extends EventEmitter<ServerEvents> {
@@ -130,7 +134,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         const h = o.health?.() ?? { state: 'running' };
         return { status: 'ok', state: h.state, workers: this.readyWorkers().length, ...h.detail };
       },
-      knownSession: (session) => [...this.conns.values()].some((c) => c.state !== 'handshake' && c.session === session),
+      knownSession: (session) => [...this.conns.values()].some((c) => c.joined && c.session === session),
       dataset: (sha256) => [...this.jobs.values()].find((j) => j.sha256 === sha256)?.blob ?? null,
     });
     this.side = {
@@ -143,7 +147,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
         this.rejected++;
       },
       joined: (c) => {
-        if (this.job) this.offer(c, this.job);
+        if (this.job) this.offer(c, this.job, c.threads, true);
         else this.emit('idle', c);
       },
       ready: (c) => this.emit('ready', c),
@@ -196,7 +200,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.job = job;
     if (!job) return;
     this.jobs.set(job.jobId, job);
-    for (const c of this.conns.values()) if (c.state !== 'handshake') this.offer(c, job);
+    for (const c of this.conns.values()) if (c.joined) this.offer(c, job, c.threads, true);
   }
 
   /** Make a job known (its dataset is served) without offering it to anyone yet. */
@@ -208,21 +212,44 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.jobs.delete(jobId);
   }
 
-  /** Give one worker a job (sweeps: each trial has its own workers). */
-  assign(c: WorkerConn, jobId: string): void {
+  /** Give `threads` of one worker's free threads to a job (sweeps: each trial has its own
+   *  seats, beside the worker's others). */
+  assign(c: WorkerConn, jobId: string, threads: number): Seat {
     const job = this.jobs.get(jobId);
     if (!job) throw new Error(`no job ${jobId}`);
-    this.offer(c, job);
+    if (c.seat(jobId)) throw new Error(`worker ${c.id} already has job ${jobId}`);
+    return this.offer(c, job, threads, false);
   }
 
-  /** ready workers, of one job when given */
+  /** The job is done with this seat: the worker frees its threads and stays. */
+  release(seat: Seat): void {
+    const c = seat.conn;
+    const i = c.seats.indexOf(seat);
+    if (i < 0) return;
+    c.seats.splice(i, 1);
+    c.send({ type: 'release', jobId: seat.jobId });
+  }
+
+  /** workers with a ready seat (of one job when given) */
   readyWorkers(jobId?: string): WorkerConn[] {
-    return [...this.conns.values()].filter((c) => c.state === 'ready' && (jobId === undefined || c.jobId === jobId));
+    return [...this.conns.values()].filter((c) =>
+      c.seats.some((s) => s.state === 'ready' && (jobId === undefined || s.jobId === jobId)),
+    );
   }
 
-  /** authenticated workers, whatever their job */
+  /** the ready seats of one job */
+  readySeats(jobId: string): Seat[] {
+    const out: Seat[] = [];
+    for (const c of this.conns.values()) {
+      const s = c.seat(jobId);
+      if (s?.state === 'ready') out.push(s);
+    }
+    return out;
+  }
+
+  /** authenticated workers, whatever their jobs */
   workers(): WorkerConn[] {
-    return [...this.conns.values()].filter((c) => c.state !== 'handshake');
+    return [...this.conns.values()].filter((c) => c.joined);
   }
 
   /** Drop a worker: log why (with `detail` in the log line), tell it, close. */
@@ -242,16 +269,22 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     this.drop(c, message);
   }
 
-  private offer(c: WorkerConn, job: JobOffer): void {
-    c.state = 'loading';
-    c.jobId = job.jobId;
-    c.paramsStep = -1;
+  /** Offer a job on `threads` of the worker's threads; `replace`: in place of every job it
+   *  holds (a single run), else beside them (the worker holds jobs while their threads fit). */
+  private offer(c: WorkerConn, job: JobOffer, threads: number, replace: boolean): Seat {
+    const seat = new Seat(c, job.jobId, threads);
+    if (replace) c.seats = [];
+    else c.seats = c.seats.filter((s) => s.jobId !== job.jobId);
+    c.seats.push(seat);
+    c.offered.add(job.jobId);
     c.send({
       type: 'job',
       jobId: job.jobId,
       config: job.config,
       dataset: { sha256: job.sha256, url: `/datasets/${job.sha256}`, bytes: job.blob.byteLength },
+      threads,
     });
+    return seat;
   }
 
   /** Serve `path` (exact, or a prefix when it ends with '/*') for `method` on this port. Routes
@@ -268,7 +301,9 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
 
   private drop(c: WorkerConn, reason: string): void {
     if (!this.conns.delete(c.id)) return;
-    if (c.state !== 'handshake') this.emit('gone', c, reason);
+    if (!c.joined) return;
+    for (const s of c.seats) this.emit('gone', s, reason);
+    this.emit('left', c, reason);
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {

@@ -7,10 +7,10 @@ import { addInto, treeReduce, type Block } from '../../shared/engine/reduce.js';
 import { BatchNorm } from '../../shared/nn/norms.js';
 import type { GradBlock } from '../../shared/protocol.js';
 import type { StepGradient } from '../run/run-loop.js';
-import type { WorkerConn } from './worker-conn.js';
+import type { Seat } from './worker-conn.js';
 
 export interface Task {
-  worker: WorkerConn;
+  worker: Seat;
   attempt: number;
   first: number;
   count: number;
@@ -41,9 +41,9 @@ export interface StepState {
   bnStats: Map<number, Float64Array>;
   roundsDone: number;
   /** microbatch index → the workers that reported it non-finite (not yet confirmed) */
-  nonFinite: Map<number, WorkerConn[]>;
+  nonFinite: Map<number, Seat[]>;
   /** workers not to hand this step's work to, while another one can take it */
-  avoid: Set<WorkerConn>;
+  avoid: Set<Seat>;
   resolve: (g: StepGradient) => void;
   reject: (e: Error) => void;
   bytesAtStart: number;

@@ -17,7 +17,7 @@ import { sha256Hex, type SweepSummary } from '../store/outputs.js';
 
 export type { SweepSummary } from '../store/outputs.js';
 import { runTraining, type EpochRow } from '../run/run-loop.js';
-import type { CoordinatorServer, WorkerConn } from '../cluster/server.js';
+import type { CoordinatorServer } from '../cluster/server.js';
 import type { Telemetry } from '../run/telemetry.js';
 import { finishSweep } from './finish.js';
 import { metricOf, openSweep } from './start.js';
@@ -33,7 +33,8 @@ export interface SweepOptions {
   server: CoordinatorServer;
   /** the pool's telemetry (dashboard, /metrics) */
   telemetry: Telemetry;
-  /** workers expected in the pool (the default concurrency) */
+  /** compute threads expected in the pool (the default concurrency: a worker with N threads
+   *  offers N trial seats); the threads of the workers connected count when they are more */
   poolSize: number;
 }
 
@@ -90,26 +91,42 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   };
   for (const t of store.trials(sweepId)) report(t.index);
 
-  const concurrency = Math.max(1, cfg.concurrency ?? Math.floor(o.poolSize / cfg.workersPerTrial));
-  const staffing = new Map<WorkerConn, string>();
+  // Seats: a worker's compute threads are the pool's trial seats. A trial takes
+  // workersPerTrial threads, from one worker or several (one seat per worker, the worker with the
+  // most free threads first); trials run side by side on the threads of one process.
+  const poolThreads = (): number => o.server.workers().reduce((n, c) => n + c.threads, 0);
+  const concurrency = (): number =>
+    Math.max(1, cfg.concurrency ?? Math.floor(Math.max(o.poolSize, poolThreads()) / cfg.workersPerTrial));
   const running = new Map<number, Promise<void>>();
   const wanting: Array<{ runId: string; need: number }> = [];
   const staff = (): void => {
-    for (const c of [...staffing.keys()]) if (!o.server.conns.has(c.id)) staffing.delete(c);
-    const free = o.server.workers().filter((c) => !staffing.has(c));
     for (const want of wanting) {
-      const have = [...staffing.values()].filter((r) => r === want.runId).length;
-      for (let k = have; k < want.need && free.length > 0; k++) {
-        const c = free.shift()!;
-        staffing.set(c, want.runId);
-        o.server.assign(c, want.runId);
+      let have = 0;
+      for (const c of o.server.workers()) have += c.seat(want.runId)?.threads ?? 0;
+      while (have < want.need) {
+        const c = o.server
+          .workers()
+          .filter((w) => w.freeThreads > 0 && !w.seat(want.runId))
+          .sort(
+            (a, b) => b.freeThreads - a.freeThreads || a.connectedAt - b.connectedAt || a.id.localeCompare(b.id),
+          )[0];
+        if (!c) break;
+        const take = Math.min(c.freeThreads, want.need - have);
+        o.server.assign(c, want.runId, take);
+        have += take;
       }
     }
   };
-  const onIdle = (): void => staff();
-  const onGone = (): void => staff();
+  // a worker joining (or coming back) may take waiting trials, and its threads may allow more
+  // trials at once: the loop below looks again
+  let poolChanged: () => void = () => {};
+  const onIdle = (): void => {
+    staff();
+    poolChanged();
+  };
+  const onLeft = (): void => staff();
   o.server.on('idle', onIdle);
-  o.server.on('gone', onGone);
+  o.server.on('left', onLeft);
 
   const runTrial = async (t: { index: number; params: Record<string, unknown> }): Promise<void> => {
     // a requeued trial runs again under a new run id (the killed attempt's run is 'failed')
@@ -129,7 +146,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     const source = new DistributedSource(o.server, {
       log: o.log,
       runId,
-      minWorkers: cfg.workersPerTrial,
+      minWorkers: 1,
+      minThreads: cfg.workersPerTrial,
       onNonFinite: config.onNonFinite,
       telemetry: tel,
     });
@@ -193,7 +211,10 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       report(t.index);
       source.dispose();
       wanting.splice(wanting.indexOf(want), 1);
-      for (const [c, r] of staffing) if (r === runId) staffing.delete(c);
+      for (const c of o.server.workers()) {
+        const seat = c.seat(runId);
+        if (seat) o.server.release(seat);
+      }
       o.server.removeJob(runId);
       staff();
     }
@@ -202,7 +223,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   let exhausted = false;
   for (;;) {
     let blocked = false;
-    while (running.size < concurrency && !exhausted) {
+    while (running.size < concurrency() && !exhausted) {
       const history = store.trials(sweepId);
       const queued = history.find((t) => t.status === 'queued' && !running.has(t.index));
       let next: { index: number; params: Record<string, unknown> } | null = queued
@@ -237,10 +258,15 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       if (blocked) throw new Error('the sampler waits for trials, but none is running');
       break;
     }
-    await Promise.race(running.values());
+    await Promise.race([
+      ...running.values(),
+      new Promise<void>((resolve) => {
+        poolChanged = resolve;
+      }),
+    ]);
   }
   o.server.off('idle', onIdle);
-  o.server.off('gone', onGone);
+  o.server.off('left', onLeft);
 
   const summary = finishSweep(o, cfg, store, sweepId, dataFor, started);
   tel.sweepEnded();

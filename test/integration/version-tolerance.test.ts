@@ -280,7 +280,7 @@ describe("js: the runtime's elementary functions matter", () => {
 });
 
 describe('hellos of other protocol versions', () => {
-  it('a protocol-2 worker (runtime without kernelBuild and math) gets the protocol-version refusal; a protocol-3 hello without them is a bad frame', async () => {
+  it('a protocol-2 worker (runtime without kernelBuild and math) gets the protocol-version refusal; a hello of this version without them is a bad frame', async () => {
     const c = startCoordinator(tempDir(), 'auto', 1);
     const url = await listening(c);
     const old = await rogue(url, 'protocol-2');
@@ -315,6 +315,6 @@ describe('hellos of other protocol versions', () => {
         message: `invalid "hello" message: protocol ${PROTOCOL_VERSION} needs runtime.kernelBuild and runtime.math`,
       },
     ]);
-    expect(PROTOCOL_VERSION).toBe(3);
+    expect(PROTOCOL_VERSION).toBe(4);
   }, 30_000);
 });
