@@ -9,6 +9,8 @@ export default defineConfig({
     include: e2e ? ['test/e2e/**/*.test.ts'] : ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // gradwire compiled once into .test-dist/ for the processes the tests start
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     // the end-to-end suites time whole runs on a 2-core machine: one at a time
     fileParallelism: !e2e,

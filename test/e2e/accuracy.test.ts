@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, tempDir, withFiles } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, tempDir, withFiles } from '../helpers/cli.js';
 
 const DESIGN_EXAMPLE = `seed: 11
 data: { name: mnist }                  # split defaults to [0.8, 0.1, 0.1], seeded, stratified
@@ -21,18 +21,7 @@ function train(args: string[]): Promise<{ status: number | null; summary: Record
   return new Promise((resolveRun) => {
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'bin/gradwire.js'),
-        'train',
-        '--in-process',
-        ...args,
-        '--out',
-        out,
-        '--log-format',
-        'json',
-      ],
+      [...NODE_ARGS, CLI, 'train', '--in-process', ...args, '--out', out, '--log-format', 'json'],
       { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
     );
     child.on('exit', (status) => {

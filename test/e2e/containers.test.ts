@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { availableCpus } from '../../shared/node/cpus.js';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, tempDir } from '../helpers/cli.js';
 import type { LogEvent } from '../helpers/cluster.js';
 import {
   DOCKER_CLIENT,
@@ -122,9 +122,8 @@ async function referenceRun(out: string, config?: string): Promise<Summary> {
   await must(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      join(ROOT, 'bin/gradwire.js'),
+      ...NODE_ARGS,
+      CLI,
       'train',
       '--in-process',
       '--out',

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../helpers/browser.js';
-import { ROOT, tempDir, withFiles } from '../helpers/cli.js';
+import { NODE_ARGS, ROOT, tempDir, withFiles } from '../helpers/cli.js';
 import { CLI, killAll, listeningPort, Proc, startCoordinator, startWorker } from '../helpers/cluster.js';
 import { irisSweep } from '../helpers/fixtures.js';
 
@@ -321,7 +321,7 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     const errors = watchErrors(page);
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', CLI, 'sweep', '--config', sweepFile, '--workers', '2', '--out', out, '--log-format', 'json'],
+      [...NODE_ARGS, CLI, 'sweep', '--config', sweepFile, '--workers', '2', '--out', out, '--log-format', 'json'],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
     );
     const s = new Proc('sweep', child);

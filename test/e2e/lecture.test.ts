@@ -1,32 +1,19 @@
-// The lecture's exercise end to end: `gradwire sweep --preset lecture` on built-in MNIST with
-// 2 local workers — 72 trials (dropout × activation × init × batch norm) — and its report
+// The lecture's exercise end to end: `gradwire sweep --preset lecture` with its defaults (one
+// local worker, every CPU a trial seat: 2 trials side by side here) on built-in MNIST — 72 trials (dropout × activation × init × batch norm) — and its report
 // opened in headless Chromium. Slow: run by `npm run test:e2e` and in CI.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { browserAvailable, launchBrowser } from '../helpers/browser.js';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, tempDir } from '../helpers/cli.js';
 
 const out = tempDir('gradwire-lecture-');
 const started = Date.now();
 const done = new Promise<number | null>((resolve) => {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(ROOT, 'bin/gradwire.js'),
-      'sweep',
-      '--preset',
-      'lecture',
-      '--workers',
-      '2',
-      '--out',
-      out,
-      '--log-format',
-      'json',
-    ],
+    [...NODE_ARGS, CLI, 'sweep', '--preset', 'lecture', '--out', out, '--log-format', 'json'],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   child.on('exit', (code) => resolve(code));
@@ -44,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('gradwire sweep --preset lecture', () => {
-  it('runs the 72 trials in under 10 minutes on 2 workers', async () => {
+  it('runs the 72 trials in under 10 minutes with the defaults', async () => {
     expect(await done).toBe(0);
     const minutes = (Date.now() - started) / 60_000;
     expect(minutes).toBeLessThan(10);

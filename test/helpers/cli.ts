@@ -1,12 +1,22 @@
 // Run the real `gradwire` CLI as a child process.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
-const CLI = join(ROOT, 'bin/gradwire.js');
+/** The processes tests start run gradwire compiled into .test-dist/ (test/global-setup.ts
+ *  builds it: bin/gradwire.js beside dist/, as in the container image), or the TypeScript
+ *  sources through tsx with GRADWIRE_TEST_SOURCES=1. */
+const BUILD = join(ROOT, '.test-dist');
+export const COMPILED = process.env.GRADWIRE_TEST_SOURCES !== '1' && existsSync(join(BUILD, 'built'));
+/** Node flags before CLI or WORKER: tsx's loader when running the sources */
+export const NODE_ARGS: readonly string[] = COMPILED ? [] : ['--import', 'tsx'];
+/** the `gradwire` command */
+export const CLI = COMPILED ? join(BUILD, 'bin/gradwire.js') : join(ROOT, 'bin/gradwire.js');
+/** the worker process's entry (what a coordinator's local workers run) */
+export const WORKER = COMPILED ? join(BUILD, 'dist/worker/main.js') : join(ROOT, 'worker/main.ts');
 
 export interface CliResult {
   status: number | null;
@@ -18,7 +28,7 @@ export function gradwire(
   args: string[],
   opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI, ...args], {
+  const r = spawnSync(process.execPath, [...NODE_ARGS, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,

@@ -4,14 +4,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { ROOT, tempDir } from './cli.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, tempDir } from './cli.js';
 
-// node --import tsx: one process per role (the tsx wrapper would put a parent in front of
-// it, and signals sent in tests must reach the real process)
+// node itself, one process per role (a wrapper such as the tsx command would put a parent in
+// front of it, and signals sent in tests must reach the real process)
 const NODE = process.execPath;
-const TSX_ARGS = ['--import', 'tsx'];
-export const CLI = join(ROOT, 'bin/gradwire.js');
-export const WORKER = join(ROOT, 'worker/main.ts');
+export { CLI, WORKER };
 
 export type LogEvent = Record<string, unknown> & { event?: string; msg?: string };
 
@@ -120,7 +118,7 @@ const procs: Proc[] = [];
 
 /** `env` adds to (or overrides) this process's environment. */
 function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(NODE, [...TSX_ARGS, ...args], {
+  const child = spawn(NODE, [...NODE_ARGS, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, FORCE_COLOR: '0', ...env },
@@ -196,7 +194,7 @@ export function inProcessSha(configFile: string): string {
   const out = tempDir('gradwire-ref-');
   const r = spawnSync(
     NODE,
-    [...TSX_ARGS, CLI, 'train', '--in-process', '--config', configFile, '--out', out, '--log-format', 'json'],
+    [...NODE_ARGS, CLI, 'train', '--in-process', '--config', configFile, '--out', out, '--log-format', 'json'],
     {
       cwd: ROOT,
       encoding: 'utf8',
@@ -215,7 +213,7 @@ export function trainWithWorkers(
   const r = spawnSync(
     NODE,
     [
-      ...TSX_ARGS,
+      ...NODE_ARGS,
       CLI,
       'train',
       '--workers',

@@ -19,7 +19,7 @@ import { Secret, type ISecret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
-import { ROOT, tempDir } from './cli.js';
+import { CLI, NODE_ARGS, ROOT, tempDir } from './cli.js';
 import { Proc } from './cluster.js';
 
 export const KUBECTL = (process.env.PATH ?? '')
@@ -358,10 +358,7 @@ const local: Proc[] = [];
  *  gets its own process group, which `killLocal` ends. */
 export function runLocal(name: string, c: IContainer, lc: LocalContainer, env: Record<string, string> = {}): Proc {
   const bin = tempDir('gradwire-k8s-bin-');
-  writeFileSync(
-    join(bin, 'gradwire'),
-    `#!/bin/sh\nexec "${NODE}" --import tsx "${join(ROOT, 'bin/gradwire.js')}" "$@"\n`,
-  );
+  writeFileSync(join(bin, 'gradwire'), `#!/bin/sh\nexec "${NODE}" ${NODE_ARGS.join(' ')} "${CLI}" "$@"\n`);
   chmodSync(join(bin, 'gradwire'), 0o755);
   const move = (a: string): string => (/^0\.0\.0\.0:\d+$/.test(a) ? '127.0.0.1:0' : lc.path(a));
   const shell = shellOf(c);

@@ -4,7 +4,7 @@
 // route and the root namespace only gets `unreachable 198.18.0.0/15`, so nothing can leave
 // the machine. Every process runs inside its namespace (`ip netns exec NS node ...`).
 import { spawn, spawnSync } from 'node:child_process';
-import { ROOT } from './cli.js';
+import { NODE_ARGS, ROOT } from './cli.js';
 import { Proc } from './cluster.js';
 
 const SUBNET = '198.18.0';
@@ -97,10 +97,10 @@ export class Net {
     must(['-n', this.switchNs, 'link', 'set', this.hosts[i]!.port, state]);
   }
 
-  /** `node --import tsx ARGS` inside host i's namespace, cwd the repo root; stdout read as JSON lines. */
+  /** `node ARGS` (with tsx's loader when the tests run the sources) inside host i's namespace, cwd the repo root; stdout read as JSON lines. */
   run(i: number, name: string, args: string[]): Proc {
     // `ip netns exec` execs node after entering the namespace: the child's pid is node's
-    const child = spawn('ip', ['netns', 'exec', this.hosts[i]!.ns, process.execPath, '--import', 'tsx', ...args], {
+    const child = spawn('ip', ['netns', 'exec', this.hosts[i]!.ns, process.execPath, ...NODE_ARGS, ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, FORCE_COLOR: '0' },

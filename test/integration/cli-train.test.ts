@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../shared/checkpoint.js';
 import { Model } from '../../shared/nn/model.js';
 import '../../shared/node/kernels-wasm.js';
-import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, gradwire, tempDir, withFiles } from '../helpers/cli.js';
 
 const IRIS = `
 seed: 5
@@ -248,9 +248,8 @@ describe('gradwire train --in-process stops on SIGTERM', () => {
     const child = spawn(
       process.execPath,
       [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, '../../bin/gradwire.js'),
+        ...NODE_ARGS,
+        CLI,
         'train',
         '--in-process',
         '--config',

@@ -16,7 +16,7 @@ import { Store } from '../../coordinator/store/store.js';
 import { recordRun } from '../../coordinator/run/record.js';
 import type { RunSummary } from '../../coordinator/run/run-loop.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
-import { ROOT, tempDir, withFiles, type CliResult } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, tempDir, type CliResult, withFiles } from '../helpers/cli.js';
 import { Proc } from '../helpers/cluster.js';
 import { irisSweep } from '../helpers/fixtures.js';
 
@@ -169,9 +169,8 @@ describe('gradwire train records its run in the experiment store', () => {
       spawn(
         process.execPath,
         [
-          '--import',
-          'tsx',
-          join(ROOT, 'bin/gradwire.js'),
+          ...NODE_ARGS,
+          CLI,
           'train',
           '--workers',
           '1',

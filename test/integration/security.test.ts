@@ -10,13 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, decodeToCoordinator, type ToWorker } from '../../shared/protocol.js';
-import { ROOT, tempDir, withFiles } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, tempDir, withFiles } from '../helpers/cli.js';
 import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, Tap, badGrads, hmac, nanSync, zeroGrads, type Step } from '../helpers/rogue.js';
 
 const NODE = process.execPath;
-const CLI = join(ROOT, 'bin/gradwire.js');
-const WORKER = join(ROOT, 'worker/main.ts');
 
 // iris: 120 training samples, batch 16, microbatch 4 → 8 steps of 4 microbatches per epoch
 const config = (norm: string): string => `
@@ -68,7 +66,7 @@ function inProcess(file: string): Record<string, unknown> & { weightsSha256: str
   const out = tempDir('gradwire-ref-');
   const r = spawnSync(
     NODE,
-    ['--import', 'tsx', CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
+    [...NODE_ARGS, CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
     {
       cwd: ROOT,
       encoding: 'utf8',
@@ -100,7 +98,7 @@ afterEach(async () => {
 });
 
 function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(NODE, ['--import', 'tsx', ...args], {
+  const child = spawn(NODE, [...NODE_ARGS, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv(env),

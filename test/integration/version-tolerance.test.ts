@@ -14,13 +14,11 @@ import { kernelVariant } from '../../shared/kernels/index.js';
 import '../../shared/node/kernels-wasm.js';
 import { mathFingerprint } from '../../shared/kernels/runtime-math.js';
 import { PROTOCOL_VERSION, encode, type ToWorker } from '../../shared/protocol.js';
-import { ROOT, tempDir, withFiles } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, tempDir, withFiles } from '../helpers/cli.js';
 import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, runtime } from '../helpers/rogue.js';
 
 const NODE = process.execPath;
-const CLI = join(ROOT, 'bin/gradwire.js');
-const WORKER = join(ROOT, 'worker/main.ts');
 const FAKE_RUNTIME = join(ROOT, 'test/helpers/fake-runtime.mjs');
 
 /** another patch release of this Node.js: the same major, another V8 patch level */
@@ -60,7 +58,7 @@ function inProcess(kernels: string): string {
   const out = tempDir('gradwire-ref-');
   const r = spawnSync(
     NODE,
-    ['--import', 'tsx', CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
+    [...NODE_ARGS, CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
     {
       cwd: ROOT,
       encoding: 'utf8',
@@ -88,7 +86,7 @@ afterEach(async () => {
 });
 
 function start(name: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(NODE, ['--import', 'tsx', ...args], {
+  const child = spawn(NODE, [...NODE_ARGS, ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv(env),
