@@ -24,7 +24,7 @@ import {
   type ToCoordinator,
   type ToWorker,
 } from '../shared/protocol.js';
-import { shareDataset, type ThreadFault } from '../shared/node/threads/team.js';
+import { ThreadPool, shareDataset, type ThreadFault } from '../shared/node/threads/team.js';
 import { type Compute, startCompute } from './compute.js';
 import { getDataset } from './dataset-cache.js';
 import { StepRunner } from './steps.js';
@@ -88,6 +88,9 @@ export class WorkerClient {
   /** datasets in SharedArrayBuffers, by sha256, while a thread team of some job reads them:
    *  jobs on the same data share one copy */
   private readonly sharedData = new Map<string, { data: Dataset; users: number }>();
+  /** compute threads of jobs this worker has left, kept for its next jobs (a sweep's trials
+   *  follow each other: a thread loads the next model instead of starting again) */
+  private readonly threadPool = new ThreadPool();
   private session = '';
   private backoffMs = 200;
   private fatal: string | null = null;
@@ -138,7 +141,9 @@ export class WorkerClient {
 
   private end(code: number): void {
     if (this.watchdog) clearInterval(this.watchdog);
-    void Promise.all([...this.jobs.keys()].map((id) => this.dropJob(id))).then(() => this.finish(code));
+    void Promise.all([...this.jobs.keys()].map((id) => this.dropJob(id)))
+      .then(() => this.threadPool.close())
+      .then(() => this.finish(code));
   }
 
   /** Forget a job and stop its compute (a thread team's threads end); a load in progress drops
@@ -382,6 +387,7 @@ export class WorkerClient {
     try {
       compute = await startCompute(config, jobData, threads, {
         team,
+        pool: this.threadPool,
         ...(fault ? { fault } : {}),
         onThreadLost: (index, reason) =>
           this.o.log.warn(

@@ -11,7 +11,7 @@ import { resultBlocks, type ResultBlock } from '../shared/engine/sharded.js';
 import { runPassLocally } from '../shared/engine/trainer.js';
 import { createKernels, kernelVariant } from '../shared/kernels/index.js';
 import { JS_KERNELS } from '../shared/kernels/js.js';
-import { ThreadTeam, type ThreadFault } from '../shared/node/threads/team.js';
+import { type ThreadFault, type ThreadPool, ThreadTeam } from '../shared/node/threads/team.js';
 import { Model } from '../shared/nn/model.js';
 import { BatchNorm } from '../shared/nn/norms.js';
 
@@ -138,7 +138,7 @@ export class TeamCompute implements Compute {
     config: RunConfig,
     data: Dataset,
     threads: number,
-    opts: { fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void } = {},
+    opts: { fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void; pool?: ThreadPool } = {},
   ): Promise<TeamCompute> {
     // the model in this thread only for its size and description: its weights are never used
     const probe = Model.fromConfig(config.model, data.features, data.classes, JS_KERNELS);
@@ -152,6 +152,7 @@ export class TeamCompute implements Compute {
         seed: config.seed,
         ...(opts.fault ? { fault: opts.fault } : {}),
         ...(opts.onThreadLost ? { onThreadLost: opts.onThreadLost } : {}),
+        ...(opts.pool ? { pool: opts.pool } : {}),
       },
       probe.params.length,
     );
@@ -186,7 +187,13 @@ export async function startCompute(
   config: RunConfig,
   data: Dataset,
   threads: number,
-  opts: { team?: boolean; fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void } = {},
+  opts: {
+    team?: boolean;
+    fault?: ThreadFault;
+    onThreadLost?: (index: number, reason: string) => void;
+    /** threads kept from the jobs before (a team takes them instead of starting new ones) */
+    pool?: ThreadPool;
+  } = {},
 ): Promise<Compute> {
   return threads <= 1 && !opts.team
     ? new InProcessCompute(config, data)

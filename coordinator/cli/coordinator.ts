@@ -28,7 +28,9 @@ Usage: gradwire coordinator --config run.yaml --listen HOST:PORT [--store FILE] 
 Options (environment variable in brackets):
   --config FILE          run config [GRADWIRE_CONFIG]; without it, the default run
   --sweep FILE           a sweep config instead of a run [GRADWIRE_SWEEP]; --resume and --store
-                         as for 'gradwire sweep'; --min-workers sets the default concurrency
+                         as for 'gradwire sweep'; each compute thread of a worker is a
+                         trial seat (default concurrency: the pool's threads, at least
+                         --min-workers, ÷ workersPerTrial)
   --listen HOST:PORT     where workers connect (default 127.0.0.1:7070) [GRADWIRE_LISTEN].
                          Beyond loopback a token is required.
   --min-workers N        wait for N workers before the first step (default 1) [GRADWIRE_MIN_WORKERS]

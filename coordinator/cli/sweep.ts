@@ -1,4 +1,5 @@
-// `gradwire sweep`: a hyperparameter sweep on a local pool of worker processes.
+// `gradwire sweep`: a hyperparameter sweep on this machine: on the compute threads of this
+// process (the default: each thread a trial seat) or on local worker processes (--workers N).
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { UserError } from '../../shared/errors.js';
@@ -9,7 +10,7 @@ import { createLogger } from './log.js';
 import { threadsFromText } from '../../shared/node/cpus.js';
 import { spawnLocalWorkers, sweepStorePath } from './start.js';
 
-const SWEEP_HELP = `gradwire sweep — a hyperparameter sweep on a local pool of workers
+const SWEEP_HELP = `gradwire sweep — a hyperparameter sweep on this machine
 
 Usage: gradwire sweep --config sweep.yaml [--threads N] [--workers N] [--out DIR] [--resume] [--store FILE]
        gradwire sweep --preset lecture [--threads N] [--workers N] [--out DIR]
@@ -18,12 +19,12 @@ Options:
   --config FILE          sweep config, YAML or JSON (see shared/sweep/README.md: base, method, metric,
                          trials, parameters, earlyStopping, ...)
   --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 trials)
-  --threads N            compute threads of the local worker: auto (the CPUs this process may
-                         use, the cgroup's CPU quota included) or a number; each thread is a
-                         trial seat, so N trials (workersPerTrial: 1) run side by side in one
-                         process over one copy of the dataset (default auto) [GRADWIRE_THREADS]
-  --workers N            local worker processes, each with --threads threads (default 1;
-                         with N > 1 and no --threads, the CPUs are split between them)
+  --threads N            compute threads: auto (the CPUs this process may use, the cgroup's
+                         CPU quota included) or a number. Each thread is a trial seat: N trials
+                         (workersPerTrial: 1) run side by side in this process over one copy
+                         of the dataset, no sockets (default auto) [GRADWIRE_THREADS]
+  --workers N            instead: N local worker processes over WebSockets, with --threads
+                         threads each (without --threads the CPUs are split between them)
   --out DIR              outputs (default sweeps/<sweep id>): trials.csv, summary.json,
                          report.html, trials/<i>/ (each trial's run outputs), sweep.json
   --store FILE           the experiment store, SQLite [GRADWIRE_STORE] (default DIR/gradwire.db)
@@ -52,11 +53,13 @@ export async function sweep(args: string[]): Promise<number> {
   if (!preset === !v.config) throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
   const format = logFormat(v);
   const log = createLogger(format);
-  const n = wholeNumber('--workers', v.workers as string | undefined, 1, 1);
-  const threads =
+  // no --workers: the trials run on this process's threads; --workers N: on N local processes
+  const n = v.workers === undefined ? 0 : wholeNumber('--workers', v.workers as string, 1, 1);
+  const cpus =
     v.threads !== undefined
       ? threadsFromText('--threads', v.threads as string)
-      : Math.max(1, Math.floor(threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS || undefined) / n));
+      : threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS || undefined);
+  const threads = n === 0 || v.threads !== undefined ? cpus : Math.max(1, Math.floor(cpus / n));
   const outDir = resolve((v.out as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const workers: ChildProcess[] = [];
@@ -64,7 +67,7 @@ export async function sweep(args: string[]): Promise<number> {
     await withPool(
       { host: '127.0.0.1', port: 0, token: null, tls: null, log, heartbeatTimeoutMs: 10_000 },
       (server, port, telemetry) => {
-        workers.push(...spawnLocalWorkers(n, port, pretty, threads));
+        if (n > 0) workers.push(...spawnLocalWorkers(n, port, pretty, threads));
         return runSweep({
           file: (v.config as string | undefined) ?? null,
           preset: preset === 'lecture' ? 'lecture' : null,
@@ -74,7 +77,8 @@ export async function sweep(args: string[]): Promise<number> {
           log,
           server,
           telemetry,
-          poolSize: n * threads,
+          poolSize: Math.max(1, n) * threads,
+          ...(n === 0 ? { threads } : {}),
         });
       },
     );

@@ -14,7 +14,7 @@ import { kernelVariant } from '../../shared/kernels/index.js';
 import { JS_KERNELS } from '../../shared/kernels/js.js';
 import { Model } from '../../shared/nn/model.js';
 import { parseThreadFault } from '../../shared/node/threads/fault.js';
-import { ThreadLostError, ThreadTeam } from '../../shared/node/threads/team.js';
+import { ThreadLostError, type ThreadPool, ThreadTeam } from '../../shared/node/threads/team.js';
 import type { GradientSource, StepGradient } from './run-loop.js';
 
 /** a step is tried this many times when threads are lost before the run fails */
@@ -30,9 +30,16 @@ export class ThreadSource implements GradientSource {
     private readonly log: Logger,
   ) {}
 
-  /** Start `threads` compute threads for `cfg` over a shared copy of `data`; train on
-   *  `source.data` (that copy) from then on. */
-  static async start(cfg: RunConfig, data: Dataset, threads: number, log: Logger): Promise<ThreadSource> {
+  /** Start `threads` compute threads for `cfg` over a shared copy of `data` (no copy when it
+   *  is shared already); train on `source.data` (that copy) from then on. With `pool`, threads
+   *  kept from earlier runs (a sweep's trials) are taken first and given back by close(). */
+  static async start(
+    cfg: RunConfig,
+    data: Dataset,
+    threads: number,
+    log: Logger,
+    opts: { pool?: ThreadPool } = {},
+  ): Promise<ThreadSource> {
     const fault = parseThreadFault(process.env.GRADWIRE_TEST_THREAD_FAULT);
     const paramCount = Model.fromConfig(cfg.model, data.features, data.classes, JS_KERNELS).paramCount;
     const team = await ThreadTeam.start(
@@ -49,6 +56,7 @@ export class ThreadSource implements GradientSource {
           : {}),
         onThreadLost: (index, reason) =>
           log.warn({ event: 'thread-lost', thread: index, reason }, `compute thread ${index} ${reason}: replaced`),
+        ...(opts.pool ? { pool: opts.pool } : {}),
       },
       paramCount,
     );

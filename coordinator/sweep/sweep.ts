@@ -1,5 +1,7 @@
 // Hyperparameter sweeps on the worker pool: the scheduler that suggests trials (grid, random,
-// tpe, narrow), runs each as a training job on its own workers, stops the unpromising ones at
+// tpe, narrow), runs each as a training job on its own seats — the compute threads of this
+// process (`gradwire sweep` on one machine: no socket, no serialization) or threads of the
+// pool's workers (`--workers N`, `coordinator --sweep`) — stops the unpromising ones at
 // ASHA's rungs, persists every trial in the experiment store before reporting it, and resumes
 // after a crash. Starting or resuming a sweep is in start.ts; the end (the chosen
 // configuration evaluated on the test split once, the outputs) in finish.ts.
@@ -11,7 +13,9 @@ import type { Dataset } from '../../shared/data/dataset.js';
 import { Asha } from '../../shared/sweep/asha.js';
 import { applyParams } from '../../shared/sweep/config.js';
 import { suggest } from '../../shared/sweep/samplers.js';
+import { shareDataset, ThreadPool } from '../../shared/node/threads/team.js';
 import { loadDataset } from '../run/datasets.js';
+import { ThreadSource } from '../run/threads-source.js';
 import { DistributedSource } from '../cluster/distributed.js';
 import { sha256Hex, type SweepSummary } from '../store/outputs.js';
 
@@ -36,12 +40,17 @@ export interface SweepOptions {
   /** compute threads expected in the pool (the default concurrency: a worker with N threads
    *  offers N trial seats); the threads of the workers connected count when they are more */
   poolSize: number;
+  /** run the trials on this many compute threads of this process instead of the pool's
+   *  workers (each thread a trial seat) */
+  threads?: number;
 }
 
 interface LoadedData {
   data: Dataset;
   blob: Uint8Array;
   sha256: string;
+  /** the dataset over SharedArrayBuffers, for this process's threads (made when first asked) */
+  shared?: Dataset;
 }
 
 export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
@@ -94,9 +103,19 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   // Seats: a worker's compute threads are the pool's trial seats. A trial takes
   // workersPerTrial threads, from one worker or several (one seat per worker, the worker with the
   // most free threads first); trials run side by side on the threads of one process.
-  const poolThreads = (): number => o.server.workers().reduce((n, c) => n + c.threads, 0);
+  const local = o.threads ?? 0;
+  const threadPool = local > 0 ? new ThreadPool() : null;
+  /** a trial's threads here: workersPerTrial, at most the threads there are */
+  const trialThreads = Math.min(cfg.workersPerTrial, local);
+  const poolThreads = (): number => (local > 0 ? local : o.server.workers().reduce((n, c) => n + c.threads, 0));
   const concurrency = (): number =>
-    Math.max(1, cfg.concurrency ?? Math.floor(Math.max(o.poolSize, poolThreads()) / cfg.workersPerTrial));
+    Math.max(
+      1,
+      cfg.concurrency ??
+        (local > 0
+          ? Math.floor(local / trialThreads)
+          : Math.floor(Math.max(o.poolSize, poolThreads()) / cfg.workersPerTrial)),
+    );
   const running = new Map<number, Promise<void>>();
   const wanting: Array<{ runId: string; need: number }> = [];
   const staff = (): void => {
@@ -134,35 +153,42 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     for (let k = 2; store.run(runId); k++) runId = `${sweepId}-t${t.index}-r${k}`;
     const config = applyParams(cfg.base, t.params);
     const d = dataFor(config);
-    o.server.addJob({
-      jobId: runId,
-      config: config as unknown as Record<string, unknown>,
-      sha256: d.sha256,
-      blob: d.blob,
-    });
     store.createRun(runId, 'trial', config, sweepId);
     store.startTrial(sweepId, t.index, runId);
     report(t.index);
-    const source = new DistributedSource(o.server, {
-      log: o.log,
-      runId,
-      minWorkers: 1,
-      minThreads: cfg.workersPerTrial,
-      onNonFinite: config.onNonFinite,
-      telemetry: tel,
-    });
+    const trialLog = o.log.child({ trial: t.index }, { level: 'warn' });
+    let source: DistributedSource | ThreadSource | null = null;
     const want = { runId, need: cfg.workersPerTrial };
-    wanting.push(want);
-    staff();
     let lastRow: EpochRow | null = null;
     try {
+      if (threadPool) {
+        d.shared ??= shareDataset(d.data);
+        source = await ThreadSource.start(config, d.shared, trialThreads, trialLog, { pool: threadPool });
+      } else {
+        o.server.addJob({
+          jobId: runId,
+          config: config as unknown as Record<string, unknown>,
+          sha256: d.sha256,
+          blob: d.blob,
+        });
+        source = new DistributedSource(o.server, {
+          log: o.log,
+          runId,
+          minWorkers: 1,
+          minThreads: cfg.workersPerTrial,
+          onNonFinite: config.onNonFinite,
+          telemetry: tel,
+        });
+        wanting.push(want);
+        staff();
+      }
       const summary = await runTraining(
         {
           config,
-          data: d.data,
+          data: source instanceof ThreadSource ? source.data : d.data,
           outDir: join(o.outDir, 'trials', String(t.index)),
           runId,
-          log: o.log.child({ trial: t.index }, { level: 'warn' }),
+          log: trialLog,
           progress: false,
           stepEvents: false,
           evaluateTest: false,
@@ -209,14 +235,17 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
       );
     } finally {
       report(t.index);
-      source.dispose();
-      wanting.splice(wanting.indexOf(want), 1);
-      for (const c of o.server.workers()) {
-        const seat = c.seat(runId);
-        if (seat) o.server.release(seat);
+      if (source instanceof ThreadSource) await source.close();
+      else if (source) {
+        source.dispose();
+        wanting.splice(wanting.indexOf(want), 1);
+        for (const c of o.server.workers()) {
+          const seat = c.seat(runId);
+          if (seat) o.server.release(seat);
+        }
+        o.server.removeJob(runId);
+        staff();
       }
-      o.server.removeJob(runId);
-      staff();
     }
   };
 
@@ -267,6 +296,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
   }
   o.server.off('idle', onIdle);
   o.server.off('left', onLeft);
+  await threadPool?.close();
 
   const summary = finishSweep(o, cfg, store, sweepId, dataFor, started);
   tel.sweepEnded();

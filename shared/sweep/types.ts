@@ -18,6 +18,7 @@ export interface SweepConfig {
   trials: number;
   /** trials at once; null = one per available worker group */
   concurrency: number | null;
+  /** compute threads (trial seats) per trial, on one worker or several */
   workersPerTrial: number;
   /** seeds the sampler (default: base.seed) */
   seed: number;

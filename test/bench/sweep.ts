@@ -1,13 +1,16 @@
 // The sweep part of `npm run bench`: hyperparameter sweeps through the real CLI
-// (`node --import tsx bin/gradwire.js sweep --config F --workers N --log-format json`, a child
+// (`node --import tsx bin/gradwire.js sweep --config F [pool flags] --log-format json`, a child
 // process per sweep, its workers its own children).
 //
-// 1. Throughput: the same small random sweep (8 trials, MNIST, MLP 784-64-10, 1 epoch, batch
-//    128, the default split) with --workers 1 and --workers 2 (concurrency = one trial per
-//    worker). Trials per hour = trials / wall time, from summary.json's `wallSeconds` (the sweep
-//    itself: data loading, every trial, the final test evaluation and the report) and from the
-//    process (adds node/tsx start-up and the workers' start-up). Repetitions interleaved
-//    (1, 2, 2, 1, ...), medians reported.
+// 1. Throughput: the lecture preset's sweep cut to 8 of its 72 trials (its run: MNIST, MLP
+//    784-64-64-10, Adam, batch 128, 2 epochs; a grid over dropout {0, 0.5} × activation {relu,
+//    tanh} × init he_normal × norm {none, batch}) on three pools: one thread (--workers 1
+//    --threads 1), the defaults (no flag: one worker, every CPU a trial seat) and two
+//    single-thread worker processes (--workers 2 --threads 1). Concurrency = the pool's threads.
+//    Trials per hour = trials / wall time, from summary.json's `wallSeconds` (the sweep itself:
+//    data loading, every trial, the final test evaluation and the report) and from the process
+//    (adds node/tsx start-up and the workers' start-up). Repetitions interleaved (forwards,
+//    backwards, ...), medians reported.
 // 2. ASHA against plain random on the same space and seed: 12 random trials of 6 epochs with
 //    optimizer.lr ~ log_uniform [1e-4, 1] (so many trials are bad), with and without
 //    `earlyStopping: { type: asha, minEpochs: 1, reductionFactor: 3 }`. One worker,
@@ -25,6 +28,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
 import { envNum, fmt, log, median, spread, table } from './stats.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -38,19 +42,26 @@ const SWEEP_SEED = 7;
 const THROUGHPUT = {
   dataset: 'mnist',
   trials: 8,
-  epochs: 1,
+  epochs: LECTURE_PRESET.run.epochs,
   config: {
-    run: { ...BASE_RUN, epochs: 1 },
-    method: 'random',
-    metric: { name: 'valAccuracy', goal: 'maximize' },
-    trials: 8,
-    seed: SWEEP_SEED,
+    run: LECTURE_PRESET.run,
+    method: 'grid',
+    metric: LECTURE_PRESET.metric,
     parameters: {
-      'optimizer.lr': { distribution: 'log_uniform', min: 0.0003, max: 0.01 },
-      'model.activation': { values: ['relu', 'tanh', 'gelu'] },
+      'model.dropout': { values: [0, 0.5] },
+      'model.activation': { values: ['relu', 'tanh'] },
+      'model.init': { values: ['he_normal'] },
+      'model.norm': { values: ['none', 'batch'] },
     },
   },
 };
+
+/** the pools the throughput sweep runs on: a name and the CLI's flags */
+const POOLS: Array<{ name: string; args: string[] }> = [
+  { name: '1 thread', args: ['--workers', '1', '--threads', '1'] },
+  { name: 'defaults', args: [] },
+  { name: '2 workers × 1 thread', args: ['--workers', '2', '--threads', '1'] },
+];
 
 const ASHA_EPOCHS = 6;
 const ASHA_TRIALS = 12;
@@ -104,27 +115,17 @@ async function runSweepCli(
   dir: string,
   tag: string,
   config: unknown,
-  workers: number,
+  pool: string[],
 ): Promise<{ out: string; summary: SweepSummaryJson; processSeconds: number }> {
   const file = join(dir, `${tag}.json`);
   writeFileSync(file, JSON.stringify(config, null, 2));
   const out = join(dir, tag);
   const t0 = performance.now();
-  const r = await runCli([
-    'sweep',
-    '--config',
-    file,
-    '--workers',
-    String(workers),
-    '--out',
-    out,
-    '--log-format',
-    'json',
-  ]);
+  const r = await runCli(['sweep', '--config', file, ...pool, '--out', out, '--log-format', 'json']);
   const processSeconds = (performance.now() - t0) / 1000;
   if (r.code !== 0)
     throw new Error(
-      `gradwire sweep (${tag}, ${workers} worker(s)) exited with ${r.code}:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`,
+      `gradwire sweep (${tag}, ${pool.join(' ') || 'defaults'}) exited with ${r.code}:\n${r.stderr.slice(-2000)}${r.stdout.slice(-2000)}`,
     );
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as SweepSummaryJson;
   if (summary.failed > 0) throw new Error(`gradwire sweep (${tag}): ${summary.failed} trial(s) failed`);
@@ -170,7 +171,7 @@ export function parseCsv(text: string): Array<Record<string, string>> {
 // ---------------------------------------------------------------- 1. throughput
 
 export interface ThroughputCell {
-  workers: number;
+  pool: string;
   /** medians over the repetitions */
   trialsPerHour: number;
   processTrialsPerHour: number;
@@ -190,14 +191,20 @@ async function benchThroughput(
   dir: string,
   reps: number,
 ): Promise<{ cells: ThroughputCell[]; ratio: number; processRatio: number }> {
-  const modes = [1, 2];
-  const runs = new Map<number, ThroughputCell['reps']>(modes.map((w) => [w, []]));
+  const modes = POOLS.map((p) => p.name);
+  const runs = new Map<string, ThroughputCell['reps']>(modes.map((w) => [w, []]));
   log(
-    `sweep throughput: random, ${THROUGHPUT.trials} trials, MNIST 784-64-10, ${THROUGHPUT.epochs} epoch, batch 128; --workers 1 and 2, ${reps} repetitions interleaved`,
+    `sweep throughput: the lecture preset cut to ${THROUGHPUT.trials} trials (MNIST 784-64-64-10, ${THROUGHPUT.epochs} epochs, batch 128); pools: ${modes.join(', ')}; ${reps} repetitions interleaved`,
   );
   for (let r = 0; r < reps; r++) {
     for (const w of r % 2 ? [...modes].reverse() : modes) {
-      const { out, summary, processSeconds } = await runSweepCli(dir, `tp-r${r}-w${w}`, THROUGHPUT.config, w);
+      const pool = POOLS.find((p) => p.name === w)!.args;
+      const { out, summary, processSeconds } = await runSweepCli(
+        dir,
+        `tp-r${r}-${modes.indexOf(w)}`,
+        THROUGHPUT.config,
+        pool,
+      );
       rmSync(out, { recursive: true, force: true });
       if (summary.trials !== THROUGHPUT.trials)
         throw new Error(`throughput sweep: ${summary.trials} trials, expected ${THROUGHPUT.trials}`);
@@ -210,7 +217,7 @@ async function benchThroughput(
       };
       runs.get(w)!.push(rep);
       log(
-        `  rep ${r + 1}/${reps} ${w} worker(s): ${fmt(rep.trialsPerHour)} trials/h (sweep ${fmt(rep.wallSeconds)} s, process ${fmt(processSeconds)} s), best val acc ${fmt(rep.bestValAccuracy ?? NaN)}`,
+        `  rep ${r + 1}/${reps} ${w}: ${fmt(rep.trialsPerHour)} trials/h (sweep ${fmt(rep.wallSeconds)} s, process ${fmt(processSeconds)} s), best val acc ${fmt(rep.bestValAccuracy ?? NaN)}`,
       );
     }
   }
@@ -218,7 +225,7 @@ async function benchThroughput(
     const rs = runs.get(w)!;
     const med = (f: (x: ThroughputCell['reps'][number]) => number): number => median(rs.map(f));
     return {
-      workers: w,
+      pool: w,
       trialsPerHour: med((x) => x.trialsPerHour),
       processTrialsPerHour: med((x) => x.processTrialsPerHour),
       wallSeconds: med((x) => x.wallSeconds),
@@ -314,7 +321,12 @@ async function benchAsha(dir: string): Promise<AshaBench> {
   const sides: Array<{ side: AshaSide; curves: TrialCurve[]; params: string }> = [];
   for (const asha of [false, true]) {
     const name = asha ? 'random + ASHA' : 'random';
-    const { out, summary } = await runSweepCli(dir, asha ? 'asha' : 'random', ashaConfig(asha), 1);
+    const { out, summary } = await runSweepCli(dir, asha ? 'asha' : 'random', ashaConfig(asha), [
+      '--workers',
+      '1',
+      '--threads',
+      '1',
+    ]);
     const curves = readCurves(out);
     const trialsCsv = readFileSync(join(out, 'trials.csv'), 'utf8');
     const params = parseCsv(trialsCsv)
@@ -402,8 +414,8 @@ export function printSweep(s: SweepBench): void {
   process.stdout.write(
     `\n${table(
       [
-        `sweep throughput (MNIST 784-64-10, random, ${tp.trials} trials × ${tp.epochs} epoch)`,
-        'workers',
+        `sweep throughput (the lecture preset cut to ${tp.trials} trials × ${tp.epochs} epochs)`,
+        'flags',
         'trials/h',
         'sweep s',
         'trials/h (process)',
@@ -412,15 +424,15 @@ export function printSweep(s: SweepBench): void {
       ],
       [
         ...tp.cells.map((c) => [
-          `--workers ${c.workers}`,
-          String(c.workers),
+          c.pool,
+          POOLS.find((p) => p.name === c.pool)!.args.join(' ') || '(none)',
           fmt(c.trialsPerHour),
           fmt(c.wallSeconds),
           fmt(c.processTrialsPerHour),
           fmt(c.processSeconds),
           fmt(c.bestValAccuracy),
         ]),
-        ['ratio 2 workers / 1 worker', '', fmt(tp.ratio), '', fmt(tp.processRatio), '', ''],
+        ['ratio defaults / 1 thread', '', fmt(tp.ratio), '', fmt(tp.processRatio), '', ''],
       ],
     )}\n`,
   );
@@ -429,7 +441,7 @@ export function printSweep(s: SweepBench): void {
   );
   for (const c of tp.cells) {
     const sp = spread(c.reps.map((r) => r.trialsPerHour));
-    process.stdout.write(`  ${c.workers} worker(s): ${fmt(sp.min)}–${fmt(sp.max)}\n`);
+    process.stdout.write(`  ${c.pool}: ${fmt(sp.min)}–${fmt(sp.max)}\n`);
   }
   process.stdout.write(')\n');
 

@@ -70,9 +70,9 @@ const RUN_VARIANTS: Dir[] = ['run', 'runTls', 'runMetrics', 'csv', 'pvc'];
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 /** peak resident memory measured on the default MNIST run (MB, VmHWM of one worker doing every
  *  step, run from source with tsx): the limits keep a margin over it. worker: the manifests'
- *  workers, 2 threads (GRADWIRE_THREADS=auto under limits.cpu "2"); localWorker: the sweep's
- *  local worker processes, --threads 1 each */
-const MEASURED_MB = { coordinator: 240, worker: 245, localWorker: 165 };
+ *  workers, 2 threads (GRADWIRE_THREADS=auto under limits.cpu "2"), as the sweep's one local
+ *  worker */
+const MEASURED_MB = { coordinator: 240, worker: 245 };
 const TOKEN_SECRET = 'gradwire-token';
 const TLS_SECRET = 'gradwire-tls';
 
@@ -438,7 +438,7 @@ suite(
         expect(job.spec!.ttlSecondsAfterFinished).toBeGreaterThan(0);
         expect(['Never', 'OnFailure']).toContain(job.spec!.template.spec!.restartPolicy);
         const first = gradwireInvocation(sweeper)!;
-        expect(first).toEqual(['sweep', '--preset', 'lecture', '--workers', '2', '--out', '/data/sweeps/lecture']);
+        expect(first).toEqual(['sweep', '--preset', 'lecture', '--out', '/data/sweeps/lecture']);
         expect(sweepRestartInvocation(sweeper)).toEqual([...first, '--resume']);
       });
     });
@@ -667,11 +667,14 @@ suite(
           expect(megabytes(c.resources!.requests!.memory!), where).toBeGreaterThanOrEqual(1.5 * measured);
           expect(megabytes(c.resources!.limits!.memory!), where).toBeGreaterThanOrEqual(3 * measured);
         }
+        // the sweep's one local worker takes its threads (trial seats) from the CPU limit: the
+        // request equals it, and the memory holds the coordinator and a worker with those threads
         const args = gradwireInvocation(sweeper)!;
-        const local = Number(argAfter(args, '--workers'));
-        expect(cpuCores(sweeper.resources!.requests!.cpu!)).toBeGreaterThanOrEqual(local);
+        expect(args).not.toContain('--workers');
+        expect(args).not.toContain('--threads');
+        expect(cpuCores(sweeper.resources!.requests!.cpu!)).toBe(cpuCores(sweeper.resources!.limits!.cpu!));
         expect(megabytes(sweeper.resources!.limits!.memory!)).toBeGreaterThanOrEqual(
-          1.5 * (MEASURED_MB.coordinator + local * MEASURED_MB.localWorker),
+          1.5 * (MEASURED_MB.coordinator + MEASURED_MB.worker),
         );
       });
 

@@ -57,6 +57,34 @@ async function sweepOn(
   return { out, coordinator: c.events, workers: ws.map((w) => w.events) };
 }
 
+describe('gradwire sweep on one machine: the trials on its compute threads', () => {
+  it('--threads 2 (no worker process): 2 trials at a time on this process’s threads, the same trials table', () => {
+    const dir = withFiles({ 'sweep.yaml': grid() });
+    const out = tempDir();
+    const r = gradwire(
+      ['sweep', '--config', join(dir, 'sweep.yaml'), '--threads', '2', '--out', out, '--log-format', 'json'],
+      {
+        timeoutMs: 240_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(table(out)).toBe(reference);
+    const events = r.stdout.split('\n').flatMap((l) => {
+      try {
+        return [JSON.parse(l) as LogEvent];
+      } catch {
+        return [];
+      }
+    });
+    // no worker joined: the trials ran on this process's threads, one thread each
+    expect(events.filter((e) => e.event === 'worker-joined')).toEqual([]);
+    for (let i = 0; i < 6; i++) {
+      const s = JSON.parse(readFileSync(join(out, 'trials', String(i), 'summary.json'), 'utf8'));
+      expect(s).toMatchObject({ mode: 'threads', threads: 1 });
+    }
+  }, 240_000);
+});
+
 describe('a worker with N threads offers N trial seats', () => {
   it('one worker with 2 threads runs 2 trials side by side in one process, one dataset copy, the same trials table', async () => {
     const { out, workers } = await sweepOn(grid(), [2]);

@@ -13,6 +13,7 @@ import {
   mergeBlocks,
   splitShares,
   ThreadLostError,
+  ThreadPool,
   ThreadTeam,
   type ThreadFault,
 } from '../../shared/node/threads/team.js';
@@ -48,7 +49,13 @@ async function teamGradient(team: ThreadTeam, trainer: Trainer, batch: Int32Arra
   };
 }
 
-async function startTeam(cfg: ReturnType<typeof config>, threads: number, trainer: Trainer, fault?: ThreadFault) {
+async function startTeam(
+  cfg: ReturnType<typeof config>,
+  threads: number,
+  trainer: Trainer,
+  fault?: ThreadFault,
+  pool?: ThreadPool,
+) {
   const team = await ThreadTeam.start(
     {
       threads,
@@ -58,6 +65,7 @@ async function startTeam(cfg: ReturnType<typeof config>, threads: number, traine
       microbatch: cfg.microbatch,
       seed: cfg.seed,
       ...(fault ? { fault } : {}),
+      ...(pool ? { pool } : {}),
     },
     trainer.model.paramCount,
   );
@@ -138,4 +146,37 @@ describe('a thread that fails mid-pass', () => {
     },
     30_000,
   );
+});
+
+describe('threads kept for the next team (a sweep trial after another)', () => {
+  it('a closed team gives its threads to the pool; the next team takes them for another model and gives its trainer’s bits', async () => {
+    const pool = new ThreadPool();
+    const first = config({ model: { norm: 'batch' as const, dropout: 0.2 }, batchSize: 88, microbatch: 8 });
+    const t1 = new Trainer(first, data, allTrain(data.n));
+    const a = await startTeam(first, 2, t1, undefined, pool);
+    const b1 = t1.nextBatch();
+    const w1 = t1.gradientSum(b1).gradSum.slice();
+    expect(bytes((await teamGradient(a, t1, b1)).gradSum).equals(bytes(w1))).toBe(true);
+    await a.close();
+    expect(pool.size).toBe(2);
+
+    // another model (other sizes, no BatchNorm, other seed) on the same two threads
+    const second = config({ model: { hidden: [5], dropout: 0.3 }, batchSize: 40, microbatch: 8, seed: 9 });
+    const t2 = new Trainer(second, data, allTrain(data.n));
+    const b = await startTeam(second, 2, t2, undefined, pool);
+    expect(pool.size).toBe(0);
+    for (let step = 0; step < 2; step++) {
+      const batch = t2.nextBatch();
+      const want = t2.gradientSum(batch);
+      const wantGrad = want.gradSum.slice();
+      const got = await teamGradient(b, t2, batch);
+      expect(bytes(got.gradSum).equals(bytes(wantGrad))).toBe(true);
+      expect(got.lossSum).toBe(want.lossSum);
+      t2.trainStep();
+    }
+    await b.close();
+    expect(pool.size).toBe(2);
+    await pool.close();
+    expect(pool.size).toBe(0);
+  }, 30_000);
 });

@@ -3,7 +3,8 @@
 // training pass over the contiguous run of microbatches it is given — the same code a worker
 // process runs, so a microbatch's gradient is the same bits whichever thread computes it. At
 // each BatchNorm layer it posts its partial values and waits for the reduced value; at the end
-// it posts the maximal aligned blocks of its run, each pre-reduced in the fixed tree.
+// it posts the maximal aligned blocks of its run, each pre-reduced in the fixed tree. A thread
+// kept for a later team (a worker's next sweep trial) is given that team's job with `load`.
 import { parentPort, workerData } from 'node:worker_threads';
 import '../kernels-wasm.js';
 import type { Dataset } from '../../data/dataset.js';
@@ -15,11 +16,11 @@ import { createKernels } from '../../kernels/index.js';
 import { Model } from '../../nn/model.js';
 import type { FromThread, ThreadInit, ToThread } from './messages.js';
 
-const init = workerData as ThreadInit;
+let init = workerData as ThreadInit;
 const port = parentPort!;
-const data: Dataset = { ...init.data };
-const model = Model.fromConfig(init.model, data.features, data.classes, createKernels(init.variant));
-const slots: Slot[] = [];
+let data: Dataset = { ...init.data };
+let model = Model.fromConfig(init.model, data.features, data.classes, createKernels(init.variant));
+let slots: Slot[] = [];
 let version = -1;
 let current: { pass: number; step: number; gen: Generator<SyncRequest, PassOutcome, SyncReply>; t0: number } | null =
   null;
@@ -78,7 +79,21 @@ function advance(r: IteratorResult<SyncRequest, PassOutcome>): void {
 
 let slotsInUse = 0;
 
+/** Take a job: its dataset, model, weights buffer; then warm up and say ready. */
+function load(next: ThreadInit): void {
+  init = next;
+  data = { ...init.data };
+  model = Model.fromConfig(init.model, data.features, data.classes, createKernels(init.variant));
+  slots = [];
+  slotsInUse = 0;
+  version = -1;
+  current = null;
+  warmUp();
+  post({ type: 'ready', index: init.index, paramCount: model.paramCount });
+}
+
 function onMessage(msg: ToThread): void {
+  if (msg.type === 'load') return load(msg.init);
   if (msg.type === 'step') {
     if (msg.version !== version) {
       model.params.set(init.params);
@@ -117,6 +132,7 @@ port.on('message', (msg: ToThread) => {
     onMessage(msg);
   } catch (e) {
     current = null;
+    if (msg.type === 'load') throw e; // the team sees the thread fail while starting
     post({ type: 'failed', pass: msg.pass, message: (e as Error).message });
   }
 });

@@ -53,7 +53,10 @@ export type ToThread =
       microbatch: number;
       samples: Int32Array;
     }
-  | { type: 'sync-result'; pass: number; value: Float64Array };
+  | { type: 'sync-result'; pass: number; value: Float64Array }
+  /** a thread kept from an earlier team takes a new job: it builds the model, warms up and
+   *  answers `ready` as a new thread does */
+  | { type: 'load'; init: ThreadInit };
 
 export interface ThreadBlock {
   start: number;

@@ -34,7 +34,39 @@ export interface TeamOptions {
   fault?: ThreadFault;
   /** told when a thread is lost and replaced */
   onThreadLost?: (index: number, reason: string) => void;
+  /** threads kept from earlier teams of this process: taken (and given the new job) instead
+   *  of starting new ones, and given back when the team closes */
+  pool?: ThreadPool;
 }
+
+/** Compute threads no team uses, kept for the next team (a sweep's trials follow each other on
+ *  a worker: a thread loads the next trial's model instead of starting again). */
+export class ThreadPool {
+  private idle: Worker[] = [];
+  private closed = false;
+
+  take(): Worker | null {
+    return this.idle.pop() ?? null;
+  }
+
+  put(thread: Worker): void {
+    if (this.closed) void thread.terminate().catch(() => {});
+    else this.idle.push(thread);
+  }
+
+  get size(): number {
+    return this.idle.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.idle.splice(0).map((t) => t.terminate().catch(() => {})));
+  }
+}
+
+/** pass numbers, unique in the process: a reused thread's late answer to an earlier team's pass
+ *  never matches a pass of its new team */
+let passCounter = 0;
 
 /** What a pass of the team returns: the run's maximal aligned blocks, and per thread the
  *  microbatches it computed and its compute time (ms). */
@@ -85,29 +117,54 @@ class Member {
   private lost: string | null = null;
   readonly ready: Promise<void>;
 
+  private readonly onMessage: (m: FromThread) => void;
+  private readonly onError: (e: Error) => void;
+  private readonly onExit: (code: number) => void;
+
+  /** `load`: a thread kept from an earlier team, to be given this team's job (it answers
+   *  `ready` again); else a new thread starting with it */
   constructor(
     readonly index: number,
     readonly thread: Worker,
+    load?: ThreadInit,
   ) {
+    let started: { resolve: () => void; reject: (e: Error) => void } | null = null;
     this.ready = new Promise((resolve, reject) => {
-      const first = (m: FromThread): void => {
-        if (m.type === 'ready') resolve();
-      };
-      thread.once('message', first);
-      thread.once('error', reject);
-      thread.once('exit', (code) => reject(new Error(`thread ${index} exited with ${code} while starting`)));
+      started = { resolve, reject };
     });
     this.ready.catch(() => {});
-    thread.on('message', (m: FromThread) => {
-      if (m.type === 'ready') return;
+    this.onMessage = (m: FromThread) => {
+      if (m.type === 'ready') {
+        started?.resolve();
+        started = null;
+        return;
+      }
       if (this.waiting) {
         const w = this.waiting;
         this.waiting = null;
         w.resolve(m);
       } else this.queue.push(m);
-    });
-    thread.on('error', (e) => this.fail(`threw: ${e.message}`));
-    thread.on('exit', (code) => this.fail(`exited with code ${code}`));
+    };
+    this.onError = (e) => {
+      started?.reject(e);
+      this.fail(`threw: ${e.message}`);
+    };
+    this.onExit = (code) => {
+      started?.reject(new Error(`thread ${index} exited with ${code} while starting`));
+      this.fail(`exited with code ${code}`);
+    };
+    thread.on('message', this.onMessage);
+    thread.on('error', this.onError);
+    thread.on('exit', this.onExit);
+    if (load) thread.postMessage({ type: 'load', init: load } satisfies ToThread);
+  }
+
+  /** Stop listening to the thread (it goes back to the pool). */
+  detach(): Worker {
+    this.thread.off('message', this.onMessage);
+    this.thread.off('error', this.onError);
+    this.thread.off('exit', this.onExit);
+    return this.thread;
   }
 
   get alive(): boolean {
@@ -194,8 +251,8 @@ export class ThreadTeam {
       seed: this.o.seed,
       ...(fault ? { fault } : {}),
     };
-    const m = new Member(index, spawnThread(init));
-    return m;
+    const kept = fault ? null : (this.o.pool?.take() ?? null);
+    return kept ? new Member(index, kept, init) : new Member(index, spawnThread(init));
   }
 
   /** Replace lost threads (a thread that threw is replaced too: its state is unknown). */
@@ -230,7 +287,8 @@ export class ThreadTeam {
     merge = true,
   ): AsyncGenerator<SyncRequest, TeamOutcome, SyncReply> {
     if (this.closed) throw new Error('the thread team is closed');
-    const pass = ++this.passes;
+    const pass = ++passCounter;
+    this.passes++;
     const count = Math.ceil(samples.length / microbatch);
     const shares = splitShares(count, this.members.length);
     const busy = shares.map((s, i) => ({ ...s, member: this.members[i]! })).filter((s) => s.count > 0);
@@ -296,9 +354,16 @@ export class ThreadTeam {
     for (const m of [...this.members]) if (!m.alive) await this.heal(e.message, m.index);
   }
 
+  /** End the team: its threads end, or go back to the pool when it has one. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.members.map((m) => m.thread.terminate().catch(() => {})));
+    const pool = this.o.pool;
+    await Promise.all(
+      this.members.map(async (m) => {
+        if (pool && m.alive) pool.put(m.detach());
+        else await m.thread.terminate().catch(() => {});
+      }),
+    );
   }
 }
 
