@@ -14,7 +14,7 @@ import { Asha } from '../../shared/sweep/asha.js';
 import { applyParams } from '../../shared/sweep/config.js';
 import { suggest } from '../../shared/sweep/samplers.js';
 import { shareDataset, ThreadPool } from '../../shared/node/threads/team.js';
-import { loadDataset } from '../run/datasets.js';
+import { datasetSha256, loadDataset } from '../run/datasets.js';
 import { ThreadSource } from '../run/threads-source.js';
 import { DistributedSource } from '../cluster/distributed.js';
 import { sha256Hex, type SweepSummary } from '../store/outputs.js';
@@ -47,7 +47,8 @@ export interface SweepOptions {
 
 interface LoadedData {
   data: Dataset;
-  blob: Uint8Array;
+  /** the blob workers fetch (encoded when a trial first goes to workers) */
+  blob: Uint8Array | null;
   sha256: string;
   /** the dataset over SharedArrayBuffers, for this process's threads (made when first asked) */
   shared?: Dataset;
@@ -63,8 +64,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
     let d = datasets.get(key);
     if (!d) {
       const data = loadDataset(run.data, process.cwd(), run.seed);
-      const blob = encodeDatasetBlob(data);
-      d = { data, blob, sha256: sha256Hex(blob) };
+      d = { data, blob: null, sha256: datasetSha256(data) };
       datasets.set(key, d);
     }
     return d;
@@ -169,7 +169,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
           jobId: runId,
           config: config as unknown as Record<string, unknown>,
           sha256: d.sha256,
-          blob: d.blob,
+          blob: (d.blob ??= encodeDatasetBlob(d.data)),
         });
         source = new DistributedSource(o.server, {
           log: o.log,

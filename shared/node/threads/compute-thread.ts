@@ -31,11 +31,11 @@ function post(msg: FromThread, transfer: ArrayBuffer[] = []): void {
 
 /** A few throwaway passes over two microbatches, so the JIT and the WebAssembly tier-up happen
  *  now rather than inside the first steps. Changes no weight (it only reads them). */
-function warmUp(): void {
+function warmUp(ms: number): void {
   const rows = Math.min(init.microbatch, data.n);
   const warm = [newSlot(model, init.microbatch), newSlot(model, init.microbatch)];
   const t0 = performance.now();
-  for (let pass = 0; pass < 20 && (pass < 3 || performance.now() - t0 < 150); pass++) {
+  for (let pass = 0; pass < 20 && (pass < 3 || performance.now() - t0 < ms); pass++) {
     warm.forEach((s, i) =>
       fillSlot(
         s,
@@ -88,7 +88,9 @@ function load(next: ThreadInit): void {
   slotsInUse = 0;
   version = -1;
   current = null;
-  warmUp();
+  // the thread's JIT and WebAssembly tiers are warm already: three passes for the new model's
+  // sizes, not the first start's 150 ms
+  warmUp(0);
   post({ type: 'ready', index: init.index, paramCount: model.paramCount });
 }
 
@@ -137,5 +139,5 @@ port.on('message', (msg: ToThread) => {
   }
 });
 
-warmUp();
+warmUp(150);
 post({ type: 'ready', index: init.index, paramCount: model.paramCount });
