@@ -14,5 +14,10 @@ export default defineConfig({
     pool: 'forks',
     // the end-to-end suites time whole runs on a 2-core machine: one at a time
     fileParallelism: !e2e,
+    // the unit and integration suites start many coordinators and workers side by side on a
+    // 2-core machine: one compute thread each unless a test asks for threads (the suites about
+    // threads pass --threads or set GRADWIRE_THREADS themselves). The end-to-end suites keep
+    // the default (auto), as users get it.
+    env: e2e ? {} : { GRADWIRE_THREADS: '1' },
   },
 });
