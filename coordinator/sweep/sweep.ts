@@ -17,7 +17,7 @@ import { shareDataset, ThreadPool } from '../../shared/node/threads/team.js';
 import { datasetSha256, loadDataset } from '../run/datasets.js';
 import { ThreadSource } from '../run/threads-source.js';
 import { DistributedSource } from '../cluster/distributed.js';
-import { sha256Hex, type SweepSummary } from '../store/outputs.js';
+import type { SweepSummary } from '../store/outputs.js';
 
 export type { SweepSummary } from '../store/outputs.js';
 import { runTraining, type EpochRow } from '../run/run-loop.js';
@@ -165,11 +165,12 @@ export async function runSweep(o: SweepOptions): Promise<SweepSummary> {
         d.shared ??= shareDataset(d.data);
         source = await ThreadSource.start(config, d.shared, trialThreads, trialLog, { pool: threadPool });
       } else {
+        d.blob ??= encodeDatasetBlob(d.data);
         o.server.addJob({
           jobId: runId,
           config: config as unknown as Record<string, unknown>,
           sha256: d.sha256,
-          blob: (d.blob ??= encodeDatasetBlob(d.data)),
+          blob: d.blob,
         });
         source = new DistributedSource(o.server, {
           log: o.log,

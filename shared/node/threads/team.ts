@@ -201,7 +201,6 @@ export class ThreadTeam {
   private members: Member[] = [];
   private readonly params: Float32Array;
   private version = 0;
-  private passes = 0;
   private closed = false;
 
   private constructor(
@@ -288,7 +287,6 @@ export class ThreadTeam {
   ): AsyncGenerator<SyncRequest, TeamOutcome, SyncReply> {
     if (this.closed) throw new Error('the thread team is closed');
     const pass = ++passCounter;
-    this.passes++;
     const count = Math.ceil(samples.length / microbatch);
     const shares = splitShares(count, this.members.length);
     const busy = shares.map((s, i) => ({ ...s, member: this.members[i]! })).filter((s) => s.count > 0);
