@@ -4,9 +4,9 @@
 //
 // 1. Throughput: the lecture preset's sweep cut to 8 of its 72 trials (its run: MNIST, MLP
 //    784-64-64-10, Adam, batch 128, 2 epochs; a grid over dropout {0, 0.5} × activation {relu,
-//    tanh} × init he_normal × norm {none, batch}) on three pools: one thread (--workers 1
-//    --threads 1), the defaults (no flag: one worker, every CPU a trial seat) and two
-//    single-thread worker processes (--workers 2 --threads 1). Concurrency = the pool's threads.
+//    tanh} × init he_normal × norm {none, batch}) on three pools: one thread (--threads 1), the
+//    defaults (no flag: this process's threads, every CPU a trial seat) and two single-thread
+//    worker processes (--workers 2 --threads 1). Concurrency = the pool's threads.
 //    Trials per hour = trials / wall time, from summary.json's `wallSeconds` (the sweep itself:
 //    data loading, every trial, the final test evaluation and the report) and from the process
 //    (adds node/tsx start-up and the workers' start-up). Repetitions interleaved (forwards,
@@ -58,9 +58,9 @@ const THROUGHPUT = {
 
 /** the pools the throughput sweep runs on: a name and the CLI's flags */
 const POOLS: Array<{ name: string; args: string[] }> = [
-  { name: '1 thread', args: ['--workers', '1', '--threads', '1'] },
+  { name: '1 thread', args: ['--threads', '1'] },
   { name: 'defaults', args: [] },
-  { name: '2 workers × 1 thread', args: ['--workers', '2', '--threads', '1'] },
+  { name: '2 worker processes × 1 thread', args: ['--workers', '2', '--threads', '1'] },
 ];
 
 const ASHA_EPOCHS = 6;
