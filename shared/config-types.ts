@@ -61,15 +61,22 @@ export type LayerSpec =
   | { type: 'instancenorm'; channels: number }
   | { type: 'dropout'; rate: number; mode: DropoutMode };
 
-export interface ModelConfig {
+/** The norm of the compact form, with its key: `groups` only for norm group, `channels` only
+ *  for norm instance (a resolved config names no key that is not used). */
+export type ModelNorm =
+  | { norm: Exclude<NormName, 'group' | 'instance'> }
+  /** groups (default 8) must divide each width */
+  | { norm: 'group'; groups: number }
+  /** channels (default 8) must divide each width */
+  | { norm: 'instance'; channels: number };
+
+export type ModelConfig = ModelBase & ModelNorm;
+
+export interface ModelBase {
   /** compact MLP form (used when `layers` is absent) */
   hidden: number[];
   activation: ActivationName;
   init: InitName;
-  norm: NormName;
-  /** groups for norm: group (default 8 → must divide each width); channels for norm: instance */
-  groups: number;
-  channels: number;
   dropout: number;
   dropoutMode: DropoutMode;
   /** explicit layer list; when given, the compact keys other than `loss` are not used.
@@ -78,36 +85,41 @@ export interface ModelConfig {
   loss: LossName;
 }
 
+/** A schedule's keys are present exactly when its `name` uses them (SCHEDULE_KEYS in
+ *  shared/config.ts): a resolved config records what runs, and names no key that would not. */
 export interface ScheduleConfig {
   name: 'constant' | 'step' | 'exponential' | 'cosine';
   /** step: multiply by gamma every stepSize epochs */
-  stepSize: number;
+  stepSize?: number;
   /** step and exponential: the factor (exponential: per epoch) */
-  gamma: number;
+  gamma?: number;
   /** cosine: the floor the LR anneals to over the whole run */
-  minLr: number;
+  minLr?: number;
   /** linear warmup from lr/warmupSteps... to lr over this many optimizer steps (0 = none) */
   warmupSteps: number;
 }
 
+/** The optional hyperparameters are present exactly when `name` uses them (OPTIMIZER_KEYS in
+ *  shared/config.ts): a resolved config records what runs, and names no key that would not. */
 export interface OptimizerConfig {
   name: OptimizerName;
   lr: number;
   /** momentum, nesterov */
-  momentum: number;
+  momentum?: number;
   /** adam, adamw, nadam */
-  beta1: number;
-  beta2: number;
-  /** per-optimizer PyTorch default when not given */
-  eps: number;
+  beta1?: number;
+  beta2?: number;
+  /** adagrad, rmsprop, adadelta, adam, adamw, nadam (per-optimizer PyTorch default) */
+  eps?: number;
   /** rmsprop smoothing */
-  alpha: number;
+  alpha?: number;
   /** adadelta */
-  rho: number;
+  rho?: number;
   /** nadam momentum_decay */
-  momentumDecay: number;
+  momentumDecay?: number;
   weightDecay: number;
-  /** l2: g += λθ before the update; decoupled: θ -= lr·λθ before the update (AdamW) */
+  /** l2: g += λθ before the update; decoupled: θ -= lr·λθ before the update (AdamW).
+   *  As it runs: adamw is always decoupled. */
   decay: 'l2' | 'decoupled';
   /** clip the gradient to this global L2 norm (0 = off) */
   clipNorm: number;
@@ -138,8 +150,13 @@ export interface RunConfig {
   /** samples per microbatch: the unit of work and of gradient reduction */
   microbatch: number;
   epochs: number;
-  /** checkpoint every K optimizer steps (0 = only at the end) */
-  checkpointEvery: number;
+  /** when to write checkpoint.gwc besides the end and SIGTERM/SIGINT: at the end of every
+   *  epoch ('epoch'), every K optimizer steps (K > 0), or never (0, which also turns
+   *  checkpointSeconds off). When checkpoints are written never changes the trained weights. */
+  checkpointEvery: 'epoch' | number;
+  /** also checkpoint after the first step that ends ≥ this many seconds after the last
+   *  checkpoint (0 = off; unused when checkpointEvery is 0) */
+  checkpointSeconds: number;
   /** what to do when a loss or gradient is not finite */
   onNonFinite: 'stop' | 'skip';
 }

@@ -2,15 +2,26 @@
 // that span several keys, fill every default and return the resolved `RunConfig`. Pure: the
 // caller reads the file (coordinator/run/config-file.ts).
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { formatIssues, formatPath, problem, runSchema, type RawRunConfig } from './config-schema.js';
-import type {
-  DataConfig,
-  LayerSpec,
-  ModelConfig,
-  OptimizerConfig,
-  OptimizerName,
-  RunConfig,
-  ScheduleConfig,
+import {
+  formatIssues,
+  formatPath,
+  formatValue,
+  problem,
+  runSchema,
+  SCHEDULES,
+  type RawRunConfig,
+} from './config-schema.js';
+import {
+  type DataConfig,
+  type LayerSpec,
+  type ModelConfig,
+  type ModelNorm,
+  NORMS,
+  type OptimizerConfig,
+  type OptimizerName,
+  OPTIMIZERS,
+  type RunConfig,
+  type ScheduleConfig,
 } from './config-types.js';
 import { UserError } from './errors.js';
 
@@ -29,18 +40,51 @@ export const DEFAULT_LR: Record<OptimizerName, number> = {
   nadam: 0.001,
 };
 
-/** PyTorch's eps for each optimizer (sgd, momentum and nesterov do not use it; 1e-8 keeps
- *  the resolved config valid input, so a run's config.json can be given back as a config) */
-export const DEFAULT_EPS: Record<OptimizerName, number> = {
-  sgd: 1e-8,
-  momentum: 1e-8,
-  nesterov: 1e-8,
+/** PyTorch's eps for each optimizer that uses it (sgd, momentum and nesterov do not) */
+export const DEFAULT_EPS: Partial<Record<OptimizerName, number>> = {
   adagrad: 1e-10,
   rmsprop: 1e-8,
   adadelta: 1e-6,
   adam: 1e-8,
   adamw: 1e-8,
   nadam: 1e-8,
+};
+
+type Hyper = 'momentum' | 'beta1' | 'beta2' | 'eps' | 'alpha' | 'rho' | 'momentumDecay';
+
+/** The hyperparameters each optimizer reads, besides lr, weightDecay, decay, clipNorm and
+ *  schedule (which every optimizer takes). A key of this list that the chosen optimizer does not
+ *  read is an error, and the resolved config records exactly the ones it reads. */
+export const OPTIMIZER_KEYS: Record<OptimizerName, readonly Hyper[]> = {
+  sgd: [],
+  momentum: ['momentum'],
+  nesterov: ['momentum'],
+  adagrad: ['eps'],
+  rmsprop: ['alpha', 'eps'],
+  adadelta: ['rho', 'eps'],
+  adam: ['beta1', 'beta2', 'eps'],
+  adamw: ['beta1', 'beta2', 'eps'],
+  nadam: ['beta1', 'beta2', 'eps', 'momentumDecay'],
+};
+
+/** defaults of the hyperparameters (eps: DEFAULT_EPS, per optimizer) */
+const DEFAULT_HYPER: Record<Exclude<Hyper, 'eps'>, number> = {
+  momentum: 0.9,
+  beta1: 0.9,
+  beta2: 0.999,
+  alpha: 0.99,
+  rho: 0.9,
+  momentumDecay: 0.004,
+};
+
+type ScheduleKey = 'stepSize' | 'gamma' | 'minLr';
+
+/** The keys each schedule reads besides name and warmupSteps (which every schedule takes). */
+export const SCHEDULE_KEYS: Record<ScheduleConfig['name'], readonly ScheduleKey[]> = {
+  constant: [],
+  step: ['stepSize', 'gamma'],
+  exponential: ['gamma'],
+  cosine: ['minLr'],
 };
 
 const DEFAULT_HIDDEN = [256, 128];
@@ -116,6 +160,96 @@ function crossChecks(input: Obj): string[] {
   return lines;
 }
 
+/** `a, b and c` */
+function list(xs: readonly string[]): string {
+  return xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+}
+
+/** Keys that the chosen optimizer, schedule or norm would not read: each is an error naming the
+ *  key, its value, who reads it and what to write instead (nothing is silently ignored). Checks
+ *  only sections whose choosing key is itself valid (an invalid name is reported by the schema). */
+function unusedKeys(input: Obj): Array<{ path: string[]; line: string }> {
+  const found: Array<{ path: string[]; line: string }> = [];
+  const lines = { push: (line: string, ...path: string[]): number => found.push({ path, line }) };
+  const opt = input.optimizer;
+  if (isObj(opt)) {
+    const name = opt.name ?? 'adam';
+    if (typeof name === 'string' && name in OPTIMIZER_KEYS) {
+      const n = name as OptimizerName;
+      const who = opt.name === undefined ? `${n} (the default optimizer.name)` : n;
+      for (const key of Object.keys(DEFAULT_HYPER).concat('eps') as Hyper[]) {
+        if (opt[key] === undefined || OPTIMIZER_KEYS[n].includes(key)) continue;
+        const users = OPTIMIZERS.filter((o) => OPTIMIZER_KEYS[o].includes(key));
+        const fix =
+          key === 'momentum' && n === 'sgd'
+            ? `for PyTorch's SGD(momentum=${formatValue(opt[key])}) write name: momentum (nesterov=True: name: nesterov), for plain SGD remove it`
+            : `remove it, or choose an optimizer.name that uses it`;
+        lines.push(
+          `optimizer.${key}: ${formatValue(opt[key])} is not used by ${who}; it is used by ${list(users)} (${fix})`,
+          'optimizer',
+          key,
+        );
+      }
+      if (n === 'adamw' && opt.decay === 'l2') {
+        lines.push(
+          'optimizer.decay: "l2" is not what adamw does: adamw always decouples its weight decay (θ -= lr·λθ before the update); for Adam with L2 decay (g += λθ) write name: adam, decay: l2',
+          'optimizer',
+          'decay',
+        );
+      }
+    }
+    const sch = opt.schedule;
+    if (isObj(sch)) {
+      const sName = sch.name ?? 'constant';
+      if (typeof sName === 'string' && sName in SCHEDULE_KEYS) {
+        const sn = sName as ScheduleConfig['name'];
+        const who =
+          sch.name === undefined ? `the ${sn} schedule (the default optimizer.schedule.name)` : `the ${sn} schedule`;
+        for (const key of ['stepSize', 'gamma', 'minLr'] as const) {
+          if (sch[key] === undefined || SCHEDULE_KEYS[sn].includes(key)) continue;
+          const users = SCHEDULES.filter((x) => SCHEDULE_KEYS[x].includes(key));
+          lines.push(
+            `optimizer.schedule.${key}: ${formatValue(sch[key])} is not used by ${who}; it is used by ${list(users)} (remove it, or choose an optimizer.schedule.name that uses it)`,
+            'optimizer',
+            'schedule',
+            key,
+          );
+        }
+      }
+    }
+  }
+  const model = input.model;
+  if (isObj(model) && model.layers === undefined) {
+    // with an explicit layer list the compact keys are documented as not used (CONFIG.md)
+    const norm = model.norm ?? 'none';
+    const who = model.norm === undefined ? 'norm none (the default model.norm)' : `norm ${String(norm)}`;
+    for (const [key, user] of [
+      ['groups', 'group'],
+      ['channels', 'instance'],
+    ] as const) {
+      if (model[key] === undefined || norm === user || typeof norm !== 'string' || !NORMS.includes(norm as never))
+        continue;
+      lines.push(
+        `model.${key}: ${formatValue(model[key])} is not used by ${who}; it is used by norm ${user} (remove it, or write norm: ${user})`,
+        'model',
+        key,
+      );
+    }
+  }
+  return found;
+}
+
+/** `input` without the keys that its optimizer, schedule or norm would not use (a copy) */
+function withoutUnused(input: Obj): Obj {
+  const copy = structuredClone(input);
+  for (const { path } of unusedKeys(copy)) {
+    let at: unknown = copy;
+    for (const p of path.slice(0, -1)) at = (at as Obj)[p];
+    delete (at as Obj)[path[path.length - 1]!];
+  }
+  return copy;
+}
+
 function resolveData(d: NonNullable<RawRunConfig['data']>): DataConfig {
   const out: DataConfig = {
     name: d.name ?? 'mnist',
@@ -134,13 +268,19 @@ function resolveData(d: NonNullable<RawRunConfig['data']>): DataConfig {
 function resolveModel(m: NonNullable<RawRunConfig['model']>): ModelConfig {
   const init = m.init ?? 'he_normal';
   const dropoutMode = m.dropoutMode ?? 'inverted';
+  const name = m.norm ?? 'none';
+  // the norm's own key only (groups for group, channels for instance): what runs
+  const norm: ModelNorm =
+    name === 'group'
+      ? { norm: name, groups: m.groups ?? DEFAULT_GROUPS }
+      : name === 'instance'
+        ? { norm: name, channels: m.channels ?? DEFAULT_CHANNELS }
+        : { norm: name };
   const out: ModelConfig = {
     hidden: m.hidden ?? [...DEFAULT_HIDDEN],
     activation: m.activation ?? 'relu',
     init,
-    norm: m.norm ?? 'none',
-    groups: m.groups ?? DEFAULT_GROUPS,
-    channels: m.channels ?? DEFAULT_CHANNELS,
+    ...norm,
     dropout: m.dropout ?? 0,
     dropoutMode,
     loss: m.loss ?? 'cross_entropy',
@@ -164,33 +304,40 @@ function resolveOptimizer(o: NonNullable<RawRunConfig['optimizer']>): OptimizerC
   const name = o.name ?? 'adam';
   const s = o.schedule ?? {};
   const scheduleName = s.name ?? 'constant';
-  const schedule: ScheduleConfig = {
-    name: scheduleName,
-    stepSize: s.stepSize ?? 1,
-    gamma: s.gamma ?? (scheduleName === 'exponential' ? 0.95 : 0.1),
-    minLr: s.minLr ?? 0,
-    warmupSteps: s.warmupSteps ?? 0,
+  // only the keys the schedule and the optimizer read: the resolved config records what runs
+  const scheduleDefaults: Record<ScheduleKey, number> = {
+    stepSize: 1,
+    gamma: scheduleName === 'exponential' ? 0.95 : 0.1,
+    minLr: 0,
   };
+  const used: Partial<Record<ScheduleKey, number>> = {};
+  for (const k of SCHEDULE_KEYS[scheduleName]) used[k] = s[k] ?? scheduleDefaults[k];
+  const schedule: ScheduleConfig = { name: scheduleName, ...used, warmupSteps: s.warmupSteps ?? 0 };
+  const hypers: Partial<Record<Hyper, number>> = {};
+  for (const k of OPTIMIZER_KEYS[name]) hypers[k] = o[k] ?? (k === 'eps' ? DEFAULT_EPS[name]! : DEFAULT_HYPER[k]);
   return {
     name,
     lr: o.lr ?? DEFAULT_LR[name],
-    momentum: o.momentum ?? 0.9,
-    beta1: o.beta1 ?? 0.9,
-    beta2: o.beta2 ?? 0.999,
-    eps: o.eps ?? DEFAULT_EPS[name],
-    alpha: o.alpha ?? 0.99,
-    rho: o.rho ?? 0.9,
-    momentumDecay: o.momentumDecay ?? 0.004,
+    ...hypers,
     weightDecay: o.weightDecay ?? (name === 'adamw' ? 0.01 : 0),
-    decay: o.decay ?? (name === 'adamw' ? 'decoupled' : 'l2'),
+    // as it runs: adamw always decouples (an explicit decay: l2 with adamw is an error)
+    decay: name === 'adamw' ? 'decoupled' : (o.decay ?? 'l2'),
     clipNorm: o.clipNorm ?? 0,
     schedule,
   };
 }
 
+export interface ParseOptions {
+  /** 'error' (the default): a key that the chosen optimizer, schedule or norm does not use is
+   *  an error. 'drop': such keys are removed first — for a config derived from another by
+   *  changing a choosing key (a sweep trial that sets optimizer.name on a resolved base). */
+  unusedKeys?: 'error' | 'drop';
+}
+
 /** Validate a plain object (parsed from YAML or JSON), fill every default and return the run
- *  config. Throws UserError CONFIG_INVALID listing every problem, one per line. */
-export function parseRunConfig(input: unknown): RunConfig {
+ *  config: every default filled in, and only the keys that the run uses. Throws UserError
+ *  CONFIG_INVALID listing every problem, one per line. */
+export function parseRunConfig(input: unknown, options: ParseOptions = {}): RunConfig {
   if (input === null || input === undefined) input = {};
   if (!isObj(input)) {
     throw new UserError(
@@ -198,9 +345,15 @@ export function parseRunConfig(input: unknown): RunConfig {
       problem([], input, 'must be a mapping of config keys (seed, data, model, optimizer, ...)'),
     );
   }
-  const { input: raw, scheduleWasString } = expandShorthand(input);
+  const expanded = expandShorthand(input);
+  const scheduleWasString = expanded.scheduleWasString;
+  const raw = options.unusedKeys === 'drop' ? withoutUnused(expanded.input) : expanded.input;
   const result = runSchema.safeParse(raw);
-  let lines = [...(result.success ? [] : formatIssues(result.error.issues, raw)), ...crossChecks(raw)];
+  let lines = [
+    ...(result.success ? [] : formatIssues(result.error.issues, raw)),
+    ...crossChecks(raw),
+    ...unusedKeys(raw).map((u) => u.line),
+  ];
   if (scheduleWasString) lines = lines.map((l) => l.replace(/^optimizer\.schedule\.name:/, 'optimizer.schedule:'));
   if (!result.success || lines.length > 0) throw new UserError('CONFIG_INVALID', lines.join('\n'));
   const c = result.data;
@@ -212,7 +365,9 @@ export function parseRunConfig(input: unknown): RunConfig {
     batchSize: c.batchSize ?? 128,
     microbatch: c.microbatch ?? 16,
     epochs: c.epochs ?? 10,
-    checkpointEvery: c.checkpointEvery ?? 0,
+    // crash-safe by default: a checkpoint every epoch and at least every minute of training
+    checkpointEvery: c.checkpointEvery ?? 'epoch',
+    checkpointSeconds: c.checkpointSeconds ?? 60,
     onNonFinite: c.onNonFinite ?? 'stop',
   };
 }

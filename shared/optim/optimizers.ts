@@ -80,16 +80,18 @@ const RULES: Record<OptimizerName, UpdateRule> = {
 /** The per-step scalars of update number t (bias corrections; NAdam's momentum schedule,
  *  which advances its mu_product). */
 function stepScalars(o: Optimizer, cfg: OptimizerConfig, lr: number): UpdateScalars {
-  const { beta1: b1, beta2: b2, eps, momentumDecay: psi } = cfg;
+  // a hyperparameter the optimizer does not use is absent from its config (0 here: its rule
+  // never reads it); the ones it uses were checked by validate()
+  const { beta1: b1 = 0, beta2: b2 = 0, eps = 0, momentumDecay: psi = 0 } = cfg;
   const t = o.t;
   const k: UpdateScalars = {
     lr,
-    momentum: cfg.momentum,
+    momentum: cfg.momentum ?? 0,
     beta1: b1,
     beta2: b2,
     eps,
-    alpha: cfg.alpha,
-    rho: cfg.rho,
+    alpha: cfg.alpha ?? 0,
+    rho: cfg.rho ?? 0,
     bc1: 1 - b1 ** t,
     bc2: 1 - b2 ** t,
     cGrad: 0,
@@ -157,6 +159,9 @@ function validate(cfg: OptimizerConfig): void {
   if (!(Number.isFinite(cfg.lr) && cfg.lr >= 0)) bad('lr', cfg.lr, 'a finite number ≥ 0');
   for (const [key, range] of CHECKS[cfg.name]) {
     const x = cfg[key];
+    if (x === undefined) {
+      throw new UserError('CONFIG_INVALID', `optimizer.${key} is missing; ${cfg.name} uses it`);
+    }
     if (range === 'unit' && !(Number.isFinite(x) && x >= 0 && x < 1)) bad(key, x, 'in [0, 1)');
     if (range === 'nonneg' && !(Number.isFinite(x) && x >= 0)) bad(key, x, 'a finite number ≥ 0');
   }

@@ -14,6 +14,11 @@ import type { OptimizerConfig } from '../config-types.js';
 
 export function lrAt(cfg: OptimizerConfig, step: number, stepsPerEpoch: number, totalSteps: number): number {
   const s = cfg.schedule;
+  // a resolved config records the keys its schedule uses (shared/config.ts SCHEDULE_KEYS)
+  const need = (v: number | undefined, key: string): number => {
+    if (v === undefined) throw new Error(`lrAt: the ${s.name} schedule needs optimizer.schedule.${key}`);
+    return v;
+  };
   const epoch = Math.floor(step / Math.max(1, stepsPerEpoch));
   let lr: number;
   switch (s.name) {
@@ -21,15 +26,16 @@ export function lrAt(cfg: OptimizerConfig, step: number, stepsPerEpoch: number, 
       lr = cfg.lr;
       break;
     case 'step':
-      lr = cfg.lr * s.gamma ** Math.floor(epoch / Math.max(1, s.stepSize));
+      lr = cfg.lr * need(s.gamma, 'gamma') ** Math.floor(epoch / Math.max(1, need(s.stepSize, 'stepSize')));
       break;
     case 'exponential':
-      lr = cfg.lr * s.gamma ** epoch;
+      lr = cfg.lr * need(s.gamma, 'gamma') ** epoch;
       break;
     case 'cosine': {
       const T = Math.max(1, totalSteps);
       const progress = Math.min(step, T) / T;
-      lr = s.minLr + ((cfg.lr - s.minLr) * (1 + Math.cos(Math.PI * progress))) / 2;
+      const minLr = need(s.minLr, 'minLr');
+      lr = minLr + ((cfg.lr - minLr) * (1 + Math.cos(Math.PI * progress))) / 2;
       break;
     }
     default: {

@@ -200,9 +200,9 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
     norm,
     dropout,
     lr: o.lr,
-    beta1: o.beta1,
-    beta2: o.beta2,
-    eps: o.eps,
+    beta1: o.beta1!,
+    beta2: o.beta2!,
+    eps: o.eps!,
     seed: cfg.seed,
   });
   log(

@@ -43,7 +43,7 @@ export function config(
     batchSize: over.batchSize ?? 32,
     microbatch: over.microbatch ?? 16,
     epochs: over.epochs ?? 1,
-    model: { ...d.model, hidden: [12, 8], ...over.model },
+    model: { ...d.model, hidden: [12, 8], ...over.model } as ModelConfig,
     optimizer: { ...d.optimizer, ...over.optimizer },
   };
 }

@@ -24,7 +24,7 @@ const GRADS = [
 ];
 const REL = 1e-6;
 
-function cfg(over: Partial<OptimizerConfig>): OptimizerConfig {
+function cfg(over: Partial<OptimizerConfig>): Required<OptimizerConfig> {
   return {
     name: 'sgd',
     lr: 0.1,
@@ -66,7 +66,7 @@ function runDriver(c: OptimizerConfig, theta0: number[], grads = GRADS): number[
 /** Scalar float64 reference for one element: θ after each step, for gradients gs.
  *  decay: 'l2' adds λθ to g; 'decoupled' multiplies θ by (1 - lr·λ) first (AdamW). */
 function reference(
-  c: OptimizerConfig,
+  c: Required<OptimizerConfig>,
   gs: number[],
   theta0 = 0,
   decay: 'none' | 'l2' | 'decoupled' = 'none',
@@ -142,7 +142,7 @@ function reference(
 
 /** The reference for all elements: rows are steps, as `run` returns. */
 function expected(
-  c: OptimizerConfig,
+  c: Required<OptimizerConfig>,
   theta0?: number[],
   decay: 'none' | 'l2' | 'decoupled' = 'none',
   grads = GRADS,
