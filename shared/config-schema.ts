@@ -139,7 +139,14 @@ export const runSchema = strict({
   batchSize: whole(1),
   microbatch: whole(1),
   epochs: whole(1),
-  checkpointEvery: whole(0),
+  checkpointEvery: z
+    .unknown()
+    .refine((v) => v === 'epoch' || (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0), {
+      error: 'must be "epoch" or a whole number of steps >= 0 (0: only at the end and when stopped)',
+    })
+    .transform((v) => v as 'epoch' | number)
+    .optional(),
+  checkpointSeconds: atLeast(0),
   onNonFinite: oneOf(['stop', 'skip'] as const),
 });
 

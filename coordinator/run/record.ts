@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { decodeCheckpoint } from '../../shared/checkpoint.js';
+import { decodeCheckpoint, resumeProblem } from '../../shared/checkpoint.js';
 import type { RunConfig } from '../../shared/config-types.js';
 import { CHECKPOINT_FILE, readCsv, type EpochRow, type RunSummary } from '../store/outputs.js';
 import type { Store, StoredEpochRow } from '../store/store.js';
@@ -82,8 +82,8 @@ function inheritedEpochs(outDir: string, config: RunConfig): StoredEpochRow[] {
   const path = join(outDir, CHECKPOINT_FILE);
   if (!existsSync(path)) return [];
   const ckpt = decodeCheckpoint(readFileSync(path), path);
-  // another config: the run loop refuses to resume, and the run fails with that error
-  if (JSON.stringify(ckpt.config) !== JSON.stringify(config)) return [];
+  // a config the run loop refuses to resume with: the run fails with that error
+  if (resumeProblem(ckpt.config, config, path) !== null) return [];
   const n = (v: string | undefined): number => (v === undefined || v === '' ? NaN : Number(v));
   return readCsv(join(outDir, 'epochs.csv'))
     .filter((r) => n(r.step) <= ckpt.state.step)

@@ -1,7 +1,8 @@
 // The training run as a user sees it, whoever computes the gradients: epochs and steps,
-// validation each epoch, test once at the end, logs and a progress bar, checkpoints every K
-// steps and on SIGTERM, resuming from the checkpoint in the output folder, and the outputs of
-// DESIGN.md. A GradientSource computes each step's gradient: in this process
+// validation each epoch, test once at the end, logs and a progress bar, checkpoints (every
+// epoch or K steps and every checkpointSeconds, at the end, on SIGTERM), resuming from the
+// checkpoint in the output folder (also with more epochs, when the schedule allows), and the
+// outputs of DESIGN.md. A GradientSource computes each step's gradient: in this process
 // (`train --in-process`) or on remote workers (`coordinator`); the result is the same bits.
 import { kernelVariant } from '../../shared/kernels/index.js';
 import '../../shared/node/kernels-wasm.js';
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import cliProgress from 'cli-progress';
 import type { Logger } from 'pino';
-import { decodeCheckpoint, encodeCheckpoint } from '../../shared/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, resumeProblem } from '../../shared/checkpoint.js';
 import type { RunConfig } from '../../shared/config-types.js';
 import type { Dataset } from '../../shared/data/dataset.js';
 import { Trainer, type EvalResult, type StepResult } from '../../shared/engine/trainer.js';
@@ -74,6 +75,11 @@ export interface RunOptions {
   evaluateTest?: boolean;
   /** report the run's start, steps, epochs and end (dashboard, /metrics) */
   telemetry?: RunTelemetry;
+  /** write the config's periodic checkpoints (checkpointEvery, checkpointSeconds); without
+   *  them only at the end and when stopped. Default: true, except for a sweep trial
+   *  (evaluateTest false), which a crashed sweep runs again from its first step, so that ASHA
+   *  and the store see every epoch of it */
+  periodicCheckpoints?: boolean;
 }
 
 /**
@@ -117,21 +123,14 @@ export class StopSignal {
   }
 }
 
-function sameConfig(a: RunConfig, b: RunConfig): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
 /** Restore the trainer from `outDir/checkpoint.gwc` if there is one; returns the step. */
 function resume(trainer: Trainer, o: RunOptions, dataSha: string): number {
   const path = join(o.outDir, CHECKPOINT_FILE);
   if (!existsSync(path)) return 0;
   const ckpt = decodeCheckpoint(readFileSync(path), path);
-  if (!sameConfig(ckpt.config, o.config)) {
-    throw new UserError(
-      'USAGE',
-      `${path} belongs to a run with another config; give the same config to resume it, or another --out`,
-    );
-  }
+  // the same config, or more epochs of a schedule that does not depend on the run's length
+  const refused = resumeProblem(ckpt.config, o.config, path);
+  if (refused) throw new UserError('USAGE', refused);
   if (ckpt.datasetSha256 && ckpt.datasetSha256 !== dataSha) {
     throw new UserError(
       'DATA_INVALID',
@@ -176,9 +175,35 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
   };
   // the step rows first: a crash between the two leaves rows past the checkpoint, which a
   // resume drops and recomputes, never a gap
-  const checkpoint = (): void => {
+  let savedStep = resumedFrom;
+  let savedAt = performance.now();
+  const checkpoint = (why?: 'epoch' | 'steps' | 'seconds'): void => {
     flushSteps();
     writeAtomic(join(o.outDir, CHECKPOINT_FILE), encodeCheckpoint(cfg, trainer.state(), dataSha));
+    savedStep = trainer.step;
+    savedAt = performance.now();
+    // the periodic ones are events of the JSON log (a crash loses the steps after the last
+    // one); the human log keeps its one line per epoch
+    if (why)
+      (o.stepEvents ? log.info : log.debug).call(
+        log,
+        { run: o.runId, event: 'checkpoint', step: trainer.step, epoch: trainer.epoch, why },
+        `checkpoint at step ${trainer.step} in ${o.outDir}`,
+      );
+  };
+  // Periodic checkpoints: at the end of every epoch (checkpointEvery 'epoch') or every K steps,
+  // and after the first step ending checkpointSeconds after the last checkpoint. A checkpoint
+  // is a copy of the trainer's state, written atomically; resuming from any of them is exact,
+  // so when they are written (on a clock, here) only decides how much a crash costs, never
+  // the weights: the trained result is the same bits whatever the cadence and the timing.
+  const periodic = (o.periodicCheckpoints ?? o.evaluateTest !== false) && cfg.checkpointEvery !== 0;
+  const everySteps = typeof cfg.checkpointEvery === 'number' ? cfg.checkpointEvery : 0;
+  /** a periodic checkpoint due after the step just taken, if any */
+  const due = (): 'steps' | 'seconds' | null => {
+    if (!periodic || savedStep === trainer.step) return null;
+    if (everySteps > 0 && trainer.step % everySteps === 0) return 'steps';
+    if (cfg.checkpointSeconds > 0 && performance.now() - savedAt >= cfg.checkpointSeconds * 1000) return 'seconds';
+    return null;
   };
   writeJson(o.outDir, 'config.json', cfg);
 
@@ -295,7 +320,10 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
           workers: info.workers,
         });
       }
-      if (cfg.checkpointEvery > 0 && trainer.step % cfg.checkpointEvery === 0) checkpoint();
+      // one due at the end of an epoch waits for the epoch's row (epochs.csv), below: a
+      // checkpoint never holds a finished epoch whose validation row was not written
+      const why = trainer.position === 0 ? null : due();
+      if (why) checkpoint(why);
       bar?.update(trainer.position === 0 ? trainer.stepsPerEpoch : trainer.position, {
         loss: (epLoss / epRows).toFixed(4),
         sps: Math.round((epRows / epMs) * 1000),
@@ -327,6 +355,11 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
     );
     // every epoch is reported (the store records it); a 'stop' before the last one ends the run
     if (o.onEpoch?.(row) === 'stop' && !trainer.done) stoppedEarly = true;
+    // the run's end writes its own checkpoint
+    if (!trainer.done && !stoppedEarly) {
+      const why = periodic && cfg.checkpointEvery === 'epoch' && savedStep !== trainer.step ? 'epoch' : due();
+      if (why) checkpoint(why);
+    }
   }
 
   const test = o.evaluateTest === false ? null : trainer.evaluate(split.test);
