@@ -16,6 +16,11 @@ import type { CoordinatorServer, Seat } from './server.js';
 import { shares } from './shares.js';
 import { contiguousRuns, newStepState, reduceBlocks, sameIndices, type StepState, type Task } from './step-state.js';
 
+/** a wait for workers is info (every start waits for its workers) until it lasts this long: then a warning */
+export const WAIT_WARN_MS = 30_000;
+/** how often a wait for workers is logged again */
+const WAIT_REMIND_MS = 10_000;
+
 export interface DistributedOptions {
   log: Logger;
   runId: string;
@@ -223,10 +228,14 @@ export class DistributedSource implements GradientSource {
   private waitForWorkers(need: number, needThreads: number): void {
     if (this.waitTimer) return;
     this.waitingSince = Date.now();
+    let reminders = 0; // say() runs now, then every WAIT_REMIND_MS
+    // the first word is info (every start waits for its workers); still waiting after
+    // WAIT_WARN_MS, and every reminder after that, is a warning
     const say = (): void => {
       const seats = this.server.readySeats(this.o.runId);
       const threads = seats.reduce((n, w) => n + w.threads, 0);
-      this.o.log.warn(
+      const long = reminders++ * WAIT_REMIND_MS >= WAIT_WARN_MS;
+      this.o.log[long ? 'warn' : 'info'](
         {
           run: this.o.runId,
           event: 'waiting',
@@ -241,7 +250,7 @@ export class DistributedSource implements GradientSource {
     say();
     // unref: the reminder alone must not keep the process alive once the run has stopped
     // (SIGTERM while waiting for workers)
-    this.waitTimer = setInterval(say, 10_000).unref();
+    this.waitTimer = setInterval(say, WAIT_REMIND_MS).unref();
   }
 
   private stopWaiting(): void {

@@ -93,6 +93,8 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   readonly maxFrameBytes: number;
   private readonly routes: HttpRoutes;
   private readonly closing: Array<() => void> = [];
+  /** close() has begun: the connections it cuts are not a worker's failure */
+  private shuttingDown = false;
   /** what workers' runtimes are compared with: o.runtime, completed */
   readonly runtime: RuntimeInfo;
   /** what message handling (messages.ts) may do to this server */
@@ -183,6 +185,7 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
   }
 
   async close(): Promise<void> {
+    this.shuttingDown = true;
     for (const fn of this.closing.splice(0)) fn();
     if (this.heartbeat) clearInterval(this.heartbeat);
     for (const c of this.conns.values()) c.ws.close(CLOSE.SHUTDOWN, 'coordinator shutting down');
@@ -337,7 +340,10 @@ export class CoordinatorServer extends EventEmitter<ServerEvents> {
     ws.on('close', (code) => {
       clearTimeout(handshakeTimer);
       if (this.conns.has(c.id)) {
-        this.o.log.warn(
+        // a clean close (1000 normal, 1001 going away), ours (shutting down) or one after the
+        // run is done is how a run ends: info; any other close cut a worker off: a warning
+        const clean = code === CLOSE.NORMAL || code === 1001 || this.shuttingDown || this.o.health?.().state === 'done';
+        this.o.log[clean ? 'info' : 'warn'](
           { event: 'disconnected', worker: c.id, name: c.name, code },
           `worker ${c.label()} disconnected (${code})`,
         );
