@@ -7,7 +7,23 @@
 // dist/ when the package was built (`npm run build`, as the container image is), else the
 // TypeScript sources through tsx; started with tsx's loader already in place
 // (`node --import tsx bin/gradwire.js`: `npm run gradwire` in a clone) it runs the sources.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+
+const [command, ...args] = process.argv.slice(2);
+// `gradwire --version` (-V): the version in the package's package.json — beside bin/ in a clone,
+// an installed package and the image (/app); one folder further up from a test build's bin/
+if (command === '--version' || command === '-V') {
+  for (const up of ['../package.json', '../../package.json']) {
+    const file = new URL(up, import.meta.url);
+    if (!existsSync(file)) continue;
+    const pkg = JSON.parse(readFileSync(file, 'utf8'));
+    if (pkg.name !== 'gradwire') continue;
+    process.stdout.write(`gradwire ${pkg.version}\n`);
+    process.exit(0);
+  }
+  process.stderr.write('gradwire: internal error: no package.json of gradwire beside bin/\n');
+  process.exit(1);
+}
 
 const withTsx = process.execArgv.some((a) => a.includes('tsx'));
 const dist = new URL('../dist/', import.meta.url);
@@ -20,7 +36,6 @@ if (!compiled && !withTsx) {
 const load = (path) =>
   import(compiled ? new URL(`${path}.js`, dist).href : new URL(`../${path}.ts`, import.meta.url).href);
 
-const [command, ...args] = process.argv.slice(2);
 if (command === 'worker') (await load('worker/main')).runWorker(args);
 else if (command === 'health') (await load('coordinator/cli/health')).healthMain(args);
 else (await load('coordinator/cli/main')).cliMain(process.argv.slice(2));

@@ -1,8 +1,8 @@
 // `gradwire worker`: the worker process (the Node shell around worker/client.ts). Flags, or the
 // environment variables beside them (for containers).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { secondsOrNull, secondsProblem } from '../shared/durations.js';
 import { UserError } from '../shared/errors.js';
@@ -43,6 +43,28 @@ Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (
 other protocol version, incompatible runtime); 143 (130) stopped by SIGTERM (Ctrl-C) before
 the run was done (with --stay a signal is the normal end: 0).
 `;
+
+/** A file a flag names, or a UserError in one sentence: the flag, the path, what is wrong
+ *  (missing, a folder, a path through a file, no permission) and what to do. (The same
+ *  sentences as the coordinator's coordinator/cli/paths.ts, which the worker may not import.) */
+function readFlagFile(flag: string, path: string, todo: string): Buffer {
+  const abs = resolve(path);
+  try {
+    if (statSync(abs).isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+    return readFileSync(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    const what =
+      {
+        ENOENT: 'it does not exist',
+        EISDIR: 'it is a folder, not a file',
+        ENOTDIR: 'a part of the path is a file, not a folder',
+        EACCES: 'permission denied',
+        EPERM: 'permission denied',
+      }[code] ?? code;
+    throw new UserError('USAGE', `${flag} ${abs}: ${what}; ${todo}`);
+  }
+}
 
 function usage(message: string): never {
   process.stderr.write(`gradwire worker: error: ${message}\n`);
@@ -95,14 +117,19 @@ export async function workerMain(args: string[]): Promise<number> {
         envFile: env.GRADWIRE_TOKEN_FILE,
         envToken: env.GRADWIRE_TOKEN,
       },
-      (flag, path) => {
-        try {
-          return readFileSync(path, 'utf8');
-        } catch (e) {
-          throw new UserError('USAGE', `${flag}: cannot read ${path} (${(e as NodeJS.ErrnoException).code})`);
-        }
-      },
+      (flag, path) => readFlagFile(flag, path, 'give the path of the file holding the token').toString('utf8'),
     );
+  } catch (e) {
+    usage((e as Error).message);
+  }
+  let ca: Buffer | undefined;
+  try {
+    if (caFile)
+      ca = readFlagFile(
+        values['tls-ca'] !== undefined ? '--tls-ca' : 'GRADWIRE_TLS_CA',
+        caFile,
+        'give the path of a readable PEM file',
+      );
   } catch (e) {
     usage((e as Error).message);
   }
@@ -132,7 +159,7 @@ export async function workerMain(args: string[]): Promise<number> {
     threads,
     testFault,
     log,
-    ...(caFile ? { ca: readFileSync(caFile) } : {}),
+    ...(ca ? { ca } : {}),
   });
   // stopped by a signal: exit 128 + its number (143, 130) as a shell reports it, so that a
   // Kubernetes Job never counts a stopped worker as one whose run is done (exit 0). A worker

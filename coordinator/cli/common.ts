@@ -1,9 +1,7 @@
 // Shared plumbing of the command files: flag parsing, the whole-number and duration checks, the
 // exit code of a run a signal stopped, and the one place that turns a command's result or error
 // into the process's exit code. Light on purpose: `gradwire health` loads it.
-import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { secondsOrNull, secondsProblem } from '../../shared/durations.js';
 import { UserError, isUserError } from '../../shared/errors.js';
@@ -48,11 +46,28 @@ export function parseWithPositionals(
   options: ParseArgsConfig['options'],
   allowPositionals: boolean,
 ): { values: Values; positionals: string[] } {
+  const all = { ...LOG_OPTIONS, ...options };
+  // a negative number after a flag that takes a value is that value (parseArgs would call it
+  // "ambiguous"), so that the flag's own check says what it allows: --workers -1
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      joined.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    if (/^--[^=]+$/.test(a) && all[a.slice(2)]?.type === 'string' && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${a}=${next}`);
+      i++;
+    } else joined.push(a);
+  }
   try {
-    const r = parseArgs({ args, options: { ...LOG_OPTIONS, ...options }, allowPositionals, strict: true });
+    const r = parseArgs({ args: joined, options: all, allowPositionals, strict: true });
     return { values: r.values as Values, positionals: r.positionals };
   } catch (e) {
-    throw new UserError('USAGE', `${(e as Error).message.replace(/\. To specify.*$/s, '')}; see --help`);
+    const msg = (e as Error).message.replace(/\. To specify.*$/s, '').replace(/\s*\n\s*/g, ' ');
+    throw new UserError('USAGE', `${msg}; see --help`);
   }
 }
 
@@ -84,13 +99,7 @@ export function seconds(flag: string, raw: string | undefined, fallback: number)
   return n;
 }
 
-export function readFlagFile(flag: string, path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw new UserError('USAGE', `${flag}: cannot read ${resolve(path)} (${(e as NodeJS.ErrnoException).code})`);
-  }
-}
+export { readFlagFile } from './paths.js';
 
 export function parseListen(raw: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(raw);

@@ -5,6 +5,7 @@ import { resolveToken } from '../../shared/token.js';
 import { runCoordinator, withPool } from '../cluster/pool.js';
 import { isLoopback } from '../cluster/auth.js';
 import { loadRunConfig } from '../run/config-file.js';
+import { readSweepConfig } from '../sweep/start.js';
 import { runSweep } from '../sweep/sweep.js';
 import {
   COMMON,
@@ -18,7 +19,10 @@ import {
   wholeNumber,
 } from './common.js';
 import { createLogger } from './log.js';
-import { startRun, sweepStorePath } from './start.js';
+import { checkReadableFile } from './paths.js';
+import { checkSweepPaths, startRun } from './start.js';
+
+const PEM = 'give the path of a readable PEM file';
 
 const COORDINATOR_HELP = `gradwire coordinator — serve a run or a sweep to workers
 
@@ -84,9 +88,14 @@ export async function coordinator(args: string[]): Promise<number> {
   const sweepFile = (v.sweep as string | undefined) ?? env.GRADWIRE_SWEEP;
   if (sweepFile && v.config)
     throw new UserError('USAGE', '--config and --sweep exclude each other: a coordinator serves a run or a sweep');
-  const { config, baseDir } = loadRunConfig(
-    sweepFile ? undefined : ((v.config as string | undefined) ?? env.GRADWIRE_CONFIG),
-  );
+  const configFile = sweepFile ? undefined : ((v.config as string | undefined) ?? env.GRADWIRE_CONFIG);
+  if (configFile)
+    checkReadableFile(
+      v.config !== undefined ? '--config' : 'GRADWIRE_CONFIG',
+      configFile,
+      'give the path of a run config file',
+    );
+  const { config, baseDir } = loadRunConfig(configFile);
   const { host, port } = parseListen((v.listen as string | undefined) ?? env.GRADWIRE_LISTEN ?? '127.0.0.1:7070');
   const certFile = (v['tls-cert'] as string | undefined) ?? env.GRADWIRE_TLS_CERT;
   const keyFile = (v['tls-key'] as string | undefined) ?? env.GRADWIRE_TLS_KEY;
@@ -104,7 +113,7 @@ export async function coordinator(args: string[]): Promise<number> {
       envToken: env.GRADWIRE_TOKEN,
       beyondLoopback: !isLoopback(host),
     },
-    (flag, path) => readFlagFile(flag, path).toString('utf8'),
+    (flag, path) => readFlagFile(flag, path, 'give the path of the file holding the token').toString('utf8'),
   );
   const id = runId();
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
@@ -116,14 +125,22 @@ export async function coordinator(args: string[]): Promise<number> {
   );
   const tls =
     certFile && keyFile
-      ? { cert: readFlagFile('--tls-cert', certFile), key: readFlagFile('--tls-key', keyFile) }
+      ? {
+          cert: readFlagFile(v['tls-cert'] !== undefined ? '--tls-cert' : 'GRADWIRE_TLS_CERT', certFile, PEM),
+          key: readFlagFile(v['tls-key'] !== undefined ? '--tls-key' : 'GRADWIRE_TLS_KEY', keyFile, PEM),
+        }
       : null;
   const stay = v.stay === true || env.GRADWIRE_STAY === '1';
   const publicDashboard = v['public-dashboard'] === true || env.GRADWIRE_PUBLIC_DASHBOARD === '1';
+  const outFlag = v.out !== undefined ? '--out' : 'GRADWIRE_OUT';
   if (sweepFile) {
     const outDir = resolve(
       (v.out as string | undefined) ?? env.GRADWIRE_OUT ?? `sweeps/${id.replace(/^run/, 'sweep')}`,
     );
+    // everything a sweep needs is checked before the coordinator listens: its config, out
+    // folder and store
+    const storePath = checkSweepPaths(v.store as string | undefined, outDir, outFlag);
+    readSweepConfig(sweepFile, null, v.sweep !== undefined ? '--sweep' : 'GRADWIRE_SWEEP');
     await withPool(
       {
         host,
@@ -140,7 +157,7 @@ export async function coordinator(args: string[]): Promise<number> {
           file: sweepFile,
           preset: null,
           outDir,
-          storePath: sweepStorePath(v.store as string | undefined, outDir),
+          storePath,
           resume: v.resume === true,
           log: server.o.log,
           server,
@@ -154,7 +171,7 @@ export async function coordinator(args: string[]): Promise<number> {
     store,
     id: runIdentity,
     outDir,
-  } = startRun(v.store as string | undefined, (v.out as string | undefined) ?? env.GRADWIRE_OUT);
+  } = startRun(v.store as string | undefined, (v.out as string | undefined) ?? env.GRADWIRE_OUT, outFlag);
   const stopped = watchStopSignal();
   try {
     const summary = await runCoordinator({

@@ -21,7 +21,8 @@ Commands:
   health       exit 0 if this container's gradwire process is alive (HEALTHCHECK, probes);
                --ready: a worker is connected and holds its job (readiness probes)
 
-Run 'gradwire <command> --help' for the options of a command.
+Run 'gradwire <command> --help' for the options of a command, 'gradwire --version' (-V) for
+the version.
 `;
 
 export async function main(argv: string[]): Promise<number> {

@@ -5,6 +5,7 @@ import { UserError } from '../../shared/errors.js';
 import { findExperiment, openStores } from '../report/experiments.js';
 import { renderFound } from '../report/report.js';
 import { many, parseWithPositionals } from './common.js';
+import { checkOutFile, checkStoreToRead, fsReason } from './paths.js';
 
 const REPORT_HELP = `gradwire report — a self-contained HTML report of a run or a sweep
 
@@ -46,6 +47,10 @@ export function report(args: string[]): number {
   }
   const id = positionals[0]!;
   const cwd = process.cwd();
+  for (const p of many(v, 'store')) checkStoreToRead('--store', resolve(cwd, p));
+  const out = resolve(cwd, (v.out as string | undefined) ?? 'report.html');
+  // a file in a folder that is or can be made: checked before anything is read
+  if (v.out !== undefined) checkOutFile('--out', out, 'give the path of an HTML file in a folder you may write in');
   const { stores, searched, warnings } = openStores(many(v, 'store'), cwd, process.env);
   try {
     for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);
@@ -56,18 +61,19 @@ export function report(args: string[]): number {
         `no run or sweep "${id}" in ${searched}; gradwire runs lists them (--all with the trials)`,
       );
     const realId = found.kind === 'run' ? found.run.id : found.sweep.id;
-    const out = resolve(cwd, (v.out as string | undefined) ?? `report-${realId}.html`);
+    const file = v.out !== undefined ? out : resolve(cwd, `report-${realId}.html`);
     const html = renderFound(found);
     try {
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, html);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, html);
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
       throw new UserError(
         'USAGE',
-        `--out: cannot write ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        `--out ${file}: cannot write it (${fsReason(code)}); give the path of an HTML file in a folder you may write in`,
       );
     }
-    process.stdout.write(`${out}\n`);
+    process.stdout.write(`${file}\n`);
   } finally {
     for (const s of stores) s.close();
   }

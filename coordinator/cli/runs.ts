@@ -1,6 +1,8 @@
 // `gradwire runs`: list the runs and sweeps of the experiment stores.
 import { formatTable, listExperiments, openStores } from '../report/experiments.js';
+import { resolve } from 'node:path';
 import { many, parse } from './common.js';
+import { checkStoreToRead } from './paths.js';
 
 const RUNS_HELP = `gradwire runs — list the runs and sweeps of the experiment stores
 
@@ -34,6 +36,7 @@ export function runs(args: string[]): number {
     return 0;
   }
   const cwd = process.cwd();
+  for (const p of many(v, 'store')) checkStoreToRead('--store', resolve(cwd, p));
   const { stores, warnings } = openStores(many(v, 'store'), cwd, process.env);
   try {
     for (const w of warnings) process.stderr.write(`gradwire: warning: ${w}\n`);

@@ -9,23 +9,36 @@ import { spawnWorker } from '../cluster/pool.js';
 import { STORE_ENV } from '../report/experiments.js';
 import { Store } from '../store/store.js';
 import { runId } from './common.js';
+import { checkOutFolder, checkStoreFile } from './paths.js';
 
 /** A new run: its experiment store (--store, else $GRADWIRE_STORE, else gradwire.db in the
  *  folder holding its --out folder: runs/gradwire.db for the default --out), its id
  *  (run-<UTC time>, then -2, -3, ... while that id is taken in the store or, without --out, its
- *  default folder runs/<id> exists) and its --out folder. */
+ *  default folder runs/<id> exists) and its --out folder. The out folder and the store are
+ *  checked before anything is made (paths.ts): a problem with either is a UserError, with no
+ *  store file, folder or run row left behind. `outFlag` names where --out came from (e.g.
+ *  GRADWIRE_OUT). */
 export function startRun(
   storeFlag: string | undefined,
-  outFlag: string | undefined,
+  outPath: string | undefined,
+  outFlag = '--out',
 ): { store: Store; id: string; outDir: string } {
   const env = process.env[STORE_ENV];
-  const outOf = (id: string): string => resolve(outFlag ?? `runs/${id}`);
+  const outOf = (id: string): string => resolve(outPath ?? `runs/${id}`);
+  if (outPath !== undefined) checkOutFolder(outFlag, outPath);
+  else checkOutFolder(`${outFlag} (default runs/<run id>)`, 'runs');
   const [path, source] =
     storeFlag !== undefined
       ? [resolve(storeFlag), '--store']
       : env
         ? [resolve(env), STORE_ENV]
         : [join(dirname(outOf('x')), 'gradwire.db'), null];
+  if (source !== null) checkStoreFile(source, path, { createFolder: false });
+  else
+    checkStoreFile('the experiment store', path, {
+      createFolder: true,
+      todo: 'pass --store FILE to record the run elsewhere',
+    });
   if (source === null) mkdirSync(dirname(path), { recursive: true });
   let store: Store;
   try {
@@ -38,8 +51,23 @@ export function startRun(
   }
   const base = runId();
   let id = base;
-  for (let k = 2; store.run(id) || (outFlag === undefined && existsSync(outOf(id))); k++) id = `${base}-${k}`;
+  for (let k = 2; store.run(id) || (outPath === undefined && existsSync(outOf(id))); k++) id = `${base}-${k}`;
   return { store, id, outDir: outOf(id) };
+}
+
+/** A sweep's out folder and store (--store, else $GRADWIRE_STORE, else DIR/gradwire.db),
+ *  checked before anything is made (paths.ts). Returns the store's absolute path. */
+export function checkSweepPaths(storeFlag: string | undefined, outDir: string, outFlag = '--out'): string {
+  checkOutFolder(outFlag, outDir);
+  const path = sweepStorePath(storeFlag, outDir);
+  if (storeFlag !== undefined) checkStoreFile('--store', path, { createFolder: false });
+  else if (process.env[STORE_ENV]) checkStoreFile(STORE_ENV, path, { createFolder: false });
+  else
+    checkStoreFile('the experiment store', path, {
+      createFolder: true,
+      todo: `pass --store FILE to record the sweep elsewhere, or choose another ${outFlag}`,
+    });
+  return path;
 }
 
 /** a sweep's store: --store, else $GRADWIRE_STORE, else DIR/gradwire.db */

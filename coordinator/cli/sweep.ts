@@ -4,11 +4,12 @@ import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { UserError } from '../../shared/errors.js';
 import { withPool } from '../cluster/pool.js';
+import { readSweepConfig } from '../sweep/start.js';
 import { runSweep } from '../sweep/sweep.js';
 import { COMMON, logFormat, parse, runId, wholeNumber } from './common.js';
 import { createLogger } from './log.js';
 import { threadsFromText } from '../../shared/node/cpus.js';
-import { spawnLocalWorkers, sweepStorePath } from './start.js';
+import { checkSweepPaths, spawnLocalWorkers } from './start.js';
 
 const SWEEP_HELP = `gradwire sweep — a hyperparameter sweep on this machine
 
@@ -61,6 +62,9 @@ export async function sweep(args: string[]): Promise<number> {
       : threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS || undefined);
   const threads = n === 0 || v.threads !== undefined ? cpus : Math.max(1, Math.floor(cpus / n));
   const outDir = resolve((v.out as string | undefined) ?? `sweeps/${runId().replace(/^run/, 'sweep')}`);
+  // checked before the pool listens: the out folder, the store, the sweep config
+  const storePath = checkSweepPaths(v.store as string | undefined, outDir);
+  readSweepConfig((v.config as string | undefined) ?? null, preset === 'lecture' ? 'lecture' : null, '--config');
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const workers: ChildProcess[] = [];
   try {
@@ -72,7 +76,7 @@ export async function sweep(args: string[]): Promise<number> {
           file: (v.config as string | undefined) ?? null,
           preset: preset === 'lecture' ? 'lecture' : null,
           outDir,
-          storePath: sweepStorePath(v.store as string | undefined, outDir),
+          storePath,
           resume: v.resume === true,
           log,
           server,

@@ -13,6 +13,7 @@ import { recordRun } from '../run/record.js';
 import { COMMON, logFormat, parse, watchStopSignal, wholeNumber } from './common.js';
 import { createLogger } from './log.js';
 import { threadsFromText } from '../../shared/node/cpus.js';
+import { checkReadableFile } from './paths.js';
 import { spawnLocalWorkers, startRun } from './start.js';
 
 const TRAIN_HELP = `gradwire train — train a model
@@ -70,6 +71,7 @@ export async function train(args: string[]): Promise<number> {
       : v.threads !== undefined
         ? threadsFromText('--threads', v.threads as string)
         : threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS || undefined);
+  if (v.config !== undefined) checkReadableFile('--config', v.config as string, 'give the path of a run config file');
   const { config, baseDir } = loadRunConfig(v.config as string | undefined);
   const log = createLogger(format);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);

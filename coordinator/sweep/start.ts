@@ -1,7 +1,7 @@
 // Starting a sweep or resuming one: reading its config (a file, or the lecture preset), the
 // out dir's sweep.json marker and the store's record of it (a resumed sweep must have the same
 // config; its running trials go back to the queue); and what the config's metric means.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
@@ -24,23 +24,42 @@ export interface OpenOptions {
   log: Logger;
 }
 
-function readSweep(o: OpenOptions): SweepConfig {
-  if (o.preset === 'lecture')
+/** The sweep config of a file (`flag` names where it came from: --config, --sweep) or the
+ *  lecture preset, validated; a UserError when it cannot be read or is not valid. The
+ *  commands call it before their pool listens, so a mistake in it is the first thing said. */
+export function readSweepConfig(file: string | null, preset: 'lecture' | null, flag = '--config'): SweepConfig {
+  if (preset === 'lecture')
     return parseSweepConfig(LECTURE_PRESET, () => {
       throw new Error('the preset has no base file');
     });
-  const file = resolve(o.file!);
+  const abs = resolve(file!);
+  let text: string;
+  try {
+    if (statSync(abs).isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    const what =
+      code === 'ENOENT'
+        ? 'it does not exist'
+        : code === 'EISDIR'
+          ? 'it is a folder, not a file'
+          : code === 'ENOTDIR'
+            ? 'a part of the path is a file, not a folder'
+            : code === 'EACCES' || code === 'EPERM'
+              ? 'permission denied'
+              : code;
+    throw new UserError('USAGE', `${flag} ${abs}: ${what}; give the path of a sweep config file`);
+  }
   let raw: unknown;
   try {
-    raw = parseYaml(readFileSync(file, 'utf8'));
+    raw = parseYaml(text);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code ? 'USAGE' : 'CONFIG_INVALID',
-      code ? `--config: cannot read ${file} (${code})` : `${file}: ${(e as Error).message}`,
-    );
+    // the YAML parser's first line (its excerpt of the file follows on the next ones)
+    const first = ((e as Error).message.split('\n')[0] ?? '').replace(/:$/, '');
+    throw new UserError('CONFIG_INVALID', `${abs}: not valid YAML: ${first}`);
   }
-  return parseSweepConfig(raw, (path: string) => loadRunConfig(resolve(dirname(file), path)).config);
+  return parseSweepConfig(raw, (path: string) => loadRunConfig(resolve(dirname(abs), path)).config);
 }
 
 export const metricOf = (cfg: SweepConfig, row: { valAccuracy: number; valLoss: number }): number =>
@@ -51,18 +70,29 @@ export const better = (cfg: SweepConfig, a: number, b: number): boolean =>
 
 /** Read the sweep's config, open the store, and start the sweep or resume it (--resume). */
 export function openSweep(o: OpenOptions): { sweepId: string; cfg: SweepConfig; store: Store } {
-  const cfg = readSweep(o);
+  const cfg = readSweepConfig(o.file, o.preset);
   const hash = sha256Hex(new TextEncoder().encode(canonicalJson(cfg)));
-  ensureDir(o.outDir);
-  const store = Store.open(o.storePath);
   const marker = join(o.outDir, 'sweep.json');
+  // refused before the out folder or the store is made
+  if (o.resume && !existsSync(marker))
+    throw new UserError(
+      'USAGE',
+      `--resume: ${o.outDir} holds no sweep to resume (no sweep.json); drop --resume to start one`,
+    );
+  if (!o.resume && existsSync(marker))
+    throw new UserError(
+      'USAGE',
+      `${o.outDir} already holds a sweep; add --resume to continue it, or choose another --out`,
+    );
+  ensureDir(o.outDir);
+  let store: Store;
+  try {
+    store = Store.open(o.storePath);
+  } catch (e) {
+    throw new UserError('USAGE', `--store: ${(e as Error).message}`);
+  }
   let sweepId: string;
   if (o.resume) {
-    if (!existsSync(marker))
-      throw new UserError(
-        'USAGE',
-        `--resume: ${o.outDir} holds no sweep to resume (no sweep.json); drop --resume to start one`,
-      );
     sweepId = (JSON.parse(readFileSync(marker, 'utf8')) as { sweepId: string }).sweepId;
     const row = store.sweep(sweepId);
     if (!row) throw new UserError('USAGE', `--resume: sweep ${sweepId} is not in the store ${o.storePath}`);
@@ -78,11 +108,6 @@ export function openSweep(o: OpenOptions): { sweepId: string; cfg: SweepConfig; 
       `resuming sweep ${sweepId}: ${n} trial(s) that were running go back to the queue`,
     );
   } else {
-    if (existsSync(marker))
-      throw new UserError(
-        'USAGE',
-        `${o.outDir} already holds a sweep; add --resume to continue it, or choose another --out`,
-      );
     sweepId = `sweep-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
     store.createSweep(sweepId, cfg, hash);
     writeFileSync(marker, `${JSON.stringify({ sweepId }, null, 2)}\n`);

@@ -219,7 +219,7 @@ describe('gradwire train records its run in the experiment store', () => {
     const bad = run(['train', '--in-process', '--config', 'small.yaml', '--store', '/nonexistent-folder/x.db']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(
-      /gradwire: error: --store: cannot open experiment store \/nonexistent-folder\/x\.db: folder \/nonexistent-folder does not exist/,
+      /gradwire: error: --store \/nonexistent-folder\/x\.db: folder \/nonexistent-folder: it does not exist; create it first/,
     );
   });
 });
@@ -554,7 +554,7 @@ describe('errors and help', () => {
       [['report', 'a', 'b', '--outt', 'f.html'], /--outt.*see --help/],
       [
         ['report', 'x', '--store', '/nonexistent.db'],
-        /--store: no experiment store at \/nonexistent\.db \(no such file\)/,
+        /--store \/nonexistent\.db: it does not exist; give the path of an experiment store file/,
       ],
       [
         ['runs', '--store', join(dir, 'small.yaml')],
