@@ -2,11 +2,37 @@
 // names a real command whose --help exits 0 and lists each flag used; every file a command
 // names exists in a clone (or an earlier line of the same document makes it); README.md stays short
 // (≤ 220 lines), holds no hand-copied flag table and calls the CLI as a clone must; every
-// relative link and anchor resolves. Only --help runs here: no training.
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// relative link and anchor resolves.
+//
+// Runnable blocks: a ```sh block of README.md right after a line `<!-- runnable -->` is RUN as
+// written, with bash -e, the blocks in document order in one sandbox folder (what one block
+// writes, the next sees): the clone's package.json, its examples/ copied, node_modules, bin,
+// coordinator, shared, worker and deploy linked — so `npm run gradwire -- …` is the clone's
+// script, and the outputs (runs/, data/) stay out of the working tree. A runnable block may
+// only train, list and read on this machine: the test refuses one whose commands are not
+// `npm run gradwire`, grep, cat, ls or mkdir, or that listens on or connects to anything but
+// loopback. What a reader is told to bring is put where they are told to put it: data/mnist/
+// gets small synthetic IDX files (400 digits) in MNIST's file names. Then the outputs are
+// checked against what the README says: the three modes wrote one weightsSha256, `runs`
+// lists every run the blocks made, the IDX run read the 400 digits. The blocks take ~30–50 s
+// on the 2-core development machine.
+import { spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, normalize, relative, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { type CliResult, gradwire } from '../helpers/cli.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const README = 'README.md';
@@ -29,7 +55,11 @@ interface Block {
   doc: string;
   line: number;
   text: string;
+  /** preceded by a line `<!-- runnable -->` (blank lines between allowed) */
+  runnable?: boolean;
 }
+
+const RUNNABLE = /^\s*<!--\s*runnable\s*-->\s*$/;
 
 /** the ```sh blocks of a markdown file (fenced with ``` or indented fences inside lists) */
 function shBlocks(doc: string, md: string): Block[] {
@@ -40,8 +70,11 @@ function shBlocks(doc: string, md: string): Block[] {
     if (!open) continue;
     const body: string[] = [];
     const start = i + 1;
+    let before = i - 1;
+    while (before >= 0 && lines[before]!.trim() === '') before--;
+    const runnable = before >= 0 && RUNNABLE.test(lines[before]!);
     for (i++; i < lines.length && !/^\s*```\s*$/.test(lines[i]!); i++) body.push(lines[i]!.slice(open[1]!.length));
-    out.push({ doc, line: start + 1, text: body.join('\n') });
+    out.push({ doc, line: start + 1, text: body.join('\n'), runnable });
   }
   return out;
 }
@@ -159,7 +192,7 @@ const FILE_ENV = new Set([
 /** flags whose value a command writes */
 const WRITES = new Set(['>', '>>', '-keyout', '-out', '--out']);
 /** words that name a path inside the repository */
-const REPO_PATH = /^(deploy|shared|coordinator|worker|test|bin)\//;
+const REPO_PATH = /^(deploy|shared|coordinator|worker|test|bin|examples)\//;
 
 /** what a command makes: redirect targets, openssl's -keyout/-out, --out folders, scp's target */
 function made(ws: string[]): string[] {
@@ -193,19 +226,14 @@ function reads(ws: string[]): string[] {
 
 // ---- the CLI's own help ----
 
-const helpCache = new Map<string, { status: number | null; stdout: string; stderr: string }>();
-/** `npm run gradwire -- ...args` (the package.json script, wherever the entry point lives) */
-function npmGradwire(args: string[]): { status: number | null; stdout: string; stderr: string } {
+const helpCache = new Map<string, CliResult>();
+/** `gradwire ...args`, compiled (test/helpers/cli.ts: a second each, where `npm run` through tsx
+ *  takes several); the runnable blocks below run `npm run gradwire -- …` itself */
+function npmGradwire(args: string[]): CliResult {
   const key = args.join(' ');
   let r = helpCache.get(key);
   if (!r) {
-    const p = spawnSync('npm', ['run', '-s', 'gradwire', '--', ...args], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: { ...process.env, FORCE_COLOR: '0' },
-    });
-    r = { status: p.status, stdout: p.stdout, stderr: p.stderr };
+    r = gradwire(args, { timeoutMs: 60_000 });
     helpCache.set(key, r);
   }
   return r;
@@ -395,5 +423,144 @@ describe('the links of the READMEs', () => {
     ]) {
       expect(hrefs, ref).toContain(ref);
     }
+  });
+});
+
+// ---- the runnable blocks, run ----
+
+/** commands a runnable block may use: nothing that installs, reaches the network or a cluster */
+const RUNNABLE_COMMANDS = new Set(['npm', 'grep', 'cat', 'ls', 'mkdir']);
+const LOOPBACK = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/;
+
+/** why a runnable block may not run here, or null */
+function refusal(c: Command): string | null {
+  const { rest } = assignments(c.words);
+  if (!RUNNABLE_COMMANDS.has(rest[0]!)) return `${rest[0]} is not one of ${[...RUNNABLE_COMMANDS].join(', ')}`;
+  if (rest[0] === 'npm' && !gradwireArgs(c.words)) return 'the only npm command is `npm run gradwire -- …`';
+  for (let k = 0; k < rest.length; k++) {
+    const [flag, inline] = rest[k]!.split('=', 2) as [string, string | undefined];
+    if (flag !== '--listen' && flag !== '--connect') continue;
+    const target = (inline ?? rest[k + 1] ?? '').replace(/^wss?:\/\//, '').replace(/\/.*$/, '');
+    if (!LOOPBACK.test(target)) return `${flag} ${target} is not loopback`;
+  }
+  return null;
+}
+
+/** an IDX file of unsigned bytes: 0 0 8 ndims, the sizes as big-endian uint32, the data */
+function idx(dims: number[], data: Uint8Array): Uint8Array {
+  const head = new Uint8Array(4 + 4 * dims.length);
+  const v = new DataView(head.buffer);
+  head.set([0, 0, 8, dims.length]);
+  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
+  return Buffer.concat([head, data]);
+}
+
+/** the sandbox a clone's reader works in: package.json and examples/ copied, the code linked */
+function sandbox(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'gradwire-readme-'));
+  cpSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  cpSync(join(ROOT, 'examples'), join(dir, 'examples'), { recursive: true });
+  for (const f of ['node_modules', 'bin', 'coordinator', 'shared', 'worker', 'deploy', 'tsconfig.json'])
+    symlinkSync(join(ROOT, f), join(dir, f));
+  return dir;
+}
+
+const SYNTHETIC_DIGITS = 400;
+
+/** `bash -e -o pipefail -c TEXT`, without holding up the test runner's event loop */
+function bash(
+  text: string,
+  o: { cwd: string; env: Record<string, string>; timeoutMs: number },
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const p = spawn('bash', ['-e', '-o', 'pipefail', '-c', text], { cwd: o.cwd, env: o.env, detached: true });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // the block and everything it started (a group of its own): a hung block fails, it leaves nothing behind
+    const timer = setTimeout(() => process.kill(-p.pid!, 'SIGKILL'), o.timeoutMs);
+    p.on('close', (status) => {
+      clearTimeout(timer);
+      done({ status, stdout, stderr });
+    });
+  });
+}
+
+describe('the runnable blocks of README.md', () => {
+  const runnable = shBlocks(README, read(README)).filter((b) => b.runnable);
+
+  it('are marked: the help, the three training modes, full MNIST from IDX files, the list of runs', () => {
+    expect(runnable.length).toBeGreaterThanOrEqual(4);
+    const text = runnable.map((b) => b.text).join('\n');
+    expect(text).toContain('npm run gradwire -- --help');
+    expect(text).toMatch(/train --workers 2 /);
+    expect(text).toContain('examples/mnist-idx.yaml');
+    expect(text).toMatch(/^npm run gradwire -- runs\b/m);
+  });
+
+  it('use only commands that stay on this machine (the test refuses the others)', () => {
+    for (const b of runnable)
+      for (const c of commands(b)) expect(refusal(c), `README.md:${b.line}: ${c.source}`).toBeNull();
+    // and the guard itself refuses what must not run here
+    const refused = (line: string): string | null => refusal(commands({ doc: 'x', line: 1, text: line })[0]!);
+    expect(refused('npm ci')).not.toBeNull();
+    expect(refused('curl http://example.com')).not.toBeNull();
+    expect(refused('npm run gradwire -- coordinator --listen 0.0.0.0:7070')).toMatch(/not loopback/);
+    expect(refused('npm run gradwire -- worker --connect ws://coord.example:7070')).toMatch(/not loopback/);
+    expect(refused('npm run gradwire -- worker --connect ws://127.0.0.1:7070')).toBeNull();
+  });
+
+  it('run as written, in order, and do what the README says', { timeout: 300_000 }, async () => {
+    const dir = sandbox();
+    // what the reader brings for examples/mnist-idx.yaml: MNIST's file names, 400 synthetic digits
+    mkdirSync(join(dir, 'data/mnist'), { recursive: true });
+    const pixels = Uint8Array.from({ length: SYNTHETIC_DIGITS * 784 }, (_, i) => (i * 7919) % 251);
+    writeFileSync(
+      join(dir, 'data/mnist/train-images-idx3-ubyte.gz'),
+      gzipSync(idx([SYNTHETIC_DIGITS, 28, 28], pixels)),
+    );
+    writeFileSync(
+      join(dir, 'data/mnist/train-labels-idx1-ubyte.gz'),
+      gzipSync(
+        idx(
+          [SYNTHETIC_DIGITS],
+          Uint8Array.from({ length: SYNTHETIC_DIGITS }, (_, i) => i % 10),
+        ),
+      ),
+    );
+    const env: Record<string, string> = { ...process.env, FORCE_COLOR: '0', HOME: dir } as Record<string, string>;
+    // as a reader's shell has it: the suite's one-thread setting (vitest.config.ts) is not the README's
+    delete env.GRADWIRE_THREADS;
+    const outputs: string[] = [];
+    const seconds: string[] = [];
+    for (const b of runnable) {
+      const t0 = Date.now();
+      const r = await bash(b.text, { cwd: dir, env, timeoutMs: 240_000 });
+      seconds.push(`README.md:${b.line} ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      expect(r.status, `README.md:${b.line} exited ${r.status}\n${b.text}\n${r.stdout}\n${r.stderr}`).toBe(0);
+      outputs.push(r.stdout);
+    }
+    console.log(`runnable README blocks: ${seconds.join(', ')}`);
+
+    type Summary = { runId: string; weightsSha256: string; mode: string; dataset: { name: string; samples: number } };
+    const summary = (out: string): Summary =>
+      JSON.parse(readFileSync(join(dir, out, 'summary.json'), 'utf8')) as Summary;
+    // the three modes: one weightsSha256, as the in-process reference wrote it
+    const ref = summary('runs/ref');
+    expect(ref.weightsSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(summary('runs/cores').weightsSha256).toBe(ref.weightsSha256);
+    expect(summary('runs/two').weightsSha256).toBe(ref.weightsSha256);
+    // and the grep the README shows printed the same hash three times
+    const all = outputs.join('\n');
+    expect(all.split(ref.weightsSha256).length - 1).toBeGreaterThanOrEqual(3);
+    expect(ref.dataset).toMatchObject({ name: 'MNIST, 10,000-digit subset', samples: 10000 });
+    // the IDX example read the files the reader brought
+    expect(summary('runs/mnist-full').dataset.samples).toBe(SYNTHETIC_DIGITS);
+    // `runs` lists every run the blocks made
+    const listed = outputs[outputs.length - 1]!;
+    for (const out of ['runs/cores', 'runs/ref', 'runs/two', 'runs/iris', 'runs/mnist-full'])
+      expect(listed, out).toContain(summary(out).runId);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
