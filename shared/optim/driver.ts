@@ -6,7 +6,8 @@
 //        'l2'        g += λθ                 (torch.optim's weight_decay: part of the gradient,
 //                                             so adaptive optimizers rescale it)
 //        'decoupled' θ *= 1 - lr·λ           (Loshchilov & Hutter, AdamW; untouched by m, v)
-//      adamw is always decoupled — AdamW *is* Adam plus decoupled decay; with L2 it would be Adam.
+//      adamw is always decoupled — AdamW *is* Adam plus decoupled decay; with L2 it would be Adam
+//      (the config refuses adamw with decay: l2, and records adamw's decay as decoupled).
 //   4. opt.update(θ, g, lr)
 // Also the optimizer's serializable state for checkpoints, and its validated restore.
 import type { OptimizerConfig } from '../config-types.js';
