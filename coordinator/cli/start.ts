@@ -52,6 +52,7 @@ export function startRun(
   const base = runId();
   let id = base;
   for (let k = 2; store.run(id) || (outPath === undefined && existsSync(outOf(id))); k++) id = `${base}-${k}`;
+  store.expectRun(id, outOf(id)); // `gradwire runs` shows the folder
   return { store, id, outDir: outOf(id) };
 }
 

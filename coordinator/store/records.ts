@@ -18,6 +18,8 @@ export interface RunRecord {
   createdAt: string;
   finishedAt: string | null;
   summary: RunSummary | null;
+  /** its output folder (null when not recorded: stores of schema 1) */
+  outDir: string | null;
 }
 
 /** one line of `runs()`: the accuracies, mode and workers come from the summary (null until
@@ -37,6 +39,8 @@ export interface RunListItem {
   epochs: number;
   /** validation accuracy of the last recorded epoch (null without one, or when not finite) */
   lastValAccuracy: number | null;
+  /** its output folder: a trial's is its sweep's trials/<index> (null when not recorded) */
+  outDir: string | null;
 }
 
 /** one epoch of a run as the store keeps it: a row of epochs.csv (EpochRow, as the run loop
@@ -51,6 +55,8 @@ export interface SweepRecord {
   createdAt: string;
   finishedAt: string | null;
   summary: unknown;
+  /** its output folder (null when not recorded) */
+  outDir: string | null;
 }
 
 /** a trial with its bookkeeping columns (run id, timestamps) */

@@ -18,6 +18,8 @@ export interface RunDb {
   created_at: string;
   finished_at: string | null;
   summary: string | null;
+  /** schema 2 on: the run's output folder */
+  out_dir?: string | null;
 }
 export interface SweepDb {
   id: string;
@@ -27,6 +29,8 @@ export interface SweepDb {
   created_at: string;
   finished_at: string | null;
   summary: string | null;
+  /** schema 2 on: the sweep's output folder */
+  out_dir?: string | null;
 }
 export interface TrialDb {
   sweep_id: string;
@@ -61,6 +65,7 @@ export const runRecord = (r: RunDb): RunRecord => ({
   createdAt: r.created_at,
   finishedAt: r.finished_at,
   summary: parse(r.summary),
+  outDir: r.out_dir ?? null,
 });
 export const sweepRecord = (r: SweepDb): SweepRecord => ({
   id: r.id,
@@ -70,6 +75,7 @@ export const sweepRecord = (r: SweepDb): SweepRecord => ({
   createdAt: r.created_at,
   finishedAt: r.finished_at,
   summary: parse(r.summary),
+  outDir: r.out_dir ?? null,
 });
 export const trialRow = (r: TrialDb): TrialRow => ({
   sweepId: r.sweep_id,

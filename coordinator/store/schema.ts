@@ -2,7 +2,7 @@
 // writer runs when it opens a store (one transaction) and the check a reader makes.
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** MIGRATIONS[i] takes the schema from version i to version i + 1 */
 const MIGRATIONS: string[] = [
@@ -50,10 +50,14 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (sweep_id, idx)
    );
    CREATE INDEX trials_by_run ON trials(run_id);`,
+  // 1 → 2: each run's and sweep's output folder (NULL for those recorded before)
+  `ALTER TABLE runs ADD COLUMN out_dir TEXT;
+   ALTER TABLE sweeps ADD COLUMN out_dir TEXT;`,
 ];
 
-/** a store opened read-only must already have this gradwire's schema */
-export function checkVersion(db: Database.Database, file: string): void {
+/** A store opened read-only has a schema this gradwire knows: version 1 (before out folders
+ *  were recorded: read as they are, a reader never migrates) up to SCHEMA_VERSION. Returns it. */
+export function checkVersion(db: Database.Database, file: string): number {
   const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
   if (!table) throw new Error(`${file} is not a gradwire experiment store (no schema_version table)`);
   const version =
@@ -63,11 +67,12 @@ export function checkVersion(db: Database.Database, file: string): void {
       `experiment store ${file} has schema version ${version}; this gradwire knows up to ${SCHEMA_VERSION}`,
     );
   }
-  if (version < SCHEMA_VERSION) {
+  if (version < 1) {
     throw new Error(
       `experiment store ${file} has the older schema version ${version}; any gradwire command that writes to it (train, sweep) upgrades it`,
     );
   }
+  return version;
 }
 
 export function migrate(db: Database.Database, file: string): void {

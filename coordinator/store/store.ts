@@ -35,7 +35,7 @@ import {
   type TrialDb,
   trialRow,
 } from './rows.js';
-import { checkVersion, migrate } from './schema.js';
+import { SCHEMA_VERSION, checkVersion, migrate } from './schema.js';
 
 export type {
   RunKind,
@@ -51,9 +51,14 @@ export type {
 export { SCHEMA_VERSION } from './schema.js';
 
 export class Store {
+  /** the output folders of runs not yet created (expectRun), by run id */
+  private readonly pendingOutDirs = new Map<string, string>();
+
   private constructor(
     readonly path: string,
     private readonly db: Database.Database,
+    /** its schema version: a reader may hold an older store than SCHEMA_VERSION */
+    private readonly version: number = SCHEMA_VERSION,
   ) {}
 
   /** Opens (creating if needed) the store at `path` and brings its schema up to date. With
@@ -70,8 +75,7 @@ export class Store {
       if (opts.readonly) {
         db = new Database(file, { readonly: true, fileMustExist: true, timeout: 5000 });
         db.pragma('busy_timeout = 5000');
-        checkVersion(db, file);
-        return new Store(file, db);
+        return new Store(file, db, checkVersion(db, file));
       }
       db = new Database(file, { timeout: 5000 });
       db.pragma('journal_mode = WAL');
@@ -99,13 +103,23 @@ export class Store {
 
   // ---- runs -------------------------------------------------------------------------------
 
-  createRun(id: string, kind: RunKind, config: unknown, sweepId?: string | null): void {
+  /** Records run `id` as running; its output folder is `outDir`, else the one expectRun gave. */
+  createRun(id: string, kind: RunKind, config: unknown, sweepId?: string | null, outDir?: string): void {
+    const dir = outDir ?? this.pendingOutDirs.get(id) ?? null;
     this.write(() =>
       this.db
-        .prepare(`INSERT INTO runs (id, kind, sweep_id, config, status, created_at)
-      VALUES (?, ?, ?, ?, 'running', ?)`)
-        .run(id, kind, sweepId ?? null, json(config), now()),
+        .prepare(`INSERT INTO runs (id, kind, sweep_id, config, status, created_at, out_dir)
+      VALUES (?, ?, ?, ?, 'running', ?, ?)`)
+        .run(id, kind, sweepId ?? null, json(config), now(), dir),
     );
+    this.pendingOutDirs.delete(id);
+  }
+
+  /** The run `id` this process is about to start writes its outputs to `outDir`: createRun
+   *  records that folder with it (the command line knows the folder, the run loop creates the
+   *  row). */
+  expectRun(id: string, outDir: string): void {
+    this.pendingOutDirs.set(id, outDir);
   }
 
   finishRun(id: string, status: Exclude<RunStatus, 'running'>, summary: RunSummary | null): void {
@@ -154,7 +168,13 @@ export class Store {
         json_extract(summary, '$.valAccuracy') AS valAccuracy, json_extract(summary, '$.mode') AS mode,
         json_extract(summary, '$.workers') AS workers,
         (SELECT count(*) FROM metrics m WHERE m.run_id = r.id) AS epochs,
-        (SELECT m.val_accuracy FROM metrics m WHERE m.run_id = r.id ORDER BY m.epoch DESC LIMIT 1) AS lastValAccuracy
+        (SELECT m.val_accuracy FROM metrics m WHERE m.run_id = r.id ORDER BY m.epoch DESC LIMIT 1) AS lastValAccuracy,
+        ${
+          this.version >= 2
+            ? `coalesce(r.out_dir, (SELECT s.out_dir || '/trials/' || t.idx FROM trials t JOIN sweeps s
+                ON s.id = t.sweep_id WHERE t.run_id = r.id))`
+            : 'NULL'
+        } AS outDir
       FROM runs r ORDER BY created_at, rowid`)
       .all() as RunListItem[];
   }
@@ -166,12 +186,13 @@ export class Store {
 
   // ---- sweeps -----------------------------------------------------------------------------
 
-  createSweep(id: string, config: unknown, configHash: string): void {
+  /** Records sweep `id` as running, with its output folder (its trials' are outDir/trials/<i>). */
+  createSweep(id: string, config: unknown, configHash: string, outDir?: string): void {
     this.write(() =>
       this.db
-        .prepare(`INSERT INTO sweeps (id, config, config_hash, status, created_at)
-      VALUES (?, ?, ?, 'running', ?)`)
-        .run(id, json(config), configHash, now()),
+        .prepare(`INSERT INTO sweeps (id, config, config_hash, status, created_at, out_dir)
+      VALUES (?, ?, ?, 'running', ?, ?)`)
+        .run(id, json(config), configHash, now(), outDir ?? null),
     );
   }
 

@@ -109,7 +109,7 @@ export function openSweep(o: OpenOptions): { sweepId: string; cfg: SweepConfig; 
     );
   } else {
     sweepId = `sweep-${new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-')}`;
-    store.createSweep(sweepId, cfg, hash);
+    store.createSweep(sweepId, cfg, hash, o.outDir);
     writeFileSync(marker, `${JSON.stringify({ sweepId }, null, 2)}\n`);
     o.log.info(
       { event: 'sweep-start', sweep: sweepId, method: cfg.method, trials: cfg.trials },

@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { ROOT, gradwire, tempDir, withFiles } from '../helpers/cli.js';
 import { irisSweep } from '../helpers/fixtures.js';
@@ -76,5 +77,31 @@ describe('a sweep config mistake is reported before any coordinator listens', ()
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(`${r.stdout}${r.stderr}`).not.toMatch(/listening/);
     expect(spawnSync('ls', ['-A', cwd], { encoding: 'utf8' }).stdout).toBe('');
+  });
+});
+
+describe("the experiment store records each run's folder (for gradwire runs)", () => {
+  it('train --in-process and --workers 1: runs.out_dir is the --out folder', () => {
+    const dir = withFiles({ 'run.yaml': 'data: { name: iris }\nmodel: { hidden: [4] }\nepochs: 1\n' });
+    const store = join(dir, 'store.db');
+    for (const [name, mode] of [
+      ['a', ['--in-process']],
+      ['b', ['--workers', '1']],
+    ] as const) {
+      const r = gradwire(
+        ['train', ...mode, '--config', join(dir, 'run.yaml'), '--out', join(dir, name), '--store', store],
+        { cwd: dir, timeoutMs: 60_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const db = new Database(store, { readonly: true });
+    try {
+      expect(db.prepare('SELECT out_dir FROM runs ORDER BY created_at, rowid').pluck().all()).toEqual([
+        join(dir, 'a'),
+        join(dir, 'b'),
+      ]);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -41,13 +41,13 @@ function childScript(path: string, body: string): string {
 }
 
 describe('Store', () => {
-  it('creates a schema at version 1 in WAL mode, once', () => {
+  it('creates a schema at version 2 in WAL mode, once', () => {
     const path = join(tempDir(), 'x.db');
     openStore(path);
     const db = new Database(path, { readonly: true });
     try {
-      expect(SCHEMA_VERSION).toBe(1);
-      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }]);
+      expect(SCHEMA_VERSION).toBe(2);
+      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 2 }]);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
       expect(tables).toEqual(['metrics', 'runs', 'schema_version', 'sweeps', 'trials']);
@@ -59,6 +59,53 @@ describe('Store', () => {
     const again = new Database(path, { readonly: true });
     expect(again.prepare('SELECT count(*) FROM schema_version').pluck().get()).toBe(1);
     again.close();
+  });
+
+  it("records each run's and sweep's output folder; a trial's is its sweep's trials/<index>", () => {
+    const store = openStore(join(tempDir(), 'x.db'));
+    store.expectRun('r1', '/data/runs/r1');
+    store.createRun('r1', 'run', {});
+    store.createRun('r2', 'run', {}, null, '/elsewhere/r2');
+    store.createRun('r3', 'run', {});
+    store.createSweep('s1', {}, 'h', '/data/sweeps/s1');
+    store.addTrial('s1', 4, {});
+    store.createRun('s1-t4', 'trial', {}, 's1');
+    store.startTrial('s1', 4, 's1-t4');
+    expect(store.runs().map((r) => [r.id, r.outDir])).toEqual([
+      ['r1', '/data/runs/r1'],
+      ['r2', '/elsewhere/r2'],
+      ['r3', null],
+      ['s1-t4', '/data/sweeps/s1/trials/4'],
+    ]);
+    expect(store.run('r1')!.outDir).toBe('/data/runs/r1');
+    expect(store.sweep('s1')!.outDir).toBe('/data/sweeps/s1');
+    store.close();
+  });
+
+  it('a schema 1 store (no folders) is read as it is, and upgraded by a writer', () => {
+    const path = join(tempDir(), 'old.db');
+    const s = openStore(path);
+    s.createRun('r1', 'run', {});
+    s.close();
+    // turn it back into what gradwire wrote before folders were recorded
+    const db = new Database(path);
+    db.exec(
+      'ALTER TABLE runs DROP COLUMN out_dir; ALTER TABLE sweeps DROP COLUMN out_dir; UPDATE schema_version SET version = 1',
+    );
+    db.close();
+    const reader = Store.open(path, { readonly: true });
+    expect(reader.runs().map((r) => [r.id, r.outDir])).toEqual([['r1', null]]);
+    reader.close();
+    const writer = openStore(path);
+    writer.createRun('r2', 'run', {}, null, '/x/r2');
+    expect(writer.runs().map((r) => [r.id, r.outDir])).toEqual([
+      ['r1', null],
+      ['r2', '/x/r2'],
+    ]);
+    writer.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT version FROM schema_version').pluck().get()).toBe(2);
+    check.close();
   });
 
   it('round-trips runs and their epochs', () => {
