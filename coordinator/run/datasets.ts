@@ -43,18 +43,17 @@ function fsReason(code: string | undefined, message: string): string {
 
 /**
  * Read a file named by config key `key` (e.g. 'data.images'). A file-system problem is one
- * sentence — the key, the absolute path, what is wrong and what to do (`todo`) — and exit 2:
- * DATA_NOT_FOUND when nothing is there, DATA_INVALID otherwise.
+ * sentence and exit 2: nothing there is DATA_NOT_FOUND, "KEY: file not found: PATH" (as
+ * test/unit/data-idx.test.ts has it); the others are DATA_INVALID naming the key, the absolute
+ * path, what is wrong and what to do (`todo`).
  */
 function readDataFile(key: string, abs: string, todo: string): Buffer {
   try {
     return readFileSync(abs);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new UserError(
-      err.code === 'ENOENT' ? 'DATA_NOT_FOUND' : 'DATA_INVALID',
-      `${key} ${abs}: ${fsReason(err.code, err.message)}; ${todo}`,
-    );
+    if (err.code === 'ENOENT') throw new UserError('DATA_NOT_FOUND', `${key}: file not found: ${abs}`);
+    throw new UserError('DATA_INVALID', `${key} ${abs}: ${fsReason(err.code, err.message)}; ${todo}`);
   }
 }
 
