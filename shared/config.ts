@@ -239,10 +239,12 @@ function unusedKeys(input: Obj): Array<{ path: string[]; line: string }> {
   return found;
 }
 
-/** `input` without the keys that its optimizer, schedule or norm would not use (a copy) */
-function withoutUnused(input: Obj): Obj {
+/** `input` without the keys that its optimizer, schedule or norm would not use (a copy), except
+ *  those at the dotted paths `keep` (they stay, to be reported) */
+function withoutUnused(input: Obj, keep: readonly string[]): Obj {
   const copy = structuredClone(input);
   for (const { path } of unusedKeys(copy)) {
+    if (keep.includes(path.join('.'))) continue;
     let at: unknown = copy;
     for (const p of path.slice(0, -1)) at = (at as Obj)[p];
     delete (at as Obj)[path[path.length - 1]!];
@@ -332,6 +334,9 @@ export interface ParseOptions {
    *  an error. 'drop': such keys are removed first — for a config derived from another by
    *  changing a choosing key (a sweep trial that sets optimizer.name on a resolved base). */
   unusedKeys?: 'error' | 'drop';
+  /** with 'drop': dotted paths (`optimizer.momentum`) that stay errors when unused — the keys
+   *  the caller set on purpose (a sweep's parameters) */
+  keep?: readonly string[];
 }
 
 /** Validate a plain object (parsed from YAML or JSON), fill every default and return the run
@@ -347,7 +352,7 @@ export function parseRunConfig(input: unknown, options: ParseOptions = {}): RunC
   }
   const expanded = expandShorthand(input);
   const scheduleWasString = expanded.scheduleWasString;
-  const raw = options.unusedKeys === 'drop' ? withoutUnused(expanded.input) : expanded.input;
+  const raw = options.unusedKeys === 'drop' ? withoutUnused(expanded.input, options.keep ?? []) : expanded.input;
   const result = runSchema.safeParse(raw);
   let lines = [
     ...(result.success ? [] : formatIssues(result.error.issues, raw)),

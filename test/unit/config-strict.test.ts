@@ -215,6 +215,15 @@ describe("unusedKeys: 'drop' (a config derived from a resolved one by changing i
     expect(c.model).toEqual(parseRunConfig({ model: { norm: 'batch' } }).model);
   });
 
+  it('keep: the keys set on purpose (a sweep parameter) stay errors when unused', () => {
+    const base = parseRunConfig({ optimizer: { name: 'adam' } });
+    const trial = structuredClone(base) as unknown as { optimizer: Record<string, unknown> };
+    trial.optimizer.momentum = 0.5; // a parameter that adam does not read
+    expect(() => parseRunConfig(trial, { unusedKeys: 'drop', keep: ['optimizer.momentum'] })).toThrow(
+      /^optimizer\.momentum: 0\.5 is not used by adam; /,
+    );
+  });
+
   it('drops nothing else: a wrong value is still an error', () => {
     expect(() => parseRunConfig({ optimizer: { name: 'sgd', lr: -1, beta1: 0.5 } }, { unusedKeys: 'drop' })).toThrow(
       'optimizer.lr: -1 must be >= 0',
