@@ -109,7 +109,9 @@ export function applyParams(base: RunConfig, params: Record<string, unknown>): R
       throw new UserError('CONFIG_INVALID', `${paramWhere(path)}: unknown parameter path`);
     }
   }
-  return parseRunConfig(copy);
+  // the base is resolved: keys of its optimizer (schedule, norm) that a parameter's new choice
+  // does not read are dropped; keys the parameters set themselves stay errors when unused
+  return parseRunConfig(copy, { unusedKeys: 'drop', keep: Object.keys(params) });
 }
 
 // ---- parameters ----
@@ -209,7 +211,7 @@ function checkAgainstBase(base: RunConfig, path: string, spec: ParamSpec, lines:
     }
     let errs: string[] = [];
     try {
-      parseRunConfig(copy);
+      parseRunConfig(copy, { unusedKeys: 'drop', keep: [dotted] });
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       errs = e.message.split('\n');

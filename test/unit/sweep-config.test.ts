@@ -161,6 +161,22 @@ describe('errors', () => {
 });
 
 describe('applyParams', () => {
+  it('a trial that changes optimizer.name drops the keys only the base optimizer read (adam betas for sgd), and keeps the ones a parameter sets', () => {
+    const base = parseRunConfig({ optimizer: { name: 'adam' } });
+    const sgd = applyParams(base, { 'optimizer.name': 'sgd' });
+    expect(sgd.optimizer.name).toBe('sgd');
+    expect(sgd.optimizer).not.toHaveProperty('beta1');
+    expect(sgd.optimizer.lr).toBe(base.optimizer.lr);
+    const momentum = applyParams(base, { 'optimizer.name': 'momentum', 'optimizer.momentum': 0.5 });
+    expect(momentum.optimizer).toMatchObject({ name: 'momentum', momentum: 0.5 });
+    // a key the trial sets on purpose that its optimizer does not read is still an error
+    expect(() => applyParams(base, { 'optimizer.name': 'sgd', 'optimizer.momentum': 0.5 })).toThrow(/momentum/);
+    // and a sweep varying the optimizer over the default base validates
+    expect(() =>
+      parseSweepConfig({ method: 'grid', parameters: { 'optimizer.name': { values: ['sgd', 'adam', 'rmsprop'] } } }),
+    ).not.toThrow();
+  });
+
   it('sets each dotted path on a copy and resolves it again', () => {
     const base = parseRunConfig({ optimizer: { name: 'adam' } });
     const before = structuredClone(base);
