@@ -10,12 +10,13 @@ const MAIN_HELP = `gradwire — data-parallel neural network training over WebSo
 Usage: gradwire <command> [options]        (in a clone: npm run gradwire -- <command> [options])
 
 Commands:
-  train        train a model: a coordinator and N local workers over WebSockets, or
-               --in-process (the default run: an MLP on the built-in MNIST digits)
+  train        train a model on this machine's compute threads (--workers N: local worker
+               processes over WebSockets; --in-process: one thread), by default an MLP on
+               the built-in MNIST, 10,000-digit subset
   coordinator  serve a run to workers on other machines
   worker       join a coordinator's pool and compute gradients
-  sweep        a hyperparameter sweep on a local pool of workers (--preset lecture: the
-               lecture's exercise on MNIST, with a report)
+  sweep        a hyperparameter sweep on this machine's threads (--preset lecture: the
+               lecture's exercise on MNIST, 10,000-digit subset, with a report)
   runs         list the runs and sweeps of the experiment stores
   report       write a self-contained HTML report of a past (or running) run or sweep
   health       exit 0 if this container's gradwire process is alive (HEALTHCHECK, probes);

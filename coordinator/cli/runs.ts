@@ -16,13 +16,14 @@ Options:
   --all                  list each sweep's trials too (under their sweep)
   --json                 a JSON array instead of the table: id, kind (run, trial, sweep), status,
                          store, createdAt, finishedAt, epochs, valAccuracy, testAccuracy, mode,
-                         workers, sweepId, trial, trials, trialsPlanned, best
+                         workers, outDir, sweepId, trial, trials, trialsPlanned, best
   -h, --help             this help
 
 Columns: a run's VAL ACC and TEST ACC are its final ones (VAL ACC: its last recorded epoch's
 while it runs); a sweep's are its best trial's (test accuracy: evaluated once, for that trial,
 at the end of the sweep). TRIALS: ended / planned. MODE: in-process, or the workers of a
-distributed run (known once it has finished).
+distributed run (known once it has finished). FOLDER: where its outputs are (relative to the
+current folder when inside it; "-" for runs of a store from before it was recorded).
 `;
 
 export function runs(args: string[]): number {

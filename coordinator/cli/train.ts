@@ -24,7 +24,8 @@ Usage: gradwire train [--config run.yaml] [--threads N] [--out DIR] [--store FIL
 
 Options:
   --config FILE          run config, YAML or JSON (default: the built-in default run:
-                         MNIST, MLP 784-256-128-10, relu, he_normal, Adam 1e-3, batch 128, 10 epochs)
+                         MNIST (its 10,000-digit subset), MLP 784-256-128-10, relu, he_normal,
+                         Adam 1e-3, batch 128, 10 epochs)
   --threads N            compute threads in this process, or auto: the CPUs this process may
                          use, cgroup CPU quota included [GRADWIRE_THREADS] (default auto).
                          The dashboard and /metrics are served on a loopback port (logged).

@@ -100,6 +100,8 @@ export interface ListedItem {
   /** runs: 'in-process' | 'distributed' and the workers that took part (null until finished) */
   mode: string | null;
   workers: number | null;
+  /** the folder of its outputs (null: a store from before it was recorded) */
+  outDir: string | null;
   /** trials: their sweep and index */
   sweepId: string | null;
   trial: number | null;
@@ -170,6 +172,7 @@ export function listExperiments(stores: Store[], opts: { all: boolean }): Listed
         testAccuracy: best?.testAccuracy ?? null,
         mode: null,
         workers: null,
+        outDir: sw.outDir ?? null,
         sweepId: null,
         trial: null,
         trials: rows.filter((t) => ['finished', 'stopped', 'failed'].includes(t.status)).length,
@@ -191,6 +194,7 @@ export function listExperiments(stores: Store[], opts: { all: boolean }): Listed
         testAccuracy: r.testAccuracy,
         mode: r.mode,
         workers: r.workers,
+        outDir: r.outDir ?? null,
         sweepId: r.sweepId,
         trial: t?.index ?? trialIndexFromId(r.id),
         trials: null,
@@ -249,7 +253,19 @@ export function when(iso: string | null): string {
 
 /** the plain, aligned text table of `gradwire runs` */
 export function formatTable(items: ListedItem[], cwd: string): string {
-  const head = ['ID', 'KIND', 'STATUS', 'CREATED (UTC)', 'EPOCHS', 'VAL ACC', 'TEST ACC', 'MODE', 'TRIALS', 'BEST'];
+  const head = [
+    'ID',
+    'KIND',
+    'STATUS',
+    'CREATED (UTC)',
+    'EPOCHS',
+    'VAL ACC',
+    'TEST ACC',
+    'MODE',
+    'TRIALS',
+    'BEST',
+    'FOLDER',
+  ];
   const rows = items.map((i) => [
     i.kind === 'trial' ? `  ${i.id}` : i.id,
     i.kind,
@@ -269,6 +285,7 @@ export function formatTable(items: ListedItem[], cwd: string): string {
         ? `#${i.trial}`
         : '-',
     i.best ? `#${i.best.index}` : '-',
+    i.outDir ? shortPath(i.outDir, cwd) : '-',
   ]);
   const numeric = new Set([4, 5, 6]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));

@@ -362,7 +362,7 @@ suite(
         expect(job.spec!.parallelism ?? 1).toBe(1);
         expect(job.spec!.podFailurePolicy!.rules).toEqual([
           { action: 'FailJob', onExitCodes: { containerName: 'coordinator', operator: 'In', values: [2] } },
-          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ]);
       });
 
@@ -380,7 +380,7 @@ suite(
         expect(job.spec!.backoffLimit).toBeGreaterThan(0);
         expect(job.spec!.podFailurePolicy!.rules).toEqual([
           { action: 'FailJob', onExitCodes: { containerName: 'worker', operator: 'In', values: [2] } },
-          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ]);
         expect(gradwireInvocation(runWorker.c)).toEqual(['worker']);
         expect(envValue(runWorker.c, 'GRADWIRE_STAY')).toBeUndefined();

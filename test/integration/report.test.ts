@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import pino from 'pino';
@@ -469,14 +469,16 @@ describe('a sweep in the store', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(
-      /^ID\s+KIND\s+STATUS\s+CREATED \(UTC\)\s+EPOCHS\s+VAL ACC\s+TEST ACC\s+MODE\s+TRIALS\s+BEST$/,
+      /^ID\s+KIND\s+STATUS\s+CREATED \(UTC\)\s+EPOCHS\s+VAL ACC\s+TEST ACC\s+MODE\s+TRIALS\s+BEST\s+FOLDER$/,
     );
     const line = lines.find((l) => l.startsWith(s.sweepId))!;
     expect(line).toMatch(
       new RegExp(
-        `^${s.sweepId}\\s+sweep\\s+finished\\s.*\\s${pct2(s.best.valAccuracy).replace('.', '\\.')}\\s+.*\\s4/4\\s+#${s.best.index}$`,
+        `^${s.sweepId}\\s+sweep\\s+finished\\s.*\\s${pct2(s.best.valAccuracy).replace('.', '\\.')}\\s+.*\\s4/4\\s+#${s.best.index}\\s+\\S+$`,
       ),
     );
+    // FOLDER: where the sweep wrote its outputs (relative to the current folder when inside it)
+    expect(resolve(dir, line.split(/\s+/).pop()!)).toBe(resolve(outS));
     const header = lines[0]!;
     const a = json(join(outB, 'summary.json'));
     const runLine = lines.find((l) => l.startsWith(a.runId))!;

@@ -173,7 +173,10 @@ describe('applyParams', () => {
     expect(() => applyParams(base, { 'optimizer.name': 'sgd', 'optimizer.momentum': 0.5 })).toThrow(/momentum/);
     // and a sweep varying the optimizer over the default base validates
     expect(() =>
-      parseSweepConfig({ method: 'grid', parameters: { 'optimizer.name': { values: ['sgd', 'adam', 'rmsprop'] } } }),
+      parseSweepConfig(
+        { method: 'grid', parameters: { 'optimizer.name': { values: ['sgd', 'adam', 'rmsprop'] } } },
+        stub,
+      ),
     ).not.toThrow();
   });
 
