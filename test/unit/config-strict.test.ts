@@ -3,19 +3,10 @@
 // run's config.json) records what runs — the keys the run reads, with the values it uses.
 import { describe, expect, it } from 'vitest';
 import { parseRunConfig } from '../../shared/config.js';
-import { UserError } from '../../shared/errors.js';
+import { configProblems } from '../helpers/errors.js';
 
 /** the CONFIG_INVALID message lines that parsing `input` produces */
-function problems(input: unknown): string[] {
-  try {
-    parseRunConfig(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as UserError).code).toBe('CONFIG_INVALID');
-    return (e as UserError).message.split('\n');
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problems = configProblems;
 
 /** Which optimizer reads which hyperparameter (PyTorch's torch.optim signatures, as gradwire
  *  implements them: its rmsprop has no momentum, its adagrad no lr_decay). */

@@ -3,18 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RUN_CONFIG, formatPath, parseConfigText, parseRunConfig } from '../../shared/config.js';
 import { UserError } from '../../shared/errors.js';
+import { configProblems } from '../helpers/errors.js';
 
 /** the CONFIG_INVALID message lines that parsing `input` produces */
-function problems(input: unknown): string[] {
-  try {
-    parseRunConfig(input);
-  } catch (e) {
-    expect(e).toBeInstanceOf(UserError);
-    expect((e as UserError).code).toBe('CONFIG_INVALID');
-    return (e as UserError).message.split('\n');
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problems = configProblems;
 
 /** the single problem `input` has */
 function problem(input: unknown): string {
