@@ -168,8 +168,8 @@ function list(xs: readonly string[]): string {
 /** Keys that the chosen optimizer, schedule or norm would not read: each is an error naming the
  *  key, its value, who reads it and what to write instead (nothing is silently ignored). Checks
  *  only sections whose choosing key is itself valid (an invalid name is reported by the schema). */
-function unusedKeys(input: Obj): Array<{ path: string[]; line: string }> {
-  const found: Array<{ path: string[]; line: string }> = [];
+function unusedKeys(input: Obj): Array<{ path: string[]; line: string; always?: boolean }> {
+  const found: Array<{ path: string[]; line: string; always?: boolean }> = [];
   const lines = { push: (line: string, ...path: string[]): number => found.push({ path, line }) };
   const opt = input.optimizer;
   if (isObj(opt)) {
@@ -219,6 +219,16 @@ function unusedKeys(input: Obj): Array<{ path: string[]; line: string }> {
     }
   }
   const model = input.model;
+  if (isObj(model) && model.layers === undefined && (model.dropout ?? 0) === 0 && model.dropoutMode !== undefined) {
+    // inverted is the default and, without dropout, what every model does: only another choice
+    // is a silent no-op (a sweep that sets model.dropout to 0 drops it, even as a parameter)
+    if (model.dropoutMode !== 'inverted')
+      found.push({
+        path: ['model', 'dropoutMode'],
+        line: `model.dropoutMode: ${formatValue(model.dropoutMode)} is not used with model.dropout 0 (there is no dropout layer); set model.dropout to a rate > 0, or remove it`,
+        always: true,
+      });
+  }
   if (isObj(model) && model.layers === undefined) {
     // with an explicit layer list the compact keys are documented as not used (CONFIG.md)
     const norm = model.norm ?? 'none';
@@ -243,8 +253,8 @@ function unusedKeys(input: Obj): Array<{ path: string[]; line: string }> {
  *  those at the dotted paths `keep` (they stay, to be reported) */
 function withoutUnused(input: Obj, keep: readonly string[]): Obj {
   const copy = structuredClone(input);
-  for (const { path } of unusedKeys(copy)) {
-    if (keep.includes(path.join('.'))) continue;
+  for (const { path, always } of unusedKeys(copy)) {
+    if (!always && keep.includes(path.join('.'))) continue;
     let at: unknown = copy;
     for (const p of path.slice(0, -1)) at = (at as Obj)[p];
     delete (at as Obj)[path[path.length - 1]!];

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { secondsOrNull, secondsProblem } from '../shared/durations.js';
 import { StatusFile } from '../shared/health.js';
 import { readFileNamedBy as readFlagFile, writeAtomic } from '../shared/node/files.js';
+import { logLevelProblem } from '../shared/log-levels.js';
 import { createLogger } from '../shared/node/log.js';
 import '../shared/node/kernels-wasm.js';
 import { threadsFromText } from '../shared/node/cpus.js';
@@ -84,6 +85,8 @@ export async function workerMain(args: string[]): Promise<number> {
   const caFile = (values['tls-ca'] as string | undefined) ?? env.GRADWIRE_TLS_CA;
   const format = (values['log-format'] as string | undefined) ?? 'auto';
   const level = (values['log-level'] as string | undefined) ?? env.GRADWIRE_LOG_LEVEL ?? 'info';
+  const levelProblem = logLevelProblem(values['log-level'] === undefined ? 'GRADWIRE_LOG_LEVEL' : '--log-level', level);
+  if (levelProblem) usage(levelProblem);
   const name = (values.name as string | undefined) ?? env.GRADWIRE_WORKER_NAME ?? defaultWorkerName();
   let token: string | null;
   try {

@@ -5,9 +5,12 @@ import { constants as osConstants } from 'node:os';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { secondsOrNull, secondsProblem } from '../../shared/durations.js';
 import { UserError, isUserError } from '../../shared/errors.js';
+import { logLevelProblem } from '../../shared/log-levels.js';
 import type { LogFormat } from '../../shared/node/log.js';
 
 export const COMMON = `  --log-format F         auto (pretty on a terminal, JSON otherwise) | json | pretty
+  --log-level L          debug (adds one line per step) | info | warn | error (default info)
+                         [GRADWIRE_LOG_LEVEL]
   --debug                show stack traces of errors
   -h, --help             this help`;
 
@@ -33,6 +36,7 @@ export function watchStopSignal(): { code(): number } {
 
 const LOG_OPTIONS: ParseArgsConfig['options'] = {
   'log-format': { type: 'string' },
+  'log-level': { type: 'string' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
@@ -82,6 +86,15 @@ export function logFormat(v: Values): LogFormat {
   if (!['auto', 'json', 'pretty'].includes(format))
     throw new UserError('USAGE', `--log-format: "${format}" is not one of auto, json, pretty`);
   return format as LogFormat;
+}
+
+/** --log-level, else GRADWIRE_LOG_LEVEL, else info */
+export function logLevel(v: Values, env: NodeJS.ProcessEnv = process.env): string {
+  const flag = v['log-level'] as string | undefined;
+  const level = flag ?? env.GRADWIRE_LOG_LEVEL ?? 'info';
+  const problem = logLevelProblem(flag === undefined ? 'GRADWIRE_LOG_LEVEL' : '--log-level', level);
+  if (problem) throw new UserError('USAGE', problem);
+  return level;
 }
 
 export function wholeNumber(flag: string, raw: string | undefined, fallback: number, min: number): number {

@@ -10,6 +10,7 @@ import { runSweep } from '../sweep/sweep.js';
 import {
   COMMON,
   logFormat,
+  logLevel,
   parse,
   parseListen,
   readFlagFile,
@@ -85,6 +86,7 @@ export async function coordinator(args: string[]): Promise<number> {
   }
   const env = process.env;
   const format = logFormat(v);
+  const level = logLevel(v);
   const sweepFile = (v.sweep as string | undefined) ?? env.GRADWIRE_SWEEP;
   if (sweepFile && v.config)
     throw new UserError('USAGE', '--config and --sweep exclude each other: a coordinator serves a run or a sweep');
@@ -147,7 +149,7 @@ export async function coordinator(args: string[]): Promise<number> {
         port,
         token,
         tls,
-        log: createLogger(format),
+        log: createLogger(format, level),
         heartbeatTimeoutMs: hb * 1000,
         stay,
         publicDashboard,
@@ -178,7 +180,7 @@ export async function coordinator(args: string[]): Promise<number> {
       config,
       baseDir,
       runId: runIdentity,
-      log: createLogger(format),
+      log: createLogger(format, level),
       host,
       port,
       token,

@@ -6,7 +6,7 @@ import { UserError } from '../../shared/errors.js';
 import { withPool } from '../cluster/pool.js';
 import { readSweepConfig } from '../sweep/start.js';
 import { runSweep } from '../sweep/sweep.js';
-import { COMMON, logFormat, parse, runId, wholeNumber } from './common.js';
+import { COMMON, logFormat, logLevel, parse, runId, wholeNumber } from './common.js';
 import { createLogger } from './log.js';
 import { threadsFromText } from '../../shared/node/cpus.js';
 import { checkSweepPaths, spawnLocalWorkers } from './start.js';
@@ -53,7 +53,8 @@ export async function sweep(args: string[]): Promise<number> {
     throw new UserError('USAGE', `--preset: "${preset}" is not one of lecture`);
   if (!preset === !v.config) throw new UserError('USAGE', 'give --config sweep.yaml or --preset lecture (one of them)');
   const format = logFormat(v);
-  const log = createLogger(format);
+  const level = logLevel(v);
+  const log = createLogger(format, level);
   // no --workers: the trials run on this process's threads; --workers N: on N local processes
   const n = v.workers === undefined ? 0 : wholeNumber('--workers', v.workers as string, 1, 1);
   const cpus =

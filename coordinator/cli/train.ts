@@ -10,7 +10,7 @@ import { loadDataset } from '../run/datasets.js';
 import { IN_PROCESS, StopSignal, runTraining } from '../run/run-loop.js';
 import { writeAtomic } from '../store/outputs.js';
 import { recordRun } from '../run/record.js';
-import { COMMON, logFormat, parse, watchStopSignal, wholeNumber } from './common.js';
+import { COMMON, logFormat, logLevel, parse, watchStopSignal, wholeNumber } from './common.js';
 import { createLogger } from './log.js';
 import { threadsFromText } from '../../shared/node/cpus.js';
 import { checkReadableFile } from './paths.js';
@@ -59,6 +59,7 @@ export async function train(args: string[]): Promise<number> {
     return 0;
   }
   const format = logFormat(v);
+  const level = logLevel(v);
   const exclusive = (['in-process', 'workers', 'threads'] as const).filter((f) => v[f] !== undefined);
   if (exclusive.length > 1)
     throw new UserError(
@@ -74,7 +75,7 @@ export async function train(args: string[]): Promise<number> {
         : threadsFromText('GRADWIRE_THREADS', process.env.GRADWIRE_THREADS || undefined);
   if (v.config !== undefined) checkReadableFile('--config', v.config as string, 'give the path of a run config file');
   const { config, baseDir } = loadRunConfig(v.config as string | undefined);
-  const log = createLogger(format);
+  const log = createLogger(format, level);
   const pretty = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
   const progress = process.stderr.isTTY === true;
   if (v['in-process']) {

@@ -293,8 +293,9 @@ async function train(o: RunOptions, source: GradientSource): Promise<RunSummary 
       epRows += r.rows;
       lr = r.lr;
       stepRows.push({ ...r, ms: Math.round(ms * 1000) / 1000 });
-      if (o.stepEvents)
-        log.info({
+      // one line per step is detail (debug): at info a JSON log holds the epochs and events
+      if (o.stepEvents && log.isLevelEnabled('debug'))
+        log.debug({
           run: o.runId,
           event: 'step',
           step: r.step,

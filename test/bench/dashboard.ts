@@ -154,7 +154,22 @@ async function runOnce(
   const t0 = performance.now();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CLI, 'train', '--workers', '2', '--config', config, '--out', out, '--log-format', 'json'],
+    [
+      '--import',
+      'tsx',
+      CLI,
+      'train',
+      '--workers',
+      '2',
+      '--config',
+      config,
+      '--out',
+      out,
+      '--log-format',
+      'json',
+      '--log-level',
+      'debug',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
   );
   let stdout = '';

@@ -169,6 +169,8 @@ async function runOnce(dir: string, s: Setting, workers: number, tag: string): P
     out,
     '--log-format',
     'json',
+    '--log-level',
+    'debug',
   ]);
   const wallSeconds = (performance.now() - t0) / 1000;
   if (r.code !== 0)

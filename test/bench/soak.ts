@@ -122,6 +122,8 @@ export async function runSoakBench(): Promise<SoakResult> {
       join(dir, 'g.db'),
       '--log-format',
       'json',
+      '--log-level',
+      'debug',
     ],
     {
       cwd: ROOT,

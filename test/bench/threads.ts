@@ -110,7 +110,7 @@ async function runOnce(dir: string, s: Setting, mode: Mode, tag: string): Promis
   const config = join(dir, `config-${s.batchSize}-${s.microbatch}.json`);
   writeFileSync(config, JSON.stringify({ batchSize: s.batchSize, microbatch: s.microbatch, epochs: s.epochs }));
   const out = join(dir, tag);
-  const common = ['--config', config, '--out', out, '--log-format', 'json'];
+  const common = ['--config', config, '--out', out, '--log-format', 'json', '--log-level', 'debug'];
   let coord: Proc;
   let worker: Proc | null = null;
   let workerThreads = 0;

@@ -130,6 +130,8 @@ async function referenceRun(out: string, config?: string): Promise<Summary> {
       out,
       '--log-format',
       'json',
+      '--log-level',
+      'debug',
       ...(config ? ['--config', config] : []),
     ],
     { cwd: ROOT, env: { ...env, FORCE_COLOR: '0' }, timeoutMs: 600_000 },
@@ -378,7 +380,9 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
   it('docker run IMAGE trains the default run with no config (CMD train), is healthy meanwhile, and docker stop checkpoints it and exits 143 (stopped, not done)', async () => {
     // an anonymous volume at /data, no network: `train` computes on the container's CPUs in
     // threads of its own process (no sockets) and serves its dashboard on loopback
-    const id = (await engine!.docker(['run', '--detach', '--network', 'none', IMAGE])).stdout.trim();
+    const id = (
+      await engine!.docker(['run', '--detach', '--network', 'none', '--env', 'GRADWIRE_LOG_LEVEL=debug', IMAGE])
+    ).stdout.trim();
     try {
       const deadline = Date.now() + 90_000;
       let events: LogEvent[] = [];
@@ -650,6 +654,8 @@ describe.skipIf(skipReason !== null)('the container image (deploy/Dockerfile) an
         '/data/runs/soak',
         '--log-format',
         'json',
+        '--log-level',
+        'debug',
       ]);
       for (const w of names.workers) {
         await engine!.docker([

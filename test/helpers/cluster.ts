@@ -129,7 +129,7 @@ function start(name: string, args: string[], env: Record<string, string> = {}): 
 }
 
 export function startCoordinator(args: string[], env: Record<string, string> = {}): Proc {
-  return start('coordinator', [CLI, 'coordinator', '--log-format', 'json', ...args], env);
+  return start('coordinator', [CLI, 'coordinator', '--log-format', 'json', '--log-level', 'debug', ...args], env);
 }
 
 export function startWorker(

@@ -260,6 +260,8 @@ describe('gradwire train --in-process stops on SIGTERM', () => {
         out,
         '--log-format',
         'json',
+        '--log-level',
+        'debug',
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -83,6 +83,8 @@ describe('memory over 5,000 steps', () => {
         join(out, 'g.db'),
         '--log-format',
         'json',
+        '--log-level',
+        'debug',
       ],
       { env: memoryProbeEnv(file, 200), timeoutMs: 300_000 },
     );

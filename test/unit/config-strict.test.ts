@@ -156,6 +156,44 @@ describe('a norm key the norm does not read', () => {
   });
 });
 
+describe('a dropout mode without dropout', () => {
+  it('scale_at_test with dropout 0 (or none given) is an error: there is no dropout layer to scale', () => {
+    const line =
+      'model.dropoutMode: "scale_at_test" is not used with model.dropout 0 (there is no dropout layer); set model.dropout to a rate > 0, or remove it';
+    expect(problems({ model: { dropoutMode: 'scale_at_test' } })).toEqual([line]);
+    expect(problems({ model: { dropout: 0, dropoutMode: 'scale_at_test' } })).toEqual([line]);
+  });
+
+  it('with a rate, or with a layer list (the default mode of its dropout layers), it is used', () => {
+    expect(parseRunConfig({ model: { dropout: 0.5, dropoutMode: 'scale_at_test' } }).model.dropoutMode).toBe(
+      'scale_at_test',
+    );
+    const layers = [
+      { type: 'dense', units: 4 },
+      { type: 'dropout', rate: 0.5 },
+    ];
+    expect(parseRunConfig({ model: { dropoutMode: 'scale_at_test', layers } }).model.layers![1]).toEqual({
+      type: 'dropout',
+      rate: 0.5,
+      mode: 'scale_at_test',
+    });
+  });
+
+  it('inverted, the default, is what a model without dropout does anyway: accepted (a resolved config has it)', () => {
+    const c = parseRunConfig({});
+    expect(c.model.dropoutMode).toBe('inverted');
+    expect(parseRunConfig(structuredClone(c))).toEqual(c);
+  });
+
+  it('a sweep trial that sets dropout to 0 drops the mode, even when the mode is a parameter too', () => {
+    const base = parseRunConfig({ model: { dropout: 0.5, dropoutMode: 'scale_at_test' } });
+    const trial = structuredClone(base);
+    trial.model.dropout = 0;
+    const c = parseRunConfig(trial, { unusedKeys: 'drop', keep: ['model.dropout', 'model.dropoutMode'] });
+    expect(c.model).toEqual(parseRunConfig({}).model);
+  });
+});
+
 describe('the resolved config records what runs', () => {
   const COMMON = ['name', 'lr', 'weightDecay', 'decay', 'clipNorm', 'schedule'];
   it.each(Object.entries(READS))('%s: exactly the keys it reads, besides the common ones', (name, reads) => {
