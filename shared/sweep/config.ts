@@ -342,6 +342,7 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
     concurrency: c.concurrency ?? null,
     workersPerTrial: c.workersPerTrial ?? 1,
     seed: c.seed ?? base.seed,
+    seeds: 1,
     parameters,
     earlyStopping: es ? { type: 'asha', minEpochs: es.minEpochs ?? 1, reductionFactor: es.reductionFactor ?? 3 } : null,
     tpe: {

@@ -1,5 +1,6 @@
 // Hyperparameter sweeps: the resolved sweep config and the records samplers and reports read.
 import type { RunConfig } from '../config-types.js';
+import type { Spread } from './stats.js';
 
 export type ParamSpec =
   | { distribution: 'uniform'; min: number; max: number }
@@ -22,6 +23,8 @@ export interface SweepConfig {
   workersPerTrial: number;
   /** seeds the sampler (default: base.seed) */
   seed: number;
+  /** K: every configuration is trained with K seeds (seed runs); its metric is their mean */
+  seeds: number;
   /** dotted run-config path → its search space, in the order written */
   parameters: Record<string, ParamSpec>;
   earlyStopping: { type: 'asha'; minEpochs: number; reductionFactor: number } | null;
@@ -46,6 +49,29 @@ export interface TrialRecord {
   valAccuracy: number | null;
   /** epochs trained (ASHA may stop a trial early) */
   epochs: number;
-  /** per-epoch validation accuracy and training loss */
+  /** per-epoch validation accuracy and training loss (with seeds: the mean over the seed runs
+   *  that reached the epoch) */
   curve: Array<{ epoch: number; valAccuracy: number; valLoss: number; trainLoss: number }>;
+  // Seeds (issue 16): absent in records made before seeds existed and in hand-made ones; a
+  // reader takes absent as one seed run whose value is `value`.
+  /** the configuration's K seed runs, by seed index (K = SweepConfig.seeds; one when 1) */
+  seeds?: SeedRecord[];
+  /** `value` over the seeds (mean, sd, 95% interval); null until a seed has a value */
+  spread?: Spread | null;
+  /** `valAccuracy` over the seeds; null until a seed has one */
+  valAccuracySpread?: Spread | null;
+}
+
+/** One seed run of a trial: the trial's configuration with run seed `seed`. */
+export interface SeedRecord {
+  /** 0..K-1 */
+  seedIndex: number;
+  /** the run config's seed (initialization, epoch order and dropout streams; the data split is
+   *  the base's for every seed) */
+  seed: number;
+  runId: string | null;
+  status: TrialStatus;
+  value: number | null;
+  valAccuracy: number | null;
+  epochs: number;
 }

@@ -38,6 +38,7 @@ function sweepConfig(parameters: SweepConfig['parameters']): SweepConfig {
     concurrency: null,
     workersPerTrial: 1,
     seed: 0,
+    seeds: 1,
     parameters,
     earlyStopping: { type: 'asha', minEpochs: 3, reductionFactor: 3 },
     tpe: { startupTrials: 10, gamma: 0.25, candidates: 24 },
