@@ -926,7 +926,10 @@ suite(
 
       it('a SIGTERM (drain, eviction) ends the containers with 143, not 0: the Job starts a new pod, whose coordinator resumes from the checkpoint', async () => {
         const coord = setUp(r.run, 'Job', 'gradwire-coordinator', LONG);
-        const c = runLocal('coordinator', coord.c, coord.lc, { GRADWIRE_MIN_WORKERS: '1' });
+        const c = runLocal('coordinator', coord.c, coord.lc, {
+          GRADWIRE_MIN_WORKERS: '1',
+          GRADWIRE_LOG_LEVEL: 'debug',
+        });
         const port = (await c.waitForEvent('listening')).port as number;
         const w = setUp(r.run, 'Job', 'gradwire-worker');
         const worker = runLocal('worker', w.c, w.lc, { GRADWIRE_CONNECT: `ws://127.0.0.1:${port}` });
@@ -942,7 +945,10 @@ suite(
         expect(existsSync(join(out, 'summary.json'))).toBe(false);
 
         // the new pod: the same volume (the folder) and config; it resumes where the first stopped
-        const again = runLocal('coordinator-2', coord.c, coord.lc, { GRADWIRE_MIN_WORKERS: '1' });
+        const again = runLocal('coordinator-2', coord.c, coord.lc, {
+          GRADWIRE_MIN_WORKERS: '1',
+          GRADWIRE_LOG_LEVEL: 'debug',
+        });
         const port2 = (await again.waitForEvent('listening')).port as number;
         expect((await again.waitForEvent('resume')).step).toBe(stopped);
         const w2 = setUp(r.run, 'Job', 'gradwire-worker');

@@ -289,9 +289,12 @@ describe('/metrics during a real run with two workers', () => {
 
 describe('/metrics when a worker is lost mid-step', () => {
   it('counts the failure and the reassignment, as /healthz and the log say', async () => {
-    // long enough (≈ 18,000 steps of < 1 ms) that the run is still going whenever the kill lands
-    // on a busy machine; the test ends it (afterEach) once it has seen what it asserts
-    const dir = withFiles({ 'run.yaml': RUN(300) });
+    // long enough (≈ 18,000 steps of ~1 ms) that the run is still going whenever the kill lands
+    // on a busy machine; the test ends it (afterEach) once it has seen what it asserts. Batches
+    // of 12 microbatches: shares follow measured speeds, and with only 4 a worker slowed by a
+    // busy machine may get none (then its loss moves nothing); with 12 each gets at least one
+    // unless it is measured 11 times slower than the others together
+    const dir = withFiles({ 'run.yaml': RUN(900).replace('batchSize: 16', 'batchSize: 48') });
     const c = startCoordinator([
       '--config',
       join(dir, 'run.yaml'),
@@ -327,7 +330,7 @@ describe('/metrics when a worker is lost mid-step', () => {
     expect(value(after, 'gradwire_reassigned_microbatches_total')).toBe(moved);
     expect(value(after, 'gradwire_worker_disconnects_total')).toBe(1);
     expect(value(after, 'gradwire_workers_connected')).toBe(2);
-    // and training goes on, on the two left (a step may hand all of its 4 microbatches to one
+    // and training goes on, on the two left (a step may hand all of its microbatches to one
     // of them when their measured speeds differ a lot, so a step has 1 or 2 participants)
     const later = await c.waitForStep(value(after, 'gradwire_steps_total', { kind: 'run' }) + 20);
     expect(later.workers).toBeGreaterThanOrEqual(1);
