@@ -274,6 +274,18 @@ function fitMixture(space: Space, group: number[][]): Mixture {
   return { weights, logWeights: weights.map(Math.log), dims };
 }
 
+/** the probability of each of K values under the Parzen estimator of a group whose members
+ *  (oldest first) took the value indices `observed`: Σ over components of weight × kernel */
+export function categoricalProbabilities(observed: number[], K: number): number[] {
+  const values = Array.from({ length: K }, (_, k) => k);
+  const mix = fitMixture(
+    { v: { distribution: 'values', values } },
+    observed.map((k) => [k]),
+  );
+  const dim = mix.dims[0] as Extract<Dim, { kind: 'values' }>;
+  return values.map((k) => mix.weights.reduce((acc, w, j) => acc + w * dim.probs[j]![k]!, 0));
+}
+
 /** log of component j's density (numeric: continuous density; int: mass of [x − ½, x + ½]) */
 function kernelLogPdf(dim: Dim, j: number, x: number): number {
   if (dim.kind === 'values') return Math.log(dim.probs[j]![x]!);
