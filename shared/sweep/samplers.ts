@@ -35,8 +35,8 @@
 //       over the parameters (multivariate: the log of the mixture of products); the best
 //       score not already in the history wins (the first on ties; if every candidate is in
 //       the history, the retries below apply).
-//    A member whose params do not fit the space (a value not listed, a number out of range)
-//    is left out of the model.
+//    A trial whose params do not fit the space (a value not listed, a number out of range)
+//    is left out of the model before the split.
 //  - narrow: rounds of perRound = ⌈trials / rounds⌉ trials; round r = ⌊index / perRound⌋.
 //    Round 0 samples the configured ranges. Round r > 0 waits ('wait') until every trial of the
 //    earlier rounds is finished, stopped or failed (a failed trial ends too and would otherwise
@@ -403,16 +403,13 @@ function tpeDraw(cfg: SweepConfig, obs: Obs[], liars: Liar[], seen: Set<string>,
     }
     return row;
   };
-  const sorted = ranked(cfg, obs);
+  const fits = (t: Liar): boolean => internal(t.params) !== null;
+  const sorted = ranked(cfg, obs.filter(fits));
   const nGood = tpeGoodCount(sorted.length, cfg.tpe.gamma);
-  const byIndex = (a: { index: number }, b: { index: number }): number => a.index - b.index;
   const rows = (group: Liar[]): number[][] =>
-    [...group]
-      .sort(byIndex)
-      .map((t) => internal(t.params))
-      .filter((r): r is number[] => r !== null);
+    [...group].sort((a, b) => a.index - b.index).map((t) => internal(t.params)!);
   const good = rows(sorted.slice(0, nGood));
-  const bad = rows([...sorted.slice(nGood), ...(cfg.tpe.constantLiar ? liars : [])]);
+  const bad = rows([...sorted.slice(nGood), ...(cfg.tpe.constantLiar ? liars.filter(fits) : [])]);
   const l = fitMixture(space, good);
   const g = fitMixture(space, bad);
   const mv = cfg.tpe.multivariate;

@@ -428,6 +428,14 @@ describe('tpe: determinism', () => {
     }
   });
 
+  it('a trial whose params do not fit the space is left out of the model', () => {
+    const h = runSequential(cfg, objective, 25);
+    const alien = record(3, { ...h[3]!.params, 'model.activation': 'swish' }, 10); // would be the best
+    const withAlien = [...h.slice(0, 3), alien, ...h.slice(4)];
+    const without = [...h.slice(0, 3), ...h.slice(4)];
+    expect(suggest(cfg, 25, withAlien)).toEqual(suggest(cfg, 25, without));
+  });
+
   it('resumed = uninterrupted: 4 in flight, every suggestion recomputed from the stored history (running → queued)', () => {
     const rng = new Rng(11, 'test-finish');
     const history: TrialRecord[] = [];
