@@ -243,6 +243,13 @@ function numericDim(xs: number[], low: number, high: number, discrete: boolean):
   return { kind: 'numeric', discrete, mus, sigmas, low, high, logZ };
 }
 
+/** the components' centres and bandwidths over [low, high] for members at `xs` (the prior's
+ *  last), as `numericDim` makes them */
+export function numericParzen(xs: number[], low: number, high: number): { mus: number[]; sigmas: number[] } {
+  const d = numericDim(xs, low, high, false) as Extract<Dim, { kind: 'numeric' }>;
+  return { mus: d.mus, sigmas: d.sigmas };
+}
+
 /** a parameter value → the estimator's internal value (value index; log for log_uniform);
  *  null when the value does not fit the parameter's space */
 function toInternal(spec: ParamSpec, v: unknown): number | null {

@@ -14,6 +14,7 @@ import {
   categoricalProbabilities,
   logGaussMass,
   narrowedSpace,
+  numericParzen,
   suggest,
   tpeGoodCount,
   tpeWeights,
@@ -311,6 +312,25 @@ describe('tpe: the categorical Parzen estimator, against hand-computed probabili
     const p = categoricalProbabilities([0, ...new Array<number>(25).fill(1)], 2);
     expect(p[0]).toBeCloseTo(1055 / 19633, 12);
     expect(p[1]).toBeCloseTo(18578 / 19633, 12);
+  });
+});
+
+describe('tpe: the numeric Parzen estimator, against hand-worked bandwidths', () => {
+  it('σ = the larger gap to the sorted neighbours (not the outer end beside the extremes), clipped to [width / min(100, m + 2), width]; the prior at the middle with σ = width', () => {
+    // [0, 1] with members 0.6, 0.2, 0.5: sorted 0.2, 0.5, 0.6 between the ends 0 and 1.
+    // 0.2 (smallest, m ≥ 2): its gap to 0.5 = 0.3; 0.5: max(0.3, 0.1) = 0.3; 0.6 (largest): its
+    // gap to 0.5 = 0.1, raised to the floor 1 / min(100, 3 + 2) = 0.2
+    const p = numericParzen([0.6, 0.2, 0.5], 0, 1);
+    expect(p.mus).toEqual([0.6, 0.2, 0.5, 0.5]);
+    [0.2, 0.3, 0.3, 1].forEach((x, i) => expect(p.sigmas[i]).toBeCloseTo(x, 12));
+    // one member: both ends count; 0.9 in [0, 1] → max(0.9, 0.1) = 0.9
+    const one = numericParzen([0.9], 0, 1);
+    expect(one.mus).toEqual([0.9, 0.5]);
+    [0.9, 1].forEach((x, i) => expect(one.sigmas[i]).toBeCloseTo(x, 12));
+    // log space of [1e-4, 1e-1] (width 3 ln 10): members at the two ends → σ = the gap, = width
+    const w = 3 * Math.log(10);
+    const ends = numericParzen([Math.log(1e-4), Math.log(1e-1)], Math.log(1e-4), Math.log(1e-1));
+    [w, w, w].forEach((x, i) => expect(ends.sigmas[i]).toBeCloseTo(x, 12));
   });
 });
 
