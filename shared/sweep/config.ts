@@ -53,6 +53,8 @@ const sweepSchema = strict({
     startupTrials: whole(0),
     gamma: num('must be in (0, 1)', (v) => v > 0 && v < 1),
     candidates: whole(1),
+    multivariate: z.boolean({ error: 'must be true or false' }).optional(),
+    constantLiar: z.boolean({ error: 'must be true or false' }).optional(),
   }).optional(),
   narrow: strict({
     rounds: whole(1),
@@ -347,8 +349,10 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
     earlyStopping: es ? { type: 'asha', minEpochs: es.minEpochs ?? 1, reductionFactor: es.reductionFactor ?? 3 } : null,
     tpe: {
       startupTrials: c.tpe?.startupTrials ?? 10,
-      gamma: c.tpe?.gamma ?? 0.25,
+      gamma: c.tpe?.gamma ?? null,
       candidates: c.tpe?.candidates ?? 24,
+      multivariate: c.tpe?.multivariate ?? false,
+      constantLiar: c.tpe?.constantLiar ?? true,
     },
     narrow: { rounds: c.narrow?.rounds ?? 3, keep: c.narrow?.keep ?? 0.25 },
   };

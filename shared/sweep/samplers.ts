@@ -9,14 +9,34 @@
 //    uniform in [min, max), log_uniform = exp(uniform(log min, log max)), int uniform in
 //    [min, max], values a uniform choice.
 //  - tpe: random for index < tpe.startupTrials (or while fewer than 2 observations exist);
-//    then a tree-structured Parzen estimator (Bergstra et al. 2011, Optuna's flavour),
-//    independent per parameter: the observations are split at the gamma quantile of the metric
-//    (the best ⌈gamma·n⌉ are "good", the rest "bad"); numeric parameters get a mixture of
-//    truncated Gaussians (one per observation plus a prior one at the middle of the range with
-//    the range's width; each σ the larger gap to its sorted neighbours, clipped to
-//    [width/min(100, 1+m), width]) in log space for log_uniform and over [min-0.5, max+0.5]
-//    for int; values get smoothed frequencies (count + 1/K) / (n + 1). `tpe.candidates` draws
-//    from l (the good model) with Rng(seed, 'tpe', index); the one maximizing l(x)/g(x) wins.
+//    then a tree-structured Parzen estimator (Bergstra et al. 2011) as Optuna's TPESampler:
+//     · split: the n observations ranked by the metric (ties: lower index first); the best
+//       γ(n) are "good", the rest "bad". γ(n) = min(⌈0.1·n⌉, 25), or ⌈tpe.gamma·n⌉ when the
+//       fraction tpe.gamma is set.
+//     · constant liar (tpe.constantLiar, default on): trials in the history that are 'running'
+//       or 'queued' enter as bad observations, as if at the worst value observed (ranked after
+//       every observation; they do not count in n), so that concurrent suggestions spread.
+//     · each group (oldest index first) gets weights: 1 each when it has fewer than 25
+//       members; else the oldest m − 25 on a linear ramp from 1/m to 1 and the newest 25 at 1
+//       (`tpeWeights`). Its Parzen estimator l (good) or g (bad) is a mixture of one component
+//       per member with those weights plus a prior component of weight PRIOR_WEIGHT = 1, all
+//       normalized to sum 1; an empty group is the prior alone.
+//     · a component over a `values` parameter (K values): a member's puts (1/(m+1)) on every
+//       value and 1 more on its own, normalized by 1 + K/(m+1); the prior's is uniform.
+//     · a component over a numeric parameter, in its estimator space (log for log_uniform;
+//       [min − ½, max + ½] for int): a Gaussian truncated to the space at the member's value,
+//       σ = the larger gap to its sorted neighbours (the space's ends count as neighbours,
+//       except on the outer side of the smallest and largest value when m ≥ 2), clipped to
+//       [width / min(100, m + 2), width]; the prior's sits at the middle with σ = width. An int
+//       value's density is the mass of [x − ½, x + ½], drawn values are rounded.
+//     · tpe.candidates configurations are drawn from l with Rng(seed, 'tpe', index), every
+//       parameter per candidate (per parameter its own component draw; tpe.multivariate: one
+//       component for the whole configuration). Each is scored by log l(x) − log g(x), summed
+//       over the parameters (multivariate: the log of the mixture of products); the best
+//       score not already in the history wins (the first on ties; if every candidate is in
+//       the history, the retries below apply).
+//    A trial whose params do not fit the space (a value not listed, a number out of range)
+//    is left out of the model before the split.
 //  - narrow: rounds of perRound = ⌈trials / rounds⌉ trials; round r = ⌊index / perRound⌋.
 //    Round 0 samples the configured ranges. Round r > 0 waits ('wait') until every trial of the
 //    earlier rounds is finished, stopped or failed (a failed trial ends too and would otherwise
@@ -130,13 +150,6 @@ function unique(
 
 // ---- TPE ----
 
-interface Parzen {
-  mus: number[];
-  sigmas: number[];
-  low: number;
-  high: number;
-}
-
 /** numeric parameter ↔ the space its estimator works in */
 function bounds(s: Exclude<ParamSpec, { distribution: 'values' }>): [number, number] {
   if (s.distribution === 'log_uniform') return [Math.log(s.min), Math.log(s.max)];
@@ -150,109 +163,276 @@ function fromX(s: Exclude<ParamSpec, { distribution: 'values' }>, x: number): nu
   return clamp(x, s.min, s.max);
 }
 
-function fitParzen(xs: number[], low: number, high: number): Parzen {
-  const width = high - low;
-  const comps = [...xs.map((mu) => ({ mu, prior: false })), { mu: (low + high) / 2, prior: true }].sort(
-    (a, b) => a.mu - b.mu,
-  );
-  const e = [low, ...comps.map((c) => c.mu), high];
-  const minSigma = width / Math.min(100, 1 + comps.length);
-  const sigmas = comps.map((c, i) =>
-    c.prior ? width : clamp(Math.max(e[i + 1]! - e[i]!, e[i + 2]! - e[i + 1]!), minSigma, width),
-  );
-  return { mus: comps.map((c) => c.mu), sigmas, low, high };
+/** the weight of the prior component of every Parzen estimator (Optuna's prior_weight) */
+export const PRIOR_WEIGHT = 1;
+/** the newest observations of a group that keep weight 1 (Optuna's default_weights) */
+const FLAT_NEWEST = 25;
+
+/** how many of n observations are "good": ⌈gamma·n⌉ with an explicit fraction, else Optuna's
+ *  default min(⌈0.1·n⌉, 25) */
+export function tpeGoodCount(n: number, gamma: number | null): number {
+  const k = gamma === null ? Math.min(Math.ceil(0.1 * n), 25) : Math.ceil(gamma * n);
+  return Math.min(n, k);
 }
 
-/** erf, Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7) */
-function erf(x: number): number {
-  const s = Math.sign(x);
-  const a = Math.abs(x);
-  const t = 1 / (1 + 0.3275911 * a);
-  const y =
-    1 -
-    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
-  return s * y;
+/** the weights of n observations ordered oldest first: all 1 below 25; else the oldest n − 25
+ *  on a linear ramp from 1/n to 1 (endpoints included; one ramp weight is 1/n) and the newest
+ *  25 at 1 */
+export function tpeWeights(n: number): number[] {
+  if (n < FLAT_NEWEST) return new Array<number>(n).fill(1);
+  const r = n - FLAT_NEWEST;
+  const ramp = Array.from({ length: r }, (_, i) => (r === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (r - 1)));
+  return [...ramp, ...new Array<number>(FLAT_NEWEST).fill(1)];
 }
-const Phi = (z: number): number => 0.5 * (1 + erf(z / Math.SQRT2));
 
-function logPdf(p: Parzen, x: number): number {
-  const logs = p.mus.map((mu, i) => {
-    const s = p.sigmas[i]!;
-    const z = (x - mu) / s;
-    const mass = Math.max(Phi((p.high - mu) / s) - Phi((p.low - mu) / s), 1e-300);
-    return -Math.log(s) - 0.5 * Math.log(2 * Math.PI) - 0.5 * z * z - Math.log(mass);
+/** one parameter of a Parzen estimator: per component (the observations in order, then the
+ *  prior) a distribution over the parameter's internal value */
+type Dim =
+  | { kind: 'values'; probs: number[][] }
+  | {
+      kind: 'numeric';
+      discrete: boolean;
+      mus: number[];
+      sigmas: number[];
+      low: number;
+      high: number;
+      /** log of each component's Gaussian mass inside [low, high] */
+      logZ: number[];
+    };
+
+/** a Parzen estimator: a weighted mixture of components, each a product over the parameters */
+interface Mixture {
+  weights: number[];
+  logWeights: number[];
+  dims: Dim[];
+}
+
+/** Categorical kernels: observation i puts PRIOR_WEIGHT/(m+1) on every value and 1 more on its
+ *  own, normalized; the prior component is uniform. `observed` are value indices (0..K-1). */
+function categoricalDim(observed: number[], K: number): Dim {
+  const share = PRIOR_WEIGHT / (observed.length + 1);
+  const rows = observed.map((k) => {
+    const row = new Array<number>(K).fill(share / (1 + K * share));
+    row[k] = (share + 1) / (1 + K * share);
+    return row;
   });
-  const m = Math.max(...logs);
-  return m + Math.log(logs.reduce((acc, l) => acc + Math.exp(l - m), 0)) - Math.log(logs.length);
+  return { kind: 'values', probs: [...rows, new Array<number>(K).fill(1 / K)] };
 }
 
-function sampleParzen(p: Parzen, rng: Rng): number {
-  const i = rng.int(p.mus.length);
-  for (let t = 0; t < 100; t++) {
-    const x = p.mus[i]! + p.sigmas[i]! * rng.normal();
-    if (x >= p.low && x <= p.high) return x;
+/** Numeric kernels in the estimator's space (log for log_uniform; [min − ½, max + ½] for int):
+ *  a truncated Gaussian at each observation whose σ is the larger gap to its sorted neighbours
+ *  (the range's ends count as neighbours, except beside the smallest and the largest observation
+ *  when there are two or more), clipped to [width / min(100, m + 2), width]; the prior
+ *  component sits at the middle with σ = width. */
+function numericDim(xs: number[], low: number, high: number, discrete: boolean): Dim {
+  const width = high - low;
+  const m = xs.length;
+  const order = xs.map((_, i) => i).sort((a, b) => xs[a]! - xs[b]! || a - b);
+  const s = [low, ...order.map((i) => xs[i]!), high];
+  const minSigma = width / Math.min(100, m + 2);
+  const sigmas = new Array<number>(m);
+  order.forEach((i, r) => {
+    let sigma = Math.max(s[r + 1]! - s[r]!, s[r + 2]! - s[r + 1]!);
+    if (m >= 2 && r === 0) sigma = s[2]! - s[1]!;
+    if (m >= 2 && r === m - 1) sigma = s[m]! - s[m - 1]!;
+    sigmas[i] = clamp(sigma, minSigma, width);
+  });
+  const mus = [...xs, (low + high) / 2];
+  sigmas.push(width);
+  const logZ = mus.map((mu, j) => logGaussMass((low - mu) / sigmas[j]!, (high - mu) / sigmas[j]!));
+  return { kind: 'numeric', discrete, mus, sigmas, low, high, logZ };
+}
+
+/** the components' centres and bandwidths over [low, high] for members at `xs` (the prior's
+ *  last), as `numericDim` makes them */
+export function numericParzen(xs: number[], low: number, high: number): { mus: number[]; sigmas: number[] } {
+  const d = numericDim(xs, low, high, false) as Extract<Dim, { kind: 'numeric' }>;
+  return { mus: d.mus, sigmas: d.sigmas };
+}
+
+/** a parameter value → the estimator's internal value (value index; log for log_uniform);
+ *  null when the value does not fit the parameter's space */
+function toInternal(spec: ParamSpec, v: unknown): number | null {
+  if (spec.distribution === 'values') {
+    const k = spec.values.findIndex((x) => canonicalJson(x) === canonicalJson(v));
+    return k >= 0 ? k : null;
   }
-  return clamp(p.mus[i]!, p.low, p.high);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < spec.min || v > spec.max) return null;
+  if (spec.distribution === 'int' && !Number.isInteger(v)) return null;
+  return toX(spec, v);
 }
 
-function tpeDraw(cfg: SweepConfig, obs: Obs[], rng: Rng): Params {
-  const sorted = ranked(cfg, obs);
-  const nGood = Math.max(1, Math.ceil(cfg.tpe.gamma * sorted.length));
-  const good = sorted.slice(0, nGood);
-  const bad = sorted.slice(nGood);
-  const out: Params = {};
-  for (const [path, spec] of Object.entries(cfg.parameters)) {
-    if (spec.distribution === 'values') {
-      const keys = spec.values.map(canonicalJson);
-      const K = keys.length;
-      const freq = (group: Obs[]): number[] => {
-        const c = new Array<number>(K).fill(1 / K);
-        for (const o of group) {
-          const k = keys.indexOf(canonicalJson(o.params[path]));
-          if (k >= 0) c[k]! += 1;
-        }
-        const total = c.reduce((a, b) => a + b, 0);
-        return c.map((v) => v / total);
-      };
-      const l = freq(good);
-      const g = freq(bad);
-      let best = -1;
-      let bestScore = -Infinity;
-      for (let c = 0; c < cfg.tpe.candidates; c++) {
-        let u = rng.uniform();
-        let k = 0;
-        while (k < K - 1 && u >= l[k]!) u -= l[k++]!;
-        const score = Math.log(l[k]!) - Math.log(g[k]!);
-        if (score > bestScore) {
-          bestScore = score;
-          best = k;
-        }
-      }
-      out[path] = structuredClone(spec.values[best]);
-    } else {
-      const [low, high] = bounds(spec);
-      const xsOf = (group: Obs[]): number[] =>
-        group
-          .map((o) => o.params[path])
-          .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= spec.min && v <= spec.max)
-          .map((v) => toX(spec, v));
-      const l = fitParzen(xsOf(good), low, high);
-      const g = fitParzen(xsOf(bad), low, high);
-      let best = NaN;
-      let bestScore = -Infinity;
-      for (let c = 0; c < cfg.tpe.candidates; c++) {
-        const v = fromX(spec, sampleParzen(l, rng));
-        const x = toX(spec, v);
-        const score = logPdf(l, x) - logPdf(g, x);
-        if (score > bestScore || Number.isNaN(best)) {
-          bestScore = score;
-          best = v;
-        }
-      }
-      out[path] = best;
+function fromInternal(spec: ParamSpec, x: number): unknown {
+  if (spec.distribution === 'values') return structuredClone(spec.values[x]);
+  return fromX(spec, x);
+}
+
+/** the Parzen estimator of a group of trials (oldest first), each given as internal values */
+function fitMixture(space: Space, group: number[][]): Mixture {
+  const w = group.length === 0 ? [1] : [...tpeWeights(group.length), PRIOR_WEIGHT];
+  const total = w.reduce((a, b) => a + b, 0);
+  const weights = w.map((x) => x / total);
+  const dims = Object.values(space).map((spec, d): Dim => {
+    const xs = group.map((row) => row[d]!);
+    if (spec.distribution === 'values') return categoricalDim(xs, spec.values.length);
+    const [low, high] = bounds(spec);
+    return numericDim(xs, low, high, spec.distribution === 'int');
+  });
+  return { weights, logWeights: weights.map(Math.log), dims };
+}
+
+/** the probability of each of K values under the Parzen estimator of a group whose members
+ *  (oldest first) took the value indices `observed`: Σ over components of weight × kernel */
+export function categoricalProbabilities(observed: number[], K: number): number[] {
+  const values = Array.from({ length: K }, (_, k) => k);
+  const mix = fitMixture(
+    { v: { distribution: 'values', values } },
+    observed.map((k) => [k]),
+  );
+  const dim = mix.dims[0] as Extract<Dim, { kind: 'values' }>;
+  return values.map((k) => mix.weights.reduce((acc, w, j) => acc + w * dim.probs[j]![k]!, 0));
+}
+
+/** log of component j's density (numeric: continuous density; int: mass of [x − ½, x + ½]) */
+function kernelLogPdf(dim: Dim, j: number, x: number): number {
+  if (dim.kind === 'values') return Math.log(dim.probs[j]![x]!);
+  const mu = dim.mus[j]!;
+  const s = dim.sigmas[j]!;
+  if (dim.discrete) return logGaussMass((x - 0.5 - mu) / s, (x + 0.5 - mu) / s) - dim.logZ[j]!;
+  const z = (x - mu) / s;
+  return -Math.log(s) - 0.5 * Math.log(2 * Math.PI) - 0.5 * z * z - dim.logZ[j]!;
+}
+
+function kernelDraw(dim: Dim, j: number, rng: Rng): number {
+  if (dim.kind === 'values') return pick(dim.probs[j]!, rng);
+  const mu = dim.mus[j]!;
+  const s = dim.sigmas[j]!;
+  let x = clamp(mu, dim.low, dim.high);
+  for (let t = 0; t < 100; t++) {
+    const y = mu + s * rng.normal();
+    if (y >= dim.low && y <= dim.high) {
+      x = y;
+      break;
     }
   }
-  return out;
+  return dim.discrete ? clamp(Math.round(x), dim.low + 0.5, dim.high - 0.5) : x;
+}
+
+/** an index drawn with the given probabilities (they sum to 1) */
+function pick(p: number[], rng: Rng): number {
+  let u = rng.uniform();
+  let k = 0;
+  while (k < p.length - 1 && u >= p[k]!) u -= p[k++]!;
+  return k;
+}
+
+const logSumExp = (xs: number[]): number => {
+  const m = Math.max(...xs);
+  if (m === -Infinity) return -Infinity;
+  return m + Math.log(xs.reduce((acc, v) => acc + Math.exp(v - m), 0));
+};
+
+/** multivariate: one component for the whole configuration; else one per parameter */
+function mixtureDraw(mix: Mixture, multivariate: boolean, rng: Rng): number[] {
+  let j = multivariate ? pick(mix.weights, rng) : -1;
+  return mix.dims.map((dim) => {
+    if (!multivariate) j = pick(mix.weights, rng);
+    return kernelDraw(dim, j, rng);
+  });
+}
+
+/** log density of a configuration: multivariate, the mixture of products; else the sum over
+ *  the parameters of each parameter's own mixture */
+function mixtureLogPdf(mix: Mixture, multivariate: boolean, x: number[]): number {
+  if (multivariate)
+    return logSumExp(
+      mix.logWeights.map((lw, j) => mix.dims.reduce((acc, dim, d) => acc + kernelLogPdf(dim, j, x[d]!), lw)),
+    );
+  return mix.dims.reduce(
+    (acc, dim, d) => acc + logSumExp(mix.logWeights.map((lw, j) => lw + kernelLogPdf(dim, j, x[d]!))),
+    0,
+  );
+}
+
+/** erfc(x), Numerical Recipes' Chebyshev fit (fractional error < 1.2e-7 everywhere), as a log
+ *  for x ≥ 0 so that far tails do not underflow */
+function logErfc(x: number): number {
+  const t = 1 / (1 + 0.5 * x);
+  const poly =
+    -1.26551223 +
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t *
+                  (-0.18628806 +
+                    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return Math.log(t) - x * x + poly;
+}
+
+/** log Φ(z) for z ≤ 0 */
+const logPhiLower = (z: number): number => Math.log(0.5) + logErfc(-z / Math.SQRT2);
+
+/** log(Φ(b) − Φ(a)) for a < b, accurate in the tails */
+export function logGaussMass(a: number, b: number): number {
+  if (a >= 0) return logGaussMass(-b, -a);
+  if (b <= 0) {
+    const lb = logPhiLower(b);
+    const r = Math.exp(logPhiLower(a) - lb);
+    if (r < 1) return lb + Math.log1p(-r);
+  } else {
+    const m = 1 - Math.exp(logPhiLower(a)) - Math.exp(logPhiLower(-b));
+    if (m > 0) return Math.log(m);
+  }
+  // a and b too close for the difference: the density at the middle times the width
+  const c = (a + b) / 2;
+  return Math.log(b - a) - 0.5 * Math.log(2 * Math.PI) - 0.5 * c * c;
+}
+
+interface Liar {
+  index: number;
+  params: Params;
+}
+
+/** One TPE suggestion (see the header). `seen`: canonical params already in the history. */
+function tpeDraw(cfg: SweepConfig, obs: Obs[], liars: Liar[], seen: Set<string>, rng: Rng): Params {
+  const space = cfg.parameters;
+  const specs = Object.values(space);
+  const paths = Object.keys(space);
+  const internal = (p: Params): number[] | null => {
+    const row: number[] = [];
+    for (let d = 0; d < specs.length; d++) {
+      const x = toInternal(specs[d]!, p[paths[d]!]);
+      if (x === null) return null;
+      row.push(x);
+    }
+    return row;
+  };
+  const fits = (t: Liar): boolean => internal(t.params) !== null;
+  const sorted = ranked(cfg, obs.filter(fits));
+  const nGood = tpeGoodCount(sorted.length, cfg.tpe.gamma);
+  const rows = (group: Liar[]): number[][] =>
+    [...group].sort((a, b) => a.index - b.index).map((t) => internal(t.params)!);
+  const good = rows(sorted.slice(0, nGood));
+  const bad = rows([...sorted.slice(nGood), ...(cfg.tpe.constantLiar ? liars.filter(fits) : [])]);
+  const l = fitMixture(space, good);
+  const g = fitMixture(space, bad);
+  const mv = cfg.tpe.multivariate;
+  let best: Params | null = null;
+  let bestScore = -Infinity;
+  let fallback: Params | null = null;
+  let fallbackScore = -Infinity;
+  for (let c = 0; c < cfg.tpe.candidates; c++) {
+    const x = mixtureDraw(l, mv, rng);
+    const score = mixtureLogPdf(l, mv, x) - mixtureLogPdf(g, mv, x);
+    const p = Object.fromEntries(paths.map((path, d) => [path, fromInternal(specs[d]!, x[d]!)]));
+    const fresh = !seen.has(canonicalJson(p));
+    if (fresh && (best === null || score > bestScore)) [best, bestScore] = [p, score];
+    if (fallback === null || score > fallbackScore) [fallback, fallbackScore] = [p, score];
+  }
+  return best ?? fallback!;
 }
 
 // ---- narrow ----
@@ -323,7 +503,10 @@ export function suggest(cfg: SweepConfig, index: number, history: TrialRecord[])
     case 'tpe': {
       const obs = observations(past);
       if (index < cfg.tpe.startupTrials || obs.length < 2) return random();
-      return unique(cfg, index, past, cfg.parameters, (rng) => tpeDraw(cfg, obs, rng), new Rng(seed, 'tpe', index));
+      const liars = past.filter((t) => t.status === 'running' || t.status === 'queued');
+      const seen = new Set(past.map((t) => canonicalJson(t.params)));
+      const draw = (rng: Rng): Params => tpeDraw(cfg, obs, liars, seen, rng);
+      return unique(cfg, index, past, cfg.parameters, draw, new Rng(seed, 'tpe', index));
     }
     case 'narrow': {
       const round = Math.floor(index / perRound(cfg));

@@ -28,8 +28,18 @@ export interface SweepConfig {
   /** dotted run-config path → its search space, in the order written */
   parameters: Record<string, ParamSpec>;
   earlyStopping: { type: 'asha'; minEpochs: number; reductionFactor: number } | null;
-  /** tpe: random start-up trials, then model-guided */
-  tpe: { startupTrials: number; gamma: number; candidates: number };
+  /** tpe: random start-up trials, then model-guided (samplers.ts specifies the algorithm) */
+  tpe: {
+    startupTrials: number;
+    /** fraction of the observations taken as "good"; null = min(⌈0.1·n⌉, 25) of n */
+    gamma: number | null;
+    /** candidates drawn from the good model per suggestion */
+    candidates: number;
+    /** one joint Parzen estimator over all parameters instead of one per parameter */
+    multivariate: boolean;
+    /** running and queued trials count as bad observations, so concurrent suggestions spread */
+    constantLiar: boolean;
+  };
   /** narrow: rounds of trials/rounds each; each numeric range shrinks around the best `keep`
    *  fraction of the previous rounds' trials */
   narrow: { rounds: number; keep: number };

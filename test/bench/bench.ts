@@ -10,8 +10,8 @@
 // Environment: BENCH_REPS (default 5), BENCH_STEPS (training steps per repetition, default 20),
 // BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3), BENCH_DIST_REPS
 // (repetitions of each distributed run, default 3), BENCH_SWEEP_REPS (repetitions of each sweep
-// throughput run, default 2), BENCH_ONLY=distributed|threads|kernels|sweep|dashboard|soak (run one
-// part).
+// throughput run, default 2), BENCH_SAMPLER_SEEDS (sampler seeds of the samplers part, default
+// 100), BENCH_ONLY=distributed|threads|kernels|sweep|dashboard|soak|samplers (run one part).
 //
 // Then the threads part (test/bench/threads.ts): `gradwire train` on its compute threads against
 // --in-process (and numpy with 1 and 2 BLAS threads), one worker with --threads 2 against
@@ -25,6 +25,11 @@
 //
 // Then the soak part (test/bench/soak.ts): memory of a coordinator, its workers and an
 // in-process run over BENCH_SOAK_STEPS steps (default 10,000), after a forced GC.
+//
+// Then the samplers part (test/bench/samplers.ts): random, tpe and narrow on a synthetic
+// objective modelled on the lecture's exercise, no training (only `suggest` runs), sequential
+// and with 4 trials in flight: the best after 10/20/30/60 trials and the trials tpe and narrow
+// need to reach random's 60-trial best.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -39,6 +44,7 @@ import { Dense } from '../../shared/nn/dense.js';
 import type { Layer, PassContext } from '../../shared/nn/layer.js';
 import { printDashboard, runDashboardBench } from './dashboard.js';
 import { printDistributed, runDistributedBench } from './distributed.js';
+import { printSamplers, runSamplersBench } from './samplers.js';
 import { printSoak, runSoakBench } from './soak.js';
 import { printSweep, runSweepBench } from './sweep.js';
 import { printThreads, runThreadsBench } from './threads.js';
@@ -248,7 +254,7 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY ?? '';
-  const parts = ['distributed', 'threads', 'kernels', 'sweep', 'dashboard', 'soak'];
+  const parts = ['distributed', 'threads', 'kernels', 'sweep', 'dashboard', 'soak', 'samplers'];
   if (only && !parts.includes(only)) throw new Error(`BENCH_ONLY: "${only}" is not one of ${parts.join(', ')}`);
   const t0 = Date.now();
   const kernels = only === '' || only === 'kernels' ? await benchKernels() : null;
@@ -262,10 +268,12 @@ async function main(): Promise<void> {
   if (dashboard) printDashboard(dashboard);
   const soak = only === '' || only === 'soak' ? await runSoakBench() : null;
   if (soak) printSoak(soak);
+  const samplers = only === '' || only === 'samplers' ? runSamplersBench() : null;
+  if (samplers) printSamplers(samplers);
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
   process.stdout.write(
-    `BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, threads, sweep, dashboard, soak, seconds })}\n`,
+    `BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, threads, sweep, dashboard, soak, samplers, seconds })}\n`,
   );
 }
 

@@ -41,7 +41,7 @@ function sweepConfig(parameters: SweepConfig['parameters']): SweepConfig {
     seeds: 1,
     parameters,
     earlyStopping: { type: 'asha', minEpochs: 3, reductionFactor: 3 },
-    tpe: { startupTrials: 10, gamma: 0.25, candidates: 24 },
+    tpe: { startupTrials: 10, gamma: null, candidates: 24, multivariate: false, constantLiar: true },
     narrow: { rounds: 3, keep: 0.25 },
   };
 }

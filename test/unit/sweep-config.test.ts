@@ -61,7 +61,7 @@ describe('the documented example', () => {
     expect(c.parameters['model.dropout']).toEqual({ distribution: 'values', values: [0, 0.2, 0.5] });
     expect(c.parameters['model.hidden']).toEqual({ distribution: 'values', values: [[128], [256, 128]] });
     expect(c.earlyStopping).toEqual({ type: 'asha', minEpochs: 1, reductionFactor: 3 });
-    expect(c.tpe).toEqual({ startupTrials: 10, gamma: 0.25, candidates: 24 });
+    expect(c.tpe).toEqual({ startupTrials: 10, gamma: null, candidates: 24, multivariate: false, constantLiar: true });
     expect(c.narrow).toEqual({ rounds: 3, keep: 0.25 });
   });
 });
@@ -90,6 +90,17 @@ describe('defaults', () => {
     const c = parseSweepConfig({ method: 'grid', metric: { name: 'valLoss' }, parameters: params }, stub);
     expect(c.trials).toBe(2 * 2 * 3);
     expect(c.metric).toEqual({ name: 'valLoss', goal: 'minimize' });
+  });
+  it('tpe: gamma null means the schedule min(⌈0.1·n⌉, 25); every tpe key can be set', () => {
+    const c = parseSweepConfig(
+      {
+        method: 'tpe',
+        parameters: params,
+        tpe: { startupTrials: 5, gamma: 0.3, candidates: 48, multivariate: true, constantLiar: false },
+      },
+      stub,
+    );
+    expect(c.tpe).toEqual({ startupTrials: 5, gamma: 0.3, candidates: 48, multivariate: true, constantLiar: false });
   });
   it('base and run together are refused', () => {
     expect(problem({ base: 'a.yaml', run: {}, parameters: params })).toMatch(
@@ -144,6 +155,11 @@ describe('errors', () => {
     expect(one({ epochs: { distribution: 'int', min: 1.5, max: 4 } })).toBe(
       'parameters["epochs"].min: 1.5 must be a whole number (distribution int)',
     );
+  });
+  it('tpe keys: gamma in (0, 1), booleans for multivariate and constantLiar', () => {
+    expect(one({}, { tpe: { gamma: 1 } })).toBe('tpe.gamma: 1 must be in (0, 1)');
+    expect(one({}, { tpe: { constantLiar: 'yes' } })).toMatch(/^tpe\.constantLiar: .*must be true or false/);
+    expect(one({}, { tpe: { multivariate: 1 } })).toMatch(/^tpe\.multivariate: .*must be true or false/);
   });
   it('trials < 1', () => {
     expect(one({}, { trials: 0 })).toBe('trials: 0 must be a whole number >= 1');
