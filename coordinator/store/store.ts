@@ -317,7 +317,9 @@ export class Store {
     });
   }
 
-  /** queued|running → a final status; durable when it returns */
+  /** queued|running → a final status; durable when it returns. `seedValues`: the value and
+   *  valAccuracy each seed run is counted with (a trial stopped by ASHA: its seed runs' values at
+   *  the rung), written to the seed runs in the same transaction. */
   finishTrial(
     sweepId: string,
     idx: number,
@@ -325,8 +327,13 @@ export class Store {
     value: number | null,
     valAccuracy: number | null,
     epochs: number,
+    seedValues?: ReadonlyArray<{ seedIndex: number; value: number | null; valAccuracy: number | null }>,
   ): void {
     this.write(() => {
+      const set = this.db.prepare(
+        'UPDATE seed_runs SET value = ?, val_accuracy = ? WHERE sweep_id = ? AND idx = ? AND seed_idx = ?',
+      );
+      for (const x of seedValues ?? []) set.run(x.value, x.valAccuracy, sweepId, idx, x.seedIndex);
       const r = this.db
         .prepare(`UPDATE trials SET status = ?, value = ?, val_accuracy = ?, epochs = ?,
           finished_at = ? WHERE sweep_id = ? AND idx = ? AND status IN ('queued', 'running')`)
