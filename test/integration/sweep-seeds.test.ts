@@ -1,0 +1,160 @@
+// Sweeps with `seeds: K` (issue 16), against independent references: each seed run k of a
+// trial is the standalone `gradwire train --in-process` of the trial's config with seed + k on
+// the split of the trial's seed (data.splitSeed), bit for bit; the trial's value is the mean of
+// those runs and its interval is Student's t worked here by hand; seeds: 1 trials are the
+// standalone runs of their configs and trials.csv keeps its columns; ASHA stops on means.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
+import { summary } from '../helpers/cluster.js';
+
+const RUN = (seed: number, extra = ''): string => `seed: ${seed}
+data: { name: moons, samples: 240, noise: 0.25${extra} }
+model: { hidden: [12], activation: tanh, dropout: 0.2 }
+optimizer: { name: adam, lr: 0.02 }
+batchSize: 16
+microbatch: 8
+epochs: 3
+`;
+
+function csv(out: string): Array<Record<string, string>> {
+  const [head, ...lines] = readFileSync(join(out, 'trials.csv'), 'utf8').trim().split('\n');
+  const cols = head!.split(',');
+  return lines.map((l) => Object.fromEntries(l.split(',').map((c, i) => [cols[i]!, c])));
+}
+
+function train(config: string): { weightsSha256: string; valAccuracy: number; testAccuracy: number } {
+  const out = tempDir('gradwire-seed-ref-');
+  const r = gradwire(
+    ['train', '--in-process', '--config', join(withFiles({ 'run.yaml': config }), 'run.yaml'), '--out', out],
+    { timeoutMs: 120_000 },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  return summary(out) as never;
+}
+
+function sweep(yaml: string, files: Record<string, string> = {}): string {
+  const dir = withFiles({ 's.yaml': yaml, ...files });
+  const out = tempDir();
+  const r = gradwire(
+    ['sweep', '--config', join(dir, 's.yaml'), '--threads', '2', '--out', out, '--log-format', 'json'],
+    {
+      timeoutMs: 180_000,
+    },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  return out;
+}
+
+describe('seeds: 3', () => {
+  const out = sweep(
+    `base: run.yaml
+method: grid
+seeds: 3
+parameters:
+  optimizer.lr: { values: [0.02] }
+`,
+    { 'run.yaml': RUN(7) },
+  );
+
+  it("seed run k is the standalone run with seed 7 + k on seed 7's split and dataset; the value is their mean, the interval Student's t", () => {
+    const refs = [0, 1, 2].map((k) => train(RUN(7 + k, ', splitSeed: 7')));
+    // the seeds differ (init, order, dropout): three different models
+    expect(new Set(refs.map((r) => r.weightsSha256)).size).toBe(3);
+    for (const k of [0, 1, 2]) {
+      const dir = join(out, 'trials', k === 0 ? '0' : `0-s${k}`);
+      expect(summary(dir).weightsSha256).toBe(refs[k]!.weightsSha256);
+    }
+    // seed run 0 is the trial's run as without seeds: no splitSeed needed
+    expect(train(RUN(7)).weightsSha256).toBe(refs[0]!.weightsSha256);
+
+    const v = refs.map((r) => r.valAccuracy);
+    const mean = (v[0]! + v[1]! + v[2]!) / 3;
+    const sd = Math.sqrt(((v[0]! - mean) ** 2 + (v[1]! - mean) ** 2 + (v[2]! - mean) ** 2) / 2);
+    const half = (4.303 * sd) / Math.sqrt(3); // t(0.975, 2 degrees of freedom) = 4.303
+    const [row] = csv(out);
+    expect(row).toMatchObject({ id: '0', status: 'finished', epochs: '3', seeds: '3' });
+    expect(Number(row!.value)).toBeCloseTo(mean, 12);
+    expect(Number(row!.valAccuracy)).toBeCloseTo(mean, 12);
+    expect(Number(row!.valueSd)).toBeCloseTo(sd, 12);
+    expect(Number(row!.valueLo)).toBeCloseTo(mean - half, 12);
+    expect(Number(row!.valueHi)).toBeCloseTo(mean + half, 12);
+    for (const k of [0, 1, 2]) expect(Number(row![`valueSeed${k}`])).toBe(v[k]);
+
+    // the best configuration is tested with every seed run's weights: their mean and interval
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+    expect(s.seeds).toBe(3);
+    expect(s.best.seeds.map((x: { seed: number }) => x.seed)).toEqual([7, 8, 9]);
+    expect(s.best.seeds.map((x: { testAccuracy: number }) => x.testAccuracy)).toEqual(refs.map((r) => r.testAccuracy));
+    const t = refs.map((r) => r.testAccuracy);
+    expect(s.best.testAccuracy).toBeCloseTo((t[0]! + t[1]! + t[2]!) / 3, 12);
+    expect(s.best.testAccuracySpread.n).toBe(3);
+    expect(s.best.spread.mean).toBeCloseTo(mean, 12);
+    expect(s.best.spread.lo).toBeCloseTo(mean - half, 12);
+  }, 200_000);
+});
+
+describe('seeds: 1', () => {
+  it('trials are the standalone runs of their configs and trials.csv keeps its columns', () => {
+    const out = sweep(
+      `base: run.yaml
+method: grid
+parameters:
+  optimizer.lr: { values: [0.02, 0.005] }
+`,
+      { 'run.yaml': RUN(7) },
+    );
+    expect(readFileSync(join(out, 'trials.csv'), 'utf8').split('\n')[0]).toBe(
+      'id,optimizer.lr,valAccuracy,value,epochs,status',
+    );
+    const rows = csv(out);
+    for (const [i, lr] of [0.02, 0.005].entries()) {
+      const ref = train(RUN(7).replace('lr: 0.02', `lr: ${lr}`));
+      expect(summary(join(out, 'trials', String(i))).weightsSha256).toBe(ref.weightsSha256);
+      expect(Number(rows[i]!.value)).toBe(ref.valAccuracy);
+    }
+  }, 200_000);
+});
+
+describe('ASHA with seeds: 2', () => {
+  it('stops on the mean of the seed runs at the rung, and a stopped trial is worth that mean', () => {
+    const out = sweep(`run:
+  seed: 4
+  data: { name: iris }
+  model: { hidden: [16], activation: tanh }
+  optimizer: { name: adam }
+  batchSize: 16
+  microbatch: 8
+  epochs: 9
+method: random
+trials: 6
+seeds: 2
+parameters:
+  optimizer.lr: { distribution: log_uniform, min: 0.00001, max: 1 }
+earlyStopping: { type: asha, minEpochs: 1, reductionFactor: 3 }
+`);
+    const epochs = (dir: string): Array<Record<string, string>> => {
+      const [head, ...lines] = readFileSync(join(dir, 'epochs.csv'), 'utf8').trim().split('\n');
+      const cols = head!.split(',');
+      return lines.map((l) => Object.fromEntries(l.split(',').map((c, i) => [cols[i]!, c])));
+    };
+    const rows = csv(out);
+    expect(rows).toHaveLength(6);
+    const stopped = rows.filter((r) => r.status === 'stopped');
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      const e = Number(r.epochs);
+      if (r.status === 'stopped') expect([1, 3]).toContain(e);
+      else expect(r.status).toBe('finished');
+      if (r.status === 'finished') expect(e).toBe(9);
+      // each seed run's validation accuracy at the trial's epochs (the rung where it stopped)
+      const at = [r.id!, `${r.id}-s1`].map((d) => {
+        const row = epochs(join(out, 'trials', d)).find((x) => Number(x.epoch) === e);
+        return Number(row!.valAccuracy);
+      });
+      expect(Number(r.value)).toBeCloseTo((at[0]! + at[1]!) / 2, 12);
+      expect([Number(r.valueSeed0), Number(r.valueSeed1)]).toEqual(at);
+    }
+  }, 200_000);
+});
