@@ -5,6 +5,11 @@
 // ASHA's rungs, persists every trial in the experiment store before reporting it, and resumes
 // after a crash. Starting or resuming a sweep is in start.ts; the end (the chosen
 // configuration evaluated on the test split once, the outputs) in finish.ts.
+// Seeds (`seeds: K`): a trial is K seed runs (seed + k on the split of the trial's seed), each a
+// unit of its own on the seats; the trial ends when none is queued or running, worth the mean of
+// its seed runs. ASHA compares those means (SeedRungs, rule in shared/sweep/asha.ts): a seed run
+// never waits for its siblings at a rung; once the trial is stopped each stops at its next epoch
+// boundary, and the trial is worth its mean at that rung.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { type RunConfig, splitSeedOf } from '../../shared/config-types.js';

@@ -95,6 +95,15 @@ parameters:
   }, 200_000);
 });
 
+describe('the documentation of seeds', () => {
+  it('gradwire sweep --help names seeds: K and what it does', () => {
+    const r = gradwire(['sweep', '--help']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/seeds: K \(default 1\)/);
+    expect(r.stdout).toMatch(/same data split/);
+  });
+});
+
 describe('seeds: 1', () => {
   it('trials are the standalone runs of their configs and trials.csv keeps its columns', () => {
     const out = sweep(
