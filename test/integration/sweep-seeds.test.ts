@@ -5,9 +5,12 @@
 // standalone runs of their configs and trials.csv keeps its columns; ASHA stops on means.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+
+afterEach(killAll);
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
-import { summary } from '../helpers/cluster.js';
+import { Store } from '../../coordinator/store/store.js';
+import { killAll, listeningPort, startCoordinator, startWorker, summary } from '../helpers/cluster.js';
 
 const RUN = (seed: number, extra = ''): string => `seed: ${seed}
 data: { name: moons, samples: 240, noise: 0.25${extra} }
@@ -166,4 +169,64 @@ earlyStopping: { type: asha, minEpochs: 1, reductionFactor: 3 }
       expect([Number(r.valueSeed0), Number(r.valueSeed1)]).toEqual(at);
     }
   }, 200_000);
+});
+
+describe('seed runs fill the seats', () => {
+  const YAML = `run:
+  seed: 4
+  data: { name: iris }
+  model: { hidden: [16], activation: tanh }
+  optimizer: { name: adam }
+  batchSize: 16
+  microbatch: 8
+  epochs: 12
+method: grid
+seeds: 3
+parameters:
+  optimizer.lr: { values: [0.01] }
+`;
+  /** [start, end] of each seed run of trial 0, by seed index, from the store */
+  const spans = (out: string): Array<[number, number]> => {
+    const store = Store.open(join(out, 'gradwire.db'), { readonly: true });
+    try {
+      const runs = new Map(store.runs().map((r) => [r.id, r]));
+      const sweepId = store.sweeps()[0]!.id;
+      return store.seedRuns(sweepId, 0).map((x) => {
+        const r = runs.get(x.runId!)!;
+        return [Date.parse(r.createdAt), Date.parse(r.finishedAt!)];
+      });
+    } finally {
+      store.close();
+    }
+  };
+  const check = (s: Array<[number, number]>): void => {
+    expect(s).toHaveLength(3);
+    // seed runs 0 and 1 side by side, seed run 2 on the first seat freed: never more than 2
+    expect(s[1]![0]).toBeLessThan(s[0]![1]);
+    expect(s[2]![0]).toBeGreaterThanOrEqual(Math.min(s[0]![1], s[1]![1]));
+  };
+
+  it('seeds: 3 of one trial on 2 threads of this process keep both busy', () => {
+    check(spans(sweep(YAML)));
+  }, 120_000);
+
+  it('seeds: 3 of one trial on a 2-thread worker keep both threads busy, with the same trials table', async () => {
+    const threads = sweep(YAML);
+    const out = tempDir();
+    const c = startCoordinator([
+      '--sweep',
+      join(withFiles({ 's.yaml': YAML }), 's.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      out,
+      '--min-workers',
+      '1',
+    ]);
+    const port = await listeningPort(c);
+    startWorker(port, 'w', ['--threads', '2', '--stay']);
+    expect(await c.exited).toBe(0);
+    check(spans(out));
+    expect(readFileSync(join(out, 'trials.csv'), 'utf8')).toBe(readFileSync(join(threads, 'trials.csv'), 'utf8'));
+  }, 180_000);
 });
