@@ -159,10 +159,13 @@ export function finishSweep(
     }),
   );
   store.finishSweep(sweepId, summary);
+  /** 85.00%, with seeds 85.00% [81.20, 88.80] */
+  const pct = (v: number | null, sp: Spread | null | undefined): string =>
+    `${((v ?? NaN) * 100).toFixed(2)}%${K > 1 && sp ? ` [${(sp.lo * 100).toFixed(2)}, ${(sp.hi * 100).toFixed(2)}]` : ''}`;
   o.log.info(
     { event: 'sweep-done', sweep: sweepId, ...summary },
     summary.best
-      ? `sweep ${sweepId} done: ${summary.trials} trials; best #${summary.best.index} ${JSON.stringify(summary.best.params)}: validation accuracy ${((summary.best.valAccuracy ?? NaN) * 100).toFixed(2)}%, test accuracy ${((testAccuracy ?? NaN) * 100).toFixed(2)}%; report in ${join(o.outDir, 'report.html')}`
+      ? `sweep ${sweepId} done: ${summary.trials} trials; best #${summary.best.index} ${JSON.stringify(summary.best.params)}: validation accuracy ${pct(summary.best.valAccuracy, summary.best.valAccuracySpread)}, test accuracy ${pct(testAccuracy, testSpread)}${K > 1 ? ` (means over ${K} seeds, 95% intervals)` : ''}; report in ${join(o.outDir, 'report.html')}`
       : `sweep ${sweepId} done: no trial finished`,
   );
   return summary;

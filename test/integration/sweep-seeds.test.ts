@@ -230,3 +230,63 @@ parameters:
     expect(readFileSync(join(out, 'trials.csv'), 'utf8')).toBe(readFileSync(join(threads, 'trials.csv'), 'utf8'));
   }, 180_000);
 });
+
+describe('the dashboard sees the seeds', () => {
+  it("/api/state's trials carry spread, valAccuracySpread and each seed run's status", async () => {
+    const yaml = `run:
+  seed: 4
+  data: { name: iris }
+  model: { hidden: [16], activation: tanh }
+  optimizer: { name: adam }
+  batchSize: 16
+  microbatch: 8
+  epochs: 25
+method: grid
+seeds: 2
+concurrency: 1
+parameters:
+  optimizer.lr: { values: [0.01, 0.02, 0.03] }
+`;
+    const c = startCoordinator([
+      '--sweep',
+      join(withFiles({ 's.yaml': yaml }), 's.yaml'),
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      tempDir(),
+      '--min-workers',
+      '1',
+    ]);
+    const port = await listeningPort(c);
+    startWorker(port, 'w', ['--threads', '1', '--stay']);
+    type Trial = {
+      index: number;
+      status: string;
+      value: number | null;
+      spread?: { n: number; mean: number; lo: number; hi: number } | null;
+      valAccuracySpread?: { n: number; mean: number } | null;
+      seeds?: Array<{ seedIndex: number; seed: number; status: string; value: number | null }>;
+    };
+    let finished: Trial | undefined;
+    let partial: Trial | undefined;
+    const exited = c.exited.then(() => true);
+    while (!finished && !(await Promise.race([exited, new Promise((r) => setTimeout(() => r(false), 150))]))) {
+      const state = (await (await fetch(`http://127.0.0.1:${port}/api/state`)).json()) as { trials: Trial[] };
+      finished = state.trials.find((t) => t.status === 'finished');
+      partial ??= state.trials.find((t) => t.status === 'running' && t.seeds?.some((x) => x.status === 'finished'));
+    }
+    expect(finished, 'a finished trial seen on /api/state').toBeDefined();
+    expect(finished!.seeds!.map((x) => [x.seedIndex, x.seed, x.status])).toEqual([
+      [0, 4, 'finished'],
+      [1, 5, 'finished'],
+    ]);
+    expect(finished!.spread!.n).toBe(2);
+    expect(finished!.spread!.mean).toBe(finished!.value);
+    expect(finished!.valAccuracySpread!.n).toBe(2);
+    // a trial whose seed run 0 had ended while seed run 1 trained: running, one seed counted
+    expect(partial, 'a trial seen with one seed run done').toBeDefined();
+    expect(partial!.spread!.n).toBe(1);
+    expect(partial!.value).toBeNull();
+    expect(await c.exited).toBe(0);
+  }, 180_000);
+});
