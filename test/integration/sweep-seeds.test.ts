@@ -3,7 +3,8 @@
 // the split of the trial's seed (data.splitSeed), bit for bit; the trial's value is the mean of
 // those runs and its interval is Student's t worked here by hand; seeds: 1 trials are the
 // standalone runs of their configs and trials.csv keeps its columns; ASHA stops on means.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -289,4 +290,55 @@ parameters:
     expect(partial!.value).toBeNull();
     expect(await c.exited).toBe(0);
   }, 180_000);
+});
+
+describe('a seed run resumed from its checkpoint', () => {
+  it('reports the epochs before the checkpoint from its epochs.csv: the same trials and curves', () => {
+    const yaml = `base: run.yaml
+method: grid
+seeds: 2
+parameters:
+  optimizer.lr: { values: [0.02, 0.005] }
+`;
+    const RUN4 = RUN(7).replace('epochs: 3', 'epochs: 4');
+    const dir = withFiles({ 's.yaml': yaml, 'run.yaml': RUN4 });
+    const out = tempDir();
+    const args = ['sweep', '--config', join(dir, 's.yaml'), '--threads', '2', '--out', out];
+    expect(gradwire(args, { timeoutMs: 180_000 }).status).toBe(0);
+    const straight = readFileSync(join(out, 'trials.csv'), 'utf8');
+    const curvesOf = (): unknown => {
+      const store = Store.open(join(out, 'gradwire.db'), { readonly: true });
+      try {
+        return store.trials(store.sweeps()[0]!.id).map((t) => t.curve);
+      } finally {
+        store.close();
+      }
+    };
+    const curves = curvesOf();
+    // as a coordinator killed while seed run 1 of trial 1 trained epoch 3: the run still
+    // 'running' with 2 epochs recorded, its folder holding the checkpoint of epoch 2
+    const ref = tempDir();
+    const half = RUN(8, ', splitSeed: 7').replace('lr: 0.02', 'lr: 0.005').replace('epochs: 3', 'epochs: 2');
+    expect(
+      gradwire(['train', '--in-process', '--config', join(withFiles({ 'r.yaml': half }), 'r.yaml'), '--out', ref])
+        .status,
+    ).toBe(0);
+    const seedDir = join(out, 'trials', '1-s1');
+    for (const f of ['checkpoint.gwc', 'epochs.csv', 'steps.csv']) copyFileSync(join(ref, f), join(seedDir, f));
+    const db = new Database(join(out, 'gradwire.db'));
+    const runId = db.prepare('SELECT run_id FROM seed_runs WHERE idx = 1 AND seed_idx = 1').pluck().get() as string;
+    db.exec(`UPDATE seed_runs SET status = 'running', value = NULL, val_accuracy = NULL, epochs = 0
+        WHERE idx = 1 AND seed_idx = 1;
+      UPDATE trials SET status = 'running', value = NULL, val_accuracy = NULL, epochs = 0 WHERE idx = 1;
+      UPDATE sweeps SET status = 'running', summary = NULL;
+      DELETE FROM metrics WHERE run_id = '${runId}' AND epoch > 2;`);
+    db.prepare("UPDATE runs SET status = 'running', summary = NULL WHERE id = ?").run(runId);
+    db.close();
+    rmSync(join(out, 'trials.csv'));
+    expect(gradwire([...args, '--resume'], { timeoutMs: 180_000 }).status).toBe(0);
+    expect(readFileSync(join(out, 'trials.csv'), 'utf8')).toBe(straight);
+    expect(curvesOf()).toEqual(curves);
+    const again = summary(seedDir) as unknown as { resumedFromStep: number };
+    expect(again.resumedFromStep).toBeGreaterThan(0);
+  }, 240_000);
 });

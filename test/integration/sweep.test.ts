@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../coordinator/store/store.js';
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
 import { freePort, killAll, listeningPort, startCoordinator, startWorker, type Proc } from '../helpers/cluster.js';
 import { irisSweep } from '../helpers/fixtures.js';
@@ -172,6 +173,21 @@ describe('a sweep whose coordinator is killed with SIGKILL', () => {
     expect(resumed.requeued).toBeGreaterThanOrEqual(1);
     expect(await second.exited).toBe(0);
     expect(trialsCsv(out)).toEqual(trialsCsv(straight));
+    // every seed run that ended holds all 30 epochs in the store, also one that resumed from
+    // its checkpoint (the epochs before it are read back from its epochs.csv), and the curves
+    // (means over the seed runs) are those of the sweep never interrupted
+    const curves = (dir: string) => {
+      const store = Store.open(join(dir, 'gradwire.db'), { readonly: true });
+      try {
+        const trials = store.trials(store.sweeps()[0]!.id);
+        for (const t of trials)
+          for (const x of t.seeds!) expect(store.epochs(x.runId!).map((e) => e.epoch)).toHaveLength(30);
+        return trials.map((t) => t.curve);
+      } finally {
+        store.close();
+      }
+    };
+    expect(curves(out)).toEqual(curves(straight));
   }, 240_000);
 
   it('tpe: resumed, it ends with the configured number of distinct trials', async () => {
