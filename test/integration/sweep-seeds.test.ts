@@ -342,3 +342,36 @@ parameters:
     expect(again.resumedFromStep).toBeGreaterThan(0);
   }, 240_000);
 });
+
+describe('a seed run that fails', () => {
+  it("fails its trial; the trial's other seed runs do not start (or stop at their next epoch), the others go on", () => {
+    const out = sweep(`run:
+  seed: 4
+  data: { name: iris }
+  model: { hidden: [16], activation: relu }
+  optimizer: { name: sgd, lr: 0.01 }
+  batchSize: 16
+  microbatch: 8
+  epochs: 6
+method: grid
+seeds: 3
+parameters:
+  optimizer.lr: { values: [1e30, 0.01] }
+`);
+    const rows = csv(out);
+    expect(rows.map((r) => [r.id, r.status, r.seeds])).toEqual([
+      ['0', 'failed', '0'],
+      ['1', 'finished', '3'],
+    ]);
+    const store = Store.open(join(out, 'gradwire.db'), { readonly: true });
+    try {
+      const [t0] = store.trials(store.sweeps()[0]!.id);
+      // every seed run ended: the ones that ran failed (non-finite loss at step 1), any not
+      // started is stopped with 0 epochs
+      expect(t0!.seeds!.every((x) => x.status === 'failed' || (x.status === 'stopped' && x.epochs <= 1))).toBe(true);
+      expect(t0!.seeds!.some((x) => x.status === 'failed')).toBe(true);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+});
