@@ -3,7 +3,7 @@
 // the split of the trial's seed (data.splitSeed), bit for bit; the trial's value is the mean of
 // those runs and its interval is Student's t worked here by hand; seeds: 1 trials are the
 // standalone runs of their configs and trials.csv keeps its columns; ASHA stops on means.
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -105,6 +105,17 @@ describe('the documentation of seeds', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/seeds: K \(default 1\)/);
     expect(r.stdout).toMatch(/same data split/);
+  });
+});
+
+describe('a bad seeds value', () => {
+  it('is refused before anything starts: exit 2, one line naming the key, the value and what is allowed', () => {
+    const dir = withFiles({ 's.yaml': 'seeds: 0\nparameters:\n  model.dropout: { values: [0, 0.2] }\n' });
+    const out = join(tempDir(), 'never');
+    const r = gradwire(['sweep', '--config', join(dir, 's.yaml'), '--threads', '1', '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('gradwire: error: seeds: 0 must be a whole number >= 1\n');
+    expect(existsSync(out)).toBe(false);
   });
 });
 
