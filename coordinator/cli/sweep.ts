@@ -18,7 +18,10 @@ Usage: gradwire sweep --config sweep.yaml [--threads N] [--workers N] [--out DIR
 
 Options:
   --config FILE          sweep config, YAML or JSON (see shared/sweep/README.md: base, method, metric,
-                         trials, parameters, earlyStopping, ...)
+                         trials, seeds, parameters, earlyStopping, ...). seeds: K (default 1)
+                         trains every configuration K times, with seeds seed, seed+1, ... on the
+                         same data split; its value is their mean, trials.csv adds the 95%
+                         interval and each seed's value, and the seed runs fill the seats
   --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 trials)
   --threads N            compute threads: auto (the CPUs this process may use, the cgroup's
                          CPU quota included) or a number. Each thread is a trial seat: N trials
@@ -27,7 +30,8 @@ Options:
   --workers N            instead: N local worker processes over WebSockets, with --threads
                          threads each (without --threads the CPUs are split between them)
   --out DIR              outputs (default sweeps/<sweep id>): trials.csv, summary.json,
-                         report.html, trials/<i>/ (each trial's run outputs), sweep.json
+                         report.html, trials/<i>/ (each trial's run outputs; with seeds, seed
+                         run k >= 1's in trials/<i>-s<k>/), sweep.json
   --store FILE           the experiment store, SQLite [GRADWIRE_STORE] (default DIR/gradwire.db)
   --resume               continue the sweep in DIR after a crash: finished trials are kept,
                          running ones requeued, nothing suggested twice

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Store } from '../../coordinator/store/store.js';
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
 import { freePort, killAll, listeningPort, startCoordinator, startWorker, type Proc } from '../helpers/cluster.js';
 import { irisSweep } from '../helpers/fixtures.js';
@@ -145,6 +146,49 @@ describe('a sweep whose coordinator is killed with SIGKILL', () => {
     expect(await second.exited).toBe(0);
     expect(trialsCsv(out)).toEqual(trialsCsv(straight));
   }, 180_000);
+
+  it('seeds: 2: resumed with --resume, it ends with the same trials (values, intervals, seed values) as one never interrupted', async () => {
+    const file = join(withFiles({ 'sweep.yaml': `${SWEEP('random', 5)}seeds: 2\n` }), 'sweep.yaml');
+    const straight = tempDir();
+    const port1 = await freePort();
+    const c1 = await sweepOnPool(file, straight, { port: port1 });
+    startWorker(port1, 'a');
+    startWorker(port1, 'b');
+    expect(await c1.exited).toBe(0);
+    expect(trialsCsv(straight)[0]).toBe(
+      'id,optimizer.lr,model.dropout,model.init,valAccuracy,value,epochs,status,seeds,valueSd,valueLo,valueHi,valAccuracySd,valAccuracyLo,valAccuracyHi,valueSeed0,valueSeed1',
+    );
+
+    const out = tempDir();
+    const port = await freePort();
+    const first = await sweepOnPool(file, out, { port });
+    startWorker(port, 'c', ['--stay']);
+    startWorker(port, 'd', ['--stay']);
+    // killed after a seed run of trial 1 ended: trial 1 or 2 has seed runs under way
+    await first.waitFor((e) => e.event === 'seed-run' && (e.index as number) >= 1, 'a seed run of trial 1 done');
+    first.kill('SIGKILL');
+    await first.exited;
+    const second = await sweepOnPool(file, out, { port, resume: true });
+    const resumed = await second.waitForEvent('sweep-resume');
+    expect(resumed.requeued).toBeGreaterThanOrEqual(1);
+    expect(await second.exited).toBe(0);
+    expect(trialsCsv(out)).toEqual(trialsCsv(straight));
+    // every seed run that ended holds all 30 epochs in the store, also one that resumed from
+    // its checkpoint (the epochs before it are read back from its epochs.csv), and the curves
+    // (means over the seed runs) are those of the sweep never interrupted
+    const curves = (dir: string) => {
+      const store = Store.open(join(dir, 'gradwire.db'), { readonly: true });
+      try {
+        const trials = store.trials(store.sweeps()[0]!.id);
+        for (const t of trials)
+          for (const x of t.seeds!) expect(store.epochs(x.runId!).map((e) => e.epoch)).toHaveLength(30);
+        return trials.map((t) => t.curve);
+      } finally {
+        store.close();
+      }
+    };
+    expect(curves(out)).toEqual(curves(straight));
+  }, 240_000);
 
   it('tpe: resumed, it ends with the configured number of distinct trials', async () => {
     const file = join(withFiles({ 'sweep.yaml': SWEEP('tpe', 10, 'tpe: { startupTrials: 3 }') }), 'sweep.yaml');

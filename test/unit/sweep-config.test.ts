@@ -254,3 +254,22 @@ describe('canonicalJson and describeChange', () => {
     expect(describeChange(a, c)).toBe('changed: base.optimizer.lr 0.001 → 0.01');
   });
 });
+
+describe('seeds: K seed runs per configuration', () => {
+  const params = { 'model.dropout': { values: [0, 0.2] } };
+  it('defaults to 1 and takes a whole number >= 1', () => {
+    expect(parseSweepConfig({ parameters: params }, stub).seeds).toBe(1);
+    expect(parseSweepConfig({ parameters: params, seeds: 3 }, stub).seeds).toBe(3);
+  });
+  it('anything else is one CONFIG_INVALID line naming the key, the value and what is allowed', () => {
+    expect(problem({ parameters: params, seeds: 0 })).toBe('seeds: 0 must be a whole number >= 1');
+    expect(problem({ parameters: params, seeds: 2.5 })).toBe('seeds: 2.5 must be a whole number >= 1');
+    expect(problem({ parameters: params, seeds: 'three' })).toBe('seeds: "three" must be a whole number >= 1');
+    expect(problem({ parameters: params, seeds: -1 })).toBe('seeds: -1 must be a whole number >= 1');
+  });
+  it('data.splitSeed: a whole number >= 0, kept in the resolved run config only when written', () => {
+    expect(parseRunConfig({ seed: 5 }).data.splitSeed).toBeUndefined();
+    expect(parseRunConfig({ seed: 5, data: { splitSeed: 4 } }).data.splitSeed).toBe(4);
+    expect(() => parseRunConfig({ data: { splitSeed: -1 } })).toThrow('data.splitSeed: -1 must be a whole number >= 0');
+  });
+});
