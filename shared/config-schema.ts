@@ -82,6 +82,7 @@ export const dataSchema = strict({
   samples: whole(1),
   classes: whole(2),
   noise: atLeast(0),
+  splitSeed: whole(0),
 });
 
 const layerSchema = z.discriminatedUnion('type', [

@@ -139,6 +139,10 @@ export interface DataConfig {
   samples: number;
   classes: number;
   noise: number;
+  /** the seed of the train/validation/test split and of the synthetic sets' samples; absent =
+   *  `seed` (present only when written: a sweep's seed runs k >= 1 train with seed + k on the
+   *  split and dataset of `seed`) */
+  splitSeed?: number;
 }
 
 export interface RunConfig {
@@ -160,3 +164,6 @@ export interface RunConfig {
   /** what to do when a loss or gradient is not finite */
   onNonFinite: 'stop' | 'skip';
 }
+
+/** the seed of a run's data split and synthetic dataset: data.splitSeed, else seed */
+export const splitSeedOf = (cfg: Pick<RunConfig, 'seed' | 'data'>): number => cfg.data.splitSeed ?? cfg.seed;

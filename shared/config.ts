@@ -274,6 +274,7 @@ function resolveData(d: NonNullable<RawRunConfig['data']>): DataConfig {
   if (d.labels !== undefined) out.labels = d.labels;
   if (d.path !== undefined) out.path = d.path;
   if (d.labelColumn !== undefined) out.labelColumn = String(d.labelColumn);
+  if (d.splitSeed !== undefined) out.splitSeed = d.splitSeed;
   return out;
 }
 

@@ -96,8 +96,11 @@ export function loadMnist(): Dataset {
   return validateDataset({ name: MNIST_SUBSET_NAME, n, features: MNIST_FEATURES, classes: 10, x, y, classNames });
 }
 
-/** Load the dataset a run configures. File paths are resolved relative to baseDir. */
-export function loadDataset(cfg: DataConfig, baseDir: string, seed: number): Dataset {
+/** Load the dataset a run configures. File paths are resolved relative to baseDir. The
+ *  synthetic sets draw their samples from `cfg.splitSeed` when the config sets it, else from
+ *  `runSeed` (the run's seed): a sweep's seed runs share the dataset of their trial's seed. */
+export function loadDataset(cfg: DataConfig, baseDir: string, runSeed: number): Dataset {
+  const seed = cfg.splitSeed ?? runSeed;
   switch (cfg.name) {
     case 'mnist':
       return loadMnist();

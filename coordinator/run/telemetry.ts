@@ -8,6 +8,8 @@
 import { EventEmitter } from 'node:events';
 import type { EpochRow, RunMode } from '../store/outputs.js';
 import type { RunStatus } from '../store/records.js';
+import type { Spread } from '../../shared/sweep/stats.js';
+import type { SeedRecord } from '../../shared/sweep/types.js';
 
 /** One training step as the coordinator saw it. */
 export interface StepPoint {
@@ -62,6 +64,13 @@ export interface TrialInfo {
   valAccuracy: number | null;
   epochs: number;
   runId: string | null;
+  // seeds (issue 16): with `seeds: K` value and valAccuracy are the means over the K seed runs
+  /** `value` over the seed runs that have one: mean, sd, 95% interval (null before any) */
+  spread?: Spread | null;
+  /** `valAccuracy` over the seed runs */
+  valAccuracySpread?: Spread | null;
+  /** each seed run: seed index, run seed, run id, status, value, valAccuracy, epochs */
+  seeds?: SeedRecord[];
 }
 
 export interface SweepInfo {

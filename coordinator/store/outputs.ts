@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { RunConfig } from '../../shared/config-types.js';
 import { toCsv } from '../../shared/data/csv.js';
 import { writeAtomic } from '../../shared/node/files.js';
+import type { Spread } from '../../shared/sweep/stats.js';
 
 export { toCsv } from '../../shared/data/csv.js';
 export { writeAtomic } from '../../shared/node/files.js';
@@ -74,10 +75,29 @@ export interface SweepSummary {
   best: {
     index: number;
     params: Record<string, unknown>;
+    /** with seeds: the means over the trial's seed runs */
     valAccuracy: number | null;
     testAccuracy: number | null;
     value: number;
+    /** seeds (issue 16): `value`, `valAccuracy` and `testAccuracy` over the seed runs (mean, sd,
+     *  95% interval; n = 1 without seeds) */
+    spread?: Spread | null;
+    valAccuracySpread?: Spread | null;
+    testAccuracySpread?: Spread | null;
+    /** each seed run of the best trial, with its test accuracy */
+    seeds?: Array<{
+      seedIndex: number;
+      seed: number;
+      runId: string | null;
+      status: string;
+      value: number | null;
+      valAccuracy: number | null;
+      testAccuracy: number | null;
+      epochs: number;
+    }>;
   } | null;
+  /** K: seed runs per trial */
+  seeds?: number;
   epochsTrained: number;
   wallSeconds: number;
 }

@@ -1,6 +1,6 @@
 // The experiment store's rows as SQLite returns them (snake_case columns, JSON as text, NULL for
 // a non-finite number) and their conversion to the records of records.ts.
-import type { TrialStatus } from '../../shared/sweep/types.js';
+import type { SeedRecord, TrialStatus } from '../../shared/sweep/types.js';
 import type { RunKind, RunRecord, RunStatus, StoredEpochRow, SweepRecord, SweepStatus, TrialRow } from './records.js';
 
 export const now = (): string => new Date().toISOString();
@@ -42,6 +42,19 @@ export interface TrialDb {
   val_accuracy: number | null;
   epochs: number;
   created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+export interface SeedRunDb {
+  sweep_id: string;
+  idx: number;
+  seed_idx: number;
+  seed: number;
+  run_id: string | null;
+  status: TrialStatus;
+  value: number | null;
+  val_accuracy: number | null;
+  epochs: number;
   started_at: string | null;
   finished_at: string | null;
 }
@@ -89,6 +102,15 @@ export const trialRow = (r: TrialDb): TrialRow => ({
   createdAt: r.created_at,
   startedAt: r.started_at,
   finishedAt: r.finished_at,
+});
+export const seedRecord = (r: SeedRunDb): SeedRecord => ({
+  seedIndex: r.seed_idx,
+  seed: r.seed,
+  runId: r.run_id,
+  status: r.status,
+  value: r.value,
+  valAccuracy: r.val_accuracy,
+  epochs: r.epochs,
 });
 export const epochRow = (m: MetricDb): StoredEpochRow => ({
   epoch: m.epoch,

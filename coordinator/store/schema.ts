@@ -2,7 +2,7 @@
 // writer runs when it opens a store (one transaction) and the check a reader makes.
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** MIGRATIONS[i] takes the schema from version i to version i + 1 */
 const MIGRATIONS: string[] = [
@@ -53,10 +53,35 @@ const MIGRATIONS: string[] = [
   // 1 → 2: each run's and sweep's output folder (NULL for those recorded before)
   `ALTER TABLE runs ADD COLUMN out_dir TEXT;
    ALTER TABLE sweeps ADD COLUMN out_dir TEXT;`,
+  // 2 → 3: a sweep's seed runs (issue 16: each configuration trained with K seeds; the trials
+  // row holds the mean over them). A trial recorded before is one seed run: its own row.
+  `CREATE TABLE seed_runs (
+     sweep_id TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     seed_idx INTEGER NOT NULL CHECK (seed_idx >= 0),
+     seed INTEGER NOT NULL,
+     run_id TEXT REFERENCES runs(id),
+     status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'finished', 'stopped', 'failed')),
+     value REAL,
+     val_accuracy REAL,
+     epochs INTEGER NOT NULL DEFAULT 0,
+     started_at TEXT,
+     finished_at TEXT,
+     PRIMARY KEY (sweep_id, idx, seed_idx),
+     FOREIGN KEY (sweep_id, idx) REFERENCES trials(sweep_id, idx) ON DELETE CASCADE
+   );
+   CREATE INDEX seed_runs_by_run ON seed_runs(run_id);
+   INSERT INTO seed_runs (sweep_id, idx, seed_idx, seed, run_id, status, value, val_accuracy, epochs,
+       started_at, finished_at)
+     SELECT t.sweep_id, t.idx, 0,
+       coalesce(json_extract(t.params, '$.seed'), json_extract(s.config, '$.base.seed'), 0),
+       t.run_id, t.status, t.value, t.val_accuracy, t.epochs, t.started_at, t.finished_at
+     FROM trials t JOIN sweeps s ON s.id = t.sweep_id;`,
 ];
 
 /** A store opened read-only has a schema this gradwire knows: version 1 (before out folders
- *  were recorded: read as they are, a reader never migrates) up to SCHEMA_VERSION. Returns it. */
+ *  were recorded) or 2 (before seed runs: each trial is its one seed run) are read as they are
+ *  (a reader never migrates), up to SCHEMA_VERSION. Returns it. */
 export function checkVersion(db: Database.Database, file: string): number {
   const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get();
   if (!table) throw new Error(`${file} is not a gradwire experiment store (no schema_version table)`);

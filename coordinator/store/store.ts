@@ -9,7 +9,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import type { TrialRecord } from '../../shared/sweep/types.js';
+import { spread } from '../../shared/sweep/stats.js';
+import type { SeedRecord, TrialRecord } from '../../shared/sweep/types.js';
 import type { RunSummary } from './outputs.js';
 import type {
   RunKind,
@@ -30,6 +31,8 @@ import {
   parse,
   type RunDb,
   runRecord,
+  type SeedRunDb,
+  seedRecord,
   type SweepDb,
   sweepRecord,
   type TrialDb,
@@ -226,8 +229,9 @@ export class Store {
 
   // ---- trials -----------------------------------------------------------------------------
 
-  /** records trial `idx` as queued; throws if the sweep already has a trial `idx` */
-  addTrial(sweepId: string, idx: number, params: Record<string, unknown>): void {
+  /** records trial `idx` as queued, with one queued seed run per entry of `seeds` (seed run k
+   *  trains with run seed `seeds[k]`); throws if the sweep already has a trial `idx` */
+  addTrial(sweepId: string, idx: number, params: Record<string, unknown>, seeds: readonly number[] = []): void {
     this.write(() => {
       try {
         this.db
@@ -240,7 +244,66 @@ export class Store {
         }
         throw e;
       }
+      const add = this.db.prepare(`INSERT INTO seed_runs (sweep_id, idx, seed_idx, seed, status)
+        VALUES (?, ?, ?, ?, 'queued')`);
+      seeds.forEach((seed, k) => add.run(sweepId, idx, k, seed));
     });
+  }
+
+  /** Seed run `seedIdx` of trial `idx`: queued → running, trained by run `runId` (created with
+   *  createRun). The trial becomes running (its run id: seed run 0's). */
+  startSeedRun(sweepId: string, idx: number, seedIdx: number, runId: string): void {
+    this.write(() => {
+      const r = this.db
+        .prepare(`UPDATE seed_runs SET status = 'running', run_id = ?, started_at = ?
+        WHERE sweep_id = ? AND idx = ? AND seed_idx = ? AND status = 'queued'`)
+        .run(runId, now(), sweepId, idx, seedIdx);
+      if (r.changes === 0) throw this.seedError(sweepId, idx, seedIdx, 'queued');
+      this.db
+        .prepare(`UPDATE trials SET status = 'running', started_at = coalesce(started_at, ?),
+          run_id = CASE WHEN ? = 0 OR run_id IS NULL THEN ? ELSE run_id END
+        WHERE sweep_id = ? AND idx = ? AND status IN ('queued', 'running')`)
+        .run(now(), seedIdx, runId, sweepId, idx);
+    });
+  }
+
+  /** seed run `seedIdx` of trial `idx`: queued|running → a final status; durable when it returns */
+  finishSeedRun(
+    sweepId: string,
+    idx: number,
+    seedIdx: number,
+    status: TrialEndStatus,
+    value: number | null,
+    valAccuracy: number | null,
+    epochs: number,
+  ): void {
+    this.write(() => {
+      const r = this.db
+        .prepare(`UPDATE seed_runs SET status = ?, value = ?, val_accuracy = ?, epochs = ?, finished_at = ?
+        WHERE sweep_id = ? AND idx = ? AND seed_idx = ? AND status IN ('queued', 'running')`)
+        .run(status, value, valAccuracy, epochs, now(), sweepId, idx, seedIdx);
+      if (r.changes === 0) throw this.seedError(sweepId, idx, seedIdx, 'queued or running');
+    });
+  }
+
+  /** the seed runs of trial `idx` by seed index (none: a trial recorded without seed runs, or a
+   *  store of schema 2 or older opened read-only) */
+  seedRuns(sweepId: string, idx: number): SeedRecord[] {
+    if (this.version < 3) return [];
+    return (
+      this.db
+        .prepare('SELECT * FROM seed_runs WHERE sweep_id = ? AND idx = ? ORDER BY seed_idx')
+        .all(sweepId, idx) as SeedRunDb[]
+    ).map(seedRecord);
+  }
+
+  private seedError(sweepId: string, idx: number, seedIdx: number, expected: string): Error {
+    const r = this.seedRuns(sweepId, idx).find((s) => s.seedIndex === seedIdx);
+    return new Error(
+      r
+        ? `seed run ${seedIdx} of trial ${idx} of sweep ${sweepId} is ${r.status}, not ${expected}`
+        : `trial ${idx} of sweep ${sweepId} has no seed run ${seedIdx}`,
+    );
   }
 
   /** queued → running, trained by run `runId` (which must have been created with createRun) */
@@ -254,7 +317,9 @@ export class Store {
     });
   }
 
-  /** queued|running → a final status; durable when it returns */
+  /** queued|running → a final status; durable when it returns. `seedValues`: the value and
+   *  valAccuracy each seed run is counted with (a trial stopped by ASHA: its seed runs' values at
+   *  the rung), written to the seed runs in the same transaction. */
   finishTrial(
     sweepId: string,
     idx: number,
@@ -262,8 +327,13 @@ export class Store {
     value: number | null,
     valAccuracy: number | null,
     epochs: number,
+    seedValues?: ReadonlyArray<{ seedIndex: number; value: number | null; valAccuracy: number | null }>,
   ): void {
     this.write(() => {
+      const set = this.db.prepare(
+        'UPDATE seed_runs SET value = ?, val_accuracy = ? WHERE sweep_id = ? AND idx = ? AND seed_idx = ?',
+      );
+      for (const x of seedValues ?? []) set.run(x.value, x.valAccuracy, sweepId, idx, x.seedIndex);
       const r = this.db
         .prepare(`UPDATE trials SET status = ?, value = ?, val_accuracy = ?, epochs = ?,
           finished_at = ? WHERE sweep_id = ? AND idx = ? AND status IN ('queued', 'running')`)
@@ -277,52 +347,106 @@ export class Store {
   requeueRunning(sweepId: string): number {
     return this.write(() => {
       this.db
-        .prepare(`UPDATE runs SET status = 'failed', finished_at = ? WHERE status = 'running' AND id IN
-        (SELECT run_id FROM trials WHERE sweep_id = ? AND status = 'running')`)
-        .run(now(), sweepId);
+        .prepare(`UPDATE runs SET status = 'failed', finished_at = ? WHERE status = 'running' AND (id IN
+        (SELECT run_id FROM trials WHERE sweep_id = ? AND status = 'running') OR id IN
+        (SELECT run_id FROM seed_runs WHERE sweep_id = ? AND status = 'running'))`)
+        .run(now(), sweepId, sweepId);
+      // the seed runs that were running start again; those that ended keep their results
+      this.db
+        .prepare(`UPDATE seed_runs SET status = 'queued', run_id = NULL, started_at = NULL
+        WHERE sweep_id = ? AND status = 'running'`)
+        .run(sweepId);
       return this.db
-        .prepare(`UPDATE trials SET status = 'queued', run_id = NULL, started_at = NULL
+        .prepare(`UPDATE trials SET status = 'queued', started_at = NULL, run_id = (SELECT s.run_id
+          FROM seed_runs s WHERE s.sweep_id = trials.sweep_id AND s.idx = trials.idx AND s.seed_idx = 0)
         WHERE sweep_id = ? AND status = 'running'`)
         .run(sweepId).changes;
     });
   }
 
-  /** the sweep's trials by index, each with its run's per-epoch curve */
+  /** the sweep's trials by index, each with its per-epoch curve (the mean over its seed runs
+   *  that reached the epoch), and its seed runs and their spread when it has seed runs */
   trials(sweepId: string): TrialRecord[] {
     const rows = this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY idx').all(sweepId) as TrialDb[];
+    const seedRows =
+      this.version >= 3
+        ? (this.db
+            .prepare('SELECT * FROM seed_runs WHERE sweep_id = ? ORDER BY idx, seed_idx')
+            .all(sweepId) as SeedRunDb[])
+        : [];
+    const seeds = new Map<number, SeedRecord[]>();
+    for (const r of seedRows) {
+      const l = seeds.get(r.idx) ?? [];
+      if (l.length === 0) seeds.set(r.idx, l);
+      l.push(seedRecord(r));
+    }
+    // the metrics of the seed runs, or of the trial's run when it has no seed runs; summed over
+    // the seed runs in seed order
     const points = this.db
-      .prepare(`SELECT t.idx, m.epoch, m.val_accuracy, m.val_loss, m.train_loss
-      FROM trials t JOIN metrics m ON m.run_id = t.run_id WHERE t.sweep_id = ? ORDER BY t.idx, m.epoch`)
-      .all(sweepId) as Array<{
+      .prepare(
+        this.version >= 3
+          ? `SELECT s.idx, m.epoch, m.val_accuracy, m.val_loss, m.train_loss, s.seed_idx
+            FROM seed_runs s JOIN metrics m ON m.run_id = s.run_id WHERE s.sweep_id = @sweep
+            UNION ALL
+            SELECT t.idx, m.epoch, m.val_accuracy, m.val_loss, m.train_loss, -1
+            FROM trials t JOIN metrics m ON m.run_id = t.run_id WHERE t.sweep_id = @sweep AND NOT EXISTS
+              (SELECT 1 FROM seed_runs s WHERE s.sweep_id = t.sweep_id AND s.idx = t.idx)
+            ORDER BY 1, 2, 6`
+          : `SELECT t.idx, m.epoch, m.val_accuracy, m.val_loss, m.train_loss
+            FROM trials t JOIN metrics m ON m.run_id = t.run_id WHERE t.sweep_id = @sweep ORDER BY t.idx, m.epoch`,
+      )
+      .all({ sweep: sweepId }) as Array<{
       idx: number;
       epoch: number;
       val_accuracy: number | null;
       val_loss: number | null;
       train_loss: number | null;
     }>;
-    const curves = new Map<number, TrialRecord['curve']>();
+    const curves = new Map<number, Array<TrialRecord['curve'][number] & { n: number }>>();
     for (const p of points) {
       let c = curves.get(p.idx);
       if (!c) {
         c = [];
         curves.set(p.idx, c);
       }
-      c.push({
-        epoch: p.epoch,
-        valAccuracy: num(p.val_accuracy),
-        valLoss: num(p.val_loss),
-        trainLoss: num(p.train_loss),
-      });
+      const last = c[c.length - 1];
+      if (last && last.epoch === p.epoch) {
+        last.valAccuracy += num(p.val_accuracy);
+        last.valLoss += num(p.val_loss);
+        last.trainLoss += num(p.train_loss);
+        last.n++;
+      } else
+        c.push({
+          epoch: p.epoch,
+          valAccuracy: num(p.val_accuracy),
+          valLoss: num(p.val_loss),
+          trainLoss: num(p.train_loss),
+          n: 1,
+        });
     }
-    return rows.map((r) => ({
-      index: r.idx,
-      params: parse(r.params),
-      status: r.status,
-      value: r.value,
-      valAccuracy: r.val_accuracy,
-      epochs: r.epochs,
-      curve: curves.get(r.idx) ?? [],
-    }));
+    return rows.map((r) => {
+      const curve = (curves.get(r.idx) ?? []).map(({ n, ...p }) =>
+        n === 1
+          ? p
+          : { epoch: p.epoch, valAccuracy: p.valAccuracy / n, valLoss: p.valLoss / n, trainLoss: p.trainLoss / n },
+      );
+      const t: TrialRecord = {
+        index: r.idx,
+        params: parse(r.params),
+        status: r.status,
+        value: r.value,
+        valAccuracy: r.val_accuracy,
+        epochs: r.epochs,
+        curve,
+      };
+      const s = seeds.get(r.idx);
+      if (s) {
+        t.seeds = s;
+        t.spread = spread(s.map((x) => x.value));
+        t.valAccuracySpread = spread(s.map((x) => x.valAccuracy));
+      }
+      return t;
+    });
   }
 
   /** the sweep's trials by index with their run ids and timestamps (no curves) */

@@ -8,12 +8,43 @@ import type { RunConfig } from '../../shared/config-types.js';
 import type { Dataset } from '../../shared/data/dataset.js';
 import { Trainer } from '../../shared/engine/trainer.js';
 import { applyParams } from '../../shared/sweep/config.js';
+import { type Spread, spread } from '../../shared/sweep/stats.js';
 import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 import { renderSweepReport } from '../report/sweep-report.js';
 import { CHECKPOINT_FILE } from '../run/run-loop.js';
 import { type SweepSummary, toCsv, writeAtomic, writeJson } from '../store/outputs.js';
 import type { Store } from '../store/store.js';
-import { better, type OpenOptions } from './start.js';
+import { better, type OpenOptions, seedRunConfig, seedRunDir } from './start.js';
+
+/** trials.csv's columns with seeds (K > 1), after the columns of a sweep without: the seed runs
+ *  counted, the value's sd and 95% interval, valAccuracy's, and each seed run's value */
+export const seedColumnNames = (K: number): string[] => [
+  'seeds',
+  'valueSd',
+  'valueLo',
+  'valueHi',
+  'valAccuracySd',
+  'valAccuracyLo',
+  'valAccuracyHi',
+  ...Array.from({ length: K }, (_, k) => `valueSeed${k}`),
+];
+
+function seedColumns(t: TrialRecord, K: number): Record<string, unknown> {
+  const v = t.spread ?? null;
+  const a = t.valAccuracySpread ?? null;
+  return {
+    seeds: v?.n ?? 0,
+    valueSd: v?.sd ?? '',
+    valueLo: v?.lo ?? '',
+    valueHi: v?.hi ?? '',
+    valAccuracySd: a?.sd ?? '',
+    valAccuracyLo: a?.lo ?? '',
+    valAccuracyHi: a?.hi ?? '',
+    ...Object.fromEntries(
+      Array.from({ length: K }, (_, k) => [`valueSeed${k}`, t.seeds?.find((x) => x.seedIndex === k)?.value ?? '']),
+    ),
+  };
+}
 
 /** Choose the best trial, test it, write the sweep's outputs and record its summary. */
 export function finishSweep(
@@ -34,15 +65,34 @@ export function finishSweep(
     )
       best = t;
   }
-  // the test split is touched once: for the chosen configuration, here
+  // the test split is touched once: for the chosen configuration, here (with seeds: each of its
+  // seed runs' weights; the test accuracy is their mean)
   let testAccuracy: number | null = null;
+  let bestSeeds: NonNullable<SweepSummary['best']>['seeds'] = [];
+  let testSpread: Spread | null = null;
   if (best) {
-    const config = applyParams(cfg.base, best.params);
-    const ckptPath = join(o.outDir, 'trials', String(best.index), CHECKPOINT_FILE);
-    const ckpt = decodeCheckpoint(readFileSync(ckptPath), ckptPath);
-    const trainer = new Trainer(config, dataFor(config).data);
-    trainer.restore(ckpt.state);
-    testAccuracy = trainer.evaluate(trainer.split.test).accuracy;
+    const trialConfig = applyParams(cfg.base, best.params);
+    const seeds = best.seeds ?? [
+      {
+        seedIndex: 0,
+        seed: trialConfig.seed,
+        runId: null,
+        status: best.status,
+        value: best.value,
+        valAccuracy: best.valAccuracy,
+        epochs: best.epochs,
+      },
+    ];
+    bestSeeds = seeds.map((x) => {
+      const config = seedRunConfig(trialConfig, x.seedIndex, x.seed);
+      const ckptPath = join(seedRunDir(o.outDir, best.index, x.seedIndex), CHECKPOINT_FILE);
+      const ckpt = decodeCheckpoint(readFileSync(ckptPath), ckptPath);
+      const trainer = new Trainer(config, dataFor(config).data);
+      trainer.restore(ckpt.state);
+      return { ...x, testAccuracy: trainer.evaluate(trainer.split.test).accuracy };
+    });
+    testSpread = spread(bestSeeds.map((x) => x.testAccuracy));
+    testAccuracy = testSpread?.mean ?? null;
   }
   const count = (s: string): number => trials.filter((t) => t.status === s).length;
   const summary: SweepSummary = {
@@ -59,12 +109,18 @@ export function finishSweep(
           valAccuracy: best.valAccuracy,
           testAccuracy,
           value: best.value!,
+          spread: best.spread ?? spread([best.value]),
+          valAccuracySpread: best.valAccuracySpread ?? spread([best.valAccuracy]),
+          testAccuracySpread: testSpread,
+          seeds: bestSeeds,
         }
       : null,
+    seeds: cfg.seeds,
     epochsTrained: trials.reduce((a, t) => a + t.epochs, 0),
     wallSeconds: Math.round((Date.now() - started) / 100) / 10,
   };
   const paramKeys = Object.keys(cfg.parameters);
+  const K = cfg.seeds;
   writeAtomic(
     join(o.outDir, 'trials.csv'),
     toCsv(
@@ -78,8 +134,9 @@ export function finishSweep(
         value: t.value ?? '',
         epochs: t.epochs,
         status: t.status,
+        ...(K > 1 ? seedColumns(t, K) : {}),
       })),
-      ['id', ...paramKeys, 'valAccuracy', 'value', 'epochs', 'status'],
+      ['id', ...paramKeys, 'valAccuracy', 'value', 'epochs', 'status', ...(K > 1 ? seedColumnNames(K) : [])],
     ),
   );
   writeJson(o.outDir, 'summary.json', summary);

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
+import { type RunConfig, splitSeedOf } from '../../shared/config-types.js';
 import { UserError } from '../../shared/errors.js';
 import { canonicalJson, describeChange, parseSweepConfig } from '../../shared/sweep/config.js';
 import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
@@ -64,6 +65,21 @@ export function readSweepConfig(file: string | null, preset: 'lecture' | null, f
 
 export const metricOf = (cfg: SweepConfig, row: { valAccuracy: number; valLoss: number }): number =>
   cfg.metric.name === 'valAccuracy' ? row.valAccuracy : row.valLoss;
+
+/** The run config of seed run `seedIndex` (run seed `seed`) of a trial whose config is
+ *  `trialConfig`: seed run 0 is the trial's config itself (a sweep without seeds trains exactly
+ *  that); k >= 1 trains with `seed` on the split and synthetic dataset of the trial's seed
+ *  (data.splitSeed). */
+export function seedRunConfig(trialConfig: RunConfig, seedIndex: number, seed: number): RunConfig {
+  return seedIndex === 0
+    ? trialConfig
+    : { ...trialConfig, seed, data: { ...trialConfig.data, splitSeed: splitSeedOf(trialConfig) } };
+}
+
+/** the output folder of seed run `seedIndex` of trial `index`: trials/<index> for seed run 0
+ *  (as without seeds), trials/<index>-s<k> for the others */
+export const seedRunDir = (outDir: string, index: number, seedIndex: number): string =>
+  join(outDir, 'trials', seedIndex === 0 ? String(index) : `${index}-s${seedIndex}`);
 
 export const better = (cfg: SweepConfig, a: number, b: number): boolean =>
   cfg.metric.goal === 'maximize' ? a > b : a < b;

@@ -2,7 +2,7 @@
 // microbatches, reduction in the fixed tree, the optimizer, BN running statistics, and the
 // data-order position that a checkpoint restores. `gradwire train --in-process` drives it
 // directly; the distributed coordinator computes the same step with remote microbatches.
-import type { RunConfig } from '../config-types.js';
+import { type RunConfig, splitSeedOf } from '../config-types.js';
 import type { Dataset } from '../data/dataset.js';
 import { epochOrder, stratifiedSplit } from '../data/split.js';
 import { UserError } from '../errors.js';
@@ -99,7 +99,7 @@ export class Trainer {
     readonly data: Dataset,
     split?: Split,
   ) {
-    this.split = split ?? stratifiedSplit(data.y, data.classes, cfg.data.split, cfg.seed);
+    this.split = split ?? stratifiedSplit(data.y, data.classes, cfg.data.split, splitSeedOf(cfg));
     if (this.split.train.length === 0)
       throw new UserError('DATA_INVALID', 'the training split is empty; use more data or a larger data.split[0]');
     this.model = Model.fromConfig(cfg.model, data.features, data.classes, createKernels()).reset(cfg.seed);

@@ -6,6 +6,16 @@
 // Other epochs continue. A non-finite value counts as the worst. A trial reporting a rung again
 // (a resumed sweep replaying its curve) replaces its value there. Pure: the caller persists
 // `state()` or replays the reports.
+//
+// With seeds (`seeds: K`, SeedRungs below) a rung compares configuration MEANS: a trial's value
+// at rung epoch e is the mean of its K seed runs' values at e (in seed order; a non-finite one
+// makes it non-finite, the worst), reported to ASHA when its last seed run reaches e. Seed runs
+// never wait for each other (there may be fewer seats than K): one that reaches a rung before its
+// siblings continues training; once the decision at that rung is 'stop', every seed run of the
+// trial stops at its next epoch boundary (the one whose report decided stops at once), and the
+// trial's value is its mean at the rung where it was stopped (each seed run's value: its value at
+// that rung). A seed run that ended before the decision keeps its epochs; the trial's epochs are
+// the rung's.
 
 export type Goal = 'maximize' | 'minimize';
 
@@ -80,5 +90,77 @@ export class Asha {
       for (const [trial, value] of entries) a.recorded[i]!.set(trial, value);
     });
     return a;
+  }
+}
+
+/** A seed run's metrics at one epoch (what a rung keeps: the trial's value there is their mean). */
+export interface RungPoint {
+  value: number;
+  valAccuracy: number;
+}
+
+/** ASHA over configurations trained with K seed runs each (the rule is in the header). */
+export class SeedRungs {
+  /** trial → rung epoch → seed index → its point there */
+  private readonly at = new Map<number, Map<number, Map<number, RungPoint>>>();
+  /** trial → the rung epoch where ASHA stopped it */
+  private readonly stopped = new Map<number, number>();
+  private readonly rungSet: Set<number>;
+
+  constructor(
+    readonly asha: Asha,
+    readonly seeds: number,
+  ) {
+    if (!Number.isSafeInteger(seeds) || seeds < 1) throw new RangeError(`seeds ${seeds} must be a whole number >= 1`);
+    this.rungSet = new Set(asha.rungs());
+  }
+
+  /** Seed run `seed` of `trial` ended epoch `epoch` with `point`: 'stop' when the trial has been
+   *  stopped (at this rung, by this report completing it, or at an earlier one), else
+   *  'continue'. Reporting an epoch again replaces the seed's point (a resumed sweep replays). */
+  report(trial: number, seed: number, epoch: number, point: RungPoint): 'continue' | 'stop' {
+    if (this.rungSet.has(epoch) && !this.stopped.has(trial)) {
+      let rungs = this.at.get(trial);
+      if (!rungs) {
+        rungs = new Map();
+        this.at.set(trial, rungs);
+      }
+      let seeds = rungs.get(epoch);
+      if (!seeds) {
+        seeds = new Map();
+        rungs.set(epoch, seeds);
+      }
+      seeds.set(seed, point);
+      if (seeds.size === this.seeds) {
+        const mean = this.mean(trial, epoch)!;
+        if (this.asha.report(trial, epoch, mean.value) === 'stop') this.stopped.set(trial, epoch);
+      }
+    }
+    return this.stopped.has(trial) ? 'stop' : 'continue';
+  }
+
+  /** the rung epoch where ASHA stopped `trial`, or null */
+  stoppedAt(trial: number): number | null {
+    return this.stopped.get(trial) ?? null;
+  }
+
+  /** the seeds' points at rung `epoch` (by seed index) once all K reached it, else null */
+  points(trial: number, epoch: number): RungPoint[] | null {
+    const seeds = this.at.get(trial)?.get(epoch);
+    if (!seeds || seeds.size < this.seeds) return null;
+    return [...seeds.entries()].sort((a, b) => a[0] - b[0]).map(([, p]) => p);
+  }
+
+  /** the mean of the K seed runs at rung `epoch` (value, valAccuracy), once all reached it */
+  mean(trial: number, epoch: number): RungPoint | null {
+    const ps = this.points(trial, epoch);
+    if (!ps) return null;
+    let value = 0,
+      valAccuracy = 0;
+    for (const p of ps) {
+      value += p.value;
+      valAccuracy += p.valAccuracy;
+    }
+    return { value: value / ps.length, valAccuracy: valAccuracy / ps.length };
   }
 }

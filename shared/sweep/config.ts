@@ -43,6 +43,7 @@ const sweepSchema = strict({
   concurrency: whole(1),
   workersPerTrial: whole(1),
   seed: whole(0),
+  seeds: whole(1),
   parameters: z.unknown().optional(),
   earlyStopping: strict({
     type: z.enum(['asha']).optional(),
@@ -342,7 +343,7 @@ export function parseSweepConfig(raw: unknown, loadBase: (path: string) => RunCo
     concurrency: c.concurrency ?? null,
     workersPerTrial: c.workersPerTrial ?? 1,
     seed: c.seed ?? base.seed,
-    seeds: 1,
+    seeds: c.seeds ?? 1,
     parameters,
     earlyStopping: es ? { type: 'asha', minEpochs: es.minEpochs ?? 1, reductionFactor: es.reductionFactor ?? 3 } : null,
     tpe: {

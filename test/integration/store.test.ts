@@ -41,16 +41,16 @@ function childScript(path: string, body: string): string {
 }
 
 describe('Store', () => {
-  it('creates a schema at version 2 in WAL mode, once', () => {
+  it('creates a schema at version 3 in WAL mode, once', () => {
     const path = join(tempDir(), 'x.db');
     openStore(path);
     const db = new Database(path, { readonly: true });
     try {
-      expect(SCHEMA_VERSION).toBe(2);
-      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 2 }]);
+      expect(SCHEMA_VERSION).toBe(3);
+      expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 3 }]);
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-      expect(tables).toEqual(['metrics', 'runs', 'schema_version', 'sweeps', 'trials']);
+      expect(tables).toEqual(['metrics', 'runs', 'schema_version', 'seed_runs', 'sweeps', 'trials']);
     } finally {
       db.close();
     }
@@ -90,7 +90,7 @@ describe('Store', () => {
     // turn it back into what gradwire wrote before folders were recorded
     const db = new Database(path);
     db.exec(
-      'ALTER TABLE runs DROP COLUMN out_dir; ALTER TABLE sweeps DROP COLUMN out_dir; UPDATE schema_version SET version = 1',
+      'DROP TABLE seed_runs; ALTER TABLE runs DROP COLUMN out_dir; ALTER TABLE sweeps DROP COLUMN out_dir; UPDATE schema_version SET version = 1',
     );
     db.close();
     const reader = Store.open(path, { readonly: true });
@@ -104,8 +104,69 @@ describe('Store', () => {
     ]);
     writer.close();
     const check = new Database(path, { readonly: true });
-    expect(check.prepare('SELECT version FROM schema_version').pluck().get()).toBe(2);
+    expect(check.prepare('SELECT version FROM schema_version').pluck().get()).toBe(3);
     check.close();
+  });
+
+  it('a schema 2 store (no seed runs) is read as it is, and a writer makes each trial its seed run 0', () => {
+    const path = join(tempDir(), 'old2.db');
+    const s = openStore(path);
+    s.createSweep('s', { base: { seed: 7 } }, 'h');
+    s.addTrial('s', 0, { 'optimizer.lr': 0.1 });
+    s.addTrial('s', 1, { seed: 3 });
+    s.createRun('s-t0', 'trial', {}, 's');
+    s.startTrial('s', 0, 's-t0');
+    s.addEpoch('s-t0', epoch(1, 0.6));
+    s.finishTrial('s', 0, 'finished', 0.6, 0.6, 1);
+    s.close();
+    const db = new Database(path);
+    db.exec('DROP TABLE seed_runs; UPDATE schema_version SET version = 2');
+    db.close();
+    const reader = Store.open(path, { readonly: true });
+    const [t0] = reader.trials('s');
+    expect(t0).toMatchObject({ status: 'finished', value: 0.6, curve: [{ epoch: 1, valAccuracy: 0.6 }] });
+    expect(t0!.seeds).toBeUndefined();
+    reader.close();
+    const writer = openStore(path);
+    const [w0, w1] = writer.trials('s');
+    expect(w0!.seeds).toEqual([
+      { seedIndex: 0, seed: 7, runId: 's-t0', status: 'finished', value: 0.6, valAccuracy: 0.6, epochs: 1 },
+    ]);
+    expect(w0!.spread).toEqual({ n: 1, mean: 0.6, sd: 0, lo: 0.6, hi: 0.6 });
+    expect(w0!.curve).toEqual(t0!.curve);
+    expect(w1!.seeds?.[0]).toMatchObject({ seedIndex: 0, seed: 3, status: 'queued', runId: null });
+    writer.close();
+  });
+
+  it('seed runs: the curve is the mean over the seed runs, requeue keeps the ones that ended', () => {
+    const store = openStore(join(tempDir(), 'x.db'));
+    store.createSweep('s', {}, 'h');
+    store.addTrial('s', 0, { a: 1 }, [5, 6, 7]);
+    for (const k of [0, 1, 2]) {
+      store.createRun(`r${k}`, 'trial', {}, 's');
+      store.startSeedRun('s', 0, k, `r${k}`);
+    }
+    expect(store.trial('s', 0)).toMatchObject({ status: 'running', runId: 'r0' });
+    store.addEpoch('r0', epoch(1, 0.5));
+    store.addEpoch('r1', epoch(1, 0.7));
+    store.addEpoch('r2', epoch(1, 0.9));
+    store.finishSeedRun('s', 0, 0, 'finished', 0.5, 0.5, 1);
+    store.finishSeedRun('s', 0, 1, 'finished', 0.7, 0.7, 1);
+    expect(() => store.finishSeedRun('s', 0, 1, 'finished', 0.7, 0.7, 1)).toThrow(
+      'seed run 1 of trial 0 of sweep s is finished, not queued or running',
+    );
+    const [t] = store.trials('s');
+    expect(t!.curve).toEqual([{ epoch: 1, valAccuracy: (0.5 + 0.7 + 0.9) / 3, valLoss: 2, trainLoss: 1 }]);
+    expect(t!.spread?.n).toBe(2);
+    expect(store.requeueRunning('s')).toBe(1);
+    expect(store.run('r2')?.status).toBe('failed');
+    expect(store.trial('s', 0)).toMatchObject({ status: 'queued', runId: 'r0' });
+    expect(store.seedRuns('s', 0).map((x) => [x.status, x.runId])).toEqual([
+      ['finished', 'r0'],
+      ['finished', 'r1'],
+      ['queued', null],
+    ]);
+    expect(store.trials('s')[0]!.curve[0]!.valAccuracy).toBeCloseTo(0.6, 12);
   });
 
   it('round-trips runs and their epochs', () => {
