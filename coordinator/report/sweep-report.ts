@@ -161,7 +161,8 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
     if (test && test.df1 > 0) {
       effect = test.range;
       const levels = [...test.levels].sort((a, b) => b.mean - a.mean);
-      const named = levels.map((l) => `${L.value(path, l.value)} ${withInterval(l.mean, l.lo, l.hi)}`);
+      const named = levels.map((l) => `${L.value(path, l.value)}: ${withInterval(l.mean, l.lo, l.hi)}`);
+      const lv = (v: unknown): string => `${label} ${L.value(path, v)}`;
       const stat = `${fmtF(test)}, ${fmtP(test.p)}`;
       if (test.significant) {
         verdict = 'effect';
@@ -171,14 +172,14 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
         sentence =
           `${label}: changes accuracy by more than the seed-to-seed noise (${stat}). Mean validation accuracy: ${list(named)}. ` +
           (levels.length === 2
-            ? `${L.value(path, top!.value)} is higher by ${points(top!.mean - lowest.mean)} points.`
+            ? `${lv(top!.value)} is higher by ${points(top!.mean - lowest.mean)} points.`
             : clear
-              ? `${L.value(path, top!.value)} is highest, clear of the others' intervals; ${L.value(path, lowest.value)} is lowest, ${points(top!.mean - lowest.mean)} points below.`
-              : `The highest levels, ${L.value(path, top!.value)} and ${L.value(path, second!.value)}, are within each other's intervals: which of them is better is not settled; the spread from highest to lowest is ${points(test.range)} points.`);
+              ? `${lv(top!.value)} is highest, its interval clear of the others'; ${lv(lowest.value)} is lowest, ${points(top!.mean - lowest.mean)} points below.`
+              : `The two highest, ${L.value(path, top!.value)} and ${L.value(path, second!.value)}, have overlapping intervals: which of them is better is not settled; highest to lowest is ${points(test.range)} points.`);
       } else {
         verdict = 'noise';
         sentence =
-          `${label}: no measurable effect — the ${count(levels.length)} levels are within ${points(test.range)} points (${stat}): ${list(named)}. ` +
+          `${label}: no measurable effect — the ${count(levels.length)} levels are within ${points(test.range)} points (${stat}); ${list(named)}. ` +
           'No level is better than another beyond the seed-to-seed noise.';
       }
     } else if (seen.length === 0) sentence = `${label}: no finished trial to compare.`;

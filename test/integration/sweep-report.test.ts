@@ -400,13 +400,13 @@ describe('renderSweepReport with 3 seeds per configuration: intervals and the F-
   it('initialization (no true effect): within noise, with its F and p, and no level named best', () => {
     const init = para('Initialization');
     expect(init).toMatch(
-      /^Initialization: no measurable effect — the three levels are within \d\.\d points \(F\(2, 144\) = [\d.]+, p = 0\.\d+\): /,
+      /^Initialization: no measurable effect — the three levels are within \d\.\d points \(F\(2, 144\) = [\d.]+, p = 0\.\d+\); /,
     );
     expect(init).toContain('No level is better than another beyond the seed-to-seed noise.');
     expect(init).not.toMatch(/best|highest|is higher/);
     const p = Number(/p = (0\.\d+)/.exec(init)![1]);
     expect(p).toBeGreaterThanOrEqual(0.05);
-    for (const v of INIT) expect(init).toContain(`${v} ${pct(levelMean('model.init', v))} (`);
+    for (const v of INIT) expect(init).toContain(`${v}: ${pct(levelMean('model.init', v))} (`);
     expect(html).toMatch(
       /<tr data-param="model.init" data-verdict="noise"><th scope="row">Initialization<\/th><td>within noise<\/td>/,
     );
@@ -431,12 +431,12 @@ describe('renderSweepReport with 3 seeds per configuration: intervals and the F-
       off = levelMean('model.norm', 'none');
     expect(norm).toMatch(
       new RegExp(
-        `on ${pct(on).replace('.', '\\.')} \\(\\d+\\.\\d–\\d+\\.\\d%\\) and off ${pct(off).replace('.', '\\.')} \\(`,
+        `on: ${pct(on).replace('.', '\\.')} \\(\\d+\\.\\d–\\d+\\.\\d%\\) and off: ${pct(off).replace('.', '\\.')} \\(`,
       ),
     );
-    expect(norm).toContain(`on is higher by ${((on - off) * 100).toFixed(1)} points.`);
+    expect(norm).toContain(`Batch norm on is higher by ${((on - off) * 100).toFixed(1)} points.`);
     // relu and gelu are equal in truth: not told apart
-    expect(para('Activation')).toContain('The highest levels, relu and gelu, are within each other');
+    expect(para('Activation')).toContain('The two highest, relu and gelu, have overlapping intervals');
     // the factors in order of F: activation first, initialization last
     expect(paras.map((p) => p.split(':')[0])[0]).toBe('Activation');
     expect(paras.map((p) => p.split(':')[0])[3]).toBe('Initialization');
