@@ -162,7 +162,10 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
       effect = test.range;
       const levels = [...test.levels].sort((a, b) => b.mean - a.mean);
       const named = levels.map((l) => `${L.value(path, l.value)}: ${withInterval(l.mean, l.lo, l.hi)}`);
-      const lv = (v: unknown): string => `${label} ${L.value(path, v)}`;
+      const lv = (v: unknown): string =>
+        /^[-+.\d]/.test(L.value(path, v)) || L.value(path, v) === 'on' || L.value(path, v) === 'off'
+          ? `${label} ${L.value(path, v)}`
+          : L.value(path, v);
       const stat = `${fmtF(test)}, ${fmtP(test.p)}`;
       if (test.significant) {
         verdict = 'effect';

@@ -582,6 +582,29 @@ describe.skipIf(noBrowser !== null)(
       expect(external).toEqual([]);
     });
 
+    it('with 3 seeds: the error bars are drawn, one per configuration and one per level', async () => {
+      const seeded = join(dir, 'seeded.html');
+      writeFileSync(seeded, renderSweepReport(seededInput()));
+      const p = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      try {
+        await p.goto(pathToFileURL(seeded).href, { waitUntil: 'load' });
+        const bars = p.locator('#best-so-far svg path[data-series="interval"]');
+        expect(await bars.count()).toBe(72);
+        const levels = p.locator('#findings svg path[data-series="level-interval"]');
+        expect(await levels.count()).toBe(12);
+        // each drawn with a height (the interval) and a width (its caps), with its tooltip
+        for (const b of [bars.nth(0), bars.nth(71), levels.nth(0), levels.nth(11)]) {
+          const box = (await b.boundingBox())!;
+          expect(box.height).toBeGreaterThan(1);
+          expect(box.width).toBeGreaterThanOrEqual(6);
+        }
+        expect(await levels.nth(0).locator('title').textContent()).toMatch(/^Activation: relu: 95% interval /);
+        await p.screenshot({ path: join(dir, 'seeded.png'), fullPage: true });
+      } finally {
+        await p.close();
+      }
+    });
+
     it('saves a full-page screenshot', async () => {
       const png = join(dir, 'report.png');
       await page.screenshot({ path: png, fullPage: true });
