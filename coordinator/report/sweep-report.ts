@@ -67,6 +67,8 @@ export interface Factor {
   /** the F-test's verdict: larger than the seed-to-seed noise, within it, or not assessable */
   verdict: 'effect' | 'noise' | 'unassessed';
   test: FactorTest | null;
+  /** the label of the level whose mean is above every other level's interval (an effect only) */
+  clearTop: string | null;
 }
 
 /** groups of a parameter: its values, or 3 bins of a numeric range (log bins for log_uniform) */
@@ -157,7 +159,8 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
     const test = tests.ok ? tests.factors.find((f) => f.path === path) : undefined;
     let sentence: string,
       effect: number | null = null,
-      verdict: Factor['verdict'] = 'unassessed';
+      verdict: Factor['verdict'] = 'unassessed',
+      clearTop: string | null = null;
     if (test && test.df1 > 0) {
       effect = test.range;
       const levels = [...test.levels].sort((a, b) => b.mean - a.mean);
@@ -170,7 +173,8 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
       if (test.significant) {
         verdict = 'effect';
         const [top, second] = levels;
-        const clear = top && second && top.lo > second.hi;
+        const clear = top && second && (levels.length === 2 || top.lo > second.hi);
+        if (clear) clearTop = L.value(path, top.value);
         const lowest = levels[levels.length - 1]!;
         sentence =
           `${label}: changes accuracy by more than the seed-to-seed noise (${stat}). Mean validation accuracy: ${list(named)}. ` +
@@ -195,7 +199,7 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
         `${label}: the mean validation accuracy of its ${count(seen.length)} ${spec.distribution === 'values' ? 'values' : 'ranges'} spans ${points(effect)} points (${list(named)}), ` +
         'but the seed-to-seed noise cannot be assessed, so no value is named best.';
     }
-    return { path, label, groups, effect, sentence, verdict, test: test ?? null };
+    return { path, label, groups, effect, sentence, verdict, test: test ?? null, clearTop };
   });
   const rank = (f: Factor): number => (f.test ? (Number.isFinite(f.test.f) ? f.test.f : 1e12) : (f.effect ?? -1));
   return factors.sort((a, b) => rank(b) - rank(a));
@@ -329,10 +333,9 @@ function perValueSection(inp: SweepReportInput, factors: Factor[]): SafeHtml {
     return section('per-value', 'Accuracy per value', note('No categorical parameter in this sweep.'));
   const tables = cats.map(([path]) => {
     const f = factors.find((x) => x.path === path)!;
-    const best = Math.max(...f.groups.filter((g) => g.accs.length).map((g) => mean(g.accs)));
     const rows = f.groups.map((g) => {
       const has = g.accs.length > 0;
-      return html`${has && mean(g.accs) === best ? html`<tr class="top">` : html`<tr>`}<td>${g.label}</td><td class="num">${g.accs.length} / ${g.total}</td><td class="num">${has ? pct(mean(g.accs)) : '–'}</td><td class="num">${has ? pct(Math.max(...g.accs)) : '–'}</td></tr>`;
+      return html`${has && f.clearTop === g.label ? html`<tr class="top">` : html`<tr>`}<td>${g.label}</td><td class="num">${g.accs.length} / ${g.total}</td><td class="num">${has ? pct(mean(g.accs)) : '–'}</td><td class="num">${has ? pct(Math.max(...g.accs)) : '–'}</td></tr>`;
     });
     return html`<table class="pv" data-param="${path}"><caption>${f.label}</caption><thead><tr><th>Value</th><th>Trials (finished / all)</th><th>Mean val. accuracy</th><th>Best val. accuracy</th></tr></thead><tbody>${rows}</tbody></table>`;
   });

@@ -410,6 +410,13 @@ describe('renderSweepReport with 3 seeds per configuration: intervals and the F-
     expect(html).toMatch(
       /<tr data-param="model.init" data-verdict="noise"><th scope="row">Initialization<\/th><td>within noise<\/td>/,
     );
+    // nor is one marked in its per-value table; batch norm's (an effect, two levels) is
+    const pv = (path: string): string =>
+      new RegExp(`<table class="pv" data-param="${path}">(.*?)</table>`, 's').exec(html)![1]!;
+    expect(pv('model.init')).not.toContain('<tr class="top">');
+    expect(pv('model.norm')).toContain('<tr class="top"><td>on</td>');
+    // activation's two highest overlap: none marked
+    expect(pv('model.activation')).not.toContain('<tr class="top">');
   });
 
   it('activation, batch norm and dropout: larger than noise, level means with intervals', () => {
