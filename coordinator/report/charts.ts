@@ -102,3 +102,33 @@ export function renderChart(c: Chart): SafeHtml {
     throw new Error(`chart ${c.id}: unexpected markup`);
   return html`<div class="chart-svg" data-chart="${c.id}">${raw(svg)}</div>`;
 }
+
+/** a series of error bars (whiskers with caps), one per data item [x, lo, hi] (x a number or a
+ *  category index): a custom series drawn as one path per item, so each interval carries its
+ *  data-series hook and tooltip in the SVG */
+export function errorBarSeries(
+  name: string,
+  data: Array<[number | string, number, number]>,
+  color: string = INK,
+  cap = 4,
+): Record<string, unknown> {
+  return {
+    name,
+    type: 'custom',
+    color,
+    encode: { x: 0, y: [1, 2] },
+    data,
+    renderItem: (_params: unknown, api: { value: (d: number) => number; coord: (p: number[]) => number[] }) => {
+      const x = api.value(0);
+      const [ax, ay] = api.coord([x, api.value(1)]) as [number, number];
+      const [, by] = api.coord([x, api.value(2)]) as [number, number];
+      return {
+        type: 'path',
+        shape: {
+          pathData: `M${ax} ${ay}L${ax} ${by}M${ax - cap} ${ay}L${ax + cap} ${ay}M${ax - cap} ${by}L${ax + cap} ${by}`,
+        },
+        style: { stroke: color, lineWidth: 1.2, fill: 'none' },
+      };
+    },
+  };
+}

@@ -10,6 +10,7 @@ import {
   RED,
   WORSE_TO_BETTER,
   baseOption,
+  errorBarSeries,
   intAxis,
   renderChart,
   valueAxis,
@@ -38,6 +39,13 @@ export function bestSoFarChart(metric: SweepConfig['metric'], done: TrialRecord[
     if (better(t.value!, best)) best = t.value!;
     return [t.index, best];
   });
+  // each configuration's 95% interval over its seeds (none for one seed)
+  const spreadOf = (t: TrialRecord) => (name === 'valAccuracy' ? (t.valAccuracySpread ?? t.spread) : t.spread);
+  const withBars = done.filter((t) => {
+    const s = spreadOf(t);
+    return s && s.n >= 2 && fin(s.lo) && fin(s.hi);
+  });
+  const bars = withBars.map((t): [number, number, number] => [t.index, spreadOf(t)!.lo, spreadOf(t)!.hi]);
   return renderChart({
     id: 'best-so-far',
     width: 1000,
@@ -65,11 +73,24 @@ export function bestSoFarChart(metric: SweepConfig['metric'], done: TrialRecord[
           lineStyle: { width: 2.5 },
           data: steps,
         },
+        ...(bars.length ? [{ ...errorBarSeries('95% interval over seeds', bars, PALETTE[0], 3), z: 1 }] : []),
       ],
     },
     series: [
       { key: 'trial', tip: (i) => `trial ${done[i]!.index}: ${fmt(done[i]!.value!)}` },
       { key: 'best-so-far', tip: (i) => `best after trial ${steps[i]![0]}: ${fmt(steps[i]![1]!)}` },
+      ...(bars.length
+        ? [
+            {
+              key: 'interval',
+              tip: (i: number) => {
+                const t = withBars[i]!,
+                  s = spreadOf(t)!;
+                return `trial ${t.index}: ${fmt(s.mean)}, 95% interval ${fmt(s.lo)} to ${fmt(s.hi)} over ${s.n} seeds`;
+              },
+            },
+          ]
+        : []),
     ],
   });
 }
@@ -241,6 +262,59 @@ export function parallelChart(
       { key: 'unfinished', tip: tip(groups.unfinished) },
       { key: 'best-outline' },
       { key: 'best', tip: tip(groups.best) },
+    ],
+  });
+}
+
+/** a factor's level for levelChart */
+export interface LevelPoint {
+  factor: string;
+  level: string;
+  mean: number;
+  lo: number;
+  hi: number;
+  /** its factor's effect is larger than the seed-to-seed noise */
+  effect: boolean;
+}
+
+/** every factor's level means with their 95% intervals (whiskers), grouped by factor along the x
+ *  axis; a factor whose effect is within noise is grey */
+export function levelChart(points: LevelPoint[]): SafeHtml {
+  const cats = points.map((p) => `${p.factor}: ${p.level}`);
+  const lo = Math.max(0, Math.floor(Math.min(...points.map((p) => p.lo)) * 100) / 100);
+  const hi = Math.min(1, Math.ceil(Math.max(...points.map((p) => p.hi)) * 100) / 100);
+  const color = (p: LevelPoint): string => (p.effect ? PALETTE[0]! : GREY);
+  return renderChart({
+    id: 'level-means',
+    width: 1000,
+    height: 380,
+    label: 'mean validation accuracy of each level of each factor, with 95% intervals',
+    option: {
+      ...baseOption({ bottom: 110 }),
+      legend: { show: false },
+      xAxis: { type: 'category', data: cats, axisLabel: { rotate: 40, fontSize: 11, interval: 0 } },
+      yAxis: valueAxis('validation accuracy', lo, hi > lo ? hi : lo + 0.01, pct),
+      series: [
+        {
+          name: 'level mean',
+          type: 'scatter',
+          symbolSize: 8,
+          data: points.map((p, i) => ({ value: [i, p.mean], itemStyle: { color: color(p) } })),
+        },
+        errorBarSeries(
+          '95% interval',
+          points.map((p, i): [number, number, number] => [i, p.lo, p.hi]),
+          INK,
+          5,
+        ),
+      ],
+    },
+    series: [
+      { key: 'level-mean', tip: (i) => `${cats[i]}: ${pct(points[i]!.mean)}` },
+      {
+        key: 'level-interval',
+        tip: (i) => `${cats[i]}: 95% interval ${pct(points[i]!.lo)} to ${pct(points[i]!.hi)}`,
+      },
     ],
   });
 }

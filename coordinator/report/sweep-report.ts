@@ -5,7 +5,8 @@ import type { ParamSpec, SweepConfig, TrialRecord } from '../../shared/sweep/typ
 import { CSS } from './style.js';
 import { html, raw, type HtmlValue, type SafeHtml } from '../../shared/html.js';
 import { fmtNum, pct } from './experiments.js';
-import { bestSoFarChart, curvesChart, parallelChart, type Labels } from './sweep-charts.js';
+import { bestSoFarChart, curvesChart, levelChart, parallelChart, type Labels } from './sweep-charts.js';
+import { ALPHA, type FactorTest, fmtF, fmtP, mainEffects, seedValues } from '../../shared/sweep/effects.js';
 import { SORT_TABLE_SCRIPT } from './sort-table.js';
 
 export interface SweepReportInput {
@@ -63,6 +64,11 @@ export interface Factor {
   groups: Group[];
   effect: number | null;
   sentence: string;
+  /** the F-test's verdict: larger than the seed-to-seed noise, within it, or not assessable */
+  verdict: 'effect' | 'noise' | 'unassessed';
+  test: FactorTest | null;
+  /** the label of the level whose mean is above every other level's interval (an effect only) */
+  clearTop: string | null;
 }
 
 /** groups of a parameter: its values, or 3 bins of a numeric range (log bins for log_uniform) */
@@ -113,14 +119,33 @@ function groupsOf(
   });
 }
 
-const stat = (g: Group): string => `${pct(mean(g.accs))} (best ${pct(Math.max(...g.accs))})`;
-const points = (d: number): string => `${d >= 0 ? '+' : '−'}${Math.abs(d * 100).toFixed(1)}`;
+const points = (d: number): string => `${Math.abs(d * 100).toFixed(1)}`;
+const NUMBER_WORDS = ['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'];
+const count = (n: number): string => NUMBER_WORDS[n] ?? String(n);
+/** "91.2% (90.8–91.6%)" */
+const withInterval = (m: number, lo: number, hi: number): string => `${pct(m)} (${(lo * 100).toFixed(1)}–${pct(hi)})`;
+const list = (xs: string[]): string =>
+  xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`;
+
+/** a configuration's metric with its 95% interval over the seeds: "91.2 ± 0.6% (3 seeds)";
+ *  one seed (or no seeds field): "91.2%" */
+export function accuracyText(t: TrialRecord): string {
+  if (!fin(t.valAccuracy)) return '–';
+  const s = t.valAccuracySpread;
+  const k = t.seeds?.length ?? 1;
+  if (!s || s.n < 2) return k > 1 ? `${pct(t.valAccuracy)} (${s?.n ?? 0} of ${k} seeds)` : pct(t.valAccuracy);
+  const half = (s.hi - s.lo) / 2;
+  return `${(s.mean * 100).toFixed(1)} ± ${(half * 100).toFixed(1)}% (${s.n === k ? s.n : `${s.n} of ${k}`} seeds)`;
+}
 
 /** per parameter: validation accuracy of finished trials by value (or bin), the spread between
- *  the best and worst mean, and a sentence; ordered by that spread, largest first */
+ *  the highest and lowest mean, and a sentence in plain words with the verdict of the F-test
+ *  (effects.ts) when the sweep is a full grid with seeds; ordered by the test's F (significant
+ *  first), else by the spread */
 export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lecture: boolean): Factor[] {
   const L = labels(lecture);
   const done = trials.filter((t) => t.status === 'finished' && fin(t.valAccuracy));
+  const tests = mainEffects(config, trials);
   const factors = Object.entries(config.parameters).map(([path, spec]): Factor => {
     const groups = groupsOf(path, spec, trials, L);
     for (const t of trials) {
@@ -131,26 +156,53 @@ export function sweepFindings(config: SweepConfig, trials: TrialRecord[], lectur
     }
     const seen = groups.filter((g) => g.accs.length > 0).sort((a, b) => mean(b.accs) - mean(a.accs));
     const label = L.param(path);
+    const test = tests.ok ? tests.factors.find((f) => f.path === path) : undefined;
     let sentence: string,
-      effect: number | null = null;
-    if (seen.length === 0) sentence = `${label}: no finished trial to compare.`;
+      effect: number | null = null,
+      verdict: Factor['verdict'] = 'unassessed',
+      clearTop: string | null = null;
+    if (test && test.df1 > 0) {
+      effect = test.range;
+      const levels = [...test.levels].sort((a, b) => b.mean - a.mean);
+      const named = levels.map((l) => `${L.value(path, l.value)}: ${withInterval(l.mean, l.lo, l.hi)}`);
+      const lv = (v: unknown): string =>
+        /^[-+.\d]/.test(L.value(path, v)) || L.value(path, v) === 'on' || L.value(path, v) === 'off'
+          ? `${label} ${L.value(path, v)}`
+          : L.value(path, v);
+      const stat = `${fmtF(test)}, ${fmtP(test.p)}`;
+      if (test.significant) {
+        verdict = 'effect';
+        const [top, second] = levels;
+        const clear = top && second && (levels.length === 2 || top.lo > second.hi);
+        if (clear) clearTop = L.value(path, top.value);
+        const lowest = levels[levels.length - 1]!;
+        sentence =
+          `${label}: changes accuracy by more than the seed-to-seed noise (${stat}). Mean validation accuracy: ${list(named)}. ` +
+          (levels.length === 2
+            ? `${lv(top!.value)} is higher by ${points(top!.mean - lowest.mean)} points.`
+            : clear
+              ? `${lv(top!.value)} is highest, its interval clear of the others'; ${lv(lowest.value)} is lowest, ${points(top!.mean - lowest.mean)} points below.`
+              : `The two highest, ${L.value(path, top!.value)} and ${L.value(path, second!.value)}, have overlapping intervals: which of them is better is not settled; highest to lowest is ${points(test.range)} points.`);
+      } else {
+        verdict = 'noise';
+        sentence =
+          `${label}: no measurable effect — the ${count(levels.length)} levels are within ${points(test.range)} points (${stat}); ${list(named)}. ` +
+          'No level is better than another beyond the seed-to-seed noise.';
+      }
+    } else if (seen.length === 0) sentence = `${label}: no finished trial to compare.`;
     else if (seen.length === 1)
-      sentence = `${label}: only ${seen[0]!.label} was observed among finished trials, with a mean validation accuracy of ${stat(seen[0]!)}.`;
+      sentence = `${label}: only ${seen[0]!.label} was observed among finished trials, with a mean validation accuracy of ${pct(mean(seen[0]!.accs))}.`;
     else {
-      const top = seen[0]!,
-        rest = seen.slice(1),
-        worst = seen[seen.length - 1]!;
-      effect = mean(top.accs) - mean(worst.accs);
-      const others = rest.map((g) => `${stat(g)} ${/^[-+.\d]/.test(g.label) ? 'at ' : ''}${g.label}`);
-      const list =
-        others.length === 1 ? others[0] : `${others.slice(0, -1).join(', ')} and ${others[others.length - 1]}`;
+      effect = mean(seen[0]!.accs) - mean(seen[seen.length - 1]!.accs);
+      const named = seen.map((g) => `${/^[-+.\d]/.test(g.label) ? 'at ' : ''}${g.label} ${pct(mean(g.accs))}`);
       sentence =
-        `${label}: ${top.label} reached a mean validation accuracy of ${stat(top)} against ${list}, ${points(effect)} points` +
-        (rest.length > 1 ? ` over ${worst.label}; ${top.label} was best.` : '.');
+        `${label}: the mean validation accuracy of its ${count(seen.length)} ${spec.distribution === 'values' ? 'values' : 'ranges'} spans ${points(effect)} points (${list(named)}), ` +
+        'but the seed-to-seed noise cannot be assessed, so no value is named best.';
     }
-    return { path, label, groups, effect, sentence };
+    return { path, label, groups, effect, sentence, verdict, test: test ?? null, clearTop };
   });
-  return factors.sort((a, b) => (b.effect ?? -1) - (a.effect ?? -1));
+  const rank = (f: Factor): number => (f.test ? (Number.isFinite(f.test.f) ? f.test.f : 1e12) : (f.effect ?? -1));
+  return factors.sort((a, b) => rank(b) - rank(a));
 }
 
 function section(id: string, title: string, body: HtmlValue): SafeHtml {
@@ -159,22 +211,61 @@ function section(id: string, title: string, body: HtmlValue): SafeHtml {
 
 const note = (text: string): SafeHtml => html`<p class="empty">${text}</p>`;
 
+const VERDICT = { effect: 'larger than noise', noise: 'within noise', unassessed: 'noise not assessed' } as const;
+
+/** the test as the report states it */
+function testStatement(config: SweepConfig, trials: TrialRecord[]): { ok: boolean; text: string } {
+  const r = mainEffects(config, trials);
+  if (!r.ok)
+    return {
+      ok: false,
+      text: `Noise cannot be assessed: ${r.reason}. A difference between values below may be seed-to-seed noise, so no value is named best; train every configuration of a grid with seeds: 3 or more to test it.`,
+    };
+  const k = r.balanced
+    ? `${r.seedsPerCell} seeds`
+    : `${r.seedsPerCell.toFixed(2)} seeds on average (unweighted means; some seed runs did not finish)`;
+  return {
+    ok: true,
+    text:
+      `The test: for each factor, the main-effect F-test of the ${r.cells}-configuration factorial grid (${k} per configuration), ` +
+      `with the seed-to-seed variation within configurations as the error term: F = (mean square between the factor's levels) / (within-configuration mean square), ` +
+      `df = (levels − 1, configurations × (seeds − 1)) = (levels − 1, ${r.dfError}). ` +
+      `A factor changes accuracy when p < ${ALPHA}; otherwise its effect is within the seed-to-seed noise (sd of one run ${points(r.seedSd)} points) and no level is named best. ` +
+      "Level means are over the factor's configurations, with 95% intervals from the same error term (Student's t).",
+  };
+}
+
 function findingsSection(inp: SweepReportInput, factors: Factor[], nDone: number): SafeHtml {
-  const title = inp.lecture ? 'What changed accuracy' : 'Findings';
+  const title = 'What changed accuracy';
   if (nDone === 0) return section('findings', title, note('No trial has finished yet, so there are no findings.'));
+  const stated = testStatement(inp.config, inp.trials);
   const maxEffect = Math.max(1e-9, ...factors.map((f) => f.effect ?? 0));
   const rows = factors.map((f) => {
-    const top = f.groups.filter((g) => g.accs.length).sort((a, b) => mean(b.accs) - mean(a.accs))[0];
     const bar =
       f.effect === null
         ? ''
-        : html`<span class="bar" style="width:${((f.effect / maxEffect) * 100).toFixed(1)}%"></span>`;
-    return html`<tr><th scope="row">${f.label}</th><td>${top?.label ?? '–'}</td><td class="num">${f.effect === null ? '–' : `${(f.effect * 100).toFixed(1)} points`}</td><td class="barcell">${bar}</td></tr>`;
+        : html`<span class="bar ${f.verdict}" style="width:${((f.effect / maxEffect) * 100).toFixed(1)}%"></span>`;
+    return html`<tr data-param="${f.path}" data-verdict="${f.verdict}"><th scope="row">${f.label}</th><td>${VERDICT[f.verdict]}</td><td class="num">${f.test ? `${fmtF(f.test)}, ${fmtP(f.test.p)}` : '–'}</td><td class="num">${f.effect === null ? '–' : `${points(f.effect)} points`}</td><td class="barcell">${bar}</td></tr>`;
   });
+  const runs = inp.trials.reduce((a, t) => a + seedValues(t).length, 0);
+  const chart = stated.ok
+    ? html`<p class="muted">Each level's mean validation accuracy with its 95% interval; grey: the factor's effect is within the seed-to-seed noise.</p>${levelChart(
+        factors.flatMap((f) =>
+          (f.test?.levels ?? []).map((l) => ({
+            factor: f.label,
+            level: labels(inp.lecture).value(f.path, l.value),
+            mean: l.mean,
+            lo: l.lo,
+            hi: l.hi,
+            effect: f.verdict === 'effect',
+          })),
+        ),
+      )}`
+    : '';
   return section(
     'findings',
     title,
-    html`<p>From ${nDone} finished trial${nDone === 1 ? '' : 's'} (stopped, failed and unfinished trials are left out). Each factor is ranked by how much it changed the mean validation accuracy: the spread between its best and its worst value.</p><table class="effects"><thead><tr><th>Factor</th><th>Best value</th><th>Effect on mean accuracy</th><th></th></tr></thead><tbody>${rows}</tbody></table><ul class="findings">${factors.map((f) => html`<li>${f.sentence}</li>`)}</ul>`,
+    html`<p>From ${nDone} finished configuration${nDone === 1 ? '' : 's'} (${runs} finished run${runs === 1 ? '' : 's'}; stopped, failed and unfinished ones are left out).</p><p class="test" id="the-test">${stated.text}</p><table class="effects"><thead><tr><th>Factor</th><th>Verdict</th><th>Test</th><th>Highest − lowest level mean</th><th></th></tr></thead><tbody>${rows}</tbody></table>${factors.map((f) => html`<p class="factor" data-param="${f.path}" data-verdict="${f.verdict}">${f.sentence}</p>`)}${chart}`,
   );
 }
 
@@ -188,10 +279,12 @@ function bestSection(inp: SweepReportInput, L: Labels): SafeHtml {
     (p) => html`<tr><th scope="row" title="${p}">${L.param(p)}</th><td>${L.value(p, b.params[p])}</td></tr>`,
   );
   const test = b.testAccuracy === null ? 'not evaluated' : pct(b.testAccuracy);
+  const bt = inp.trials.find((t) => t.index === b.index);
+  const seeds = bt?.valAccuracySpread && bt.valAccuracySpread.n > 1 ? bt.valAccuracySpread.n : 1;
   return section(
     'best',
     'Best configuration',
-    html`<div class="kpis"><div><span class="k">Trial</span><span class="v">#${b.index}</span></div><div><span class="k">Validation accuracy</span><span class="v">${pct(b.valAccuracy)}</span></div><div><span class="k">Test accuracy</span><span class="v">${test}</span></div></div><table class="params"><tbody>${rows}</tbody></table><p class="muted">Trials were compared on the validation split only. The test split is evaluated once, for this chosen configuration.</p>`,
+    html`<div class="kpis"><div><span class="k">Trial</span><span class="v">#${b.index}</span></div><div><span class="k">Validation accuracy</span><span class="v">${seeds > 1 && bt ? accuracyText(bt) : pct(b.valAccuracy)}</span></div><div><span class="k">Test accuracy</span><span class="v">${test}</span></div></div><table class="params"><tbody>${rows}</tbody></table><p class="muted">Trials were compared on the validation split only${seeds > 1 ? `, by their mean over ${seeds} seeds; a configuration whose interval overlaps this one may be as good` : ''}. The test split is evaluated once, for this chosen configuration.</p>`,
   );
 }
 
@@ -240,10 +333,9 @@ function perValueSection(inp: SweepReportInput, factors: Factor[]): SafeHtml {
     return section('per-value', 'Accuracy per value', note('No categorical parameter in this sweep.'));
   const tables = cats.map(([path]) => {
     const f = factors.find((x) => x.path === path)!;
-    const best = Math.max(...f.groups.filter((g) => g.accs.length).map((g) => mean(g.accs)));
     const rows = f.groups.map((g) => {
       const has = g.accs.length > 0;
-      return html`${has && mean(g.accs) === best ? html`<tr class="top">` : html`<tr>`}<td>${g.label}</td><td class="num">${g.accs.length} / ${g.total}</td><td class="num">${has ? pct(mean(g.accs)) : '–'}</td><td class="num">${has ? pct(Math.max(...g.accs)) : '–'}</td></tr>`;
+      return html`${has && f.clearTop === g.label ? html`<tr class="top">` : html`<tr>`}<td>${g.label}</td><td class="num">${g.accs.length} / ${g.total}</td><td class="num">${has ? pct(mean(g.accs)) : '–'}</td><td class="num">${has ? pct(Math.max(...g.accs)) : '–'}</td></tr>`;
     });
     return html`<table class="pv" data-param="${path}"><caption>${f.label}</caption><thead><tr><th>Value</th><th>Trials (finished / all)</th><th>Mean val. accuracy</th><th>Best val. accuracy</th></tr></thead><tbody>${rows}</tbody></table>`;
   });
@@ -266,7 +358,7 @@ function trialsSection(inp: SweepReportInput, L: Labels): SafeHtml {
         const v = t.params[p];
         return cell(rawValue(v), typeof v === 'number' ? v : rawValue(v), typeof v === 'number');
       });
-      return html`<tr class="${t.status}${t.index === inp.best?.index ? ' top' : ''}">${cell(String(t.index), t.index, true)}<td data-v="${t.status}"><span class="status ${t.status}">${t.status}</span></td>${ps}${cell(fin(t.valAccuracy) ? pct(t.valAccuracy) : '–', fin(t.valAccuracy) ? t.valAccuracy : '', true)}${cell(String(t.epochs), t.epochs, true)}</tr>`;
+      return html`<tr class="${t.status}${t.index === inp.best?.index ? ' top' : ''}">${cell(String(t.index), t.index, true)}<td data-v="${t.status}"><span class="status ${t.status}">${t.status}</span></td>${ps}${cell(accuracyText(t), fin(t.valAccuracy) ? t.valAccuracy : '', true)}${cell(String(t.epochs), t.epochs, true)}</tr>`;
     });
   return section(
     'trials',

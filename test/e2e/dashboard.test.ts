@@ -40,6 +40,13 @@ const TRIALS = 12;
 const SWEEP = irisSweep({ trials: TRIALS, epochs: 200, seed: 11 });
 const sweepFile = join(withFiles({ 'sweep.yaml': SWEEP }), 'sweep.yaml');
 
+// the same with seeds: 3 (issue 16): 4 configurations × 3 seed runs of 60 epochs
+const SEEDED_TRIALS = 4;
+const seededFile = join(
+  withFiles({ 'sweep.yaml': irisSweep({ trials: SEEDED_TRIALS, epochs: 60, seed: 11, extra: 'seeds: 3\n' }) }),
+  'sweep.yaml',
+);
+
 let browser: Browser | null = null;
 const own: Proc[] = [];
 
@@ -403,6 +410,62 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     const shot = join(out, 'dashboard-sweep.png');
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(30_000);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 180_000);
+  it('a sweep with seeds: 3 shows each trial as mean ± 95% interval, with a whisker drawn per trial', async () => {
+    const out = tempDir('gradwire-dash-seeds-');
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 1100 } });
+    const errors = watchErrors(page);
+    const child = spawn(
+      process.execPath,
+      [...NODE_ARGS, CLI, 'sweep', '--config', seededFile, '--workers', '2', '--out', out, '--log-format', 'json'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
+    );
+    const s = new Proc('sweep', child);
+    own.push(s);
+    const url = (await s.waitForEvent('listening')).dashboard as string;
+    await page.goto(url);
+    await page.waitForSelector('#sweep:not([hidden])');
+    expect(await s.exited).toBe(0);
+    await page.waitForSelector('#sweep-status[data-status="finished"]', { timeout: 5000 });
+    // the intervals as trials.csv has them (valAccuracyLo/Hi: the Student-t 95% interval)
+    const [header, ...lines] = readFileSync(join(out, 'trials.csv'), 'utf8').trim().split('\n');
+    const cols = header!.split(',');
+    const col = (cells: string[], name: string): number => Number(cells[cols.indexOf(name)]);
+    expect(lines).toHaveLength(SEEDED_TRIALS);
+    for (const l of lines) {
+      const cells = l.split(',');
+      const i = col(cells, 'id');
+      const [mean, lo, hi] = ['valAccuracy', 'valAccuracyLo', 'valAccuracyHi'].map((n) => col(cells, n)) as [
+        number,
+        number,
+        number,
+      ];
+      const cell = page.locator(`#trials tbody tr[data-index="${i}"] td[data-key="valAccuracy"]`);
+      // the metric (valAccuracy here) with its interval, the count of seeds in the accuracy's cell
+      expect(await page.locator(`#trials tbody tr[data-index="${i}"] td[data-key="value"]`).textContent()).toMatch(
+        /^0\.\d+ ± (0|[\d.e-]+)$/,
+      );
+      expect(await cell.textContent()).toBe(
+        `${(mean * 100).toFixed(2)} ± ${(((hi - lo) / 2) * 100).toFixed(2)}% (3 seeds)`,
+      );
+      // the whisker: drawn (a visible box with a width), spanning lo..hi
+      const bar = cell.locator('.errbar');
+      expect(await bar.count()).toBe(1);
+      expect(Number(await bar.getAttribute('data-lo'))).toBeCloseTo(lo, 4);
+      expect(Number(await bar.getAttribute('data-hi'))).toBeCloseTo(hi, 4);
+      await bar.scrollIntoViewIfNeeded();
+      expect(await bar.isVisible()).toBe(true);
+      const w = await cell.locator('.errbar .whisker').boundingBox();
+      const m = await cell.locator('.errbar .mean').boundingBox();
+      expect(w!.width).toBeGreaterThanOrEqual(1);
+      // the mean's tick inside its whisker
+      expect(m!.x + m!.width / 2).toBeGreaterThanOrEqual(w!.x - 1);
+      expect(m!.x + m!.width / 2).toBeLessThanOrEqual(w!.x + w!.width + 1);
+    }
+    expect(await page.locator('#trials .errbar').count()).toBe(SEEDED_TRIALS);
+    await page.screenshot({ path: join(out, 'dashboard-seeds.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.close();
   }, 180_000);

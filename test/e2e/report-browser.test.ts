@@ -23,13 +23,34 @@ microbatch: 8
 epochs: 10
 `;
 
-const dir = withFiles({ 'sweep.yaml': SWEEP, 'run.yaml': RUN });
+// a grid with seeds (issue 16): 2 × 2 configurations × 3 seed runs, its report from the store
+const SEEDED = `
+run:
+  seed: 4
+  data: { name: iris }
+  model: { hidden: [16], activation: tanh }
+  optimizer: { name: adam, lr: 0.01 }
+  batchSize: 16
+  microbatch: 8
+  epochs: 8
+method: grid
+seeds: 3
+metric: { name: valAccuracy, goal: maximize }
+trials: 4
+parameters:
+  model.dropout: { values: [0, 0.5] }
+  model.init: { values: [he_normal, xavier_uniform] }
+`;
+
+const dir = withFiles({ 'sweep.yaml': SWEEP, 'run.yaml': RUN, 'seeded.yaml': SEEDED });
 const out = tempDir('gradwire-report-');
 const ENV = { GRADWIRE_STORE: '' };
 const sweepOut = join(out, 'sweep'),
   runOut = join(out, 'run');
 const sweepStore = join(sweepOut, 'gradwire.db'),
   runStore = join(out, 'gradwire.db');
+const seededOut = join(out, 'seeded'),
+  seededHtml = join(out, 'seeded-report.html');
 const sweepHtml = join(out, 'sweep-report.html'),
   runHtml = join(out, 'run-report.html');
 let sweepId = '',
@@ -59,6 +80,15 @@ beforeAll(() => {
     },
   );
   runId = JSON.parse(readFileSync(join(runOut, 'summary.json'), 'utf8')).runId;
+  results.seeded = gradwire(
+    ['sweep', '--config', join(dir, 'seeded.yaml'), '--workers', '2', '--out', seededOut, '--log-format', 'json'],
+    { env: ENV, timeoutMs: 300_000 },
+  );
+  const seededId = JSON.parse(readFileSync(join(seededOut, 'summary.json'), 'utf8')).sweepId;
+  results['seeded-report'] = gradwire(
+    ['report', seededId, '--store', join(seededOut, 'gradwire.db'), '--out', seededHtml],
+    { env: ENV },
+  );
   results['run-report'] = gradwire(['report', runId, '--store', runStore, '--out', runHtml], { env: ENV });
 }, 600_000);
 
@@ -170,6 +200,44 @@ describe('gradwire report in headless Chromium', () => {
         await expect(page.locator('section#config pre.json').isVisible()).resolves.toBe(true);
         expect(requests).toEqual([]);
         await screenshot(page, runHtml);
+        expect(errors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    },
+    120_000,
+  );
+  it.skipIf(skip !== null)(
+    'a grid with seeds: 3, reported from the store: intervals in the table, error bars drawn, the test stated',
+    async () => {
+      const { page, errors, requests } = await open(seededHtml);
+      try {
+        const [header, ...lines] = readFileSync(join(seededOut, 'trials.csv'), 'utf8').trim().split('\n');
+        const cols = header!.split(',');
+        expect(lines).toHaveLength(4);
+        // biome-ignore lint/performance/useDomNodeTextContent: playwright's innerText() is the rendered text a reader sees
+        const table = await page.locator('#trials-table').innerText();
+        for (const l of lines) {
+          const c = l.split(',');
+          const [m, lo, hi] = ['valAccuracy', 'valAccuracyLo', 'valAccuracyHi'].map((n) => Number(c[cols.indexOf(n)]));
+          expect(table).toContain(`${(m! * 100).toFixed(1)} ± ${(((hi! - lo!) / 2) * 100).toFixed(1)}% (3 seeds)`);
+        }
+        // the test, with df = (levels − 1, 4 configurations × (3 − 1) = 8)
+        // biome-ignore lint/performance/useDomNodeTextContent: as above
+        const findings = await page.locator('section#findings').innerText();
+        expect(findings).toContain(
+          'main-effect F-test of the 4-configuration factorial grid (3 seeds per configuration)',
+        );
+        expect(findings).toContain('(levels − 1, 8)');
+        expect(findings).toMatch(/Dropout rate|model\.dropout/);
+        // one error bar per configuration (best so far) and per level (2 + 2), each drawn (its caps have a width even when iris's 30 validation samples give seeds the same accuracy)
+        const bars = page.locator('#best-so-far svg path[data-series="interval"]');
+        expect(await bars.count()).toBe(4);
+        const levels = page.locator('#findings svg path[data-series="level-interval"]');
+        expect(await levels.count()).toBe(4);
+        for (let i = 0; i < 4; i++) expect((await levels.nth(i).boundingBox())!.width).toBeGreaterThan(0);
+        expect(requests).toEqual([]);
+        await screenshot(page, seededHtml);
         expect(errors).toEqual([]);
       } finally {
         await page.close();

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { renderSweepReport, type SweepReportInput } from '../../coordinator/report/sweep-report.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
+import { spread as spreadOf } from '../../shared/sweep/stats.js';
 import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 import { browserAvailable, launchBrowser } from '../helpers/browser.js';
 import { tempDir } from '../helpers/cli.js';
@@ -140,8 +141,7 @@ function lectureInput(): SweepReportInput {
 
 /** the text of each findings bullet, unescaped */
 function findingsOf(html: string): string[] {
-  const list = /<ul class="findings">(.*?)<\/ul>/s.exec(html)?.[1] ?? '';
-  return [...list.matchAll(/<li>(.*?)<\/li>/gs)].map((m) =>
+  return [...html.matchAll(/<p class="factor"[^>]*>(.*?)<\/p>/gs)].map((m) =>
     m[1]!
       .replace(/&amp;/g, '&')
       .replace(/&lt;/g, '<')
@@ -183,42 +183,27 @@ describe('renderSweepReport: findings', () => {
     expect(renderSweepReport(lectureInput())).toBe(html);
   });
 
-  it('batch norm: the on/off sentence carries the independently computed means, bests and difference', () => {
+  it('one seed per configuration: noise cannot be assessed, and no value is named best', () => {
+    expect(html).toContain('Noise cannot be assessed: ');
+    expect(html).toMatch(/grid is incomplete|one seed/);
+    const paras = findingsOf(html);
+    expect(paras).toHaveLength(4);
+    for (const p of paras) {
+      expect(p).toContain('the seed-to-seed noise cannot be assessed, so no value is named best.');
+      expect(p).not.toMatch(/\bwas best\b|\bis highest\b/);
+    }
+    // the level means still appear, computed here independently
     const on = byValue('model.norm', 'batch'),
       off = byValue('model.norm', 'none');
-    const expected =
-      `Batch norm: on reached a mean validation accuracy of ${pct(on.mean)} (best ${pct(on.best)}) against ` +
-      `${pct(off.mean)} (best ${pct(off.best)}) off, +${((on.mean - off.mean) * 100).toFixed(1)} points.`;
-    expect(findingsOf(html)).toContain(expected);
-    // the synthetic truth: batch norm adds 2.5 points (noise is balanced to within a few tenths)
-    expect(Math.abs(on.mean - off.mean - 0.025)).toBeLessThan(0.004);
+    const norm = paras.find((f) => f.startsWith('Batch norm:'))!;
+    expect(norm).toBe(
+      `Batch norm: the mean validation accuracy of its two values spans ${((on.mean - off.mean) * 100).toFixed(1)} points (on ${pct(on.mean)} and off ${pct(off.mean)}), but the seed-to-seed noise cannot be assessed, so no value is named best.`,
+    );
+    const table = /<table class="effects">(.*?)<\/table>/s.exec(html)![1]!;
+    expect((table.match(/<td>noise not assessed<\/td>/g) ?? []).length).toBe(4);
   });
 
-  it('activation: relu is best, by its spread over sigmoid, with every value listed by mean', () => {
-    const s = findingsOf(html).find((f) => f.startsWith('Activation:'))!;
-    const order = [...ACTIVATION].sort(
-      (a, b) => byValue('model.activation', b).mean - byValue('model.activation', a).mean,
-    );
-    expect(order[0]).toBe('relu');
-    expect(order[3]).toBe('sigmoid');
-    const relu = byValue('model.activation', 'relu');
-    expect(
-      s.startsWith(
-        `Activation: relu reached a mean validation accuracy of ${pct(relu.mean)} (best ${pct(relu.best)}) against `,
-      ),
-    ).toBe(true);
-    for (const v of order.slice(1)) {
-      const g = byValue('model.activation', v);
-      expect(s).toContain(`${pct(g.mean)} (best ${pct(g.best)}) ${v}`);
-    }
-    expect(s.indexOf(' gelu')).toBeLessThan(s.indexOf(' tanh'));
-    expect(s.indexOf(' tanh')).toBeLessThan(s.indexOf(' sigmoid'));
-    expect(s).toContain(
-      `+${(spread('model.activation', ACTIVATION) * 100).toFixed(1)} points over sigmoid; relu was best.`,
-    );
-  });
-
-  it('orders the factors by effect size and names them as the lecture does', () => {
+  it('orders the factors by the spread of their means and names them as the lecture does', () => {
     const effects = [
       ['Dropout rate', spread('model.dropout', DROPOUT)],
       ['Activation', spread('model.activation', ACTIVATION)],
@@ -231,7 +216,10 @@ describe('renderSweepReport: findings', () => {
     const table = /<table class="effects">(.*?)<\/table>/s.exec(html)![1]!;
     for (const [label] of effects) expect(table).toContain(`<th scope="row">${label}</th>`);
     expect(table).toContain(`${(spread('model.norm', NORM) * 100).toFixed(1)} points`);
-    expect(html).toContain('From 65 finished trials');
+    expect(html).toContain('From 65 finished configurations (65 finished runs;');
+    // one seed: no interval is drawn or written
+    expect(html).not.toContain('data-series="interval"');
+    expect(html).not.toContain(' ± ');
   });
 
   it('per-value tables: counts, means and bests per value', () => {
@@ -283,14 +271,15 @@ describe('renderSweepReport: findings', () => {
     expect(out).not.toContain(evil);
     expect(out).not.toContain('<b>id</b>');
     expect(out).toContain('&lt;img src=x onerror=alert(1)&gt;');
-    expect(out).toContain('<h2>Findings</h2>');
+    expect(out).toContain('<h2>What changed accuracy</h2>');
+    expect(out).toContain('Noise cannot be assessed: the sweep is not a full grid of listed values');
     const f = findingsOf(out);
-    expect(f.find((s) => s.startsWith(`model.activation: ${evil} reached`))).toBeDefined();
+    expect(f.find((s) => s.startsWith(`model.activation: the mean validation accuracy`))).toContain(evil);
     // log bins of 1e-4..1e-1: 1e-4–0.001, 0.001–0.01, 0.01–0.1, four trials each; the first four are +3 points
     const lr = f.find((s) => s.startsWith('optimizer.lr: '))!;
     expect(lr).toBe(
-      'optimizer.lr: 1e-4–0.001 reached a mean validation accuracy of 85.5% (best 88.0%) against ' +
-        '82.5% (best 85.0%) at 0.001–0.01 and 82.5% (best 85.0%) at 0.01–0.1, +3.0 points over 0.01–0.1; 1e-4–0.001 was best.',
+      'optimizer.lr: the mean validation accuracy of its three ranges spans 3.0 points (at 1e-4–0.001 85.5%, at 0.001–0.01 82.5% and at 0.01–0.1 82.5%), ' +
+        'but the seed-to-seed noise cannot be assessed, so no value is named best.',
     );
   });
 
@@ -305,6 +294,189 @@ describe('renderSweepReport: findings', () => {
     expect(out).toContain('No trial has finished yet; no configuration was chosen.');
     expect(out).not.toContain('<svg');
     expect((out.match(/<tr class="queued">/g) ?? []).length).toBe(72);
+  });
+});
+
+// ---- with seeds: every configuration of the lecture grid trained with 3 seeds ----------------
+
+/** the synthetic truth of the seeded grid: initialization has no effect at all */
+const SEEDED_EFFECT: Record<string, Record<string, number>> = {
+  'model.dropout': { 0: 0, 0.2: -0.004, 0.5: -0.015 },
+  'model.activation': { relu: 0.02, gelu: 0.02, tanh: 0, sigmoid: -0.03 },
+  'model.init': { lecun_normal: 0, xavier_uniform: 0, he_normal: 0 },
+  'model.norm': { none: 0, batch: 0.012 },
+};
+const K = 3;
+
+/** a reproducible normal stream (mulberry32, Box–Muller) */
+function normals(seed: number): () => number {
+  let x = seed >>> 0;
+  const u = (): number => {
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = x;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+}
+
+function seededInput(): SweepReportInput {
+  const config = { ...sweepConfig(lectureInput().config.parameters), seeds: K, earlyStopping: null };
+  const z = normals(16);
+  const trials: TrialRecord[] = [];
+  for (const dropout of DROPOUT)
+    for (const activation of ACTIVATION)
+      for (const init of INIT)
+        for (const norm of NORM) {
+          const params = {
+            'model.dropout': dropout,
+            'model.activation': activation,
+            'model.init': init,
+            'model.norm': norm,
+          };
+          const mu =
+            0.92 +
+            SEEDED_EFFECT['model.dropout']![dropout]! +
+            SEEDED_EFFECT['model.activation']![activation]! +
+            SEEDED_EFFECT['model.init']![init]! +
+            SEEDED_EFFECT['model.norm']![norm]!;
+          // seed-to-seed sd of one run: 0.5 points
+          const accs = Array.from({ length: K }, () => +(mu + 0.005 * z()).toFixed(4));
+          const sp = spreadOf(accs)!;
+          const index = trials.length;
+          trials.push({
+            index,
+            params,
+            status: 'finished',
+            value: sp.mean,
+            valAccuracy: sp.mean,
+            epochs: 4,
+            curve: curveTo(sp.mean, 4),
+            seeds: accs.map((a, k) => ({
+              seedIndex: k,
+              seed: 3 + k,
+              runId: `s-t${index}${k ? `-s${k}` : ''}`,
+              status: 'finished',
+              value: a,
+              valAccuracy: a,
+              epochs: 4,
+            })),
+            spread: sp,
+            valAccuracySpread: sp,
+          });
+        }
+  const winner = trials.reduce((a, b) => (b.valAccuracy! > a.valAccuracy! ? b : a));
+  return {
+    sweepId: 'lecture-seeds',
+    config,
+    trials,
+    lecture: true,
+    generatedAt: '2026-12-03T23:00:00Z',
+    best: { index: winner.index, params: winner.params, valAccuracy: winner.valAccuracy!, testAccuracy: 0.95 },
+  };
+}
+
+describe('renderSweepReport with 3 seeds per configuration: intervals and the F-test', () => {
+  const input = seededInput();
+  const html = renderSweepReport(input);
+  const paras = findingsOf(html);
+  const para = (label: string): string => paras.find((p) => p.startsWith(`${label}:`))!;
+  /** a level's mean over its configurations' means, computed here */
+  const levelMean = (path: string, value: unknown): number => {
+    const ms = input.trials.filter((t) => t.params[path] === value).map((t) => t.valAccuracy!);
+    return ms.reduce((a, b) => a + b, 0) / ms.length;
+  };
+
+  it('states the test it uses, with its degrees of freedom', () => {
+    const test = /<p class="test" id="the-test">(.*?)<\/p>/s.exec(html)![1]!;
+    expect(test).toContain('main-effect F-test of the 72-configuration factorial grid (3 seeds per configuration)');
+    expect(test).toContain('the seed-to-seed variation within configurations as the error term');
+    expect(test).toContain('df = (levels − 1, configurations × (seeds − 1)) = (levels − 1, 144)');
+    expect(test).toContain('when p &lt; 0.05');
+    expect(html).toContain('From 72 finished configurations (216 finished runs;');
+  });
+
+  it('initialization (no true effect): within noise, with its F and p, and no level named best', () => {
+    const init = para('Initialization');
+    expect(init).toMatch(
+      /^Initialization: no measurable effect — the three levels are within \d\.\d points \(F\(2, 144\) = [\d.]+, p = 0\.\d+\); /,
+    );
+    expect(init).toContain('No level is better than another beyond the seed-to-seed noise.');
+    expect(init).not.toMatch(/best|highest|is higher/);
+    const p = Number(/p = (0\.\d+)/.exec(init)![1]);
+    expect(p).toBeGreaterThanOrEqual(0.05);
+    for (const v of INIT) expect(init).toContain(`${v}: ${pct(levelMean('model.init', v))} (`);
+    expect(html).toMatch(
+      /<tr data-param="model.init" data-verdict="noise"><th scope="row">Initialization<\/th><td>within noise<\/td>/,
+    );
+    // nor is one marked in its per-value table; batch norm's (an effect, two levels) is
+    const pv = (path: string): string =>
+      new RegExp(`<table class="pv" data-param="${path}">(.*?)</table>`, 's').exec(html)![1]!;
+    expect(pv('model.init')).not.toContain('<tr class="top">');
+    expect(pv('model.norm')).toContain('<tr class="top"><td>on</td>');
+    // activation's two highest overlap: none marked
+    expect(pv('model.activation')).not.toContain('<tr class="top">');
+  });
+
+  it('activation, batch norm and dropout: larger than noise, level means with intervals', () => {
+    for (const [label, path] of [
+      ['Activation', 'model.activation'],
+      ['Batch norm', 'model.norm'],
+      ['Dropout rate', 'model.dropout'],
+    ] as const) {
+      const s = para(label);
+      expect(s).toMatch(
+        new RegExp(
+          `^${label}: changes accuracy by more than the seed-to-seed noise \\(F\\(\\d, 144\\) [=>] [\\d.]+, p < 0\\.001\\)\\. Mean validation accuracy: `,
+        ),
+      );
+      expect(html).toContain(`<tr data-param="${path}" data-verdict="effect">`);
+    }
+    const norm = para('Batch norm');
+    const on = levelMean('model.norm', 'batch'),
+      off = levelMean('model.norm', 'none');
+    expect(norm).toMatch(
+      new RegExp(
+        `on: ${pct(on).replace('.', '\\.')} \\(\\d+\\.\\d–\\d+\\.\\d%\\) and off: ${pct(off).replace('.', '\\.')} \\(`,
+      ),
+    );
+    expect(norm).toContain(`Batch norm on is higher by ${((on - off) * 100).toFixed(1)} points.`);
+    // relu and gelu are equal in truth: not told apart
+    expect(para('Activation')).toContain('The two highest, relu and gelu, have overlapping intervals');
+    // the factors in order of F: activation first, initialization last
+    expect(paras.map((p) => p.split(':')[0])[0]).toBe('Activation');
+    expect(paras.map((p) => p.split(':')[0])[3]).toBe('Initialization');
+  });
+
+  it('the trials table shows each configuration as mean ± 95% interval (3 seeds)', () => {
+    for (const t of input.trials.slice(0, 10)) {
+      const sp = spreadOf(t.seeds!.map((x) => x.valAccuracy))!;
+      const text = `${(sp.mean * 100).toFixed(1)} ± ${(((sp.hi - sp.lo) / 2) * 100).toFixed(1)}% (3 seeds)`;
+      expect(html).toContain(`<td class="num" data-v="${t.valAccuracy}">${text}</td>`);
+    }
+    const best = /<section id="best">(.*?)<\/section>/s.exec(html)![1]!;
+    expect(best).toMatch(/\d+\.\d ± \d\.\d% \(3 seeds\)/);
+    expect(best).toContain('by their mean over 3 seeds');
+  });
+
+  it('the charts draw the intervals: a whisker per configuration and per level', () => {
+    expect(html.match(/data-series="interval"/g)?.length).toBe(72);
+    expect(html.match(/data-series="level-interval"/g)?.length).toBe(3 + 4 + 3 + 2);
+    expect(html.match(/data-series="level-mean"/g)?.length).toBe(12);
+  });
+
+  it('a seed run that failed: the configuration shows 2 of 3 seeds; the test uses unweighted means', () => {
+    const inp = seededInput();
+    const t = inp.trials[5]!;
+    t.seeds![2] = { ...t.seeds![2]!, status: 'failed', value: null, valAccuracy: null };
+    const sp = spreadOf(t.seeds!.map((x) => x.valAccuracy))!;
+    t.valAccuracySpread = t.spread = sp;
+    t.valAccuracy = t.value = sp.mean;
+    const out = renderSweepReport(inp);
+    expect(out).toContain('(2 of 3 seeds)</td>');
+    expect(out).toContain('(levels − 1, 143)');
+    expect(out).toContain('unweighted means; some seed runs did not finish');
   });
 });
 
@@ -415,6 +587,29 @@ describe.skipIf(noBrowser !== null)(
     it('no console errors and no request beyond the file itself', () => {
       expect(consoleErrors).toEqual([]);
       expect(external).toEqual([]);
+    });
+
+    it('with 3 seeds: the error bars are drawn, one per configuration and one per level', async () => {
+      const seeded = join(dir, 'seeded.html');
+      writeFileSync(seeded, renderSweepReport(seededInput()));
+      const p = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      try {
+        await p.goto(pathToFileURL(seeded).href, { waitUntil: 'load' });
+        const bars = p.locator('#best-so-far svg path[data-series="interval"]');
+        expect(await bars.count()).toBe(72);
+        const levels = p.locator('#findings svg path[data-series="level-interval"]');
+        expect(await levels.count()).toBe(12);
+        // each drawn with a height (the interval) and a width (its caps), with its tooltip
+        for (const b of [bars.nth(0), bars.nth(71), levels.nth(0), levels.nth(11)]) {
+          const box = (await b.boundingBox())!;
+          expect(box.height).toBeGreaterThan(1);
+          expect(box.width).toBeGreaterThanOrEqual(6);
+        }
+        expect(await levels.nth(0).locator('title').textContent()).toMatch(/^Activation: relu: 95% interval /);
+        await p.screenshot({ path: join(dir, 'seeded.png'), fullPage: true });
+      } finally {
+        await p.close();
+      }
     });
 
     it('saves a full-page screenshot', async () => {

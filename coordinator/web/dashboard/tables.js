@@ -76,10 +76,69 @@ function trialColumns() {
       text: paramText,
     })),
     { key: 'status', label: 'status', get: (t) => t.status },
-    { key: 'value', label: metric, num: true, get: (t) => t.value, text: (v) => fmt(v) },
-    { key: 'valAccuracy', label: 'val accuracy', num: true, get: (t) => t.valAccuracy, text: pct },
+    {
+      key: 'value',
+      label: metric,
+      num: true,
+      get: (t) => t.value,
+      text: (v, t) => withInterval(fmt(v), t.spread, (h) => (h < 1e-9 ? '0' : fmt(h, 2)), '', null, false),
+    },
+    {
+      key: 'valAccuracy',
+      label: 'val accuracy',
+      num: true,
+      get: (t) => t.valAccuracy,
+      text: (v, t) => withInterval(pct(v), t.valAccuracySpread, (h) => (h * 100).toFixed(2), '%', t.seeds),
+      bar: true,
+    },
     { key: 'epochs', label: 'epochs', num: true, get: (t) => t.epochs },
   ];
+}
+
+/** a value with its 95% interval over the seeds: "91.20 ± 0.60% (3 seeds)" (the metric's column
+ *  leaves the count to the accuracy's); as it is when the trial has no spread (one seed, or a
+ *  coordinator without seeds) */
+function withInterval(text, sp, half, unit, seeds, count = true) {
+  if (!sp || !isNum(sp.lo) || !isNum(sp.hi) || !(sp.n >= 2)) return text;
+  const k = seeds && seeds.length > sp.n ? `${sp.n} of ${seeds.length}` : String(sp.n);
+  const base = unit && text.endsWith(unit) ? text.slice(0, -unit.length) : text;
+  return `${base} ± ${half((sp.hi - sp.lo) / 2)}${unit}${count ? ` (${k} seeds)` : ''}`;
+}
+
+/** the sweep's accuracy range over every interval and mean (the whiskers' common scale) */
+function accuracyRange(trials) {
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const t of trials) {
+    const sp = t.valAccuracySpread;
+    for (const v of [t.valAccuracy, sp && sp.n >= 2 ? sp.lo : null, sp && sp.n >= 2 ? sp.hi : null])
+      if (isNum(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+  }
+  return hi > lo ? { lo, hi } : null;
+}
+
+/** a whisker drawn to the sweep's common scale: the 95% interval and a tick at the mean */
+function errorBar(t, range) {
+  const sp = t.valAccuracySpread;
+  if (!range || !sp || !(sp.n >= 2) || !isNum(sp.lo) || !isNum(sp.hi)) return null;
+  const at = (v) => `${(100 * (v - range.lo)) / (range.hi - range.lo)}%`;
+  const bar = el('span', {
+    class: 'errbar',
+    'data-lo': sp.lo,
+    'data-hi': sp.hi,
+    'data-n': sp.n,
+    title: `95% interval over ${sp.n} seeds: ${pct(sp.lo)} to ${pct(sp.hi)}`,
+  });
+  const whisker = el('span', { class: 'whisker' });
+  whisker.style.left = at(sp.lo);
+  whisker.style.width = `${(100 * (sp.hi - sp.lo)) / (range.hi - range.lo)}%`;
+  const mean = el('span', { class: 'mean' });
+  mean.style.left = at(sp.mean);
+  bar.append(whisker, mean);
+  return bar;
 }
 
 function compare(a, b) {
@@ -139,6 +198,7 @@ function renderTrials(render) {
   const shown = currentRun();
   const body = table.tBodies[0];
   body.textContent = '';
+  const range = accuracyRange(rows);
   for (const t of rows) {
     const tr = el('tr', {
       'data-index': t.index,
@@ -153,7 +213,10 @@ function renderTrials(render) {
         td.appendChild(el('span', { class: 'state', 'data-state': v }, v));
         tr.appendChild(td);
       } else {
-        tr.appendChild(el('td', { class: c.num ? 'num' : '', 'data-key': c.key }, c.text ? c.text(v) : paramText(v)));
+        const td = el('td', { class: c.num ? 'num' : '', 'data-key': c.key }, c.text ? c.text(v, t) : paramText(v));
+        const bar = c.bar ? errorBar(t, range) : null;
+        if (bar) td.appendChild(bar);
+        tr.appendChild(td);
       }
     }
     tr.addEventListener('click', () => {
