@@ -22,7 +22,7 @@ Options:
                          trains every configuration K times, with seeds seed, seed+1, ... on the
                          same data split; its value is their mean, trials.csv adds the 95%
                          interval and each seed's value, and the seed runs fill the seats
-  --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 trials)
+  --preset lecture       the lecture's exercise: dropout × activation × init × batch norm (72 configurations × 3 seeds)
   --threads N            compute threads: auto (the CPUs this process may use, the cgroup's
                          CPU quota included) or a number. Each thread is a trial seat: N trials
                          (workersPerTrial: 1) run side by side in this process over one copy
