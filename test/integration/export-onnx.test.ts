@@ -3,6 +3,7 @@
 // exported and run by onnxruntime-node on its test split. onnxruntime's probabilities must agree
 // with gradwire's own eval-mode forward pass (evalSlot, the path of Trainer.evaluate) to 1e-5
 // absolute, with the same argmax for every row.
+import onnxProto, { type onnx } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadMnist } from '../../coordinator/run/datasets.js';
@@ -181,5 +182,70 @@ describe('ONNX export, run by onnxruntime', () => {
     measured.push(`  ${name}: ${maxDiff.toExponential(2)} (${rows.length} rows, test accuracy ${acc.toFixed(3)})`);
     expect(maxDiff).toBeLessThanOrEqual(1e-5);
     expect(sameArgmax).toBe(rows.length);
+  });
+});
+
+describe('ONNX export, the graph', () => {
+  it('opset 17, IR 8, a dynamic batch dimension, the ONNX nodes of each layer kind, metadata', () => {
+    const layers = [
+      { type: 'dense', units: 8 },
+      { type: 'batchnorm' },
+      { type: 'activation', name: 'gelu' },
+      { type: 'dropout', rate: 0.5 },
+      { type: 'dense', units: 6 },
+      { type: 'groupnorm', groups: 3 },
+      { type: 'activation', name: 'silu' },
+      { type: 'dropout', rate: 0.25, mode: 'scale_at_test' },
+      { type: 'dense', units: 4 },
+      { type: 'instancenorm', channels: 2 },
+      { type: 'layernorm' },
+      { type: 'dense', units: 3 },
+    ];
+    const cfg = parseRunConfig({ ...base, ...IRIS, epochs: 1, model: { layers } });
+    const trainer = new Trainer(cfg, iris());
+    const m = onnxProto.onnx.ModelProto.decode(exportOnnx(cfg, trainer.state(), { producerVersion: '1.2.3' }));
+    expect(Number(m.irVersion)).toBe(8);
+    expect(m.opsetImport.map((o) => [o.domain, Number(o.version)])).toEqual([['', 17]]);
+    expect([m.producerName, m.producerVersion]).toEqual(['gradwire', '1.2.3']);
+    const g = m.graph as onnx.GraphProto;
+    const dims = (v: onnx.IValueInfoProto): Array<string | number> =>
+      v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+    expect(g.input.map((v) => [v.name, dims(v)])).toEqual([['features', ['N', 4]]]);
+    expect(g.output.map((v) => [v.name, dims(v)])).toEqual([
+      ['probabilities', ['N', 3]],
+      ['logits', ['N', 3]],
+    ]);
+    expect(g.node.map((n) => n.opType)).toEqual([
+      'Gemm',
+      'BatchNormalization',
+      ...['Mul', 'Erf', 'Add', 'Mul', 'Mul'], // gelu, exact
+      // inverted dropout: nothing
+      'Gemm',
+      ...['Reshape', 'InstanceNormalization', 'Reshape', 'Mul', 'Add'], // groupnorm
+      ...['Sigmoid', 'Mul'], // silu
+      'Mul', // scale_at_test dropout: × (1 − p)
+      'Gemm',
+      ...['Reshape', 'InstanceNormalization', 'Reshape'], // instancenorm
+      'LayerNormalization',
+      'Gemm',
+      'Softmax',
+    ]);
+    const keep = g.initializer.find((t) => t.name === '7.keep')!;
+    expect(Buffer.from(keep.rawData!).readFloatLE(0)).toBe(Math.fround(0.75));
+    const meta = Object.fromEntries(m.metadataProps.map((p) => [p.key, p.value]));
+    expect(meta).toMatchObject({ features: '4', classes: '3', loss: 'cross_entropy' });
+    expect(JSON.parse(meta.layers!)).toEqual(cfg.model.layers);
+  });
+
+  it('one row and 1,000 rows run with the same weights (the batch dimension is free)', async () => {
+    const cfg = parseRunConfig({ ...base, ...IRIS, epochs: 2, model: { hidden: [8], norm: 'batch' } });
+    const data = iris();
+    const trainer = new Trainer(cfg, data);
+    while (!trainer.done) trainer.trainStep();
+    const bytes = exportOnnx(cfg, trainer.state());
+    const many = Int32Array.from({ length: 1000 }, (_, i) => i % data.n);
+    const all = await theirs(bytes, data, many);
+    const one = await theirs(bytes, data, many.subarray(7, 8));
+    expect([...one]).toEqual([...all.subarray(7 * 3, 8 * 3)]);
   });
 });
