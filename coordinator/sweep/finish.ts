@@ -10,6 +10,7 @@ import { Trainer } from '../../shared/engine/trainer.js';
 import { applyParams } from '../../shared/sweep/config.js';
 import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 import { renderSweepReport } from '../report/sweep-report.js';
+import { exportSweepBest } from '../model/export.js';
 import { CHECKPOINT_FILE } from '../run/run-loop.js';
 import { type SweepSummary, toCsv, writeAtomic, writeJson } from '../store/outputs.js';
 import type { Store } from '../store/store.js';
@@ -43,6 +44,7 @@ export function finishSweep(
     const trainer = new Trainer(config, dataFor(config).data);
     trainer.restore(ckpt.state);
     testAccuracy = trainer.evaluate(trainer.split.test).accuracy;
+    exportSweepBest(o.outDir, config, ckpt.state, trainer.data); // the sweep's model.onnx
   }
   const count = (s: string): number => trials.filter((t) => t.status === s).length;
   const summary: SweepSummary = {
