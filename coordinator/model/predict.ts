@@ -19,7 +19,7 @@ export interface PredictResult {
 }
 
 /** The forward pass's slot size for predictions (evaluate uses the trainer's). */
-export const PREDICT_SLOT_ROWS = 256;
+export const PREDICT_SLOT_ROWS = 64;
 
 export async function predictRows(
   m: LoadedModel,
