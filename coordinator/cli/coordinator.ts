@@ -198,7 +198,7 @@ export async function coordinator(args: string[]): Promise<number> {
       progress: process.stderr.isTTY === true,
       stepEvents: !pretty,
     });
-    if (summary && !v['no-export']) exportAfterRun(outDir, baseDir, log, runIdentity);
+    if (summary) exportAfterRun(outDir, baseDir, log, runIdentity, !v['no-export']);
     return summary ? 0 : stopped.code();
   } catch (e) {
     const msg = (e as Error).message;

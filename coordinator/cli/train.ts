@@ -96,7 +96,7 @@ export async function train(args: string[]): Promise<number> {
           IN_PROCESS,
         ),
       );
-      if (summary && !v['no-export']) exportAfterRun(outDir, baseDir, log, id);
+      if (summary) exportAfterRun(outDir, baseDir, log, id, !v['no-export']);
       return summary ? 0 : stopped.code();
     } finally {
       status.stop();
@@ -129,7 +129,7 @@ export async function train(args: string[]): Promise<number> {
         else log.info({ event: 'dashboard', url: `http://127.0.0.1:${port}/` }, `dashboard: http://127.0.0.1:${port}/`);
       },
     });
-    if (summary && !v['no-export']) exportAfterRun(outDir, baseDir, log, id);
+    if (summary) exportAfterRun(outDir, baseDir, log, id, !v['no-export']);
     return summary ? 0 : stopped.code();
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');

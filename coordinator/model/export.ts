@@ -8,7 +8,7 @@ import type { TrainerState } from '../../shared/engine/trainer.js';
 import { exportOnnx, exportSafetensors } from '../../shared/export/index.js';
 import { writeAtomic } from '../../shared/node/files.js';
 import { loadModel } from './model.js';
-import { resolveModel } from './resolve.js';
+import { MODEL_INFO, type ModelInfo, resolveModel } from './resolve.js';
 
 export type ExportFormat = 'onnx' | 'safetensors';
 
@@ -48,11 +48,18 @@ export function exportRunFolder(dir: string, baseDir: string): string {
   return writeExport(join(dir, MODEL_ONNX), 'onnx', config, state, m);
 }
 
-/** After a finished run (train, coordinator): DIR/model.onnx, logged; a failure is a warning
- *  (the run itself is done and recorded). */
-export function exportAfterRun(dir: string, baseDir: string, log: Logger, runId: string): void {
+/** After a finished run (train, coordinator): DIR/model.json (the input width, the classes and
+ *  their names, the data's folder: predict and evaluate work from any folder) and, unless
+ *  `onnx` is false (--no-export), DIR/model.onnx, logged; a failure is a warning (the run
+ *  itself is done and recorded). */
+export function exportAfterRun(dir: string, baseDir: string, log: Logger, runId: string, onnx = true): void {
   try {
-    const path = exportRunFolder(dir, baseDir);
+    const m = loadModel(resolveModel(dir, { cwd: baseDir, env: process.env }), baseDir);
+    const info: ModelInfo = { features: m.features, classes: m.classes, classNames: m.classNames, dataDir: baseDir };
+    writeAtomic(join(dir, MODEL_INFO), `${JSON.stringify(info, null, 2)}\n`);
+    if (!onnx) return;
+    const { config, state } = m.resolved.checkpoint;
+    const path = writeExport(join(dir, MODEL_ONNX), 'onnx', config, state, m);
     log.info({ run: runId, event: 'export', path }, `model exported to ${path}`);
   } catch (e) {
     log.warn(

@@ -33,7 +33,7 @@ export function trainingDataset(r: ResolvedModel, cwd: string): Dataset {
   const cfg = r.checkpoint.config;
   let data: Dataset;
   try {
-    data = loadDataset(cfg.data, cwd, cfg.seed);
+    data = loadDataset(cfg.data, r.info?.dataDir ?? cwd, cfg.seed);
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
     throw new UserError(
@@ -63,7 +63,10 @@ export function loadModel(r: ResolvedModel, cwd: string): LoadedModel {
   let training: Dataset | null = null;
   let dims = dimsOf(r.summary);
   let classNames: string[] | undefined;
-  if (cfg.data.name === 'mnist') {
+  if (r.info) {
+    dims = { features: r.info.features, classes: r.info.classes };
+    classNames = r.info.classNames;
+  } else if (cfg.data.name === 'mnist') {
     dims ??= { features: 784, classes: 10 };
     classNames = digits(10);
   } else if (cfg.data.name === 'iris') {

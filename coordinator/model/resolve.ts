@@ -16,9 +16,22 @@ export interface ResolvedModel {
   checkpoint: Checkpoint;
   /** the run's summary.json, when there is one */
   summary: Partial<RunSummary> | null;
+  /** the run's model.json (written at the end of train and coordinator runs), when there is one */
+  info: ModelInfo | null;
   /** how RUN was understood, for messages: "run folder X", "run R (folder X)", "sweep S, best trial #i (folder X)" */
   what: string;
 }
+
+/** model.json: what predict needs besides the checkpoint, recorded when the run ends */
+export interface ModelInfo {
+  features: number;
+  classes: number;
+  classNames: string[];
+  /** the folder the config's data paths are relative to */
+  dataDir: string;
+}
+
+export const MODEL_INFO = 'model.json';
 
 const fail = (msg: string): never => {
   throw new UserError('USAGE', `--model ${msg}`);
@@ -61,7 +74,21 @@ function fromPath(ref: string, abs: string, what: string): ResolvedModel {
   } catch {
     summary = null;
   }
-  return { dir, checkpointPath, checkpoint, summary, what: `${what} ${dir}` };
+  let info: ModelInfo | null = null;
+  try {
+    const i = JSON.parse(readFileSync(join(dir, MODEL_INFO), 'utf8')) as Partial<ModelInfo>;
+    if (
+      Number.isSafeInteger(i.features) &&
+      Number.isSafeInteger(i.classes) &&
+      Array.isArray(i.classNames) &&
+      i.classNames.length === i.classes &&
+      typeof i.dataDir === 'string'
+    )
+      info = i as ModelInfo;
+  } catch {
+    info = null;
+  }
+  return { dir, checkpointPath, checkpoint, summary, info, what: `${what} ${dir}` };
 }
 
 /**
