@@ -2,7 +2,7 @@
 // file (in-process, 3 epochs), then its predictions and metrics against the run's own numbers
 // and an eval forward pass computed here; a run id and a sweep id; CSV with and without the
 // label column; IDX input; a large generated CSV streamed in order; and each bad input.
-import { copyFileSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../shared/checkpoint.js';
@@ -163,6 +163,7 @@ describe('gradwire predict', () => {
     const t = gradwire(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--no-export'], { cwd: d });
     expect(t.status, t.stderr).toBe(0);
     expect(existsSync(join(d, 'run/model.onnx'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(d, 'run/model.json'), 'utf8'))).toMatchObject({ features: F, classes: 3 });
     const r = gradwire(['predict', '--model', 'run', '--input', 'img.idx', '--labels', 'lab.idx'], { cwd: d });
     expect(r.status, r.stderr).toBe(0);
     const { header: h, rows } = csv(r.stdout);
@@ -188,6 +189,11 @@ describe('gradwire evaluate', () => {
     const total = (e.confusion as number[][]).flat().reduce((a, b) => a + b, 0);
     expect(total).toBe(summary.dataset.test);
     expect(e.classNames).toEqual(['setosa', 'versicolor', 'virginica']);
+    // from another folder: model.json says where the run's iris.csv is
+    mkdirSync(join(dir, 'elsewhere'), { recursive: true });
+    const o = gradwire(['evaluate', '--model', '../run', '--json'], { cwd: join(dir, 'elsewhere') });
+    expect(o.status, o.stderr).toBe(0);
+    expect(JSON.parse(o.stdout).accuracy).toBe(summary.testAccuracy);
     const t = gradwire(['evaluate', '--model', 'run', '--split', 'val'], { cwd: dir });
     expect(t.status, t.stderr).toBe(0);
     expect(t.stdout).toContain('confusion matrix');
