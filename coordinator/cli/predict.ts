@@ -9,7 +9,7 @@ import { fileOutput, stdoutOutput } from '../model/output.js';
 import { predictRows, type PredictFormat } from '../model/predict.js';
 import { resolveModel } from '../model/resolve.js';
 import { many, parse } from './common.js';
-import { checkOutFile } from './paths.js';
+import { checkOutFile, fsReason } from './paths.js';
 
 const PREDICT_HELP = `gradwire predict — the classes a trained model predicts for new data
 
@@ -104,6 +104,12 @@ export async function predict(args: string[]): Promise<number> {
   } catch (e) {
     if (tty && shown) process.stderr.write('\n');
     await output.abort();
+    const code = (e as NodeJS.ErrnoException).code;
+    if (out && code && !(e instanceof UserError))
+      throw new UserError(
+        'USAGE',
+        `--out ${out}: cannot write it (${fsReason(code)}); give the path of a file in a folder you may write in`,
+      );
     throw e;
   }
   return 0;

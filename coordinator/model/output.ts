@@ -1,6 +1,7 @@
 // Where `predict` writes: stdout, or an --out file written atomically (a temporary file beside
 // it, renamed over it at the end; removed on an error, so no half file is ever left).
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
 import { once } from 'node:events';
 
 export interface Output {
@@ -23,8 +24,14 @@ export function stdoutOutput(): Output {
 
 export function fileOutput(path: string): Output {
   const tmp = `${path}.tmp-${process.pid}`;
-  const stream: WriteStream = createWriteStream(tmp);
+  // checkOutFile allowed a folder that can be made
   let failed: Error | null = null;
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    failed = e as Error;
+  }
+  const stream: WriteStream = createWriteStream(tmp);
   stream.on('error', (e) => {
     failed = e;
   });
