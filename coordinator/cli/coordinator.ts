@@ -1,4 +1,5 @@
 // `gradwire coordinator`: serve a run or a sweep to workers on other machines.
+import { exportAfterRun } from '../model/export.js';
 import { resolve } from 'node:path';
 import { UserError } from '../../shared/errors.js';
 import { resolveToken } from '../../shared/token.js';
@@ -43,6 +44,7 @@ Options (environment variable in brackets):
   --store FILE           the experiment store the run (or sweep) is recorded in [GRADWIRE_STORE]
                          (default: a run's, gradwire.db in its --out DIR's parent folder, i.e.
                          runs/gradwire.db; a sweep's, DIR/gradwire.db)
+  --no-export            do not write model.onnx into the out folder at the end of a run
   --token-file FILE      shared token workers must prove they know [GRADWIRE_TOKEN_FILE, or GRADWIRE_TOKEN]
   --tls-cert FILE --tls-key FILE
                          serve wss:// with this certificate [GRADWIRE_TLS_CERT, GRADWIRE_TLS_KEY]
@@ -79,6 +81,7 @@ export async function coordinator(args: string[]): Promise<number> {
     store: { type: 'string' },
     stay: { type: 'boolean' },
     'public-dashboard': { type: 'boolean' },
+    'no-export': { type: 'boolean' },
   });
   if (v.help) {
     process.stdout.write(COORDINATOR_HELP);
@@ -175,12 +178,13 @@ export async function coordinator(args: string[]): Promise<number> {
     outDir,
   } = startRun(v.store as string | undefined, (v.out as string | undefined) ?? env.GRADWIRE_OUT, outFlag);
   const stopped = watchStopSignal();
+  const log = createLogger(format, level);
   try {
     const summary = await runCoordinator({
       config,
       baseDir,
       runId: runIdentity,
-      log: createLogger(format, level),
+      log,
       host,
       port,
       token,
@@ -194,6 +198,7 @@ export async function coordinator(args: string[]): Promise<number> {
       progress: process.stderr.isTTY === true,
       stepEvents: !pretty,
     });
+    if (summary) exportAfterRun(outDir, baseDir, log, runIdentity, !v['no-export']);
     return summary ? 0 : stopped.code();
   } catch (e) {
     const msg = (e as Error).message;

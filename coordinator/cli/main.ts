@@ -19,6 +19,11 @@ Commands:
                lecture's exercise on MNIST, 10,000-digit subset, with a report)
   runs         list the runs and sweeps of the experiment stores
   report       write a self-contained HTML report of a past (or running) run or sweep
+  predict      the classes a trained model (a run folder, run id or sweep id) predicts for
+               a CSV or IDX file, streamed
+  evaluate     loss, accuracy, per-class precision/recall/F1 and the confusion matrix of a
+               trained model on a split of its data or a labelled file
+  export       a trained model as an ONNX or safetensors file
   health       exit 0 if this container's gradwire process is alive (HEALTHCHECK, probes);
                --ready: a worker is connected and holds its job (readiness probes)
 
@@ -46,12 +51,18 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./runs.js')).runs(rest);
     case 'report':
       return (await import('./report.js')).report(rest);
+    case 'predict':
+      return (await import('./predict.js')).predict(rest);
+    case 'evaluate':
+      return (await import('./evaluate.js')).evaluate(rest);
+    case 'export':
+      return (await import('./export.js')).exportCommand(rest);
     case 'health':
       return (await import('./health.js')).health(rest);
     default:
       throw new UserError(
         'USAGE',
-        `unknown command "${command}"; the commands are: train, coordinator, worker, sweep, runs, report, health (see gradwire --help)`,
+        `unknown command "${command}"; the commands are: train, coordinator, worker, sweep, runs, report, predict, evaluate, export, health (see gradwire --help)`,
       );
   }
 }

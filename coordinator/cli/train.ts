@@ -6,6 +6,7 @@ import { UserError } from '../../shared/errors.js';
 import { StatusFile } from '../../shared/health.js';
 import { runCoordinator } from '../cluster/pool.js';
 import { loadRunConfig } from '../run/config-file.js';
+import { exportAfterRun } from '../model/export.js';
 import { loadDataset } from '../run/datasets.js';
 import { IN_PROCESS, StopSignal, runTraining } from '../run/run-loop.js';
 import { writeAtomic } from '../store/outputs.js';
@@ -39,6 +40,7 @@ Options:
                          epoch's metrics, its summary and status [GRADWIRE_STORE] (default:
                          gradwire.db in DIR's parent folder: runs/gradwire.db for the default
                          DIR). 'gradwire runs' lists the runs, 'gradwire report ID' reports one.
+  --no-export            do not write DIR/model.onnx at the end (gradwire export --help)
 ${COMMON}
 
 SIGTERM or Ctrl-C writes a checkpoint and exits 143 (130): stopped, not done. The same --out
@@ -53,6 +55,7 @@ export async function train(args: string[]): Promise<number> {
     workers: { type: 'string' },
     threads: { type: 'string' },
     store: { type: 'string' },
+    'no-export': { type: 'boolean' },
   });
   if (v.help) {
     process.stdout.write(TRAIN_HELP);
@@ -93,6 +96,7 @@ export async function train(args: string[]): Promise<number> {
           IN_PROCESS,
         ),
       );
+      if (summary) exportAfterRun(outDir, baseDir, log, id, !v['no-export']);
       return summary ? 0 : stopped.code();
     } finally {
       status.stop();
@@ -125,6 +129,7 @@ export async function train(args: string[]): Promise<number> {
         else log.info({ event: 'dashboard', url: `http://127.0.0.1:${port}/` }, `dashboard: http://127.0.0.1:${port}/`);
       },
     });
+    if (summary) exportAfterRun(outDir, baseDir, log, id, !v['no-export']);
     return summary ? 0 : stopped.code();
   } finally {
     for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');

@@ -11,6 +11,7 @@ import { applyParams } from '../../shared/sweep/config.js';
 import { type Spread, spread } from '../../shared/sweep/stats.js';
 import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
 import { renderSweepReport } from '../report/sweep-report.js';
+import { exportSweepBest } from '../model/export.js';
 import { CHECKPOINT_FILE } from '../run/run-loop.js';
 import { type SweepSummary, toCsv, writeAtomic, writeJson } from '../store/outputs.js';
 import type { Store } from '../store/store.js';
@@ -89,6 +90,8 @@ export function finishSweep(
       const ckpt = decodeCheckpoint(readFileSync(ckptPath), ckptPath);
       const trainer = new Trainer(config, dataFor(config).data);
       trainer.restore(ckpt.state);
+      // the sweep's model.onnx: the best configuration's own run (seed run 0)
+      if (x.seedIndex === 0) exportSweepBest(o.outDir, config, ckpt.state, trainer.data);
       return { ...x, testAccuracy: trainer.evaluate(trainer.split.test).accuracy };
     });
     testSpread = spread(bestSeeds.map((x) => x.testAccuracy));
