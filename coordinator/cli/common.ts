@@ -81,6 +81,16 @@ export function many(v: Values, flag: string): string[] {
   return Array.isArray(x) ? (x as string[]) : typeof x === 'string' ? [x] : [];
 }
 
+/** --model of predict, evaluate and export: required */
+export function modelFlag(v: Values): string {
+  if (typeof v.model !== 'string')
+    throw new UserError(
+      'USAGE',
+      'give the model: --model RUN (a run folder, run id or sweep id; gradwire runs lists them)',
+    );
+  return v.model;
+}
+
 export function logFormat(v: Values): LogFormat {
   const format = (v['log-format'] ?? 'auto') as string;
   if (!['auto', 'json', 'pretty'].includes(format))

@@ -12,7 +12,7 @@ import { datasetSource, openInput, type InputSource } from '../model/input.js';
 import { loadModel, trainingDataset, type LoadedModel } from '../model/model.js';
 import { evalChunkRows, evaluateRows } from '../model/predict.js';
 import { resolveModel } from '../model/resolve.js';
-import { many, parse } from './common.js';
+import { many, modelFlag, parse } from './common.js';
 
 const EVALUATE_HELP = `gradwire evaluate — how well a trained model classifies a split of its data or a file
 
@@ -59,11 +59,7 @@ export async function evaluate(args: string[]): Promise<number> {
     return 0;
   }
   const cwd = process.cwd();
-  if (typeof v.model !== 'string')
-    throw new UserError(
-      'USAGE',
-      'give the model: --model RUN (a run folder, run id or sweep id; gradwire runs lists them)',
-    );
+  const model = modelFlag(v);
   const split = (v.split ?? 'test') as string;
   if (!['test', 'val', 'train'].includes(split))
     throw new UserError('USAGE', `--split: "${split}" is not one of test, val, train`);
@@ -71,7 +67,7 @@ export async function evaluate(args: string[]): Promise<number> {
     throw new UserError('USAGE', '--data and --split: give one of them');
   if (v.labels !== undefined && v.data === undefined)
     throw new UserError('USAGE', '--labels goes with --data (an IDX images file)');
-  const m = loadModel(resolveModel(v.model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
+  const m = loadModel(resolveModel(model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
   const chunkRows = evalChunkRows(m);
   let source: InputSource;
   if (typeof v.data === 'string') {

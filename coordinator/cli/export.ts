@@ -5,7 +5,7 @@ import { UserError } from '../../shared/errors.js';
 import { type ExportFormat, writeExport } from '../model/export.js';
 import { loadModel } from '../model/model.js';
 import { resolveModel } from '../model/resolve.js';
-import { many, parse } from './common.js';
+import { many, modelFlag, parse } from './common.js';
 import { checkOutFile, fsReason } from './paths.js';
 
 const EXPORT_HELP = `gradwire export — a trained model as an ONNX or safetensors file
@@ -41,11 +41,7 @@ export function exportCommand(args: string[]): number {
     return 0;
   }
   const cwd = process.cwd();
-  if (typeof v.model !== 'string')
-    throw new UserError(
-      'USAGE',
-      'give the model: --model RUN (a run folder, run id or sweep id; gradwire runs lists them)',
-    );
+  const model = modelFlag(v);
   const format = v.format as string | undefined;
   if (format !== 'onnx' && format !== 'safetensors')
     throw new UserError(
@@ -54,7 +50,7 @@ export function exportCommand(args: string[]): number {
     );
   const todo = 'give the path of a file in a folder you may write in';
   if (typeof v.out === 'string') checkOutFile('--out', resolve(cwd, v.out), todo);
-  const m = loadModel(resolveModel(v.model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
+  const m = loadModel(resolveModel(model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
   const out = typeof v.out === 'string' ? resolve(cwd, v.out) : join(m.resolved.dir, `model.${format}`);
   const { config, state } = m.resolved.checkpoint;
   try {

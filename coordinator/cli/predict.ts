@@ -8,7 +8,7 @@ import { loadModel, trainingDataset } from '../model/model.js';
 import { fileOutput, stdoutOutput } from '../model/output.js';
 import { predictRows, type PredictFormat } from '../model/predict.js';
 import { resolveModel } from '../model/resolve.js';
-import { many, parse } from './common.js';
+import { many, modelFlag, parse } from './common.js';
 import { checkOutFile, fsReason } from './paths.js';
 
 const PREDICT_HELP = `gradwire predict — the classes a trained model predicts for new data
@@ -54,11 +54,7 @@ export async function predict(args: string[]): Promise<number> {
     return 0;
   }
   const cwd = process.cwd();
-  if (typeof v.model !== 'string')
-    throw new UserError(
-      'USAGE',
-      'give the model: --model RUN (a run folder, run id or sweep id; gradwire runs lists them)',
-    );
+  const model = modelFlag(v);
   const format = (v.format ?? 'csv') as string;
   if (format !== 'csv' && format !== 'json')
     throw new UserError('USAGE', `--format: "${format}" is not one of csv, json`);
@@ -68,7 +64,7 @@ export async function predict(args: string[]): Promise<number> {
       : null;
   if (v.labels !== undefined && v.input === undefined)
     throw new UserError('USAGE', '--labels goes with --input (an IDX images file)');
-  const m = loadModel(resolveModel(v.model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
+  const m = loadModel(resolveModel(model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
   let source: InputSource;
   if (typeof v.input === 'string') {
     source = openInput(m, resolve(cwd, v.input), typeof v.labels === 'string' ? resolve(cwd, v.labels) : null);
