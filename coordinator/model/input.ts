@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { rowInto, type Dataset } from '../../shared/data/dataset.js';
 import { parseCsvRecords } from '../../shared/data/csv.js';
+import { checkIdxHead } from '../../shared/data/idx.js';
 import { UserError } from '../../shared/errors.js';
 import { fsReason } from '../../shared/node/files.js';
 import type { LoadedModel } from './model.js';
@@ -230,11 +231,7 @@ function gzipReader(path: string): ByteReader {
 async function idxHeader(r: ByteReader, name: string): Promise<number[]> {
   const head = new Uint8Array(4);
   if ((await r.read(head, 4)) < 4) bad(name, 'truncated: an IDX header needs at least 4 bytes');
-  if (head[0] !== 0 || head[1] !== 0) bad(name, 'not an IDX file (its first two bytes are not 0x00 0x00)');
-  if (head[2] !== 0x08)
-    bad(name, `unsupported IDX data type 0x${head[2]!.toString(16)}; only 0x08 (unsigned byte) is supported`);
-  const nd = head[3]!;
-  if (nd === 0) bad(name, 'IDX header declares 0 dimensions');
+  const nd = checkIdxHead(head, name);
   const dims = new Uint8Array(4 * nd);
   if ((await r.read(dims, 4 * nd)) < 4 * nd) bad(name, `truncated: header declares ${nd} dimensions`);
   const view = new DataView(dims.buffer);

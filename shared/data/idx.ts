@@ -28,22 +28,30 @@ function invalid(fileName: string, problem: string): never {
   throw new UserError('DATA_INVALID', `${fileName}: ${problem}`);
 }
 
+/** The first 4 bytes of an IDX file (magic, type 0x08, dimensions > 0) checked, with the
+ *  sentence naming what is wrong; returns the number of dimensions. Also used by the readers
+ *  that stream an IDX file (gradwire predict). */
+export function checkIdxHead(head: Uint8Array, fileName: string): number {
+  if (head[0] !== 0 || head[1] !== 0) {
+    const gz = head[0] === 0x1f && head[1] === 0x8b ? ' (it looks gzip-compressed)' : '';
+    invalid(fileName, `not an IDX file: magic bytes are ${hex(head[0]!)} ${hex(head[1]!)}, expected 0x00 0x00${gz}`);
+  }
+  const type = head[2]!;
+  if (type !== 0x08) {
+    const known = TYPE_NAMES[type] ? ` (${TYPE_NAMES[type]})` : '';
+    invalid(fileName, `unsupported IDX data type ${hex(type)}${known}; only 0x08 (unsigned byte) is supported`);
+  }
+  const ndims = head[3]!;
+  if (ndims === 0) invalid(fileName, 'IDX header declares 0 dimensions');
+  return ndims;
+}
+
 /** Parse one IDX file of unsigned bytes. Trailing bytes after the data are an error too. */
 export function parseIdx(bytes: Uint8Array, fileName: string): IdxArray {
   if (bytes.length < 4) {
     invalid(fileName, `truncated: an IDX header needs at least 4 bytes, file has ${bytes.length}`);
   }
-  if (bytes[0] !== 0 || bytes[1] !== 0) {
-    const gz = bytes[0] === 0x1f && bytes[1] === 0x8b ? ' (it looks gzip-compressed)' : '';
-    invalid(fileName, `not an IDX file: magic bytes are ${hex(bytes[0]!)} ${hex(bytes[1]!)}, expected 0x00 0x00${gz}`);
-  }
-  const type = bytes[2]!;
-  if (type !== 0x08) {
-    const known = TYPE_NAMES[type] ? ` (${TYPE_NAMES[type]})` : '';
-    invalid(fileName, `unsupported IDX data type ${hex(type)}${known}; only 0x08 (unsigned byte) is supported`);
-  }
-  const ndims = bytes[3]!;
-  if (ndims === 0) invalid(fileName, 'IDX header declares 0 dimensions');
+  const ndims = checkIdxHead(bytes, fileName);
   const headerLen = 4 + 4 * ndims;
   if (bytes.length < headerLen) {
     invalid(
