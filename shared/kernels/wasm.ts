@@ -12,6 +12,7 @@
 // GRADWIRE_KERNEL_MEMORY_MB. A bump allocator (16-byte aligned, never frees) hands out views
 // above the module's static data. Every kernel call checks that its arrays are views of this
 // instance's memory, long enough for the call, and passes their byte offsets.
+import { envVar } from '../env.js';
 import type { Kernels } from './kernels.js';
 import type { Exports } from './wasm-abi.js';
 import { type View, wasmCalls } from './wasm-calls.js';
@@ -111,7 +112,7 @@ export function wasmKernelSha256(): string {
   return cachedSha256!;
 }
 function memoryMegabytes(): number {
-  const raw = process.env[MEMORY_ENV];
+  const raw = envVar(MEMORY_ENV);
   if (raw === undefined || raw.trim() === '') return DEFAULT_MEMORY_MB;
   const mb = Number(raw);
   if (!Number.isInteger(mb) || mb < 1 || mb > MAX_MEMORY_MB) {

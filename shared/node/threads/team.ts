@@ -12,16 +12,14 @@ import { Worker } from 'node:worker_threads';
 import type { ModelConfig } from '../../config-types.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { SyncReply, SyncRequest } from '../../engine/pass.js';
-import { addInto, alignedBlocks, treeReduce } from '../../engine/reduce.js';
+import { mergeBlocks, splitShares, ThreadLostError } from '../../engine/team-split.js';
 import type { ResultBlock } from '../../engine/sharded.js';
 import type { KernelVariant } from '../../kernels/kernels.js';
 import type { FromThread, SharedDatasetParts, ThreadFault, ThreadInit, ToThread } from './messages.js';
 
 export type { ThreadFault } from './messages.js';
 
-/** A thread failed (threw, or exited) during a pass: the pass is abandoned; the team has
- *  replaced the thread, and the same pass can be run again. */
-export class ThreadLostError extends Error {}
+export { ThreadLostError, mergeBlocks, splitShares } from '../../engine/team-split.js';
 
 export interface TeamOptions {
   threads: number;
@@ -363,45 +361,4 @@ export class ThreadTeam {
       }),
     );
   }
-}
-
-/** Contiguous shares of `count` microbatches over `threads` threads: the first count % threads
- *  threads take one more. */
-export function splitShares(count: number, threads: number): Array<{ start: number; count: number }> {
-  const base = Math.floor(count / threads);
-  const extra = count % threads;
-  const out: Array<{ start: number; count: number }> = [];
-  let start = 0;
-  for (let t = 0; t < threads; t++) {
-    const c = base + (t < extra ? 1 : 0);
-    out.push({ start, count: c });
-    start += c;
-  }
-  return out;
-}
-
-/** Merge aligned blocks covering first..first+count−1 (the threads' pre-reduced blocks, in
- *  any order) into the run's maximal aligned blocks, each reduced in the fixed tree. The
- *  blocks' gradient buffers are consumed. */
-export function mergeBlocks(first: number, count: number, blocks: ResultBlock[]): ResultBlock[] {
-  const ordered = [...blocks].sort((a, b) => a.start - b.start);
-  return alignedBlocks(first, first + count).map(({ start, size }) => {
-    const inside = ordered.filter((b) => b.start >= start && b.start < start + size);
-    if (inside.length === 1) return inside[0]!;
-    return {
-      start,
-      size,
-      grads: treeReduce(
-        inside.map((b) => ({ start: b.start, size: b.size, value: b.grads })),
-        addInto,
-        true,
-      ),
-      lossSum: treeReduce(
-        inside.map((b) => ({ start: b.start, size: b.size, value: b.lossSum })),
-        (a, b) => a + b,
-        true,
-      ),
-      correct: inside.reduce((a, b) => a + b.correct, 0),
-    };
-  });
 }
