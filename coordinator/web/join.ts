@@ -72,7 +72,7 @@ export async function bundle(name: (typeof JOIN_BUNDLES)[number]): Promise<Uint8
     entryPoints: [entry],
     bundle: true,
     platform: 'browser',
-    format: 'esm',
+    format: 'iife',
     target: 'es2022',
     minify: true,
     write: false,
