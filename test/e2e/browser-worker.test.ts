@@ -51,7 +51,7 @@ epochs: ${epochs}
 `;
 const shortFile = join(withFiles({ 'run.yaml': run(2) }), 'run.yaml');
 // long enough for a page to be closed, or to load and join, while it runs
-const longFile = join(withFiles({ 'run.yaml': run(8) }), 'run.yaml');
+const longFile = join(withFiles({ 'run.yaml': run(6) }), 'run.yaml');
 const reference = skip === null ? { short: inProcessSha(shortFile), long: inProcessSha(longFile) } : null;
 
 const TOKEN = 'browser-e2e-token-7f3a9c1d5e2b4f60a8c7e9d1b3f5a7c9';
