@@ -96,6 +96,7 @@ export class WorkerClient {
         threads: o.threads,
         heartbeatTimeoutMs: o.heartbeatTimeoutMs,
         maxFrameBytes,
+        tokenHint: 'give --token-file FILE or GRADWIRE_TOKEN',
       },
       platform,
     );

@@ -37,10 +37,13 @@ export interface CoreOptions {
   heartbeatTimeoutMs: number;
   /** largest frame accepted */
   maxFrameBytes: number;
+  /** what to do when the coordinator wants a token and none was given (ends the sentence
+   *  "the coordinator requires a token: ...") */
+  tokenHint: string;
 }
 
 /** What the worker is doing, as a page shows it. */
-export type CoreState = 'connecting' | 'idle' | 'computing' | 'refused' | 'stopped';
+export type CoreState = 'connecting' | 'connected' | 'idle' | 'computing' | 'refused' | 'stopped';
 
 /** Told what the worker does (the page's status; the Node worker needs none of it). */
 export interface CoreObserver {
@@ -73,6 +76,8 @@ export class WorkerCore {
   private session = '';
   private backoffMs = 200;
   private fatal: string | null = null;
+  /** the sentence a page shows for the fatal error (the coordinator's, without its code) */
+  private fatalReason = '';
   private done = false;
   private stopped = false;
   private lastHeard = Date.now();
@@ -142,7 +147,7 @@ export class WorkerCore {
         // the backoff starts over once the job is loaded (see loadJob), not on every open: a
         // coordinator that turns this worker away at once must not be hammered
         this.platform.log.info({ event: 'connected', url: this.o.url }, `connected to ${this.o.url}`);
-        this.show('idle');
+        this.show('connected');
       },
       heard: () => {
         this.lastHeard = Date.now();
@@ -198,7 +203,7 @@ export class WorkerCore {
     if (this.stopped) return;
     if (this.fatal) {
       this.platform.log.error({ event: 'fatal', reason: this.fatal }, `giving up: ${this.fatal}`);
-      this.show('refused', this.fatal);
+      this.show('refused', this.fatalReason);
       this.end(2);
       return;
     }
@@ -224,7 +229,8 @@ export class WorkerCore {
     switch (msg.type) {
       case 'challenge': {
         if (msg.authRequired && !this.o.token) {
-          this.fatal = 'the coordinator requires a token: give --token-file FILE or GRADWIRE_TOKEN';
+          this.fatal = `the coordinator requires a token: ${this.o.tokenHint}`;
+          this.fatalReason = this.fatal;
           this.ws?.close(CLOSE.AUTH_FAILED, 'no token');
           return;
         }
@@ -280,7 +286,10 @@ export class WorkerCore {
           { event: 'coordinator-error', code: msg.code },
           `coordinator: ${msg.code}: ${msg.message}`,
         );
-        if (FATAL.has(msg.code)) this.fatal = `${msg.code}: ${msg.message}`;
+        if (FATAL.has(msg.code)) {
+          this.fatal = `${msg.code}: ${msg.message}`;
+          this.fatalReason = msg.message;
+        }
         return;
     }
   }

@@ -1,0 +1,98 @@
+// The page's agent: the entry of the dedicated Web Worker (bundled as /join/agent.js) that runs
+// the worker core, so computing never blocks the page's UI and goes on in a background tab (a
+// browser throttles a hidden page's timers, not a worker's compute). The page sends `join` and
+// `leave` (messages.ts); the agent loads the wasm-simd kernels, runs the core on the browser
+// platform (platform.ts) and tells the page what it does.
+import { MAX_FRAME_BYTES } from '../../shared/protocol.js';
+import { type CoreObserver, WorkerCore } from '../core/client.js';
+import type { CoreLogger } from '../core/platform.js';
+import type { FromAgent, ToAgent } from './messages.js';
+import { type BrowserEnv, browserPlatform, loadKernels, socketUrl } from './platform.js';
+
+interface AgentScope {
+  postMessage(m: FromAgent): void;
+  onmessage: ((ev: { data: ToAgent }) => void) | null;
+  location: { origin: string };
+  navigator: { userAgent: string };
+  crypto: Crypto;
+  caches?: CacheStorage;
+  fetch: BrowserEnv['fetch'];
+  WebSocket: BrowserEnv['WebSocket'];
+}
+
+const scope = self as unknown as AgentScope;
+const post = (m: FromAgent): void => scope.postMessage(m);
+
+const logAt =
+  (level: Extract<FromAgent, { type: 'log' }>['level']) =>
+  (_fields: Record<string, unknown>, message: string): void =>
+    post({ type: 'log', level, message });
+const log: CoreLogger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
+
+let core: WorkerCore | null = null;
+let leaving = false;
+
+async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
+  if (core) return;
+  leaving = false;
+  const env: BrowserEnv = {
+    WebSocket: scope.WebSocket,
+    fetch: (url, init) => scope.fetch(url, init),
+    // crypto.subtle exists only in secure contexts (https://, http://localhost)
+    ...(scope.crypto.subtle ? { subtle: scope.crypto.subtle } : {}),
+    getRandomValues: (a) => scope.crypto.getRandomValues(a),
+    ...(scope.caches ? { caches: scope.caches } : {}),
+    origin: scope.location.origin,
+    userAgent: scope.navigator.userAgent,
+    log,
+  };
+  post({ type: 'state', state: 'connecting' });
+  let simd: boolean;
+  try {
+    ({ simd } = await loadKernels(env));
+  } catch (e) {
+    post({ type: 'state', state: 'error', reason: `cannot load the kernels: ${(e as Error).message}` });
+    return;
+  }
+  const observer: CoreObserver = {
+    state: (state, reason) => post({ type: 'state', state, ...(reason ? { reason } : {}) }),
+    job: (j) =>
+      post({
+        type: 'job',
+        jobId: j.jobId,
+        epochs: j.config.epochs,
+        batchSize: j.config.batchSize,
+        samples: j.samples,
+        threads: j.threads,
+      }),
+    stepDone: (s) => post({ type: 'step', ...s }),
+  };
+  const c = new WorkerCore(
+    {
+      url: socketUrl(env.origin),
+      token: m.token,
+      name: m.name,
+      stay: false,
+      threads: 1,
+      // a page hears no WebSocket pings (the browser answers them): no silence watchdog
+      heartbeatTimeoutMs: 0,
+      maxFrameBytes: MAX_FRAME_BYTES,
+      tokenHint: 'type it in the token field, or open the link with #token=… at its end',
+    },
+    browserPlatform(env, simd),
+    observer,
+  );
+  core = c;
+  const code = await c.run();
+  core = null;
+  if (code === 0) post({ type: 'state', state: 'stopped', reason: leaving ? 'left the pool' : 'the run is done' });
+}
+
+scope.onmessage = (ev) => {
+  const m = ev.data;
+  if (m.type === 'join') void join(m);
+  else {
+    leaving = true;
+    core?.stop();
+  }
+};
