@@ -55,7 +55,10 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
     return;
   }
   const observer: CoreObserver = {
-    state: (state, reason) => post({ type: 'state', state, ...(reason ? { reason } : {}) }),
+    // 'stopped' is said once, below, with its reason
+    state: (state, reason) => {
+      if (state !== 'stopped') post({ type: 'state', state, ...(reason ? { reason } : {}) });
+    },
     job: (j) =>
       post({
         type: 'job',
