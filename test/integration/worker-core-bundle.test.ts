@@ -20,6 +20,7 @@ import {
   socketUrl,
 } from '../../worker/browser/platform.js';
 import { hmacSha256, sha256 } from '../../worker/browser/sha256.js';
+import { type FromThread, runComputeThread, type ThreadPort, type ToThread } from '../../worker/browser/team.js';
 import { ROOT, tempDir, withFiles } from '../helpers/cli.js';
 import {
   inProcessSha,
@@ -131,15 +132,42 @@ function webEnv(port: number, cache: CacheStorage): BrowserEnv & { requests: str
   };
 }
 
+/** A stand-in for a Web Worker running agent.js as a compute thread: the same thread code
+ *  (runComputeThread) behind a MessageChannel, so messages are structured clones as between
+ *  Web Workers, and its own kernels instance. */
+function channelThread(): ThreadPort {
+  const { port1, port2 } = new MessageChannel();
+  const scope: Parameters<typeof runComputeThread>[0] = {
+    postMessage: (m, transfer) => port2.postMessage(m, (transfer ?? []) as Transferable[] as never),
+    onmessage: null,
+  };
+  port2.onmessage = (ev: MessageEvent<ToThread>) => {
+    if (ev.data.type === 'thread-init') runComputeThread(scope, ev.data);
+    else scope.onmessage?.(ev);
+  };
+  const port: ThreadPort = {
+    postMessage: (m, transfer) => port1.postMessage(m, (transfer ?? []) as never),
+    onmessage: null,
+    onerror: null,
+    terminate: () => {
+      port1.close();
+      port2.close();
+    },
+  };
+  port1.onmessage = (ev: MessageEvent<FromThread>) => port.onmessage?.(ev);
+  return port;
+}
+
 describe('the core on the browser platform against a real coordinator', () => {
   const reference = inProcessSha(configFile);
 
   it.each([
-    ['alone', 0],
-    ['beside a Node worker', 1],
+    ['alone', 0, 1],
+    ['beside a Node worker', 1, 1],
+    ['with #threads=2 (a team of two Web Workers, stood in for by message channels)', 0, 2],
   ])(
     '%s: the same weightsSha256 as --in-process',
-    async (_, nodeWorkers) => {
+    async (_, nodeWorkers, threads) => {
       const out = tempDir('gradwire-core-');
       const c = startCoordinator([
         '--config',
@@ -158,7 +186,7 @@ describe('the core on the browser platform against a real coordinator', () => {
         startWorker(port, `node-${i}`, ['--threads', '1'], sharedCache, { GRADWIRE_TOKEN: token });
       const { caches, names, entries } = memoryCaches();
       const env = webEnv(port, caches);
-      const { simd, sha256: kernelBuild } = await loadKernels(env);
+      const { simd, sha256: kernelBuild, bytes } = await loadKernels(env);
       expect(kernelBuild).toBe(createHash('sha256').update(kernelsWasm).digest('hex'));
       const states: CoreState[] = [];
       let samples = 0;
@@ -168,12 +196,16 @@ describe('the core on the browser platform against a real coordinator', () => {
           token,
           name: 'page-like',
           stay: false,
-          threads: 1,
+          threads,
           heartbeatTimeoutMs: 0,
           maxFrameBytes: 64 * 1024 * 1024,
           tokenHint: 'type it in the token field',
         },
-        browserPlatform(env, simd),
+        browserPlatform(
+          env,
+          simd,
+          threads > 1 ? { kernels: { bytes, sha256: kernelBuild }, spawn: channelThread } : undefined,
+        ),
         { state: (s) => states.push(s), stepDone: (s) => (samples += s.samples) },
       );
       expect(await core.run()).toBe(0);
@@ -181,8 +213,8 @@ describe('the core on the browser platform against a real coordinator', () => {
       expect(summary(out).weightsSha256).toBe(reference);
 
       // the worker said what it is, computed, and kept the dataset under its hash
-      const joined = c.events.filter((e) => e.event === 'worker-joined').map((e) => e.name);
-      expect(joined).toContain('page-like');
+      const joined = c.events.filter((e) => e.event === 'worker-joined' && e.name === 'page-like');
+      expect(joined.map((e) => e.threads)).toEqual([threads]);
       expect(samples).toBeGreaterThan(0);
       expect(states).toContain('connected');
       expect(states).toContain('computing');

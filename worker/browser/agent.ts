@@ -6,12 +6,13 @@
 import { MAX_FRAME_BYTES } from '../../shared/protocol.js';
 import { type CoreObserver, WorkerCore } from '../core/client.js';
 import type { CoreLogger } from '../core/platform.js';
-import type { FromAgent, ToAgent } from './messages.js';
+import { AGENT_URL, type FromAgent, type ToAgent } from './messages.js';
 import { type BrowserEnv, browserPlatform, loadKernels, socketUrl } from './platform.js';
+import { runComputeThread, type ThreadPort, type ToThread } from './team.js';
 
 interface AgentScope {
   postMessage(m: FromAgent): void;
-  onmessage: ((ev: { data: ToAgent }) => void) | null;
+  onmessage: ((ev: { data: ToAgent | Extract<ToThread, { type: 'thread-init' }> }) => void) | null;
   location: { origin: string };
   navigator: { userAgent: string };
   crypto: Crypto;
@@ -47,9 +48,9 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
     log,
   };
   post({ type: 'state', state: 'connecting' });
-  let simd: boolean;
+  let kernels: Awaited<ReturnType<typeof loadKernels>>;
   try {
-    ({ simd } = await loadKernels(env));
+    kernels = await loadKernels(env);
   } catch (e) {
     post({ type: 'state', state: 'error', reason: `cannot load the kernels: ${(e as Error).message}` });
     return;
@@ -76,13 +77,23 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
       token: m.token,
       name: m.name,
       stay: false,
-      threads: 1,
+      threads: m.threads,
       // a page hears no WebSocket pings (the browser answers them): no silence watchdog
       heartbeatTimeoutMs: 0,
       maxFrameBytes: MAX_FRAME_BYTES,
       tokenHint: 'type it in the token field, or open the link with #token=… at its end',
     },
-    browserPlatform(env, simd),
+    browserPlatform(
+      env,
+      kernels.simd,
+      m.threads > 1
+        ? {
+            kernels: { bytes: kernels.bytes, sha256: kernels.sha256 },
+            // the compute threads run this same script: their first message makes them one
+            spawn: () => new Worker(AGENT_URL) as unknown as ThreadPort,
+          }
+        : undefined,
+    ),
     observer,
   );
   core = c;
@@ -93,7 +104,8 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
 
 scope.onmessage = (ev) => {
   const m = ev.data;
-  if (m.type === 'join') void join(m);
+  if (m.type === 'thread-init') runComputeThread(scope as unknown as Parameters<typeof runComputeThread>[0], m);
+  else if (m.type === 'join') void join(m);
   else {
     leaving = true;
     core?.stop();

@@ -2,6 +2,9 @@
 // Web Worker that runs the worker core), one definition for both sides.
 import type { CoreState } from '../core/client.js';
 
+/** the agent's script: the page starts it, and it starts its compute threads from it */
+export const AGENT_URL = '/join/agent.js';
+
 export type ToAgent =
   /** join the pool: the coordinator is the page's own origin */
   | { type: 'join'; token: string | null; name: string; threads: number }

@@ -2,9 +2,8 @@
 // token field or the URL fragment (#token=…, never a query string: a fragment is not sent to the
 // server; it is removed from the address bar at once), starts the agent (agent.ts, a dedicated
 // Web Worker: /join/agent.js) and shows what it does. Element ids are listed in join.html.
-import type { FromAgent, ToAgent } from './messages.js';
+import { AGENT_URL, type FromAgent, type ToAgent } from './messages.js';
 
-const AGENT_URL = '/join/agent.js';
 /** the states in which the page holds no connection (Join is enabled) */
 const INACTIVE = ['not joined', 'stopped', 'refused', 'error'];
 

@@ -11,6 +11,7 @@ import { kernelFacts } from '../../shared/kernels/index.js';
 import { concatParts } from '../../shared/protocol.js';
 import type { CoreLogger, CoreSocket, DatasetStore, WorkerPlatform } from '../core/platform.js';
 import { hmacSha256 as hmacSha256Js, sha256 as sha256Js } from './sha256.js';
+import { BrowserTeamCompute, type KernelsFile, type ThreadPort } from './team.js';
 
 /** The part of the browser's WebSocket this platform uses. */
 export interface WebSocketLike {
@@ -41,6 +42,7 @@ export interface BrowserEnv {
 
 export const DATASET_CACHE = 'gradwire-datasets';
 export const KERNELS_PATH = '/join/kernels.wasm';
+
 const OPEN = 1;
 
 const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
@@ -59,14 +61,17 @@ async function sha256Hex(env: Pick<BrowserEnv, 'subtle'>, bytes: Uint8Array): Pr
 /** Fetch kernels.wasm, hash it, and install it for shared/kernels/wasm.ts (compiled when the
  *  first kernels instance is made). Returns whether this engine has WebAssembly SIMD: without it
  *  the hello says so and the coordinator refuses the page with a sentence it shows. */
-export async function loadKernels(env: BrowserEnv, path = KERNELS_PATH): Promise<{ simd: boolean; sha256: string }> {
+export async function loadKernels(
+  env: BrowserEnv,
+  path = KERNELS_PATH,
+): Promise<{ simd: boolean; sha256: string; bytes: Uint8Array<ArrayBuffer> }> {
   const simd = hasWasmSimd();
   const res = await env.fetch(new URL(path, env.origin).href);
   if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
   const bytes = new Uint8Array(await res.arrayBuffer());
   const sha256 = await sha256Hex(env, bytes);
   setWasmKernelsFile(() => ({ bytes, sha256, name: path }));
-  return { simd, sha256 };
+  return { simd, sha256, bytes };
 }
 
 /** Datasets in the Cache API under a key per sha256 (never requested: only a cache key). */
@@ -125,8 +130,13 @@ function connect(env: BrowserEnv, url: string, on: Parameters<WorkerPlatform['co
   };
 }
 
-/** The WorkerPlatform of a page's agent (one compute thread: the agent's own). */
-export function browserPlatform(env: BrowserEnv, simd: boolean): WorkerPlatform {
+/** The WorkerPlatform of a page's agent: it computes in its own thread, or with `threads` on a
+ *  team of Web Workers (team.ts) that `spawn` starts, each compiling `kernels`. */
+export function browserPlatform(
+  env: BrowserEnv,
+  simd: boolean,
+  threads?: { kernels: KernelsFile; spawn: () => ThreadPort },
+): WorkerPlatform {
   const encoder = new TextEncoder();
   return {
     connect: (url, on) => connect(env, url, on),
@@ -143,5 +153,13 @@ export function browserPlatform(env: BrowserEnv, simd: boolean): WorkerPlatform 
     runtime: () => ({ node: '', v8: '', ...kernelFacts() }),
     agent: () => ({ kind: 'browser', userAgent: env.userAgent.slice(0, 400), simd }),
     jitter: (max) => (max <= 1 ? 0 : env.getRandomValues(new Uint32Array(1))[0]! % max),
+    ...(threads
+      ? {
+          startTeam: async (r) => ({
+            compute: await BrowserTeamCompute.start(r.config, r.data, r.threads, threads.kernels, threads.spawn),
+            datasetShared: false,
+          }),
+        }
+      : {}),
   };
 }
