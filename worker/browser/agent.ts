@@ -85,7 +85,8 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
     },
     browserPlatform(
       env,
-      kernels.simd,
+      // said in the hello: without SIMD the coordinator refuses the page with a sentence it shows
+      kernels.simd && m.simd,
       m.threads > 1
         ? {
             kernels: { bytes: kernels.bytes, sha256: kernels.sha256 },

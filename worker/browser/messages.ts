@@ -7,7 +7,14 @@ export const AGENT_URL = '/join/agent.js';
 
 export type ToAgent =
   /** join the pool: the coordinator is the page's own origin */
-  | { type: 'join'; token: string | null; name: string; threads: number }
+  | {
+      type: 'join';
+      token: string | null;
+      name: string;
+      threads: number;
+      /** the page's engine validates WebAssembly SIMD (the agent checks its own as well) */
+      simd: boolean;
+    }
   /** leave: the connection closes cleanly (1001) and the coordinator reassigns the work at once */
   | { type: 'leave' };
 

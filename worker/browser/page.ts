@@ -2,6 +2,7 @@
 // token field or the URL fragment (#token=…, never a query string: a fragment is not sent to the
 // server; it is removed from the address bar at once), starts the agent (agent.ts, a dedicated
 // Web Worker: /join/agent.js) and shows what it does. Element ids are listed in join.html.
+import { hasWasmSimd } from '../../shared/kernels/simd-probe.js';
 import { AGENT_URL, type FromAgent, type ToAgent } from './messages.js';
 
 /** the states in which the page holds no connection (Join is enabled) */
@@ -104,7 +105,7 @@ function join(): void {
     stopAgent();
   };
   setState('connecting');
-  send({ type: 'join', token, name, threads: fragment.threads });
+  send({ type: 'join', token, name, threads: fragment.threads, simd: hasWasmSimd() });
 }
 
 /** Leave the pool: the agent closes its connection cleanly (1001), so the coordinator hands this

@@ -6,7 +6,8 @@
 // kernels from /join/kernels.wasm — the same file as shared/kernels/build/kernels.wasm, compiled
 // by shared/kernels/wasm.ts exactly as in Node. Everything it touches comes in as a BrowserEnv,
 // so a test runs this same code in Node with web APIs (a ws socket in the browser's shape).
-import { hasWasmSimd, setWasmKernelsFile } from '../../shared/kernels/wasm.js';
+import { hasWasmSimd } from '../../shared/kernels/simd-probe.js';
+import { setWasmKernelsFile } from '../../shared/kernels/wasm.js';
 import { kernelFacts } from '../../shared/kernels/index.js';
 import { concatParts } from '../../shared/protocol.js';
 import type { CoreLogger, CoreSocket, DatasetStore, WorkerPlatform } from '../core/platform.js';
@@ -124,7 +125,8 @@ function connect(env: BrowserEnv, url: string, on: Parameters<WorkerPlatform['co
     },
     // a browser sends one message as one frame: the parts are joined (one copy)
     send: (parts) => ws.send(concatParts(parts)),
-    close: (code, reason) => ws.close(code, reason),
+    // a script may close with 1000 or 3000–4999 only (the core's 1001, going away, becomes 1000)
+    close: (code, reason) => ws.close(code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000, reason),
     // a browser cannot drop a connection without the closing handshake
     terminate: () => ws.close(1000, 'no word from the coordinator'),
   };
