@@ -10,7 +10,7 @@ import type { RunConfig } from '../../shared/config-types.js';
 import type { Dataset } from '../../shared/data/dataset.js';
 import type { SyncReply, SyncRequest } from '../../shared/engine/pass.js';
 import type { ResultBlock } from '../../shared/engine/sharded.js';
-import { mergeBlocks, splitShares, ThreadLostError } from '../../shared/engine/team-split.js';
+import { mergeBlocks, splitShares, ThreadMailbox } from '../../shared/engine/team-split.js';
 import { JS_KERNELS } from '../../shared/kernels/js.js';
 import { setWasmKernelsFile } from '../../shared/kernels/wasm.js';
 import { Model } from '../../shared/nn/model.js';
@@ -52,9 +52,7 @@ export interface ThreadPort {
 
 /** One thread's end of the team: its messages in order. */
 class Member {
-  private queue: FromThread[] = [];
-  private waiting: { resolve: (m: FromThread) => void; reject: (e: Error) => void } | null = null;
-  private lost: string | null = null;
+  readonly mailbox: ThreadMailbox<FromThread>;
   /** the weights' version this thread holds */
   version = -1;
 
@@ -62,31 +60,15 @@ class Member {
     readonly index: number,
     readonly port: ThreadPort,
   ) {
-    port.onmessage = (ev) => {
-      const w = this.waiting;
-      this.waiting = null;
-      if (w) w.resolve(ev.data);
-      else this.queue.push(ev.data);
-    };
-    port.onerror = (ev) => {
-      this.lost = `failed: ${ev.message ?? 'a script error'}`;
-      const w = this.waiting;
-      this.waiting = null;
-      w?.reject(new ThreadLostError(`thread ${index} ${this.lost}`));
-    };
+    const mailbox = new ThreadMailbox<FromThread>(index);
+    this.mailbox = mailbox;
+    port.onmessage = (ev) => mailbox.deliver(ev.data);
+    port.onerror = (ev) => mailbox.fail(`failed: ${ev.message ?? 'a script error'}`);
   }
 
   /** the next message (of pass `pass`, when given: older passes' messages are dropped) */
-  async receive(pass?: number): Promise<FromThread> {
-    for (;;) {
-      const m =
-        this.queue.shift() ??
-        (await new Promise<FromThread>((resolve, reject) => {
-          if (this.lost !== null) reject(new ThreadLostError(`thread ${this.index} ${this.lost}`));
-          else this.waiting = { resolve, reject };
-        }));
-      if (pass === undefined || (m.type !== 'ready' && m.pass === pass)) return m;
-    }
+  receive(pass?: number): Promise<FromThread> {
+    return this.mailbox.next((m) => pass === undefined || (m.type !== 'ready' && m.pass === pass));
   }
 }
 
