@@ -2,8 +2,10 @@
 // (esbuild, platform "browser") with no Node module in them, and the core on the page's own
 // platform (worker/browser/platform.ts, given web APIs only: WebSocket, fetch, WebCrypto) trains
 // against a real coordinator to the same weights, bit for bit, as in-process training — alone,
-// and beside a Node worker. The plain-TypeScript SHA-256/HMAC the page uses without WebCrypto
-// (plain http:// on a LAN address) agrees with node:crypto.
+// beside a Node worker, and with two compute threads — and is refused with a sentence the page
+// shows for a wrong or missing token. The plain-TypeScript SHA-256/HMAC the page uses without
+// WebCrypto (plain http:// on a LAN address) agrees with node:crypto; the page's socket never
+// sends a close code a browser forbids.
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -225,4 +227,79 @@ describe('the core on the browser platform against a real coordinator', () => {
     },
     60_000,
   );
+
+  it('a wrong token, or none, is refused (exit 2) with a sentence the page shows', async () => {
+    const out = tempDir('gradwire-core-');
+    const c = startCoordinator([
+      '--config',
+      configFile,
+      '--listen',
+      '127.0.0.1:0',
+      '--out',
+      out,
+      '--token-file',
+      join(files, 'token'),
+    ]);
+    const port = await listeningPort(c);
+    const { caches } = memoryCaches();
+    const env = webEnv(port, caches);
+    const { simd } = await loadKernels(env);
+    const attempt = async (given: string | null): Promise<{ code: number; refused: string[] }> => {
+      const refused: string[] = [];
+      const core = new WorkerCore(
+        {
+          url: socketUrl(env.origin),
+          token: given,
+          name: 'page-like',
+          stay: false,
+          threads: 1,
+          heartbeatTimeoutMs: 0,
+          maxFrameBytes: 64 * 1024 * 1024,
+          tokenHint: 'type it in the token field',
+        },
+        browserPlatform(env, simd),
+        { state: (s, reason) => s === 'refused' && refused.push(reason ?? '') },
+      );
+      return { code: await core.run(), refused };
+    };
+    expect(await attempt(`${token.slice(0, -1)}0`)).toEqual({
+      code: 2,
+      refused: ['authentication failed: wrong or missing token'],
+    });
+    expect(await attempt(null)).toEqual({
+      code: 2,
+      refused: ['the coordinator requires a token: type it in the token field'],
+    });
+    c.kill('SIGTERM');
+    await c.exited;
+  }, 30_000);
+});
+
+describe("the page's socket", () => {
+  it('closes with 1000 when the core leaves with 1001, which a script may not send', () => {
+    const closed: Array<[number, string]> = [];
+    class FakeSocket {
+      binaryType = 'blob';
+      readyState = 1;
+      onopen = null;
+      onmessage = null;
+      onerror = null;
+      onclose = null;
+      send(): void {}
+      close(code: number, reason: string): void {
+        closed.push([code, reason]);
+      }
+    }
+    const env = { ...webEnv(1, memoryCaches().caches), WebSocket: FakeSocket as unknown as BrowserEnv['WebSocket'] };
+    const on = { open() {}, message() {}, heard() {}, error() {}, close() {} };
+    const socket = browserPlatform(env, true).connect('ws://127.0.0.1:1/', on);
+    socket.close(1001, 'worker stopping');
+    socket.close(4003, 'bad frame');
+    socket.close(1000, 'run done');
+    expect(closed).toEqual([
+      [1000, 'worker stopping'],
+      [4003, 'bad frame'],
+      [1000, 'run done'],
+    ]);
+  });
 });
