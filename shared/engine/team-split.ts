@@ -10,6 +10,49 @@ import type { ResultBlock } from './sharded.js';
  *  replaced the thread, and the same pass can be run again. */
 export class ThreadLostError extends Error {}
 
+/** A team's end of one thread's messages: kept in order until asked for; once the thread is
+ *  lost, waiting for one rejects with ThreadLostError. */
+export class ThreadMailbox<M> {
+  private queue: M[] = [];
+  private waiting: { resolve: (m: M) => void; reject: (e: Error) => void } | null = null;
+  private lost: string | null = null;
+
+  constructor(private readonly index: number) {}
+
+  get alive(): boolean {
+    return this.lost === null;
+  }
+
+  deliver(m: M): void {
+    const w = this.waiting;
+    this.waiting = null;
+    if (w) w.resolve(m);
+    else this.queue.push(m);
+  }
+
+  /** The thread is lost (the first reason counts). */
+  fail(reason: string): void {
+    if (this.lost !== null) return;
+    this.lost = reason;
+    const w = this.waiting;
+    this.waiting = null;
+    w?.reject(new ThreadLostError(`thread ${this.index} ${reason}`));
+  }
+
+  /** the next message that `wanted` accepts (the ones before it are dropped: older passes') */
+  async next(wanted: (m: M) => boolean): Promise<M> {
+    for (;;) {
+      const m =
+        this.queue.shift() ??
+        (await new Promise<M>((resolve, reject) => {
+          if (this.lost !== null) reject(new ThreadLostError(`thread ${this.index} ${this.lost}`));
+          else this.waiting = { resolve, reject };
+        }));
+      if (wanted(m)) return m;
+    }
+  }
+}
+
 /** Contiguous shares of `count` microbatches over `threads` threads: the first count % threads
  *  threads take one more. */
 export function splitShares(count: number, threads: number): Array<{ start: number; count: number }> {

@@ -14,6 +14,7 @@
 // instance's memory, long enough for the call, and passes their byte offsets.
 import { envVar } from '../env.js';
 import type { Kernels } from './kernels.js';
+import { SIMD_PROBE } from './simd-probe.js';
 import type { Exports } from './wasm-abi.js';
 import { type View, wasmCalls } from './wasm-calls.js';
 
@@ -34,39 +35,6 @@ export interface WasmKernelsFile {
 
 /** reads the module file; throws when it is missing */
 let loader: (() => WasmKernelsFile) | undefined;
-
-/** (module (func (result v128) (v128.const i32x4 0 0 0 0))): valid exactly where the engine
- *  has WebAssembly SIMD */
-const SIMD_PROBE = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00, // magic, version
-  0x01,
-  0x05,
-  0x01,
-  0x60,
-  0x00,
-  0x01,
-  0x7b, // types: () -> v128
-  0x03,
-  0x02,
-  0x01,
-  0x00, // functions: one of type 0
-  0x0a,
-  0x16,
-  0x01,
-  0x14,
-  0x00,
-  0xfd,
-  0x0c,
-  ...new Array<number>(16).fill(0),
-  0x0b, // code: v128.const 0, end
-]);
 
 /** undefined: not tried yet; null: this engine cannot run WebAssembly SIMD */
 let cachedModule: WebAssembly.Module | null | undefined;

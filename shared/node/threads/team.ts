@@ -12,7 +12,7 @@ import { Worker } from 'node:worker_threads';
 import type { ModelConfig } from '../../config-types.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { SyncReply, SyncRequest } from '../../engine/pass.js';
-import { mergeBlocks, splitShares, ThreadLostError } from '../../engine/team-split.js';
+import { mergeBlocks, splitShares, ThreadLostError, ThreadMailbox } from '../../engine/team-split.js';
 import type { ResultBlock } from '../../engine/sharded.js';
 import type { KernelVariant } from '../../kernels/kernels.js';
 import type { FromThread, SharedDatasetParts, ThreadFault, ThreadInit, ToThread } from './messages.js';
@@ -110,9 +110,7 @@ export function shareDataset(d: Dataset): Dataset {
 
 /** One thread's end of the team: its messages in order, and whether it is alive. */
 class Member {
-  private queue: FromThread[] = [];
-  private waiting: { resolve: (m: FromThread) => void; reject: (e: Error) => void } | null = null;
-  private lost: string | null = null;
+  private readonly mailbox: ThreadMailbox<FromThread>;
   readonly ready: Promise<void>;
 
   private readonly onMessage: (m: FromThread) => void;
@@ -126,6 +124,7 @@ class Member {
     readonly thread: Worker,
     load?: ThreadInit,
   ) {
+    this.mailbox = new ThreadMailbox(index);
     let started: { resolve: () => void; reject: (e: Error) => void } | null = null;
     this.ready = new Promise((resolve, reject) => {
       started = { resolve, reject };
@@ -137,11 +136,7 @@ class Member {
         started = null;
         return;
       }
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = null;
-        w.resolve(m);
-      } else this.queue.push(m);
+      this.mailbox.deliver(m);
     };
     this.onError = (e) => {
       started?.reject(e);
@@ -166,15 +161,11 @@ class Member {
   }
 
   get alive(): boolean {
-    return this.lost === null;
+    return this.mailbox.alive;
   }
 
   private fail(reason: string): void {
-    if (this.lost !== null) return;
-    this.lost = reason;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.reject(new ThreadLostError(`thread ${this.index} ${reason}`));
+    this.mailbox.fail(reason);
   }
 
   send(msg: ToThread): void {
@@ -182,16 +173,8 @@ class Member {
   }
 
   /** the next message of pass `pass` (older passes' messages are dropped) */
-  async receive(pass: number): Promise<FromThread> {
-    for (;;) {
-      const m =
-        this.queue.shift() ??
-        (await new Promise<FromThread>((resolve, reject) => {
-          if (this.lost !== null) reject(new ThreadLostError(`thread ${this.index} ${this.lost}`));
-          else this.waiting = { resolve, reject };
-        }));
-      if (m.type !== 'ready' && m.pass === pass) return m;
-    }
+  receive(pass: number): Promise<FromThread> {
+    return this.mailbox.next((m) => m.type !== 'ready' && m.pass === pass);
   }
 }
 
