@@ -16,8 +16,6 @@
 // (g) a page with two compute threads (#threads=2).
 // Several cases share one Chromium. Slow: run by `npm run test:e2e` (GRADWIRE_E2E=1) and in CI.
 import { spawnSync } from 'node:child_process';
-import { createServer, type IncomingMessage, request } from 'node:http';
-import { type AddressInfo, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -80,13 +78,15 @@ interface Tab {
   errors: string[];
 }
 
-/** A fresh browser context (its own Cache API) and page, recording requests and sockets. */
-async function tab(o: { tls?: boolean; userAgent?: string } = {}): Promise<Tab> {
+/** A fresh browser context (its own Cache API) and page, recording requests and sockets;
+ *  `initScript` runs in the page before its own scripts (not in its Web Workers). */
+async function tab(o: { tls?: boolean; userAgent?: string; initScript?: string } = {}): Promise<Tab> {
   const context = await browser!.newContext({
     ignoreHTTPSErrors: o.tls ?? false,
     ...(o.userAgent ? { userAgent: o.userAgent } : {}),
   });
   contexts.push(context);
+  if (o.initScript) await context.addInitScript(o.initScript);
   const page = await context.newPage();
   const t: Tab = { page, requests: [], sockets: [], errors: [] };
   context.on('request', (r) => t.requests.push(r.url()));
@@ -288,13 +288,11 @@ describe.skipIf(skip !== null)('a browser page as a worker', () => {
   }, 90_000);
 
   it('(f) a browser without WebAssembly SIMD is refused with a clear sentence on the page', async () => {
-    const { c, port } = await coordinator(shortFile, { minWorkers: 1 });
-    const proxy = await preludeProxy(port, NO_SIMD_SCRIPT);
-    const t = await tab();
-    const state = await joinAt(t, `http://127.0.0.1:${proxy.port}`, { token: TOKEN }, ['refused']);
+    const { c, base } = await coordinator(shortFile, { minWorkers: 1 });
+    const t = await tab({ initScript: NO_SIMD_SCRIPT });
+    const state = await joinAt(t, base, { token: TOKEN }, ['refused']);
     expect(`${state}: ${await text(t, 'reason')}`).toBe(`refused: ${NO_SIMD}`);
     expect(await c.waitForEvent('rejected')).toMatchObject({ code: 'E_INCOMPATIBLE', kind: 'browser', simd: false });
-    proxy.close();
     c.kill('SIGTERM');
   }, 60_000);
 
@@ -311,65 +309,12 @@ describe.skipIf(skip !== null)('a browser page as a worker', () => {
   }, 90_000);
 });
 
-/** Simulates a browser without WebAssembly SIMD (Chromium has no switch that turns it off any
- *  more), in the page and in its Web Workers: WebAssembly.validate answers false for a module
- *  with a byte 0xfd (the SIMD opcodes' prefix). */
+/** Simulates a browser without WebAssembly SIMD in the page (Chromium has no switch that turns it
+ *  off any more; the page checks SIMD itself before it starts its agent, and the hello says
+ *  whether both have it): WebAssembly.validate answers false for a module with a byte 0xfd (the
+ *  SIMD opcodes' prefix). */
 const NO_SIMD_SCRIPT = `(() => {
   const hasSimd = (b) => { const u = b instanceof Uint8Array ? b : new Uint8Array(b.buffer ?? b); for (const x of u) if (x === 0xfd) return true; return false; };
   const validate = WebAssembly.validate;
   WebAssembly.validate = (b) => (hasSimd(b) ? false : validate(b));
 })();`;
-
-/** An HTTP proxy in front of the coordinator's port that puts `prelude` in front of the page's
- *  scripts (/join/*.js: the page's and its Web Worker's) and passes everything else through,
- *  WebSocket upgrades included. (Playwright's request interception cannot do it: with a route
- *  set, a Web Worker's WebSocket fails, microsoft/playwright#37048.) */
-async function preludeProxy(target: number, prelude: string): Promise<{ port: number; close(): void }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((req, res) => {
-    const { 'if-none-match': _cached, ...headers } = req.headers;
-    const up = request({ host: '127.0.0.1', port: target, path: req.url, method: req.method, headers }, (r) => {
-      if (!/^\/join\/[a-z-]+\.js$/.test(req.url ?? '') || r.statusCode !== 200) {
-        res.writeHead(r.statusCode ?? 502, r.headers);
-        r.pipe(res);
-        return;
-      }
-      const chunks: Buffer[] = [Buffer.from(`${prelude}\n`)];
-      r.on('data', (b: Buffer) => chunks.push(b));
-      r.on('end', () => {
-        const body = Buffer.concat(chunks);
-        const { etag: _etag, ...kept } = r.headers;
-        res.writeHead(200, { ...kept, 'content-length': body.byteLength });
-        res.end(body);
-      });
-    });
-    req.pipe(up);
-  });
-  server.on('upgrade', (req: IncomingMessage, client: Socket, head: Buffer) => {
-    const up = connect(target, '127.0.0.1', () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      up.write(`${lines.join('\r\n')}\r\n\r\n`);
-      up.write(head);
-      client.pipe(up).pipe(client);
-    });
-    sockets.add(client).add(up);
-    const end = (): void => {
-      client.destroy();
-      up.destroy();
-    };
-    client.on('error', end).on('close', end);
-    up.on('error', end).on('close', end);
-  });
-  server.on('connection', (s) => sockets.add(s));
-  const port = await new Promise<number>((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)),
-  );
-  return {
-    port,
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
