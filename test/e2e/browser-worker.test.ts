@@ -15,13 +15,14 @@
 //     module with a SIMD instruction) is refused with the sentence the page shows;
 // (g) a page with two compute threads (#threads=2).
 // Several cases share one Chromium. Slow: run by `npm run test:e2e` (GRADWIRE_E2E=1) and in CI.
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NO_SIMD } from '../../coordinator/cluster/messages.js';
 import { browserAvailable, launchBrowser } from '../helpers/browser.js';
 import { HOSTILE_WORKER } from '../helpers/hostile.js';
+import { opensslMissing, selfSignedCert } from '../helpers/tls.js';
+import { spiralsRun } from '../helpers/fixtures.js';
 import { tempDir, withFiles } from '../helpers/cli.js';
 import {
   inProcessSha,
@@ -38,15 +39,7 @@ if (skip !== null) console.warn(`browser worker tests skipped: ${skip}`);
 
 // spirals: 2400 training samples, batch 48, microbatch 8 (6 microbatches a step), BatchNorm
 // (SyncBN rounds through the page too) and dropout (masks by global sample index)
-const run = (epochs: number): string => `
-seed: 7
-data: { name: spirals, samples: 3000, classes: 3, noise: 0.2 }
-model: { hidden: [32, 32], activation: tanh, norm: batch, dropout: 0.2 }
-optimizer: { name: adam, lr: 0.005 }
-batchSize: 48
-microbatch: 8
-epochs: ${epochs}
-`;
+const run = spiralsRun;
 const shortFile = join(withFiles({ 'run.yaml': run(2) }), 'run.yaml');
 // long enough for a page to be closed, or to load and join, while it runs
 const longFile = join(withFiles({ 'run.yaml': run(6) }), 'run.yaml');
@@ -247,45 +240,25 @@ describe.skipIf(skip !== null)('a browser page as a worker', () => {
     expect(await t.page.locator('#token').inputValue()).not.toContain(TOKEN);
   }, 90_000);
 
-  it('(e) under TLS the page connects with wss:// and trains to the same weights', async () => {
-    const certDir = tempDir('gradwire-tls-');
-    const cert = join(certDir, 'cert.pem'),
-      key = join(certDir, 'key.pem');
-    const made = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(made.status, made.stderr).toBe(0);
-    const { c, base, out } = await coordinator(shortFile, {
-      minWorkers: 1,
-      scheme: 'https',
-      args: ['--tls-cert', cert, '--tls-key', key],
-    });
-    const t = await tab({ tls: true });
-    await joinAt(t, base, { token: TOKEN });
-    expect(await c.exited).toBe(0);
-    expect(summary(out).weightsSha256).toBe(reference!.short);
-    expect(t.sockets.length).toBeGreaterThan(0);
-    for (const u of t.sockets) expect(u).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\//);
-    for (const u of t.requests) expect(u).toMatch(/^https:\/\//);
-  }, 90_000);
+  it.skipIf(opensslMissing !== null)(
+    '(e) under TLS the page connects with wss:// and trains to the same weights',
+    async () => {
+      const { cert, key } = selfSignedCert();
+      const { c, base, out } = await coordinator(shortFile, {
+        minWorkers: 1,
+        scheme: 'https',
+        args: ['--tls-cert', cert, '--tls-key', key],
+      });
+      const t = await tab({ tls: true });
+      await joinAt(t, base, { token: TOKEN });
+      expect(await c.exited).toBe(0);
+      expect(summary(out).weightsSha256).toBe(reference!.short);
+      expect(t.sockets.length).toBeGreaterThan(0);
+      for (const u of t.sockets) expect(u).toMatch(/^wss:\/\/127\.0\.0\.1:\d+\//);
+      for (const u of t.requests) expect(u).toMatch(/^https:\/\//);
+    },
+    90_000,
+  );
 
   it('(f) a browser without WebAssembly SIMD is refused with a clear sentence on the page', async () => {
     const { c, base } = await coordinator(shortFile, { minWorkers: 1 });
