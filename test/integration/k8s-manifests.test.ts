@@ -23,6 +23,7 @@ import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { loadRunConfig } from '../../coordinator/run/config-file.js';
 import { loadDataset } from '../../coordinator/run/datasets.js';
 import { ROOT, gradwire, tempDir } from '../helpers/cli.js';
+import { opensslMissing, selfSignedCert } from '../helpers/tls.js';
 import type { Proc } from '../helpers/cluster.js';
 import {
   COMPONENT_LABEL,
@@ -960,33 +961,10 @@ suite(
         expect(await worker2.exited).toBe(143);
       }, 90_000);
 
-      const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' }).status === 0;
-      it.skipIf(!openssl)(
+      it.skipIf(opensslMissing !== null)(
         'the TLS overlay on real processes: HTTPS probes answer, workers trusting the mounted certificate train over wss:// and exit 0',
         async () => {
-          const dir = tempDir('gradwire-k8s-tls-');
-          const gen = spawnSync(
-            'openssl',
-            [
-              'req',
-              '-x509',
-              '-newkey',
-              'rsa:2048',
-              '-nodes',
-              '-subj',
-              '/CN=localhost',
-              '-addext',
-              'subjectAltName=IP:127.0.0.1',
-              '-days',
-              '1',
-              '-keyout',
-              join(dir, 'key.pem'),
-              '-out',
-              join(dir, 'cert.pem'),
-            ],
-            { encoding: 'utf8' },
-          );
-          expect(gen.status, gen.stderr).toBe(0);
+          const dir = dirname(selfSignedCert().cert);
           const cert = readFileSync(join(dir, 'cert.pem'), 'utf8');
           const tls = {
             [TLS_SECRET]: { 'tls.crt': cert, 'tls.key': readFileSync(join(dir, 'key.pem'), 'utf8') },
