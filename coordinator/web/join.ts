@@ -98,6 +98,12 @@ const SERVED: Record<string, Served> = {
 
 export function installJoin(server: CoordinatorServer): void {
   const serve = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    if (url.pathname === '/join/') {
+      // a typed trailing slash: the page (a browser keeps the #fragment across the redirect)
+      res.writeHead(308, { location: '/join' });
+      res.end();
+      return;
+    }
     const what = SERVED[url.pathname];
     if (!what) {
       res.writeHead(404, { 'content-type': TEXT('text/plain') });

@@ -131,6 +131,8 @@ describe('GET /join', () => {
     expect(joinPolicy('x; script-src *', false)).toContain("connect-src 'self';");
     expect(joinPolicy('[::1]:7070', true)).toContain("connect-src 'self' wss://[::1]:7070;");
     expect((await fetch(`${base}/join/nothing.js`)).status).toBe(404);
+    const slash = await fetch(`${base}/join/`, { redirect: 'manual' });
+    expect([slash.status, slash.headers.get('location')]).toEqual([308, '/join']);
     c.kill('SIGTERM');
   }, 60_000);
 });
