@@ -8,7 +8,7 @@ import {
   type ClassificationMetrics,
   type ConfusionMatrix,
 } from '../../shared/metrics/classification.js';
-import { datasetSource, openInput, type InputSource } from '../model/input.js';
+import { datasetSource, openInput, STDIN, type InputSource } from '../model/input.js';
 import { loadModel, trainingDataset, type LoadedModel } from '../model/model.js';
 import { evalChunkRows, evaluateRows } from '../model/predict.js';
 import { resolveModel } from '../model/resolve.js';
@@ -16,7 +16,7 @@ import { many, modelFlag, parse } from './common.js';
 
 const EVALUATE_HELP = `gradwire evaluate — how well a trained model classifies a split of its data or a file
 
-Usage: gradwire evaluate --model RUN [--data FILE [--labels FILE] | --split test|val|train] [--json]
+Usage: gradwire evaluate --model RUN [--data FILE|- [--labels FILE] | --split test|val|train] [--json]
 
 RUN is a run's folder, a run id or the beginning of one, or a sweep id (its best trial), as
 'gradwire runs --all' lists them. Prints the loss, the accuracy, each class's precision,
@@ -29,7 +29,7 @@ Options:
   --model RUN            the trained model (required)
   --split S              test (default) | val | train: a split of the run's training data
   --data FILE            a labelled CSV file (the label column training used) or IDX images
-                         file instead, read in chunks
+                         file instead, read in chunks; - reads a CSV from stdin
   --labels FILE          the IDX labels file of an IDX --data file
   --json                 print the numbers as JSON
   --store FILE           look RUN up in this store (repeat for several) instead of the
@@ -73,7 +73,7 @@ export async function evaluate(args: string[]): Promise<number> {
   if (typeof v.data === 'string') {
     source = openInput(
       m,
-      resolve(cwd, v.data),
+      v.data === STDIN ? STDIN : resolve(cwd, v.data),
       typeof v.labels === 'string' ? resolve(cwd, v.labels) : null,
       chunkRows,
     );

@@ -60,13 +60,22 @@ function checkFile(flag: string, path: string): number {
   }
 }
 
-/** --input FILE: IDX when it starts with IDX's magic (or is gzip), else CSV */
+/** the path that means "read stdin" (--input -, --data -) */
+export const STDIN = '-';
+
+/** --input FILE: IDX when it starts with IDX's magic (or is gzip), else CSV; `-`: CSV on stdin */
 export function openInput(
   m: LoadedModel,
   path: string,
   labelsPath: string | null,
   chunkRows = CHUNK_ROWS,
+  stdin: NodeJS.ReadableStream = process.stdin,
 ): InputSource {
+  if (path === STDIN) {
+    if (labelsPath !== null)
+      throw new UserError('USAGE', '--labels is for an IDX images file given by its path; stdin is read as CSV');
+    return csvSource(m, 'stdin', chunkRows, () => stdin);
+  }
   const fd = checkFile('--input', path);
   const head = Buffer.alloc(4);
   const got = readSync(fd, head, 0, 4, 0);
@@ -76,12 +85,12 @@ export function openInput(
     return idxSource(m, path, labelsPath, gzip, chunkRows);
   if (labelsPath !== null)
     throw new UserError('USAGE', '--labels is for an IDX images file; a CSV file holds its labels in a column');
-  return csvSource(m, path, chunkRows);
+  return csvSource(m, path, chunkRows, () => createReadStream(path));
 }
 
 // ---- CSV --------------------------------------------------------------------------------------
 
-function csvSource(m: LoadedModel, path: string, CHUNK_ROWS: number): InputSource {
+function csvSource(m: LoadedModel, path: string, CHUNK_ROWS: number, open: () => NodeJS.ReadableStream): InputSource {
   const F = m.features;
   const toClass = labelIndex(m);
   const source: InputSource = {
@@ -89,7 +98,7 @@ function csvSource(m: LoadedModel, path: string, CHUNK_ROWS: number): InputSourc
     hasLabels: false,
     total: null,
     async *chunks() {
-      const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+      const lines = createInterface({ input: open(), crlfDelay: Number.POSITIVE_INFINITY });
       let lineNo = 0;
       let columns: string[] | null = null;
       let labelAt = -1;
@@ -117,6 +126,9 @@ function csvSource(m: LoadedModel, path: string, CHUNK_ROWS: number): InputSourc
         if (text.trim() === '') continue;
         const cells = text.includes('"') ? (parseCsvRecords(text, path)[0]?.cells ?? ['']) : text.split(',');
         if (!columns) {
+          // stdin is not sniffed before it is read: IDX or gzip bytes are told here
+          if (text.charCodeAt(0) === 0 || text.charCodeAt(0) === 0x1f)
+            bad(path, 'holds IDX or gzip bytes, not CSV; give an IDX file by its path (--input FILE)');
           columns = cells.map((c) => c.trim());
           labelAt = columns.indexOf(m.labelColumn);
           source.hasLabels = labelAt >= 0;
