@@ -4,7 +4,16 @@
 // stdout only once the whole input was read without an error, so a bad row near the end of a
 // large input leaves stdout empty instead of holding the rows before it. Both keep memory flat:
 // the rows go to disk as they come.
-import { closeSync, createReadStream, createWriteStream, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  createWriteStream,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
@@ -128,10 +137,11 @@ function spoolError(dir: string, e: unknown): Error {
 
 export function fileOutput(path: string): Output {
   const tmp = `${path}.tmp-${process.pid}`;
-  // checkOutFile allowed a folder that can be made
+  // checkOutFile allowed a folder that can be made; an error removes the folders made here
   let made: Error | null = null;
+  let firstMade: string | undefined;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    firstMade = mkdirSync(dirname(path), { recursive: true });
   } catch (e) {
     made = e as Error;
   }
@@ -149,6 +159,14 @@ export function fileOutput(path: string): Output {
     async abort() {
       await file.destroy();
       rmSync(tmp, { force: true });
+      if (firstMade === undefined) return;
+      for (let d = dirname(path); d.length >= firstMade.length; d = dirname(d)) {
+        try {
+          rmdirSync(d);
+        } catch {
+          return; // not empty: someone else's files
+        }
+      }
     },
   };
 }

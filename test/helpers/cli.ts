@@ -33,6 +33,8 @@ export function gradwire(
     ...(opts.input !== undefined ? { input: opts.input } : {}),
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
+    // spawnSync kills a child whose output passes maxBuffer (1 MB by default)
+    maxBuffer: 256 * 1024 * 1024,
     env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -1,0 +1,139 @@
+// Nothing written half: predict's stdout holds every row or none (the rows spool to an unlinked
+// file in TMPDIR until the whole input was read), an --out file appears whole by a rename or not
+// at all (an existing one is left as it was), export makes a missing folder and replaces its
+// file by a rename; stdin (--input -, --data -) is read like a file.
+import { copyFileSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, gradwire, tempDir } from '../helpers/cli.js';
+
+const IRIS = join(ROOT, 'deploy/k8s/examples/datasets-configmap/iris.csv');
+const H = 'sepal_length,sepal_width,petal_length,petal_width';
+const N = 20_000;
+
+let dir: string;
+let tmp: string;
+/** N good rows (≈ 1.5 MB of predictions: far more than a pipe holds) */
+let good: string;
+
+const spools = (): string[] => readdirSync(tmp).filter((f) => f.startsWith('gradwire-'));
+
+function run(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  return gradwire(args, { cwd: dir, env: { TMPDIR: tmp }, ...(input !== undefined ? { input } : {}) });
+}
+
+beforeAll(() => {
+  dir = tempDir('gradwire-aon-');
+  tmp = tempDir('gradwire-aon-tmp-');
+  copyFileSync(IRIS, join(dir, 'iris.csv'));
+  writeFileSync(
+    join(dir, 'run.yaml'),
+    'seed: 0\ndata: { name: csv, path: iris.csv, labelColumn: species }\nmodel: { hidden: [8] }\nbatchSize: 16\nepochs: 2\n',
+  );
+  const t = run(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--log-format', 'json']);
+  expect(t.status, t.stderr).toBe(0);
+  const rows = Array.from(
+    { length: N },
+    (_, i) => `${(4 + (i % 40) / 10).toFixed(1)},3.0,${(1 + (i % 60) / 10).toFixed(1)},0.${i % 10}`,
+  );
+  good = `${H}\n${rows.join('\n')}\n`;
+  writeFileSync(join(dir, 'good.csv'), good);
+  writeFileSync(join(dir, 'bad-at-end.csv'), `${good}5.1,3.5,oops,0.2\n`);
+});
+
+describe('predict to stdout: every row or nothing', () => {
+  it('a bad row after 20,000 good ones: empty stdout, one line on stderr naming it, exit 2, no spool left', () => {
+    for (const format of ['csv', 'json']) {
+      const r = run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--format', format]);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(new RegExp(`row ${N + 2}, column "petal_length": "oops" is not a number`));
+    }
+    // the same on stdin
+    const s = run(['predict', '--model', 'run', '--input', '-'], `${good}5.1,3.5,1.4\n`);
+    expect(s.status).toBe(2);
+    expect(s.stdout).toBe('');
+    expect(s.stderr).toMatch(new RegExp(`^gradwire: error: stdin: row ${N + 2} has 3 cells, but the header has 4`));
+    expect(spools()).toEqual([]);
+  });
+
+  it('a good input: stdout is byte for byte the --out file, from a file or from stdin; no spool left', () => {
+    const a = run(['predict', '--model', 'run', '--input', 'good.csv']);
+    expect(a.status, a.stderr).toBe(0);
+    const b = run(['predict', '--model', 'run', '--input', 'good.csv', '--out', 'good.out.csv']);
+    expect(b.status, b.stderr).toBe(0);
+    const c = run(['predict', '--model', 'run', '--input', '-'], good);
+    expect(c.status, c.stderr).toBe(0);
+    const file = readFileSync(join(dir, 'good.out.csv'), 'utf8');
+    expect(file.split('\n').length).toBe(N + 2);
+    expect(a.stdout === file).toBe(true);
+    expect(c.stdout === file).toBe(true);
+    expect(spools()).toEqual([]);
+  });
+
+  it('a TMPDIR where the spool cannot go: one line that says so and what to do, exit 2, empty stdout', () => {
+    const r = gradwire(['predict', '--model', 'run', '--input', 'good.csv'], {
+      cwd: dir,
+      env: { TMPDIR: join(dir, 'iris.csv') },
+    });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /temporary copy in .*iris\.csv \(a part of the path is a file, not a folder\).*TMPDIR.*--out FILE/,
+    );
+  });
+});
+
+describe('--out files: whole, by a rename, or untouched', () => {
+  it('a bad row at the end: a new --out file is not created, an existing one keeps its bytes', () => {
+    const r = run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--out', 'new/none.csv']);
+    expect(r.status).toBe(2);
+    expect(readdirSync(dir)).not.toContain('new');
+    writeFileSync(join(dir, 'old.csv'), 'yesterday\n');
+    const e = run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--out', 'old.csv']);
+    expect(e.status).toBe(2);
+    expect(e.stderr.trim().split('\n')).toHaveLength(1);
+    expect(readFileSync(join(dir, 'old.csv'), 'utf8')).toBe('yesterday\n');
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('predict and export replace an existing file by a rename: a hard link to the old file keeps the old bytes', () => {
+    for (const [name, args] of [
+      ['p.csv', ['predict', '--model', 'run', '--input', 'good.csv', '--out', 'p.csv']],
+      ['m.onnx', ['export', '--model', 'run', '--format', 'onnx', '--out', 'm.onnx']],
+    ] as const) {
+      writeFileSync(join(dir, name), 'old bytes\n');
+      linkSync(join(dir, name), join(dir, `${name}.link`));
+      const before = statSync(join(dir, name)).ino;
+      const r = run([...args]);
+      expect(r.status, r.stderr).toBe(0);
+      // written in place, the link would show the new bytes too
+      expect(readFileSync(join(dir, `${name}.link`), 'utf8')).toBe('old bytes\n');
+      expect(statSync(join(dir, name)).ino).not.toBe(before);
+      expect(readFileSync(join(dir, name)).length).toBeGreaterThan(100);
+    }
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('export --out into folders that do not exist yet makes them', () => {
+    const r = run(['export', '--model', 'run', '--format', 'onnx', '--out', 'a/b/c/model.onnx']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(join(dir, 'a/b/c/model.onnx'));
+    expect(readFileSync(join(dir, 'a/b/c/model.onnx')).equals(readFileSync(join(dir, 'run/model.onnx')))).toBe(true);
+  });
+});
+
+describe('evaluate --data - reads a labelled CSV from stdin', () => {
+  it('the same numbers as the file', () => {
+    const f = run(['evaluate', '--model', 'run', '--data', 'iris.csv', '--json']);
+    const s = run(['evaluate', '--model', 'run', '--data', '-', '--json'], readFileSync(IRIS, 'utf8'));
+    expect(f.status, f.stderr).toBe(0);
+    expect(s.status, s.stderr).toBe(0);
+    const { data: _f, ...fromFile } = JSON.parse(f.stdout);
+    const { data: name, ...fromStdin } = JSON.parse(s.stdout);
+    expect(name).toBe('stdin');
+    expect(fromStdin).toEqual(fromFile);
+  });
+});
