@@ -1,16 +1,11 @@
 // `gradwire evaluate --model RUN`: loss, accuracy, per-class precision/recall/F1 and the
 // confusion matrix of a trained model on a split of its own data or on a labelled file.
 import { resolve } from 'node:path';
-import { stratifiedSplit } from '../../shared/data/split.js';
 import { UserError } from '../../shared/errors.js';
-import {
-  classificationMetrics,
-  type ClassificationMetrics,
-  type ConfusionMatrix,
-} from '../../shared/metrics/classification.js';
-import { datasetSource, openInput, STDIN, type InputSource } from '../model/input.js';
-import { loadModel, trainingDataset, type LoadedModel } from '../model/model.js';
-import { evalChunkRows, evaluateRows } from '../model/predict.js';
+import { type Evaluation, evaluateSource, type SplitName, splitSource } from '../model/evaluate.js';
+import { openInput, STDIN } from '../model/input.js';
+import { loadModel } from '../model/model.js';
+import { evalChunkRows } from '../model/predict.js';
 import { resolveModel } from '../model/resolve.js';
 import { many, modelFlag, parse } from './common.js';
 
@@ -37,14 +32,6 @@ Options:
   -h, --help             this help
 `;
 
-export interface Evaluation extends ClassificationMetrics {
-  model: string;
-  data: string;
-  loss: number;
-  classNames: string[];
-  confusion: ConfusionMatrix;
-}
-
 export async function evaluate(args: string[]): Promise<number> {
   const v = parse(args, {
     model: { type: 'string' },
@@ -68,58 +55,18 @@ export async function evaluate(args: string[]): Promise<number> {
   if (v.labels !== undefined && v.data === undefined)
     throw new UserError('USAGE', '--labels goes with --data (an IDX images file)');
   const m = loadModel(resolveModel(model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
-  const chunkRows = evalChunkRows(m);
-  let source: InputSource;
-  if (typeof v.data === 'string') {
-    source = openInput(
-      m,
-      v.data === STDIN ? STDIN : resolve(cwd, v.data),
-      typeof v.labels === 'string' ? resolve(cwd, v.labels) : null,
-      chunkRows,
-    );
-  } else {
-    const data = m.training ?? trainingDataset(m.resolved, cwd);
-    const cfg = m.resolved.checkpoint.config;
-    const s = stratifiedSplit(data.y, data.classes, cfg.data.split, cfg.seed);
-    const indices = split === 'test' ? s.test : split === 'val' ? s.val : s.train;
-    if (indices.length === 0) throw new UserError('USAGE', `--split ${split}: the run's ${split} split is empty`);
-    source = datasetSource(`the ${split} split`, data, indices, chunkRows);
-  }
-  const sums = await evaluateRowsChecked(m, source);
-  const metrics = classificationMetrics(sums.confusion);
-  const result: Evaluation = {
-    model: m.resolved.what,
-    data: source.name,
-    loss: sums.samples ? sums.lossSum / sums.samples : Number.NaN,
-    ...metrics,
-    classNames: m.classNames,
-    confusion: sums.confusion,
-  };
+  const source =
+    typeof v.data === 'string'
+      ? openInput(
+          m,
+          v.data === STDIN ? STDIN : resolve(cwd, v.data),
+          typeof v.labels === 'string' ? resolve(cwd, v.labels) : null,
+          evalChunkRows(m),
+        )
+      : splitSource(m, split as SplitName, cwd);
+  const result = await evaluateSource(m, source);
   process.stdout.write(v.json ? `${JSON.stringify(result, null, 2)}\n` : formatEvaluation(result));
   return 0;
-}
-
-async function evaluateRowsChecked(m: LoadedModel, source: InputSource): ReturnType<typeof evaluateRows> {
-  // the source says whether it has labels once its header is read: the first chunk
-  const sums = await evaluateRows(
-    m,
-    {
-      ...source,
-      chunks: async function* () {
-        for await (const c of source.chunks()) {
-          if (!c.labels)
-            throw new UserError(
-              'USAGE',
-              `${source.name}: no labels to evaluate against (${m.labelColumn === 'label' && /\.csv$/i.test(source.name) ? 'a CSV needs a "label" column' : `a CSV needs the label column "${m.labelColumn}"; an IDX file needs --labels FILE`}); gradwire predict predicts unlabelled data`,
-            );
-          yield c;
-        }
-      },
-    },
-    evalChunkRows(m),
-  );
-  if (sums.samples === 0) throw new UserError('DATA_INVALID', `${source.name}: no data rows`);
-  return sums;
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
