@@ -11,7 +11,7 @@
 // BENCH_GEMM_SECONDS (minimum seconds per GEMM repetition, default 0.3), BENCH_DIST_REPS
 // (repetitions of each distributed run, default 3), BENCH_SWEEP_REPS (repetitions of each sweep
 // throughput run, default 2), BENCH_SAMPLER_SEEDS (sampler seeds of the samplers part, default
-// 100), BENCH_ONLY=distributed|threads|kernels|sweep|dashboard|soak|samplers|predict (run one part).
+// 100), BENCH_ONLY=distributed|threads|kernels|sweep|dashboard|soak|samplers|predict|spool (run one part).
 //
 // Then the threads part (test/bench/threads.ts): `gradwire train` on its compute threads against
 // --in-process (and numpy with 1 and 2 BLAS threads), one worker with --threads 2 against
@@ -33,6 +33,9 @@
 //
 // Then the predict part (test/bench/predict.ts): samples/s and peak RSS of gradwire predict's
 // pipeline in-process on the 10,000 built-in digits (IDX) and on 10× as many rows.
+//
+// Then the spool part (test/bench/spool.ts): predict's stdout written directly against through
+// its all-or-nothing spool (a temporary file copied to stdout at the end), side by side.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -50,6 +53,7 @@ import { printDistributed, runDistributedBench } from './distributed.js';
 import { printPredict, runPredictBench } from './predict.js';
 import { printSamplers, runSamplersBench } from './samplers.js';
 import { printSoak, runSoakBench } from './soak.js';
+import { printSpool, runSpoolBench } from './spool.js';
 import { printSweep, runSweepBench } from './sweep.js';
 import { printThreads, runThreadsBench } from './threads.js';
 import { batchTensors, TfMlp } from './tfjs-mlp.js';
@@ -258,7 +262,7 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY ?? '';
-  const parts = ['distributed', 'threads', 'kernels', 'sweep', 'dashboard', 'soak', 'samplers', 'predict'];
+  const parts = ['distributed', 'threads', 'kernels', 'sweep', 'dashboard', 'soak', 'samplers', 'predict', 'spool'];
   if (only && !parts.includes(only)) throw new Error(`BENCH_ONLY: "${only}" is not one of ${parts.join(', ')}`);
   const t0 = Date.now();
   const kernels = only === '' || only === 'kernels' ? await benchKernels() : null;
@@ -276,10 +280,12 @@ async function main(): Promise<void> {
   if (samplers) printSamplers(samplers);
   const predict = only === '' || only === 'predict' ? await runPredictBench() : null;
   if (predict) printPredict(predict);
+  const spool = only === '' || only === 'spool' ? await runSpoolBench() : null;
+  if (spool) printSpool(spool);
   const seconds = (Date.now() - t0) / 1000;
   process.stdout.write(`\ntotal ${seconds.toFixed(1)} s\n`);
   process.stdout.write(
-    `BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, threads, sweep, dashboard, soak, samplers, predict, seconds })}\n`,
+    `BENCH_JSON ${JSON.stringify({ ...(kernels ?? {}), distributed, threads, sweep, dashboard, soak, samplers, predict, spool, seconds })}\n`,
   );
 }
 
