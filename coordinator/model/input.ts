@@ -81,7 +81,8 @@ export function openInput(
   const got = readSync(fd, head, 0, 4, 0);
   closeSync(fd);
   const gzip = got >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  if (gzip || (got >= 3 && head[0] === 0 && head[1] === 0 && head[2] === 0x08))
+  // IDX's magic starts with two zero bytes (its header check names a data type it does not take)
+  if (gzip || (got >= 2 && head[0] === 0 && head[1] === 0))
     return idxSource(m, path, labelsPath, gzip, chunkRows);
   if (labelsPath !== null)
     throw new UserError('USAGE', '--labels is for an IDX images file; a CSV file holds its labels in a column');

@@ -137,3 +137,55 @@ describe('evaluate --data - reads a labelled CSV from stdin', () => {
     expect(fromStdin).toEqual(fromFile);
   });
 });
+
+describe('bad IDX input (issue 17 item 5): one line naming the file and the problem, exit 2, empty stdout', () => {
+  /** an IDX file: magic 0x00 0x00 TYPE NDIMS, big-endian dimensions, the bytes */
+  const idx = (dims: number[], data: number[], type = 0x08): Buffer => {
+    const h = Buffer.alloc(4 + 4 * dims.length);
+    h[2] = type;
+    h[3] = dims.length;
+    dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
+    return Buffer.concat([h, Buffer.from(data)]);
+  };
+  const cases: Array<[string, Record<string, Buffer>, string[], RegExp]> = [
+    [
+      'images of 9 pixels for a 4-feature model',
+      { 'i.idx': idx([5, 3, 3], Array(45).fill(1)) },
+      [],
+      /i\.idx: the model takes 4 features, but its images have 9 pixels \(3×3\)$/,
+    ],
+    [
+      'a truncated file',
+      { 'i.idx': idx([5, 2, 2], Array(15).fill(1)) },
+      [],
+      /i\.idx: truncated: header says 5×2×2 = 20 bytes of data, file has 15$/,
+    ],
+    [
+      'a data type other than unsigned bytes',
+      { 'i.idx': idx([5, 2, 2], Array(20).fill(1), 0x09) },
+      [],
+      /i\.idx: unsupported IDX data type 0x09 \(signed byte\); only 0x08/,
+    ],
+    [
+      '4 labels for 5 images',
+      { 'i.idx': idx([5, 2, 2], Array(20).fill(1)), 'l.idx': idx([4], [0, 1, 2, 0]) },
+      ['--labels', 'l.idx'],
+      /l\.idx: label count mismatch: 4 labels for 5 images in .*i\.idx$/,
+    ],
+    [
+      'a label the model does not know',
+      { 'i.idx': idx([5, 2, 2], Array(20).fill(1)), 'l.idx': idx([5], [0, 7, 2, 0, 1]) },
+      ['--labels', 'l.idx'],
+      /l\.idx: sample 2 has label 7, not a class the model knows \(0\.\.2\)$/,
+    ],
+  ];
+  it.each(cases)('%s', (_name, files, extra, message) => {
+    for (const [f, bytes] of Object.entries(files)) writeFileSync(join(dir, f), bytes);
+    const r = run(['predict', '--model', 'run', '--input', 'i.idx', ...extra]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+});
