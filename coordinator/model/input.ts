@@ -82,8 +82,7 @@ export function openInput(
   closeSync(fd);
   const gzip = got >= 2 && head[0] === 0x1f && head[1] === 0x8b;
   // IDX's magic starts with two zero bytes (its header check names a data type it does not take)
-  if (gzip || (got >= 2 && head[0] === 0 && head[1] === 0))
-    return idxSource(m, path, labelsPath, gzip, chunkRows);
+  if (gzip || (got >= 2 && head[0] === 0 && head[1] === 0)) return idxSource(m, path, labelsPath, gzip, chunkRows);
   if (labelsPath !== null)
     throw new UserError('USAGE', '--labels is for an IDX images file; a CSV file holds its labels in a column');
   return csvSource(m, path, chunkRows, () => createReadStream(path));
