@@ -18,7 +18,8 @@ RUN is a run's folder, a run id or the beginning of one, or a sweep id (its best
 recall, F1 and support (with their macro and support-weighted averages) and the confusion
 matrix (rows: the actual class, columns: the predicted one). The split is the run's own (its
 config's data, seed and data.split): on the test split, the accuracy and loss are the run's
-summary.json testAccuracy and testLoss.
+summary.json testAccuracy and testLoss, and the numbers of the "Evaluation on the test
+split" section of 'gradwire report RUN_ID'.
 
 Options:
   --model RUN            the trained model (required)

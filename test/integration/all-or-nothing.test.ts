@@ -189,3 +189,23 @@ describe('bad IDX input (issue 17 item 5): one line naming the file and the prob
     expect(lines[0]).toMatch(message);
   });
 });
+
+describe('--help of predict, evaluate and export says what they do now', () => {
+  it('stdin, all or nothing, the report section, folders made for --out', () => {
+    const help = (cmd: string): string => {
+      const r = gradwire([cmd, '--help']);
+      expect(r.status).toBe(0);
+      return r.stdout.replace(/\s+/g, ' ');
+    };
+    const p = help('predict');
+    expect(p).toContain('--input FILE|-');
+    expect(p).toContain('- for CSV on stdin');
+    expect(p).toContain('write nothing: no --out file (an existing one is left as it was), nothing on stdout');
+    const e = help('evaluate');
+    expect(e).toContain('--data FILE|-');
+    expect(e).toContain('"Evaluation on the test split" section of \'gradwire report RUN_ID\'');
+    const x = help('export');
+    expect(x).toContain('its folder made if missing');
+    expect(x).toContain('outputs "probabilities" and "logits"');
+  });
+});
