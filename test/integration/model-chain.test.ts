@@ -140,17 +140,10 @@ describe('train → predict → evaluate → export agree', () => {
     const { metadata, tensors } = readSafetensors(readFileSync(join(dir, 'new/folder/model.safetensors')));
     expect(metadata).toMatchObject({ features: '4', classes: '3', class_names: JSON.stringify(names) });
     const layers = JSON.parse(metadata.layers!) as Array<{ type: string; name?: string; rate?: number; mode?: string }>;
-    expect(layers.map((l) => l.type)).toEqual([
-      'dense',
-      'batchnorm',
-      'activation',
-      'dropout',
-      'dense',
-      'batchnorm',
-      'activation',
-      'dropout',
-      'dense',
-    ]);
+    // the compact form expanded: Dense → BatchNorm → activation → Dropout per hidden width, then Dense
+    expect(layers.map((l) => l.type).join(' ')).toBe(
+      'dense batchnorm activation dropout dense batchnorm activation dropout dense',
+    );
     const t = (name: string): Float32Array => f32Values(tensors.get(name) as Tensor);
     let maxDiff = 0;
     for (const [r, row] of features.entries()) {
