@@ -1,5 +1,6 @@
 // `gradwire predict --model RUN`: the predicted class and the class probabilities of every row
 // of a CSV or IDX file (or of the run's own test split), streamed in chunks.
+import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { stratifiedSplit } from '../../shared/data/split.js';
 import { UserError } from '../../shared/errors.js';
@@ -85,6 +86,15 @@ export async function predict(args: string[]): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const t0 = performance.now();
   let shown = 0;
+  // Ctrl-C or SIGTERM before the end: no half --out file left, nothing on stdout
+  const stop = (signal: NodeJS.Signals): void => {
+    output.discard();
+    process.stderr.write(
+      `${tty && shown ? '\n' : ''}gradwire: stopped by ${signal} before the end of the input; nothing written\n`,
+    );
+    process.exit(128 + osConstants.signals[signal]);
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     const r = await predictRows(m, source, output.write, format as PredictFormat, (rows) => {
       const now = performance.now();
@@ -114,6 +124,8 @@ export async function predict(args: string[]): Promise<number> {
         `--out ${out}: cannot write it (${fsReason(code)}); give the path of a file in a folder you may write in`,
       );
     throw e;
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
   }
   return 0;
 }

@@ -28,6 +28,8 @@ export interface Output {
   commit(): Promise<void>;
   /** an error: remove the temporary file, write nothing */
   abort(): Promise<void>;
+  /** a signal stops the process: the temporary file removed at once (synchronously) */
+  discard(): void;
 }
 
 function writerOf(stream: NodeJS.WritableStream): (text: string) => Promise<void> | void {
@@ -113,6 +115,7 @@ export function stdoutOutput(dir = tmpdir(), stdout: NodeJS.WritableStream = pro
     async abort() {
       close();
     },
+    discard: close,
   };
 }
 
@@ -136,6 +139,17 @@ export function fileOutput(path: string): Output {
   } catch (e) {
     made = e as Error;
   }
+  const discard = (): void => {
+    rmSync(tmp, { force: true });
+    if (firstMade === undefined) return;
+    for (let d = dirname(path); d.length >= firstMade.length; d = dirname(d)) {
+      try {
+        rmdirSync(d);
+      } catch {
+        return; // not empty: someone else's files
+      }
+    }
+  };
   const file = fileWriter(tmp);
   return {
     write: (text) => {
@@ -149,15 +163,8 @@ export function fileOutput(path: string): Output {
     },
     async abort() {
       await file.destroy();
-      rmSync(tmp, { force: true });
-      if (firstMade === undefined) return;
-      for (let d = dirname(path); d.length >= firstMade.length; d = dirname(d)) {
-        try {
-          rmdirSync(d);
-        } catch {
-          return; // not empty: someone else's files
-        }
-      }
+      discard();
     },
+    discard,
   };
 }

@@ -2,10 +2,12 @@
 // file in TMPDIR until the whole input was read), an --out file appears whole by a rename or not
 // at all (an existing one is left as it was), export makes a missing folder and replaces its
 // file by a rename; stdin (--input -, --data -) is read like a file.
-import { copyFileSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, existsSync, linkSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, gradwire, tempDir } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, gradwire, tempDir } from '../helpers/cli.js';
 
 const IRIS = join(ROOT, 'deploy/k8s/examples/datasets-configmap/iris.csv');
 const H = 'sepal_length,sepal_width,petal_length,petal_width';
@@ -122,6 +124,37 @@ describe('--out files: whole, by a rename, or untouched', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(join(dir, 'a/b/c/model.onnx'));
     expect(readFileSync(join(dir, 'a/b/c/model.onnx')).equals(readFileSync(join(dir, 'run/model.onnx')))).toBe(true);
+  });
+});
+
+describe('a signal before the end of the input', () => {
+  it('SIGTERM while reading stdin into --out: exit 143, one line, no --out file, no temporary file, no folder made', async () => {
+    const child = spawn(
+      process.execPath,
+      [...NODE_ARGS, CLI, 'predict', '--model', 'run', '--input', '-', '--out', 'sig/o.csv'],
+      {
+        cwd: dir,
+        env: { ...process.env, TMPDIR: tmp },
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = once(child, 'exit');
+    // the input never ends: the header and some rows, the pipe left open
+    child.stdin.write(good.slice(0, 50_000));
+    const tmpFile = (): boolean =>
+      existsSync(join(dir, 'sig')) && readdirSync(join(dir, 'sig')).some((f) => f.startsWith('o.csv.tmp-'));
+    for (let i = 0; i < 600 && !tmpFile(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(tmpFile()).toBe(true);
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    expect(code).toBe(143);
+    expect(stderr.trim().split('\n')).toEqual([
+      'gradwire: stopped by SIGTERM before the end of the input; nothing written',
+    ]);
+    expect(existsSync(join(dir, 'sig'))).toBe(false);
   });
 });
 
