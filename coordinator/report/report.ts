@@ -13,6 +13,7 @@ import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
 import { rawValue, renderSweepReport, type SweepReportInput } from './sweep-report.js';
 import { CSS } from './style.js';
 import type { Evaluation } from '../model/evaluate.js';
+import { EVALUATION_CSS, evaluationSection } from './evaluation.js';
 import { finite, fmtNum, pct2, sweepBest, trialIndexFromId, when, type Found } from './experiments.js';
 
 /** the HTML report of what was found; `evaluation`: a run's test split as `gradwire evaluate`
@@ -98,7 +99,7 @@ table.kv th{font-weight:600;color:var(--muted);width:200px}table.kv td{white-spa
 pre.json{background:#f3f5f9;border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;font-size:13px}
 .cfggrid{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}table.config caption{text-align:left;font-weight:600;padding-bottom:4px}
 table.config th{width:auto}details summary{cursor:pointer;color:var(--blue);margin:8px 0}code{font-size:13px}
-.evalgrid{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}table#confusion caption{text-align:left;font-weight:600;padding-bottom:4px}`;
+${EVALUATION_CSS}`;
 
 function section(id: string, title: string, body: HtmlValue): SafeHtml {
   return html`<section id="${id}"><h2>${title}</h2>${body}</section>`;
@@ -351,26 +352,6 @@ function configSection(inp: RunReportInput): SafeHtml {
     'config',
     'Config',
     html`<p class="muted">The resolved run config (every default filled in), as recorded when the run started.</p><div class="cfggrid">${tables}</div><details><summary>As JSON</summary><pre class="json">${JSON.stringify(inp.run.config, null, 2)}</pre></details>`,
-  );
-}
-
-const f3 = (v: number): string => (finite(v) ? v.toFixed(3) : '-');
-
-/** loss, accuracy, per-class precision/recall/F1 and the confusion matrix of the test split,
- *  the numbers of `gradwire evaluate --model RUN` (data-v: each value unrounded) */
-function evaluationSection(r: string, e: Evaluation | string): SafeHtml {
-  const title = 'Evaluation on the test split';
-  if (typeof e === 'string') return section('evaluation', title, note(e));
-  const names = e.classNames;
-  const num = (v: number, text = f3(v)): SafeHtml => html`<td class="num" data-v="${v}">${text}</td>`;
-  const metricRow = (name: string, m: { precision: number; recall: number; f1: number }, support: number): SafeHtml =>
-    html`<tr><th scope="row">${name}</th>${num(m.precision)}${num(m.recall)}${num(m.f1)}${num(support, String(support))}</tr>`;
-  const perClass = html`<div class="scroll"><table id="per-class"><thead><tr>${['Class', 'Precision', 'Recall', 'F1', 'Support'].map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody>${e.perClass.map((c, i) => metricRow(names[i]!, c, c.support))}${metricRow('macro avg', e.macro, e.samples)}${metricRow('weighted avg', e.weighted, e.samples)}</tbody></table></div>`;
-  const confusion = html`<div class="scroll"><table id="confusion"><caption>Confusion matrix (rows: the actual class, columns: the predicted one)</caption><thead><tr><th scope="col">actual \\ predicted</th>${names.map((n) => html`<th scope="col">${n}</th>`)}</tr></thead><tbody>${e.confusion.map((row, i) => html`<tr><th scope="row">${names[i]!}</th>${row.map((v) => num(v, String(v)))}</tr>`)}</tbody></table></div>`;
-  return section(
-    'evaluation',
-    title,
-    html`<p class="muted">${`${e.samples} samples of the run's test split, through its checkpoint in eval mode: the numbers of gradwire evaluate --model ${r} (${e.model}).`}</p><div class="kpis">${kpi('Test loss', fmt4(e.loss))}${kpi('Test accuracy', `${pct2(e.accuracy)} (${e.correct}/${e.samples})`)}</div><div class="evalgrid">${perClass}${confusion}</div>`,
   );
 }
 
