@@ -94,7 +94,8 @@ async function testEvaluation(run: RunRecord, cwd: string): Promise<Evaluation |
   if (!run.outDir) return 'Not evaluated: the store does not say where the run wrote its folder.';
   if (!existsSync(run.outDir)) return `Not evaluated: the run's folder ${run.outDir} is gone (moved or deleted?).`;
   try {
-    const m = loadModel(resolveModel(run.outDir, { cwd, env: process.env }), cwd);
+    // a warning (class names not found) is not the report's: the evaluation below says why it failed
+    const m = loadModel(resolveModel(run.outDir, { cwd, env: process.env }), cwd, () => {});
     return await evaluateSource(m, splitSource(m, 'test', cwd));
   } catch (e) {
     if (!isUserError(e)) throw e;

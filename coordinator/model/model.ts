@@ -58,7 +58,12 @@ function dimsOf(summary: ResolvedModel['summary']): { features: number; classes:
 
 const digits = (k: number): string[] => Array.from({ length: k }, (_, i) => String(i));
 
-export function loadModel(r: ResolvedModel, cwd: string): LoadedModel {
+/** `warn`: where a warning goes (stderr by default; the report's evaluation keeps its own) */
+export function loadModel(
+  r: ResolvedModel,
+  cwd: string,
+  warn: (message: string) => void = (w) => process.stderr.write(`gradwire: warning: ${w}\n`),
+): LoadedModel {
   const cfg = r.checkpoint.config;
   let training: Dataset | null = null;
   let dims = dimsOf(r.summary);
@@ -78,9 +83,7 @@ export function loadModel(r: ResolvedModel, cwd: string): LoadedModel {
       training = trainingDataset(r, cwd);
     } catch (e) {
       if (!dims) throw e;
-      process.stderr.write(
-        `gradwire: warning: classes are shown by number: ${(e as Error).message.replace(/; run from.*$/, '')}\n`,
-      );
+      warn(`classes are shown by number: ${(e as Error).message.replace(/; run from.*$/, '')}`);
     }
     classNames = training?.classNames;
   }
