@@ -23,7 +23,8 @@ import { UserError } from '../../shared/errors.js';
 import { fsReason } from '../../shared/node/files.js';
 
 export interface Output {
-  write(text: string): Promise<void> | void;
+  /** text, or bytes that stay the stream's until the promise resolves */
+  write(text: string | Uint8Array): Promise<void> | void;
   /** the input is done: rename the --out file into place, or copy the spool to stdout */
   commit(): Promise<void>;
   /** an error: remove the temporary file, write nothing */
@@ -32,15 +33,17 @@ export interface Output {
   discard(): void;
 }
 
-function writerOf(stream: NodeJS.WritableStream): (text: string) => Promise<void> | void {
+function writerOf(stream: NodeJS.WritableStream): (text: string | Uint8Array) => Promise<void> | void {
   return (text) => {
+    // bytes may be a buffer the caller fills again: resolve once the stream has written them
+    if (typeof text !== 'string') return new Promise((done, fail) => stream.write(text, (e) => (e ? fail(e) : done())));
     if (!stream.write(text)) return once(stream, 'drain').then(() => undefined);
   };
 }
 
 /** writes into a file; the first error is thrown by the next write or by `end` */
 function fileWriter(path: string): {
-  write: (text: string) => Promise<void> | void;
+  write: (text: string | Uint8Array) => Promise<void> | void;
   end: () => Promise<void>;
   destroy: () => Promise<void>;
 } {
@@ -84,10 +87,12 @@ export function stdoutOutput(dir = tmpdir(), stdout: NodeJS.WritableStream = pro
     closed = true;
   };
   return {
-    // a chunk's text to the page cache: synchronous, no stream between (measured: test/bench/spool.ts)
+    // a chunk to the page cache: synchronous, no stream between (measured: test/bench/spool.ts);
+    // the bytes are copied before it returns, so the caller may fill its buffer again at once
     write: (text) => {
       try {
-        writeSync(fd, text);
+        const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+        for (let o = 0; o < bytes.length; ) o += writeSync(fd, bytes, o, bytes.length - o);
       } catch (e) {
         throw spoolError(dir, e);
       }
