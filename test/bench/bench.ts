@@ -31,11 +31,11 @@
 // and with 4 trials in flight: the best after 10/20/30/60 trials and the trials tpe and narrow
 // need to reach random's 60-trial best.
 //
+// The spool part (test/bench/spool.ts): predict's stdout written directly against through its
+// all-or-nothing spool (a temporary file copied to stdout at the end), side by side.
+//
 // Then the predict part (test/bench/predict.ts): samples/s and peak RSS of gradwire predict's
 // pipeline in-process on the 10,000 built-in digits (IDX) and on 10× as many rows.
-//
-// Then the spool part (test/bench/spool.ts): predict's stdout written directly against through
-// its all-or-nothing spool (a temporary file copied to stdout at the end), side by side.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
