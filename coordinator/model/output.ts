@@ -25,9 +25,10 @@ import { fsReason } from '../../shared/node/files.js';
 export interface Output {
   /** text, or bytes that stay the stream's until the promise resolves */
   write(text: string | Uint8Array): Promise<void> | void;
-  /** the input is done: rename the --out file into place, or copy the spool to stdout */
+  /** the --out file complete: rename it into place */
   commit(): Promise<void>;
-  /** an error: remove the temporary file, write nothing */
+  /** an error: remove the temporary file, write nothing (stdout: the spool is copied by commit,
+   *  dropped by abort) */
   abort(): Promise<void>;
   /** a signal stops the process: the temporary file removed at once (synchronously) */
   discard(): void;
