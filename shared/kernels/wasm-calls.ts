@@ -69,6 +69,27 @@ export function wasmCalls(wasm: Exports, ptr: Ptr): KernelCalls {
       wasm.denseDx(ptr(dy, rows * m, 'dy', f), ptr(W, m * n, 'W', f), ptr(dx, rows * n, 'dx', f), rows, n, m);
     },
 
+    denseForwardSparse(x, Wt, b, y, idx, rows, n, m) {
+      const f = 'denseForwardSparse';
+      sizes(f, rows, n, m);
+      wasm.denseForwardSparse(
+        ptr(x, rows * n, 'x', f),
+        ptr(Wt, m * n, 'Wt', f),
+        ptr(b, m, 'b', f),
+        ptr(y, rows * m, 'y', f),
+        ptr(idx, n, 'idx', f),
+        rows,
+        n,
+        m,
+      );
+    },
+
+    countNonzero(x, count) {
+      const f = 'countNonzero';
+      sizes(f, count);
+      return wasm.countNonzero(ptr(x, count, 'x', f), count);
+    },
+
     activationForward(name, x, y, count) {
       const f = 'activationForward';
       sizes(f, count);
