@@ -5,15 +5,18 @@ import { dirname } from 'node:path';
 import { once } from 'node:events';
 
 export interface Output {
-  write(text: string): Promise<void> | void;
+  /** text, or bytes that stay the stream's until the promise resolves */
+  write(text: string | Uint8Array): Promise<void> | void;
   /** the --out file complete: rename it into place */
   commit(): Promise<void>;
   /** an error: remove the temporary file */
   abort(): Promise<void>;
 }
 
-function writerOf(stream: NodeJS.WritableStream): (text: string) => Promise<void> | void {
+function writerOf(stream: NodeJS.WritableStream): (text: string | Uint8Array) => Promise<void> | void {
   return (text) => {
+    // bytes may be a buffer the caller fills again: resolve once the stream has written them
+    if (typeof text !== 'string') return new Promise((done, fail) => stream.write(text, (e) => (e ? fail(e) : done())));
     if (!stream.write(text)) return once(stream, 'drain').then(() => undefined);
   };
 }

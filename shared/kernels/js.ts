@@ -5,6 +5,7 @@ import type { ActivationName } from '../config-types.js';
 import { hashUniformFrom } from '../rng.js';
 import { activationBackward, activationForward } from '../nn/activations.js';
 import { lossForward } from '../nn/loss.js';
+import { SPARSE_PANEL } from './panels.js';
 import type { Kernels, UpdateRule, UpdateScalars } from './kernels.js';
 
 function denseForward(
@@ -78,12 +79,13 @@ function denseGrads(
   }
 }
 
-/** denseForward's sums (k ascending, in float64 from 0) over the nonzero x[r,k] only, from Wt = Wᵀ:
- *  a skipped term is ±0 and s + ±0 = s (s is never −0), so the bits are denseForward's */
+/** denseForward's sums (k ascending, in float64 from 0) over the nonzero x[r,k] only, from W in
+ *  column panels (panels.ts): a skipped term is ±0 and s + ±0 = s (s is never −0), so the bits
+ *  are denseForward's */
 let sparseSums = new Float64Array(0);
 function denseForwardSparse(
   x: Float32Array,
-  wt: Float32Array,
+  wp: Float32Array,
   b: Float32Array,
   y: Float32Array,
   idx: Int32Array,
@@ -98,11 +100,14 @@ function denseForwardSparse(
     let nz = 0;
     for (let k = 0; k < n; k++) if (x[xo + k] !== 0) idx[nz++] = k;
     s.fill(0, 0, m);
-    for (let t = 0; t < nz; t++) {
-      const k = idx[t]!;
-      const xv = x[xo + k]!;
-      const w = k * m;
-      for (let j = 0; j < m; j++) s[j]! += xv * wt[w + j]!;
+    for (let j0 = 0; j0 < m; j0 += SPARSE_PANEL) {
+      const w = Math.min(SPARSE_PANEL, m - j0);
+      for (let t = 0; t < nz; t++) {
+        const k = idx[t]!;
+        const xv = x[xo + k]!;
+        const o = j0 * n + k * w - j0;
+        for (let j = j0; j < j0 + w; j++) s[j]! += xv * wp[o + j]!;
+      }
     }
     const yo = r * m;
     for (let j = 0; j < m; j++) y[yo + j] = s[j]! + b[j]!;

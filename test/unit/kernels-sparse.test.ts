@@ -1,5 +1,5 @@
 // denseForwardSparse (the first layer of `gradwire predict` over sparse rows: only the nonzero
-// inputs, in the axpy form over Wᵀ) gives the same bits as denseForward with W, in both kernel
+// inputs, in the axpy form over Wᵀ in column panels) gives the same bits as denseForward with W, in both kernel
 // variants, because it keeps each output's sum order and a skipped term is ±0. Checked against
 // a plain JS reference of that order (written here from the spec in assembly/gemm.ts: four f32
 // lane sums over k ≡ l mod 4, combined (a0 + a2) + (a1 + a3), then the k tail, then the bias;
@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createJsKernels } from '../../shared/kernels/js.js';
 import type { Kernels } from '../../shared/kernels/kernels.js';
+import { SPARSE_GROUP_ROWS, sparsePanels } from '../../shared/kernels/panels.js';
 import { createWasmKernels } from '../../shared/kernels/wasm.js';
 import '../../shared/node/kernels-wasm.js';
 import { Rng } from '../../shared/rng.js';
@@ -57,17 +58,17 @@ function sparseCase(k: Kernels, seed: number, rows: number, n: number, m: number
   for (let i = 0; i < W.length; i++) W[i] = rng.uniform() < 0.1 ? 0 : rng.range(-1, 1) * 2 ** rng.int(8);
   const b = k.alloc(m);
   for (let j = 0; j < m; j++) b[j] = rng.range(-1, 1);
-  const Wt = k.alloc(n * m);
-  for (let j = 0; j < m; j++) for (let c = 0; c < n; c++) Wt[c * m + j] = W[j * n + c]!;
-  return { x, W, b, Wt };
+  return { x, W, b, Wp: sparsePanels(W, n, m, k.alloc(n * m)) };
 }
 
 const SHAPES: Array<[rows: number, n: number, m: number]> = [
   [5, 784, 256], // the default MLP's first layer
+  [37, 784, 256], // more rows than a group (16): three groups, the last partial
   [3, 13, 37], // n with a tail of 1, m past a block of 32 plus a 4-block plus 1
   [4, 7, 3], // n < 8, m < 4
   [2, 1, 33],
   [3, 40, 64],
+  [20, 9, 100], // three full panels and one of 4
 ];
 const DENSITIES = [0, 0.05, 0.2, 0.5, 1];
 
@@ -80,10 +81,10 @@ describe.each(variants)('%s denseForwardSparse', (_name, k, reference) => {
     let seed = 0;
     for (const [rows, n, m] of SHAPES)
       for (const density of DENSITIES) {
-        const { x, W, b, Wt } = sparseCase(k, seed++, rows, n, m, density);
+        const { x, W, b, Wp } = sparseCase(k, seed++, rows, n, m, density);
         const sparse = k.alloc(rows * m);
         const dense = k.alloc(rows * m);
-        k.denseForwardSparse(x, Wt, b, sparse, k.allocInt32(n), rows, n, m);
+        k.denseForwardSparse(x, Wp, b, sparse, k.allocInt32(SPARSE_GROUP_ROWS * n), rows, n, m);
         k.denseForward(x, W, b, dense, rows, n, m);
         const what = `${rows}×${n}→${m} at density ${density}`;
         expect(bits(sparse), what).toEqual(bits(reference(x, W, b, rows, n, m)));

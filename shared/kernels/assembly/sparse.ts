@@ -12,8 +12,9 @@
 // two values is −0 only when both are −0. So skipping changes no bit. (A W holding an
 // infinity or NaN would turn 0·w into NaN: the caller checks W is finite.)
 //
-// idx: scratch for n int32 values: the nonzero columns of one row, grouped by k mod 4 (each
-// group ascending) at offsets l·n4/4, then the tail's at n4.
+// The nonzero columns of a row are listed by k mod 4 (each list ascending) at offsets l·n4/4
+// of the row's n int32 in idx, then the tail's at n4. The `mb` of the helpers below is the
+// byte stride between rows k of Wᵀ's panel.
 
 /** four lane-class partial sums of one block of 32 outputs (4 × 32 floats) */
 const PART = memory.data(4 * 32 * 4, 16);
@@ -61,61 +62,82 @@ const PART = memory.data(4 * 32 * 4, 16);
   return f32x4.add(s, v128.load(bj));
 }
 
-/** y[r,j] = b[j] + Σ_{k: x[r,k] ≠ 0} x[r,k]·Wᵀ[k,j]; x rows×n, Wᵀ n×m, y rows×m; the same bits
- *  as denseForward(x, W, b, y, rows, n, m) for a finite W (see above) */
-export function denseForwardSparse(x: usize, wt: usize, b: usize, y: usize, idx: usize, rows: i32, n: i32, m: i32): void {
-  const N = <usize>n, M = <usize>m, nb = N << 2, mb = M << 2;
-  const n4 = N & ~3, q = n4; // bytes of one class's slots: n4/4 int32 values
-  const m32 = M & ~31, m4 = M & ~3;
-  for (let r: usize = 0; r < <usize>rows; r++) {
-    const xr = x + r * nb, yr = y + r * mb;
-    // the nonzero columns, by class (ends[l] in bytes from idx)
-    let e0: usize = 0, e1: usize = q, e2: usize = q << 1, e3: usize = q * 3;
-    for (let k: usize = 0; k < n4; k += 4) {
-      const p = xr + (k << 2);
-      if (load<f32>(p) != 0) { store<i32>(idx + e0, <i32>k); e0 += 4; }
-      if (load<f32>(p, 4) != 0) { store<i32>(idx + e1, <i32>(k + 1)); e1 += 4; }
-      if (load<f32>(p, 8) != 0) { store<i32>(idx + e2, <i32>(k + 2)); e2 += 4; }
-      if (load<f32>(p, 12) != 0) { store<i32>(idx + e3, <i32>(k + 3)); e3 += 4; }
-    }
-    const t0 = n4 << 2;
-    let et = t0;
-    for (let k = n4; k < N; k++) {
-      if (load<f32>(xr + (k << 2)) != 0) { store<i32>(idx + et, <i32>k); et += 4; }
-    }
-    let j: usize = 0;
-    for (; j < m32; j += 32) {
-      const wj = wt + (j << 2);
-      axpy32(xr, wj, mb, idx, 0, e0, PART);
-      axpy32(xr, wj, mb, idx, q, e1, PART + 128);
-      axpy32(xr, wj, mb, idx, 2 * q, e2, PART + 256);
-      axpy32(xr, wj, mb, idx, 3 * q, e3, PART + 384);
-      for (let v: usize = 0; v < 128; v += 16) {
-        const s = f32x4.add(
-          f32x4.add(v128.load(PART + v), v128.load(PART + 256 + v)),
-          f32x4.add(v128.load(PART + 128 + v), v128.load(PART + 384 + v)),
-        );
-        v128.store(yr + (j << 2) + v, finish(s, xr, wj + v, mb, idx, t0, et, b + (j << 2) + v));
+/** rows per group: the nonzero lists of a group are gathered first, then each panel of Wᵀ serves
+ *  every row of the group while it is in cache (panels.ts's SPARSE_GROUP_ROWS) */
+const GROUP: usize = 16;
+/** per row of a group: the list ends e0..e3 and the tail's end, in bytes from its idx region */
+const ENDS = memory.data(<i32>GROUP * 5 * 4, 16);
+
+/** row xr's nonzero columns into ir (by class, see above); their ends at en */
+@inline function gather(xr: usize, ir: usize, en: usize, N: usize, n4: usize): void {
+  const q = n4;
+  let e0: usize = 0, e1: usize = q, e2: usize = q << 1, e3: usize = q * 3;
+  for (let k: usize = 0; k < n4; k += 4) {
+    const p = xr + (k << 2);
+    if (load<f32>(p) != 0) { store<i32>(ir + e0, <i32>k); e0 += 4; }
+    if (load<f32>(p, 4) != 0) { store<i32>(ir + e1, <i32>(k + 1)); e1 += 4; }
+    if (load<f32>(p, 8) != 0) { store<i32>(ir + e2, <i32>(k + 2)); e2 += 4; }
+    if (load<f32>(p, 12) != 0) { store<i32>(ir + e3, <i32>(k + 3)); e3 += 4; }
+  }
+  let et: usize = n4 << 2;
+  for (let k = n4; k < N; k++) {
+    if (load<f32>(xr + (k << 2)) != 0) { store<i32>(ir + et, <i32>k); et += 4; }
+  }
+  store<i32>(en, <i32>e0); store<i32>(en, <i32>e1, 4); store<i32>(en, <i32>e2, 8);
+  store<i32>(en, <i32>e3, 12); store<i32>(en, <i32>et, 16);
+}
+
+/** y[r,j] = b[j] + Σ_{k: x[r,k] ≠ 0} x[r,k]·Wᵀ[k,j]; x rows×n, y rows×m; Wᵀ in column panels
+ *  (panels.ts: panel j0 of width w = min(32, m − j0) at float j0·n, element (k, j) at
+ *  j0·n + k·w + j − j0); idx: scratch of GROUP·n int32. The same bits as denseForward(x, W, b,
+ *  y, rows, n, m) for a finite W (see above). */
+export function denseForwardSparse(x: usize, wp: usize, b: usize, y: usize, idx: usize, rows: i32, n: i32, m: i32): void {
+  const N = <usize>n, M = <usize>m, R = <usize>rows, nb = N << 2, mb = M << 2;
+  const n4 = N & ~3, q = n4, t0 = n4 << 2;
+  for (let r0: usize = 0; r0 < R; r0 += GROUP) {
+    const g = min(GROUP, R - r0);
+    for (let i: usize = 0; i < g; i++) gather(x + (r0 + i) * nb, idx + i * nb, ENDS + i * 20, N, n4);
+    for (let j0: usize = 0; j0 < M; j0 += 32) {
+      const w = min(<usize>32, M - j0), wb = w << 2;
+      const panel = wp + j0 * nb, bj0 = b + (j0 << 2);
+      for (let i: usize = 0; i < g; i++) {
+        const xr = x + (r0 + i) * nb, yr = y + (r0 + i) * mb + (j0 << 2), ir = idx + i * nb, en = ENDS + i * 20;
+        const e0 = <usize>load<i32>(en), e1 = <usize>load<i32>(en, 4), e2 = <usize>load<i32>(en, 8);
+        const e3 = <usize>load<i32>(en, 12), et = <usize>load<i32>(en, 16);
+        let jj: usize = 0;
+        if (w == 32) {
+          axpy32(xr, panel, wb, ir, 0, e0, PART);
+          axpy32(xr, panel, wb, ir, q, e1, PART + 128);
+          axpy32(xr, panel, wb, ir, 2 * q, e2, PART + 256);
+          axpy32(xr, panel, wb, ir, 3 * q, e3, PART + 384);
+          for (let v: usize = 0; v < 128; v += 16) {
+            const s = f32x4.add(
+              f32x4.add(v128.load(PART + v), v128.load(PART + 256 + v)),
+              f32x4.add(v128.load(PART + 128 + v), v128.load(PART + 384 + v)),
+            );
+            v128.store(yr + v, finish(s, xr, panel + v, wb, ir, t0, et, bj0 + v));
+          }
+          continue;
+        }
+        for (; jj + 4 <= w; jj += 4) {
+          const wj = panel + (jj << 2);
+          const s = f32x4.add(
+            f32x4.add(axpy4(xr, wj, wb, ir, 0, e0), axpy4(xr, wj, wb, ir, 2 * q, e2)),
+            f32x4.add(axpy4(xr, wj, wb, ir, q, e1), axpy4(xr, wj, wb, ir, 3 * q, e3)),
+          );
+          v128.store(yr + (jj << 2), finish(s, xr, wj, wb, ir, t0, et, bj0 + (jj << 2)));
+        }
+        for (; jj < w; jj++) {
+          const wj = panel + (jj << 2);
+          let s = (sum1(xr, wj, wb, ir, 0, e0) + sum1(xr, wj, wb, ir, 2 * q, e2)) +
+            (sum1(xr, wj, wb, ir, q, e1) + sum1(xr, wj, wb, ir, 3 * q, e3));
+          for (let u = t0; u < et; u += 4) {
+            const k = <usize>load<i32>(ir + u);
+            s = s + load<f32>(xr + (k << 2)) * load<f32>(wj + k * wb);
+          }
+          store<f32>(yr + (jj << 2), s + load<f32>(bj0 + (jj << 2)));
+        }
       }
-    }
-    for (; j < m4; j += 4) {
-      const wj = wt + (j << 2);
-      const s = f32x4.add(
-        f32x4.add(axpy4(xr, wj, mb, idx, 0, e0), axpy4(xr, wj, mb, idx, 2 * q, e2)),
-        f32x4.add(axpy4(xr, wj, mb, idx, q, e1), axpy4(xr, wj, mb, idx, 3 * q, e3)),
-      );
-      v128.store(yr + (j << 2), finish(s, xr, wj, mb, idx, t0, et, b + (j << 2)));
-    }
-    for (; j < M; j++) {
-      const wj = wt + (j << 2);
-      const s = (sum1(xr, wj, mb, idx, 0, e0) + sum1(xr, wj, mb, idx, 2 * q, e2)) +
-        (sum1(xr, wj, mb, idx, q, e1) + sum1(xr, wj, mb, idx, 3 * q, e3));
-      let t = s;
-      for (let u = t0; u < et; u += 4) {
-        const k = <usize>load<i32>(idx + u);
-        t = t + load<f32>(xr + (k << 2)) * load<f32>(wj + k * mb);
-      }
-      store<f32>(yr + (j << 2), t + load<f32>(b + (j << 2)));
     }
   }
 }
