@@ -9,7 +9,8 @@ import { SPARSE_GROUP_ROWS, sparsePanels } from '../../shared/kernels/panels.js'
 import { Dense } from '../../shared/nn/dense.js';
 import type { Cache, PassContext } from '../../shared/nn/layer.js';
 import { BatchNorm } from '../../shared/nn/norms.js';
-import { softmaxRows, type LoadedModel } from './model.js';
+import type { Model } from '../../shared/nn/model.js';
+import { softmaxRows } from './model.js';
 
 /** Rows per forward block: the unit of the density decision and of the later layers' GEMMs. */
 export const FORWARD_BLOCK_ROWS = 256;
@@ -30,8 +31,8 @@ interface SparseFirst {
 
 /** the panels of a Dense first layer with finite weights (0·∞ would be NaN where the sparse path skips
  *  it), or null: then every block runs dense */
-function sparseFirst(m: LoadedModel, k: Kernels): SparseFirst | null {
-  const layer = m.model.layers[0];
+function sparseFirst(model: Model, k: Kernels): SparseFirst | null {
+  const layer = model.layers[0];
   if (!(layer instanceof Dense)) return null;
   const n = layer.inF;
   const out = layer.outF;
@@ -58,25 +59,23 @@ export class PredictForward {
   private readonly ctx: PassContext;
 
   constructor(
-    readonly m: LoadedModel,
+    readonly model: Model,
     maxRows: number,
     readonly path: FirstLayerPath = 'auto',
     readonly blockRows = FORWARD_BLOCK_ROWS,
   ) {
-    const { model } = m;
-    this.probs = new Float64Array(maxRows * m.classes);
+    this.probs = new Float64Array(maxRows * model.classes);
     this.predicted = new Int32Array(maxRows);
-    this.x = model.k.alloc(blockRows * m.features);
+    this.x = model.k.alloc(blockRows * model.inF);
     this.caches = model.layers.map((l) => l.newCache(blockRows));
-    this.sparse = path === 'dense' ? null : sparseFirst(m, model.k);
+    this.sparse = path === 'dense' ? null : sparseFirst(model, model.k);
     if (path === 'sparse' && !this.sparse) throw new Error('PredictForward: the first layer cannot run sparse');
     this.ctx = { training: false, seed: 0, step: 0, samples: new Int32Array(blockRows) };
   }
 
   /** the first `rows` rows of x (rows × features, rows ≤ maxRows) into probs and predicted */
   run(x: Float32Array, rows: number): void {
-    const { model, features: F, classes: C } = this.m;
-    const { layers, k } = model;
+    const { layers, k, inF: F, classes: C } = this.model;
     const caches = this.caches;
     for (let start = 0; start < rows; start += this.blockRows) {
       const r = Math.min(this.blockRows, rows - start);
@@ -96,7 +95,7 @@ export class PredictForward {
 
   /** layer i as evalSlot runs it */
   private forwardLayer(i: number, input: Float32Array, rows: number): void {
-    const layer = this.m.model.layers[i]!;
+    const layer = this.model.layers[i]!;
     if (layer instanceof BatchNorm) layer.forwardEval(input, rows, this.caches[i]!);
     else layer.forward(input, rows, this.caches[i]!, this.ctx);
   }

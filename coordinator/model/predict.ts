@@ -37,7 +37,7 @@ export async function predictRows(
   /** the first layer's path (forward.ts; default auto: by each block's density) */
   path: FirstLayerPath = 'auto',
 ): Promise<PredictResult> {
-  const forward = new PredictForward(m, CHUNK_ROWS, path);
+  const forward = new PredictForward(m.model, CHUNK_ROWS, path);
   const C = m.classes;
   const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
   const csvNames = m.classNames.map((n) => utf8(`,${cell(n)},`));
