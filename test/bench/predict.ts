@@ -27,6 +27,8 @@ export interface PredictBench {
     rows: number;
     path: FirstLayerPath;
     samplesPerSecond: number;
+    /** samples per CPU second */
+    samplesPerCpuSecond: number;
     peakRssMB: number;
     /** rows whose first layer ran sparse */
     sparseRows: number;
@@ -41,6 +43,9 @@ export interface PredictBench {
 interface ChildResult {
   rows: number;
   seconds: number;
+  /** CPU time of the process over the same span (all its threads): less sensitive to a loaded
+   *  machine than the wall time, which waits for a core */
+  cpuSeconds: number;
   rssMB: number;
   sparseRows: number;
 }
@@ -57,6 +62,7 @@ function peakRssMB(): number {
 async function child(dir: string, input: string, path: FirstLayerPath): Promise<void> {
   const m = loadModel(resolveModel(dir, { cwd: dir, env: {} }), dir);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let bytes = 0;
   const r = await predictRows(
     m,
@@ -69,8 +75,10 @@ async function child(dir: string, input: string, path: FirstLayerPath): Promise<
     path,
   );
   const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  const cpuSeconds = (c.user + c.system) / 1e6;
   process.stdout.write(
-    `${JSON.stringify({ rows: r.rows, seconds, rssMB: peakRssMB(), bytes, sparseRows: r.sparseRows })}\n`,
+    `${JSON.stringify({ rows: r.rows, seconds, cpuSeconds, rssMB: peakRssMB(), bytes, sparseRows: r.sparseRows })}\n`,
   );
 }
 
@@ -123,6 +131,7 @@ export async function runPredictBench(): Promise<PredictBench> {
       rows: f.results[0]!.rows,
       path: f.path,
       samplesPerSecond: median(f.results.map((r) => r.rows / r.seconds)),
+      samplesPerCpuSecond: median(f.results.map((r) => r.rows / r.cpuSeconds)),
       peakRssMB: median(f.results.map((r) => r.rssMB)),
       sparseRows: f.results[0]!.sparseRows,
       reps: f.results.map((r) => ({ sps: r.rows / r.seconds, rssMB: r.rssMB })),
@@ -151,11 +160,12 @@ export function printPredict(b: PredictBench): void {
       s.rows.toLocaleString('en-US'),
       s.path === 'auto' ? `auto (${Math.round((s.sparseRows / s.rows) * 100)}% sparse)` : 'dense',
       `${Math.round(s.samplesPerSecond).toLocaleString('en-US')} (${Math.round(sp.min / 1000)}k–${Math.round(sp.max / 1000)}k)`,
+      Math.round(s.samplesPerCpuSecond).toLocaleString('en-US'),
       `${s.peakRssMB.toFixed(1)} (${rss.min.toFixed(1)}–${rss.max.toFixed(1)})`,
     ];
   });
   process.stdout.write(
-    `\npredict, in-process, IDX input, 784-256-128-10, CSV output formatted (medians, min–max; each run its own process)\n${table(['rows', 'first layer', 'samples/s', 'peak RSS MB'], rows)}\n` +
+    `\npredict, in-process, IDX input, 784-256-128-10, CSV output formatted (medians, min–max; each run its own process)\n${table(['rows', 'first layer', 'samples/s', 'per CPU s', 'peak RSS MB'], rows)}\n` +
       `sparse first layer (auto) / dense, samples/s: ${b.sparseSpeedup.map((x) => `${x.toFixed(2)}×`).join(' at 1×, ')} at 10×\n` +
       `peak RSS 10× / 1× (auto): ${b.rssRatio.toFixed(3)} (flat: within 0.8–1.2)\n`,
   );
