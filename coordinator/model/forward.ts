@@ -15,9 +15,11 @@ import { softmaxRows } from './model.js';
 /** Rows per forward block: the unit of the density decision and of the later layers' GEMMs. */
 export const FORWARD_BLOCK_ROWS = 256;
 
-/** A block whose share of nonzero inputs is at most this takes the sparse first layer: measured
- *  (test/bench/predict.ts, 784→256) the sparse kernel is faster up to about this density. */
-export const SPARSE_MAX_DENSITY = 0.5;
+/** A block whose share of nonzero inputs is at most this takes the sparse first layer. The
+ *  sparse kernel's time grows with the nonzeros: 784→256 here, 4.7 µs a row at the digits' 25%
+ *  against the dense kernel's 8.9 µs at any density (cpu profile of test/bench/predict.ts), so
+ *  they break even near 45%. */
+export const SPARSE_MAX_DENSITY = 0.45;
 
 /** auto: sparse per block by density; dense or sparse: always that path (for the bench and tests) */
 export type FirstLayerPath = 'auto' | 'dense' | 'sparse';
