@@ -28,12 +28,12 @@ function productError(a: number, b: number, p: number): number {
   return ah * bh - p + ah * bl + al * bh + al * bl;
 }
 
-/** n (an integer 0 ≤ n < 10^width) as exactly `width` digits at pos */
+/** n (an integer 0 ≤ n < 10^width ≤ 2^31) as exactly `width` digits at pos, in int32 arithmetic */
 function digitsAt(buf: Uint8Array, pos: number, n: number, width: number): void {
   for (let i = pos + width - 1; i >= pos; i--) {
-    const d = n % 10;
-    buf[i] = DIGIT0 + d;
-    n = (n - d) / 10;
+    const d = (n / 10) | 0;
+    buf[i] = DIGIT0 + n - d * 10;
+    n = d;
   }
 }
 
@@ -63,10 +63,12 @@ export function writeProbability(buf: Uint8Array, pos: number, p: number): numbe
   return end;
 }
 
-/** a non-negative integer (< 2^53) at buf[pos...]; returns the position after it */
+/** a non-negative integer (< 2^53; int32 arithmetic below 2^31) at buf[pos...]; returns the
+ *  position after it */
 export function writeUint(buf: Uint8Array, pos: number, n: number): number {
+  if (n >= 2 ** 31) return writeAscii(buf, pos, String(n));
   let len = 1;
-  for (let v = n; v >= 10; v = Math.floor(v / 10)) len++;
+  for (let v = n; v >= 10; v = (v / 10) | 0) len++;
   digitsAt(buf, pos, n, len);
   return pos + len;
 }
