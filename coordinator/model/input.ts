@@ -16,6 +16,16 @@ import type { LoadedModel } from './model.js';
 /** rows per chunk read */
 export const CHUNK_ROWS = 1024;
 
+/** byte b → b / 255 as float32 (training's pixel scaling, the same bits as dividing): a table
+ *  lookup instead of a division per pixel */
+const PIXEL = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+
+/** x[i] = bytes[i] / 255 for i < count (a function of its own: V8 optimizes a loop inside an
+ *  async generator poorly) */
+function scalePixels(bytes: Uint8Array, x: Float32Array, count: number): void {
+  for (let i = 0; i < count; i++) x[i] = PIXEL[bytes[i]!]!;
+}
+
 export interface Chunk {
   /** rows × features, reused from one chunk to the next */
   x: Float32Array;
@@ -309,7 +319,7 @@ function idxSource(
           const rows = Math.min(CHUNK_ROWS, n - done);
           if ((await img.read(bytes, rows * F)) < rows * F)
             bad(path, `truncated: the header says ${n} images, the data ends within image ${done + 1}`);
-          for (let i = 0; i < rows * F; i++) x[i] = bytes[i]! / 255;
+          scalePixels(bytes, x, rows * F);
           if (lab && labelsPath !== null) {
             if ((await lab.read(lb, rows)) < rows) bad(labelsPath, `truncated: the data ends within label ${done + 1}`);
             for (let i = 0; i < rows; i++) {

@@ -35,7 +35,8 @@
 // all-or-nothing spool (a temporary file copied to stdout at the end), side by side.
 //
 // Then the predict part (test/bench/predict.ts): samples/s and peak RSS of gradwire predict's
-// pipeline in-process on the 10,000 built-in digits (IDX) and on 10× as many rows.
+// pipeline in-process on the 10,000 built-in digits (IDX) and on 10× as many rows, with the
+// sparse first layer (auto) and the dense one side by side.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
