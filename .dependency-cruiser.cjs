@@ -56,6 +56,39 @@ module.exports = {
       to: { path: '^coordinator/' },
     },
     {
+      name: 'worker-core-is-platform-neutral',
+      comment:
+        'worker/core/ (the worker protocol and compute) and worker/browser/ (the page and its Web Worker) run ' +
+        'in a browser as well as in Node: no Node builtin, no ws, no pino, no shared/node/. The Node worker ' +
+        '(worker/client.ts) and the page implement WorkerPlatform for them.',
+      severity: 'error',
+      from: { path: '^worker/(core|browser)/' },
+      to: {
+        path: ['^shared/node/', '(^|/)node_modules/(ws|pino|pino-pretty|bufferutil)/'],
+      },
+    },
+    {
+      name: 'worker-core-no-node-builtins',
+      comment: 'worker/core/ and worker/browser/ import no Node builtin module (node:* or bare).',
+      severity: 'error',
+      from: { path: '^worker/(core|browser)/' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'worker-core-stands-alone',
+      comment: 'worker/core/ imports no other worker/ file: the shells import the core, never the reverse.',
+      severity: 'error',
+      from: { path: '^worker/core/' },
+      to: { path: '^worker/', pathNot: '^worker/core/' },
+    },
+    {
+      name: 'worker-browser-uses-only-the-core',
+      comment: 'worker/browser/ imports from worker/ only the core (not the Node shell).',
+      severity: 'error',
+      from: { path: '^worker/browser/' },
+      to: { path: '^worker/', pathNot: '^worker/(core|browser)/' },
+    },
+    {
       name: 'store-is-below-the-subsystems',
       comment: "store/ (SQLite, the run's output files) imports nothing above it.",
       severity: 'error',

@@ -56,16 +56,17 @@ const align8 = (n: number): number => (n + 7) & ~7;
 
 /** Encode a message as frame parts: the first holds the header, the others are payloads (views
  *  of the message's own arrays, not copies: they must not change until sent). Concatenated, the
- *  parts are the frame; they can also go out as the fragments of one WebSocket message. */
-export function encodeParts(message: ToWorker | ToCoordinator): Buffer[] {
-  const payloads: Buffer[] = [];
+ *  parts are the frame; they can also go out as the fragments of one WebSocket message. Plain
+ *  Uint8Arrays (no Buffer), so the browser's worker encodes with the same code. */
+export function encodeParts(message: ToWorker | ToCoordinator): Uint8Array[] {
+  const payloads: Uint8Array[] = [];
   let offset = 0;
   const strip = (v: unknown, depth: number): unknown => {
     if (v instanceof Float32Array && v.length >= RAW_MIN_LENGTH) {
       const at = offset;
-      payloads.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      payloads.push(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
       offset += align8(v.byteLength);
-      if (v.byteLength % 8) payloads.push(Buffer.alloc(4));
+      if (v.byteLength % 8) payloads.push(new Uint8Array(4));
       return { [BIN]: [at, v.length] };
     }
     if (depth > 4 || v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
@@ -77,22 +78,33 @@ export function encodeParts(message: ToWorker | ToCoordinator): Buffer[] {
   const stripped = strip(message, 0);
   if (payloads.length === 0) return [packr.pack(message)];
   const header = packr.pack(stripped);
-  const head = Buffer.alloc(align8(8 + header.byteLength));
+  const head = new Uint8Array(align8(8 + header.byteLength));
   head[0] = ENVELOPE;
-  head.writeUInt32LE(header.byteLength, 4);
-  header.copy(head, 8);
+  new DataView(head.buffer).setUint32(4, header.byteLength, true);
+  head.set(header, 8);
   return [head, ...payloads];
 }
 
-export function encode(message: ToWorker | ToCoordinator): Buffer {
-  const parts = encodeParts(message);
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+/** The frame parts as one array (one copy; a single part is returned as it is). */
+export function concatParts(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+export function encode(message: ToWorker | ToCoordinator): Uint8Array {
+  return concatParts(encodeParts(message));
 }
 
 /** Send frame parts as one WebSocket message (its fragments, so payloads are not copied). */
 export function sendParts(
-  ws: { send(data: Buffer, options: { binary: boolean; fin: boolean }): void },
-  parts: Buffer[],
+  ws: { send(data: Uint8Array, options: { binary: boolean; fin: boolean }): void },
+  parts: Uint8Array[],
   counted?: (bytes: number) => void,
 ): void {
   let n = 0;

@@ -155,6 +155,17 @@ export type ToWorker = z.infer<typeof toWorkerSchema>;
 
 // ---- worker → coordinator -----------------------------------------------------------------
 
+/** What runs the worker: the Node process (`gradwire worker`) or a browser page (/join), its
+ *  user agent (a browser's navigator.userAgent; shown on the dashboard, so escaped there), and
+ *  whether its engine has WebAssembly SIMD (the wasm-simd kernels need it: a page without it
+ *  says so here instead of computing with other kernels). */
+export const agentSchema = z.object({
+  kind: z.enum(['node', 'browser']),
+  userAgent: z.string().max(400).optional(),
+  simd: z.boolean(),
+});
+export type AgentInfo = z.infer<typeof agentSchema>;
+
 const hello = z.object({
   type: z.literal('hello'),
   protocol: nat,
@@ -164,6 +175,8 @@ const hello = z.object({
   threads: z.number().int().min(1).max(1024).optional(),
   /** HMAC-SHA256(token, nonce), or absent when the coordinator needs no token */
   auth: bytes.optional(),
+  /** what kind of program the worker is (absent: a Node worker of an earlier build) */
+  agent: agentSchema.optional(),
 });
 
 const ready = z.object({ type: z.literal('ready'), jobId: id });

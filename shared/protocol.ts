@@ -4,6 +4,8 @@
 // the msgpack codec that validates every incoming frame (protocol-codec.ts). shared/PROTOCOL.md
 // lists the messages and the flow.
 export {
+  type AgentInfo,
+  agentSchema,
   CLOSE,
   type ErrorCode,
   type MessageOf,
@@ -24,6 +26,7 @@ export {
   decodeToCoordinator,
   decodeToWorker,
   encode,
+  concatParts,
   encodeParts,
   frameLimit,
   sendParts,

@@ -2,6 +2,7 @@
 // runtime supports WebAssembly SIMD and js otherwise; js or wasm-simd force one (wasm-simd
 // fails with a clear error where it cannot run). Every process of a job must run the same
 // variant (the handshake checks it).
+import { envVar } from '../env.js';
 import { UserError } from '../errors.js';
 import { JS_KERNELS } from './js.js';
 import type { KernelVariant, Kernels } from './kernels.js';
@@ -12,7 +13,7 @@ export type { KernelVariant, Kernels } from './kernels.js';
 export const KERNEL_VARIANTS: readonly KernelVariant[] = ['js', 'wasm-simd'];
 
 /** The variant asked for by GRADWIRE_KERNELS (or `requested`): 'auto' or a variant name. */
-function requestedVariant(requested = process.env.GRADWIRE_KERNELS ?? 'auto'): KernelVariant | 'auto' {
+function requestedVariant(requested = envVar('GRADWIRE_KERNELS') ?? 'auto'): KernelVariant | 'auto' {
   if (requested === 'auto' || (KERNEL_VARIANTS as readonly string[]).includes(requested))
     return requested as KernelVariant | 'auto';
   throw new UserError('USAGE', `GRADWIRE_KERNELS is "${requested}"; allowed: auto, ${KERNEL_VARIANTS.join(', ')}`);

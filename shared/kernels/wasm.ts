@@ -12,7 +12,9 @@
 // GRADWIRE_KERNEL_MEMORY_MB. A bump allocator (16-byte aligned, never frees) hands out views
 // above the module's static data. Every kernel call checks that its arrays are views of this
 // instance's memory, long enough for the call, and passes their byte offsets.
+import { envVar } from '../env.js';
 import type { Kernels } from './kernels.js';
+import { SIMD_PROBE } from './simd-probe.js';
 import type { Exports } from './wasm-abi.js';
 import { type View, wasmCalls } from './wasm-calls.js';
 
@@ -33,39 +35,6 @@ export interface WasmKernelsFile {
 
 /** reads the module file; throws when it is missing */
 let loader: (() => WasmKernelsFile) | undefined;
-
-/** (module (func (result v128) (v128.const i32x4 0 0 0 0))): valid exactly where the engine
- *  has WebAssembly SIMD */
-const SIMD_PROBE = new Uint8Array([
-  0x00,
-  0x61,
-  0x73,
-  0x6d,
-  0x01,
-  0x00,
-  0x00,
-  0x00, // magic, version
-  0x01,
-  0x05,
-  0x01,
-  0x60,
-  0x00,
-  0x01,
-  0x7b, // types: () -> v128
-  0x03,
-  0x02,
-  0x01,
-  0x00, // functions: one of type 0
-  0x0a,
-  0x16,
-  0x01,
-  0x14,
-  0x00,
-  0xfd,
-  0x0c,
-  ...new Array<number>(16).fill(0),
-  0x0b, // code: v128.const 0, end
-]);
 
 /** undefined: not tried yet; null: this engine cannot run WebAssembly SIMD */
 let cachedModule: WebAssembly.Module | null | undefined;
@@ -111,7 +80,7 @@ export function wasmKernelSha256(): string {
   return cachedSha256!;
 }
 function memoryMegabytes(): number {
-  const raw = process.env[MEMORY_ENV];
+  const raw = envVar(MEMORY_ENV);
   if (raw === undefined || raw.trim() === '') return DEFAULT_MEMORY_MB;
   const mb = Number(raw);
   if (!Number.isInteger(mb) || mb < 1 || mb > MAX_MEMORY_MB) {

@@ -101,7 +101,7 @@ export class Rogue {
     this.sendRaw(encode(msg));
   }
 
-  sendRaw(data: Buffer | string, binary = typeof data !== 'string'): void {
+  sendRaw(data: Uint8Array | string, binary = typeof data !== 'string'): void {
     this.sent.push(Buffer.from(data));
     this.ws.send(data, { binary });
   }

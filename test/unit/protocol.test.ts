@@ -7,11 +7,14 @@ import {
   FrameError,
   decodeToCoordinator,
   decodeToWorker,
-  encode,
+  encode as encodeFrame,
   encodeParts,
   type ToCoordinator,
   type ToWorker,
 } from '../../shared/protocol.js';
+
+/** the frame as a Buffer (encode gives a plain Uint8Array, as the browser's worker needs) */
+const encode = (m: ToWorker | ToCoordinator): Buffer => Buffer.from(encodeFrame(m));
 
 const bytesOf = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
 
@@ -150,7 +153,8 @@ describe('malformed envelopes: a bad frame naming the problem', () => {
     const withRef = (ref: unknown): Buffer => {
       // rebuild the header with a forged reference in place of the weights
       const parts = encodeParts(step(awkward(512)));
-      const header = parts[0]!.subarray(8, 8 + parts[0]!.readUInt32LE(4));
+      const first = Buffer.from(parts[0]!);
+      const header = first.subarray(8, 8 + first.readUInt32LE(4));
       // biome-ignore lint/suspicious/noControlCharactersInRegex: matches msgpack bytes (fixarray, 0, uint16 header)
       const forged = Buffer.from(header.toString('latin1').replace(/\x92\x00\xcd\x02\x00/, ref as string), 'latin1');
       const head = Buffer.alloc((8 + forged.byteLength + 7) & ~7);

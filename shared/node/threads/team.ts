@@ -12,16 +12,14 @@ import { Worker } from 'node:worker_threads';
 import type { ModelConfig } from '../../config-types.js';
 import type { Dataset } from '../../data/dataset.js';
 import type { SyncReply, SyncRequest } from '../../engine/pass.js';
-import { addInto, alignedBlocks, treeReduce } from '../../engine/reduce.js';
+import { mergeBlocks, splitShares, ThreadLostError, ThreadMailbox } from '../../engine/team-split.js';
 import type { ResultBlock } from '../../engine/sharded.js';
 import type { KernelVariant } from '../../kernels/kernels.js';
 import type { FromThread, SharedDatasetParts, ThreadFault, ThreadInit, ToThread } from './messages.js';
 
 export type { ThreadFault } from './messages.js';
 
-/** A thread failed (threw, or exited) during a pass: the pass is abandoned; the team has
- *  replaced the thread, and the same pass can be run again. */
-export class ThreadLostError extends Error {}
+export { ThreadLostError, mergeBlocks, splitShares } from '../../engine/team-split.js';
 
 export interface TeamOptions {
   threads: number;
@@ -112,9 +110,7 @@ export function shareDataset(d: Dataset): Dataset {
 
 /** One thread's end of the team: its messages in order, and whether it is alive. */
 class Member {
-  private queue: FromThread[] = [];
-  private waiting: { resolve: (m: FromThread) => void; reject: (e: Error) => void } | null = null;
-  private lost: string | null = null;
+  private readonly mailbox: ThreadMailbox<FromThread>;
   readonly ready: Promise<void>;
 
   private readonly onMessage: (m: FromThread) => void;
@@ -128,6 +124,7 @@ class Member {
     readonly thread: Worker,
     load?: ThreadInit,
   ) {
+    this.mailbox = new ThreadMailbox(index);
     let started: { resolve: () => void; reject: (e: Error) => void } | null = null;
     this.ready = new Promise((resolve, reject) => {
       started = { resolve, reject };
@@ -139,11 +136,7 @@ class Member {
         started = null;
         return;
       }
-      if (this.waiting) {
-        const w = this.waiting;
-        this.waiting = null;
-        w.resolve(m);
-      } else this.queue.push(m);
+      this.mailbox.deliver(m);
     };
     this.onError = (e) => {
       started?.reject(e);
@@ -168,15 +161,11 @@ class Member {
   }
 
   get alive(): boolean {
-    return this.lost === null;
+    return this.mailbox.alive;
   }
 
   private fail(reason: string): void {
-    if (this.lost !== null) return;
-    this.lost = reason;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.reject(new ThreadLostError(`thread ${this.index} ${reason}`));
+    this.mailbox.fail(reason);
   }
 
   send(msg: ToThread): void {
@@ -184,16 +173,8 @@ class Member {
   }
 
   /** the next message of pass `pass` (older passes' messages are dropped) */
-  async receive(pass: number): Promise<FromThread> {
-    for (;;) {
-      const m =
-        this.queue.shift() ??
-        (await new Promise<FromThread>((resolve, reject) => {
-          if (this.lost !== null) reject(new ThreadLostError(`thread ${this.index} ${this.lost}`));
-          else this.waiting = { resolve, reject };
-        }));
-      if (m.type !== 'ready' && m.pass === pass) return m;
-    }
+  receive(pass: number): Promise<FromThread> {
+    return this.mailbox.next((m) => m.type !== 'ready' && m.pass === pass);
   }
 }
 
@@ -363,45 +344,4 @@ export class ThreadTeam {
       }),
     );
   }
-}
-
-/** Contiguous shares of `count` microbatches over `threads` threads: the first count % threads
- *  threads take one more. */
-export function splitShares(count: number, threads: number): Array<{ start: number; count: number }> {
-  const base = Math.floor(count / threads);
-  const extra = count % threads;
-  const out: Array<{ start: number; count: number }> = [];
-  let start = 0;
-  for (let t = 0; t < threads; t++) {
-    const c = base + (t < extra ? 1 : 0);
-    out.push({ start, count: c });
-    start += c;
-  }
-  return out;
-}
-
-/** Merge aligned blocks covering first..first+count−1 (the threads' pre-reduced blocks, in
- *  any order) into the run's maximal aligned blocks, each reduced in the fixed tree. The
- *  blocks' gradient buffers are consumed. */
-export function mergeBlocks(first: number, count: number, blocks: ResultBlock[]): ResultBlock[] {
-  const ordered = [...blocks].sort((a, b) => a.start - b.start);
-  return alignedBlocks(first, first + count).map(({ start, size }) => {
-    const inside = ordered.filter((b) => b.start >= start && b.start < start + size);
-    if (inside.length === 1) return inside[0]!;
-    return {
-      start,
-      size,
-      grads: treeReduce(
-        inside.map((b) => ({ start: b.start, size: b.size, value: b.grads })),
-        addInto,
-        true,
-      ),
-      lossSum: treeReduce(
-        inside.map((b) => ({ start: b.start, size: b.size, value: b.lossSum })),
-        (a, b) => a + b,
-        true,
-      ),
-      correct: inside.reduce((a, b) => a + b.correct, 0),
-    };
-  });
 }

@@ -1,21 +1,19 @@
 // How a worker computes its share of a step, behind one interface: in this thread (threads = 1:
 // the shared training pass over the job's model and slots, no extra thread and no extra copy
-// of anything) or on a thread team (threads ≥ 2: shared/node/threads/team.ts, one shared copy
-// of the dataset and of the weights). Either way a pass yields each BatchNorm round's partial
+// of anything, InProcessCompute here) or on a thread team its platform starts (threads ≥ 2: the
+// Node worker's shared/node/threads/team.ts, one shared copy of the dataset and of the weights). Either way a pass yields each BatchNorm round's partial
 // values over the whole run in microbatch order and returns the run's maximal aligned,
 // pre-reduced gradient blocks — the same bits, so the same bytes on the wire.
-import type { RunConfig } from '../shared/config-types.js';
-import type { Dataset } from '../shared/data/dataset.js';
-import { fillSlot, newSlot, trainPass, type Slot, type SyncReply, type SyncRequest } from '../shared/engine/pass.js';
-import { resultBlocks, type ResultBlock } from '../shared/engine/sharded.js';
-import { runPassLocally } from '../shared/engine/trainer.js';
-import { createKernels, kernelVariant } from '../shared/kernels/index.js';
-import { JS_KERNELS } from '../shared/kernels/js.js';
-import { type ThreadFault, type ThreadPool, ThreadTeam } from '../shared/node/threads/team.js';
-import { Model } from '../shared/nn/model.js';
-import { BatchNorm } from '../shared/nn/norms.js';
+import type { RunConfig } from '../../shared/config-types.js';
+import type { Dataset } from '../../shared/data/dataset.js';
+import { fillSlot, newSlot, trainPass, type Slot, type SyncReply, type SyncRequest } from '../../shared/engine/pass.js';
+import { resultBlocks, type ResultBlock } from '../../shared/engine/sharded.js';
+import { runPassLocally } from '../../shared/engine/trainer.js';
+import { createKernels } from '../../shared/kernels/index.js';
+import { Model } from '../../shared/nn/model.js';
+import { BatchNorm } from '../../shared/nn/norms.js';
 
-export { ThreadLostError } from '../shared/node/threads/team.js';
+export { ThreadLostError } from '../../shared/engine/team-split.js';
 
 /** One step's run of microbatches, as the coordinator assigned it. */
 export interface PassInput {
@@ -66,7 +64,7 @@ export function warmUp(model: Model, data: Dataset, microbatch: number, seed: nu
   return slots;
 }
 
-function hasBatchNorm(model: Model): boolean {
+export function hasBatchNorm(model: Model): boolean {
   return model.layers.some((l) => l instanceof BatchNorm);
 }
 
@@ -121,81 +119,4 @@ export class InProcessCompute implements Compute {
   }
 
   async close(): Promise<void> {}
-}
-
-/** threads ≥ 2: the pass runs on a thread team over a shared copy of the dataset. */
-export class TeamCompute implements Compute {
-  private constructor(
-    private readonly team: ThreadTeam,
-    private readonly config: RunConfig,
-    readonly paramCount: number,
-    readonly batchNorm: boolean,
-    private readonly model: string,
-  ) {}
-
-  /** Start `threads` threads (each builds the model and warms up) over a shared copy of `data`. */
-  static async start(
-    config: RunConfig,
-    data: Dataset,
-    threads: number,
-    opts: { fault?: ThreadFault; onThreadLost?: (index: number, reason: string) => void; pool?: ThreadPool } = {},
-  ): Promise<TeamCompute> {
-    // the model in this thread only for its size and description: its weights are never used
-    const probe = Model.fromConfig(config.model, data.features, data.classes, JS_KERNELS);
-    const team = await ThreadTeam.start(
-      {
-        threads,
-        model: config.model,
-        variant: kernelVariant(),
-        data,
-        microbatch: Math.min(config.microbatch, config.batchSize),
-        seed: config.seed,
-        ...(opts.fault ? { fault: opts.fault } : {}),
-        ...(opts.onThreadLost ? { onThreadLost: opts.onThreadLost } : {}),
-        ...(opts.pool ? { pool: opts.pool } : {}),
-      },
-      probe.params.length,
-    );
-    return new TeamCompute(team, config, probe.params.length, hasBatchNorm(probe), probe.describe());
-  }
-
-  get threads(): number {
-    return this.team.size;
-  }
-
-  describe(): string {
-    return this.model;
-  }
-
-  setParams(params: Float32Array): void {
-    this.team.setParams(params);
-  }
-
-  async *pass(p: PassInput): AsyncGenerator<SyncRequest, ResultBlock[], SyncReply> {
-    const outcome = yield* this.team.pass(p.step, this.config.seed, p.samples, p.microbatch, p.firstMicrobatch);
-    return outcome.blocks;
-  }
-
-  close(): Promise<void> {
-    return this.team.close();
-  }
-}
-
-/** The compute for a job: in this thread for threads = 1 (unless `team`: a worker holding
- *  several jobs gives each its own threads, this one serving them all), else a thread team. */
-export async function startCompute(
-  config: RunConfig,
-  data: Dataset,
-  threads: number,
-  opts: {
-    team?: boolean;
-    fault?: ThreadFault;
-    onThreadLost?: (index: number, reason: string) => void;
-    /** threads kept from the jobs before (a team takes them instead of starting new ones) */
-    pool?: ThreadPool;
-  } = {},
-): Promise<Compute> {
-  return threads <= 1 && !opts.team
-    ? new InProcessCompute(config, data)
-    : TeamCompute.start(config, data, threads, opts);
 }

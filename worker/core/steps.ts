@@ -5,21 +5,23 @@
 // BatchNorm round goes out as one `sync` message, the run's blocks as one `grads` message. A
 // compute thread lost mid-step: the pass runs again at once when no round of it was sent yet;
 // otherwise the connection is dropped so the coordinator hands the step out again.
-import type { Logger } from 'pino';
-import type { SyncReply, SyncRequest } from '../shared/engine/pass.js';
-import type { ResultBlock } from '../shared/engine/sharded.js';
-import type { ToCoordinator, ToWorker } from '../shared/protocol.js';
+import type { SyncReply, SyncRequest } from '../../shared/engine/pass.js';
+import type { ResultBlock } from '../../shared/engine/sharded.js';
+import type { ToCoordinator, ToWorker } from '../../shared/protocol.js';
 import { type Compute, type PassInput, ThreadLostError } from './compute.js';
+import type { CoreLogger } from './platform.js';
 
 /** What the step runner asks of the connection. */
 export interface StepSide {
-  log: Logger;
+  log: CoreLogger;
   send(msg: ToCoordinator): void;
   /** close the connection (the coordinator reassigns this worker's work); it reconnects */
   drop(reason: string): void;
   /** a test hook: is the pass of `step` to be reported lost after its first BatchNorm round
    *  (true once)? */
   lateFault(step: number): boolean;
+  /** this worker's share of `step` was sent: its samples and the pass's wall time (ms) */
+  done?(step: number, samples: number, ms: number): void;
 }
 
 interface Pass {
@@ -135,6 +137,7 @@ export class StepRunner {
           return;
         }
         this.stepsComputed++;
+        const ms = performance.now() - p.started;
         this.side.send({
           type: 'grads',
           jobId: this.jobId,
@@ -142,9 +145,10 @@ export class StepRunner {
           attempt: p.attempt,
           blocks: r.value,
           // as before threads: the pass's wall time, BatchNorm rounds' waits included
-          computeMs: performance.now() - p.started,
+          computeMs: ms,
         });
         this.next();
+        this.side.done?.(p.input.step, p.input.samples.length, ms);
       },
       (e: unknown) => {
         if (this.pass !== p || p.gen !== gen) return;

@@ -1,0 +1,114 @@
+// The page's agent: the entry of the dedicated Web Worker (bundled as /join/agent.js) that runs
+// the worker core, so computing never blocks the page's UI and goes on in a background tab (a
+// browser throttles a hidden page's timers, not a worker's compute). The page sends `join` and
+// `leave` (messages.ts); the agent loads the wasm-simd kernels, runs the core on the browser
+// platform (platform.ts) and tells the page what it does.
+import { MAX_FRAME_BYTES } from '../../shared/protocol.js';
+import { type CoreObserver, WorkerCore } from '../core/client.js';
+import type { CoreLogger } from '../core/platform.js';
+import { AGENT_URL, type FromAgent, type ToAgent } from './messages.js';
+import { type BrowserEnv, browserPlatform, loadKernels, socketUrl } from './platform.js';
+import { runComputeThread, type ThreadPort, type ToThread } from './team.js';
+
+interface AgentScope {
+  postMessage(m: FromAgent): void;
+  onmessage: ((ev: { data: ToAgent | Extract<ToThread, { type: 'thread-init' }> }) => void) | null;
+  location: { origin: string };
+  navigator: { userAgent: string };
+  crypto: Crypto;
+  caches?: CacheStorage;
+  fetch: BrowserEnv['fetch'];
+  WebSocket: BrowserEnv['WebSocket'];
+}
+
+const scope = self as unknown as AgentScope;
+const post = (m: FromAgent): void => scope.postMessage(m);
+
+const logAt =
+  (level: Extract<FromAgent, { type: 'log' }>['level']) =>
+  (_fields: Record<string, unknown>, message: string): void =>
+    post({ type: 'log', level, message });
+const log: CoreLogger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
+
+let core: WorkerCore | null = null;
+let leaving = false;
+
+async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
+  if (core) return;
+  leaving = false;
+  const env: BrowserEnv = {
+    WebSocket: scope.WebSocket,
+    fetch: (url, init) => scope.fetch(url, init),
+    // crypto.subtle exists only in secure contexts (https://, http://localhost)
+    ...(scope.crypto.subtle ? { subtle: scope.crypto.subtle } : {}),
+    getRandomValues: (a) => scope.crypto.getRandomValues(a),
+    ...(scope.caches ? { caches: scope.caches } : {}),
+    origin: scope.location.origin,
+    userAgent: scope.navigator.userAgent,
+    log,
+  };
+  post({ type: 'state', state: 'connecting' });
+  let kernels: Awaited<ReturnType<typeof loadKernels>>;
+  try {
+    kernels = await loadKernels(env);
+  } catch (e) {
+    post({ type: 'state', state: 'error', reason: `cannot load the kernels: ${(e as Error).message}` });
+    return;
+  }
+  const observer: CoreObserver = {
+    // 'stopped' is said once, below, with its reason
+    state: (state, reason) => {
+      if (state !== 'stopped') post({ type: 'state', state, ...(reason ? { reason } : {}) });
+    },
+    job: (j) =>
+      post({
+        type: 'job',
+        jobId: j.jobId,
+        epochs: j.config.epochs,
+        batchSize: j.config.batchSize,
+        samples: j.samples,
+        threads: j.threads,
+      }),
+    stepDone: (s) => post({ type: 'step', ...s }),
+  };
+  const c = new WorkerCore(
+    {
+      url: socketUrl(env.origin),
+      token: m.token,
+      name: m.name,
+      stay: false,
+      threads: m.threads,
+      // a page hears no WebSocket pings (the browser answers them): no silence watchdog
+      heartbeatTimeoutMs: 0,
+      maxFrameBytes: MAX_FRAME_BYTES,
+      tokenHint: 'type it in the token field, or open the link with #token=… at its end',
+    },
+    browserPlatform(
+      env,
+      // said in the hello: without SIMD the coordinator refuses the page with a sentence it shows
+      kernels.simd && m.simd,
+      m.threads > 1
+        ? {
+            kernels: { bytes: kernels.bytes, sha256: kernels.sha256 },
+            // the compute threads run this same script: their first message makes them one
+            spawn: () => new Worker(AGENT_URL) as unknown as ThreadPort,
+          }
+        : undefined,
+    ),
+    observer,
+  );
+  core = c;
+  const code = await c.run();
+  core = null;
+  if (code === 0) post({ type: 'state', state: 'stopped', reason: leaving ? 'left the pool' : 'the run is done' });
+}
+
+scope.onmessage = (ev) => {
+  const m = ev.data;
+  if (m.type === 'thread-init') runComputeThread(scope as unknown as Parameters<typeof runComputeThread>[0], m);
+  else if (m.type === 'join') void join(m);
+  else {
+    leaving = true;
+    core?.stop();
+  }
+};
