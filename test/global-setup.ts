@@ -45,6 +45,12 @@ export default function setup(): void {
     { cwd: ROOT, stdio: 'inherit' },
   );
   cpSync(join(ROOT, 'coordinator/web/dashboard'), join(OUT, 'dist/coordinator/web/dashboard'), { recursive: true });
+  // the browser worker's page and stylesheet (its scripts are bundled from the compiled .js)
+  if (existsSync(join(ROOT, 'worker/browser')))
+    cpSync(join(ROOT, 'worker/browser'), join(OUT, 'dist/worker/browser'), {
+      recursive: true,
+      filter: (f) => !f.endsWith('.ts'),
+    });
   mkdirSync(join(OUT, 'dist/shared/kernels/build'), { recursive: true });
   copyFileSync(join(ROOT, 'shared/kernels/build/kernels.wasm'), join(OUT, 'dist/shared/kernels/build/kernels.wasm'));
   mkdirSync(join(OUT, 'bin'), { recursive: true });

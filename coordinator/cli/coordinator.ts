@@ -63,7 +63,8 @@ rewrites that file every 5 s for 'gradwire health'.
 
 The same port serves the live dashboard at / and Prometheus metrics at /metrics. With a token
 they need it: "Authorization: Bearer TOKEN", or log in at /login (a session cookie that is an
-HMAC of the token, never the token). /healthz stays open.
+HMAC of the token, never the token). /healthz stays open. A browser joins the pool as a worker
+at /join (open; the page proves the token it is given, typed in or after #token= in the URL).
 `;
 
 export async function coordinator(args: string[]): Promise<number> {

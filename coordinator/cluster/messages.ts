@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
+  type AgentInfo,
   CLOSE,
   type ErrorCode,
   PROTOCOL_VERSION,
@@ -14,6 +15,25 @@ import {
 } from '../../shared/protocol.js';
 import { authTag } from './auth.js';
 import type { Seat, WorkerConn } from './worker-conn.js';
+
+/** What a browser without WebAssembly SIMD is told (the page shows it). */
+export const NO_SIMD =
+  "this browser has no WebAssembly SIMD; gradwire's kernels need it — use a current Chrome, Firefox or Safari";
+
+/** Why a browser page cannot join this coordinator, or null. A page computes with the wasm-simd
+ *  kernels it loads from this coordinator (/join/kernels.wasm: the same build), so it needs SIMD,
+ *  and a coordinator on the js kernels (which call the runtime's Math.exp and friends, whose
+ *  results differ between V8 versions) cannot take it. */
+export function browserRefusal(agent: AgentInfo, coordinator: RuntimeInfo): string | null {
+  if (!agent.simd) return NO_SIMD;
+  if (coordinator.kernel !== 'wasm-simd') {
+    return (
+      `this coordinator computes with the ${coordinator.kernel} kernels, which call the runtime's Math functions (another JavaScript engine gives other bits), ` +
+      'so a browser cannot join it: start the coordinator with the wasm-simd kernels (leave GRADWIRE_KERNELS unset, or set it to wasm-simd)'
+    );
+  }
+  return null;
+}
 
 /** A worker's message for the step scheduler (anything but the handshake and `ready`). */
 export type StepMessage = Exclude<ToCoordinator, { type: 'hello' | 'ready' }>;
@@ -106,6 +126,15 @@ function hello(side: MessageSide, c: WorkerConn, msg: Extract<ToCoordinator, { t
   }
   const mine = side.runtime;
   const theirs = msg.runtime;
+  const agent = msg.agent ?? null;
+  const refusal = agent?.kind === 'browser' ? browserRefusal(agent, mine) : null;
+  if (refusal) {
+    return side.reject(c, 'E_INCOMPATIBLE', CLOSE.INCOMPATIBLE, refusal, {
+      kind: 'browser',
+      simd: agent?.simd,
+      userAgent: agent?.userAgent,
+    });
+  }
   if (theirs.kernelBuild === undefined || theirs.math === undefined) {
     side.rejectedFrame();
     return side.reject(
@@ -124,6 +153,7 @@ function hello(side: MessageSide, c: WorkerConn, msg: Extract<ToCoordinator, { t
     });
   }
   c.runtime = msg.runtime;
+  c.agent = agent;
   c.threads = msg.threads ?? 1;
   c.joined = true;
   c.send({ type: 'welcome', workerId: c.id, session: c.session });
@@ -139,10 +169,12 @@ function hello(side: MessageSide, c: WorkerConn, msg: Extract<ToCoordinator, { t
       node: theirs.node,
       v8: theirs.v8,
       threads: c.threads,
+      kind: c.kind,
+      userAgent: agent?.userAgent,
       sameRuntime,
     },
-    `worker ${c.label()} joined (${c.threads === 1 ? '1 thread' : `${c.threads} threads`}, kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, Node ${theirs.node}` +
-      `${sameRuntime ? '' : `; the coordinator runs Node ${mine.node}: the same results, the ${theirs.kernel} kernels do not use the runtime's elementary functions`})`,
+    `worker ${c.label()} joined (${c.threads === 1 ? '1 thread' : `${c.threads} threads`}, kernel ${theirs.kernel}${theirs.kernelBuild ? ` build ${theirs.kernelBuild.slice(0, 12)}` : ''}, ${c.kind === 'browser' ? 'a browser page' : `Node ${theirs.node}`}` +
+      `${sameRuntime || c.kind === 'browser' ? '' : `; the coordinator runs Node ${mine.node}: the same results, the ${theirs.kernel} kernels do not use the runtime's elementary functions`})`,
   );
   side.joined(c);
 }

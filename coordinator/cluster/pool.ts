@@ -3,6 +3,7 @@
 // --config`, `gradwire train --workers N`: runCoordinator), a pool with no single job (sweeps:
 // withPool), and the local worker processes of `train` and `sweep` (spawnWorker).
 import { installDashboard } from '../web/dashboard.js';
+import { installJoin } from '../web/join.js';
 import { installLogin } from '../web/login.js';
 import { installMetrics } from '../web/metrics.js';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -232,14 +233,16 @@ async function startServer(o: PoolOptions): Promise<{
   installLogin(server);
   installDashboard(server, telemetry);
   installMetrics(server, telemetry);
+  installJoin(server);
   const port = await server.start();
   const status = StatusFile.fromEnv(writeAtomic, 'coordinator', () => poolStatus.state);
   status.setHealthUrl(localUrl(o.tls ? 'https' : 'http', o.host, port, '/healthz'));
   const scheme = o.tls ? 'wss' : 'ws';
   const dashboard = localUrl(o.tls ? 'https' : 'http', o.host, port, '/');
+  const join = `${dashboard}join`;
   o.log.info(
-    { event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token, dashboard },
-    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}; dashboard: ${dashboard}${o.token && !o.publicDashboard ? ' (log in with the token)' : ''}, metrics: ${dashboard}metrics`,
+    { event: 'listening', host: o.host, port, tls: !!o.tls, auth: !!o.token, dashboard, join },
+    `coordinator listening on ${scheme}://${o.host}:${port} (${o.token ? 'token required' : 'no token: loopback only'}); start workers with: gradwire worker --connect ${scheme}://${o.host}:${port}, or open ${join} in a browser${o.token ? ' (and give it the token)' : ''}; dashboard: ${dashboard}${o.token && !o.publicDashboard ? ' (log in with the token)' : ''}, metrics: ${dashboard}metrics`,
   );
   return { server, port, status, poolStatus, telemetry };
 }

@@ -7,7 +7,7 @@
 // the weights it holds.
 import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
-import { encodeParts, sendParts, type RuntimeInfo, type ToWorker } from '../../shared/protocol.js';
+import { type AgentInfo, encodeParts, sendParts, type RuntimeInfo, type ToWorker } from '../../shared/protocol.js';
 import type { WorkerInfo } from '../run/telemetry.js';
 
 export type WorkerState = 'handshake' | 'idle' | 'loading' | 'ready';
@@ -52,6 +52,8 @@ export class WorkerConn {
   /** authenticated (hello accepted) */
   joined = false;
   runtime: RuntimeInfo | null = null;
+  /** what its hello said it is (absent there: a Node worker of an earlier build) */
+  agent: AgentInfo | null = null;
   /** compute threads in the worker's process (from its hello; absent there: 1) */
   threads = 1;
   readonly session = randomBytes(18).toString('base64url');
@@ -77,6 +79,11 @@ export class WorkerConn {
     if (!this.joined) return 'handshake';
     if (this.seats.some((s) => s.state === 'ready')) return 'ready';
     return this.seats.length > 0 ? 'loading' : 'idle';
+  }
+
+  /** a Node process or a browser page */
+  get kind(): 'node' | 'browser' {
+    return this.agent?.kind ?? 'node';
   }
 
   /** threads no seat uses */
@@ -112,6 +119,8 @@ export class WorkerConn {
       name: this.name,
       address: this.address,
       kernel: this.runtime?.kernel ?? null,
+      kind: this.kind,
+      userAgent: this.agent?.userAgent ?? null,
       threads: this.threads,
       state: this.state,
       samplesPerSecond: Math.round(this.speed * 1000),

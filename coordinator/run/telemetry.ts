@@ -88,6 +88,11 @@ export interface WorkerInfo {
   name: string;
   address: string;
   kernel: string | null;
+  /** a Node process or a browser page (/join) */
+  kind: 'node' | 'browser';
+  /** a browser's navigator.userAgent (attacker-controlled text: escaped wherever it is shown);
+   *  null for a Node worker */
+  userAgent: string | null;
   state: 'handshake' | 'idle' | 'loading' | 'ready' | 'gone';
   /** compute threads in the worker's process (its hello; 1 for a worker that does not say) */
   threads: number;

@@ -10,7 +10,6 @@
 // one listener for all of them: a step is an array push; every STEP_FLUSH_MS the batch is
 // serialised once and the same text written to every client. A client whose socket is backed
 // up (a slow browser, a stalled proxy) is skipped, and gets a fresh snapshot once it drains.
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CoordinatorServer } from '../cluster/server.js';
 import type { StepPoint, Telemetry, TelemetryEvent } from '../run/telemetry.js';
+import { type Cached, TEXT, cached, sendCached } from './static.js';
 
 /** step points are batched and sent at most this often */
 export const STEP_FLUSH_MS = 250;
@@ -45,7 +45,6 @@ interface Asset {
   cache: string;
 }
 
-const TEXT = (t: string): string => `${t}; charset=utf-8`;
 /** the page's script: ES modules, dashboard.js the entry (index.html loads it with type="module") */
 export const DASHBOARD_MODULES = ['dashboard.js', 'state.js', 'format.js', 'header.js', 'tables.js', 'charts.js'];
 const ASSETS: Record<string, Asset> = {
@@ -78,14 +77,11 @@ const SECURITY_HEADERS = {
 };
 
 /** files read once, on first use */
-const loaded = new Map<string, Promise<{ body: Buffer; etag: string }>>();
-function load(path: string, asset: Asset): Promise<{ body: Buffer; etag: string }> {
+const loaded = new Map<string, Promise<Cached>>();
+function load(path: string, asset: Asset): Promise<Cached> {
   let p = loaded.get(path);
   if (!p) {
-    p = readFile(asset.file()).then((body) => ({
-      body,
-      etag: `"${createHash('sha1').update(body).digest('base64url')}"`,
-    }));
+    p = readFile(asset.file()).then(cached);
     p.catch(() => loaded.delete(path)); // a missing file is retried on the next request
     loaded.set(path, p);
   }
@@ -100,16 +96,8 @@ function serveAsset(req: IncomingMessage, res: ServerResponse, path: string): vo
     return;
   }
   load(path, asset).then(
-    ({ body, etag }) => {
-      const headers = { 'content-type': asset.type, 'cache-control': asset.cache, etag, ...SECURITY_HEADERS };
-      if (req.headers['if-none-match'] === etag) {
-        res.writeHead(304, headers);
-        res.end();
-        return;
-      }
-      res.writeHead(200, { ...headers, 'content-length': body.byteLength });
-      res.end(body);
-    },
+    (file) =>
+      sendCached(req, res, file, { 'content-type': asset.type, 'cache-control': asset.cache, ...SECURITY_HEADERS }),
     (e: unknown) => {
       res.writeHead(500, { 'content-type': TEXT('text/plain') });
       res.end(`the dashboard's file ${path} is missing: ${(e as Error).message}\n`);

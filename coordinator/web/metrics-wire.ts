@@ -1,5 +1,6 @@
 // The /metrics series read from the WebSocket server at scrape time: bytes and frames on the
-// wire, worker connections by state, and per connected worker its compute threads and speed.
+// wire, worker connections by state, and per connected worker what it is (a Node process or a
+// browser page, its user agent), its compute threads and speed.
 // Part of the coordinator's registry (metrics.ts).
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CoordinatorServer, WorkerConn, WorkerState } from '../cluster/server.js';
@@ -58,6 +59,18 @@ export function wireAndWorkerMetrics(server: CoordinatorServer, registers: Regis
       let n = 0;
       for (const c of server.conns.values()) if (c.state !== 'handshake') n++;
       this.set(n);
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}worker_info`,
+    help: "Each connected worker, always 1: kind is node (a worker process) or browser (a page at /join), user_agent the browser's (empty for node)",
+    labelNames: ['worker', 'name', 'kind', 'user_agent'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const c of server.conns.values())
+        if (c.state !== 'handshake')
+          this.set({ worker: c.id, name: c.name, kind: c.kind, user_agent: c.agent?.userAgent ?? '' }, 1);
     },
   });
   // per worker (authenticated connections), labelled by its id (w3, as in the logs) and name

@@ -41,6 +41,11 @@ let cachedModule: WebAssembly.Module | null | undefined;
 /** sha256 (hex) of the module's bytes, set when they are read */
 let cachedSha256: string | undefined;
 
+/** Does this engine run WebAssembly SIMD (the wasm-simd kernels need it)? */
+export function hasWasmSimd(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
+}
+
 /** Install the loader of the module file (called once per process by its platform edge, before
  *  any wasm-simd instance is made; it runs when the first one is). */
 export function setWasmKernelsFile(load: () => WasmKernelsFile): void {

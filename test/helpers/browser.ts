@@ -7,7 +7,8 @@ import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM_PATH = process.env.GRADWIRE_CHROMIUM ?? '/usr/bin/chromium';
 
-const ARGS = [
+/** the flags every headless Chromium of the tests and benchmarks gets */
+export const CHROMIUM_ARGS = [
   '--headless=new',
   '--no-sandbox',
   '--disable-gpu',
@@ -43,5 +44,5 @@ export function browserAvailable(): string | null {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, timeout: 60_000 });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 60_000 });
 }

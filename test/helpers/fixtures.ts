@@ -79,3 +79,16 @@ ${o.seed === undefined ? '' : `seed: ${o.seed}\n`}parameters:
   model.dropout: { values: [${(o.dropout ?? [0, 0.2, 0.5]).join(', ')}] }
 ${o.init === false ? '' : '  model.init: { values: [he_normal, xavier_uniform] }\n'}${o.extra ?? ''}`;
 }
+
+/** Spirals (3,000 samples, 3 classes: 2,400 training), MLP [32, 32] tanh with BatchNorm and
+ *  dropout 0.2, Adam, batch 48, microbatch 8: 50 steps an epoch, each with SyncBN rounds and
+ *  dropout masks — a small run that exercises what exactness depends on. */
+export const spiralsRun = (epochs: number): string => `
+seed: 7
+data: { name: spirals, samples: 3000, classes: 3, noise: 0.2 }
+model: { hidden: [32, 32], activation: tanh, norm: batch, dropout: 0.2 }
+optimizer: { name: adam, lr: 0.005 }
+batchSize: 48
+microbatch: 8
+epochs: ${epochs}
+`;

@@ -193,6 +193,12 @@ describe('/metrics during a real run with two workers', () => {
     expect(steps1).toBeGreaterThanOrEqual(21);
     expect(value(s1, 'gradwire_workers', { state: 'ready' })).toBe(2);
     expect(value(s1, 'gradwire_workers_connected')).toBe(2);
+    // one info series per worker: Node processes, no user agent (browsers: browser-join.test.ts)
+    for (const name of ['a', 'b'])
+      expect(s1.lines.find((l) => l.name === 'gradwire_worker_info' && l.labels.name === name)).toMatchObject({
+        labels: { kind: 'node', user_agent: '' },
+        value: 1,
+      });
     expect(value(s1, 'gradwire_samples_per_second')).toBeGreaterThan(0);
     // the run in progress (its series go when it ends): its step and its length
     const runStep1 = value(s1, 'gradwire_run_step', { kind: 'run' });

@@ -13,6 +13,7 @@ import { PROTOCOL_VERSION, decodeToCoordinator, type ToWorker } from '../../shar
 import { CLI, NODE_ARGS, ROOT, WORKER, tempDir, withFiles } from '../helpers/cli.js';
 import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, Tap, badGrads, hmac, nanSync, zeroGrads, type Step } from '../helpers/rogue.js';
+import { opensslMissing, selfSignedCert } from '../helpers/tls.js';
 
 const NODE = process.execPath;
 
@@ -595,8 +596,7 @@ describe('listening beyond loopback', () => {
   }, 60_000);
 });
 
-const openssl = spawnSync('openssl', ['version'], { encoding: 'utf8' });
-const haveOpenssl = openssl.status === 0;
+const haveOpenssl = opensslMissing === null;
 if (!haveOpenssl)
   console.warn(
     'security.test.ts: openssl is not installed: skipping the TLS test (it needs a self-signed certificate)',
@@ -604,31 +604,7 @@ if (!haveOpenssl)
 
 describe.skipIf(!haveOpenssl)('TLS', () => {
   it('wss:// with the given certificate: a worker trusting it trains to the in-process weights, the dataset comes over https, nothing is in clear', async () => {
-    const certDir = tempDir('gradwire-tls-');
-    const cert = join(certDir, 'cert.pem'),
-      key = join(certDir, 'key.pem');
-    const gen = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(gen.status, gen.stderr).toBe(0);
+    const { cert, key } = selfSignedCert();
     const token = `gw-tls-token-${randomBytes(8).toString('hex')}`;
     const tokenFile = join(withFiles({ token }), 'token');
     const out = tempDir();

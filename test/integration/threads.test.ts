@@ -8,6 +8,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir, withFiles } from '../helpers/cli.js';
+import { spiralsRun } from '../helpers/fixtures.js';
 import {
   inProcessSha,
   killAll,
@@ -31,15 +32,7 @@ microbatch: 8
 epochs: 2
 `;
 // 2400 training samples, batch 48, microbatch 8: 50 steps per epoch (as failures.test.ts)
-const longer = (epochs: number): string => `
-seed: 7
-data: { name: spirals, samples: 3000, classes: 3, noise: 0.2 }
-model: { hidden: [32, 32], activation: tanh, norm: batch, dropout: 0.2 }
-optimizer: { name: adam, lr: 0.005 }
-batchSize: 48
-microbatch: 8
-epochs: ${epochs}
-`;
+const longer = spiralsRun;
 
 const file = (text: string): string => join(withFiles({ 'run.yaml': text }), 'run.yaml');
 const files = {

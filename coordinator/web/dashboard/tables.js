@@ -1,5 +1,5 @@
-// The dashboard's tables: the workers (name, address, kernel, threads, speed, state, heartbeat,
-// job) and, for a sweep, its section: progress, facts, the sortable trials table (a row's click
+// The dashboard's tables: the workers (name, kind and user agent, address, kernel, threads,
+// speed, state, heartbeat, job) and, for a sweep, its section: progress, facts, the sortable trials table (a row's click
 // shows that trial's curves) and the parallel-coordinates chart. Cells are filled as text only.
 import { renderParallel } from './charts.js';
 import { $, ago, duration, el, fmt, int, isNum, paramText, pct } from './format.js';
@@ -8,6 +8,10 @@ import { currentRun, dirty, now, S } from './state.js';
 /** The workers table's columns, in order: the header is drawn from them (one source). */
 const WORKER_COLUMNS = [
   { label: 'name', class: 'name', text: (w) => w.name },
+  { label: 'kind', class: 'kind', text: (w) => w.kind || 'node' },
+  // a browser's user agent: text from the page (textContent, never markup), cut to a line by the
+  // stylesheet, whole in the cell's title
+  { label: 'user agent', class: 'agent', text: (w) => w.userAgent || '—', title: (w) => w.userAgent || '' },
   { label: 'address', class: 'address', text: (w) => w.address },
   { label: 'kernel', class: 'kernel', text: (w) => w.kernel || '—' },
   { label: 'threads', class: 'num threads', text: (w) => (w.threads > 0 ? int(w.threads) : '1') },
@@ -47,12 +51,13 @@ export function renderWorkers() {
       'data-state': w.state,
       'data-id': w.id,
       'data-kernel': w.kernel || '',
+      'data-kind': w.kind || 'node',
       'data-threads': w.threads || 1,
       class: gone ? 'gone' : '',
     });
     for (const c of WORKER_COLUMNS) {
       if (c.text) {
-        tr.appendChild(el('td', { class: c.class }, c.text(w)));
+        tr.appendChild(el('td', c.title ? { class: c.class, title: c.title(w) } : { class: c.class }, c.text(w)));
         continue;
       }
       const st = el('td', { class: c.class });
