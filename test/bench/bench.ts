@@ -267,7 +267,18 @@ function benchTraining(label: string, norm: 'none' | 'batch', dropout: number, d
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY ?? '';
-  const parts = ['distributed', 'threads', 'kernels', 'sweep', 'dashboard', 'soak', 'samplers', 'predict', 'spool', 'browser'];
+  const parts = [
+    'distributed',
+    'threads',
+    'kernels',
+    'sweep',
+    'dashboard',
+    'soak',
+    'samplers',
+    'predict',
+    'spool',
+    'browser',
+  ];
   if (only && !parts.includes(only)) throw new Error(`BENCH_ONLY: "${only}" is not one of ${parts.join(', ')}`);
   const t0 = Date.now();
   const kernels = only === '' || only === 'kernels' ? await benchKernels() : null;
