@@ -1,49 +1,37 @@
 // `gradwire evaluate --model RUN`: loss, accuracy, per-class precision/recall/F1 and the
 // confusion matrix of a trained model on a split of its own data or on a labelled file.
 import { resolve } from 'node:path';
-import { stratifiedSplit } from '../../shared/data/split.js';
 import { UserError } from '../../shared/errors.js';
-import {
-  classificationMetrics,
-  type ClassificationMetrics,
-  type ConfusionMatrix,
-} from '../../shared/metrics/classification.js';
-import { datasetSource, openInput, type InputSource } from '../model/input.js';
-import { loadModel, trainingDataset, type LoadedModel } from '../model/model.js';
-import { evalChunkRows, evaluateRows } from '../model/predict.js';
+import { type Evaluation, evaluateSource, type SplitName, splitSource } from '../model/evaluate.js';
+import { openInput, STDIN } from '../model/input.js';
+import { loadModel } from '../model/model.js';
+import { evalChunkRows } from '../model/predict.js';
 import { resolveModel } from '../model/resolve.js';
 import { many, modelFlag, parse } from './common.js';
 
 const EVALUATE_HELP = `gradwire evaluate — how well a trained model classifies a split of its data or a file
 
-Usage: gradwire evaluate --model RUN [--data FILE [--labels FILE] | --split test|val|train] [--json]
+Usage: gradwire evaluate --model RUN [--data FILE|- [--labels FILE] | --split test|val|train] [--json]
 
 RUN is a run's folder, a run id or the beginning of one, or a sweep id (its best trial), as
 'gradwire runs --all' lists them. Prints the loss, the accuracy, each class's precision,
 recall, F1 and support (with their macro and support-weighted averages) and the confusion
 matrix (rows: the actual class, columns: the predicted one). The split is the run's own (its
 config's data, seed and data.split): on the test split, the accuracy and loss are the run's
-summary.json testAccuracy and testLoss.
+summary.json testAccuracy and testLoss, and the numbers of the "Evaluation on the test
+split" section of 'gradwire report RUN_ID'.
 
 Options:
   --model RUN            the trained model (required)
   --split S              test (default) | val | train: a split of the run's training data
   --data FILE            a labelled CSV file (the label column training used) or IDX images
-                         file instead, read in chunks
+                         file instead, read in chunks; - reads a CSV from stdin
   --labels FILE          the IDX labels file of an IDX --data file
   --json                 print the numbers as JSON
   --store FILE           look RUN up in this store (repeat for several) instead of the
                          default ones
   -h, --help             this help
 `;
-
-export interface Evaluation extends ClassificationMetrics {
-  model: string;
-  data: string;
-  loss: number;
-  classNames: string[];
-  confusion: ConfusionMatrix;
-}
 
 export async function evaluate(args: string[]): Promise<number> {
   const v = parse(args, {
@@ -68,58 +56,18 @@ export async function evaluate(args: string[]): Promise<number> {
   if (v.labels !== undefined && v.data === undefined)
     throw new UserError('USAGE', '--labels goes with --data (an IDX images file)');
   const m = loadModel(resolveModel(model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
-  const chunkRows = evalChunkRows(m);
-  let source: InputSource;
-  if (typeof v.data === 'string') {
-    source = openInput(
-      m,
-      resolve(cwd, v.data),
-      typeof v.labels === 'string' ? resolve(cwd, v.labels) : null,
-      chunkRows,
-    );
-  } else {
-    const data = m.training ?? trainingDataset(m.resolved, cwd);
-    const cfg = m.resolved.checkpoint.config;
-    const s = stratifiedSplit(data.y, data.classes, cfg.data.split, cfg.seed);
-    const indices = split === 'test' ? s.test : split === 'val' ? s.val : s.train;
-    if (indices.length === 0) throw new UserError('USAGE', `--split ${split}: the run's ${split} split is empty`);
-    source = datasetSource(`the ${split} split`, data, indices, chunkRows);
-  }
-  const sums = await evaluateRowsChecked(m, source);
-  const metrics = classificationMetrics(sums.confusion);
-  const result: Evaluation = {
-    model: m.resolved.what,
-    data: source.name,
-    loss: sums.samples ? sums.lossSum / sums.samples : Number.NaN,
-    ...metrics,
-    classNames: m.classNames,
-    confusion: sums.confusion,
-  };
+  const source =
+    typeof v.data === 'string'
+      ? openInput(
+          m,
+          v.data === STDIN ? STDIN : resolve(cwd, v.data),
+          typeof v.labels === 'string' ? resolve(cwd, v.labels) : null,
+          evalChunkRows(m),
+        )
+      : splitSource(m, split as SplitName, cwd);
+  const result = await evaluateSource(m, source);
   process.stdout.write(v.json ? `${JSON.stringify(result, null, 2)}\n` : formatEvaluation(result));
   return 0;
-}
-
-async function evaluateRowsChecked(m: LoadedModel, source: InputSource): ReturnType<typeof evaluateRows> {
-  // the source says whether it has labels once its header is read: the first chunk
-  const sums = await evaluateRows(
-    m,
-    {
-      ...source,
-      chunks: async function* () {
-        for await (const c of source.chunks()) {
-          if (!c.labels)
-            throw new UserError(
-              'USAGE',
-              `${source.name}: no labels to evaluate against (${m.labelColumn === 'label' && /\.csv$/i.test(source.name) ? 'a CSV needs a "label" column' : `a CSV needs the label column "${m.labelColumn}"; an IDX file needs --labels FILE`}); gradwire predict predicts unlabelled data`,
-            );
-          yield c;
-        }
-      },
-    },
-    evalChunkRows(m),
-  );
-  if (sums.samples === 0) throw new UserError('DATA_INVALID', `${source.name}: no data rows`);
-  return sums;
 }
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;

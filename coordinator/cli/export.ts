@@ -13,17 +13,19 @@ const EXPORT_HELP = `gradwire export — a trained model as an ONNX or safetenso
 Usage: gradwire export --model RUN --format onnx|safetensors [--out FILE]
 
 RUN is a run's folder, a run id or the beginning of one, or a sweep id (its best trial), as
-'gradwire runs --all' lists them. ONNX (opset 17): input "features" (N × features, scaled as
-in training), outputs the class probabilities; safetensors: the weights under PyTorch
-nn.Sequential names (shared/export/README.md). Every finished train and coordinator run also
-writes model.onnx into its folder (--no-export skips it), a sweep into its folder for its best
-trial.
+'gradwire runs --all' lists them. ONNX (opset 17): input "features" (N × features, the rows
+as gradwire predict reads them: CSV cells as written, IDX pixels ÷ 255), outputs
+"probabilities" and "logits" (N × classes); safetensors: the weights under PyTorch
+nn.Sequential names (shared/export/README.md has the PyTorch code that loads them). Every
+finished train and coordinator run also writes model.onnx into its folder (--no-export skips
+it), a sweep into its folder for its best trial.
 
 Options:
   --model RUN            the trained model (required)
   --format F             onnx | safetensors (required)
   --out FILE             where to write it (default: the run's folder, model.onnx or
-                         model.safetensors), atomically; prints the path
+                         model.safetensors), atomically, its folder made if missing;
+                         prints the path
   --store FILE           look RUN up in this store (repeat for several) instead of the
                          default ones
   -h, --help             this help

@@ -1,9 +1,10 @@
 // `gradwire predict --model RUN`: the predicted class and the class probabilities of every row
 // of a CSV or IDX file (or of the run's own test split), streamed in chunks.
+import { constants as osConstants } from 'node:os';
 import { resolve } from 'node:path';
 import { stratifiedSplit } from '../../shared/data/split.js';
 import { UserError } from '../../shared/errors.js';
-import { datasetSource, openInput, type InputSource } from '../model/input.js';
+import { datasetSource, openInput, STDIN, type InputSource } from '../model/input.js';
 import { loadModel, trainingDataset } from '../model/model.js';
 import { fileOutput, stdoutOutput } from '../model/output.js';
 import { predictRows, type PredictFormat } from '../model/predict.js';
@@ -13,23 +14,25 @@ import { checkOutFile, fsReason } from './paths.js';
 
 const PREDICT_HELP = `gradwire predict — the classes a trained model predicts for new data
 
-Usage: gradwire predict --model RUN [--input FILE] [--out FILE] [--format csv|json]
+Usage: gradwire predict --model RUN [--input FILE|-] [--out FILE] [--format csv|json]
 
 RUN is a run's folder (checkpoint.gwc, config.json), a run id or the beginning of one, or a
 sweep id (its best trial), as 'gradwire runs --all' lists them.
 
 The input is a CSV file with a header row (the model's features as columns, in training's
 order, plus optionally the label column, which is then not a feature) or an IDX images file
-(raw or gzip; pixels ÷ 255 as in training), read in chunks: memory stays flat however large.
-Without --input: the run's own test split. Output, in input order, one line a row:
+(raw or gzip; pixels ÷ 255 as in training), read in chunks: memory stays flat however large;
+--input - reads CSV from stdin. Without --input: the run's own test split. Output, in input order, one line a row:
   row,predicted,probability,p_<class>...
 (row counts the input's samples from 1; class names as training's labels named them).
 
 Options:
   --model RUN            the trained model (required)
-  --input FILE           CSV or IDX file to predict (default: the run's test split)
+  --input FILE           CSV or IDX file to predict, - for CSV on stdin (default: the
+                         run's test split)
   --labels FILE          an IDX labels file for an IDX --input (the accuracy on stderr)
-  --out FILE             write here, atomically (default: stdout)
+  --out FILE             write here, atomically (default: stdout, written once the whole
+                         input was read, from a temporary copy in TMPDIR)
   --format F             csv (default) | json (an array of {row, predicted, probability,
                          probabilities})
   --store FILE           look RUN up in this store (repeat for several) instead of the
@@ -37,7 +40,8 @@ Options:
   -h, --help             this help
 
 Errors in the input (a wrong number of features, a label the model does not know, a cell that
-is not a number) stop it with one line and exit code 2, and leave no --out file.
+is not a number) stop it with one line and exit code 2, and write nothing: no --out file (an
+existing one is left as it was), nothing on stdout.
 `;
 
 export async function predict(args: string[]): Promise<number> {
@@ -67,7 +71,11 @@ export async function predict(args: string[]): Promise<number> {
   const m = loadModel(resolveModel(model, { cwd, env: process.env, stores: many(v, 'store') }), cwd);
   let source: InputSource;
   if (typeof v.input === 'string') {
-    source = openInput(m, resolve(cwd, v.input), typeof v.labels === 'string' ? resolve(cwd, v.labels) : null);
+    source = openInput(
+      m,
+      v.input === STDIN ? STDIN : resolve(cwd, v.input),
+      typeof v.labels === 'string' ? resolve(cwd, v.labels) : null,
+    );
   } else {
     const data = m.training ?? trainingDataset(m.resolved, cwd);
     const cfg = m.resolved.checkpoint.config;
@@ -78,6 +86,15 @@ export async function predict(args: string[]): Promise<number> {
   const tty = process.stderr.isTTY === true;
   const t0 = performance.now();
   let shown = 0;
+  // Ctrl-C or SIGTERM before the end: no half --out file left, nothing on stdout
+  const stop = (signal: NodeJS.Signals): void => {
+    output.discard();
+    process.stderr.write(
+      `${tty && shown ? '\n' : ''}gradwire: stopped by ${signal} before the end of the input; nothing written\n`,
+    );
+    process.exit(128 + osConstants.signals[signal]);
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
   try {
     const r = await predictRows(m, source, output.write, format as PredictFormat, (rows) => {
       const now = performance.now();
@@ -107,6 +124,8 @@ export async function predict(args: string[]): Promise<number> {
         `--out ${out}: cannot write it (${fsReason(code)}); give the path of a file in a folder you may write in`,
       );
     throw e;
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
   }
   return 0;
 }

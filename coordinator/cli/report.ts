@@ -1,7 +1,11 @@
 // `gradwire report ID`: write a self-contained HTML report of a run or a sweep.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../../shared/errors.js';
+import { isUserError, UserError } from '../../shared/errors.js';
+import { type Evaluation, evaluateSource, splitSource } from '../model/evaluate.js';
+import { loadModel } from '../model/model.js';
+import { resolveModel } from '../model/resolve.js';
+import type { RunRecord } from '../store/records.js';
 import { findExperiment, openStores } from '../report/experiments.js';
 import { renderFound } from '../report/report.js';
 import { many, parseWithPositionals } from './common.js';
@@ -16,7 +20,9 @@ the beginning of exactly one of them. The stores searched are those of 'gradwire
 
 A run's report: summary (status, model, dataset, mode, workers, kernel, epochs, steps,
 samples/s, accuracies, weights sha256, times), learning curves (loss and accuracy per epoch),
-throughput per epoch, the per-epoch values and the resolved config. A sweep's report is the
+throughput per epoch, the evaluation on the test split (loss, accuracy, per-class precision,
+recall and F1, confusion matrix: as 'gradwire evaluate' computes them from the run's folder),
+the per-epoch values and the resolved config. A sweep's report is the
 one written at the end of the sweep (findings, best configuration, best so far, learning
 curves, parallel coordinates, accuracy per value, all trials), made from the store: it works
 for a sweep still running too. One HTML file, inline CSS and SVG: no network access needed.
@@ -27,7 +33,7 @@ Options:
   -h, --help             this help
 `;
 
-export function report(args: string[]): number {
+export async function report(args: string[]): Promise<number> {
   const { values: v, positionals } = parseWithPositionals(
     args,
     { out: { type: 'string' }, store: { type: 'string', multiple: true } },
@@ -62,7 +68,7 @@ export function report(args: string[]): number {
       );
     const realId = found.kind === 'run' ? found.run.id : found.sweep.id;
     const file = v.out !== undefined ? out : resolve(cwd, `report-${realId}.html`);
-    const html = renderFound(found);
+    const html = renderFound(found, undefined, found.kind === 'run' ? await testEvaluation(found.run, cwd) : null);
     try {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, html);
@@ -78,4 +84,21 @@ export function report(args: string[]): number {
     for (const s of stores) s.close();
   }
   return 0;
+}
+
+/** A finished run's test split, as `gradwire evaluate` computes it from the run's folder, or
+ *  why it is not there; a sweep's trial: none (the test split is its best trial's) */
+async function testEvaluation(run: RunRecord, cwd: string): Promise<Evaluation | string | null> {
+  if (run.kind === 'trial') return null;
+  if (run.status !== 'finished') return `Not evaluated: the run is ${run.status}, not finished.`;
+  if (!run.outDir) return 'Not evaluated: the store does not say where the run wrote its folder.';
+  if (!existsSync(run.outDir)) return `Not evaluated: the run's folder ${run.outDir} is gone (moved or deleted?).`;
+  try {
+    // a warning (class names not found) is not the report's: the evaluation below says why it failed
+    const m = loadModel(resolveModel(run.outDir, { cwd, env: process.env }), cwd, () => {});
+    return await evaluateSource(m, splitSource(m, 'test', cwd));
+  } catch (e) {
+    if (!isUserError(e)) throw e;
+    return `Not evaluated: ${e.message}`;
+  }
 }

@@ -1,7 +1,8 @@
 // model.onnx beside a finished run's checkpoint (train, coordinator; a sweep's best trial in
 // the sweep's folder) and the files of `gradwire export`: shared/export's pure converters, the
 // input width, classes and class names told by the run, written atomically.
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { RunConfig } from '../../shared/config-types.js';
 import type { TrainerState } from '../../shared/engine/trainer.js';
@@ -28,7 +29,7 @@ export function exportBytes(
   return format === 'onnx' ? exportOnnx(config, state, opts) : exportSafetensors(config, state, opts);
 }
 
-/** write `path` (atomically) with a model of this config and state */
+/** write `path` (atomically, its folder made when missing) with a model of this config and state */
 export function writeExport(
   path: string,
   format: ExportFormat,
@@ -36,7 +37,9 @@ export function writeExport(
   state: TrainerState,
   shape: { features: number; classes: number; classNames?: string[] | undefined },
 ): string {
-  writeAtomic(path, exportBytes(format, config, state, shape));
+  const bytes = exportBytes(format, config, state, shape);
+  mkdirSync(dirname(path), { recursive: true });
+  writeAtomic(path, bytes);
   return path;
 }
 

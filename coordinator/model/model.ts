@@ -58,7 +58,12 @@ function dimsOf(summary: ResolvedModel['summary']): { features: number; classes:
 
 const digits = (k: number): string[] => Array.from({ length: k }, (_, i) => String(i));
 
-export function loadModel(r: ResolvedModel, cwd: string): LoadedModel {
+/** `warn`: where a warning goes (stderr by default; the report's evaluation keeps its own) */
+export function loadModel(
+  r: ResolvedModel,
+  cwd: string,
+  warn: (message: string) => void = (w) => process.stderr.write(`gradwire: warning: ${w}\n`),
+): LoadedModel {
   const cfg = r.checkpoint.config;
   let training: Dataset | null = null;
   let dims = dimsOf(r.summary);
@@ -78,9 +83,7 @@ export function loadModel(r: ResolvedModel, cwd: string): LoadedModel {
       training = trainingDataset(r, cwd);
     } catch (e) {
       if (!dims) throw e;
-      process.stderr.write(
-        `gradwire: warning: classes are shown by number: ${(e as Error).message.replace(/; run from.*$/, '')}\n`,
-      );
+      warn(`classes are shown by number: ${(e as Error).message.replace(/; run from.*$/, '')}`);
     }
     classNames = training?.classNames;
   }
@@ -142,26 +145,38 @@ export class Runner {
       else slot.labels.fill(0);
       slot.rows = r;
       this.lossSum += evalSlot(model, slot).lossSum;
-      const logits = slot.caches[last]!.out;
-      for (let i = 0; i < r; i++) {
-        const o = i * C;
-        let best = 0;
-        let max = logits[o]!;
-        for (let c = 1; c < C; c++)
-          if (logits[o + c]! > max) {
-            max = logits[o + c]!;
-            best = c;
-          }
-        let sum = 0;
-        const p = (start + i) * C;
-        for (let c = 0; c < C; c++) {
-          const e = Math.exp(logits[o + c]! - max);
-          this.probs[p + c] = e;
-          sum += e;
-        }
-        for (let c = 0; c < C; c++) this.probs[p + c]! /= sum;
-        this.predicted[start + i] = best;
-      }
+      softmaxRows(slot.caches[last]!.out, r, C, this.probs, this.predicted, start);
     }
+  }
+}
+
+/** Rows `at`..`at+rows` of probs (rows × C, float64) and predicted from `rows` rows of logits:
+ *  softmax after subtracting the row's max, and the argmax (the first of equal ones). */
+export function softmaxRows(
+  logits: Float32Array,
+  rows: number,
+  C: number,
+  probs: Float64Array,
+  predicted: Int32Array,
+  at: number,
+): void {
+  for (let i = 0; i < rows; i++) {
+    const o = i * C;
+    let best = 0;
+    let max = logits[o]!;
+    for (let c = 1; c < C; c++)
+      if (logits[o + c]! > max) {
+        max = logits[o + c]!;
+        best = c;
+      }
+    let sum = 0;
+    const p = (at + i) * C;
+    for (let c = 0; c < C; c++) {
+      const e = Math.exp(logits[o + c]! - max);
+      probs[p + c] = e;
+      sum += e;
+    }
+    for (let c = 0; c < C; c++) probs[p + c]! /= sum;
+    predicted[at + i] = best;
   }
 }

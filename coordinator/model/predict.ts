@@ -1,8 +1,10 @@
 // Predictions and evaluation over an InputSource, chunk by chunk (memory stays flat): the CSV
-// or JSON lines of `gradwire predict`, and the confusion matrix and loss sum of `gradwire
+// or JSON lines of `gradwire predict` (forward.ts's pass, numbers as bytes by format.ts), and the confusion matrix and loss sum of `gradwire
 // evaluate`. The output goes to a writer that waits when its stream is full; the atomic --out
 // file is output.ts's.
 import { addToConfusion, emptyConfusion, type ConfusionMatrix } from '../../shared/metrics/classification.js';
+import { NUMBER_MAX_BYTES, writeBytes, writeProbability, writeUint } from './format.js';
+import { type FirstLayerPath, PredictForward } from './forward.js';
 import { CHUNK_ROWS, type InputSource } from './input.js';
 import { Runner, type LoadedModel } from './model.js';
 
@@ -16,33 +18,56 @@ export interface PredictResult {
   /** rows whose label the input gave, and those predicted right */
   labelled: number;
   correct: number;
+  /** rows whose first layer ran over the nonzero inputs only (forward.ts) */
+  sparseRows: number;
 }
 
-/** The forward pass's slot size for predictions (evaluate uses the trainer's). */
-export const PREDICT_SLOT_ROWS = 64;
+/** Where the output goes. It may keep `bytes` until the promise it returns resolves (predictRows
+ *  then fills them again); it returns nothing when it is done with them at once. */
+export type PredictWrite = (bytes: string | Uint8Array) => Promise<void> | void;
 
+/** Each chunk's rows as output lines into one of two reused buffers: while the writer holds one,
+ *  the next chunk is formatted into the other. The numbers are written as bytes (format.ts). */
 export async function predictRows(
   m: LoadedModel,
   source: InputSource,
-  write: (text: string) => Promise<void> | void,
+  write: PredictWrite,
   format: PredictFormat,
   progress?: (rows: number) => void,
-  slotRows = PREDICT_SLOT_ROWS,
+  /** the first layer's path (forward.ts; default auto: by each block's density) */
+  path: FirstLayerPath = 'auto',
 ): Promise<PredictResult> {
-  const runner = new Runner(m, slotRows, CHUNK_ROWS);
+  const forward = new PredictForward(m.model, CHUNK_ROWS, path);
   const C = m.classes;
-  const names = m.classNames;
-  const jsonNames = names.map((n) => JSON.stringify(n));
-  if (format === 'csv') await write(`row,predicted,probability,${names.map((n) => cell(`p_${n}`)).join(',')}\n`);
+  const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
+  const csvNames = m.classNames.map((n) => utf8(`,${cell(n)},`));
+  const jsonNames = m.classNames.map((n) => utf8(JSON.stringify(n)));
+  const jsonKeys = m.classNames.map((n, c) => utf8(`${c ? ',' : ''}${JSON.stringify(n)}:`));
+  const longest = (names: Buffer[]): number => Math.max(...names.map((b) => b.length));
+  const rowBytes =
+    64 +
+    longest(csvNames) +
+    longest(jsonNames) +
+    jsonKeys.reduce((a, b) => a + b.length, 0) +
+    (C + 1) * (NUMBER_MAX_BYTES + 1);
+  const buffers = [Buffer.allocUnsafe(CHUNK_ROWS * rowBytes), Buffer.allocUnsafe(CHUNK_ROWS * rowBytes)];
+  const held: Array<Promise<void> | void> = [undefined, undefined];
+  let which = 0;
+  if (format === 'csv') await write(`row,predicted,probability,${m.classNames.map((n) => cell(`p_${n}`)).join(',')}\n`);
   else await write('[');
-  const csvNames = names.map(cell);
+  const jsonRow = utf8('\n{"row":');
+  const jsonPredicted = utf8(',"predicted":');
+  const jsonProbability = utf8(',"probability":');
+  const jsonProbabilities = utf8(',"probabilities":{');
   let row = 0;
   let labelled = 0;
   let correct = 0;
   for await (const chunk of source.chunks()) {
-    runner.run(chunk.x, chunk.rows, null);
-    const { probs, predicted } = runner;
-    const out: string[] = [];
+    forward.run(chunk.x, chunk.rows);
+    const { probs, predicted } = forward;
+    await held[which];
+    const buf = buffers[which]!;
+    let pos = 0;
     for (let i = 0; i < chunk.rows; i++) {
       const k = predicted[i]!;
       const o = i * C;
@@ -52,22 +77,42 @@ export async function predictRows(
         if (chunk.labels[i] === k) correct++;
       }
       if (format === 'csv') {
-        let line = `${row},${csvNames[k]},${probs[o + k]}`;
-        for (let c = 0; c < C; c++) line += `,${probs[o + c]}`;
-        out.push(line);
+        pos = writeUint(buf, pos, row);
+        pos = writeBytes(buf, pos, csvNames[k]!);
+        pos = writeProbability(buf, pos, probs[o + k]!);
+        for (let c = 0; c < C; c++) {
+          buf[pos++] = 0x2c; // ','
+          pos = writeProbability(buf, pos, probs[o + c]!);
+        }
+        buf[pos++] = 0x0a; // '\n'
       } else {
-        let p = '';
-        for (let c = 0; c < C; c++) p += `${c ? ',' : ''}${jsonNames[c]}:${probs[o + c]}`;
-        out.push(
-          `${row === 1 ? '' : ','}\n{"row":${row},"predicted":${jsonNames[k]},"probability":${probs[o + k]},"probabilities":{${p}}}`,
-        );
+        if (row > 1) buf[pos++] = 0x2c;
+        pos = writeBytes(buf, pos, jsonRow);
+        pos = writeUint(buf, pos, row);
+        pos = writeBytes(buf, pos, jsonPredicted);
+        pos = writeBytes(buf, pos, jsonNames[k]!);
+        pos = writeBytes(buf, pos, jsonProbability);
+        pos = writeProbability(buf, pos, probs[o + k]!);
+        pos = writeBytes(buf, pos, jsonProbabilities);
+        for (let c = 0; c < C; c++) {
+          pos = writeBytes(buf, pos, jsonKeys[c]!);
+          pos = writeProbability(buf, pos, probs[o + c]!);
+        }
+        buf[pos++] = 0x7d; // '}'
+        buf[pos++] = 0x7d;
       }
     }
-    await write(format === 'csv' ? `${out.join('\n')}\n` : out.join(''));
+    const written = write(buf.subarray(0, pos));
+    // awaited before the buffer is filled again; a failure before then must not go unhandled
+    written?.catch(() => undefined);
+    held[which] = written;
+    which ^= 1;
     progress?.(row);
   }
+  await held[0];
+  await held[1];
   if (format === 'json') await write(row ? '\n]\n' : ']\n');
-  return { rows: row, labelled, correct };
+  return { rows: row, labelled, correct, sparseRows: forward.sparseRows };
 }
 
 export interface EvaluationSums {

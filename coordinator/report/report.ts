@@ -12,10 +12,17 @@ import { EPOCH_SERIES, epochChart, throughputChart } from './run-charts.js';
 import { LECTURE_PRESET } from '../../shared/sweep/presets.js';
 import { rawValue, renderSweepReport, type SweepReportInput } from './sweep-report.js';
 import { CSS } from './style.js';
+import type { Evaluation } from '../model/evaluate.js';
+import { EVALUATION_CSS, evaluationSection } from './evaluation.js';
 import { finite, fmtNum, pct2, sweepBest, trialIndexFromId, when, type Found } from './experiments.js';
 
-/** the HTML report of what was found */
-export function renderFound(f: Found, generatedAt = new Date().toISOString()): string {
+/** the HTML report of what was found; `evaluation`: a run's test split as `gradwire evaluate`
+ *  computes it, or why it is not there */
+export function renderFound(
+  f: Found,
+  generatedAt = new Date().toISOString(),
+  evaluation: Evaluation | string | null = null,
+): string {
   if (f.kind === 'sweep') return renderSweepReport(sweepReportInput(f.store, f.sweep, generatedAt));
   const r = f.run;
   let trial: RunReportInput['trial'] = null;
@@ -24,7 +31,7 @@ export function renderFound(f: Found, generatedAt = new Date().toISOString()): s
     const index = row?.index ?? trialIndexFromId(r.id);
     trial = { sweepId: r.sweepId, index, params: row?.params ?? null, status: row?.status ?? null };
   }
-  return renderRunReport({ run: r, epochs: f.store.epochs(r.id), store: f.store.path, trial, generatedAt });
+  return renderRunReport({ run: r, epochs: f.store.epochs(r.id), store: f.store.path, trial, generatedAt, evaluation });
 }
 
 // ---- the sweep report from the store ----------------------------------------------------------
@@ -81,6 +88,8 @@ export interface RunReportInput {
     status: string | null;
   } | null;
   generatedAt: string;
+  /** the test split as `gradwire evaluate` computes it, or why it is not there (null: no section) */
+  evaluation?: Evaluation | string | null;
 }
 
 const RUN_CSS = `
@@ -89,7 +98,8 @@ table.kv th{font-weight:600;color:var(--muted);width:200px}table.kv td{white-spa
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}.chart h3{font-size:15px;margin:4px 0}
 pre.json{background:#f3f5f9;border:1px solid var(--line);border-radius:6px;padding:10px;overflow:auto;font-size:13px}
 .cfggrid{display:flex;flex-wrap:wrap;gap:12px 28px;align-items:flex-start}table.config caption{text-align:left;font-weight:600;padding-bottom:4px}
-table.config th{width:auto}details summary{cursor:pointer;color:var(--blue);margin:8px 0}code{font-size:13px}`;
+table.config th{width:auto}details summary{cursor:pointer;color:var(--blue);margin:8px 0}code{font-size:13px}
+${EVALUATION_CSS}`;
 
 function section(id: string, title: string, body: HtmlValue): SafeHtml {
   return html`<section id="${id}"><h2>${title}</h2>${body}</section>`;
@@ -370,6 +380,7 @@ export function renderRunReport(inp: RunReportInput): string {
 ${summarySection(inp)}
 ${curvesSection(inp)}
 ${throughputSection(inp)}
+${inp.evaluation ? evaluationSection(r.id, inp.evaluation) : ''}
 ${epochsSection(inp)}
 ${configSection(inp)}
 </main>

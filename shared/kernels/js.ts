@@ -5,6 +5,7 @@ import type { ActivationName } from '../config-types.js';
 import { hashUniformFrom } from '../rng.js';
 import { activationBackward, activationForward } from '../nn/activations.js';
 import { lossForward } from '../nn/loss.js';
+import { SPARSE_PANEL } from './panels.js';
 import type { Kernels, UpdateRule, UpdateScalars } from './kernels.js';
 
 function denseForward(
@@ -76,6 +77,47 @@ function denseGrads(
       for (let k = 0; k < n; k++) gW[wo + k]! += g * x[xo + k]!;
     }
   }
+}
+
+/** denseForward's sums (k ascending, in float64 from 0) over the nonzero x[r,k] only, from W in
+ *  column panels (panels.ts): a skipped term is ±0 and s + ±0 = s (s is never −0), so the bits
+ *  are denseForward's */
+let sparseSums = new Float64Array(0);
+function denseForwardSparse(
+  x: Float32Array,
+  wp: Float32Array,
+  b: Float32Array,
+  y: Float32Array,
+  idx: Int32Array,
+  rows: number,
+  n: number,
+  m: number,
+): void {
+  if (sparseSums.length < m) sparseSums = new Float64Array(m);
+  const s = sparseSums;
+  for (let r = 0; r < rows; r++) {
+    const xo = r * n;
+    let nz = 0;
+    for (let k = 0; k < n; k++) if (x[xo + k] !== 0) idx[nz++] = k;
+    s.fill(0, 0, m);
+    for (let j0 = 0; j0 < m; j0 += SPARSE_PANEL) {
+      const w = Math.min(SPARSE_PANEL, m - j0);
+      for (let t = 0; t < nz; t++) {
+        const k = idx[t]!;
+        const xv = x[xo + k]!;
+        const o = j0 * n + k * w - j0;
+        for (let j = j0; j < j0 + w; j++) s[j]! += xv * wp[o + j]!;
+      }
+    }
+    const yo = r * m;
+    for (let j = 0; j < m; j++) y[yo + j] = s[j]! + b[j]!;
+  }
+}
+
+function countNonzero(x: Float32Array, count: number): number {
+  let c = 0;
+  for (let i = 0; i < count; i++) if (x[i] !== 0) c++;
+  return c;
 }
 
 function denseDx(dy: Float32Array, p: Float32Array, dx: Float32Array, rows: number, n: number, m: number): void {
@@ -308,6 +350,8 @@ export function createJsKernels(): Kernels {
     denseForward,
     denseGrads,
     denseDx,
+    denseForwardSparse,
+    countNonzero,
     activationForward: (name: ActivationName, x, y, count) => activationForward(name, x, y, count),
     activationBackward: (name: ActivationName, x, y, dy, dx, count) => activationBackward(name, x, y, dy, dx, count),
     dropoutForward(x, y, scale, prefixes, rows, width, rate, keepScale) {

@@ -78,6 +78,22 @@ export interface Kernels {
   ): void;
   /** dx[r,k] = Σ_j dy[r,j]·W[j,k] (overwrites dx), j ascending. */
   denseDx(dy: Float32Array, W: Float32Array, dx: Float32Array, rows: number, n: number, m: number): void;
+  /** denseForward over the nonzero inputs only: y[r,j] = b[j] + Σ over the k with x[r,k] ≠ 0 of
+   *  x[r,k]·W[j,k], with W given as Wp = sparsePanels(W) (panels.ts). The same bits as
+   *  denseForward for a finite W (a skipped term is ±0; see assembly/sparse.ts). idx: scratch
+   *  of SPARSE_GROUP_ROWS·n int32 values (allocInt32). */
+  denseForwardSparse(
+    x: Float32Array,
+    Wp: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+    idx: Int32Array,
+    rows: number,
+    n: number,
+    m: number,
+  ): void;
+  /** how many of x[0..count) are not zero */
+  countNonzero(x: Float32Array, count: number): number;
 
   /** y = f(x) for the first `count` elements */
   activationForward(name: ActivationName, x: Float32Array, y: Float32Array, count: number): void;

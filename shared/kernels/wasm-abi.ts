@@ -49,6 +49,17 @@ export interface Exports {
     accumulate: number,
   ): void;
   denseDx(dy: number, w: number, dx: number, rows: number, n: number, m: number): void;
+  denseForwardSparse(
+    x: number,
+    wt: number,
+    b: number,
+    y: number,
+    idx: number,
+    rows: number,
+    n: number,
+    m: number,
+  ): void;
+  countNonzero(x: number, count: number): number;
   activationForward(id: number, x: number, y: number, count: number): void;
   activationBackward(id: number, x: number, y: number, dy: number, dx: number, count: number): void;
   dropoutForward(

@@ -4,6 +4,7 @@
 // the instance (memory, allocator, the checks) and adds these calls to it.
 import type { LossName } from '../config-types.js';
 import type { Kernels, LossResult, UpdateRule, UpdateScalars } from './kernels.js';
+import { SPARSE_GROUP_ROWS } from './panels.js';
 import { ACTIVATION_IDS, type Exports, LOSS_IDS, RULE_IDS, UPDATE_NAMES } from './wasm-abi.js';
 
 /** an array a kernel reads or writes */
@@ -67,6 +68,27 @@ export function wasmCalls(wasm: Exports, ptr: Ptr): KernelCalls {
       const f = 'denseDx';
       sizes(f, rows, n, m);
       wasm.denseDx(ptr(dy, rows * m, 'dy', f), ptr(W, m * n, 'W', f), ptr(dx, rows * n, 'dx', f), rows, n, m);
+    },
+
+    denseForwardSparse(x, Wp, b, y, idx, rows, n, m) {
+      const f = 'denseForwardSparse';
+      sizes(f, rows, n, m);
+      wasm.denseForwardSparse(
+        ptr(x, rows * n, 'x', f),
+        ptr(Wp, m * n, 'Wp', f),
+        ptr(b, m, 'b', f),
+        ptr(y, rows * m, 'y', f),
+        ptr(idx, SPARSE_GROUP_ROWS * n, 'idx', f),
+        rows,
+        n,
+        m,
+      );
+    },
+
+    countNonzero(x, count) {
+      const f = 'countNonzero';
+      sizes(f, count);
+      return wasm.countNonzero(ptr(x, count, 'x', f), count);
     },
 
     activationForward(name, x, y, count) {

@@ -3,14 +3,20 @@
 // target, so a reader never sees half a file and a crash never leaves one behind. And the
 // words for a file-system error that every path problem is told in (a flag's file, a config's
 // data file).
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
 export function writeAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    // a disk that filled up halfway leaves no half file behind
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** a file-system error code in words (`fallback`, else the code, for one without words) */

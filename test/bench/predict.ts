@@ -1,18 +1,20 @@
 // The predict part (`BENCH_ONLY=predict`): samples/s of gradwire predict's pipeline in-process
 // (read IDX by byte ranges, ÷255, eval forward pass of the default MLP 784-256-128-10, softmax,
-// the output CSV formatted and handed to a writer that drops it) on the built-in 10,000 digits
-// (1×) and the same digits 10 times over (10×, 100,000 rows), each in a fresh process so that
-// its peak resident memory (maxRSS) is its own. Memory should be flat: 10× within ±20% of 1×.
-// BENCH_PREDICT_REPS (default 3) repetitions of each size, interleaved; medians printed.
-// The model is the default run's, initialised and untrained (the speed does not depend on
-// the weights).
+// the output CSV formatted into bytes and handed to a writer that drops them) on the built-in
+// 10,000 digits (1×) and the same digits 10 times over (10×, 100,000 rows), with the first
+// layer by density (auto: sparse for these rows) and always dense, side by side. Each run is a
+// fresh process that reports its own peak resident memory (VmHWM; see peakRssMB). Memory
+// should be flat: 10× within ±20% of 1×. BENCH_PREDICT_REPS (default 3) repetitions of the
+// four runs, interleaved; medians printed. The model is the default run's, initialised and
+// untrained (the speed depends on the inputs' sparsity, not on the weights).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeCheckpoint } from '../../shared/checkpoint.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import { Trainer } from '../../shared/engine/trainer.js';
+import type { FirstLayerPath } from '../../coordinator/model/forward.js';
 import { openInput } from '../../coordinator/model/input.js';
 import { loadModel } from '../../coordinator/model/model.js';
 import { predictRows } from '../../coordinator/model/predict.js';
@@ -23,23 +25,44 @@ import { envNum, log, median, spread, table } from './stats.js';
 export interface PredictBench {
   sizes: Array<{
     rows: number;
+    path: FirstLayerPath;
     samplesPerSecond: number;
+    /** samples per CPU second */
+    samplesPerCpuSecond: number;
     peakRssMB: number;
+    /** rows whose first layer ran sparse */
+    sparseRows: number;
     reps: Array<{ sps: number; rssMB: number }>;
   }>;
+  /** peak RSS 10× / 1× (auto path) */
   rssRatio: number;
+  /** samples/s auto / dense at 1× and 10× */
+  sparseSpeedup: [number, number];
 }
 
 interface ChildResult {
   rows: number;
   seconds: number;
+  /** CPU time of the process over the same span (all its threads): less sensitive to a loaded
+   *  machine than the wall time, which waits for a core */
+  cpuSeconds: number;
   rssMB: number;
+  sparseRows: number;
 }
 
-/** the child: predict INPUT with the model in DIR, print {rows, seconds, rssMB} */
-async function child(dir: string, input: string): Promise<void> {
+/** This process's own peak resident memory in MB: VmHWM, the high-water mark of its address
+ *  space. (getrusage's maxRSS is not it: Linux carries the forked parent's peak across execve
+ *  into the child's maxRSS, so every child reported the bench's own ~240 MB.) */
+function peakRssMB(): number {
+  const m = /^VmHWM:\s*(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return Number(m ? m[1] : process.resourceUsage().maxRSS) / 1024;
+}
+
+/** the child: predict INPUT with the model in DIR (first layer by PATH), print its result */
+async function child(dir: string, input: string, path: FirstLayerPath): Promise<void> {
   const m = loadModel(resolveModel(dir, { cwd: dir, env: {} }), dir);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let bytes = 0;
   const r = await predictRows(
     m,
@@ -48,10 +71,15 @@ async function child(dir: string, input: string): Promise<void> {
       bytes += s.length;
     },
     'csv',
+    undefined,
+    path,
   );
   const seconds = (performance.now() - t0) / 1000;
-  const rssMB = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ rows: r.rows, seconds, rssMB, bytes })}\n`);
+  const c = process.cpuUsage(c0);
+  const cpuSeconds = (c.user + c.system) / 1e6;
+  process.stdout.write(
+    `${JSON.stringify({ rows: r.rows, seconds, cpuSeconds, rssMB: peakRssMB(), bytes, sparseRows: r.sparseRows })}\n`,
+  );
 }
 
 function idx(images: Uint8Array, n: number): Buffer {
@@ -84,27 +112,45 @@ export async function runPredictBench(): Promise<PredictBench> {
       writeFileSync(file, idx(all, data.n * times));
       return { times, file, results: [] as ChildResult[] };
     });
+    const runs = files.flatMap((f) =>
+      (['auto', 'dense'] as const).map((path) => ({ ...f, path, results: [] as ChildResult[] })),
+    );
     for (let rep = 0; rep < reps; rep++) {
-      for (const f of files) {
-        log(`predict: ${f.times}× (${(data.n * f.times).toLocaleString('en-US')} rows), repetition ${rep + 1}/${reps}`);
-        const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, 'child', run, f.file], {
+      for (const f of runs) {
+        log(
+          `predict: ${f.times}× (${(data.n * f.times).toLocaleString('en-US')} rows), first layer ${f.path}, repetition ${rep + 1}/${reps}`,
+        );
+        const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, 'child', run, f.file, f.path], {
           encoding: 'utf8',
         });
         if (r.status !== 0) throw new Error(`predict bench child failed: ${r.stderr}`);
         f.results.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as ChildResult);
       }
     }
-    const sizes = files.map((f) => ({
+    const sizes = runs.map((f) => ({
       rows: f.results[0]!.rows,
+      path: f.path,
       samplesPerSecond: median(f.results.map((r) => r.rows / r.seconds)),
+      samplesPerCpuSecond: median(f.results.map((r) => r.rows / r.cpuSeconds)),
       peakRssMB: median(f.results.map((r) => r.rssMB)),
+      sparseRows: f.results[0]!.sparseRows,
       reps: f.results.map((r) => ({ sps: r.rows / r.seconds, rssMB: r.rssMB })),
     }));
-    return { sizes, rssRatio: sizes[1]!.peakRssMB / sizes[0]!.peakRssMB };
+    const [auto1, dense1, auto10, dense10] = sizes as [PredictSize, PredictSize, PredictSize, PredictSize];
+    return {
+      sizes,
+      rssRatio: auto10.peakRssMB / auto1.peakRssMB,
+      sparseSpeedup: [
+        auto1.samplesPerSecond / dense1.samplesPerSecond,
+        auto10.samplesPerSecond / dense10.samplesPerSecond,
+      ],
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+type PredictSize = PredictBench['sizes'][number];
 
 export function printPredict(b: PredictBench): void {
   const rows = b.sizes.map((s) => {
@@ -112,18 +158,21 @@ export function printPredict(b: PredictBench): void {
     const rss = spread(s.reps.map((r) => r.rssMB));
     return [
       s.rows.toLocaleString('en-US'),
+      s.path === 'auto' ? `auto (${Math.round((s.sparseRows / s.rows) * 100)}% sparse)` : 'dense',
       `${Math.round(s.samplesPerSecond).toLocaleString('en-US')} (${Math.round(sp.min / 1000)}k–${Math.round(sp.max / 1000)}k)`,
+      Math.round(s.samplesPerCpuSecond).toLocaleString('en-US'),
       `${s.peakRssMB.toFixed(1)} (${rss.min.toFixed(1)}–${rss.max.toFixed(1)})`,
     ];
   });
   process.stdout.write(
-    `\npredict, in-process, IDX input, 784-256-128-10, CSV output formatted (medians, min–max)\n${table(['rows', 'samples/s', 'peak RSS MB'], rows)}\n` +
-      `peak RSS 10× / 1×: ${b.rssRatio.toFixed(3)} (flat: within 0.8–1.2)\n`,
+    `\npredict, in-process, IDX input, 784-256-128-10, CSV output formatted (medians, min–max; each run its own process)\n${table(['rows', 'first layer', 'samples/s', 'per CPU s', 'peak RSS MB'], rows)}\n` +
+      `sparse first layer (auto) / dense, samples/s: ${b.sparseSpeedup.map((x) => `${x.toFixed(2)}×`).join(' at 1×, ')} at 10×\n` +
+      `peak RSS 10× / 1× (auto): ${b.rssRatio.toFixed(3)} (flat: within 0.8–1.2)\n`,
   );
 }
 
 if (process.argv[2] === 'child') {
-  child(process.argv[3]!, process.argv[4]!).catch((e: unknown) => {
+  child(process.argv[3]!, process.argv[4]!, (process.argv[5] ?? 'auto') as FirstLayerPath).catch((e: unknown) => {
     process.stderr.write(`${(e as Error).stack ?? e}\n`);
     process.exitCode = 1;
   });

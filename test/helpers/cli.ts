@@ -26,12 +26,15 @@ export interface CliResult {
 
 export function gradwire(
   args: string[],
-  opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
+  opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string>; input?: string | Uint8Array } = {},
 ): CliResult {
   const r = spawnSync(process.execPath, [...NODE_ARGS, CLI, ...args], {
     cwd: opts.cwd ?? ROOT,
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
+    // spawnSync kills a child whose output passes maxBuffer (1 MB by default)
+    maxBuffer: 256 * 1024 * 1024,
     env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

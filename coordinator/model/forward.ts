@@ -1,0 +1,104 @@
+// predict's eval-mode forward pass, with the first layer over the nonzero inputs only when a
+// block of rows is sparse (MNIST pixels ÷ 255 are ~80% exact zeros): the kernels'
+// denseForwardSparse, which gives denseForward's bits (a skipped term is ±0; see
+// shared/kernels/assembly/sparse.ts), so the logits, probabilities and classes are those of
+// the trainer's eval pass (evalSlot) whichever path a block takes. The other layers run as in
+// evalSlot (BatchNorm on its running statistics, dropout off).
+import type { Kernels } from '../../shared/kernels/kernels.js';
+import { SPARSE_GROUP_ROWS, sparsePanels } from '../../shared/kernels/panels.js';
+import { Dense } from '../../shared/nn/dense.js';
+import type { Cache, PassContext } from '../../shared/nn/layer.js';
+import { BatchNorm } from '../../shared/nn/norms.js';
+import type { Model } from '../../shared/nn/model.js';
+import { softmaxRows } from './model.js';
+
+/** Rows per forward block: the unit of the density decision and of the later layers' GEMMs. */
+export const FORWARD_BLOCK_ROWS = 256;
+
+/** A block whose share of nonzero inputs is at most this takes the sparse first layer. The
+ *  sparse kernel's time grows with the nonzeros: 784→256 here, 4.7 µs a row at the digits' 25%
+ *  against the dense kernel's 8.9 µs at any density (cpu profile of test/bench/predict.ts), so
+ *  they break even near 45%. */
+export const SPARSE_MAX_DENSITY = 0.45;
+
+/** auto: sparse per block by density; dense or sparse: always that path (for the bench and tests) */
+export type FirstLayerPath = 'auto' | 'dense' | 'sparse';
+
+interface SparseFirst {
+  /** the first Dense layer's W in column panels (shared/kernels/panels.ts), and its bias view */
+  Wp: Float32Array;
+  b: Float32Array;
+  idx: Int32Array;
+}
+
+/** the panels of a Dense first layer with finite weights (0·∞ would be NaN where the sparse path skips
+ *  it), or null: then every block runs dense */
+function sparseFirst(model: Model, k: Kernels): SparseFirst | null {
+  const layer = model.layers[0];
+  if (!(layer instanceof Dense)) return null;
+  const n = layer.inF;
+  const out = layer.outF;
+  const W = layer.params.subarray(0, out * n);
+  for (let i = 0; i < W.length; i++) if (!Number.isFinite(W[i]!)) return null;
+  return {
+    Wp: sparsePanels(W, n, out, k.alloc(n * out)),
+    b: layer.params.subarray(out * n),
+    idx: k.allocInt32(SPARSE_GROUP_ROWS * n),
+  };
+}
+
+export class PredictForward {
+  /** probabilities of the last run, rows × classes */
+  readonly probs: Float64Array;
+  /** the argmax of the logits (the first of equal ones) */
+  readonly predicted: Int32Array;
+  /** rows so far whose first layer ran sparse, and dense */
+  sparseRows = 0;
+  denseRows = 0;
+  private readonly x: Float32Array;
+  private readonly caches: Cache[];
+  private readonly sparse: SparseFirst | null;
+  private readonly ctx: PassContext;
+
+  constructor(
+    readonly model: Model,
+    maxRows: number,
+    readonly path: FirstLayerPath = 'auto',
+    readonly blockRows = FORWARD_BLOCK_ROWS,
+  ) {
+    this.probs = new Float64Array(maxRows * model.classes);
+    this.predicted = new Int32Array(maxRows);
+    this.x = model.k.alloc(blockRows * model.inF);
+    this.caches = model.layers.map((l) => l.newCache(blockRows));
+    this.sparse = path === 'dense' ? null : sparseFirst(model, model.k);
+    if (path === 'sparse' && !this.sparse) throw new Error('PredictForward: the first layer cannot run sparse');
+    this.ctx = { training: false, seed: 0, step: 0, samples: new Int32Array(blockRows) };
+  }
+
+  /** the first `rows` rows of x (rows × features, rows ≤ maxRows) into probs and predicted */
+  run(x: Float32Array, rows: number): void {
+    const { layers, k, inF: F, classes: C } = this.model;
+    const caches = this.caches;
+    for (let start = 0; start < rows; start += this.blockRows) {
+      const r = Math.min(this.blockRows, rows - start);
+      this.x.set(x.subarray(start * F, (start + r) * F));
+      const s = this.sparse;
+      if (s && (this.path === 'sparse' || k.countNonzero(this.x, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
+        k.denseForwardSparse(this.x, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
+        this.sparseRows += r;
+      } else {
+        this.forwardLayer(0, this.x, r);
+        this.denseRows += r;
+      }
+      for (let i = 1; i < layers.length; i++) this.forwardLayer(i, caches[i - 1]!.out, r);
+      softmaxRows(caches[layers.length - 1]!.out, r, C, this.probs, this.predicted, start);
+    }
+  }
+
+  /** layer i as evalSlot runs it */
+  private forwardLayer(i: number, input: Float32Array, rows: number): void {
+    const layer = this.model.layers[i]!;
+    if (layer instanceof BatchNorm) layer.forwardEval(input, rows, this.caches[i]!);
+    else layer.forward(input, rows, this.caches[i]!, this.ctx);
+  }
+}

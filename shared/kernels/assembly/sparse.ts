@@ -1,0 +1,161 @@
+// denseForward over the nonzero inputs only (sparse rows such as MNIST pixels ÷ 255, ~80% exact
+// zeros), in the axpy form: y[r,:] += x[r,k]·Wᵀ[k,:] for each nonzero x[r,k], with Wᵀ (n × m,
+// the transpose of denseForward's W) so that the outputs j are contiguous.
+//
+// Bit-identical to denseForward (gemm.ts) for finite W: it keeps denseForward's sequence for
+// every output, minus the terms whose input is zero:
+//   a_l  = Σ over k ≡ l (mod 4), k < n & ~3, ascending, of x[r,k]·W[j,k]   (l = 0..3, from +0)
+//   s    = (a_0 + a_2) + (a_1 + a_3); then s = s + x[r,k]·W[j,k] for the k tail ascending;
+//   y    = s + b[j]
+// A skipped term is x·w with x = ±0, i.e. ±0 (w finite), and acc + ±0 = acc for every acc
+// that is not −0. No sum here is ever −0: each starts from +0, and a round-to-nearest sum of
+// two values is −0 only when both are −0. So skipping changes no bit. (A W holding an
+// infinity or NaN would turn 0·w into NaN: the caller checks W is finite.)
+//
+// The nonzero columns of a row are listed by k mod 4 (each list ascending) at offsets l·n4/4
+// of the row's n int32 in idx, then the tail's at n4. The `mb` of the helpers below is the
+// byte stride between rows k of Wᵀ's panel.
+
+/** four lane-class partial sums of one block of 32 outputs (4 × 32 floats) */
+const PART = memory.data(4 * 32 * 4, 16);
+
+@inline function mulAdd(acc: v128, a: v128, b: v128): v128 {
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/** Σ over the list idx[from..to) of x[k]·Wᵀ[k, j..j+32) (from +0), stored at out */
+@inline function axpy32(xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (let t = from; t < to; t += 4) {
+    const k = <usize>load<i32>(idx + t);
+    const xv = v128.load32_splat(xr + (k << 2));
+    const wp = wj + k * mb;
+    a0 = mulAdd(a0, xv, v128.load(wp));
+    a1 = mulAdd(a1, xv, v128.load(wp, 16));
+    a2 = mulAdd(a2, xv, v128.load(wp, 32));
+    a3 = mulAdd(a3, xv, v128.load(wp, 48));
+    a4 = mulAdd(a4, xv, v128.load(wp, 64));
+    a5 = mulAdd(a5, xv, v128.load(wp, 80));
+    a6 = mulAdd(a6, xv, v128.load(wp, 96));
+    a7 = mulAdd(a7, xv, v128.load(wp, 112));
+  }
+  v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
+  v128.store(out, a4, 64); v128.store(out, a5, 80); v128.store(out, a6, 96); v128.store(out, a7, 112);
+}
+
+/** the same for one vector of 4 outputs */
+@inline function axpy4(xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize): v128 {
+  let a = f32x4.splat(0);
+  for (let t = from; t < to; t += 4) {
+    const k = <usize>load<i32>(idx + t);
+    a = mulAdd(a, v128.load32_splat(xr + (k << 2)), v128.load(wj + k * mb));
+  }
+  return a;
+}
+
+/** the tail terms s + x[k]·Wᵀ[k, j..j+4) ascending, then + b */
+@inline function finish(s: v128, xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize, bj: usize): v128 {
+  for (let t = from; t < to; t += 4) {
+    const k = <usize>load<i32>(idx + t);
+    s = mulAdd(s, v128.load32_splat(xr + (k << 2)), v128.load(wj + k * mb));
+  }
+  return f32x4.add(s, v128.load(bj));
+}
+
+/** rows per group: the nonzero lists of a group are gathered first, then each panel of Wᵀ serves
+ *  every row of the group while it is in cache (panels.ts's SPARSE_GROUP_ROWS) */
+const GROUP: usize = 16;
+/** per row of a group: the list ends e0..e3 and the tail's end, in bytes from its idx region */
+const ENDS = memory.data(<i32>GROUP * 5 * 4, 16);
+
+/** row xr's nonzero columns into ir (by class, see above); their ends at en */
+@inline function gather(xr: usize, ir: usize, en: usize, N: usize, n4: usize): void {
+  const q = n4;
+  let e0: usize = 0, e1: usize = q, e2: usize = q << 1, e3: usize = q * 3;
+  for (let k: usize = 0; k < n4; k += 4) {
+    const p = xr + (k << 2);
+    if (load<f32>(p) != 0) { store<i32>(ir + e0, <i32>k); e0 += 4; }
+    if (load<f32>(p, 4) != 0) { store<i32>(ir + e1, <i32>(k + 1)); e1 += 4; }
+    if (load<f32>(p, 8) != 0) { store<i32>(ir + e2, <i32>(k + 2)); e2 += 4; }
+    if (load<f32>(p, 12) != 0) { store<i32>(ir + e3, <i32>(k + 3)); e3 += 4; }
+  }
+  let et: usize = n4 << 2;
+  for (let k = n4; k < N; k++) {
+    if (load<f32>(xr + (k << 2)) != 0) { store<i32>(ir + et, <i32>k); et += 4; }
+  }
+  store<i32>(en, <i32>e0); store<i32>(en, <i32>e1, 4); store<i32>(en, <i32>e2, 8);
+  store<i32>(en, <i32>e3, 12); store<i32>(en, <i32>et, 16);
+}
+
+/** y[r,j] = b[j] + Σ_{k: x[r,k] ≠ 0} x[r,k]·Wᵀ[k,j]; x rows×n, y rows×m; Wᵀ in column panels
+ *  (panels.ts: panel j0 of width w = min(32, m − j0) at float j0·n, element (k, j) at
+ *  j0·n + k·w + j − j0); idx: scratch of GROUP·n int32. The same bits as denseForward(x, W, b,
+ *  y, rows, n, m) for a finite W (see above). */
+export function denseForwardSparse(x: usize, wp: usize, b: usize, y: usize, idx: usize, rows: i32, n: i32, m: i32): void {
+  const N = <usize>n, M = <usize>m, R = <usize>rows, nb = N << 2, mb = M << 2;
+  const n4 = N & ~3, q = n4, t0 = n4 << 2;
+  for (let r0: usize = 0; r0 < R; r0 += GROUP) {
+    const g = min(GROUP, R - r0);
+    for (let i: usize = 0; i < g; i++) gather(x + (r0 + i) * nb, idx + i * nb, ENDS + i * 20, N, n4);
+    for (let j0: usize = 0; j0 < M; j0 += 32) {
+      const w = min(<usize>32, M - j0), wb = w << 2;
+      const panel = wp + j0 * nb, bj0 = b + (j0 << 2);
+      for (let i: usize = 0; i < g; i++) {
+        const xr = x + (r0 + i) * nb, yr = y + (r0 + i) * mb + (j0 << 2), ir = idx + i * nb, en = ENDS + i * 20;
+        const e0 = <usize>load<i32>(en), e1 = <usize>load<i32>(en, 4), e2 = <usize>load<i32>(en, 8);
+        const e3 = <usize>load<i32>(en, 12), et = <usize>load<i32>(en, 16);
+        let jj: usize = 0;
+        if (w == 32) {
+          axpy32(xr, panel, wb, ir, 0, e0, PART);
+          axpy32(xr, panel, wb, ir, q, e1, PART + 128);
+          axpy32(xr, panel, wb, ir, 2 * q, e2, PART + 256);
+          axpy32(xr, panel, wb, ir, 3 * q, e3, PART + 384);
+          for (let v: usize = 0; v < 128; v += 16) {
+            const s = f32x4.add(
+              f32x4.add(v128.load(PART + v), v128.load(PART + 256 + v)),
+              f32x4.add(v128.load(PART + 128 + v), v128.load(PART + 384 + v)),
+            );
+            v128.store(yr + v, finish(s, xr, panel + v, wb, ir, t0, et, bj0 + v));
+          }
+          continue;
+        }
+        for (; jj + 4 <= w; jj += 4) {
+          const wj = panel + (jj << 2);
+          const s = f32x4.add(
+            f32x4.add(axpy4(xr, wj, wb, ir, 0, e0), axpy4(xr, wj, wb, ir, 2 * q, e2)),
+            f32x4.add(axpy4(xr, wj, wb, ir, q, e1), axpy4(xr, wj, wb, ir, 3 * q, e3)),
+          );
+          v128.store(yr + (jj << 2), finish(s, xr, wj, wb, ir, t0, et, bj0 + (jj << 2)));
+        }
+        for (; jj < w; jj++) {
+          const wj = panel + (jj << 2);
+          let s = (sum1(xr, wj, wb, ir, 0, e0) + sum1(xr, wj, wb, ir, 2 * q, e2)) +
+            (sum1(xr, wj, wb, ir, q, e1) + sum1(xr, wj, wb, ir, 3 * q, e3));
+          for (let u = t0; u < et; u += 4) {
+            const k = <usize>load<i32>(ir + u);
+            s = s + load<f32>(xr + (k << 2)) * load<f32>(wj + k * wb);
+          }
+          store<f32>(yr + (jj << 2), s + load<f32>(bj0 + (jj << 2)));
+        }
+      }
+    }
+  }
+}
+
+/** one output's class sum over the list idx[from..to) (from +0) */
+@inline function sum1(xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize): f32 {
+  let s: f32 = 0;
+  for (let t = from; t < to; t += 4) {
+    const k = <usize>load<i32>(idx + t);
+    s = s + load<f32>(xr + (k << 2)) * load<f32>(wj + k * mb);
+  }
+  return s;
+}
+
+/** the number of nonzero values among x[0..count) (a block's density decides sparse or dense) */
+export function countNonzero(x: usize, count: i32): i32 {
+  let c = 0;
+  const end = x + (<usize>count << 2);
+  for (let p = x; p < end; p += 4) c += i32(load<f32>(p) != 0);
+  return c;
+}
