@@ -135,11 +135,11 @@ describe.skipIf(skip !== null)('the live dashboard', () => {
     await c.waitForStep(30);
     const read = async (): Promise<{ points: number; lastStep: number; at: number }> => {
       const at = Date.now();
-      return {
-        points: await num(page, '#chart-loss', 'data-points'),
-        lastStep: await num(page, '#chart-loss', 'data-last-step'),
-        at,
-      };
+      // both attributes in one read: two reads a redraw apart would disagree
+      const [points, lastStep] = await page
+        .locator('#chart-loss')
+        .evaluate((el) => [Number(el.getAttribute('data-points')), Number(el.getAttribute('data-last-step'))]);
+      return { points: points!, lastStep: lastStep!, at };
     };
     const first = await read();
     await new Promise((r) => setTimeout(r, 2500));
