@@ -28,13 +28,18 @@ function productError(a: number, b: number, p: number): number {
   return ah * bh - p + ah * bl + al * bh + al * bl;
 }
 
+/** "00" … "99" as ASCII: two digits per division */
+const PAIRS = Uint8Array.from({ length: 200 }, (_, i) => DIGIT0 + (i & 1 ? (i >> 1) % 10 : Math.floor(i / 20)));
+
 /** n (an integer 0 ≤ n < 10^width ≤ 2^31) as exactly `width` digits at pos, in int32 arithmetic */
 function digitsAt(buf: Uint8Array, pos: number, n: number, width: number): void {
-  for (let i = pos + width - 1; i >= pos; i--) {
-    const d = (n / 10) | 0;
-    buf[i] = DIGIT0 + n - d * 10;
-    n = d;
+  let i = pos + width;
+  for (; i - pos >= 2; n = (n / 100) | 0) {
+    const r = (n - ((n / 100) | 0) * 100) << 1;
+    buf[--i] = PAIRS[r + 1]!;
+    buf[--i] = PAIRS[r]!;
   }
+  if (i > pos) buf[pos] = DIGIT0 + n;
 }
 
 /** p at buf[pos...]; returns the position after it (buf must have NUMBER_MAX_BYTES free) */

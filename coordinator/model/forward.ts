@@ -5,7 +5,7 @@
 // the trainer's eval pass (evalSlot) whichever path a block takes. The other layers run as in
 // evalSlot (BatchNorm on its running statistics, dropout off).
 import type { Kernels } from '../../shared/kernels/kernels.js';
-import { SPARSE_GROUP_ROWS, sparsePanels } from '../../shared/kernels/panels.js';
+import { SPARSE_GROUP_ROWS } from '../../shared/kernels/panels.js';
 import { Dense } from '../../shared/nn/dense.js';
 import type { Cache, PassContext } from '../../shared/nn/layer.js';
 import { BatchNorm } from '../../shared/nn/norms.js';
@@ -38,13 +38,9 @@ function sparseFirst(model: Model, k: Kernels): SparseFirst | null {
   if (!(layer instanceof Dense)) return null;
   const n = layer.inF;
   const out = layer.outF;
-  const W = layer.params.subarray(0, out * n);
-  for (let i = 0; i < W.length; i++) if (!Number.isFinite(W[i]!)) return null;
-  return {
-    Wp: sparsePanels(W, n, out, k.alloc(n * out)),
-    b: layer.params.subarray(out * n),
-    idx: k.allocInt32(SPARSE_GROUP_ROWS * n),
-  };
+  const Wp = k.alloc(n * out);
+  if (!k.sparsePanels(layer.params.subarray(0, out * n), Wp, n, out)) return null;
+  return { Wp, b: layer.params.subarray(out * n), idx: k.allocInt32(SPARSE_GROUP_ROWS * n) };
 }
 
 export class PredictForward {
@@ -55,7 +51,8 @@ export class PredictForward {
   /** rows so far whose first layer ran sparse, and dense */
   sparseRows = 0;
   denseRows = 0;
-  private readonly x: Float32Array;
+  /** the block's rows when the input is not in the kernels' memory (allocated on first use) */
+  private x: Float32Array | null = null;
   private readonly caches: Cache[];
   private readonly sparse: SparseFirst | null;
   private readonly ctx: PassContext;
@@ -66,9 +63,9 @@ export class PredictForward {
     readonly path: FirstLayerPath = 'auto',
     readonly blockRows = FORWARD_BLOCK_ROWS,
   ) {
-    this.probs = new Float64Array(maxRows * model.classes);
-    this.predicted = new Int32Array(maxRows);
-    this.x = model.k.alloc(blockRows * model.inF);
+    // in the kernels' memory: predict's text is written from them there (kernels.formatRows)
+    this.probs = model.k.allocF64(maxRows * model.classes);
+    this.predicted = model.k.allocInt32(maxRows);
     this.caches = model.layers.map((l) => l.newCache(blockRows));
     this.sparse = path === 'dense' ? null : sparseFirst(model, model.k);
     if (path === 'sparse' && !this.sparse) throw new Error('PredictForward: the first layer cannot run sparse');
@@ -81,13 +78,18 @@ export class PredictForward {
     const caches = this.caches;
     for (let start = 0; start < rows; start += this.blockRows) {
       const r = Math.min(this.blockRows, rows - start);
-      this.x.set(x.subarray(start * F, (start + r) * F));
+      let xb = x.subarray(start * F, (start + r) * F);
+      if (!k.owns(x)) {
+        this.x ??= k.alloc(this.blockRows * F);
+        this.x.set(xb);
+        xb = this.x;
+      }
       const s = this.sparse;
-      if (s && (this.path === 'sparse' || k.countNonzero(this.x, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
-        k.denseForwardSparse(this.x, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
+      if (s && (this.path === 'sparse' || k.countNonzero(xb, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
+        k.denseForwardSparse(xb, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
         this.sparseRows += r;
       } else {
-        this.forwardLayer(0, this.x, r);
+        this.forwardLayer(0, xb, r);
         this.denseRows += r;
       }
       for (let i = 1; i < layers.length; i++) this.forwardLayer(i, caches[i - 1]!.out, r);

@@ -13,18 +13,10 @@ import { UserError } from '../../shared/errors.js';
 import { fsReason } from '../../shared/node/files.js';
 import type { LoadedModel } from './model.js';
 
-/** rows per chunk read */
-export const CHUNK_ROWS = 1024;
-
-/** byte b → b / 255 as float32 (training's pixel scaling, the same bits as dividing): a table
- *  lookup instead of a division per pixel */
-const PIXEL = Float32Array.from({ length: 256 }, (_, b) => b / 255);
-
-/** x[i] = bytes[i] / 255 for i < count (a function of its own: V8 optimizes a loop inside an
- *  async generator poorly) */
-function scalePixels(bytes: Uint8Array, x: Float32Array, count: number): void {
-  for (let i = 0; i < count; i++) x[i] = PIXEL[bytes[i]!]!;
-}
+/** Rows per chunk read. Small on purpose: a chunk's buffers are fresh memory, and the first touch
+ *  of a page costs ~16 µs on these machines (a page fault each): 1024 rows of 784 pixels as bytes
+ *  and floats were 1,000 pages, ~15 ms of a 10,000-row predict (test/bench/predict.ts). */
+export const CHUNK_ROWS = 256;
 
 export interface Chunk {
   /** rows × features, reused from one chunk to the next */
@@ -268,6 +260,8 @@ function idxSource(
   CHUNK_ROWS: number,
 ): InputSource {
   const F = m.features;
+  const k = m.model.k;
+  let buffers: { bytes: Uint8Array; x: Float32Array } | undefined;
   let labelsGzip = false;
   if (labelsPath !== null) {
     const fd = checkFile('--labels', labelsPath);
@@ -311,15 +305,17 @@ function idxSource(
           if (ld[0] !== n) bad(labelsPath, `label count mismatch: ${ld[0]} labels for ${n} images in ${path}`);
         }
         source.total = n;
-        const bytes = new Uint8Array(CHUNK_ROWS * F);
+        // the pixels are read into the kernels' memory and scaled there (a JS loop over them runs
+        // cold in the interpreter for much of a short input); kept for the source's next pass
+        buffers ??= { bytes: k.allocBytes(CHUNK_ROWS * F), x: k.alloc(CHUNK_ROWS * F) };
+        const { bytes, x } = buffers;
         const lb = new Uint8Array(CHUNK_ROWS);
-        const x = new Float32Array(CHUNK_ROWS * F);
         const labels = new Int32Array(CHUNK_ROWS);
         for (let done = 0; done < n; ) {
           const rows = Math.min(CHUNK_ROWS, n - done);
           if ((await img.read(bytes, rows * F)) < rows * F)
             bad(path, `truncated: the header says ${n} images, the data ends within image ${done + 1}`);
-          scalePixels(bytes, x, rows * F);
+          k.unitBytes(bytes, x, rows * F);
           if (lab && labelsPath !== null) {
             if ((await lab.read(lb, rows)) < rows) bad(labelsPath, `truncated: the data ends within label ${done + 1}`);
             for (let i = 0; i < rows; i++) {

@@ -7,6 +7,7 @@ import { NUMBER_MAX_BYTES, writeBytes, writeProbability, writeUint } from './for
 import { type FirstLayerPath, PredictForward } from './forward.js';
 import { CHUNK_ROWS, type InputSource } from './input.js';
 import { Runner, type LoadedModel } from './model.js';
+import type { Kernels } from '../../shared/kernels/kernels.js';
 
 export type PredictFormat = 'csv' | 'json';
 
@@ -50,7 +51,8 @@ export async function predictRows(
     longest(jsonNames) +
     jsonKeys.reduce((a, b) => a + b.length, 0) +
     (C + 1) * (NUMBER_MAX_BYTES + 1);
-  const buffers = [Buffer.allocUnsafe(CHUNK_ROWS * rowBytes), Buffer.allocUnsafe(CHUNK_ROWS * rowBytes)];
+  const kern = m.model.k;
+  const buffers = [kern.allocBytes(CHUNK_ROWS * rowBytes), kern.allocBytes(CHUNK_ROWS * rowBytes)];
   const held: Array<Promise<void> | void> = [undefined, undefined];
   let which = 0;
   if (format === 'csv') await write(`row,predicted,probability,${m.classNames.map((n) => cell(`p_${n}`)).join(',')}\n`);
@@ -59,6 +61,21 @@ export async function predictRows(
   const jsonPredicted = utf8(',"predicted":');
   const jsonProbability = utf8(',"probability":');
   const jsonProbabilities = utf8(',"probabilities":{');
+  const { text, pieces } = textPieces(
+    kern,
+    format === 'csv'
+      ? ['', '', '', ...csvNames, '', '', ...m.classNames.map(() => ','), '\n']
+      : [
+          jsonRow,
+          Buffer.concat([utf8(','), jsonRow]),
+          jsonPredicted,
+          ...jsonNames,
+          jsonProbability,
+          jsonProbabilities,
+          ...jsonKeys,
+          '}}',
+        ],
+  );
   let row = 0;
   let labelled = 0;
   let correct = 0;
@@ -67,8 +84,18 @@ export async function predictRows(
     const { probs, predicted } = forward;
     await held[which];
     const buf = buffers[which]!;
-    let pos = 0;
-    for (let i = 0; i < chunk.rows; i++) {
+    // the rows' text by the kernels when they can (kernels.formatRows: the same bytes), else here
+    let pos = kern.formatRows(probs, predicted, chunk.rows, C, row + 1, text, pieces, buf);
+    if (pos >= 0) {
+      if (chunk.labels) {
+        labelled += chunk.rows;
+        for (let i = 0; i < chunk.rows; i++) if (chunk.labels[i] === predicted[i]) correct++;
+      }
+      row += chunk.rows;
+    }
+    const here = pos < 0;
+    if (here) pos = 0;
+    for (let i = 0; here && i < chunk.rows; i++) {
       const k = predicted[i]!;
       const o = i * C;
       row++;
@@ -113,6 +140,22 @@ export async function predictRows(
   await held[1];
   if (format === 'json') await write(row ? '\n]\n' : ']\n');
   return { rows: row, labelled, correct, sparseRows: forward.sparseRows };
+}
+
+/** the pieces of a row's text (kernels.formatRows' order) as one byte string in the kernels'
+ *  memory and their (offset, length) pairs */
+function textPieces(k: Kernels, parts: Array<string | Uint8Array>): { text: Uint8Array; pieces: Int32Array } {
+  const bytes = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
+  const text = k.allocBytes(bytes.reduce((a, b) => a + b.length, 0));
+  const pieces = k.allocInt32(2 * bytes.length);
+  let at = 0;
+  bytes.forEach((b, i) => {
+    text.set(b, at);
+    pieces[2 * i] = at;
+    pieces[2 * i + 1] = b.length;
+    at += b.length;
+  });
+  return { text, pieces };
 }
 
 export interface EvaluationSums {

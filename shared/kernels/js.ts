@@ -5,7 +5,7 @@ import type { ActivationName } from '../config-types.js';
 import { hashUniformFrom } from '../rng.js';
 import { activationBackward, activationForward } from '../nn/activations.js';
 import { lossForward } from '../nn/loss.js';
-import { SPARSE_PANEL } from './panels.js';
+import { SPARSE_PANEL, sparsePanels } from './panels.js';
 import type { Kernels, UpdateRule, UpdateScalars } from './kernels.js';
 
 function denseForward(
@@ -346,12 +346,22 @@ export function createJsKernels(): Kernels {
     alloc: (n) => new Float32Array(n),
     allocInt32: (n) => new Int32Array(n),
     allocF64: (n) => new Float64Array(n),
+    allocBytes: (n) => new Uint8Array(n),
     owns: () => true,
     denseForward,
     denseGrads,
     denseDx,
     denseForwardSparse,
     countNonzero,
+    sparsePanels(W, Wp, n, m) {
+      for (let i = 0; i < m * n; i++) if (!Number.isFinite(W[i]!)) return false;
+      sparsePanels(W, n, m, Wp);
+      return true;
+    },
+    unitBytes(bytes, x, count) {
+      for (let i = 0; i < count; i++) x[i] = bytes[i]! / 255;
+    },
+    formatRows: () => -1,
     activationForward: (name: ActivationName, x, y, count) => activationForward(name, x, y, count),
     activationBackward: (name: ActivationName, x, y, dy, dx, count) => activationBackward(name, x, y, dy, dx, count),
     dropoutForward(x, y, scale, prefixes, rows, width, rate, keepScale) {

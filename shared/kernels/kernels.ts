@@ -50,8 +50,10 @@ export interface Kernels {
   allocInt32(n: number): Int32Array;
   /** n zeroed float64 values in this instance's memory (BatchNorm statistics and sums) */
   allocF64(n: number): Float64Array;
+  /** n zeroed bytes in this instance's memory (IDX pixels read straight into it) */
+  allocBytes(n: number): Uint8Array;
   /** whether the kernels can work on this array in place (it lies in this instance's memory) */
-  owns(a: Float32Array | Int32Array | Float64Array): boolean;
+  owns(a: Float32Array | Int32Array | Float64Array | Uint8Array): boolean;
 
   /** y[r,j] = b[j] + Σ_k x[r,k]·W[j,k] for r < rows, j < m; x is rows×n, W is m×n (row-major,
    *  torch.nn.Linear's layout), b has m values, y is rows×m. */
@@ -94,6 +96,27 @@ export interface Kernels {
   ): void;
   /** how many of x[0..count) are not zero */
   countNonzero(x: Float32Array, count: number): number;
+  /** W (m × n) into Wp in sparsePanels' layout (panels.ts), for denseForwardSparse; false when
+   *  W holds a value that is not finite (the sparse path would then turn 0·w into NaN) */
+  sparsePanels(W: Float32Array, Wp: Float32Array, n: number, m: number): boolean;
+  /** x[i] = bytes[i] / 255 as float32 for i < count (IDX pixels to [0, 1], as training's loader
+   *  scales them: fround(b / 255)) */
+  unitBytes(bytes: Uint8Array, x: Float32Array, count: number): void;
+  /** predict's rows as text into out (assembly/text.ts: the bytes of coordinator/model/format.ts's
+   *  writer): probs rows × classes, predicted rows, row numbers from firstRow, the text pieces
+   *  (offset, length pairs into text) in text.ts's order. Returns the bytes written, or −1 when it
+   *  writes nothing the caller may use: a probability outside [0, 1], or the js variant, which
+   *  leaves predict's text to its JS writer. */
+  formatRows(
+    probs: Float64Array,
+    predicted: Int32Array,
+    rows: number,
+    classes: number,
+    firstRow: number,
+    text: Uint8Array,
+    pieces: Int32Array,
+    out: Uint8Array,
+  ): number;
 
   /** y = f(x) for the first `count` elements */
   activationForward(name: ActivationName, x: Float32Array, y: Float32Array, count: number): void;

@@ -60,6 +60,18 @@ export interface Exports {
     m: number,
   ): void;
   countNonzero(x: number, count: number): number;
+  sparsePanels(w: number, out: number, n: number, m: number): number;
+  unitBytes(bytes: number, x: number, count: number): void;
+  formatRows(
+    probs: number,
+    predicted: number,
+    rows: number,
+    classes: number,
+    firstRow: number,
+    text: number,
+    pieces: number,
+    out: number,
+  ): number;
   activationForward(id: number, x: number, y: number, count: number): void;
   activationBackward(id: number, x: number, y: number, dy: number, dx: number, count: number): void;
   dropoutForward(

@@ -8,14 +8,14 @@ import { SPARSE_GROUP_ROWS } from './panels.js';
 import { ACTIVATION_IDS, type Exports, LOSS_IDS, RULE_IDS, UPDATE_NAMES } from './wasm-abi.js';
 
 /** an array a kernel reads or writes */
-export type View = Float32Array | Int32Array | Float64Array;
+export type View = Float32Array | Int32Array | Float64Array | Uint8Array;
 
 /** byte offset of `a`, after checking that it is a view of the instance's memory with at least
  *  `need` values (`arg` and `fn` name it in the error) */
 export type Ptr = (a: View, need: number, arg: string, fn: string) => number;
 
 /** the Kernels methods that call the module (the rest, wasm.ts gives) */
-export type KernelCalls = Omit<Kernels, 'variant' | 'alloc' | 'allocInt32' | 'allocF64' | 'owns'>;
+export type KernelCalls = Omit<Kernels, 'variant' | 'alloc' | 'allocInt32' | 'allocF64' | 'allocBytes' | 'owns'>;
 
 /** Sizes must be int32 values ≥ 0 (the module reads them as unsigned: a negative one would
  *  run past every array). */
@@ -89,6 +89,48 @@ export function wasmCalls(wasm: Exports, ptr: Ptr): KernelCalls {
       const f = 'countNonzero';
       sizes(f, count);
       return wasm.countNonzero(ptr(x, count, 'x', f), count);
+    },
+
+    sparsePanels(W, Wp, n, m) {
+      const f = 'sparsePanels';
+      sizes(f, n, m, n * m);
+      return wasm.sparsePanels(ptr(W, m * n, 'W', f), ptr(Wp, m * n, 'Wp', f), n, m) === 1;
+    },
+
+    unitBytes(bytes, x, count) {
+      const f = 'unitBytes';
+      sizes(f, count);
+      wasm.unitBytes(ptr(bytes, count, 'bytes', f), ptr(x, count, 'x', f), count);
+    },
+
+    formatRows(probs, predicted, rows, classes, firstRow, text, pieces, out) {
+      const f = 'formatRows';
+      sizes(f, rows, classes);
+      if (!Number.isInteger(firstRow) || firstRow < 1 || firstRow + rows > 2 ** 53)
+        throw new Error(`wasm-simd ${f}: firstRow must be an integer from 1, got ${firstRow}`);
+      const n = 6 + 2 * classes;
+      if (pieces.length < 2 * n) throw new Error(`wasm-simd ${f}: pieces has ${pieces.length} values, needs ${2 * n}`);
+      const len = (i: number): number => pieces[2 * i + 1]!;
+      for (let i = 0; i < n; i++) {
+        if (pieces[2 * i]! < 0 || len(i) < 0 || pieces[2 * i]! + len(i) > text.length)
+          throw new Error(`wasm-simd ${f}: text piece ${i} is not inside text`);
+      }
+      // the most one row writes: its pieces, a row number (< 2^53: 16 digits) and C + 1 probabilities
+      // of at most 14 bytes ("0." and 12 decimals)
+      let row = Math.max(len(0), len(1)) + len(2) + len(3 + classes) + len(4 + classes) + len(5 + 2 * classes);
+      row += 16 + (classes + 1) * 14 + Math.max(...Array.from({ length: classes }, (_, c) => len(3 + c)));
+      for (let c = 0; c < classes; c++) row += len(5 + classes + c);
+      const need = rows * row;
+      return wasm.formatRows(
+        ptr(probs, rows * classes, 'probs', f),
+        ptr(predicted, rows, 'predicted', f),
+        rows,
+        classes,
+        firstRow,
+        ptr(text, 0, 'text', f),
+        ptr(pieces, 2 * n, 'pieces', f),
+        ptr(out, need, 'out', f),
+      );
     },
 
     activationForward(name, x, y, count) {

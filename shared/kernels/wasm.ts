@@ -194,6 +194,10 @@ export function createWasmKernels(): Kernels | null {
       return tagged(new Float64Array(buffer, reserve(n, 'allocF64', 8), n));
     },
 
+    allocBytes(n: number): Uint8Array {
+      return tagged(new Uint8Array(buffer, reserve(n, 'allocBytes', 1), n));
+    },
+
     owns(a) {
       return a.buffer === buffer;
     },

@@ -92,9 +92,45 @@ describe.each(variants)('%s denseForwardSparse', (_name, k, reference) => {
       }
   });
 
-  it('countNonzero counts the values that are not ±0', () => {
+  it('countNonzero counts the values that are not ±0 (NaN and ±∞ count), over every length', () => {
     const { x } = sparseCase(k, 99, 3, 100, 1, 0.3);
-    expect(k.countNonzero(x, 300)).toBe(Array.from(x).filter((v) => v !== 0).length);
-    expect(k.countNonzero(x, 0)).toBe(0);
+    x[7] = Number.NaN;
+    x[8] = -Infinity;
+    for (const count of [300, 299, 17, 16, 15, 4, 3, 1, 0])
+      expect(k.countNonzero(x, count), `count ${count}`).toBe(
+        Array.from(x.subarray(0, count)).filter((v) => v !== 0).length,
+      );
+  });
+
+  it('sparsePanels lays W out as panels.ts does, and says whether W is finite', () => {
+    for (const [, n, m] of SHAPES) {
+      const { W } = sparseCase(k, 7, 1, n, m, 0.5);
+      const Wp = k.alloc(n * m);
+      expect(k.sparsePanels(W, Wp, n, m), `${n}×${m}`).toBe(true);
+      const want = bits(sparsePanels(W, n, m, new Float32Array(n * m)));
+      const got = bits(Wp);
+      expect(
+        got.findIndex((v, i) => v !== want[i]),
+        `${n}×${m}: the first value that differs`,
+      ).toBe(-1);
+    }
+    const { W } = sparseCase(k, 8, 1, 40, 64, 0.5);
+    for (const bad of [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN]) {
+      const w = k.alloc(W.length);
+      w.set(W);
+      w[40 * 64 - 1] = bad;
+      expect(k.sparsePanels(w, k.alloc(W.length), 40, 64), String(bad)).toBe(false);
+    }
+  });
+
+  it('unitBytes scales every byte b to fround(b / 255), training’s pixel scaling, over every length', () => {
+    const bytes = k.allocBytes(256 + 21);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i % 256;
+    for (const count of [277, 256, 33, 16, 15, 1, 0]) {
+      const x = k.alloc(277).fill(-1);
+      k.unitBytes(bytes, x, count);
+      for (let i = 0; i < 277; i++)
+        expect(x[i], `byte ${bytes[i]} of ${count}`).toBe(i < count ? f(bytes[i]! / 255) : -1);
+    }
   });
 });

@@ -154,8 +154,61 @@ export function denseForwardSparse(x: usize, wp: usize, b: usize, y: usize, idx:
 
 /** the number of nonzero values among x[0..count) (a block's density decides sparse or dense) */
 export function countNonzero(x: usize, count: i32): i32 {
-  let c = 0;
-  const end = x + (<usize>count << 2);
-  for (let p = x; p < end; p += 4) c += i32(load<f32>(p) != 0);
+  const n = <usize>count;
+  const zero = f32x4.splat(0);
+  let lanes = i32x4.splat(0);
+  let i: usize = 0;
+  // a lane of f32x4.ne is −1 where x ≠ 0 (NaN included, ±0 not), as in the scalar test below
+  for (; i + 16 <= n; i += 16) {
+    const p = x + (i << 2);
+    lanes = i32x4.sub(lanes, f32x4.ne(v128.load(p), zero));
+    lanes = i32x4.sub(lanes, f32x4.ne(v128.load(p, 16), zero));
+    lanes = i32x4.sub(lanes, f32x4.ne(v128.load(p, 32), zero));
+    lanes = i32x4.sub(lanes, f32x4.ne(v128.load(p, 48), zero));
+  }
+  let c =
+    i32x4.extract_lane(lanes, 0) + i32x4.extract_lane(lanes, 1) + i32x4.extract_lane(lanes, 2) + i32x4.extract_lane(lanes, 3);
+  for (; i < n; i++) c += i32(load<f32>(x + (i << 2)) != 0);
   return c;
+}
+
+/** W (m × n, row-major) into the column panels denseForwardSparse reads (panels.ts's layout:
+ *  panel j0 of width w = min(32, m − j0) at j0·n, W[j,k] at j0·n + k·w + (j − j0)); returns 1
+ *  when every value of W is finite, else 0 (the sparse path needs a finite W) */
+export function sparsePanels(w: usize, out: usize, n: i32, m: i32): i32 {
+  let finite: i32 = 1;
+  for (let j0 = 0; j0 < m; j0 += 32) {
+    const width = min(32, m - j0);
+    for (let j = j0; j < j0 + width; j++) {
+      const row = w + (<usize>j * <usize>n << 2);
+      const col = out + ((<usize>j0 * <usize>n + <usize>(j - j0)) << 2);
+      const stride = <usize>width << 2;
+      for (let k: usize = 0; k < <usize>n; k++) {
+        const v = load<f32>(row + (k << 2));
+        if (v - v != 0) finite = 0; // ±∞ and NaN
+        store<f32>(col + k * stride, v);
+      }
+    }
+  }
+  return finite;
+}
+
+/** x[i] = bytes[i] / 255 for i < count (IDX pixels to [0, 1]): the quotient rounded once to
+ *  float32, which is also fround(b / 255) of the float64 quotient for every byte b (checked for
+ *  all 256 in test/unit/kernels-sparse.test.ts) */
+export function unitBytes(bytes: usize, x: usize, count: i32): void {
+  const d = f32x4.splat(255);
+  const n = <usize>count;
+  let i: usize = 0;
+  for (; i + 16 <= n; i += 16) {
+    const b = v128.load(bytes + i);
+    const lo = i16x8.extend_low_i8x16_u(b);
+    const hi = i16x8.extend_high_i8x16_u(b);
+    const o = x + (i << 2);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), d));
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), d), 16);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), d), 32);
+    v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), d), 48);
+  }
+  for (; i < n; i++) store<f32>(x + (i << 2), <f32>load<u8>(bytes + i) / 255);
 }
