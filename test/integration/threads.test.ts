@@ -111,10 +111,10 @@ describe('a compute thread lost mid-step', () => {
   );
 
   it('after a BatchNorm round was sent: the worker drops its connection, the step is handed out again', async () => {
-    // the 750-step run (BatchNorm too): long enough that the faulty worker is back, after its
-    // reconnect backoff, before the steady one has finished the run alone (on the 40-step run a
-    // loaded CI machine once ended the run first, and the worker found no coordinator)
-    const { c, out, port } = await coordinator(files.join, 2);
+    // the 150-step run (BatchNorm too): long enough that the faulty worker is back, after its
+    // reconnect backoff (200–250 ms), before the steady one has finished the run alone (on the
+    // 40-step run a loaded CI machine once ended the run first, and the worker found no coordinator)
+    const { c, out, port } = await coordinator(files.long, 2);
     const w = worker(port, 'faulty', 2, { GRADWIRE_TEST_THREAD_FAULT: 'late:0:5' });
     worker(port, 'steady', 2);
     expect(await w.waitForEvent('thread-lost')).toMatchObject({ step: 5, rerun: false, level: 40 });
@@ -123,7 +123,7 @@ describe('a compute thread lost mid-step', () => {
     // it reconnects and keeps its loaded job (and threads)
     await w.waitForEvent('job', (e) => e.reused === true);
     expect(await c.exited).toBe(0);
-    expect(summary(out).weightsSha256).toBe(reference.join);
+    expect(summary(out).weightsSha256).toBe(reference.long);
   });
 });
 
