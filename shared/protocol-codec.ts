@@ -85,10 +85,12 @@ export function encodeParts(message: ToWorker | ToCoordinator): Uint8Array[] {
   return [head, ...payloads];
 }
 
-/** The frame parts as one array (one copy; a single part is returned as it is). */
-export function concatParts(parts: Uint8Array[]): Uint8Array {
+/** The frame parts as one array (one copy; a single part is returned as it is): a view of `into`
+ *  when it is large enough, else a new array. */
+export function concatParts(parts: Uint8Array[], into?: Uint8Array): Uint8Array {
   if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  const n = parts.reduce((s, p) => s + p.byteLength, 0);
+  const out = into && into.byteLength >= n ? into.subarray(0, n) : new Uint8Array(n);
   let at = 0;
   for (const p of parts) {
     out.set(p, at);

@@ -4,6 +4,7 @@
 // and every malformed envelope is refused as a bad frame naming what is wrong.
 import { describe, expect, it } from 'vitest';
 import {
+  concatParts,
   FrameError,
   decodeToCoordinator,
   decodeToWorker,
@@ -111,6 +112,19 @@ describe('envelope frames', () => {
     expect(parts[1]!.buffer).toBe(w.buffer);
     expect(Buffer.concat(parts).equals(encode(step(w)))).toBe(true);
     expect(encodeParts(step(awkward(601)))).toHaveLength(3); // 2404 bytes + 4 of padding
+  });
+
+  it('concatParts into a kept buffer (the page joins every frame in one): a view of it when it is large enough, else a new array', () => {
+    const kept = new Uint8Array(4096).fill(0xee);
+    const parts = encodeParts(step(awkward(600)));
+    const joined = concatParts(parts, kept);
+    expect(joined.buffer).toBe(kept.buffer);
+    expect(joined.byteLength).toBe(Buffer.concat(parts).byteLength);
+    expect(Buffer.from(joined).equals(Buffer.concat(parts))).toBe(true);
+    expect(kept[joined.byteLength]).toBe(0xee); // nothing written past the frame
+    const big = concatParts(encodeParts(step(awkward(2000))), kept);
+    expect(big.buffer).not.toBe(kept.buffer);
+    expect(Buffer.from(big).equals(encode(step(awkward(2000))))).toBe(true);
   });
 
   it('a frame at an odd offset in its buffer (the payload cannot be a view) decodes to a copy', () => {

@@ -33,6 +33,58 @@ const log: CoreLogger = { debug: logAt('debug'), info: logAt('info'), warn: logA
 let core: WorkerCore | null = null;
 let leaving = false;
 
+/** what changes every step (the counts; computing ↔ idle) is told at most this often */
+const REPORT_MS = 250;
+
+/** The page redraws for every message it hears, and a step at the default batch takes ~20 ms:
+ *  three messages a step kept the page redrawing ~150 times a second, on the cores the computing
+ *  thread and Chromium's network threads share. Steps are summed and computing/idle is told at
+ *  most every REPORT_MS; any other state is told at once, after what is pending. */
+class Reports {
+  private steps: Extract<FromAgent, { type: 'steps' }> | null = null;
+  private busy: 'computing' | 'idle' | null = null;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  step(s: { jobId: string; step: number; samples: number; ms: number }): void {
+    const t = this.steps?.jobId === s.jobId ? this.steps : null;
+    if (this.steps && !t) this.flush();
+    this.steps = {
+      type: 'steps',
+      jobId: s.jobId,
+      step: s.step,
+      steps: (t?.steps ?? 0) + 1,
+      samples: (t?.samples ?? 0) + s.samples,
+      ms: (t?.ms ?? 0) + s.ms,
+    };
+    this.soon();
+  }
+
+  state(state: Extract<FromAgent, { type: 'state' }>['state'], reason?: string): void {
+    if ((state === 'computing' || state === 'idle') && reason === undefined) {
+      this.busy = state;
+      this.soon();
+      return;
+    }
+    this.flush();
+    post({ type: 'state', state, ...(reason ? { reason } : {}) });
+  }
+
+  /** tell what is pending now */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.steps) post(this.steps);
+    if (this.busy) post({ type: 'state', state: this.busy });
+    this.steps = null;
+    this.busy = null;
+  }
+
+  private soon(): void {
+    this.timer ??= setTimeout(() => this.flush(), REPORT_MS);
+  }
+}
+const reports = new Reports();
+
 async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
   if (core) return;
   leaving = false;
@@ -47,20 +99,21 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
     userAgent: scope.navigator.userAgent,
     log,
   };
-  post({ type: 'state', state: 'connecting' });
+  reports.state('connecting');
   let kernels: Awaited<ReturnType<typeof loadKernels>>;
   try {
     kernels = await loadKernels(env);
   } catch (e) {
-    post({ type: 'state', state: 'error', reason: `cannot load the kernels: ${(e as Error).message}` });
+    reports.state('error', `cannot load the kernels: ${(e as Error).message}`);
     return;
   }
   const observer: CoreObserver = {
     // 'stopped' is said once, below, with its reason
     state: (state, reason) => {
-      if (state !== 'stopped') post({ type: 'state', state, ...(reason ? { reason } : {}) });
+      if (state !== 'stopped') reports.state(state, reason);
     },
-    job: (j) =>
+    job: (j) => {
+      reports.flush();
       post({
         type: 'job',
         jobId: j.jobId,
@@ -68,8 +121,9 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
         batchSize: j.config.batchSize,
         samples: j.samples,
         threads: j.threads,
-      }),
-    stepDone: (s) => post({ type: 'step', ...s }),
+      });
+    },
+    stepDone: (s) => reports.step(s),
   };
   const c = new WorkerCore(
     {
@@ -100,7 +154,8 @@ async function join(m: Extract<ToAgent, { type: 'join' }>): Promise<void> {
   core = c;
   const code = await c.run();
   core = null;
-  if (code === 0) post({ type: 'state', state: 'stopped', reason: leaving ? 'left the pool' : 'the run is done' });
+  if (code === 0) reports.state('stopped', leaving ? 'left the pool' : 'the run is done');
+  else reports.flush();
 }
 
 scope.onmessage = (ev) => {

@@ -23,6 +23,7 @@ export type FromAgent =
   | { type: 'state'; state: CoreState | 'error'; reason?: string }
   /** a job was loaded */
   | { type: 'job'; jobId: string; epochs: number; batchSize: number; samples: number; threads: number }
-  /** this page's share of a step was sent */
-  | { type: 'step'; jobId: string; step: number; samples: number; ms: number }
+  /** this page's shares of `steps` steps were sent (the last of them: `step`): their samples
+   *  and their passes' wall time summed */
+  | { type: 'steps'; jobId: string; step: number; steps: number; samples: number; ms: number }
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string };

@@ -70,8 +70,8 @@ function onAgent(m: FromAgent): void {
       job = m;
       ui.progress.textContent = `run ${m.jobId}: loaded (${m.samples} samples, ${m.epochs} epochs of batches of ${m.batchSize})`;
       return;
-    case 'step':
-      totals = { steps: totals.steps + 1, samples: totals.samples + m.samples, ms: totals.ms + m.ms };
+    case 'steps':
+      totals = { steps: totals.steps + m.steps, samples: totals.samples + m.samples, ms: totals.ms + m.ms };
       showCounts();
       ui.progress.textContent = `run ${m.jobId}: step ${m.step}${job ? ` (${job.epochs} epochs)` : ''}`;
       return;

@@ -358,7 +358,7 @@ export class WorkerCore {
             datasetSha256: msg.dataset.sha256,
             threads,
           })
-        : { compute: new InProcessCompute(config, data), datasetShared: false };
+        : { compute: new InProcessCompute(config, data, !this.platform.sendCopies), datasetShared: false };
       compute = started.compute;
       built = { n: data.n, cached, shared: started.datasetShared, warm };
     } catch (e) {

@@ -74,9 +74,13 @@ export class InProcessCompute implements Compute {
   private readonly model: Model;
   private readonly slots: Slot[];
 
+  /** `copyResults` false: a pass returns views of its slots' gradients, valid until the next pass
+   *  begins (for a caller that copies them before: a socket whose send copies; a fresh megabyte
+   *  array per step cost a browser ~3 ms of page faults) */
   constructor(
     private readonly config: RunConfig,
     private readonly data: Dataset,
+    private readonly copyResults = true,
   ) {
     this.model = Model.fromConfig(config.model, data.features, data.classes, createKernels());
     this.slots = warmUp(this.model, data, Math.min(config.microbatch, config.batchSize), config.seed);
@@ -114,8 +118,10 @@ export class InProcessCompute implements Compute {
     const gen = trainPass(this.model, slots, this.config.seed, p.step, true);
     let r = gen.next();
     while (!r.done) r = gen.next(yield r.value);
-    // copied out of the slots: the next pass refills them while a write may still be queued
-    return resultBlocks(slots, this.model.k, true).map((b) => ({ ...b, grads: b.grads.slice() }));
+    const blocks = resultBlocks(slots, this.model.k, true);
+    // copied out of the slots (the next pass refills them while a write may still be queued),
+    // unless the caller copies them before the next pass
+    return this.copyResults ? blocks.map((b) => ({ ...b, grads: b.grads.slice() })) : blocks;
   }
 
   async close(): Promise<void> {}

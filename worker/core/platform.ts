@@ -70,6 +70,9 @@ export interface WorkerPlatform {
   runtime(): RuntimeInfo;
   /** what hello.agent reports */
   agent(): AgentInfo;
+  /** the socket's send copies the message's bytes before it returns (a browser's WebSocket): a
+   *  pass's gradients are sent from the compute's own buffers, not copied out first */
+  sendCopies?: boolean;
   /** a whole number in [0, max): the reconnect backoff's jitter (never reaches the weights) */
   jitter(max: number): number;
   /** start a job's compute on a team of threads; absent: this platform computes only in the
