@@ -5,15 +5,16 @@
 // the trainer's eval pass (evalSlot) whichever path a block takes. The other layers run as in
 // evalSlot (BatchNorm on its running statistics, dropout off).
 import type { Kernels } from '../../shared/kernels/kernels.js';
-import { SPARSE_GROUP_ROWS } from '../../shared/kernels/panels.js';
+import { sparseScratch } from '../../shared/kernels/panels.js';
 import { Dense } from '../../shared/nn/dense.js';
 import type { Cache, PassContext } from '../../shared/nn/layer.js';
 import { BatchNorm } from '../../shared/nn/norms.js';
 import type { Model } from '../../shared/nn/model.js';
+import type { Chunk } from './input.js';
 import { softmaxRows } from './model.js';
 
 /** Rows per forward block: the unit of the density decision and of the later layers' GEMMs. */
-export const FORWARD_BLOCK_ROWS = 256;
+export const FORWARD_BLOCK_ROWS = 128;
 
 /** A block whose share of nonzero inputs is at most this takes the sparse first layer. The
  *  sparse kernel's time grows with the nonzeros: 784→256 here, 4.7 µs a row at the digits' 25%
@@ -29,6 +30,8 @@ interface SparseFirst {
   Wp: Float32Array;
   b: Float32Array;
   idx: Int32Array;
+  /** pixel byte → its float (byte / 255, training's scaling) */
+  table: Float32Array;
 }
 
 /** the panels of a Dense first layer with finite weights (0·∞ would be NaN where the sparse path skips
@@ -40,7 +43,9 @@ function sparseFirst(model: Model, k: Kernels): SparseFirst | null {
   const out = layer.outF;
   const Wp = k.alloc(n * out);
   if (!k.sparsePanels(layer.params.subarray(0, out * n), Wp, n, out)) return null;
-  return { Wp, b: layer.params.subarray(out * n), idx: k.allocInt32(SPARSE_GROUP_ROWS * n) };
+  const table = k.alloc(256);
+  for (let v = 0; v < 256; v++) table[v] = v / 255;
+  return { Wp, b: layer.params.subarray(out * n), idx: k.allocInt32(sparseScratch(n)), table };
 }
 
 export class PredictForward {
@@ -53,6 +58,8 @@ export class PredictForward {
   denseRows = 0;
   /** the block's rows when the input is not in the kernels' memory (allocated on first use) */
   private x: Float32Array | null = null;
+  /** the same for pixels */
+  private px: Uint8Array | null = null;
   private readonly caches: Cache[];
   private readonly sparse: SparseFirst | null;
   private readonly ctx: PassContext;
@@ -72,25 +79,39 @@ export class PredictForward {
     this.ctx = { training: false, seed: 0, step: 0, samples: new Int32Array(blockRows) };
   }
 
-  /** the first `rows` rows of x (rows × features, rows ≤ maxRows) into probs and predicted */
-  run(x: Float32Array, rows: number): void {
+  /** a chunk's rows (≤ maxRows) into probs and predicted: from its pixels when a block takes the
+   *  sparse first layer (the same bits: the pixels' floats are pixel / 255), else from its floats */
+  run(chunk: Pick<Chunk, 'rows' | 'pixels' | 'features'>): void {
     const { layers, k, inF: F, classes: C } = this.model;
+    const { rows, pixels } = chunk;
     const caches = this.caches;
+    const s = this.sparse;
     for (let start = 0; start < rows; start += this.blockRows) {
       const r = Math.min(this.blockRows, rows - start);
-      let xb = x.subarray(start * F, (start + r) * F);
-      if (!k.owns(x)) {
-        this.x ??= k.alloc(this.blockRows * F);
-        this.x.set(xb);
-        xb = this.x;
+      let px = pixels?.subarray(start * F, (start + r) * F);
+      if (px && s && !k.owns(px)) {
+        this.px ??= k.allocBytes(this.blockRows * F);
+        this.px.set(px);
+        px = this.px;
       }
-      const s = this.sparse;
-      if (s && (this.path === 'sparse' || k.countNonzero(xb, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
-        k.denseForwardSparse(xb, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
+      if (s && px && (this.path === 'sparse' || k.countNonzeroBytes(px, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
+        k.denseForwardSparseBytes(px, s.table, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
         this.sparseRows += r;
       } else {
-        this.forwardLayer(0, xb, r);
-        this.denseRows += r;
+        const x = chunk.features();
+        let xb = x.subarray(start * F, (start + r) * F);
+        if (!k.owns(x)) {
+          this.x ??= k.alloc(this.blockRows * F);
+          this.x.set(xb);
+          xb = this.x;
+        }
+        if (s && (this.path === 'sparse' || k.countNonzero(xb, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
+          k.denseForwardSparse(xb, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
+          this.sparseRows += r;
+        } else {
+          this.forwardLayer(0, xb, r);
+          this.denseRows += r;
+        }
       }
       for (let i = 1; i < layers.length; i++) this.forwardLayer(i, caches[i - 1]!.out, r);
       softmaxRows(caches[layers.length - 1]!.out, r, C, this.probs, this.predicted, start);

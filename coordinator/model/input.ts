@@ -15,15 +15,20 @@ import type { LoadedModel } from './model.js';
 
 /** Rows per chunk read. Small on purpose: a chunk's buffers are fresh memory, and the first touch
  *  of a page costs ~16 µs on these machines (a page fault each): 1024 rows of 784 pixels as bytes
- *  and floats were 1,000 pages, ~15 ms of a 10,000-row predict (test/bench/predict.ts). */
-export const CHUNK_ROWS = 256;
+ *  and floats were 1,000 pages, ~15 ms of a 10,000-row predict; and a chunk's rows stay in cache
+ *  (128 rows took ~5–10% less CPU time than 256 over the 10,000 digits; test/bench/predict.ts). */
+export const CHUNK_ROWS = 128;
 
 export interface Chunk {
-  /** rows × features, reused from one chunk to the next */
-  x: Float32Array;
   rows: number;
   /** class indices, when the input has labels */
   labels: Int32Array | null;
+  /** an IDX file's pixels (rows × features bytes; the features are pixel / 255), else null: the
+   *  sparse first layer reads them as they are (forward.ts) */
+  pixels: Uint8Array | null;
+  /** rows × features as float32 (IDX pixels are scaled on the first call), reused from one chunk
+   *  to the next */
+  features(): Float32Array;
 }
 
 export interface InputSource {
@@ -173,13 +178,13 @@ function csvSource(m: LoadedModel, path: string, CHUNK_ROWS: number, open: () =>
           x[f++] = v;
         }
         if (++rows === CHUNK_ROWS) {
-          yield { x, rows, labels: labelAt >= 0 ? labels : null };
+          yield { rows, labels: labelAt >= 0 ? labels : null, pixels: null, features: () => x };
           rows = 0;
         }
       }
       if (pending !== '') bad(path, `row ${pendingLine}: a quoted field is never closed ${ROW_NOTE}`);
       if (!columns) bad(path, 'the file is empty; a header row naming the columns is required');
-      if (rows > 0) yield { x, rows, labels: labelAt >= 0 ? labels : null };
+      if (rows > 0) yield { rows, labels: labelAt >= 0 ? labels : null, pixels: null, features: () => x };
     },
   };
   return source;
@@ -261,7 +266,7 @@ function idxSource(
 ): InputSource {
   const F = m.features;
   const k = m.model.k;
-  let buffers: { bytes: Uint8Array; x: Float32Array } | undefined;
+  let buffers: { bytes: Uint8Array; x: Float32Array | null } | undefined;
   let labelsGzip = false;
   if (labelsPath !== null) {
     const fd = checkFile('--labels', labelsPath);
@@ -305,17 +310,18 @@ function idxSource(
           if (ld[0] !== n) bad(labelsPath, `label count mismatch: ${ld[0]} labels for ${n} images in ${path}`);
         }
         source.total = n;
-        // the pixels are read into the kernels' memory and scaled there (a JS loop over them runs
-        // cold in the interpreter for much of a short input); kept for the source's next pass
-        buffers ??= { bytes: k.allocBytes(CHUNK_ROWS * F), x: k.alloc(CHUNK_ROWS * F) };
-        const { bytes, x } = buffers;
+        // the pixels are read into the kernels' memory and scaled there only when the floats are
+        // asked for (the sparse first layer reads the bytes; a fresh page costs ~16 µs here, a JS
+        // loop over them runs cold for much of a short input); kept for the source's next pass
+        buffers ??= { bytes: k.allocBytes(CHUNK_ROWS * F), x: null };
+        const into = buffers;
+        const bytes = into.bytes;
         const lb = new Uint8Array(CHUNK_ROWS);
         const labels = new Int32Array(CHUNK_ROWS);
         for (let done = 0; done < n; ) {
           const rows = Math.min(CHUNK_ROWS, n - done);
           if ((await img.read(bytes, rows * F)) < rows * F)
             bad(path, `truncated: the header says ${n} images, the data ends within image ${done + 1}`);
-          k.unitBytes(bytes, x, rows * F);
           if (lab && labelsPath !== null) {
             if ((await lab.read(lb, rows)) < rows) bad(labelsPath, `truncated: the data ends within label ${done + 1}`);
             for (let i = 0; i < rows; i++) {
@@ -327,7 +333,18 @@ function idxSource(
               labels[i] = lb[i]!;
             }
           }
-          yield { x, rows, labels: lab ? labels : null };
+          let scaled = false;
+          yield {
+            rows,
+            labels: lab ? labels : null,
+            pixels: bytes.subarray(0, rows * F),
+            features() {
+              into.x ??= k.alloc(CHUNK_ROWS * F);
+              if (!scaled) k.unitBytes(bytes, into.x, rows * F);
+              scaled = true;
+              return into.x;
+            },
+          };
           done += rows;
         }
       } finally {
@@ -356,7 +373,7 @@ export function datasetSource(name: string, data: Dataset, indices: Int32Array, 
           rowInto(data, indices[s + i]!, x, i * F);
           labels[i] = data.y[indices[s + i]!]!;
         }
-        yield { x, rows, labels };
+        yield { rows, labels, pixels: null, features: () => x };
       }
     },
   };

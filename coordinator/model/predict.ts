@@ -80,7 +80,7 @@ export async function predictRows(
   let labelled = 0;
   let correct = 0;
   for await (const chunk of source.chunks()) {
-    forward.run(chunk.x, chunk.rows);
+    forward.run(chunk);
     const { probs, predicted } = forward;
     await held[which];
     const buf = buffers[which]!;
@@ -172,7 +172,7 @@ export async function evaluateRows(m: LoadedModel, source: InputSource, chunkRow
   let samples = 0;
   for await (const chunk of source.chunks()) {
     if (!chunk.labels) throw new Error('evaluateRows: a source without labels');
-    runner.run(chunk.x, chunk.rows, chunk.labels);
+    runner.run(chunk.features(), chunk.rows, chunk.labels);
     for (let i = 0; i < chunk.rows; i++) addToConfusion(confusion, chunk.labels[i]!, runner.predicted[i]!);
     samples += chunk.rows;
   }

@@ -353,6 +353,16 @@ export function createJsKernels(): Kernels {
     denseDx,
     denseForwardSparse,
     countNonzero,
+    denseForwardSparseBytes(bytes, table, Wp, b, y, idx, rows, n, m) {
+      const x = new Float32Array(rows * n);
+      for (let i = 0; i < x.length; i++) x[i] = table[bytes[i]!]!;
+      denseForwardSparse(x, Wp, b, y, idx, rows, n, m);
+    },
+    countNonzeroBytes(bytes, count) {
+      let c = 0;
+      for (let i = 0; i < count; i++) if (bytes[i] !== 0) c++;
+      return c;
+    },
     sparsePanels(W, Wp, n, m) {
       for (let i = 0; i < m * n; i++) if (!Number.isFinite(W[i]!)) return false;
       sparsePanels(W, n, m, Wp);

@@ -83,7 +83,7 @@ export interface Kernels {
   /** denseForward over the nonzero inputs only: y[r,j] = b[j] + Σ over the k with x[r,k] ≠ 0 of
    *  x[r,k]·W[j,k], with W given as Wp = sparsePanels(W) (panels.ts). The same bits as
    *  denseForward for a finite W (a skipped term is ±0; see assembly/sparse.ts). idx: scratch
-   *  of SPARSE_GROUP_ROWS·n int32 values (allocInt32). */
+   *  of sparseScratch(n) int32 values (panels.ts; allocInt32). */
   denseForwardSparse(
     x: Float32Array,
     Wp: Float32Array,
@@ -94,8 +94,23 @@ export interface Kernels {
     n: number,
     m: number,
   ): void;
+  /** denseForwardSparse with x[r,k] = table[bytes[r·n + k]] (IDX pixels, table[b] = b / 255
+   *  as float32, table[0] = 0): the same bits as denseForwardSparse on those floats */
+  denseForwardSparseBytes(
+    bytes: Uint8Array,
+    table: Float32Array,
+    Wp: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+    idx: Int32Array,
+    rows: number,
+    n: number,
+    m: number,
+  ): void;
   /** how many of x[0..count) are not zero */
   countNonzero(x: Float32Array, count: number): number;
+  /** how many of bytes[0..count) are not zero */
+  countNonzeroBytes(bytes: Uint8Array, count: number): number;
   /** W (m × n) into Wp in sparsePanels' layout (panels.ts), for denseForwardSparse; false when
    *  W holds a value that is not finite (the sparse path would then turn 0·w into NaN) */
   sparsePanels(W: Float32Array, Wp: Float32Array, n: number, m: number): boolean;

@@ -4,8 +4,10 @@
 
 /** outputs per panel (the last panel holds the rest, m mod 32) */
 export const SPARSE_PANEL = 32;
-/** rows whose nonzero lists the kernel keeps at once: its idx scratch is SPARSE_GROUP_ROWS·n int32 */
+/** rows whose nonzero lists the kernel keeps at once */
 export const SPARSE_GROUP_ROWS = 16;
+/** int32 values of denseForwardSparse's idx scratch for n inputs: a group's lists, then their values */
+export const sparseScratch = (n: number): number => 2 * SPARSE_GROUP_ROWS * n;
 
 /** W (m × n, torch.nn.Linear's layout) into `out` (m·n values): panel j0 of width
  *  w = min(32, m − j0) starts at j0·n, and W[j,k] is at j0·n + k·w + (j − j0) */

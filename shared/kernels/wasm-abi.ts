@@ -59,7 +59,19 @@ export interface Exports {
     n: number,
     m: number,
   ): void;
+  denseForwardSparseBytes(
+    bytes: number,
+    table: number,
+    wt: number,
+    b: number,
+    y: number,
+    idx: number,
+    rows: number,
+    n: number,
+    m: number,
+  ): void;
   countNonzero(x: number, count: number): number;
+  countNonzeroBytes(bytes: number, count: number): number;
   sparsePanels(w: number, out: number, n: number, m: number): number;
   unitBytes(bytes: number, x: number, count: number): void;
   formatRows(

@@ -4,7 +4,7 @@
 // the instance (memory, allocator, the checks) and adds these calls to it.
 import type { LossName } from '../config-types.js';
 import type { Kernels, LossResult, UpdateRule, UpdateScalars } from './kernels.js';
-import { SPARSE_GROUP_ROWS } from './panels.js';
+import { sparseScratch } from './panels.js';
 import { ACTIVATION_IDS, type Exports, LOSS_IDS, RULE_IDS, UPDATE_NAMES } from './wasm-abi.js';
 
 /** an array a kernel reads or writes */
@@ -78,7 +78,24 @@ export function wasmCalls(wasm: Exports, ptr: Ptr): KernelCalls {
         ptr(Wp, m * n, 'Wp', f),
         ptr(b, m, 'b', f),
         ptr(y, rows * m, 'y', f),
-        ptr(idx, SPARSE_GROUP_ROWS * n, 'idx', f),
+        ptr(idx, sparseScratch(n), 'idx', f),
+        rows,
+        n,
+        m,
+      );
+    },
+
+    denseForwardSparseBytes(bytes, table, Wp, b, y, idx, rows, n, m) {
+      const f = 'denseForwardSparseBytes';
+      sizes(f, rows, n, m);
+      if (table[0] !== 0) throw new Error(`wasm-simd ${f}: table[0] must be 0 (a zero byte is a zero input)`);
+      wasm.denseForwardSparseBytes(
+        ptr(bytes, rows * n, 'bytes', f),
+        ptr(table, 256, 'table', f),
+        ptr(Wp, m * n, 'Wp', f),
+        ptr(b, m, 'b', f),
+        ptr(y, rows * m, 'y', f),
+        ptr(idx, sparseScratch(n), 'idx', f),
         rows,
         n,
         m,
@@ -89,6 +106,12 @@ export function wasmCalls(wasm: Exports, ptr: Ptr): KernelCalls {
       const f = 'countNonzero';
       sizes(f, count);
       return wasm.countNonzero(ptr(x, count, 'x', f), count);
+    },
+
+    countNonzeroBytes(bytes, count) {
+      const f = 'countNonzeroBytes';
+      sizes(f, count);
+      return wasm.countNonzeroBytes(ptr(bytes, count, 'bytes', f), count);
     },
 
     sparsePanels(W, Wp, n, m) {

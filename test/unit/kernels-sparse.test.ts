@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { createJsKernels } from '../../shared/kernels/js.js';
 import type { Kernels } from '../../shared/kernels/kernels.js';
-import { SPARSE_GROUP_ROWS, sparsePanels } from '../../shared/kernels/panels.js';
+import { sparsePanels, sparseScratch } from '../../shared/kernels/panels.js';
 import { createWasmKernels } from '../../shared/kernels/wasm.js';
 import '../../shared/node/kernels-wasm.js';
 import { Rng } from '../../shared/rng.js';
@@ -84,12 +84,44 @@ describe.each(variants)('%s denseForwardSparse', (_name, k, reference) => {
         const { x, W, b, Wp } = sparseCase(k, seed++, rows, n, m, density);
         const sparse = k.alloc(rows * m);
         const dense = k.alloc(rows * m);
-        k.denseForwardSparse(x, Wp, b, sparse, k.allocInt32(SPARSE_GROUP_ROWS * n), rows, n, m);
+        k.denseForwardSparse(x, Wp, b, sparse, k.allocInt32(sparseScratch(n)), rows, n, m);
         k.denseForward(x, W, b, dense, rows, n, m);
         const what = `${rows}×${n}→${m} at density ${density}`;
         expect(bits(sparse), what).toEqual(bits(reference(x, W, b, rows, n, m)));
         expect(bits(sparse), what).toEqual(bits(dense));
       }
+  });
+
+  it('from bytes (IDX pixels, x = b / 255) has the bits of the float path and of denseForward', () => {
+    const table = k.alloc(256);
+    for (let v = 0; v < 256; v++) table[v] = v / 255;
+    let seed = 100;
+    for (const [rows, n, m] of [...SHAPES, [150, 784, 256] as [number, number, number]])
+      for (const density of DENSITIES) {
+        const rng = new Rng(seed++, 'sparse-bytes', rows, n, m, density);
+        const bytes = k.allocBytes(rows * n);
+        const x = k.alloc(rows * n);
+        for (let i = 0; i < bytes.length; i++) {
+          bytes[i] = rng.uniform() < density ? 1 + rng.int(255) : 0;
+          x[i] = bytes[i]! / 255;
+        }
+        const { W, b, Wp } = sparseCase(k, seed, 1, n, m, 0.5);
+        const fromBytes = k.alloc(rows * m);
+        const dense = k.alloc(rows * m);
+        k.denseForwardSparseBytes(bytes, table, Wp, b, fromBytes, k.allocInt32(sparseScratch(n)), rows, n, m);
+        k.denseForward(x, W, b, dense, rows, n, m);
+        expect(bits(fromBytes), `${rows}×${n}→${m} at density ${density}`).toEqual(bits(dense));
+      }
+  });
+
+  it('countNonzeroBytes counts the bytes that are not 0, over every length', () => {
+    const bytes = k.allocBytes(300);
+    const rng = new Rng(5, 'count-bytes');
+    for (let i = 0; i < bytes.length; i++) bytes[i] = rng.uniform() < 0.3 ? rng.int(256) : 0;
+    for (const count of [300, 299, 33, 17, 16, 15, 1, 0])
+      expect(k.countNonzeroBytes(bytes, count), `count ${count}`).toBe(
+        bytes.subarray(0, count).filter((v) => v !== 0).length,
+      );
   });
 
   it('countNonzero counts the values that are not ±0 (NaN and ±∞ count), over every length', () => {

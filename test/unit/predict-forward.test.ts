@@ -39,14 +39,19 @@ function reference(model: Model, x: Float32Array, rows: number) {
   return { probs, predicted };
 }
 
-/** forward over x in chunks of 1024 rows (as predictRows) */
-function predictAll(forward: PredictForward, x: Float32Array, rows: number) {
+/** forward over x in chunks of 1024 rows (as predictRows); with `pixels` (x = pixels / 255), as an
+ *  IDX file's chunks: the floats only when a block runs dense */
+function predictAll(forward: PredictForward, x: Float32Array, rows: number, pixels: Uint8Array | null = null) {
   const probs = new Float64Array(rows * forward.model.classes);
   const predicted = new Int32Array(rows);
   const F = forward.model.inF;
   for (let s = 0; s < rows; s += 1024) {
     const r = Math.min(1024, rows - s);
-    forward.run(x.subarray(s * F, (s + r) * F), r);
+    forward.run({
+      rows: r,
+      pixels: pixels ? pixels.subarray(s * F, (s + r) * F) : null,
+      features: () => x.subarray(s * F, (s + r) * F),
+    });
     probs.set(forward.probs.subarray(0, r * forward.model.classes), s * forward.model.classes);
     predicted.set(forward.predicted.subarray(0, r), s);
   }
@@ -69,6 +74,20 @@ describe('predict forward pass', () => {
     const dense = new PredictForward(model, 1024, 'dense');
     expect(bitsOf(predictAll(dense, data.x, data.n).probs)).toEqual(bitsOf(want.probs));
     expect(dense.sparseRows).toBe(0);
+  });
+
+  it('from the digits as IDX pixels (bytes, x = pixel / 255) the same bits, without the floats', () => {
+    const model = defaultModel();
+    // the built-in digits to bytes (they are stored with 3 decimals), and those bytes ÷ 255
+    const pixels = new Uint8Array(data.n * data.features);
+    for (let i = 0; i < pixels.length; i++) pixels[i] = Math.round(data.x[i]! * 255);
+    const x = Float32Array.from(pixels, (p) => p / 255);
+    const want = reference(model, x, data.n);
+    const forward = new PredictForward(model, 1024);
+    const got = predictAll(forward, new Float32Array(0), data.n, pixels); // no floats to read
+    expect(forward.sparseRows).toBe(data.n);
+    expect(got.predicted).toEqual(want.predicted);
+    expect(bitsOf(got.probs)).toEqual(bitsOf(want.probs));
   });
 
   it('a block of dense rows runs the dense first layer, with the same results', () => {

@@ -3,7 +3,9 @@
 // imported memory, handed out by the JS bump allocator in shared/kernels/wasm.ts above heapBase().
 
 export { denseForward, denseDx, denseGrads } from './gemm';
-export { denseForwardSparse, countNonzero, sparsePanels, unitBytes } from './sparse';
+export {
+  denseForwardSparse, denseForwardSparseBytes, countNonzero, countNonzeroBytes, sparsePanels, unitBytes,
+} from './sparse';
 export { formatRows } from './text';
 export { activationForward, activationBackward } from './activations';
 export { dropoutForward, multiply, addInto, meanGradient, sumSquares, loss, lossCorrect, update } from './ops';

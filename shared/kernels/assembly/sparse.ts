@@ -13,7 +13,9 @@
 // infinity or NaN would turn 0·w into NaN: the caller checks W is finite.)
 //
 // The nonzero columns of a row are listed by k mod 4 (each list ascending) at offsets l·n4/4
-// of the row's n int32 in idx, then the tail's at n4. The `mb` of the helpers below is the
+// of the row's n int32 in idx, then the tail's at n4; their input values at the same offsets of
+// the row's n float32 in the values region (GROUP·n int32 further on), so that the sums read the
+// inputs in list order, and an input given as bytes (IDX pixels) is turned into its float once. The `mb` of the helpers below is the
 // byte stride between rows k of Wᵀ's panel.
 
 /** four lane-class partial sums of one block of 32 outputs (4 × 32 floats) */
@@ -24,11 +26,11 @@ const PART = memory.data(4 * 32 * 4, 16);
 }
 
 /** Σ over the list idx[from..to) of x[k]·Wᵀ[k, j..j+32) (from +0), stored at out */
-@inline function axpy32(xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize, out: usize): void {
+@inline function axpy32(vr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize, out: usize): void {
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
   for (let t = from; t < to; t += 4) {
     const k = <usize>load<i32>(idx + t);
-    const xv = v128.load32_splat(xr + (k << 2));
+    const xv = v128.load32_splat(vr + t);
     const wp = wj + k * mb;
     a0 = mulAdd(a0, xv, v128.load(wp));
     a1 = mulAdd(a1, xv, v128.load(wp, 16));
@@ -44,20 +46,20 @@ const PART = memory.data(4 * 32 * 4, 16);
 }
 
 /** the same for one vector of 4 outputs */
-@inline function axpy4(xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize): v128 {
+@inline function axpy4(vr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize): v128 {
   let a = f32x4.splat(0);
   for (let t = from; t < to; t += 4) {
     const k = <usize>load<i32>(idx + t);
-    a = mulAdd(a, v128.load32_splat(xr + (k << 2)), v128.load(wj + k * mb));
+    a = mulAdd(a, v128.load32_splat(vr + t), v128.load(wj + k * mb));
   }
   return a;
 }
 
 /** the tail terms s + x[k]·Wᵀ[k, j..j+4) ascending, then + b */
-@inline function finish(s: v128, xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize, bj: usize): v128 {
+@inline function finish(s: v128, vr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize, bj: usize): v128 {
   for (let t = from; t < to; t += 4) {
     const k = <usize>load<i32>(idx + t);
-    s = mulAdd(s, v128.load32_splat(xr + (k << 2)), v128.load(wj + k * mb));
+    s = mulAdd(s, v128.load32_splat(vr + t), v128.load(wj + k * mb));
   }
   return f32x4.add(s, v128.load(bj));
 }
@@ -68,20 +70,52 @@ const GROUP: usize = 16;
 /** per row of a group: the list ends e0..e3 and the tail's end, in bytes from its idx region */
 const ENDS = memory.data(<i32>GROUP * 5 * 4, 16);
 
-/** row xr's nonzero columns into ir (by class, see above); their ends at en */
-@inline function gather(xr: usize, ir: usize, en: usize, N: usize, n4: usize): void {
+/** one nonzero input: k at the list's end e in ir, its value at the same offset in vr */
+@inline function keep(ir: usize, vr: usize, e: usize, k: usize, v: f32): usize {
+  store<i32>(ir + e, <i32>k);
+  store<f32>(vr + e, v);
+  return e + 4;
+}
+
+/** row xr's nonzero columns (float32 inputs) into ir and their values into vr (by class, see
+ *  above); the lists' ends at en */
+@inline function gather(xr: usize, ir: usize, vr: usize, en: usize, N: usize, n4: usize): void {
   const q = n4;
   let e0: usize = 0, e1: usize = q, e2: usize = q << 1, e3: usize = q * 3;
   for (let k: usize = 0; k < n4; k += 4) {
     const p = xr + (k << 2);
-    if (load<f32>(p) != 0) { store<i32>(ir + e0, <i32>k); e0 += 4; }
-    if (load<f32>(p, 4) != 0) { store<i32>(ir + e1, <i32>(k + 1)); e1 += 4; }
-    if (load<f32>(p, 8) != 0) { store<i32>(ir + e2, <i32>(k + 2)); e2 += 4; }
-    if (load<f32>(p, 12) != 0) { store<i32>(ir + e3, <i32>(k + 3)); e3 += 4; }
+    const v0 = load<f32>(p), v1 = load<f32>(p, 4), v2 = load<f32>(p, 8), v3 = load<f32>(p, 12);
+    if (v0 != 0) e0 = keep(ir, vr, e0, k, v0);
+    if (v1 != 0) e1 = keep(ir, vr, e1, k + 1, v1);
+    if (v2 != 0) e2 = keep(ir, vr, e2, k + 2, v2);
+    if (v3 != 0) e3 = keep(ir, vr, e3, k + 3, v3);
   }
   let et: usize = n4 << 2;
   for (let k = n4; k < N; k++) {
-    if (load<f32>(xr + (k << 2)) != 0) { store<i32>(ir + et, <i32>k); et += 4; }
+    const v = load<f32>(xr + (k << 2));
+    if (v != 0) et = keep(ir, vr, et, k, v);
+  }
+  store<i32>(en, <i32>e0); store<i32>(en, <i32>e1, 4); store<i32>(en, <i32>e2, 8);
+  store<i32>(en, <i32>e3, 12); store<i32>(en, <i32>et, 16);
+}
+
+/** the same from bytes br (IDX pixels): byte b ≠ 0 is the input table[b] (the caller's b / 255,
+ *  never 0 for b ≠ 0; table: 256 float32) */
+@inline function gatherBytes(br: usize, table: usize, ir: usize, vr: usize, en: usize, N: usize, n4: usize): void {
+  const q = n4;
+  let e0: usize = 0, e1: usize = q, e2: usize = q << 1, e3: usize = q * 3;
+  for (let k: usize = 0; k < n4; k += 4) {
+    const p = br + k;
+    const b0 = <usize>load<u8>(p), b1 = <usize>load<u8>(p, 1), b2 = <usize>load<u8>(p, 2), b3 = <usize>load<u8>(p, 3);
+    if (b0 != 0) e0 = keep(ir, vr, e0, k, load<f32>(table + (b0 << 2)));
+    if (b1 != 0) e1 = keep(ir, vr, e1, k + 1, load<f32>(table + (b1 << 2)));
+    if (b2 != 0) e2 = keep(ir, vr, e2, k + 2, load<f32>(table + (b2 << 2)));
+    if (b3 != 0) e3 = keep(ir, vr, e3, k + 3, load<f32>(table + (b3 << 2)));
+  }
+  let et: usize = n4 << 2;
+  for (let k = n4; k < N; k++) {
+    const b = <usize>load<u8>(br + k);
+    if (b != 0) et = keep(ir, vr, et, k, load<f32>(table + (b << 2)));
   }
   store<i32>(en, <i32>e0); store<i32>(en, <i32>e1, 4); store<i32>(en, <i32>e2, 8);
   store<i32>(en, <i32>e3, 12); store<i32>(en, <i32>et, 16);
@@ -89,51 +123,66 @@ const ENDS = memory.data(<i32>GROUP * 5 * 4, 16);
 
 /** y[r,j] = b[j] + Σ_{k: x[r,k] ≠ 0} x[r,k]·Wᵀ[k,j]; x rows×n, y rows×m; Wᵀ in column panels
  *  (panels.ts: panel j0 of width w = min(32, m − j0) at float j0·n, element (k, j) at
- *  j0·n + k·w + j − j0); idx: scratch of GROUP·n int32. The same bits as denseForward(x, W, b,
- *  y, rows, n, m) for a finite W (see above). */
+ *  j0·n + k·w + j − j0); idx: scratch of 2·GROUP·n int32 (the lists, then their values). The
+ *  same bits as denseForward(x, W, b, y, rows, n, m) for a finite W (see above). */
 export function denseForwardSparse(x: usize, wp: usize, b: usize, y: usize, idx: usize, rows: i32, n: i32, m: i32): void {
+  sparseForward(x, 0, wp, b, y, idx, rows, n, m);
+}
+
+/** denseForwardSparse with x = table[bytes] (rows × n bytes; table: 256 float32, table[0] = 0):
+ *  IDX pixels ÷ 255 without the float32 rows in memory */
+export function denseForwardSparseBytes(bytes: usize, table: usize, wp: usize, b: usize, y: usize, idx: usize, rows: i32, n: i32, m: i32): void {
+  sparseForward(bytes, table, wp, b, y, idx, rows, n, m);
+}
+
+/** table = 0: x is float32; else x is bytes, each the input table[byte] */
+function sparseForward(x: usize, table: usize, wp: usize, b: usize, y: usize, idx: usize, rows: i32, n: i32, m: i32): void {
   const N = <usize>n, M = <usize>m, R = <usize>rows, nb = N << 2, mb = M << 2;
   const n4 = N & ~3, q = n4, t0 = n4 << 2;
   for (let r0: usize = 0; r0 < R; r0 += GROUP) {
     const g = min(GROUP, R - r0);
-    for (let i: usize = 0; i < g; i++) gather(x + (r0 + i) * nb, idx + i * nb, ENDS + i * 20, N, n4);
+    for (let i: usize = 0; i < g; i++) {
+      const ir = idx + i * nb, vr = ir + GROUP * nb, en = ENDS + i * 20;
+      if (table == 0) gather(x + (r0 + i) * nb, ir, vr, en, N, n4);
+      else gatherBytes(x + (r0 + i) * N, table, ir, vr, en, N, n4);
+    }
     for (let j0: usize = 0; j0 < M; j0 += 32) {
       const w = min(<usize>32, M - j0), wb = w << 2;
       const panel = wp + j0 * nb, bj0 = b + (j0 << 2);
       for (let i: usize = 0; i < g; i++) {
-        const xr = x + (r0 + i) * nb, yr = y + (r0 + i) * mb + (j0 << 2), ir = idx + i * nb, en = ENDS + i * 20;
+        const yr = y + (r0 + i) * mb + (j0 << 2), ir = idx + i * nb, vr = ir + GROUP * nb, en = ENDS + i * 20;
         const e0 = <usize>load<i32>(en), e1 = <usize>load<i32>(en, 4), e2 = <usize>load<i32>(en, 8);
         const e3 = <usize>load<i32>(en, 12), et = <usize>load<i32>(en, 16);
         let jj: usize = 0;
         if (w == 32) {
-          axpy32(xr, panel, wb, ir, 0, e0, PART);
-          axpy32(xr, panel, wb, ir, q, e1, PART + 128);
-          axpy32(xr, panel, wb, ir, 2 * q, e2, PART + 256);
-          axpy32(xr, panel, wb, ir, 3 * q, e3, PART + 384);
+          axpy32(vr, panel, wb, ir, 0, e0, PART);
+          axpy32(vr, panel, wb, ir, q, e1, PART + 128);
+          axpy32(vr, panel, wb, ir, 2 * q, e2, PART + 256);
+          axpy32(vr, panel, wb, ir, 3 * q, e3, PART + 384);
           for (let v: usize = 0; v < 128; v += 16) {
             const s = f32x4.add(
               f32x4.add(v128.load(PART + v), v128.load(PART + 256 + v)),
               f32x4.add(v128.load(PART + 128 + v), v128.load(PART + 384 + v)),
             );
-            v128.store(yr + v, finish(s, xr, panel + v, wb, ir, t0, et, bj0 + v));
+            v128.store(yr + v, finish(s, vr, panel + v, wb, ir, t0, et, bj0 + v));
           }
           continue;
         }
         for (; jj + 4 <= w; jj += 4) {
           const wj = panel + (jj << 2);
           const s = f32x4.add(
-            f32x4.add(axpy4(xr, wj, wb, ir, 0, e0), axpy4(xr, wj, wb, ir, 2 * q, e2)),
-            f32x4.add(axpy4(xr, wj, wb, ir, q, e1), axpy4(xr, wj, wb, ir, 3 * q, e3)),
+            f32x4.add(axpy4(vr, wj, wb, ir, 0, e0), axpy4(vr, wj, wb, ir, 2 * q, e2)),
+            f32x4.add(axpy4(vr, wj, wb, ir, q, e1), axpy4(vr, wj, wb, ir, 3 * q, e3)),
           );
-          v128.store(yr + (jj << 2), finish(s, xr, wj, wb, ir, t0, et, bj0 + (jj << 2)));
+          v128.store(yr + (jj << 2), finish(s, vr, wj, wb, ir, t0, et, bj0 + (jj << 2)));
         }
         for (; jj < w; jj++) {
           const wj = panel + (jj << 2);
-          let s = (sum1(xr, wj, wb, ir, 0, e0) + sum1(xr, wj, wb, ir, 2 * q, e2)) +
-            (sum1(xr, wj, wb, ir, q, e1) + sum1(xr, wj, wb, ir, 3 * q, e3));
+          let s = (sum1(vr, wj, wb, ir, 0, e0) + sum1(vr, wj, wb, ir, 2 * q, e2)) +
+            (sum1(vr, wj, wb, ir, q, e1) + sum1(vr, wj, wb, ir, 3 * q, e3));
           for (let u = t0; u < et; u += 4) {
             const k = <usize>load<i32>(ir + u);
-            s = s + load<f32>(xr + (k << 2)) * load<f32>(wj + k * wb);
+            s = s + load<f32>(vr + u) * load<f32>(wj + k * wb);
           }
           store<f32>(yr + (jj << 2), s + load<f32>(bj0 + (jj << 2)));
         }
@@ -143,11 +192,11 @@ export function denseForwardSparse(x: usize, wp: usize, b: usize, y: usize, idx:
 }
 
 /** one output's class sum over the list idx[from..to) (from +0) */
-@inline function sum1(xr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize): f32 {
+@inline function sum1(vr: usize, wj: usize, mb: usize, idx: usize, from: usize, to: usize): f32 {
   let s: f32 = 0;
   for (let t = from; t < to; t += 4) {
     const k = <usize>load<i32>(idx + t);
-    s = s + load<f32>(xr + (k << 2)) * load<f32>(wj + k * mb);
+    s = s + load<f32>(vr + t) * load<f32>(wj + k * mb);
   }
   return s;
 }
@@ -169,6 +218,17 @@ export function countNonzero(x: usize, count: i32): i32 {
   let c =
     i32x4.extract_lane(lanes, 0) + i32x4.extract_lane(lanes, 1) + i32x4.extract_lane(lanes, 2) + i32x4.extract_lane(lanes, 3);
   for (; i < n; i++) c += i32(load<f32>(x + (i << 2)) != 0);
+  return c;
+}
+
+/** the number of nonzero bytes among bytes[0..count) */
+export function countNonzeroBytes(bytes: usize, count: i32): i32 {
+  const n = <usize>count;
+  const zero = i8x16.splat(0);
+  let c: i32 = 0;
+  let i: usize = 0;
+  for (; i + 16 <= n; i += 16) c += popcnt<i32>(i8x16.bitmask(i8x16.ne(v128.load(bytes + i), zero)));
+  for (; i < n; i++) c += i32(load<u8>(bytes + i) != 0);
   return c;
 }
 
@@ -200,11 +260,20 @@ export function unitBytes(bytes: usize, x: usize, count: i32): void {
   const d = f32x4.splat(255);
   const n = <usize>count;
   let i: usize = 0;
+  const zero = f32x4.splat(0);
   for (; i + 16 <= n; i += 16) {
     const b = v128.load(bytes + i);
+    const o = x + (i << 2);
+    if (!v128.any_true(b)) {
+      // 16 zero pixels (most of a digit's border): no division
+      v128.store(o, zero);
+      v128.store(o, zero, 16);
+      v128.store(o, zero, 32);
+      v128.store(o, zero, 48);
+      continue;
+    }
     const lo = i16x8.extend_low_i8x16_u(b);
     const hi = i16x8.extend_high_i8x16_u(b);
-    const o = x + (i << 2);
     v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), d));
     v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), d), 16);
     v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), d), 32);
