@@ -144,7 +144,7 @@ export async function predictRows(
 
 /** the pieces of a row's text (kernels.formatRows' order) as one byte string in the kernels'
  *  memory and their (offset, length) pairs */
-function textPieces(k: Kernels, parts: Array<string | Uint8Array>): { text: Uint8Array; pieces: Int32Array } {
+export function textPieces(k: Kernels, parts: Array<string | Uint8Array>): { text: Uint8Array; pieces: Int32Array } {
   const bytes = parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
   const text = k.allocBytes(bytes.reduce((a, b) => a + b.length, 0));
   const pieces = k.allocInt32(2 * bytes.length);

@@ -5,6 +5,7 @@
 // to a rounding tie. (Before, predict printed String(p); the new text is within 5e-13 of it.)
 import { describe, expect, it } from 'vitest';
 import { NUMBER_MAX_BYTES, writeProbability, writeUint } from '../../coordinator/model/format.js';
+import { textPieces } from '../../coordinator/model/predict.js';
 import { softmaxRows } from '../../coordinator/model/model.js';
 import { loadMnist } from '../../coordinator/run/datasets.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
@@ -119,16 +120,7 @@ describe("kernels.formatRows (wasm-simd): predict's rows as text in WebAssembly"
   function run(layout: keyof typeof layouts, probs: number[], firstRow: number) {
     const kk = k!;
     const rows = probs.length / C;
-    const bytes = layouts[layout].parts.map((t) => Buffer.from(t, 'utf8'));
-    const text = kk.allocBytes(bytes.reduce((a, b) => a + b.length, 0));
-    const pieces = kk.allocInt32(2 * bytes.length);
-    let at = 0;
-    bytes.forEach((b, i) => {
-      text.set(b, at);
-      pieces[2 * i] = at;
-      pieces[2 * i + 1] = b.length;
-      at += b.length;
-    });
+    const { text, pieces } = textPieces(kk, layouts[layout].parts);
     const p = kk.allocF64(probs.length);
     p.set(probs);
     const predicted = kk.allocInt32(rows);
