@@ -76,35 +76,16 @@ export async function predictRows(
           '}}',
         ],
   );
-  let row = 0;
-  let labelled = 0;
-  let correct = 0;
-  for await (const chunk of source.chunks()) {
-    forward.run(chunk);
+  /** rows first.. of probs/predicted as text at buf[0...] (the JS writer); returns the end */
+  const writeRows = (buf: Uint8Array, rows: number, first: number): number => {
     const { probs, predicted } = forward;
-    await held[which];
-    const buf = buffers[which]!;
-    // the rows' text by the kernels when they can (kernels.formatRows: the same bytes), else here
-    let pos = kern.formatRows(probs, predicted, chunk.rows, C, row + 1, text, pieces, buf);
-    if (pos >= 0) {
-      if (chunk.labels) {
-        labelled += chunk.rows;
-        for (let i = 0; i < chunk.rows; i++) if (chunk.labels[i] === predicted[i]) correct++;
-      }
-      row += chunk.rows;
-    }
-    const here = pos < 0;
-    if (here) pos = 0;
-    for (let i = 0; here && i < chunk.rows; i++) {
+    let pos = 0;
+    for (let i = 0; i < rows; i++) {
       const k = predicted[i]!;
       const o = i * C;
-      row++;
-      if (chunk.labels) {
-        labelled++;
-        if (chunk.labels[i] === k) correct++;
-      }
+      const r = first + i;
       if (format === 'csv') {
-        pos = writeUint(buf, pos, row);
+        pos = writeUint(buf, pos, r);
         pos = writeBytes(buf, pos, csvNames[k]!);
         pos = writeProbability(buf, pos, probs[o + k]!);
         for (let c = 0; c < C; c++) {
@@ -113,9 +94,9 @@ export async function predictRows(
         }
         buf[pos++] = 0x0a; // '\n'
       } else {
-        if (row > 1) buf[pos++] = 0x2c;
+        if (r > 1) buf[pos++] = 0x2c;
         pos = writeBytes(buf, pos, jsonRow);
-        pos = writeUint(buf, pos, row);
+        pos = writeUint(buf, pos, r);
         pos = writeBytes(buf, pos, jsonPredicted);
         pos = writeBytes(buf, pos, jsonNames[k]!);
         pos = writeBytes(buf, pos, jsonProbability);
@@ -129,6 +110,25 @@ export async function predictRows(
         buf[pos++] = 0x7d;
       }
     }
+    return pos;
+  };
+  let row = 0;
+  let labelled = 0;
+  let correct = 0;
+  for await (const chunk of source.chunks()) {
+    forward.run(chunk);
+    const { probs, predicted } = forward;
+    await held[which];
+    const buf = buffers[which]!;
+    const first = row + 1;
+    row += chunk.rows;
+    if (chunk.labels) {
+      labelled += chunk.rows;
+      for (let i = 0; i < chunk.rows; i++) if (chunk.labels[i] === predicted[i]) correct++;
+    }
+    // the rows' text by the kernels when they can (kernels.formatRows: the same bytes), else here
+    let pos = kern.formatRows(probs, predicted, chunk.rows, C, first, text, pieces, buf);
+    if (pos < 0) pos = writeRows(buf, chunk.rows, first);
     const written = write(buf.subarray(0, pos));
     // awaited before the buffer is filled again; a failure before then must not go unhandled
     written?.catch(() => undefined);

@@ -260,18 +260,9 @@ export function unitBytes(bytes: usize, x: usize, count: i32): void {
   const d = f32x4.splat(255);
   const n = <usize>count;
   let i: usize = 0;
-  const zero = f32x4.splat(0);
   for (; i + 16 <= n; i += 16) {
     const b = v128.load(bytes + i);
     const o = x + (i << 2);
-    if (!v128.any_true(b)) {
-      // 16 zero pixels (most of a digit's border): no division
-      v128.store(o, zero);
-      v128.store(o, zero, 16);
-      v128.store(o, zero, 32);
-      v128.store(o, zero, 48);
-      continue;
-    }
     const lo = i16x8.extend_low_i8x16_u(b);
     const hi = i16x8.extend_high_i8x16_u(b);
     v128.store(o, f32x4.div(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), d));
