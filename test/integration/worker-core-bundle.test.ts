@@ -262,7 +262,10 @@ describe('the core on the browser platform against a real coordinator', () => {
       );
       return { code: await core.run(), refused };
     };
-    expect(await attempt(`${token.slice(0, -1)}0`)).toEqual({
+    // the token with its last character changed (a random token may end in '0' already)
+    const wrong = `${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`;
+    expect(wrong).not.toBe(token);
+    expect(await attempt(wrong)).toEqual({
       code: 2,
       refused: ['authentication failed: wrong or missing token'],
     });
