@@ -11,11 +11,13 @@ export default defineConfig({
     hookTimeout: 120_000,
     // gradwire compiled once into .test-dist/ for the processes the tests start
     globalSetup: ['test/global-setup.ts'],
+    // a note naming the test when a fork's event loop was blocked for 20 s (test/setup/loop-watch.ts)
+    setupFiles: ['test/setup/loop-watch.ts'],
     pool: 'forks',
-    // one file at a time (vitest's default on 2 cores): two at a time saved ~40% of the wall
-    // time, but on a loaded machine the busy forks kept vitest's own worker RPC (a fixed 60 s
-    // timeout) from being answered, and a run with every test passed exited 1
-    poolOptions: { forks: { maxForks: 1, minForks: 1 } },
+    // two files at a time on these 2-core machines. The tests run the CLI asynchronously
+    // (test/helpers/cli.ts's run): a fork whose event loop a synchronous child blocked for a
+    // minute missed vitest's own worker RPC (a fixed 60 s timeout) and failed a passing run
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     // the end-to-end suites time whole runs on a 2-core machine: one at a time
     fileParallelism: !e2e,
     // the unit and integration suites start many coordinators and workers side by side on a

@@ -32,7 +32,7 @@ export interface PredictBench {
     peakRssMB: number;
     /** rows whose first layer ran sparse */
     sparseRows: number;
-    reps: Array<{ sps: number; rssMB: number }>;
+    reps: Array<{ sps: number; rssMB: number; cpu: number }>;
   }>;
   /** peak RSS 10× / 1× (auto path) */
   rssRatio: number;
@@ -48,6 +48,20 @@ interface ChildResult {
   cpuSeconds: number;
   rssMB: number;
   sparseRows: number;
+  /** the CPU the process last ran on (/proc/self/stat): this VM's two vCPUs differ by ~30% */
+  cpu: number;
+}
+
+/** the CPU this process last ran on (field 39 of /proc/self/stat), or -1 */
+function lastCpu(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    // the fields after the command name (in parentheses, which may hold spaces): state is field 3
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[39 - 3]);
+  } catch {
+    return -1;
+  }
 }
 
 /** This process's own peak resident memory in MB: VmHWM, the high-water mark of its address
@@ -78,7 +92,7 @@ async function child(dir: string, input: string, path: FirstLayerPath): Promise<
   const c = process.cpuUsage(c0);
   const cpuSeconds = (c.user + c.system) / 1e6;
   process.stdout.write(
-    `${JSON.stringify({ rows: r.rows, seconds, cpuSeconds, rssMB: peakRssMB(), bytes, sparseRows: r.sparseRows })}\n`,
+    `${JSON.stringify({ rows: r.rows, seconds, cpuSeconds, rssMB: peakRssMB(), bytes, sparseRows: r.sparseRows, cpu: lastCpu() })}\n`,
   );
 }
 
@@ -134,7 +148,7 @@ export async function runPredictBench(): Promise<PredictBench> {
       samplesPerCpuSecond: median(f.results.map((r) => r.rows / r.cpuSeconds)),
       peakRssMB: median(f.results.map((r) => r.rssMB)),
       sparseRows: f.results[0]!.sparseRows,
-      reps: f.results.map((r) => ({ sps: r.rows / r.seconds, rssMB: r.rssMB })),
+      reps: f.results.map((r) => ({ sps: r.rows / r.seconds, rssMB: r.rssMB, cpu: r.cpu })),
     }));
     const [auto1, dense1, auto10, dense10] = sizes as [PredictSize, PredictSize, PredictSize, PredictSize];
     return {
@@ -162,10 +176,11 @@ export function printPredict(b: PredictBench): void {
       `${Math.round(s.samplesPerSecond).toLocaleString('en-US')} (${Math.round(sp.min / 1000)}k–${Math.round(sp.max / 1000)}k)`,
       Math.round(s.samplesPerCpuSecond).toLocaleString('en-US'),
       `${s.peakRssMB.toFixed(1)} (${rss.min.toFixed(1)}–${rss.max.toFixed(1)})`,
+      s.reps.map((r) => `${Math.round(r.sps / 1000)}k@${r.cpu}`).join(' '),
     ];
   });
   process.stdout.write(
-    `\npredict, in-process, IDX input, 784-256-128-10, CSV output formatted (medians, min–max; each run its own process)\n${table(['rows', 'first layer', 'samples/s', 'per CPU s', 'peak RSS MB'], rows)}\n` +
+    `\npredict, in-process, IDX input, 784-256-128-10, CSV output formatted (medians, min–max; each run its own process)\n${table(['rows', 'first layer', 'samples/s', 'per CPU s', 'peak RSS MB', 'each run: samples/s@CPU'], rows)}\n` +
       `sparse first layer (auto) / dense, samples/s: ${b.sparseSpeedup.map((x) => `${x.toFixed(2)}×`).join(' at 1×, ')} at 10×\n` +
       `peak RSS 10× / 1× (auto): ${b.rssRatio.toFixed(3)} (flat: within 0.8–1.2)\n`,
   );

@@ -43,7 +43,7 @@ const run = spiralsRun;
 const shortFile = join(withFiles({ 'run.yaml': run(2) }), 'run.yaml');
 // long enough for a page to be closed, or to load and join, while it runs
 const longFile = join(withFiles({ 'run.yaml': run(6) }), 'run.yaml');
-const reference = skip === null ? { short: inProcessSha(shortFile), long: inProcessSha(longFile) } : null;
+const reference = skip === null ? { short: await inProcessSha(shortFile), long: await inProcessSha(longFile) } : null;
 
 const TOKEN = 'browser-e2e-token-7f3a9c1d5e2b4f60a8c7e9d1b3f5a7c9';
 const tokenFile = join(withFiles({ token: TOKEN }), 'token');

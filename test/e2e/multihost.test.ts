@@ -54,7 +54,7 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
       const out = tempDir('gradwire-multihost-');
       const cache = tempDir('gradwire-multihost-cache-');
       // the reference opens no socket: it may run in the root namespace
-      const reference = inProcessSha(configFile);
+      const reference = await inProcessSha(configFile);
       const tRef = Date.now();
 
       net = new Net(4);
@@ -186,7 +186,7 @@ describe('coordinator and workers on separate hosts (network namespaces)', () =>
       writeFileSync(tokenFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
       const out = tempDir('gradwire-multihost-threads-');
       const cache = tempDir('gradwire-multihost-threads-cache-');
-      const reference = inProcessSha(configFile);
+      const reference = await inProcessSha(configFile);
 
       // its own namespaces (another prefix), closed at the end of this case
       const tnet = new Net(3, `gw${process.pid}t-`);

@@ -60,8 +60,8 @@ const results: Record<string, CliResult> = {};
 const SWEEP_SECTIONS = ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials'];
 const RUN_SECTIONS = ['summary', 'curves', 'throughput', 'epochs', 'config'];
 
-beforeAll(() => {
-  results.sweep = gradwire(
+beforeAll(async () => {
+  results.sweep = await gradwire(
     ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', sweepOut, '--log-format', 'json'],
     {
       env: ENV,
@@ -69,10 +69,10 @@ beforeAll(() => {
     },
   );
   sweepId = JSON.parse(readFileSync(join(sweepOut, 'summary.json'), 'utf8')).sweepId;
-  results['sweep-report'] = gradwire(['report', sweepId, '--store', sweepStore, '--out', sweepHtml], {
+  results['sweep-report'] = await gradwire(['report', sweepId, '--store', sweepStore, '--out', sweepHtml], {
     env: ENV,
   });
-  results.train = gradwire(
+  results.train = await gradwire(
     ['train', '--workers', '2', '--config', join(dir, 'run.yaml'), '--out', runOut, '--log-format', 'json'],
     {
       env: ENV,
@@ -80,16 +80,16 @@ beforeAll(() => {
     },
   );
   runId = JSON.parse(readFileSync(join(runOut, 'summary.json'), 'utf8')).runId;
-  results.seeded = gradwire(
+  results.seeded = await gradwire(
     ['sweep', '--config', join(dir, 'seeded.yaml'), '--workers', '2', '--out', seededOut, '--log-format', 'json'],
     { env: ENV, timeoutMs: 300_000 },
   );
   const seededId = JSON.parse(readFileSync(join(seededOut, 'summary.json'), 'utf8')).sweepId;
-  results['seeded-report'] = gradwire(
+  results['seeded-report'] = await gradwire(
     ['report', seededId, '--store', join(seededOut, 'gradwire.db'), '--out', seededHtml],
     { env: ENV },
   );
-  results['run-report'] = gradwire(['report', runId, '--store', runStore, '--out', runHtml], { env: ENV });
+  results['run-report'] = await gradwire(['report', runId, '--store', runStore, '--out', runHtml], { env: ENV });
 }, 600_000);
 
 describe('gradwire report in headless Chromium', () => {

@@ -1,5 +1,5 @@
 // Run the real `gradwire` CLI as a child process.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,20 +24,55 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Run a command to its end and collect its output. Asynchronous, so that the test process's
+ *  event loop keeps running meanwhile: vitest's forks answer their runner's RPC (a fixed 60 s
+ *  timeout) while a long run goes on, which lets the suites run two files at a time. As
+ *  spawnSync: after timeoutMs the child is killed and its status is null. */
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: string | Uint8Array } = {},
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd ?? ROOT,
+      env: opts.env ?? process.env,
+      stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill('SIGTERM'), opts.timeoutMs ?? 120_000);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolvePromise({
+        status,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+      });
+    });
+    if (opts.input !== undefined && child.stdin) {
+      // a child that exits without reading its input closes the pipe: not the test's error
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
+  });
+}
+
+/** Run the `gradwire` CLI to its end (see run). */
 export function gradwire(
   args: string[],
   opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string>; input?: string | Uint8Array } = {},
-): CliResult {
-  const r = spawnSync(process.execPath, [...NODE_ARGS, CLI, ...args], {
-    cwd: opts.cwd ?? ROOT,
-    ...(opts.input !== undefined ? { input: opts.input } : {}),
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 120_000,
-    // spawnSync kills a child whose output passes maxBuffer (1 MB by default)
-    maxBuffer: 256 * 1024 * 1024,
+): Promise<CliResult> {
+  return run(process.execPath, [...NODE_ARGS, CLI, ...args], {
+    ...opts,
     env: { ...process.env, FORCE_COLOR: '0', ...opts.env },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 export function tempDir(prefix = 'gradwire-test-'): string {

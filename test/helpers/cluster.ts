@@ -1,10 +1,10 @@
 // Real coordinator and worker processes on loopback for integration tests: start them, read
 // their JSON logs as they come, wait for events, signal them, and clean up.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { CLI, NODE_ARGS, ROOT, WORKER, tempDir } from './cli.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, run, tempDir } from './cli.js';
 
 // node itself, one process per role (a wrapper such as the tsx command would put a parent in
 // front of it, and signals sent in tests must reach the real process)
@@ -190,27 +190,24 @@ export function summary(outDir: string): Record<string, unknown> & { weightsSha2
 }
 
 /** weightsSha256 of the same config trained in-process (the reference). */
-export function inProcessSha(configFile: string): string {
+export async function inProcessSha(configFile: string): Promise<string> {
   const out = tempDir('gradwire-ref-');
-  const r = spawnSync(
+  const r = await run(
     NODE,
     [...NODE_ARGS, CLI, 'train', '--in-process', '--config', configFile, '--out', out, '--log-format', 'json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-    },
+    { timeoutMs: 600_000 },
   );
   if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
   return summary(out).weightsSha256;
 }
 
 /** Run `gradwire train --workers N` to the end and return its summary. */
-export function trainWithWorkers(
+export async function trainWithWorkers(
   configFile: string,
   workers: number,
-): Record<string, unknown> & { weightsSha256: string } {
+): Promise<Record<string, unknown> & { weightsSha256: string }> {
   const out = tempDir('gradwire-dist-');
-  const r = spawnSync(
+  const r = await run(
     NODE,
     [
       ...NODE_ARGS,
@@ -225,7 +222,7 @@ export function trainWithWorkers(
       '--log-format',
       'json',
     ],
-    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 },
+    { timeoutMs: 120_000 },
   );
   if (r.status !== 0)
     throw new Error(`train --workers ${workers} failed (${r.status}): ${r.stderr}\n${r.stdout.slice(-3000)}`);

@@ -20,11 +20,11 @@ let good: string;
 
 const spools = (): string[] => readdirSync(tmp).filter((f) => f.startsWith('gradwire-'));
 
-function run(args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
-  return gradwire(args, { cwd: dir, env: { TMPDIR: tmp }, ...(input !== undefined ? { input } : {}) });
+async function run(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return await gradwire(args, { cwd: dir, env: { TMPDIR: tmp }, ...(input !== undefined ? { input } : {}) });
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('gradwire-aon-');
   tmp = tempDir('gradwire-aon-tmp-');
   copyFileSync(IRIS, join(dir, 'iris.csv'));
@@ -32,7 +32,7 @@ beforeAll(() => {
     join(dir, 'run.yaml'),
     'seed: 0\ndata: { name: csv, path: iris.csv, labelColumn: species }\nmodel: { hidden: [8] }\nbatchSize: 16\nepochs: 2\n',
   );
-  const t = run(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--log-format', 'json']);
+  const t = await run(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--log-format', 'json']);
   expect(t.status, t.stderr).toBe(0);
   const rows = Array.from(
     { length: N },
@@ -44,28 +44,28 @@ beforeAll(() => {
 });
 
 describe('predict to stdout: every row or nothing', () => {
-  it('a bad row after 20,000 good ones: empty stdout, one line on stderr naming it, exit 2, no spool left', () => {
+  it('a bad row after 20,000 good ones: empty stdout, one line on stderr naming it, exit 2, no spool left', async () => {
     for (const format of ['csv', 'json']) {
-      const r = run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--format', format]);
+      const r = await run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--format', format]);
       expect(r.status).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(new RegExp(`row ${N + 2}, column "petal_length": "oops" is not a number`));
     }
     // the same on stdin
-    const s = run(['predict', '--model', 'run', '--input', '-'], `${good}5.1,3.5,1.4\n`);
+    const s = await run(['predict', '--model', 'run', '--input', '-'], `${good}5.1,3.5,1.4\n`);
     expect(s.status).toBe(2);
     expect(s.stdout).toBe('');
     expect(s.stderr).toMatch(new RegExp(`^gradwire: error: stdin: row ${N + 2} has 3 cells, but the header has 4`));
     expect(spools()).toEqual([]);
   });
 
-  it('a good input: stdout is byte for byte the --out file, from a file or from stdin; no spool left', () => {
-    const a = run(['predict', '--model', 'run', '--input', 'good.csv']);
+  it('a good input: stdout is byte for byte the --out file, from a file or from stdin; no spool left', async () => {
+    const a = await run(['predict', '--model', 'run', '--input', 'good.csv']);
     expect(a.status, a.stderr).toBe(0);
-    const b = run(['predict', '--model', 'run', '--input', 'good.csv', '--out', 'good.out.csv']);
+    const b = await run(['predict', '--model', 'run', '--input', 'good.csv', '--out', 'good.out.csv']);
     expect(b.status, b.stderr).toBe(0);
-    const c = run(['predict', '--model', 'run', '--input', '-'], good);
+    const c = await run(['predict', '--model', 'run', '--input', '-'], good);
     expect(c.status, c.stderr).toBe(0);
     const file = readFileSync(join(dir, 'good.out.csv'), 'utf8');
     expect(file.split('\n').length).toBe(N + 2);
@@ -74,8 +74,8 @@ describe('predict to stdout: every row or nothing', () => {
     expect(spools()).toEqual([]);
   });
 
-  it('a TMPDIR where the spool cannot go: one line that says so and what to do, exit 2, empty stdout', () => {
-    const r = gradwire(['predict', '--model', 'run', '--input', 'good.csv'], {
+  it('a TMPDIR where the spool cannot go: one line that says so and what to do, exit 2, empty stdout', async () => {
+    const r = await gradwire(['predict', '--model', 'run', '--input', 'good.csv'], {
       cwd: dir,
       env: { TMPDIR: join(dir, 'iris.csv') },
     });
@@ -89,19 +89,19 @@ describe('predict to stdout: every row or nothing', () => {
 });
 
 describe('--out files: whole, by a rename, or untouched', () => {
-  it('a bad row at the end: a new --out file is not created, an existing one keeps its bytes', () => {
-    const r = run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--out', 'new/none.csv']);
+  it('a bad row at the end: a new --out file is not created, an existing one keeps its bytes', async () => {
+    const r = await run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--out', 'new/none.csv']);
     expect(r.status).toBe(2);
     expect(readdirSync(dir)).not.toContain('new');
     writeFileSync(join(dir, 'old.csv'), 'yesterday\n');
-    const e = run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--out', 'old.csv']);
+    const e = await run(['predict', '--model', 'run', '--input', 'bad-at-end.csv', '--out', 'old.csv']);
     expect(e.status).toBe(2);
     expect(e.stderr.trim().split('\n')).toHaveLength(1);
     expect(readFileSync(join(dir, 'old.csv'), 'utf8')).toBe('yesterday\n');
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it('predict and export replace an existing file by a rename: a hard link to the old file keeps the old bytes', () => {
+  it('predict and export replace an existing file by a rename: a hard link to the old file keeps the old bytes', async () => {
     for (const [name, args] of [
       ['p.csv', ['predict', '--model', 'run', '--input', 'good.csv', '--out', 'p.csv']],
       ['m.onnx', ['export', '--model', 'run', '--format', 'onnx', '--out', 'm.onnx']],
@@ -109,7 +109,7 @@ describe('--out files: whole, by a rename, or untouched', () => {
       writeFileSync(join(dir, name), 'old bytes\n');
       linkSync(join(dir, name), join(dir, `${name}.link`));
       const before = statSync(join(dir, name)).ino;
-      const r = run([...args]);
+      const r = await run([...args]);
       expect(r.status, r.stderr).toBe(0);
       // written in place, the link would show the new bytes too
       expect(readFileSync(join(dir, `${name}.link`), 'utf8')).toBe('old bytes\n');
@@ -119,8 +119,8 @@ describe('--out files: whole, by a rename, or untouched', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
   });
 
-  it('export --out into folders that do not exist yet makes them', () => {
-    const r = run(['export', '--model', 'run', '--format', 'onnx', '--out', 'a/b/c/model.onnx']);
+  it('export --out into folders that do not exist yet makes them', async () => {
+    const r = await run(['export', '--model', 'run', '--format', 'onnx', '--out', 'a/b/c/model.onnx']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe(join(dir, 'a/b/c/model.onnx'));
     expect(readFileSync(join(dir, 'a/b/c/model.onnx')).equals(readFileSync(join(dir, 'run/model.onnx')))).toBe(true);
@@ -159,9 +159,9 @@ describe('a signal before the end of the input', () => {
 });
 
 describe('evaluate --data - reads a labelled CSV from stdin', () => {
-  it('the same numbers as the file', () => {
-    const f = run(['evaluate', '--model', 'run', '--data', 'iris.csv', '--json']);
-    const s = run(['evaluate', '--model', 'run', '--data', '-', '--json'], readFileSync(IRIS, 'utf8'));
+  it('the same numbers as the file', async () => {
+    const f = await run(['evaluate', '--model', 'run', '--data', 'iris.csv', '--json']);
+    const s = await run(['evaluate', '--model', 'run', '--data', '-', '--json'], readFileSync(IRIS, 'utf8'));
     expect(f.status, f.stderr).toBe(0);
     expect(s.status, s.stderr).toBe(0);
     const { data: _f, ...fromFile } = JSON.parse(f.stdout);
@@ -212,9 +212,9 @@ describe('bad IDX input (issue 17 item 5): one line naming the file and the prob
       /l\.idx: sample 2 has label 7, not a class the model knows \(0\.\.2\)$/,
     ],
   ];
-  it.each(cases)('%s', (_name, files, extra, message) => {
+  it.each(cases)('%s', async (_name, files, extra, message) => {
     for (const [f, bytes] of Object.entries(files)) writeFileSync(join(dir, f), bytes);
-    const r = run(['predict', '--model', 'run', '--input', 'i.idx', ...extra]);
+    const r = await run(['predict', '--model', 'run', '--input', 'i.idx', ...extra]);
     expect(r.status).toBe(2);
     expect(r.stdout).toBe('');
     const lines = r.stderr.trim().split('\n');
@@ -224,20 +224,20 @@ describe('bad IDX input (issue 17 item 5): one line naming the file and the prob
 });
 
 describe('--help of predict, evaluate and export says what they do now', () => {
-  it('stdin, all or nothing, the report section, folders made for --out', () => {
-    const help = (cmd: string): string => {
-      const r = gradwire([cmd, '--help']);
+  it('stdin, all or nothing, the report section, folders made for --out', async () => {
+    const help = async (cmd: string): Promise<string> => {
+      const r = await gradwire([cmd, '--help']);
       expect(r.status).toBe(0);
       return r.stdout.replace(/\s+/g, ' ');
     };
-    const p = help('predict');
+    const p = await help('predict');
     expect(p).toContain('--input FILE|-');
     expect(p).toContain('- for CSV on stdin');
     expect(p).toContain('write nothing: no --out file (an existing one is left as it was), nothing on stdout');
-    const e = help('evaluate');
+    const e = await help('evaluate');
     expect(e).toContain('--data FILE|-');
     expect(e).toContain('"Evaluation on the test split" section of \'gradwire report RUN_ID\'');
-    const x = help('export');
+    const x = await help('export');
     expect(x).toContain('its folder made if missing');
     expect(x).toContain('outputs "probabilities" and "logits"');
   });

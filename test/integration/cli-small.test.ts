@@ -12,9 +12,9 @@ import { irisSweep } from '../helpers/fixtures.js';
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 describe('gradwire --version', () => {
-  it('prints the package version, from the compiled build the tests run', () => {
+  it('prints the package version, from the compiled build the tests run', async () => {
     for (const flag of ['--version', '-V']) {
-      const r = gradwire([flag]);
+      const r = await gradwire([flag]);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toBe(`gradwire ${VERSION}\n`);
       expect(r.stderr).toBe('');
@@ -30,8 +30,8 @@ describe('gradwire --version', () => {
     expect(r.stdout).toBe(`gradwire ${VERSION}\n`);
   });
 
-  it('the main help mentions it', () => {
-    expect(gradwire(['--help']).stdout).toMatch(/gradwire --version/);
+  it('the main help mentions it', async () => {
+    expect((await gradwire(['--help'])).stdout).toMatch(/gradwire --version/);
   });
 });
 
@@ -40,14 +40,14 @@ describe('a negative number for a count is that flag\'s mistake, not "ambiguous"
     [['train', '--workers', '-1'], '--workers: "-1" must be a whole number >= 1'],
     [['sweep', '--preset', 'lecture', '--workers', '-2'], '--workers: "-2" must be a whole number >= 1'],
     [['coordinator', '--min-workers', '-1'], '--min-workers: "-1" must be a whole number >= 1'],
-  ])('%j', (args, message) => {
-    const r = gradwire(args, { cwd: tempDir() });
+  ])('%j', async (args, message) => {
+    const r = await gradwire(args, { cwd: tempDir() });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toBe(`gradwire: error: ${message}\n`);
   });
 
-  it('a value starting with a dash that is not a number is still one line', () => {
-    const r = gradwire(['train', '--out', '-x'], { cwd: tempDir() });
+  it('a value starting with a dash that is not a number is still one line', async () => {
+    const r = await gradwire(['train', '--out', '-x'], { cwd: tempDir() });
     expect(r.status).toBe(2);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^gradwire: error: .*--out.*see --help\n$/);
@@ -68,10 +68,10 @@ describe('a sweep config mistake is reported before any coordinator listens', ()
       ['coordinator', '--sweep', join(dir, 'broken.yaml'), '--listen', '127.0.0.1:0'],
     ],
   ];
-  it.each(cases)('%s', (_name, args) => {
+  it.each(cases)('%s', async (_name, args) => {
     const cwd = tempDir();
     const out = join(cwd, 'out');
-    const r = gradwire([...args, '--out', out, '--log-format', 'json'], { cwd, timeoutMs: 30_000 });
+    const r = await gradwire([...args, '--out', out, '--log-format', 'json'], { cwd, timeoutMs: 30_000 });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/^gradwire: error: .*(method|bad\.yaml|broken\.yaml)/);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
@@ -81,14 +81,14 @@ describe('a sweep config mistake is reported before any coordinator listens', ()
 });
 
 describe("the experiment store records each run's folder (for gradwire runs)", () => {
-  it('train --in-process and --workers 1: runs.out_dir is the --out folder', () => {
+  it('train --in-process and --workers 1: runs.out_dir is the --out folder', async () => {
     const dir = withFiles({ 'run.yaml': 'data: { name: iris }\nmodel: { hidden: [4] }\nepochs: 1\n' });
     const store = join(dir, 'store.db');
     for (const [name, mode] of [
       ['a', ['--in-process']],
       ['b', ['--workers', '1']],
     ] as const) {
-      const r = gradwire(
+      const r = await gradwire(
         ['train', ...mode, '--config', join(dir, 'run.yaml'), '--out', join(dir, name), '--store', store],
         { cwd: dir, timeoutMs: 60_000 },
       );

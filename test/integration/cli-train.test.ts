@@ -2,11 +2,11 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCheckpoint } from '../../shared/checkpoint.js';
 import { Model } from '../../shared/nn/model.js';
 import '../../shared/node/kernels-wasm.js';
-import { CLI, NODE_ARGS, gradwire, tempDir, withFiles } from '../helpers/cli.js';
+import { CLI, type CliResult, NODE_ARGS, gradwire, tempDir, withFiles } from '../helpers/cli.js';
 
 const IRIS = `
 seed: 5
@@ -45,26 +45,30 @@ describe('gradwire train --in-process', () => {
   const dir = withFiles({ 'iris.yaml': IRIS });
   const out1 = join(dir, 'a'),
     out2 = join(dir, 'b');
-  const r1 = gradwire([
-    'train',
-    '--in-process',
-    '--config',
-    join(dir, 'iris.yaml'),
-    '--out',
-    out1,
-    '--log-format',
-    'json',
-  ]);
-  const r2 = gradwire([
-    'train',
-    '--in-process',
-    '--config',
-    join(dir, 'iris.yaml'),
-    '--out',
-    out2,
-    '--log-format',
-    'json',
-  ]);
+  let r1!: CliResult;
+  let r2!: CliResult;
+  beforeAll(async () => {
+    r1 = await gradwire([
+      'train',
+      '--in-process',
+      '--config',
+      join(dir, 'iris.yaml'),
+      '--out',
+      out1,
+      '--log-format',
+      'json',
+    ]);
+    r2 = await gradwire([
+      'train',
+      '--in-process',
+      '--config',
+      join(dir, 'iris.yaml'),
+      '--out',
+      out2,
+      '--log-format',
+      'json',
+    ]);
+  });
 
   it('succeeds and writes summary.json, epochs.csv, steps.csv, config.json and a checkpoint', () => {
     expect(r1.stderr).toBe('');
@@ -127,27 +131,27 @@ describe('gradwire train --in-process', () => {
 });
 
 describe('command-line usage', () => {
-  it('--help on the CLI and on train', () => {
-    const main = gradwire(['--help']);
+  it('--help on the CLI and on train', async () => {
+    const main = await gradwire(['--help']);
     expect(main.status).toBe(0);
     expect(main.stdout).toMatch(/Commands:[\s\S]*train/);
-    const train = gradwire(['train', '--help']);
+    const train = await gradwire(['train', '--help']);
     expect(train.status).toBe(0);
     expect(train.stdout).toMatch(/--config FILE/);
     expect(train.stdout).toMatch(/--out DIR/);
   });
 
-  it('an unknown flag or command is a usage error with exit code 2', () => {
-    const flag = gradwire(['train', '--in-process', '--epochs', '3']);
+  it('an unknown flag or command is a usage error with exit code 2', async () => {
+    const flag = await gradwire(['train', '--in-process', '--epochs', '3']);
     expect(flag.status).toBe(2);
     expect(flag.stderr).toMatch(/gradwire: error: .*--epochs.*see --help/);
-    const cmd = gradwire(['trian']);
+    const cmd = await gradwire(['trian']);
     expect(cmd.status).toBe(2);
     expect(cmd.stderr).toMatch(/unknown command "trian"/);
   });
 
-  it('a missing config file names the path', () => {
-    const r = gradwire(['train', '--in-process', '--config', '/nonexistent/run.yaml']);
+  it('a missing config file names the path', async () => {
+    const r = await gradwire(['train', '--in-process', '--config', '/nonexistent/run.yaml']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(
       'gradwire: error: --config /nonexistent/run.yaml: it does not exist; give the path of a run config file\n',
@@ -224,17 +228,17 @@ describe('bad input: one clear error, exit code 2, no stack trace', () => {
     ],
   ];
 
-  it.each(cases)('%s', (_name, files, message) => {
+  it.each(cases)('%s', async (_name, files, message) => {
     const dir = withFiles(files);
-    const r = gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--out', tempDir()]);
+    const r = await gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--out', tempDir()]);
     expect(r.stderr).toMatch(message);
     expect(r.status).toBe(2);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('--debug adds the stack trace', () => {
+  it('--debug adds the stack trace', async () => {
     const dir = withFiles({ 'run.yaml': 'model: { activation: relux }' });
-    const r = gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--debug']);
+    const r = await gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--debug']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/\n\s+at /);
   });

@@ -19,10 +19,10 @@ epochs: 2
 const json = (path: string): Record<string, unknown> => JSON.parse(readFileSync(path, 'utf8'));
 
 describe('config.json', () => {
-  it('records what ran, and trains the same weights when given back', () => {
+  it('records what ran, and trains the same weights when given back', async () => {
     const dir = withFiles({ 'run.yaml': RUN });
     const out1 = join(dir, 'one');
-    const r1 = gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--out', out1]);
+    const r1 = await gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--out', out1]);
     expect(r1.status, r1.stderr).toBe(0);
     const recorded = json(join(out1, 'config.json'));
     expect(recorded.optimizer).toEqual({
@@ -40,14 +40,14 @@ describe('config.json', () => {
     expect(recorded.model).not.toHaveProperty('channels');
 
     const out2 = join(dir, 'two');
-    const r2 = gradwire(['train', '--in-process', '--config', join(out1, 'config.json'), '--out', out2]);
+    const r2 = await gradwire(['train', '--in-process', '--config', join(out1, 'config.json'), '--out', out2]);
     expect(r2.status, r2.stderr).toBe(0);
     expect(json(join(out2, 'summary.json')).weightsSha256).toBe(json(join(out1, 'summary.json')).weightsSha256);
   });
 
-  it('a key the optimizer would not read stops the run with exit 2, naming it', () => {
+  it('a key the optimizer would not read stops the run with exit 2, naming it', async () => {
     const dir = withFiles({ 'run.yaml': 'data: { name: iris }\noptimizer: { name: sgd, momentum: 0.5 }\nepochs: 1\n' });
-    const r = gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--out', tempDir()]);
+    const r = await gradwire(['train', '--in-process', '--config', join(dir, 'run.yaml'), '--out', tempDir()]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('optimizer.momentum: 0.5 is not used by sgd; it is used by momentum and nesterov');
   });

@@ -9,12 +9,11 @@
 // "No permission": these tests run as root, for whom file modes do not bind, so that case runs
 // the CLI as the user nobody (setpriv) on a root-owned 0600 file; it is skipped when the suite is
 // not root or setpriv is missing.
-import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { CLI, NODE_ARGS, tempDir } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, run, tempDir } from '../helpers/cli.js';
 
 /** an IDX file of unsigned bytes: 0 0 8 ndims, the sizes as big-endian uint32, the data */
 function idx(dims: number[], data: Uint8Array): Uint8Array {
@@ -63,21 +62,16 @@ function config(data: string): string {
 }
 
 /** `gradwire train --in-process --config FILE` in a fresh folder (as nobody with `nobody`) */
-function train(
+async function train(
   cfg: string,
   o: { nobody?: boolean } = {},
-): { status: number | null; stdout: string; stderr: string; out: string } {
+): Promise<{ status: number | null; stdout: string; stderr: string; out: string }> {
   const cwd = tempDir('gradwire-data-cwd-');
   chmodSync(cwd, 0o777);
   const out = join(cwd, 'out');
   const node = [process.execPath, ...NODE_ARGS, CLI, 'train', '--in-process', '--config', cfg, '--out', out];
   const [cmd, ...argv] = o.nobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
-  const r = spawnSync(cmd!, argv, {
-    cwd,
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, FORCE_COLOR: '0', HOME: cwd },
-  });
+  const r = await run(cmd!, argv, { cwd, timeoutMs: 60_000, env: { ...process.env, FORCE_COLOR: '0', HOME: cwd } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, out };
 }
 
@@ -121,9 +115,9 @@ const CASES: { name: string; data: string; key: string; path: string; why: RegEx
 ];
 
 describe('a file-system problem with a data file: one sentence, exit 2', () => {
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     if (c.nobody && !canBeNobody) return; // see the header: only root can run a command as nobody
-    const r = train(config(c.data), { nobody: c.nobody ?? false });
+    const r = await train(config(c.data), { nobody: c.nobody ?? false });
     expect(r.status, r.stderr).toBe(2);
     const lines = r.stderr.trimEnd().split('\n');
     expect(lines, r.stderr).toHaveLength(1);
@@ -141,15 +135,15 @@ describe('a file-system problem with a data file: one sentence, exit 2', () => {
     expect(r.stderr).not.toMatch(/\n\s+at |internal error/);
   });
 
-  it.skipIf(!canBeNobody)('the "as nobody" case can run here (root with setpriv)', () => {
-    const r = train(config('{ name: idx, images: images.gz, labels: labels }'), { nobody: true });
+  it.skipIf(!canBeNobody)('the "as nobody" case can run here (root with setpriv)', async () => {
+    const r = await train(config('{ name: idx, images: images.gz, labels: labels }'), { nobody: true });
     expect(r.status, r.stderr).toBe(0);
   });
 });
 
 describe('the datasets a run names', () => {
-  it('a pair of IDX files (images gzipped, labels raw) trains, with the split of its 40 samples', () => {
-    const r = train(config('{ name: idx, images: images.gz, labels: labels }'));
+  it('a pair of IDX files (images gzipped, labels raw) trains, with the split of its 40 samples', async () => {
+    const r = await train(config('{ name: idx, images: images.gz, labels: labels }'));
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(r.out, 'summary.json'), 'utf8')) as {
       dataset: { samples: number; train: number; val: number; test: number };
@@ -159,8 +153,8 @@ describe('the datasets a run names', () => {
     expect(summary.model).toBe('16-4-4');
   });
 
-  it('the built-in dataset is "MNIST, 10,000-digit subset" in the log and summary.json', () => {
-    const r = train(config('{ name: mnist }'));
+  it('the built-in dataset is "MNIST, 10,000-digit subset" in the log and summary.json', async () => {
+    const r = await train(config('{ name: mnist }'));
     expect(r.status, r.stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(r.out, 'summary.json'), 'utf8')) as {
       dataset: { name: string; samples: number; train: number; val: number; test: number };

@@ -9,7 +9,6 @@
 // report (which names no worker) carry them escaped or not at all. The dashboard fills its page
 // with textContent: checked here by reading its modules for HTML sinks, and in a browser by
 // test/e2e/hostile-names.test.ts.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -26,7 +25,7 @@ import { installMetrics } from '../../coordinator/web/metrics.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
 import { html, raw } from '../../shared/html.js';
 import type { SweepConfig, TrialRecord } from '../../shared/sweep/types.js';
-import { ROOT, tempDir } from '../helpers/cli.js';
+import { ROOT, run, tempDir } from '../helpers/cli.js';
 import { killAll, listeningPort, startCoordinator, startWorker } from '../helpers/cluster.js';
 import { HOSTILE_CSV, HOSTILE_WORKER, hostileRun } from '../helpers/hostile.js';
 
@@ -60,7 +59,7 @@ describe('the html tagged template', () => {
 });
 
 describe('hostile names in every page and report', () => {
-  it('gradwire report ID: a run whose id, config values and store folder hold <script> and "', () => {
+  it('gradwire report ID: a run whose id, config values and store folder hold <script> and "', async () => {
     const folder = join(tempDir(), NAME);
     mkdirSync(folder, { recursive: true });
     const storePath = join(folder, 'store.db');
@@ -86,10 +85,10 @@ describe('hostile names in every page and report', () => {
     store.finishRun(id, 'stopped', null);
     store.close();
     const out = join(tempDir(), 'report.html');
-    const r = spawnSync(
+    const r = await run(
       process.execPath,
       ['--import', TSX, join(ROOT, 'bin/gradwire.js'), 'report', id, '--store', storePath, '--out', out],
-      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', GRADWIRE_STORE: '' } },
+      { env: { ...process.env, FORCE_COLOR: '0', GRADWIRE_STORE: '' } },
     );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -264,7 +263,7 @@ describe('a hostile worker name and config value, through a real coordinator and
 
     // the run report: it counts the workers and names none; the dataset's name comes out escaped
     const report = join(tempDir(), 'report.html');
-    const rr = spawnSync(
+    const rr = await run(
       process.execPath,
       [
         '--import',
@@ -277,7 +276,7 @@ describe('a hostile worker name and config value, through a real coordinator and
         '--out',
         report,
       ],
-      { encoding: 'utf8', timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', GRADWIRE_STORE: '' } },
+      { env: { ...process.env, FORCE_COLOR: '0', GRADWIRE_STORE: '' } },
     );
     expect(rr.stderr).toBe('');
     expect(rr.status).toBe(0);

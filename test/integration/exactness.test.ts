@@ -2,7 +2,7 @@
 // worker processes, with BatchNorm + dropout and with LayerNorm; batches whose last
 // microbatch is short, and an epoch whose last batch is short.
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withFiles } from '../helpers/cli.js';
 import { inProcessSha, killAll, trainWithWorkers } from '../helpers/cluster.js';
 
@@ -23,10 +23,13 @@ afterAll(killAll);
 describe.each(['batch', 'layer'])('I1 with norm: %s, dropout 0.2', (norm) => {
   const dir = withFiles({ 'run.yaml': config(norm) });
   const file = join(dir, 'run.yaml');
-  const reference = inProcessSha(file);
+  let reference!: string;
+  beforeAll(async () => {
+    reference = await inProcessSha(file);
+  });
 
-  it.each([1, 2, 3, 4])('%i worker(s) end with the in-process weightsSha256', (n) => {
-    const s = trainWithWorkers(file, n);
+  it.each([1, 2, 3, 4])('%i worker(s) end with the in-process weightsSha256', async (n) => {
+    const s = await trainWithWorkers(file, n);
     expect(s.mode).toBe('distributed');
     expect(s.workers).toBe(n);
     expect(s.steps).toBe(40);

@@ -31,8 +31,8 @@ interface Run {
   events: Array<Record<string, unknown>>;
 }
 
-function train(configText: string, out: string): Run {
-  const r = gradwire([
+async function train(configText: string, out: string): Promise<Run> {
+  const r = await gradwire([
     'train',
     '--in-process',
     '--config',
@@ -62,9 +62,9 @@ const curve = (out: string): string[] =>
     .map((line) => line.split(',').slice(0, 7).join(','));
 
 /** a finished run of `epochs` epochs in a fresh folder */
-function finished(schedule: string, epochs: number): string {
+async function finished(schedule: string, epochs: number): Promise<string> {
   const out = tempDir();
-  const r = train(base(schedule, `epochs: ${epochs}`), out);
+  const r = await train(base(schedule, `epochs: ${epochs}`), out);
   expect(r.status, r.stderr).toBe(0);
   return out;
 }
@@ -75,11 +75,11 @@ describe('raising epochs on a finished run', () => {
     ['the constant schedule', 'constant'],
   ])(
     'with %s: resumes and ends with the weights of a run trained with the larger epochs from the start',
-    (_n, schedule) => {
-      const reference = finished(schedule, 3);
-      const out = finished(schedule, 2);
+    async (_n, schedule) => {
+      const reference = await finished(schedule, 3);
+      const out = await finished(schedule, 2);
       expect(summaryOf(out).steps).toBe(2 * STEPS_PER_EPOCH);
-      const r = train(base(schedule, 'epochs: 3'), out);
+      const r = await train(base(schedule, 'epochs: 3'), out);
       expect(r.status, r.stderr).toBe(0);
       expect(r.events.find((e) => e.event === 'resume')).toMatchObject({ step: 2 * STEPS_PER_EPOCH });
       const s = summaryOf(out);
@@ -88,16 +88,16 @@ describe('raising epochs on a finished run', () => {
       // the extended run's curve is the whole run's, epoch by epoch (epoch, step, losses, accuracies, lr)
       expect(curve(out)).toEqual(curve(reference));
       // and it can be extended again
-      const again = train(base(schedule, 'epochs: 4'), out);
+      const again = await train(base(schedule, 'epochs: 4'), out);
       expect(again.status, again.stderr).toBe(0);
-      expect(summaryOf(out).weightsSha256).toBe(summaryOf(finished(schedule, 4)).weightsSha256);
+      expect(summaryOf(out).weightsSha256).toBe(summaryOf(await finished(schedule, 4)).weightsSha256);
     },
   );
 
-  it('with a cosine schedule (spread over the whole run): refused, saying why and what to do; the run is untouched', () => {
-    const out = finished('cosine', 2);
+  it('with a cosine schedule (spread over the whole run): refused, saying why and what to do; the run is untouched', async () => {
+    const out = await finished('cosine', 2);
     const before = fileSha(join(out, 'checkpoint.gwc'));
-    const r = train(base('cosine', 'epochs: 3'), out);
+    const r = await train(base('cosine', 'epochs: 3'), out);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('trained with epochs: 2');
     expect(r.stderr).toContain('optimizer.schedule: cosine');
@@ -107,29 +107,29 @@ describe('raising epochs on a finished run', () => {
     expect(summaryOf(out).steps).toBe(2 * STEPS_PER_EPOCH);
   });
 
-  it('fewer epochs, or another key changed with the epochs, stay refused as another config', () => {
-    const out = finished(STEP, 2);
+  it('fewer epochs, or another key changed with the epochs, stay refused as another config', async () => {
+    const out = await finished(STEP, 2);
     const before = fileSha(join(out, 'checkpoint.gwc'));
     for (const text of [
       base(STEP, 'epochs: 1'),
       base(STEP, 'epochs: 3\nbatchSize: 64').replace('batchSize: 48\n', ''),
     ]) {
-      const r = train(text, out);
+      const r = await train(text, out);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('checkpoint.gwc belongs to a run with another config');
     }
     expect(fileSha(join(out, 'checkpoint.gwc'))).toBe(before);
   });
 
-  it('the checkpoint cadence is not part of the run: another checkpointEvery resumes', () => {
+  it('the checkpoint cadence is not part of the run: another checkpointEvery resumes', async () => {
     const out = tempDir();
-    const first = train(base(STEP, 'epochs: 2\ncheckpointEvery: 0'), out);
+    const first = await train(base(STEP, 'epochs: 2\ncheckpointEvery: 0'), out);
     expect(first.status, first.stderr).toBe(0);
-    const r = train(base(STEP, 'epochs: 3\ncheckpointEvery: 7\ncheckpointSeconds: 5'), out);
+    const r = await train(base(STEP, 'epochs: 3\ncheckpointEvery: 7\ncheckpointSeconds: 5'), out);
     expect(r.status, r.stderr).toBe(0);
     expect(summaryOf(out)).toMatchObject({
       resumedFromStep: 2 * STEPS_PER_EPOCH,
-      weightsSha256: summaryOf(finished(STEP, 3)).weightsSha256,
+      weightsSha256: summaryOf(await finished(STEP, 3)).weightsSha256,
     });
   });
 });

@@ -30,7 +30,11 @@ const bnFile = join(withFiles({ 'run.yaml': config('batch', 'checkpointEvery: 5'
 const plainFile = join(withFiles({ 'run.yaml': config('none') }), 'run.yaml');
 // long enough (750 steps) for a second worker process to start while it runs
 const longFile = join(withFiles({ 'run.yaml': config('batch', 'epochs: 15').replace('epochs: 3\n', '') }), 'run.yaml');
-const reference = { bn: inProcessSha(bnFile), plain: inProcessSha(plainFile), long: inProcessSha(longFile) };
+const reference = {
+  bn: await inProcessSha(bnFile),
+  plain: await inProcessSha(plainFile),
+  long: await inProcessSha(longFile),
+};
 
 afterEach(killAll);
 

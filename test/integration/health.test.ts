@@ -63,11 +63,11 @@ describe('gradwire health reads the status file', () => {
     expect(r.message).toMatch(/127\.0\.0\.1:9\/healthz: .*ECONNREFUSED/);
   });
 
-  it('the command exits 1 and names the problem; bad flags are usage errors (2)', () => {
-    const r = gradwire(['health', '--status-file', join(dir, 'absent.json')]);
+  it('the command exits 1 and names the problem; bad flags are usage errors (2)', async () => {
+    const r = await gradwire(['health', '--status-file', join(dir, 'absent.json')]);
     expect(r.status).toBe(1);
     expect(r.stdout).toMatch(/^unhealthy: .*absent\.json/);
-    const bad = gradwire(['health', '--max-age', 'soon']);
+    const bad = await gradwire(['health', '--max-age', 'soon']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/--max-age: "soon" must be a number of seconds > 0/);
   });
@@ -99,10 +99,10 @@ describe('a coordinator with --stay and its worker, as in a Kubernetes Deploymen
     });
     expect(JSON.parse(readFileSync(workerStatus, 'utf8'))).toMatchObject({ role: 'worker', pid: w.pid });
 
-    const coordHealth = gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: coordStatus } });
+    const coordHealth = await gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: coordStatus } });
     expect(coordHealth.status).toBe(0);
     expect(coordHealth.stdout).toMatch(/^healthy: coordinator \d+ done: .*"state":"done"/);
-    const workerHealth = gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: workerStatus } });
+    const workerHealth = await gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: workerStatus } });
     expect(workerHealth.status).toBe(0);
     expect(workerHealth.stdout).toMatch(/^healthy: worker \d+ /);
 
@@ -113,7 +113,7 @@ describe('a coordinator with --stay and its worker, as in a Kubernetes Deploymen
 
     c.kill('SIGTERM');
     expect(await c.exited).toBe(0);
-    const after = gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: coordStatus } });
+    const after = await gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: coordStatus } });
     expect(after.status).toBe(1);
     expect(after.stdout).toMatch(/ECONNREFUSED/);
     w.kill('SIGTERM');
@@ -142,10 +142,10 @@ describe('a coordinator with --stay and its worker, as in a Kubernetes Deploymen
 });
 
 describe('train with a local pool', () => {
-  it('writes the status file from the train process only (its workers do not overwrite it)', () => {
+  it('writes the status file from the train process only (its workers do not overwrite it)', async () => {
     const dir = withFiles({ 'iris.yaml': IRIS });
     const status = join(dir, 'train.status');
-    const r = gradwire(
+    const r = await gradwire(
       [
         'train',
         '--workers',
@@ -205,19 +205,24 @@ describe('readiness: gradwire health --ready', () => {
     });
   });
 
-  it('the command prints ready / not ready and exits 0 / 1; --ready with --url is a usage error', () => {
-    const yes = gradwire(['health', '--ready', '--status-file', write('yes.json', { state: 'idle', job: 'run-1' })]);
+  it('the command prints ready / not ready and exits 0 / 1; --ready with --url is a usage error', async () => {
+    const yes = await gradwire([
+      'health',
+      '--ready',
+      '--status-file',
+      write('yes.json', { state: 'idle', job: 'run-1' }),
+    ]);
     expect(yes.status).toBe(0);
     expect(yes.stdout).toBe('ready: worker 42 idle, job run-1\n');
-    const no = gradwire(['health', '--ready'], {
+    const no = await gradwire(['health', '--ready'], {
       env: { GRADWIRE_STATUS_FILE: write('no.json', { state: 'idle', job: null }) },
     });
     expect(no.status).toBe(1);
     expect(no.stdout).toMatch(/^not ready: worker 42 idle: connected, holds no job yet/);
-    const both = gradwire(['health', '--ready', '--url', 'http://127.0.0.1:9/healthz']);
+    const both = await gradwire(['health', '--ready', '--url', 'http://127.0.0.1:9/healthz']);
     expect(both.status).toBe(2);
     expect(both.stderr).toMatch(/--ready reads the status file/);
-    expect(gradwire(['health', '--help']).stdout).toMatch(/--ready/);
+    expect((await gradwire(['health', '--help'])).stdout).toMatch(/--ready/);
   });
 
   it('a real worker: alive but not ready while no coordinator answers, ready once it holds the job, and its job is named', async () => {
@@ -240,10 +245,10 @@ describe('readiness: gradwire health --ready', () => {
       throw new Error(`timed out waiting for ${what}: ${readFileSync(status, 'utf8')}`);
     };
     await waitFor((s) => s.state === 'connecting', 'the worker status');
-    const before = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
+    const before = await gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
     expect(before.status).toBe(1);
     expect(before.stdout).toMatch(/^not ready: worker \d+ connecting: not connected to a coordinator/);
-    expect(gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: status } }).status).toBe(0);
+    expect((await gradwire(['health'], { env: { GRADWIRE_STATUS_FILE: status } })).status).toBe(0);
 
     // a coordinator waiting for 2 workers: this one holds the job while it waits
     const c = startCoordinator([
@@ -257,7 +262,7 @@ describe('readiness: gradwire health --ready', () => {
       join(d, 'out'),
     ]);
     await waitFor((s) => s.state !== 'connecting' && typeof s.job === 'string', 'the worker to hold the job');
-    const ready = gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
+    const ready = await gradwire(['health', '--ready'], { env: { GRADWIRE_STATUS_FILE: status } });
     expect(ready.status, ready.stdout).toBe(0);
     expect(ready.stdout).toMatch(/^ready: worker \d+ (idle|working), job run-/);
     const runId = c.events.find((e) => typeof e.run === 'string')?.run as string | undefined;

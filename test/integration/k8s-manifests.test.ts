@@ -796,7 +796,7 @@ suite(
     });
 
     describe('commands', () => {
-      it("every gradwire command line and probe command parses, with flags and GRADWIRE_ variables that gradwire's --help documents", () => {
+      it("every gradwire command line and probe command parses, with flags and GRADWIRE_ variables that gradwire's --help documents", async () => {
         const invocations = new Map<string, { who: string; args: string[]; env: string[] }>();
         const add = (who: string, args: string[], env: string[]) =>
           invocations.set(JSON.stringify([args, env]), { who, args, env });
@@ -820,7 +820,7 @@ suite(
         for (const { who, args } of invocations.values()) {
           // --help after the real arguments: gradwire's strict parser still rejects an unknown
           // flag or a missing value (exit 2) before it prints the help
-          const res = gradwire([...args, '--help']);
+          const res = await gradwire([...args, '--help']);
           expect(res.status, `${who}: gradwire ${args.join(' ')}\n${res.stderr}`).toBe(0);
           for (const flag of args.filter((a) => a.startsWith('--')))
             expect(res.stdout, `${who}: ${flag}`).toMatch(new RegExp(`(^|\\s)${flag}(?![\\w-])`, 'm'));
@@ -862,9 +862,12 @@ suite(
       }
 
       /** a probe's exec command, as the kubelet runs it in the container (its environment) */
-      function exec(probe: IProbe, env: Record<string, string>): { status: number | null; stdout: string } {
+      async function exec(
+        probe: IProbe,
+        env: Record<string, string>,
+      ): Promise<{ status: number | null; stdout: string }> {
         expect(probe.exec!.command![0]).toBe('gradwire');
-        return gradwire(probe.exec!.command!.slice(1), { env });
+        return await gradwire(probe.exec!.command!.slice(1), { env });
       }
 
       async function waitForFile(path: string, test: (text: string) => boolean, what: string): Promise<void> {
@@ -886,7 +889,7 @@ suite(
           expect(res.status).toBe(200);
         }
         // the sweep's liveness probe (gradwire health) reads a coordinator's status file and asks its /healthz
-        const s = exec(sweeper.livenessProbe!, coord.lc.env);
+        const s = await exec(sweeper.livenessProbe!, coord.lc.env);
         expect(s.status, s.stdout).toBe(0);
         expect(s.stdout).toMatch(/^healthy: coordinator .*\/healthz/);
 
@@ -910,10 +913,10 @@ suite(
             (JSON.parse(t) as { job?: string | null }).job !== null,
           'the worker to hold the job',
         );
-        const ready = exec(first.c.readinessProbe!, first.lc.env);
+        const ready = await exec(first.c.readinessProbe!, first.lc.env);
         expect(ready.status, ready.stdout).toBe(0);
         expect(ready.stdout).toMatch(/^ready: worker \d+ (idle|working), job run-/);
-        const alive = exec(first.c.livenessProbe!, first.lc.env);
+        const alive = await exec(first.c.livenessProbe!, first.lc.env);
         expect(alive.status, alive.stdout).toBe(0);
         expect(c.events.some((e) => e.event === 'step')).toBe(false); // one worker of two: no step yet
 
@@ -998,11 +1001,11 @@ suite(
         90_000,
       );
 
-      it('the exec probes fail when the status file is missing or stale (a process that never started, or is stuck)', () => {
+      it('the exec probes fail when the status file is missing or stale (a process that never started, or is stuck)', async () => {
         const { c, lc } = setUp(r.run, 'Job', 'gradwire-worker');
         const status = lc.env.GRADWIRE_STATUS_FILE!;
         for (const probe of [c.livenessProbe!, c.readinessProbe!]) {
-          const missing = exec(probe, lc.env);
+          const missing = await exec(probe, lc.env);
           expect(missing.status).toBe(1);
           expect(missing.stdout).toMatch(/^(unhealthy|not ready): .*ENOENT/);
         }
@@ -1017,7 +1020,7 @@ suite(
           }),
         );
         for (const probe of [c.livenessProbe!, c.readinessProbe!]) {
-          const stale = exec(probe, lc.env);
+          const stale = await exec(probe, lc.env);
           expect(stale.status).toBe(1);
           expect(stale.stdout).toMatch(/^(unhealthy|not ready): .*old/);
         }

@@ -38,20 +38,23 @@ describe.skipIf(kernelVariant() !== 'wasm-simd')('kernel variants (this runtime 
     expect(summary(join(dir, 'out')).weightsSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('each variant is exact on its own: in-process equals 2 workers, and the two variants differ', () => {
+  it('each variant is exact on its own: in-process equals 2 workers, and the two variants differ', async () => {
     const dir = withFiles({ 'iris.yaml': IRIS });
-    const sha = (variant: string, mode: string[]): string => {
+    const sha = async (variant: string, mode: string[]): Promise<string> => {
       const out = tempDir();
-      const r = gradwire(['train', ...mode, '--config', join(dir, 'iris.yaml'), '--out', out, '--log-format', 'json'], {
-        env: { GRADWIRE_KERNELS: variant },
-      });
+      const r = await gradwire(
+        ['train', ...mode, '--config', join(dir, 'iris.yaml'), '--out', out, '--log-format', 'json'],
+        {
+          env: { GRADWIRE_KERNELS: variant },
+        },
+      );
       expect(r.status, r.stderr).toBe(0);
       return summary(out).weightsSha256;
     };
-    const js = sha('js', ['--in-process']);
-    const wasm = sha('wasm-simd', ['--in-process']);
-    expect(sha('js', ['--workers', '2'])).toBe(js);
-    expect(sha('wasm-simd', ['--workers', '2'])).toBe(wasm);
+    const js = await sha('js', ['--in-process']);
+    const wasm = await sha('wasm-simd', ['--in-process']);
+    expect(await sha('js', ['--workers', '2'])).toBe(js);
+    expect(await sha('wasm-simd', ['--workers', '2'])).toBe(wasm);
     expect(wasm).not.toBe(js);
   });
 });

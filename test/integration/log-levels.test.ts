@@ -68,8 +68,8 @@ describe('log levels', () => {
   });
 
   /** the JSON lines of a `gradwire train --in-process` of run(2): 16 steps in 2 epochs */
-  const train = (args: string[], env: Record<string, string> = {}): Array<Record<string, unknown>> => {
-    const r = gradwire(
+  const train = async (args: string[], env: Record<string, string> = {}): Promise<Array<Record<string, unknown>>> => {
+    const r = await gradwire(
       ['train', '--in-process', '--config', run(2), '--out', tempDir(), '--log-format', 'json', ...args],
       {
         env,
@@ -82,15 +82,15 @@ describe('log levels', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   };
 
-  it('at the default level a JSON log has the epochs and events, not a line per step', () => {
-    const lines = train([]);
+  it('at the default level a JSON log has the epochs and events, not a line per step', async () => {
+    const lines = await train([]);
     expect(lines.filter((e) => e.event === 'step')).toEqual([]);
     expect(lines.filter((e) => e.event === 'epoch').map((e) => e.level)).toEqual([INFO, INFO]);
     expect(lines.filter((e) => e.event === 'done').map((e) => e.level)).toEqual([INFO]);
   });
 
-  it('--log-level debug (or GRADWIRE_LOG_LEVEL=debug) adds one debug line per step', () => {
-    for (const lines of [train(['--log-level', 'debug']), train([], { GRADWIRE_LOG_LEVEL: 'debug' })]) {
+  it('--log-level debug (or GRADWIRE_LOG_LEVEL=debug) adds one debug line per step', async () => {
+    for (const lines of [await train(['--log-level', 'debug']), await train([], { GRADWIRE_LOG_LEVEL: 'debug' })]) {
       const steps = lines.filter((e) => e.event === 'step');
       // a step line carries the index of the step taken (from 0), an epoch line the steps done
       const done = lines.filter((e) => e.event === 'epoch').at(-1)!.step as number;
@@ -101,16 +101,25 @@ describe('log levels', () => {
     }
   });
 
-  it('an unknown level is a usage error that names the allowed ones', () => {
-    const flag = gradwire(['train', '--in-process', '--config', run(1), '--out', tempDir(), '--log-level', 'loud']);
+  it('an unknown level is a usage error that names the allowed ones', async () => {
+    const flag = await gradwire([
+      'train',
+      '--in-process',
+      '--config',
+      run(1),
+      '--out',
+      tempDir(),
+      '--log-level',
+      'loud',
+    ]);
     expect(flag.status).toBe(2);
     expect(flag.stderr).toMatch(/--log-level: "loud" is not one of trace, debug, info, warn, error, fatal, silent/);
-    const env = gradwire(['sweep', '--preset', 'lecture', '--out', tempDir()], {
+    const env = await gradwire(['sweep', '--preset', 'lecture', '--out', tempDir()], {
       env: { GRADWIRE_LOG_LEVEL: 'chatty' },
     });
     expect(env.status).toBe(2);
     expect(env.stderr).toMatch(/GRADWIRE_LOG_LEVEL: "chatty" is not one of/);
-    const worker = gradwire(['worker', '--connect', 'ws://127.0.0.1:9', '--log-level', 'verbose']);
+    const worker = await gradwire(['worker', '--connect', 'ws://127.0.0.1:9', '--log-level', 'verbose']);
     expect(worker.status).toBe(2);
     expect(worker.stderr).toMatch(/--log-level: "verbose" is not one of trace, debug, info/);
   });

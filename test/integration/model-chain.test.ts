@@ -37,23 +37,23 @@ const argmax = (p: ArrayLike<number>): number => {
 };
 const accuracyOf = (classes: string[]): number => classes.filter((c, i) => c === labels[i]).length / labels.length;
 
-function ok(args: string[]): string {
-  const r = gradwire(args, { cwd: dir });
+async function ok(args: string[]): Promise<string> {
+  const r = await gradwire(args, { cwd: dir });
   expect(r.status, `gradwire ${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r.stdout;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('gradwire-chain-');
   copyFileSync(IRIS, join(dir, 'iris.csv'));
   writeFileSync(join(dir, 'run.yaml'), RUN_YAML);
-  ok(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--log-format', 'json']);
+  await ok(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--log-format', 'json']);
   const [head, ...rows] = readFileSync(IRIS, 'utf8').trim().split('\n');
   expect(head!.split(',').at(-1)).toBe('species');
   features = rows.map((l) => l.split(',').slice(0, 4).map(Number));
   labels = rows.map((l) => l.split(',')[4]!);
   names = [...new Set(labels)].sort();
-  const out = ok(['predict', '--model', 'run', '--input', 'iris.csv']).trim().split('\n');
+  const out = (await ok(['predict', '--model', 'run', '--input', 'iris.csv'])).trim().split('\n');
   expect(out[0]).toBe(`row,predicted,probability,${names.map((n) => `p_${n}`).join(',')}`);
   const cells = out.slice(1).map((l) => l.split(','));
   expect(cells.map((c) => Number(c[0]))).toEqual(labels.map((_, i) => i + 1));
@@ -72,8 +72,8 @@ describe('train → predict → evaluate → export agree', () => {
     expect(accuracyOf(predicted)).toBeGreaterThan(0.6);
   });
 
-  it("evaluate --json: predict's accuracy, and the confusion matrix and per-class metrics counted from predict's output", () => {
-    const e = JSON.parse(ok(['evaluate', '--model', 'run', '--data', 'iris.csv', '--json']));
+  it("evaluate --json: predict's accuracy, and the confusion matrix and per-class metrics counted from predict's output", async () => {
+    const e = JSON.parse(await ok(['evaluate', '--model', 'run', '--data', 'iris.csv', '--json']));
     expect(e.classNames).toEqual(names);
     expect(e.samples).toBe(150);
     expect(e.accuracy).toBe(accuracyOf(predicted));
@@ -100,17 +100,17 @@ describe('train → predict → evaluate → export agree', () => {
     expect(Math.abs(e.loss - loss)).toBeLessThan(1e-5);
   });
 
-  it("on the run's test split: predict's accuracy, evaluate's and summary.json's testAccuracy are one number", () => {
+  it("on the run's test split: predict's accuracy, evaluate's and summary.json's testAccuracy are one number", async () => {
     const summary = JSON.parse(readFileSync(join(dir, 'run/summary.json'), 'utf8'));
-    const e = JSON.parse(ok(['evaluate', '--model', 'run', '--json']));
-    const r = gradwire(['predict', '--model', 'run'], { cwd: dir });
+    const e = JSON.parse(await ok(['evaluate', '--model', 'run', '--json']));
+    const r = await gradwire(['predict', '--model', 'run'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     expect(e.accuracy).toBe(summary.testAccuracy);
     expect(r.stderr).toContain(`(${e.correct}/${e.samples} labelled rows)`);
   });
 
   it('export --format onnx: onnxruntime on the same rows gives the same probabilities (≤ 1e-5) and accuracy', async () => {
-    expect(ok(['export', '--model', 'run', '--format', 'onnx', '--out', 'out/model.onnx']).trim()).toBe(
+    expect((await ok(['export', '--model', 'run', '--format', 'onnx', '--out', 'out/model.onnx'])).trim()).toBe(
       join(dir, 'out/model.onnx'),
     );
     const bytes = readFileSync(join(dir, 'out/model.onnx'));
@@ -135,8 +135,8 @@ describe('train → predict → evaluate → export agree', () => {
     expect(accuracyOf(classes)).toBe(accuracyOf(predicted));
   });
 
-  it('export --format safetensors (into a new folder): a forward pass computed here from its tensors is predict’s', () => {
-    ok(['export', '--model', 'run', '--format', 'safetensors', '--out', 'new/folder/model.safetensors']);
+  it('export --format safetensors (into a new folder): a forward pass computed here from its tensors is predict’s', async () => {
+    await ok(['export', '--model', 'run', '--format', 'safetensors', '--out', 'new/folder/model.safetensors']);
     const { metadata, tensors } = readSafetensors(readFileSync(join(dir, 'new/folder/model.safetensors')));
     expect(metadata).toMatchObject({ features: '4', classes: '3', class_names: JSON.stringify(names) });
     const layers = JSON.parse(metadata.layers!) as Array<{ type: string; name?: string; rate?: number; mode?: string }>;

@@ -35,11 +35,11 @@ const csv = (text: string): Rows => {
 let dir: string;
 let summary: { runId: string; testAccuracy: number; testLoss: number; dataset: { test: number } };
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = tempDir('gradwire-predict-');
   copyFileSync(IRIS, join(dir, 'iris.csv'));
   writeFileSync(join(dir, 'run.yaml'), RUN_YAML);
-  const r = gradwire(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--log-format', 'json'], {
+  const r = await gradwire(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--log-format', 'json'], {
     cwd: dir,
   });
   expect(r.status, r.stderr).toBe(0);
@@ -70,8 +70,8 @@ function expected(): { lines: string[]; predicted: string[]; names: string[] } {
 }
 
 describe('gradwire predict', () => {
-  it("the run's test split: the eval forward pass's argmax, probabilities summing to 1, the run's test accuracy", () => {
-    const r = gradwire(['predict', '--model', 'run'], { cwd: dir });
+  it("the run's test split: the eval forward pass's argmax, probabilities summing to 1, the run's test accuracy", async () => {
+    const r = await gradwire(['predict', '--model', 'run'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const { header, rows } = csv(r.stdout);
     expect(header).toEqual(['row', 'predicted', 'probability', 'p_setosa', 'p_versicolor', 'p_virginica']);
@@ -91,7 +91,7 @@ describe('gradwire predict', () => {
     expect(r.stderr).toContain(`accuracy ${(summary.testAccuracy * 100).toFixed(2)}%`);
   });
 
-  it('a CSV file with and without the label column, by run id and run id prefix, --out and --format json', () => {
+  it('a CSV file with and without the label column, by run id and run id prefix, --out and --format json', async () => {
     const want = expected();
     const header = 'sepal_length,sepal_width,petal_length,petal_width';
     writeFileSync(join(dir, 'with.csv'), `${header},species\n${want.lines.join('\n')}\n`);
@@ -100,15 +100,19 @@ describe('gradwire predict', () => {
       join(dir, 'without.csv'),
       `${header}\n${want.lines.map((l) => l.split(',').slice(0, 4).join(',')).join('\r\n')}\r\n`,
     );
-    const a = gradwire(['predict', '--model', summary.runId, '--input', 'with.csv', '--out', 'a.csv'], { cwd: dir });
+    const a = await gradwire(['predict', '--model', summary.runId, '--input', 'with.csv', '--out', 'a.csv'], {
+      cwd: dir,
+    });
     expect(a.status, a.stderr).toBe(0);
-    const b = gradwire(['predict', '--model', summary.runId.slice(0, -2), '--input', 'without.csv'], { cwd: dir });
+    const b = await gradwire(['predict', '--model', summary.runId.slice(0, -2), '--input', 'without.csv'], {
+      cwd: dir,
+    });
     expect(b.status, b.stderr).toBe(0);
     const fromA = csv(readFileSync(join(dir, 'a.csv'), 'utf8')).rows.map((x) => x[1]);
     expect(fromA).toEqual(want.predicted);
     expect(csv(b.stdout).rows.map((x) => x[1])).toEqual(want.predicted);
     expect(b.stderr).not.toContain('accuracy');
-    const j = gradwire(['predict', '--model', 'run', '--input', 'without.csv', '--format', 'json'], { cwd: dir });
+    const j = await gradwire(['predict', '--model', 'run', '--input', 'without.csv', '--format', 'json'], { cwd: dir });
     expect(j.status, j.stderr).toBe(0);
     const parsed = JSON.parse(j.stdout) as Array<{
       row: number;
@@ -119,7 +123,7 @@ describe('gradwire predict', () => {
     expect(Object.keys(parsed[0]!.probabilities)).toEqual(want.names);
   });
 
-  it('a large CSV streams: as many output rows as input rows, in order', () => {
+  it('a large CSV streams: as many output rows as input rows, in order', async () => {
     const n = 60_000;
     const lines = ['sepal_length,sepal_width,petal_length,petal_width'];
     for (let i = 0; i < n; i++)
@@ -127,7 +131,7 @@ describe('gradwire predict', () => {
         `${(4 + (i % 40) / 10).toFixed(1)},3.0,${(1 + (i % 60) / 10).toFixed(1)},${((i % 25) / 10).toFixed(1)}`,
       );
     writeFileSync(join(dir, 'big.csv'), `${lines.join('\n')}\n`);
-    const r = gradwire(['predict', '--model', 'run', '--input', 'big.csv', '--out', 'big-out.csv'], { cwd: dir });
+    const r = await gradwire(['predict', '--model', 'run', '--input', 'big.csv', '--out', 'big-out.csv'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const out = readFileSync(join(dir, 'big-out.csv'), 'utf8').trim().split('\n');
     expect(out.length).toBe(n + 1);
@@ -137,7 +141,7 @@ describe('gradwire predict', () => {
     expect(out[1]!.split(',').slice(1)).toEqual(out[1 + 600]!.split(',').slice(1));
   });
 
-  it('an IDX images file (and its labels) with a model trained on IDX', () => {
+  it('an IDX images file (and its labels) with a model trained on IDX', async () => {
     const d = tempDir('gradwire-predict-idx-');
     const n = 240;
     const F = 16;
@@ -160,18 +164,20 @@ describe('gradwire predict', () => {
       join(d, 'run.yaml'),
       'seed: 1\ndata: { name: idx, images: img.idx, labels: lab.idx }\nmodel: { hidden: [8] }\noptimizer: { name: adam, lr: 0.01 }\nbatchSize: 16\nepochs: 2\n',
     );
-    const t = gradwire(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--no-export'], { cwd: d });
+    const t = await gradwire(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--no-export'], {
+      cwd: d,
+    });
     expect(t.status, t.stderr).toBe(0);
     expect(existsSync(join(d, 'run/model.onnx'))).toBe(false);
     expect(JSON.parse(readFileSync(join(d, 'run/model.json'), 'utf8'))).toMatchObject({ features: F, classes: 3 });
-    const r = gradwire(['predict', '--model', 'run', '--input', 'img.idx', '--labels', 'lab.idx'], { cwd: d });
+    const r = await gradwire(['predict', '--model', 'run', '--input', 'img.idx', '--labels', 'lab.idx'], { cwd: d });
     expect(r.status, r.stderr).toBe(0);
     const { header: h, rows } = csv(r.stdout);
     expect(h).toEqual(['row', 'predicted', 'probability', 'p_0', 'p_1', 'p_2']);
     expect(rows.length).toBe(n);
     const correct = rows.filter((x, i) => Number(x[1]) === labels[i]).length;
     expect(r.stderr).toContain(`(${correct}/${n} labelled rows)`);
-    const e = gradwire(['evaluate', '--model', 'run', '--data', 'img.idx', '--labels', 'lab.idx', '--json'], {
+    const e = await gradwire(['evaluate', '--model', 'run', '--data', 'img.idx', '--labels', 'lab.idx', '--json'], {
       cwd: d,
     });
     expect(e.status, e.stderr).toBe(0);
@@ -180,8 +186,8 @@ describe('gradwire predict', () => {
 });
 
 describe('gradwire evaluate', () => {
-  it("the test split: the run's test accuracy and loss; the confusion matrix sums to the split", () => {
-    const r = gradwire(['evaluate', '--model', 'run', '--json'], { cwd: dir });
+  it("the test split: the run's test accuracy and loss; the confusion matrix sums to the split", async () => {
+    const r = await gradwire(['evaluate', '--model', 'run', '--json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const e = JSON.parse(r.stdout);
     expect(e.accuracy).toBe(summary.testAccuracy);
@@ -191,25 +197,25 @@ describe('gradwire evaluate', () => {
     expect(e.classNames).toEqual(['setosa', 'versicolor', 'virginica']);
     // from another folder: model.json says where the run's iris.csv is
     mkdirSync(join(dir, 'elsewhere'), { recursive: true });
-    const o = gradwire(['evaluate', '--model', '../run', '--json'], { cwd: join(dir, 'elsewhere') });
+    const o = await gradwire(['evaluate', '--model', '../run', '--json'], { cwd: join(dir, 'elsewhere') });
     expect(o.status, o.stderr).toBe(0);
     expect(JSON.parse(o.stdout).accuracy).toBe(summary.testAccuracy);
-    const t = gradwire(['evaluate', '--model', 'run', '--split', 'val'], { cwd: dir });
+    const t = await gradwire(['evaluate', '--model', 'run', '--split', 'val'], { cwd: dir });
     expect(t.status, t.stderr).toBe(0);
     expect(t.stdout).toContain('confusion matrix');
     expect(t.stdout).toMatch(/macro avg/);
   });
 
-  it("a sweep id resolves to its best trial's model", () => {
+  it("a sweep id resolves to its best trial's model", async () => {
     writeFileSync(
       join(dir, 'sweep.yaml'),
       'run: { data: { name: iris }, model: { hidden: [8] }, batchSize: 16, epochs: 2 }\nmethod: random\ntrials: 2\nparameters:\n  optimizer.lr: { values: [0.01, 0.05] }\n',
     );
-    const s = gradwire(['sweep', '--config', 'sweep.yaml', '--threads', '1', '--out', 'sweeps/s1'], { cwd: dir });
+    const s = await gradwire(['sweep', '--config', 'sweep.yaml', '--threads', '1', '--out', 'sweeps/s1'], { cwd: dir });
     expect(s.status, s.stderr).toBe(0);
     const sw = JSON.parse(readFileSync(join(dir, 'sweeps/s1/summary.json'), 'utf8'));
     expect(existsSync(join(dir, 'sweeps/s1/model.onnx'))).toBe(true);
-    const r = gradwire(['evaluate', '--model', sw.sweepId, '--json'], { cwd: dir });
+    const r = await gradwire(['evaluate', '--model', sw.sweepId, '--json'], { cwd: dir });
     expect(r.status, r.stderr).toBe(0);
     const e = JSON.parse(r.stdout);
     expect(e.model).toContain(`best trial #${sw.best.index}`);
@@ -218,9 +224,15 @@ describe('gradwire evaluate', () => {
 });
 
 describe('bad input: one line, exit 2, no --out file', () => {
-  const bad = (name: string, content: string, args: string[] = []): { status: number | null; err: string } => {
+  const bad = async (
+    name: string,
+    content: string,
+    args: string[] = [],
+  ): Promise<{ status: number | null; err: string }> => {
     writeFileSync(join(dir, name), content);
-    const r = gradwire(['predict', '--model', 'run', '--input', name, '--out', `${name}.out`, ...args], { cwd: dir });
+    const r = await gradwire(['predict', '--model', 'run', '--input', name, '--out', `${name}.out`, ...args], {
+      cwd: dir,
+    });
     expect(existsSync(join(dir, `${name}.out`))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.startsWith(`${name}.out`))).toEqual([]);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
@@ -228,41 +240,41 @@ describe('bad input: one line, exit 2, no --out file', () => {
   };
   const H = 'sepal_length,sepal_width,petal_length,petal_width';
 
-  it('wrong number of features, unknown label, non-numeric and missing cells', () => {
-    let r = bad('f3.csv', 'a,b,c\n1,2,3\n');
+  it('wrong number of features, unknown label, non-numeric and missing cells', async () => {
+    let r = await bad('f3.csv', 'a,b,c\n1,2,3\n');
     expect(r.status).toBe(2);
     expect(r.err).toMatch(/the model takes 4 features, but the header has 3 feature columns/);
-    r = bad('label.csv', `${H},species\n5.1,3.5,1.4,0.2,setosa\n5.1,3.5,1.4,0.2,tulip\n`);
+    r = await bad('label.csv', `${H},species\n5.1,3.5,1.4,0.2,setosa\n5.1,3.5,1.4,0.2,tulip\n`);
     expect(r.status).toBe(2);
     expect(r.err).toMatch(
       /row 3, column "species": label "tulip" is not a class the model knows \(setosa, versicolor, virginica\)/,
     );
     // the error is late in the file: the chunks before it were already predicted
     const many = Array.from({ length: 3000 }, () => '5.1,3.5,1.4,0.2').join('\n');
-    r = bad('nan.csv', `${H}\n${many}\n5.1,abc,1.4,0.2\n`);
+    r = await bad('nan.csv', `${H}\n${many}\n5.1,abc,1.4,0.2\n`);
     expect(r.status).toBe(2);
     expect(r.err).toMatch(/row 3002, column "sepal_width": "abc" is not a number/);
-    r = bad('empty.csv', `${H}\n5.1,,1.4,0.2\n`);
+    r = await bad('empty.csv', `${H}\n5.1,,1.4,0.2\n`);
     expect(r.err).toMatch(/row 2, column "sepal_width": the cell is empty/);
-    r = bad('short.csv', `${H}\n5.1,3.5,1.4\n`);
+    r = await bad('short.csv', `${H}\n5.1,3.5,1.4\n`);
     expect(r.err).toMatch(/row 2 has 3 cells, but the header has 4 columns/);
   });
 
-  it('an unknown run id, a folder without a model, a file that is not a checkpoint, a truncated one', () => {
-    const m = (model: string): { status: number | null; stderr: string } =>
-      gradwire(['predict', '--model', model, '--out', 'x.csv'], { cwd: dir });
-    let r = m('run-19990101-000000');
+  it('an unknown run id, a folder without a model, a file that is not a checkpoint, a truncated one', async () => {
+    const m = async (model: string): Promise<{ status: number | null; stderr: string }> =>
+      await gradwire(['predict', '--model', model, '--out', 'x.csv'], { cwd: dir });
+    let r = await m('run-19990101-000000');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--model run-19990101-000000: no such folder, and no run or sweep/);
-    r = m('sweeps');
+    r = await m('sweeps');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/holds no model \(no checkpoint.gwc\)/);
-    r = m('iris.csv');
+    r = await m('iris.csv');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/iris.csv is not a usable gradwire checkpoint, or it is truncated/);
     const bytes = readFileSync(join(dir, 'run/checkpoint.gwc'));
     writeFileSync(join(dir, 'cut.gwc'), bytes.subarray(0, bytes.length >> 1));
-    r = m('cut.gwc');
+    r = await m('cut.gwc');
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/cut.gwc is not a usable gradwire checkpoint, or it is truncated/);
     for (const x of [r.stderr]) expect(x.trim().split('\n')).toHaveLength(1);

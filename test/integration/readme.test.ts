@@ -229,19 +229,19 @@ function reads(ws: string[]): string[] {
 const helpCache = new Map<string, CliResult>();
 /** `gradwire ...args`, compiled (test/helpers/cli.ts: a second each, where `npm run` through tsx
  *  takes several); the runnable blocks below run `npm run gradwire -- …` itself */
-function npmGradwire(args: string[]): CliResult {
+async function npmGradwire(args: string[]): Promise<CliResult> {
   const key = args.join(' ');
   let r = helpCache.get(key);
   if (!r) {
-    r = gradwire(args, { timeoutMs: 60_000 });
+    r = await gradwire(args, { timeoutMs: 60_000 });
     helpCache.set(key, r);
   }
   return r;
 }
 
 /** the commands `gradwire --help` lists */
-function listedCommands(): string[] {
-  const help = npmGradwire(['--help']);
+async function listedCommands(): Promise<string[]> {
+  const help = await npmGradwire(['--help']);
   expect(help.status, help.stderr).toBe(0);
   const section = /^Commands:\n([\s\S]*?)\n\n/m.exec(help.stdout)?.[1] ?? '';
   return [...section.matchAll(/^ {2}([a-z][a-z-]*)\s/gm)].map((m) => m[1]!);
@@ -324,8 +324,8 @@ describe('the shell blocks of the READMEs', () => {
     expect(blocks.filter((b) => b.doc === 'deploy/README.md').length).toBeGreaterThanOrEqual(4);
   });
 
-  it('every `npm run gradwire -- COMMAND` is a command of `gradwire --help`, its --help exits 0 and lists every flag used', () => {
-    const known = listedCommands();
+  it('every `npm run gradwire -- COMMAND` is a command of `gradwire --help`, its --help exits 0 and lists every flag used', async () => {
+    const known = await listedCommands();
     expect(known).toEqual(
       expect.arrayContaining(['train', 'coordinator', 'worker', 'sweep', 'runs', 'report', 'health']),
     );
@@ -338,7 +338,7 @@ describe('the shell blocks of the READMEs', () => {
         checked++;
         if (args[0] === '--help') continue; // the top-level help, run above
         expect(known, where).toContain(args[0]);
-        const help = npmGradwire([args[0]!, '--help']);
+        const help = await npmGradwire([args[0]!, '--help']);
         expect(help.status, `${where}\n${help.stderr}`).toBe(0);
         for (const flag of args
           .slice(1)

@@ -27,8 +27,8 @@ function blobsCsv(): string {
   return `${lines.join('\n')}\n`;
 }
 
-const ok = (args: string[]): string => {
-  const r = gradwire(args, { cwd: dir, env: { GRADWIRE_STORE: '' } });
+const ok = async (args: string[]): Promise<string> => {
+  const r = await gradwire(args, { cwd: dir, env: { GRADWIRE_STORE: '' } });
   expect(r.status, `gradwire ${args.join(' ')}: ${r.stderr}`).toBe(0);
   return r.stdout;
 };
@@ -79,7 +79,18 @@ beforeAll(async () => {
     join(dir, 'run.yaml'),
     'seed: 4\ndata: { name: csv, path: blobs.csv, labelColumn: kind }\nmodel: { hidden: [8], norm: batch }\noptimizer: { name: adam, lr: 0.02 }\nbatchSize: 16\nepochs: 4\n',
   );
-  ok(['train', '--config', 'run.yaml', '--in-process', '--out', 'run', '--store', 's.db', '--log-format', 'json']);
+  await ok([
+    'train',
+    '--config',
+    'run.yaml',
+    '--in-process',
+    '--out',
+    'run',
+    '--store',
+    's.db',
+    '--log-format',
+    'json',
+  ]);
   runId = JSON.parse(readFileSync(join(dir, 'run/summary.json'), 'utf8')).runId;
   if (!unavailable) browser = await launchBrowser();
 });
@@ -92,9 +103,9 @@ describe('gradwire report: evaluation on the test split', () => {
   it.skipIf(unavailable)(
     "the section's numbers are evaluate --json's; class names are escaped and shown as written",
     async () => {
-      const e = JSON.parse(ok(['evaluate', '--model', 'run', '--json']));
+      const e = JSON.parse(await ok(['evaluate', '--model', 'run', '--json']));
       expect(e.classNames).toEqual([...CLASSES].sort());
-      ok(['report', runId, '--store', 's.db', '--out', 'r.html']);
+      await ok(['report', runId, '--store', 's.db', '--out', 'r.html']);
       const html = readFileSync(join(dir, 'r.html'), 'utf8');
       // no class name reaches the page as markup
       expect(html).not.toContain('<i>x</i>');
@@ -127,10 +138,10 @@ describe('gradwire report: evaluation on the test split', () => {
     },
   );
 
-  it('a run whose folder is gone: the report is still written, the section says why it is empty', () => {
+  it('a run whose folder is gone: the report is still written, the section says why it is empty', async () => {
     renameSync(join(dir, 'run'), join(dir, 'moved'));
     try {
-      ok(['report', runId, '--store', 's.db', '--out', 'r2.html']);
+      await ok(['report', runId, '--store', 's.db', '--out', 'r2.html']);
       const html = readFileSync(join(dir, 'r2.html'), 'utf8');
       const start = html.indexOf('<section id="evaluation"');
       const section = html.slice(start, html.indexOf('</section>', start));

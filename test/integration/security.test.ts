@@ -5,12 +5,12 @@
 // another protocol version, a bad token, a gradient of the wrong length or not finite — is
 // rejected with a logged error and its connection closed, while the run goes on and ends with
 // the same weights as in-process training.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, decodeToCoordinator, type ToWorker } from '../../shared/protocol.js';
-import { CLI, NODE_ARGS, ROOT, WORKER, tempDir, withFiles } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, run, tempDir, withFiles } from '../helpers/cli.js';
 import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, Tap, badGrads, hmac, nanSync, zeroGrads, type Step } from '../helpers/rogue.js';
 import { opensslMissing, selfSignedCert } from '../helpers/tls.js';
@@ -63,26 +63,21 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** summary.json of the same config trained in-process: the reference */
-function inProcess(file: string): Record<string, unknown> & { weightsSha256: string } {
+async function inProcess(file: string): Promise<Record<string, unknown> & { weightsSha256: string }> {
   const out = tempDir('gradwire-ref-');
-  const r = spawnSync(
+  const r = await run(
     NODE,
     [...NODE_ARGS, CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: childEnv(),
-      timeout: 60_000,
-    },
+    { env: childEnv(), timeoutMs: 60_000 },
   );
   if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
   return summary(out);
 }
 
 const reference = {
-  bn: inProcess(files.bn).weightsSha256,
-  plain: inProcess(files.plain).weightsSha256,
-  skip: inProcess(files.skip),
+  bn: (await inProcess(files.bn)).weightsSha256,
+  plain: (await inProcess(files.plain)).weightsSha256,
+  skip: await inProcess(files.skip),
 };
 
 const procs: Proc[] = [];

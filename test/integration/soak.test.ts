@@ -68,10 +68,10 @@ describe('memory over 5,000 steps', () => {
       expectFlat(who, growth(readSamples(file(who)), time(warm), time(done)));
   }, 420_000);
 
-  it('train --in-process retains no memory per step', () => {
+  it('train --in-process retains no memory per step', async () => {
     const out = tempDir('gradwire-soak-');
     const file = join(out, 'in-process.memory.jsonl');
-    const r = gradwire(
+    const r = await gradwire(
       [
         'train',
         '--in-process',

@@ -23,12 +23,15 @@ const grid = (extra = ''): string =>
 const table = (out: string): string => readFileSync(join(out, 'trials.csv'), 'utf8');
 
 let reference = '';
-beforeAll(() => {
+beforeAll(async () => {
   const dir = withFiles({ 'sweep.yaml': grid() });
   const out = tempDir();
-  const r = gradwire(['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '1', '--threads', '1', '--out', out], {
-    timeoutMs: 240_000,
-  });
+  const r = await gradwire(
+    ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '1', '--threads', '1', '--out', out],
+    {
+      timeoutMs: 240_000,
+    },
+  );
   expect(r.status, r.stderr).toBe(0);
   reference = table(out);
   expect(reference.trim().split('\n')).toHaveLength(7);
@@ -58,10 +61,10 @@ async function sweepOn(
 }
 
 describe('gradwire sweep on one machine: the trials on its compute threads', () => {
-  it('--threads 2 (no worker process): 2 trials at a time on this process’s threads, the same trials table', () => {
+  it('--threads 2 (no worker process): 2 trials at a time on this process’s threads, the same trials table', async () => {
     const dir = withFiles({ 'sweep.yaml': grid() });
     const out = tempDir();
-    const r = gradwire(
+    const r = await gradwire(
       ['sweep', '--config', join(dir, 'sweep.yaml'), '--threads', '2', '--out', out, '--log-format', 'json'],
       {
         timeoutMs: 240_000,

@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 afterEach(killAll);
 import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
@@ -28,9 +28,9 @@ function csv(out: string): Array<Record<string, string>> {
   return lines.map((l) => Object.fromEntries(l.split(',').map((c, i) => [cols[i]!, c])));
 }
 
-function train(config: string): { weightsSha256: string; valAccuracy: number; testAccuracy: number } {
+async function train(config: string): Promise<{ weightsSha256: string; valAccuracy: number; testAccuracy: number }> {
   const out = tempDir('gradwire-seed-ref-');
-  const r = gradwire(
+  const r = await gradwire(
     ['train', '--in-process', '--config', join(withFiles({ 'run.yaml': config }), 'run.yaml'), '--out', out],
     { timeoutMs: 120_000 },
   );
@@ -38,10 +38,10 @@ function train(config: string): { weightsSha256: string; valAccuracy: number; te
   return summary(out) as never;
 }
 
-function sweep(yaml: string, files: Record<string, string> = {}): string {
+async function sweep(yaml: string, files: Record<string, string> = {}): Promise<string> {
   const dir = withFiles({ 's.yaml': yaml, ...files });
   const out = tempDir();
-  const r = gradwire(
+  const r = await gradwire(
     ['sweep', '--config', join(dir, 's.yaml'), '--threads', '2', '--out', out, '--log-format', 'json'],
     {
       timeoutMs: 180_000,
@@ -52,18 +52,22 @@ function sweep(yaml: string, files: Record<string, string> = {}): string {
 }
 
 describe('seeds: 3', () => {
-  const out = sweep(
-    `base: run.yaml
+  let out!: string;
+  beforeAll(async () => {
+    out = await sweep(
+      `base: run.yaml
 method: grid
 seeds: 3
 parameters:
   optimizer.lr: { values: [0.02] }
 `,
-    { 'run.yaml': RUN(7) },
-  );
+      { 'run.yaml': RUN(7) },
+    );
+  }, 200_000);
 
-  it("seed run k is the standalone run with seed 7 + k on seed 7's split and dataset; the value is their mean, the interval Student's t", () => {
-    const refs = [0, 1, 2].map((k) => train(RUN(7 + k, ', splitSeed: 7')));
+  it("seed run k is the standalone run with seed 7 + k on seed 7's split and dataset; the value is their mean, the interval Student's t", async () => {
+    const refs = [];
+    for (const k of [0, 1, 2]) refs.push(await train(RUN(7 + k, ', splitSeed: 7')));
     // the seeds differ (init, order, dropout): three different models
     expect(new Set(refs.map((r) => r.weightsSha256)).size).toBe(3);
     for (const k of [0, 1, 2]) {
@@ -71,7 +75,7 @@ parameters:
       expect(summary(dir).weightsSha256).toBe(refs[k]!.weightsSha256);
     }
     // seed run 0 is the trial's run as without seeds: no splitSeed needed
-    expect(train(RUN(7)).weightsSha256).toBe(refs[0]!.weightsSha256);
+    expect((await train(RUN(7))).weightsSha256).toBe(refs[0]!.weightsSha256);
 
     const v = refs.map((r) => r.valAccuracy);
     const mean = (v[0]! + v[1]! + v[2]!) / 3;
@@ -100,8 +104,8 @@ parameters:
 });
 
 describe('the documentation of seeds', () => {
-  it('gradwire sweep --help names seeds: K and what it does', () => {
-    const r = gradwire(['sweep', '--help']);
+  it('gradwire sweep --help names seeds: K and what it does', async () => {
+    const r = await gradwire(['sweep', '--help']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/seeds: K \(default 1\)/);
     expect(r.stdout).toMatch(/same data split/);
@@ -109,10 +113,10 @@ describe('the documentation of seeds', () => {
 });
 
 describe('a bad seeds value', () => {
-  it('is refused before anything starts: exit 2, one line naming the key, the value and what is allowed', () => {
+  it('is refused before anything starts: exit 2, one line naming the key, the value and what is allowed', async () => {
     const dir = withFiles({ 's.yaml': 'seeds: 0\nparameters:\n  model.dropout: { values: [0, 0.2] }\n' });
     const out = join(tempDir(), 'never');
-    const r = gradwire(['sweep', '--config', join(dir, 's.yaml'), '--threads', '1', '--out', out]);
+    const r = await gradwire(['sweep', '--config', join(dir, 's.yaml'), '--threads', '1', '--out', out]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('gradwire: error: seeds: 0 must be a whole number >= 1\n');
     expect(existsSync(out)).toBe(false);
@@ -120,8 +124,8 @@ describe('a bad seeds value', () => {
 });
 
 describe('seeds: 1', () => {
-  it('trials are the standalone runs of their configs and trials.csv keeps its columns', () => {
-    const out = sweep(
+  it('trials are the standalone runs of their configs and trials.csv keeps its columns', async () => {
+    const out = await sweep(
       `base: run.yaml
 method: grid
 parameters:
@@ -134,7 +138,7 @@ parameters:
     );
     const rows = csv(out);
     for (const [i, lr] of [0.02, 0.005].entries()) {
-      const ref = train(RUN(7).replace('lr: 0.02', `lr: ${lr}`));
+      const ref = await train(RUN(7).replace('lr: 0.02', `lr: ${lr}`));
       expect(summary(join(out, 'trials', String(i))).weightsSha256).toBe(ref.weightsSha256);
       expect(Number(rows[i]!.value)).toBe(ref.valAccuracy);
     }
@@ -142,8 +146,8 @@ parameters:
 });
 
 describe('ASHA with seeds: 2', () => {
-  it('stops on the mean of the seed runs at the rung, and a stopped trial is worth that mean', () => {
-    const out = sweep(`run:
+  it('stops on the mean of the seed runs at the rung, and a stopped trial is worth that mean', async () => {
+    const out = await sweep(`run:
   seed: 4
   data: { name: iris }
   model: { hidden: [16], activation: tanh }
@@ -218,12 +222,12 @@ parameters:
     expect(s[2]![0]).toBeGreaterThanOrEqual(Math.min(s[0]![1], s[1]![1]));
   };
 
-  it('seeds: 3 of one trial on 2 threads of this process keep both busy', () => {
-    check(spans(sweep(YAML)));
+  it('seeds: 3 of one trial on 2 threads of this process keep both busy', async () => {
+    check(spans(await sweep(YAML)));
   }, 120_000);
 
   it('seeds: 3 of one trial on a 2-thread worker keep both threads busy, with the same trials table', async () => {
-    const threads = sweep(YAML);
+    const threads = await sweep(YAML);
     const out = tempDir();
     const c = startCoordinator([
       '--sweep',
@@ -304,7 +308,7 @@ parameters:
 });
 
 describe('a seed run resumed from its checkpoint', () => {
-  it('reports the epochs before the checkpoint from its epochs.csv: the same trials and curves', () => {
+  it('reports the epochs before the checkpoint from its epochs.csv: the same trials and curves', async () => {
     const yaml = `base: run.yaml
 method: grid
 seeds: 2
@@ -315,7 +319,7 @@ parameters:
     const dir = withFiles({ 's.yaml': yaml, 'run.yaml': RUN4 });
     const out = tempDir();
     const args = ['sweep', '--config', join(dir, 's.yaml'), '--threads', '2', '--out', out];
-    expect(gradwire(args, { timeoutMs: 180_000 }).status).toBe(0);
+    expect((await gradwire(args, { timeoutMs: 180_000 })).status).toBe(0);
     const straight = readFileSync(join(out, 'trials.csv'), 'utf8');
     const curvesOf = (): unknown => {
       const store = Store.open(join(out, 'gradwire.db'), { readonly: true });
@@ -331,8 +335,16 @@ parameters:
     const ref = tempDir();
     const half = RUN(8, ', splitSeed: 7').replace('lr: 0.02', 'lr: 0.005').replace('epochs: 3', 'epochs: 2');
     expect(
-      gradwire(['train', '--in-process', '--config', join(withFiles({ 'r.yaml': half }), 'r.yaml'), '--out', ref])
-        .status,
+      (
+        await gradwire([
+          'train',
+          '--in-process',
+          '--config',
+          join(withFiles({ 'r.yaml': half }), 'r.yaml'),
+          '--out',
+          ref,
+        ])
+      ).status,
     ).toBe(0);
     const seedDir = join(out, 'trials', '1-s1');
     for (const f of ['checkpoint.gwc', 'epochs.csv', 'steps.csv']) copyFileSync(join(ref, f), join(seedDir, f));
@@ -346,7 +358,7 @@ parameters:
     db.prepare("UPDATE runs SET status = 'running', summary = NULL WHERE id = ?").run(runId);
     db.close();
     rmSync(join(out, 'trials.csv'));
-    expect(gradwire([...args, '--resume'], { timeoutMs: 180_000 }).status).toBe(0);
+    expect((await gradwire([...args, '--resume'], { timeoutMs: 180_000 })).status).toBe(0);
     expect(readFileSync(join(out, 'trials.csv'), 'utf8')).toBe(straight);
     expect(curvesOf()).toEqual(curves);
     const again = summary(seedDir) as unknown as { resumedFromStep: number };
@@ -355,8 +367,8 @@ parameters:
 });
 
 describe('a seed run that fails', () => {
-  it("fails its trial; the trial's other seed runs do not start (or stop at their next epoch), the others go on", () => {
-    const out = sweep(`run:
+  it("fails its trial; the trial's other seed runs do not start (or stop at their next epoch), the others go on", async () => {
+    const out = await sweep(`run:
   seed: 4
   data: { name: iris }
   model: { hidden: [16], activation: relu }

@@ -2,9 +2,9 @@
 // store: the outputs, and surviving kill -9 of the coordinator.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '../../coordinator/store/store.js';
-import { gradwire, tempDir, withFiles } from '../helpers/cli.js';
+import { type CliResult, gradwire, tempDir, withFiles } from '../helpers/cli.js';
 import { freePort, killAll, listeningPort, startCoordinator, startWorker, type Proc } from '../helpers/cluster.js';
 import { irisSweep } from '../helpers/fixtures.js';
 
@@ -40,12 +40,13 @@ async function sweepOnPool(
 describe('gradwire sweep (local pool)', () => {
   const dir = withFiles({ 'sweep.yaml': SWEEP('random', 6) });
   const out = tempDir();
-  const r = gradwire(
-    ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', out, '--log-format', 'json'],
-    {
-      timeoutMs: 180_000,
-    },
-  );
+  let r!: CliResult;
+  beforeAll(async () => {
+    r = await gradwire(
+      ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '2', '--out', out, '--log-format', 'json'],
+      { timeoutMs: 180_000 },
+    );
+  }, 200_000);
 
   it('finishes and writes trials.csv, summary.json and report.html', () => {
     expect(r.stderr).toBe('');
@@ -72,7 +73,7 @@ describe('gradwire sweep (local pool)', () => {
 });
 
 describe('trials on the pool', () => {
-  it('a trial on 2 workers (workersPerTrial: 2) gives the same results as on 1: exactness holds per trial', () => {
+  it('a trial on 2 workers (workersPerTrial: 2) gives the same results as on 1: exactness holds per trial', async () => {
     const dir = withFiles({
       'one.yaml': SWEEP('random', 3),
       'two.yaml': `${SWEEP('random', 3)}workersPerTrial: 2\n`,
@@ -80,24 +81,34 @@ describe('trials on the pool', () => {
     const a = tempDir(),
       b = tempDir();
     expect(
-      gradwire(['sweep', '--config', join(dir, 'one.yaml'), '--workers', '2', '--out', a, '--log-format', 'json'], {
-        timeoutMs: 180_000,
-      }).status,
+      (
+        await gradwire(
+          ['sweep', '--config', join(dir, 'one.yaml'), '--workers', '2', '--out', a, '--log-format', 'json'],
+          {
+            timeoutMs: 180_000,
+          },
+        )
+      ).status,
     ).toBe(0);
     expect(
-      gradwire(['sweep', '--config', join(dir, 'two.yaml'), '--workers', '2', '--out', b, '--log-format', 'json'], {
-        timeoutMs: 180_000,
-      }).status,
+      (
+        await gradwire(
+          ['sweep', '--config', join(dir, 'two.yaml'), '--workers', '2', '--out', b, '--log-format', 'json'],
+          {
+            timeoutMs: 180_000,
+          },
+        )
+      ).status,
     ).toBe(0);
     expect(trialsCsv(b)).toEqual(trialsCsv(a));
   }, 200_000);
 
-  it('ASHA stops unpromising trials at its rungs (epochs 1 and 3 of 9)', () => {
+  it('ASHA stops unpromising trials at its rungs (epochs 1 and 3 of 9)', async () => {
     const space = SWEEP('random', 6, 'earlyStopping: { type: asha, minEpochs: 1, reductionFactor: 3 }\n')
       .replace('epochs: 30', 'epochs: 9')
       .replace('min: 0.001, max: 0.3', 'min: 0.00001, max: 1');
     const out = tempDir();
-    const r = gradwire(
+    const r = await gradwire(
       [
         'sweep',
         '--config',
@@ -212,14 +223,23 @@ describe('a sweep whose coordinator is killed with SIGKILL', () => {
   it('--resume of a sweep whose config changed says what changed', async () => {
     const dir = withFiles({ 'sweep.yaml': SWEEP('random', 2), 'changed.yaml': SWEEP('random', 3) });
     const out = tempDir();
-    const ok = gradwire(
+    const ok = await gradwire(
       ['sweep', '--config', join(dir, 'sweep.yaml'), '--workers', '1', '--out', out, '--log-format', 'json'],
       {
         timeoutMs: 120_000,
       },
     );
     expect(ok.status).toBe(0);
-    const r = gradwire(['sweep', '--config', join(dir, 'changed.yaml'), '--workers', '1', '--out', out, '--resume']);
+    const r = await gradwire([
+      'sweep',
+      '--config',
+      join(dir, 'changed.yaml'),
+      '--workers',
+      '1',
+      '--out',
+      out,
+      '--resume',
+    ]);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/the sweep config changed.*trials/);
   }, 180_000);

@@ -42,10 +42,10 @@ const files = {
   join: file(longer(15)),
 };
 const reference = {
-  batch: inProcessSha(files.batch),
-  layer: inProcessSha(files.layer),
-  long: inProcessSha(files.long),
-  join: inProcessSha(files.join),
+  batch: await inProcessSha(files.batch),
+  layer: await inProcessSha(files.layer),
+  long: await inProcessSha(files.long),
+  join: await inProcessSha(files.join),
 };
 
 afterEach(killAll);

@@ -27,11 +27,11 @@ interface Summary {
 }
 const summary = (out: string): Summary => JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Summary;
 
-function train(
+async function train(
   args: string[],
   env: Record<string, string> = {},
-): { status: number | null; stderr: string; stdout: string } {
-  return gradwire(['train', ...args, '--log-format', 'json'], { env: { GRADWIRE_THREADS: '', ...env } });
+): Promise<{ status: number | null; stderr: string; stdout: string }> {
+  return await gradwire(['train', ...args, '--log-format', 'json'], { env: { GRADWIRE_THREADS: '', ...env } });
 }
 
 describe.each([
@@ -41,31 +41,31 @@ describe.each([
   const dir = withFiles({ 'run.yaml': config });
   const cfg = join(dir, 'run.yaml');
   let reference = '';
-  beforeAll(() => {
-    const r = train(['--in-process', '--config', cfg, '--out', join(dir, 'ref')]);
+  beforeAll(async () => {
+    const r = await train(['--in-process', '--config', cfg, '--out', join(dir, 'ref')]);
     expect(r.status, r.stderr).toBe(0);
     reference = summary(join(dir, 'ref')).weightsSha256;
   });
 
-  it.each([1, 2, 3])('--threads %i ends with the in-process weightsSha256', (threads) => {
+  it.each([1, 2, 3])('--threads %i ends with the in-process weightsSha256', async (threads) => {
     const out = join(dir, `t${threads}`);
-    const r = train(['--threads', String(threads), '--config', cfg, '--out', out]);
+    const r = await train(['--threads', String(threads), '--config', cfg, '--out', out]);
     expect(r.status, r.stderr).toBe(0);
     expect(summary(out)).toMatchObject({ mode: 'threads', threads, workers: 0, weightsSha256: reference });
   });
 
-  it('no flag: the threads of GRADWIRE_THREADS (or every CPU it may use)', () => {
+  it('no flag: the threads of GRADWIRE_THREADS (or every CPU it may use)', async () => {
     const out = join(dir, 'env');
-    const r = train(['--config', cfg, '--out', out], { GRADWIRE_THREADS: '2' });
+    const r = await train(['--config', cfg, '--out', out], { GRADWIRE_THREADS: '2' });
     expect(r.status, r.stderr).toBe(0);
     expect(summary(out)).toMatchObject({ mode: 'threads', threads: 2, weightsSha256: reference });
   });
 
   it.each(['throw:1:3', 'exit:0:5'])(
     'a thread that fails mid-step (%s) is replaced, the step computed again, the weights unchanged',
-    (fault) => {
+    async (fault) => {
       const out = join(dir, `fault-${fault.replace(/:/g, '-')}`);
-      const r = train(['--threads', '2', '--config', cfg, '--out', out], { GRADWIRE_TEST_THREAD_FAULT: fault });
+      const r = await train(['--threads', '2', '--config', cfg, '--out', out], { GRADWIRE_TEST_THREAD_FAULT: fault });
       expect(r.status, r.stderr).toBe(0);
       const events = r.stdout
         .split('\n')
@@ -82,9 +82,9 @@ describe.each([
 });
 
 describe('gradwire train: choosing the mode', () => {
-  it('--threads takes auto or a whole number; a bad value exits 2 naming it and what is allowed', () => {
+  it('--threads takes auto or a whole number; a bad value exits 2 naming it and what is allowed', async () => {
     for (const bad of ['0', '-1', 'two', '1.5']) {
-      const r = gradwire(['train', `--threads=${bad}`, '--config', '/nonexistent.yaml']);
+      const r = await gradwire(['train', `--threads=${bad}`, '--config', '/nonexistent.yaml']);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain('--threads');
       expect(r.stderr).toContain(`"${bad}"`);
@@ -92,19 +92,19 @@ describe('gradwire train: choosing the mode', () => {
     }
   });
 
-  it('--threads, --workers and --in-process exclude each other', () => {
-    const r = gradwire(['train', '--threads', '2', '--in-process']);
+  it('--threads, --workers and --in-process exclude each other', async () => {
+    const r = await gradwire(['train', '--threads', '2', '--in-process']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(
       /--in-process and --threads exclude each other|--threads and --in-process exclude each other/,
     );
-    const w = gradwire(['train', '--threads', '2', '--workers', '2']);
+    const w = await gradwire(['train', '--threads', '2', '--workers', '2']);
     expect(w.status).toBe(2);
     expect(w.stderr).toMatch(/exclude each other/);
   });
 
-  it('--help documents the three modes and GRADWIRE_THREADS', () => {
-    const r = gradwire(['train', '--help']);
+  it('--help documents the three modes and GRADWIRE_THREADS', async () => {
+    const r = await gradwire(['train', '--help']);
     expect(r.stdout).toMatch(/--threads N[\s\S]*GRADWIRE_THREADS/);
     expect(r.stdout).toMatch(/--workers N/);
     expect(r.stdout).toMatch(/--in-process/);

@@ -5,16 +5,16 @@
 // another Node.js patch release" is a real worker whose process.versions say so
 // (test/helpers/fake-runtime.mjs); other kernel builds and math fingerprints come from a rogue
 // client that speaks the handshake.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { kernelVariant } from '../../shared/kernels/index.js';
 import '../../shared/node/kernels-wasm.js';
 import { mathFingerprint } from '../../shared/kernels/runtime-math.js';
 import { PROTOCOL_VERSION, encode, type ToWorker } from '../../shared/protocol.js';
-import { CLI, NODE_ARGS, ROOT, WORKER, tempDir, withFiles } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, run, tempDir, withFiles } from '../helpers/cli.js';
 import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, runtime } from '../helpers/rogue.js';
 
@@ -54,17 +54,12 @@ const OTHER_RELEASE = {
   TEST_FAKE_V8: OTHER_V8,
 };
 
-function inProcess(kernels: string): string {
+async function inProcess(kernels: string): Promise<string> {
   const out = tempDir('gradwire-ref-');
-  const r = spawnSync(
+  const r = await run(
     NODE,
     [...NODE_ARGS, CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: childEnv({ GRADWIRE_KERNELS: kernels }),
-      timeout: 60_000,
-    },
+    { env: childEnv({ GRADWIRE_KERNELS: kernels }), timeoutMs: 60_000 },
   );
   if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
   return summary(out).weightsSha256;
@@ -146,7 +141,10 @@ function errorsSent(r: Rogue): Array<Extract<ToWorker, { type: 'error' }>> {
 }
 
 describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime', () => {
-  const reference = haveWasm ? inProcess('wasm-simd') : '';
+  let reference = '';
+  beforeAll(async () => {
+    reference = await inProcess('wasm-simd');
+  });
 
   it('a worker on another Node.js patch release (another V8) with the same kernel build joins, and the run ends with the in-process weights', async () => {
     const out = tempDir();
@@ -218,7 +216,10 @@ describe.skipIf(!haveWasm)('wasm-simd: the kernel build decides, not the runtime
 });
 
 describe("js: the runtime's elementary functions matter", () => {
-  const reference = inProcess('js');
+  let reference = '';
+  beforeAll(async () => {
+    reference = await inProcess('js');
+  });
 
   it('a js worker on another V8 is refused naming both versions and exits 2; so is one with another math fingerprint; one on another Node.js build of the same V8 joins; the run ends with the js in-process weights', async () => {
     const out = tempDir();

@@ -10,7 +10,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type CoreState, WorkerCore } from '../../worker/core/client.js';
 import {
@@ -161,7 +161,10 @@ function channelThread(): ThreadPort {
 }
 
 describe('the core on the browser platform against a real coordinator', () => {
-  const reference = inProcessSha(configFile);
+  let reference!: string;
+  beforeAll(async () => {
+    reference = await inProcessSha(configFile);
+  });
 
   it.each([
     ['alone', 0, 1],
