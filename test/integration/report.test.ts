@@ -2,7 +2,7 @@
 // `gradwire sweep` record into it; `gradwire runs` lists it; `gradwire report ID` writes one
 // self-contained HTML file whose numbers agree with the run's own outputs (summary.json,
 // epochs.csv, config.json, trials.csv, the sweep's report.html).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -16,7 +16,7 @@ import { Store } from '../../coordinator/store/store.js';
 import { recordRun } from '../../coordinator/run/record.js';
 import type { RunSummary } from '../../coordinator/run/run-loop.js';
 import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
-import { CLI, NODE_ARGS, ROOT, tempDir, type CliResult, withFiles } from '../helpers/cli.js';
+import { CLI, NODE_ARGS, ROOT, tempDir, type CliResult, run as runChild, withFiles } from '../helpers/cli.js';
 import { Proc } from '../helpers/cluster.js';
 import { irisSweep } from '../helpers/fixtures.js';
 
@@ -36,17 +36,15 @@ const SWEEP = irisSweep({ trials: 4, epochs: 6, init: false });
 const ENV = { GRADWIRE_STORE: '' };
 const dir = withFiles({ 'small.yaml': SMALL, 'sweep.yaml': SWEEP });
 /** the CLI run in `cwd` (which may be outside the repository: tsx is imported by its URL) */
-function cli(args: string[], cwd: string, env: Record<string, string>, timeoutMs = 120_000): CliResult {
-  const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'bin/gradwire.js'), ...args], {
+function cli(args: string[], cwd: string, env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
+  return runChild(process.execPath, ['--import', TSX, join(ROOT, 'bin/gradwire.js'), ...args], {
     cwd,
-    encoding: 'utf8',
-    timeout: timeoutMs,
+    timeoutMs,
     env: { ...process.env, FORCE_COLOR: '0', ...env },
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 const TSX = pathToFileURL(createRequire(join(ROOT, 'package.json')).resolve('tsx')).href;
-const run = (args: string[], cwd = dir, timeoutMs = 120_000): CliResult => cli(args, cwd, ENV, timeoutMs);
+const run = (args: string[], cwd = dir, timeoutMs = 120_000): Promise<CliResult> => cli(args, cwd, ENV, timeoutMs);
 
 interface Item {
   id: string;
@@ -65,8 +63,8 @@ interface Item {
   best: { index: number; valAccuracy: number; testAccuracy: number | null } | null;
 }
 
-function listJson(args: string[] = [], cwd = dir): Item[] {
-  const r = run(['runs', '--json', ...args], cwd);
+async function listJson(args: string[] = [], cwd = dir): Promise<Item[]> {
+  const r = await run(['runs', '--json', ...args], cwd);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout) as Item[];
@@ -116,10 +114,10 @@ const outA = join(dir, 'runs', 'a'),
   outS = join(dir, 'sweeps', 's1');
 let trainA: CliResult, trainB: CliResult, sweep: CliResult;
 
-beforeAll(() => {
-  trainA = run(['train', '--in-process', '--config', 'small.yaml', '--out', outA, '--log-format', 'json']);
-  trainB = run(['train', '--workers', '2', '--config', 'small.yaml', '--out', outB, '--log-format', 'json']);
-  sweep = run(
+beforeAll(async () => {
+  trainA = await run(['train', '--in-process', '--config', 'small.yaml', '--out', outA, '--log-format', 'json']);
+  trainB = await run(['train', '--workers', '2', '--config', 'small.yaml', '--out', outB, '--log-format', 'json']);
+  sweep = await run(
     ['sweep', '--config', 'sweep.yaml', '--workers', '2', '--out', outS, '--log-format', 'json'],
     dir,
     180_000,
@@ -127,12 +125,12 @@ beforeAll(() => {
 }, 240_000);
 
 describe('gradwire train records its run in the experiment store', () => {
-  it('train --in-process: in runs/gradwire.db (beside --out) with its status, epochs and accuracies', () => {
+  it('train --in-process: in runs/gradwire.db (beside --out) with its status, epochs and accuracies', async () => {
     expect(trainA.stderr).toBe('');
     expect(trainA.status).toBe(0);
     expect(existsSync(join(dir, 'runs', 'gradwire.db'))).toBe(true);
     const s = json(join(outA, 'summary.json'));
-    const item = listJson().find((i) => i.id === s.runId);
+    const item = (await listJson()).find((i) => i.id === s.runId);
     expect(item).toMatchObject({
       kind: 'run',
       status: 'finished',
@@ -146,11 +144,11 @@ describe('gradwire train records its run in the experiment store', () => {
     expect(item!.epochs).toBe(12);
   });
 
-  it('train --workers 2: finished, distributed, 2 workers', () => {
+  it('train --workers 2: finished, distributed, 2 workers', async () => {
     expect(trainB.status).toBe(0);
     const s = json(join(outB, 'summary.json'));
     expect(s.workers).toBe(2);
-    expect(listJson().find((i) => i.id === s.runId)).toMatchObject({
+    expect((await listJson()).find((i) => i.id === s.runId)).toMatchObject({
       kind: 'run',
       status: 'finished',
       mode: 'distributed',
@@ -193,16 +191,16 @@ describe('gradwire train records its run in the experiment store', () => {
     } finally {
       p.kill('SIGKILL');
     }
-    const items = listJson(['--store', store]);
+    const items = await listJson(['--store', store]);
     expect(items).toHaveLength(1);
     expect(items[0]).toMatchObject({ kind: 'run', status: 'stopped', testAccuracy: null });
     expect(items[0]!.epochs).toBeGreaterThanOrEqual(2);
     expect(items[0]!.epochs).toBe(p.events.filter((e) => e.event === 'epoch').length);
   });
 
-  it('--store FILE records there; a --store whose folder does not exist is a usage error', () => {
+  it('--store FILE records there; a --store whose folder does not exist is a usage error', async () => {
     const store = join(tempDir(), 'mine.db');
-    const r = run([
+    const r = await run([
       'train',
       '--in-process',
       '--config',
@@ -215,8 +213,8 @@ describe('gradwire train records its run in the experiment store', () => {
       'json',
     ]);
     expect(r.status).toBe(0);
-    expect(listJson(['--store', store]).map((i) => i.status)).toEqual(['finished']);
-    const bad = run(['train', '--in-process', '--config', 'small.yaml', '--store', '/nonexistent-folder/x.db']);
+    expect((await listJson(['--store', store])).map((i) => i.status)).toEqual(['finished']);
+    const bad = await run(['train', '--in-process', '--config', 'small.yaml', '--store', '/nonexistent-folder/x.db']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(
       /gradwire: error: --store \/nonexistent-folder\/x\.db: folder \/nonexistent-folder: it does not exist; create it first/,
@@ -306,10 +304,10 @@ describe('Store.open readonly (what runs and report use)', () => {
 });
 
 describe('gradwire report ID: a run', () => {
-  it('writes one self-contained file with the sections, and prints its path', () => {
+  it('writes one self-contained file with the sections, and prints its path', async () => {
     const s = json(join(outA, 'summary.json'));
     const file = join(dir, 'reports', 'a.html');
-    const r = run(['report', s.runId, '--out', file]);
+    const r = await run(['report', s.runId, '--out', file]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(file);
@@ -319,11 +317,11 @@ describe('gradwire report ID: a run', () => {
     expect(html).not.toMatch(/\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?\/\//i);
   });
 
-  it('its numbers are those of summary.json, epochs.csv and config.json', () => {
+  it('its numbers are those of summary.json, epochs.csv and config.json', async () => {
     const s = json(join(outA, 'summary.json'));
     const epochs = csv(join(outA, 'epochs.csv'));
     const file = join(dir, 'reports', 'a2.html');
-    expect(run(['report', s.runId, '--out', file]).status).toBe(0);
+    expect((await run(['report', s.runId, '--out', file])).status).toBe(0);
     const html = readFileSync(file, 'utf8');
     const summary = section(html, 'summary');
     // as the run printed them: "test accuracy 93.33%"
@@ -373,30 +371,30 @@ describe('gradwire report ID: a run', () => {
     }
   });
 
-  it('the distributed run says so, with its workers', () => {
+  it('the distributed run says so, with its workers', async () => {
     const s = json(join(outB, 'summary.json'));
     const file = join(dir, 'reports', 'b.html');
-    expect(run(['report', s.runId, '--out', file]).status).toBe(0);
+    expect((await run(['report', s.runId, '--out', file])).status).toBe(0);
     const summary = section(readFileSync(file, 'utf8'), 'summary');
     expect(summary).toContain('distributed, 2 workers');
     expect(summary).toContain(s.kernel);
   });
 
-  it('without --out: ./report-<id>.html; a unique beginning of an id is enough', () => {
+  it('without --out: ./report-<id>.html; a unique beginning of an id is enough', async () => {
     const s = json(join(outB, 'summary.json'));
     const cwd = dir;
-    const r = run(['report', s.runId], cwd);
+    const r = await run(['report', s.runId], cwd);
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(join(cwd, `report-${s.runId}.html`));
     expect(existsSync(join(cwd, `report-${s.runId}.html`))).toBe(true);
-    const prefix = run(['report', 'sweep-', '--out', join(tempDir(), 'p.html')]);
+    const prefix = await run(['report', 'sweep-', '--out', join(tempDir(), 'p.html')]);
     expect(prefix.status).toBe(0);
-    const ambiguous = run(['report', 'run-']);
+    const ambiguous = await run(['report', 'run-']);
     expect(ambiguous.status).toBe(2);
     expect(ambiguous.stderr).toMatch(/"run-" is the beginning of \d+ ids \(run-.*\); give more of it/);
   });
 
-  it('a failed run and a running one without epochs still get a report, saying no epochs were recorded', () => {
+  it('a failed run and a running one without epochs still get a report, saying no epochs were recorded', async () => {
     const path = join(tempDir(), 'x.db');
     const store = Store.open(path);
     store.createRun('r-failed', 'run', DEFAULT_RUN_CONFIG);
@@ -404,7 +402,7 @@ describe('gradwire report ID: a run', () => {
     store.createRun('r-running', 'run', DEFAULT_RUN_CONFIG);
     store.close();
     const file = join(tempDir(), 'failed.html');
-    expect(run(['report', 'r-failed', '--store', path, '--out', file]).status).toBe(0);
+    expect((await run(['report', 'r-failed', '--store', path, '--out', file])).status).toBe(0);
     const reader = Store.open(path, { readonly: true });
     for (const id of ['r-failed', 'r-running']) {
       // the second one rendered here, as `report` does
@@ -418,14 +416,14 @@ describe('gradwire report ID: a run', () => {
 });
 
 describe('resuming', () => {
-  it('a run resumed from its --out (here: a finished one) is a new run holding the epochs it inherits', () => {
+  it('a run resumed from its --out (here: a finished one) is a new run holding the epochs it inherits', async () => {
     const first = json(join(outA, 'summary.json'));
-    const r = run(['train', '--in-process', '--config', 'small.yaml', '--out', outA, '--log-format', 'json']);
+    const r = await run(['train', '--in-process', '--config', 'small.yaml', '--out', outA, '--log-format', 'json']);
     expect(r.status).toBe(0);
     const again = json(join(outA, 'summary.json'));
     expect(again.runId).not.toBe(first.runId);
     expect(again.resumedFromStep).toBe(first.steps);
-    const item = listJson().find((i) => i.id === again.runId);
+    const item = (await listJson()).find((i) => i.id === again.runId);
     expect(item).toMatchObject({ status: 'finished', epochs: 12, valAccuracy: first.valAccuracy });
     const store = Store.open(join(dir, 'runs', 'gradwire.db'), { readonly: true });
     try {
@@ -437,10 +435,10 @@ describe('resuming', () => {
 });
 
 describe('a sweep in the store', () => {
-  it('gradwire runs lists the sweep (not its trials unless --all), with its best trial', () => {
+  it('gradwire runs lists the sweep (not its trials unless --all), with its best trial', async () => {
     expect(sweep.status).toBe(0);
     const s = json(join(outS, 'summary.json'));
-    const items = listJson();
+    const items = await listJson();
     const sw = items.find((i) => i.id === s.sweepId);
     expect(sw).toMatchObject({
       kind: 'sweep',
@@ -454,7 +452,7 @@ describe('a sweep in the store', () => {
     expect(sw!.best!.index).toBe(s.best.index);
     expect(sw!.epochs).toBe(s.epochsTrained);
     expect(items.filter((i) => i.kind === 'trial')).toEqual([]);
-    const all = listJson(['--all']);
+    const all = await listJson(['--all']);
     const trials = all.filter((i) => i.kind === 'trial');
     expect(trials.map((t) => t.trial)).toEqual([0, 1, 2, 3]);
     expect(trials.every((t) => t.sweepId === s.sweepId)).toBe(true);
@@ -463,9 +461,9 @@ describe('a sweep in the store', () => {
     expect(all.slice(at + 1, at + 5).map((i) => i.kind)).toEqual(['trial', 'trial', 'trial', 'trial']);
   });
 
-  it('the text table: aligned columns, the sweep with TRIALS 4/4 and its best', () => {
+  it('the text table: aligned columns, the sweep with TRIALS 4/4 and its best', async () => {
     const s = json(join(outS, 'summary.json'));
-    const r = run(['runs']);
+    const r = await run(['runs']);
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(
@@ -488,10 +486,10 @@ describe('a sweep in the store', () => {
     expect(lines.some((l) => l.includes(`${s.sweepId}-t`))).toBe(false);
   });
 
-  it('report SWEEP_ID: the sweep report, made from the store, is the one the sweep wrote', () => {
+  it('report SWEEP_ID: the sweep report, made from the store, is the one the sweep wrote', async () => {
     const s = json(join(outS, 'summary.json'));
     const file = join(dir, 'reports', 'sweep.html');
-    const r = run(['report', s.sweepId, '--out', file]);
+    const r = await run(['report', s.sweepId, '--out', file]);
     expect(r.status).toBe(0);
     const html = readFileSync(file, 'utf8');
     for (const id of ['findings', 'best', 'best-so-far', 'curves', 'parallel', 'per-value', 'trials'])
@@ -507,10 +505,10 @@ describe('a sweep in the store', () => {
     expect(strip(html)).toBe(strip(readFileSync(join(outS, 'report.html'), 'utf8')));
   });
 
-  it('report of a trial: its run, pointing back to its sweep', () => {
+  it('report of a trial: its run, pointing back to its sweep', async () => {
     const s = json(join(outS, 'summary.json'));
     const file = join(dir, 'reports', 't1.html');
-    expect(run(['report', `${s.sweepId}-t1`, '--out', file]).status).toBe(0);
+    expect((await run(['report', `${s.sweepId}-t1`, '--out', file])).status).toBe(0);
     const html = readFileSync(file, 'utf8');
     const summary = section(html, 'summary');
     expect(summary).toContain(`${s.sweepId}, trial #1`);
@@ -523,33 +521,33 @@ describe('a sweep in the store', () => {
 });
 
 describe('errors and help', () => {
-  it('an unknown id: exit 2, where it looked, and gradwire runs', () => {
-    const r = run(['report', 'no-such-run']);
+  it('an unknown id: exit 2, where it looked, and gradwire runs', async () => {
+    const r = await run(['report', 'no-such-run']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(
       /^gradwire: error: no run or sweep "no-such-run" in .*runs\/gradwire\.db, sweeps\/\*\/gradwire\.db and \.\/gradwire\.db in .*; gradwire runs lists them/,
     );
   });
 
-  it('no store anywhere: runs and report say so', () => {
+  it('no store anywhere: runs and report say so', async () => {
     const empty = tempDir();
     for (const args of [
       ['runs', '--json'],
       ['report', 'x'],
     ]) {
-      const r = run(args, empty);
+      const r = await run(args, empty);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(
         `gradwire: error: no experiment store found in runs/gradwire.db, sweeps/*/gradwire.db and ./gradwire.db in ${empty}; run gradwire train or sweep first, or pass --store FILE`,
       );
     }
     // GRADWIRE_STORE is a place to look too
-    const viaEnv = cli(['runs', '--json'], empty, { GRADWIRE_STORE: join(dir, 'runs', 'gradwire.db') });
+    const viaEnv = await cli(['runs', '--json'], empty, { GRADWIRE_STORE: join(dir, 'runs', 'gradwire.db') });
     expect(viaEnv.status).toBe(0);
     expect((JSON.parse(viaEnv.stdout) as Item[]).length).toBeGreaterThanOrEqual(3);
   });
 
-  it('bad flags and arguments: exit 2 naming the flag', () => {
+  it('bad flags and arguments: exit 2 naming the flag', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['runs', '--frobnicate'], /--frobnicate.*see --help/],
       [['report'], /give the id of a run or sweep: gradwire report ID \(gradwire runs lists them\)/],
@@ -564,23 +562,25 @@ describe('errors and help', () => {
       ],
     ];
     for (const [args, message] of cases) {
-      const r = run(args);
+      const r = await run(args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
   });
 
-  it('--help on runs and report; the main help lists them; train documents --store', () => {
-    const main = run(['--help']);
+  it('--help on runs and report; the main help lists them; train documents --store', async () => {
+    const main = await run(['--help']);
     expect(main.stdout).toMatch(/\n {2}runs {9}list the runs and sweeps/);
     expect(main.stdout).toMatch(/\n {2}report {7}write a self-contained HTML report/);
-    const runs = run(['runs', '--help']);
+    const runs = await run(['runs', '--help']);
     expect(runs.status).toBe(0);
     expect(runs.stdout).toMatch(/--store FILE[\s\S]*--all[\s\S]*--json/);
-    const report = run(['report', '--help']);
+    const report = await run(['report', '--help']);
     expect(report.status).toBe(0);
     expect(report.stdout).toMatch(/Usage: gradwire report ID \[--out FILE\.html\] \[--store FILE\]/);
-    expect(run(['train', '--help']).stdout).toMatch(/--store FILE[\s\S]*GRADWIRE_STORE[\s\S]*runs\/gradwire\.db/);
+    expect((await run(['train', '--help'])).stdout).toMatch(
+      /--store FILE[\s\S]*GRADWIRE_STORE[\s\S]*runs\/gradwire\.db/,
+    );
   });
 });
