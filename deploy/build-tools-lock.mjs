@@ -1,5 +1,5 @@
 // The build tools alone, pinned by the repository's lock: deploy/Dockerfile's build stage runs
-//   node build-tools-lock.mjs package-lock.json DIR && npm ci --prefix DIR
+//   node build-tools-lock.mjs package-lock.json DIR && cd DIR && npm ci
 // so that DIR/node_modules holds typescript, assemblyscript and the @types packages the compile
 // reads (the root's devDependencies of those names) plus everything they depend on, at the
 // versions, tarballs and integrity hashes package-lock.json gives, and no other dev dependency.
