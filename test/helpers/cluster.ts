@@ -189,16 +189,25 @@ export function summary(outDir: string): Record<string, unknown> & { weightsSha2
   return JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8'));
 }
 
-/** weightsSha256 of the same config trained in-process (the reference). */
-export async function inProcessSha(configFile: string): Promise<string> {
+/** summary.json of the config trained in-process (the reference), the child in `env` */
+export async function inProcessSummary(
+  configFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 600_000,
+): Promise<Record<string, unknown> & { weightsSha256: string }> {
   const out = tempDir('gradwire-ref-');
   const r = await run(
     NODE,
     [...NODE_ARGS, CLI, 'train', '--in-process', '--config', configFile, '--out', out, '--log-format', 'json'],
-    { timeoutMs: 600_000 },
+    { env, timeoutMs },
   );
   if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
-  return summary(out).weightsSha256;
+  return summary(out);
+}
+
+/** weightsSha256 of the same config trained in-process (the reference). */
+export async function inProcessSha(configFile: string): Promise<string> {
+  return (await inProcessSummary(configFile)).weightsSha256;
 }
 
 /** Run `gradwire train --workers N` to the end and return its summary. */

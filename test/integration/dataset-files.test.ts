@@ -72,7 +72,7 @@ async function train(
   const node = [process.execPath, ...NODE_ARGS, CLI, 'train', '--in-process', '--config', cfg, '--out', out];
   const [cmd, ...argv] = o.nobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
   const r = await run(cmd!, argv, { cwd, timeoutMs: 60_000, env: { ...process.env, FORCE_COLOR: '0', HOME: cwd } });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, out };
+  return { ...r, out };
 }
 
 const CASES: { name: string; data: string; key: string; path: string; why: RegExp; nobody?: boolean }[] = [

@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PROTOCOL_VERSION, decodeToCoordinator, type ToWorker } from '../../shared/protocol.js';
-import { CLI, NODE_ARGS, ROOT, WORKER, run, tempDir, withFiles } from '../helpers/cli.js';
-import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, tempDir, withFiles } from '../helpers/cli.js';
+import { Proc, inProcessSummary, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, Tap, badGrads, hmac, nanSync, zeroGrads, type Step } from '../helpers/rogue.js';
 import { opensslMissing, selfSignedCert } from '../helpers/tls.js';
 
@@ -63,16 +63,7 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 /** summary.json of the same config trained in-process: the reference */
-async function inProcess(file: string): Promise<Record<string, unknown> & { weightsSha256: string }> {
-  const out = tempDir('gradwire-ref-');
-  const r = await run(
-    NODE,
-    [...NODE_ARGS, CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
-    { env: childEnv(), timeoutMs: 60_000 },
-  );
-  if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
-  return summary(out);
-}
+const inProcess = (file: string) => inProcessSummary(file, childEnv(), 60_000);
 
 const reference = {
   bn: (await inProcess(files.bn)).weightsSha256,

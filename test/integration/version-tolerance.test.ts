@@ -14,8 +14,8 @@ import { kernelVariant } from '../../shared/kernels/index.js';
 import '../../shared/node/kernels-wasm.js';
 import { mathFingerprint } from '../../shared/kernels/runtime-math.js';
 import { PROTOCOL_VERSION, encode, type ToWorker } from '../../shared/protocol.js';
-import { CLI, NODE_ARGS, ROOT, WORKER, run, tempDir, withFiles } from '../helpers/cli.js';
-import { Proc, summary, type LogEvent } from '../helpers/cluster.js';
+import { CLI, NODE_ARGS, ROOT, WORKER, tempDir, withFiles } from '../helpers/cli.js';
+import { Proc, inProcessSummary, summary, type LogEvent } from '../helpers/cluster.js';
 import { Rogue, runtime } from '../helpers/rogue.js';
 
 const NODE = process.execPath;
@@ -55,14 +55,7 @@ const OTHER_RELEASE = {
 };
 
 async function inProcess(kernels: string): Promise<string> {
-  const out = tempDir('gradwire-ref-');
-  const r = await run(
-    NODE,
-    [...NODE_ARGS, CLI, 'train', '--in-process', '--config', file, '--out', out, '--log-format', 'json'],
-    { env: childEnv({ GRADWIRE_KERNELS: kernels }), timeoutMs: 60_000 },
-  );
-  if (r.status !== 0) throw new Error(`in-process reference failed: ${r.stderr}`);
-  return summary(out).weightsSha256;
+  return (await inProcessSummary(file, childEnv({ GRADWIRE_KERNELS: kernels }), 60_000)).weightsSha256;
 }
 
 const haveWasm = kernelVariant() === 'wasm-simd';
