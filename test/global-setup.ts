@@ -51,6 +51,11 @@ export default function setup(): void {
       recursive: true,
       filter: (f) => !f.endsWith('.ts'),
     });
+  // predict's helper thread: plain JavaScript, run as it is
+  copyFileSync(
+    join(ROOT, 'coordinator/model/first-layer-thread.mjs'),
+    join(OUT, 'dist/coordinator/model/first-layer-thread.mjs'),
+  );
   mkdirSync(join(OUT, 'dist/shared/kernels/build'), { recursive: true });
   copyFileSync(join(ROOT, 'shared/kernels/build/kernels.wasm'), join(OUT, 'dist/shared/kernels/build/kernels.wasm'));
   mkdirSync(join(OUT, 'bin'), { recursive: true });

@@ -10,6 +10,7 @@ import { Dense } from '../../shared/nn/dense.js';
 import type { Cache, PassContext } from '../../shared/nn/layer.js';
 import { BatchNorm } from '../../shared/nn/norms.js';
 import type { Model } from '../../shared/nn/model.js';
+import type { FirstLayerWeights } from './first-layer-thread.js';
 import type { Chunk } from './input.js';
 import { softmaxRows } from './model.js';
 
@@ -82,40 +83,100 @@ export class PredictForward {
   /** a chunk's rows (≤ maxRows) into probs and predicted: from its pixels when a block takes the
    *  sparse first layer (the same bits: the pixels' floats are pixel / 255), else from its floats */
   run(chunk: Pick<Chunk, 'rows' | 'pixels' | 'features'>): void {
-    const { layers, k, inF: F, classes: C } = this.model;
-    const { rows, pixels } = chunk;
-    const caches = this.caches;
-    const s = this.sparse;
-    for (let start = 0; start < rows; start += this.blockRows) {
-      const r = Math.min(this.blockRows, rows - start);
-      let px = pixels?.subarray(start * F, (start + r) * F);
-      if (px && s && !k.owns(px)) {
-        this.px ??= k.allocBytes(this.blockRows * F);
-        this.px.set(px);
-        px = this.px;
-      }
-      if (s && px && (this.path === 'sparse' || k.countNonzeroBytes(px, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
-        k.denseForwardSparseBytes(px, s.table, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
-        this.sparseRows += r;
-      } else {
-        const x = chunk.features();
-        let xb = x.subarray(start * F, (start + r) * F);
-        if (!k.owns(x)) {
-          this.x ??= k.alloc(this.blockRows * F);
-          this.x.set(xb);
-          xb = this.x;
-        }
-        if (s && (this.path === 'sparse' || k.countNonzero(xb, r * F) <= SPARSE_MAX_DENSITY * r * F)) {
-          k.denseForwardSparse(xb, s.Wp, s.b, caches[0]!.out, s.idx, r, F, layers[0]!.outF);
-          this.sparseRows += r;
-        } else {
-          this.forwardLayer(0, xb, r);
-          this.denseRows += r;
-        }
-      }
-      for (let i = 1; i < layers.length; i++) this.forwardLayer(i, caches[i - 1]!.out, r);
-      softmaxRows(caches[layers.length - 1]!.out, r, C, this.probs, this.predicted, start);
+    for (let start = 0; start < chunk.rows; start += this.blockRows) {
+      const r = Math.min(this.blockRows, chunk.rows - start);
+      const out = this.firstOut;
+      const input = this.sparseInput(chunk, start, r);
+      if (input) this.firstSparse(input, r, out);
+      else this.firstDense(chunk, start, r, out);
+      this.rest(out, r, start);
     }
+  }
+
+  /** the first layer's output buffer of one block (rows × its outputs, in the kernels' memory) */
+  get firstOut(): Float32Array {
+    return this.caches[0]!.out;
+  }
+
+  /** Rows start..start+r of a chunk when they take the sparse first layer (by the block's share of
+   *  nonzero inputs, or always with path 'sparse'): their pixels, else their floats, in the
+   *  kernels' memory (copied there when the chunk's are not). Null: the dense first layer. */
+  sparseInput(chunk: Pick<Chunk, 'pixels' | 'features'>, start: number, r: number): Uint8Array | Float32Array | null {
+    const s = this.sparse;
+    if (!s) return null;
+    const { k, inF: F } = this.model;
+    const sparse = (nonzero: number): boolean => this.path === 'sparse' || nonzero <= SPARSE_MAX_DENSITY * r * F;
+    if (chunk.pixels) {
+      const px = this.owned(chunk.pixels.subarray(start * F, (start + r) * F));
+      return sparse(k.countNonzeroBytes(px, r * F)) ? px : null;
+    }
+    const xb = this.owned(chunk.features().subarray(start * F, (start + r) * F));
+    return sparse(k.countNonzero(xb, r * F)) ? xb : null;
+  }
+
+  /** rows given as pixels or floats, in the kernels' memory: the array itself, or a copy in this
+   *  pass's block buffer */
+  owned<T extends Uint8Array | Float32Array>(rows: T): T {
+    const { k, inF: F } = this.model;
+    if (k.owns(rows)) return rows;
+    if (rows instanceof Uint8Array) {
+      this.px ??= k.allocBytes(this.blockRows * F);
+      this.px.set(rows);
+      return this.px.subarray(0, rows.length) as T;
+    }
+    this.x ??= k.alloc(this.blockRows * F);
+    this.x.set(rows);
+    return this.x.subarray(0, rows.length) as T;
+  }
+
+  /** the first layer over r rows' nonzero inputs (pixels or floats: sparseInput's, or rows to
+   *  copy into the kernels' memory) into out */
+  firstSparse(input: Uint8Array | Float32Array, r: number, out: Float32Array): void {
+    const s = this.sparse;
+    if (!s) throw new Error('PredictForward: the first layer cannot run sparse');
+    const { k, inF: F, layers } = this.model;
+    const x = this.owned(input);
+    if (x instanceof Uint8Array) k.denseForwardSparseBytes(x, s.table, s.Wp, s.b, out, s.idx, r, F, layers[0]!.outF);
+    else k.denseForwardSparse(x, s.Wp, s.b, out, s.idx, r, F, layers[0]!.outF);
+    this.sparseRows += r;
+  }
+
+  /** the first layer of rows start..start+r of a chunk as evalSlot runs it, into out */
+  firstDense(chunk: Pick<Chunk, 'features'>, start: number, r: number, out: Float32Array): void {
+    const F = this.model.inF;
+    this.forwardLayer(0, this.owned(chunk.features().subarray(start * F, (start + r) * F)), r);
+    const first = this.caches[0]!.out;
+    if (out !== first) out.set(first.subarray(0, out.length));
+    this.denseRows += r;
+  }
+
+  /** The layers after the first, from its output h (r rows), and the softmax: probs and
+   *  predicted from row `at` on. */
+  rest(h: Float32Array, r: number, at: number): void {
+    const { layers, classes: C } = this.model;
+    let input = h;
+    for (let i = 1; i < layers.length; i++) {
+      this.forwardLayer(i, input, r);
+      input = this.caches[i]!.out;
+    }
+    softmaxRows(input, r, C, this.probs, this.predicted, at);
+  }
+
+  /** the first layer's weights in the form the sparse kernel reads them (for a helper thread,
+   *  first-layer-thread.ts), or null when the first layer cannot run sparse */
+  sparseWeights(): FirstLayerWeights | null {
+    const s = this.sparse;
+    if (!s) return null;
+    const first = this.model.layers[0]!;
+    return {
+      n: this.model.inF,
+      m: first.outF,
+      maxRows: this.blockRows,
+      Wp: s.Wp,
+      b: s.b,
+      table: s.table,
+      scratch: s.idx.length,
+    };
   }
 
   /** layer i as evalSlot runs it */

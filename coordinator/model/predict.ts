@@ -5,6 +5,7 @@
 import { addToConfusion, emptyConfusion, type ConfusionMatrix } from '../../shared/metrics/classification.js';
 import { NUMBER_MAX_BYTES, writeBytes, writeProbability, writeUint } from './format.js';
 import { type FirstLayerPath, PredictForward } from './forward.js';
+import type { FirstLayerThread, ThreadBlock } from './first-layer-thread.js';
 import { CHUNK_ROWS, type InputSource } from './input.js';
 import { Runner, type LoadedModel } from './model.js';
 import type { Kernels } from '../../shared/kernels/kernels.js';
@@ -21,11 +22,49 @@ export interface PredictResult {
   correct: number;
   /** rows whose first layer ran over the nonzero inputs only (forward.ts) */
   sparseRows: number;
+  /** of those, the rows whose first layer the helper thread computed */
+  threadRows: number;
+  /** why the helper thread stopped before the end (its blocks were then computed here), or null */
+  threadFailure: string | null;
 }
 
 /** Where the output goes. It may keep `bytes` until the promise it returns resolves (predictRows
  *  then fills them again); it returns nothing when it is done with them at once. */
 export type PredictWrite = (bytes: string | Uint8Array) => Promise<void> | void;
+
+/** A block of rows on its way: its first layer done here (h) or at the helper thread */
+interface Pending {
+  rows: number;
+  labels: Int32Array | null;
+  /** the first layer's output, when computed here */
+  h: Float32Array | null;
+  /** the block at the thread */
+  thread: ThreadBlock | null;
+  /** whether h or the thread's answer is there */
+  settled: boolean;
+}
+
+/** blocks at most on their way before the main thread waits for the first */
+const MAX_PENDING = 4;
+
+/** Rows from which the helper thread takes blocks: all of an input at least this large (its
+ *  size known from the start, as an IDX file's), or those after the first this many. Below it
+ *  the thread does not pay: handing it the layer takes ~15 ms, and the two threads slow each
+ *  other down (on the 10,000 digits: no faster than one thread; on 100,000 rows 1.1–1.6×
+ *  faster; test/bench/predict.ts). */
+export const THREAD_MIN_ROWS = 20_000;
+
+export interface PredictOptions {
+  /** told the rows done so far after each block */
+  progress?: (rows: number) => void;
+  /** the first layer's path (forward.ts; default auto: by each block's density) */
+  path?: FirstLayerPath;
+  /** a helper thread for the first layer (first-layer-thread.ts), or a function that starts
+   *  one when a large input first needs it (closed here at the end), or none: all here */
+  thread?: FirstLayerThread | (() => FirstLayerThread | null) | null;
+  /** rows from which the thread takes blocks (default THREAD_MIN_ROWS) */
+  threadMinRows?: number;
+}
 
 /** Each chunk's rows as output lines into one of two reused buffers: while the writer holds one,
  *  the next chunk is formatted into the other. The numbers are written as bytes (format.ts). */
@@ -34,10 +73,12 @@ export async function predictRows(
   source: InputSource,
   write: PredictWrite,
   format: PredictFormat,
-  progress?: (rows: number) => void,
-  /** the first layer's path (forward.ts; default auto: by each block's density) */
-  path: FirstLayerPath = 'auto',
+  opts: PredictOptions = {},
 ): Promise<PredictResult> {
+  const { progress, path = 'auto', threadMinRows = THREAD_MIN_ROWS } = opts;
+  /** the thread, once the input is large enough (a thread takes ~30–70 ms to start here: one
+   *  started for a small input would only slow the main thread down) */
+  let thread: FirstLayerThread | null = null;
   const forward = new PredictForward(m.model, CHUNK_ROWS, path);
   const C = m.classes;
   const utf8 = (s: string): Buffer => Buffer.from(s, 'utf8');
@@ -115,31 +156,104 @@ export async function predictRows(
   let row = 0;
   let labelled = 0;
   let correct = 0;
-  for await (const chunk of source.chunks()) {
-    forward.run(chunk);
+  let threadRows = 0;
+  let threadFailure: string | null = null;
+  /** a block's probabilities as output lines, handed to the writer */
+  const output = async (rows: number, labels: Int32Array | null): Promise<void> => {
     const { probs, predicted } = forward;
     await held[which];
     const buf = buffers[which]!;
     const first = row + 1;
-    row += chunk.rows;
-    if (chunk.labels) {
-      labelled += chunk.rows;
-      for (let i = 0; i < chunk.rows; i++) if (chunk.labels[i] === predicted[i]) correct++;
+    row += rows;
+    if (labels) {
+      labelled += rows;
+      for (let i = 0; i < rows; i++) if (labels[i] === predicted[i]) correct++;
     }
     // the rows' text by the kernels when they can (kernels.formatRows: the same bytes), else here
-    let pos = kern.formatRows(probs, predicted, chunk.rows, C, first, text, pieces, buf);
-    if (pos < 0) pos = writeRows(buf, chunk.rows, first);
+    let pos = kern.formatRows(probs, predicted, rows, C, first, text, pieces, buf);
+    if (pos < 0) pos = writeRows(buf, rows, first);
     const written = write(buf.subarray(0, pos));
     // awaited before the buffer is filled again; a failure before then must not go unhandled
     written?.catch(() => undefined);
     held[which] = written;
     which ^= 1;
+  };
+  const blockRows = forward.blockRows;
+  // the thread is started (or taken) and given the layer when a large input first needs it
+  const weights = opts.thread ? forward.sparseWeights() : null;
+  let loaded = false;
+  // Blocks whose first layer is done or under way, in input order. A block goes to the thread
+  // when it takes the sparse first layer and the thread has room; else the main thread computes
+  // its first layer (into a buffer of its own when blocks before it are still at the thread).
+  // The head's later layers and output run as soon as its first layer is there.
+  const pending: Pending[] = [];
+  const spare: Float32Array[] = [];
+  const finish = async (p: Pending): Promise<void> => {
+    let h = p.h;
+    if (!h) {
+      h = forward.firstOut;
+      const b = p.thread!;
+      try {
+        h.set(await b.done);
+        forward.sparseRows += p.rows;
+        threadRows += p.rows;
+      } catch {
+        // the thread failed: this block (and every later one) is computed here
+        forward.firstSparse(b.input, p.rows, h);
+      }
+      thread!.release(b);
+    }
+    forward.rest(h, p.rows, 0);
+    if (p.h && p.h !== forward.firstOut) spare.push(p.h);
+    await output(p.rows, p.labels);
     progress?.(row);
+  };
+  try {
+    await predictBlocks();
+  } finally {
+    // (set by predictBlocks: TypeScript does not follow it there)
+    if (typeof opts.thread === 'function') await (thread as FirstLayerThread | null)?.close();
   }
   await held[0];
   await held[1];
   if (format === 'json') await write(row ? '\n]\n' : ']\n');
-  return { rows: row, labelled, correct, sparseRows: forward.sparseRows };
+  return { rows: row, labelled, correct, sparseRows: forward.sparseRows, threadRows, threadFailure };
+
+  async function predictBlocks(): Promise<void> {
+    for await (const chunk of source.chunks()) {
+      for (let start = 0; start < chunk.rows; start += blockRows) {
+        const r = Math.min(blockRows, chunk.rows - start);
+        const labels = chunk.labels ? chunk.labels.slice(start, start + r) : null;
+        const input = forward.sparseInput(chunk, start, r);
+        if (weights && !loaded && (source.total ?? row) >= threadMinRows) {
+          thread = typeof opts.thread === 'function' ? opts.thread() : (opts.thread ?? null);
+          thread?.load(weights);
+          loaded = true;
+        }
+        if (thread && input && thread.available) {
+          const p: Pending = { rows: r, labels, h: null, thread: thread.run(r, input), settled: false };
+          p.thread!.done.then(
+            () => (p.settled = true),
+            () => (p.settled = true),
+          );
+          pending.push(p);
+        } else {
+          const h = pending.length === 0 ? forward.firstOut : (spare.pop() ?? kern.alloc(forward.firstOut.length));
+          if (input) forward.firstSparse(input, r, h);
+          else forward.firstDense(chunk, start, r, h);
+          pending.push({ rows: r, labels, h, thread: null, settled: true });
+        }
+        // the blocks whose first layer is there, in order; the thread's answers arrive between
+        // turns of the event loop
+        if (thread) await new Promise(setImmediate);
+        while (pending.length > 0 && (pending[0]!.settled || pending.length > MAX_PENDING)) {
+          await finish(pending.shift()!);
+        }
+      }
+    }
+    while (pending.length > 0) await finish(pending.shift()!);
+    threadFailure = thread?.failed ?? null;
+  }
 }
 
 /** the pieces of a row's text (kernels.formatRows' order) as one byte string in the kernels'

@@ -75,6 +75,12 @@ function loadModule(): WebAssembly.Module | null {
   return cachedModule;
 }
 
+/** The compiled kernels.wasm module (null where WebAssembly SIMD is unavailable), for a thread
+ *  that makes an instance of its own (coordinator/model/first-layer-thread.mjs). */
+export function wasmKernelModule(): WebAssembly.Module | null {
+  return loadModule();
+}
+
 /** The kernel build: sha256 (64 hex digits) of the bytes of kernels.wasm this process compiles.
  *  The wasm-simd kernels' results are a function of these bytes alone (WebAssembly arithmetic is
  *  specified bit for bit, and the module brings its own elementary functions: it imports nothing

@@ -35,8 +35,8 @@
 // all-or-nothing spool (a temporary file copied to stdout at the end), side by side.
 //
 // Then the predict part (test/bench/predict.ts): samples/s and peak RSS of gradwire predict's
-// pipeline in-process on the 10,000 built-in digits (IDX) and on 10× as many rows, with the
-// sparse first layer (auto) and the dense one side by side.
+// pipeline in-process on the 10,000 built-in digits (IDX) and on 10× as many rows: the default
+// threads, then one thread with the sparse first layer (auto) and the dense one, side by side.
 //
 // Then the browser part (test/bench/browser.ts): samples/s of one Chromium page at /join against
 // one Node worker (1 thread each), the same job side by side, and their compute per microbatch.

@@ -4,7 +4,7 @@
 // text written straight to a sink that drops it (what stdout was before), and `spooled`, the
 // text written to predict's spool (an unlinked file in os.tmpdir()) and copied to the same sink
 // at the end (coordinator/model/output.ts stdoutOutput). BENCH_SPOOL_REPS (default 5); medians.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,10 +13,7 @@ import { loadModel } from '../../coordinator/model/model.js';
 import { stdoutOutput } from '../../coordinator/model/output.js';
 import { predictRows } from '../../coordinator/model/predict.js';
 import { resolveModel } from '../../coordinator/model/resolve.js';
-import { loadMnist } from '../../coordinator/run/datasets.js';
-import { encodeCheckpoint } from '../../shared/checkpoint.js';
-import { DEFAULT_RUN_CONFIG } from '../../shared/config.js';
-import { Trainer } from '../../shared/engine/trainer.js';
+import { digitsIdx, digitsRun } from '../helpers/digits.js';
 import { envNum, log, median, spread, table } from './stats.js';
 
 export interface SpoolBench {
@@ -44,21 +41,9 @@ export async function runSpoolBench(): Promise<SpoolBench> {
   const reps = Math.round(envNum('BENCH_SPOOL_REPS', 5));
   const dir = mkdtempSync(join(tmpdir(), 'gradwire-bench-spool-'));
   try {
-    const data = loadMnist();
-    const cfg = { ...DEFAULT_RUN_CONFIG, data: { ...DEFAULT_RUN_CONFIG.data, name: 'mnist' as const } };
-    const run = join(dir, 'run');
-    mkdirSync(run);
-    writeFileSync(join(run, 'checkpoint.gwc'), encodeCheckpoint(cfg, new Trainer(cfg, data).state()));
-    writeFileSync(join(run, 'config.json'), JSON.stringify(cfg));
-    const head = Buffer.alloc(16);
-    head[2] = 0x08;
-    head[3] = 3;
-    head.writeUInt32BE(data.n, 4);
-    head.writeUInt32BE(28, 8);
-    head.writeUInt32BE(28, 12);
-    const pixels = Uint8Array.from(data.x, (v) => Math.round(v * 255));
+    const { run, data, pixels } = digitsRun(dir);
     const input = join(dir, 'digits.idx');
-    writeFileSync(input, Buffer.concat([head, pixels]));
+    writeFileSync(input, digitsIdx(pixels));
     const m = loadModel(resolveModel(run, { cwd: dir, env: {} }), dir);
     let bytes = 0;
     const once = async (spooled: boolean): Promise<number> => {

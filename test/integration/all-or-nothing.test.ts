@@ -8,6 +8,7 @@ import { copyFileSync, existsSync, linkSync, readFileSync, readdirSync, statSync
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, NODE_ARGS, ROOT, gradwire, tempDir } from '../helpers/cli.js';
+import { idxFile } from '../helpers/digits.js';
 
 const IRIS = join(ROOT, 'deploy/k8s/examples/datasets-configmap/iris.csv');
 const H = 'sepal_length,sepal_width,petal_length,petal_width';
@@ -172,42 +173,34 @@ describe('evaluate --data - reads a labelled CSV from stdin', () => {
 });
 
 describe('bad IDX input (issue 17 item 5): one line naming the file and the problem, exit 2, empty stdout', () => {
-  /** an IDX file: magic 0x00 0x00 TYPE NDIMS, big-endian dimensions, the bytes */
-  const idx = (dims: number[], data: number[], type = 0x08): Buffer => {
-    const h = Buffer.alloc(4 + 4 * dims.length);
-    h[2] = type;
-    h[3] = dims.length;
-    dims.forEach((d, i) => h.writeUInt32BE(d, 4 + 4 * i));
-    return Buffer.concat([h, Buffer.from(data)]);
-  };
   const cases: Array<[string, Record<string, Buffer>, string[], RegExp]> = [
     [
       'images of 9 pixels for a 4-feature model',
-      { 'i.idx': idx([5, 3, 3], Array(45).fill(1)) },
+      { 'i.idx': idxFile([5, 3, 3], Array(45).fill(1)) },
       [],
       /i\.idx: the model takes 4 features, but its images have 9 pixels \(3×3\)$/,
     ],
     [
       'a truncated file',
-      { 'i.idx': idx([5, 2, 2], Array(15).fill(1)) },
+      { 'i.idx': idxFile([5, 2, 2], Array(15).fill(1)) },
       [],
       /i\.idx: truncated: header says 5×2×2 = 20 bytes of data, file has 15$/,
     ],
     [
       'a data type other than unsigned bytes',
-      { 'i.idx': idx([5, 2, 2], Array(20).fill(1), 0x09) },
+      { 'i.idx': idxFile([5, 2, 2], Array(20).fill(1), 0x09) },
       [],
       /i\.idx: unsupported IDX data type 0x09 \(signed byte\); only 0x08/,
     ],
     [
       '4 labels for 5 images',
-      { 'i.idx': idx([5, 2, 2], Array(20).fill(1)), 'l.idx': idx([4], [0, 1, 2, 0]) },
+      { 'i.idx': idxFile([5, 2, 2], Array(20).fill(1)), 'l.idx': idxFile([4], [0, 1, 2, 0]) },
       ['--labels', 'l.idx'],
       /l\.idx: label count mismatch: 4 labels for 5 images in .*i\.idx$/,
     ],
     [
       'a label the model does not know',
-      { 'i.idx': idx([5, 2, 2], Array(20).fill(1)), 'l.idx': idx([5], [0, 7, 2, 0, 1]) },
+      { 'i.idx': idxFile([5, 2, 2], Array(20).fill(1)), 'l.idx': idxFile([5], [0, 7, 2, 0, 1]) },
       ['--labels', 'l.idx'],
       /l\.idx: sample 2 has label 7, not a class the model knows \(0\.\.2\)$/,
     ],

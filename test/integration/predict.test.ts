@@ -13,6 +13,7 @@ import { createKernels } from '../../shared/kernels/index.js';
 import '../../shared/node/kernels-wasm.js';
 import { Model } from '../../shared/nn/model.js';
 import { ROOT, gradwire, tempDir } from '../helpers/cli.js';
+import { idxFile } from '../helpers/digits.js';
 
 const IRIS = join(ROOT, 'deploy/k8s/examples/datasets-configmap/iris.csv');
 const RUN_YAML = `seed: 0
@@ -145,21 +146,14 @@ describe('gradwire predict', () => {
     const d = tempDir('gradwire-predict-idx-');
     const n = 240;
     const F = 16;
-    const header = (dims: number[]): Buffer => {
-      const b = Buffer.alloc(4 + 4 * dims.length);
-      b[2] = 0x08;
-      b[3] = dims.length;
-      dims.forEach((v, i) => b.writeUInt32BE(v, 4 + 4 * i));
-      return b;
-    };
     const pixels = Buffer.alloc(n * F);
     const labels = Buffer.alloc(n);
     for (let i = 0; i < n; i++) {
       labels[i] = i % 3;
       for (let f = 0; f < F; f++) pixels[i * F + f] = (labels[i]! * 80 + ((i * 7 + f * 13) % 60)) & 255;
     }
-    writeFileSync(join(d, 'img.idx'), Buffer.concat([header([n, 4, 4]), pixels]));
-    writeFileSync(join(d, 'lab.idx'), Buffer.concat([header([n]), labels]));
+    writeFileSync(join(d, 'img.idx'), idxFile([n, 4, 4], pixels));
+    writeFileSync(join(d, 'lab.idx'), idxFile([n], labels));
     writeFileSync(
       join(d, 'run.yaml'),
       'seed: 1\ndata: { name: idx, images: img.idx, labels: lab.idx }\nmodel: { hidden: [8] }\noptimizer: { name: adam, lr: 0.01 }\nbatchSize: 16\nepochs: 2\n',
