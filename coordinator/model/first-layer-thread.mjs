@@ -3,8 +3,9 @@
 // denseForwardSparseBytes in an instance of its own of the same kernels.wasm module (so the
 // same bits as the main thread's call), while the main thread runs the other layers, the
 // softmax and the output of earlier blocks. Plain JavaScript that imports only Node's
-// worker_threads: it starts in a few milliseconds whether gradwire runs from its TypeScript
-// sources (tsx, which Node 20 does not hand on to worker threads) or compiled.
+// worker_threads: it starts alike whether gradwire runs from its TypeScript sources (tsx, which
+// Node 20 does not hand on to worker threads: a thread loading them would start far slower) or
+// compiled.
 //
 // The blocks travel through slots of two SharedArrayBuffers made once (first-layer-thread.ts),
 // not in the messages: a fresh array per block would be fresh memory pages, and the first touch

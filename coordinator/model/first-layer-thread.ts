@@ -4,9 +4,9 @@
 // predict's arithmetic (784→256 of the default 784-256-128-10), so a second core roughly halves
 // the time. A block's output is the same bits whichever thread computes it (the same kernel of
 // the same module on the same inputs), so the output does not depend on how the blocks were
-// shared out. The thread starts when the command does, beside the model's loading (a Node
-// thread takes tens of milliseconds to start); until it is ready, and whenever it fails, the
-// main thread computes every block itself.
+// shared out. predict.ts starts it only for a large input (a Node thread takes 30–70 ms to
+// start here); until it is ready, when it is full, and once it fails, the main thread computes
+// the blocks itself.
 import { Worker } from 'node:worker_threads';
 import { wasmKernelModule } from '../../shared/kernels/wasm.js';
 
@@ -48,7 +48,6 @@ export interface ThreadBlock {
 export class FirstLayerThread {
   private readonly worker: Worker;
   private started = false;
-  private loaded = false;
   /** why the thread can no longer be used, once it cannot */
   private failure: string | null = null;
   private nextId = 0;
@@ -111,12 +110,17 @@ export class FirstLayerThread {
     // the kernels' memory)
     const [Wp, b, table] = [w.Wp.slice(), w.b.slice(), w.table.slice()];
     this.worker.postMessage({ weights: { ...w, Wp, b, table }, input, output }, [Wp.buffer, b.buffer, table.buffer]);
-    this.loaded = true;
   }
 
-  /** whether a block may go to the thread now: started, loaded, working, a slot free, not full */
+  /** whether a block may go to the thread now: started, given its layer, working, a slot free, not full */
   get available(): boolean {
-    return this.started && this.loaded && !this.failure && this.free.length > 0 && this.waiting.size < THREAD_IN_FLIGHT;
+    return (
+      this.started &&
+      this.slots !== null &&
+      !this.failure &&
+      this.free.length > 0 &&
+      this.waiting.size < THREAD_IN_FLIGHT
+    );
   }
 
   /** why it stopped, or null while it works */

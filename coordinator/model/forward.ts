@@ -86,9 +86,9 @@ export class PredictForward {
     for (let start = 0; start < chunk.rows; start += this.blockRows) {
       const r = Math.min(this.blockRows, chunk.rows - start);
       const out = this.firstOut;
-      const input = this.sparseInput(chunk, start, r);
-      if (input) this.firstSparse(input, r, out);
-      else this.firstDense(chunk, start, r, out);
+      const { x, sparse } = this.blockInput(chunk, start, r);
+      if (sparse) this.firstSparse(x, r, out);
+      else this.firstDense(x as Float32Array, r, out);
       this.rest(out, r, start);
     }
   }
@@ -98,20 +98,25 @@ export class PredictForward {
     return this.caches[0]!.out;
   }
 
-  /** Rows start..start+r of a chunk when they take the sparse first layer (by the block's share of
-   *  nonzero inputs, or always with path 'sparse'): their pixels, else their floats, in the
-   *  kernels' memory (copied there when the chunk's are not). Null: the dense first layer. */
-  sparseInput(chunk: Pick<Chunk, 'pixels' | 'features'>, start: number, r: number): Uint8Array | Float32Array | null {
+  /** Rows start..start+r of a chunk in the kernels' memory (copied there when the chunk's are
+   *  not), and whether they take the sparse first layer (by the block's share of nonzero inputs,
+   *  or always with path 'sparse'): then their pixels, or their floats; else their floats. */
+  blockInput(
+    chunk: Pick<Chunk, 'pixels' | 'features'>,
+    start: number,
+    r: number,
+  ): { x: Uint8Array | Float32Array; sparse: boolean } {
     const s = this.sparse;
-    if (!s) return null;
     const { k, inF: F } = this.model;
-    const sparse = (nonzero: number): boolean => this.path === 'sparse' || nonzero <= SPARSE_MAX_DENSITY * r * F;
-    if (chunk.pixels) {
+    const within = (nonzero: number): boolean => this.path === 'sparse' || nonzero <= SPARSE_MAX_DENSITY * r * F;
+    if (chunk.pixels && s) {
       const px = this.owned(chunk.pixels.subarray(start * F, (start + r) * F));
-      return sparse(k.countNonzeroBytes(px, r * F)) ? px : null;
+      if (within(k.countNonzeroBytes(px, r * F))) return { x: px, sparse: true };
+      // a dense block of pixels: its floats (a pixel is nonzero when its float is)
+      return { x: this.owned(chunk.features().subarray(start * F, (start + r) * F)), sparse: false };
     }
-    const xb = this.owned(chunk.features().subarray(start * F, (start + r) * F));
-    return sparse(k.countNonzero(xb, r * F)) ? xb : null;
+    const x = this.owned(chunk.features().subarray(start * F, (start + r) * F));
+    return { x, sparse: s !== null && within(k.countNonzero(x, r * F)) };
   }
 
   /** rows given as pixels or floats, in the kernels' memory: the array itself, or a copy in this
@@ -129,7 +134,7 @@ export class PredictForward {
     return this.x.subarray(0, rows.length) as T;
   }
 
-  /** the first layer over r rows' nonzero inputs (pixels or floats: sparseInput's, or rows to
+  /** the first layer over r rows' nonzero inputs (pixels or floats: blockInput's, or rows to
    *  copy into the kernels' memory) into out */
   firstSparse(input: Uint8Array | Float32Array, r: number, out: Float32Array): void {
     const s = this.sparse;
@@ -141,10 +146,10 @@ export class PredictForward {
     this.sparseRows += r;
   }
 
-  /** the first layer of rows start..start+r of a chunk as evalSlot runs it, into out */
-  firstDense(chunk: Pick<Chunk, 'features'>, start: number, r: number, out: Float32Array): void {
-    const F = this.model.inF;
-    this.forwardLayer(0, this.owned(chunk.features().subarray(start * F, (start + r) * F)), r);
+  /** the first layer of r rows (floats in the kernels' memory: blockInput's) as evalSlot runs it,
+   *  into out */
+  firstDense(x: Float32Array, r: number, out: Float32Array): void {
+    this.forwardLayer(0, x, r);
     const first = this.caches[0]!.out;
     if (out !== first) out.set(first.subarray(0, out.length));
     this.denseRows += r;

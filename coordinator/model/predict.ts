@@ -181,7 +181,7 @@ export async function predictRows(
   const blockRows = forward.blockRows;
   // the thread is started (or taken) and given the layer when a large input first needs it
   const weights = opts.thread ? forward.sparseWeights() : null;
-  let loaded = false;
+  let threadStarted = false;
   // Blocks whose first layer is done or under way, in input order. A block goes to the thread
   // when it takes the sparse first layer and the thread has room; else the main thread computes
   // its first layer (into a buffer of its own when blocks before it are still at the thread).
@@ -224,14 +224,14 @@ export async function predictRows(
       for (let start = 0; start < chunk.rows; start += blockRows) {
         const r = Math.min(blockRows, chunk.rows - start);
         const labels = chunk.labels ? chunk.labels.slice(start, start + r) : null;
-        const input = forward.sparseInput(chunk, start, r);
-        if (weights && !loaded && (source.total ?? row) >= threadMinRows) {
+        const { x, sparse } = forward.blockInput(chunk, start, r);
+        if (weights && !threadStarted && (source.total ?? row) >= threadMinRows) {
           thread = typeof opts.thread === 'function' ? opts.thread() : (opts.thread ?? null);
           thread?.load(weights);
-          loaded = true;
+          threadStarted = true;
         }
-        if (thread && input && thread.available) {
-          const p: Pending = { rows: r, labels, h: null, thread: thread.run(r, input), settled: false };
+        if (thread && sparse && thread.available) {
+          const p: Pending = { rows: r, labels, h: null, thread: thread.run(r, x), settled: false };
           p.thread!.done.then(
             () => (p.settled = true),
             () => (p.settled = true),
@@ -239,8 +239,8 @@ export async function predictRows(
           pending.push(p);
         } else {
           const h = pending.length === 0 ? forward.firstOut : (spare.pop() ?? kern.alloc(forward.firstOut.length));
-          if (input) forward.firstSparse(input, r, h);
-          else forward.firstDense(chunk, start, r, h);
+          if (sparse) forward.firstSparse(x, r, h);
+          else forward.firstDense(x as Float32Array, r, h);
           pending.push({ rows: r, labels, h, thread: null, settled: true });
         }
         // the blocks whose first layer is there, in order; the thread's answers arrive between
