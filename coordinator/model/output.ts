@@ -106,10 +106,20 @@ export function stdoutOutput(dir = tmpdir(), stdout: NodeJS.WritableStream = pro
           broken = true;
         };
         stdout.on('error', onError);
+        // until the pipe takes more or breaks, both listeners removed then (a listener left per
+        // full pipe added up: a slow reader saw MaxListenersExceededWarning)
+        const drained = (): Promise<void> =>
+          new Promise((resolve) => {
+            const done = (): void => {
+              stdout.off('drain', done).off('error', done);
+              resolve();
+            };
+            stdout.once('drain', done).once('error', done);
+          });
         try {
           for await (const chunk of createReadStream('', { fd, start: 0, autoClose: false })) {
             if (broken) break;
-            if (!stdout.write(chunk)) await Promise.race([once(stdout, 'drain'), once(stdout, 'error')]);
+            if (!stdout.write(chunk)) await drained();
           }
         } finally {
           stdout.off('error', onError);

@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, linkSync, readFileSync, readdirSync, statSync
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI, NODE_ARGS, ROOT, gradwire, tempDir } from '../helpers/cli.js';
-import { idxFile } from '../helpers/digits.js';
+import { digitsIdx, digitsRun, idxFile } from '../helpers/digits.js';
 
 const IRIS = join(ROOT, 'deploy/k8s/examples/datasets-configmap/iris.csv');
 const H = 'sepal_length,sepal_width,petal_length,petal_width';
@@ -73,6 +73,35 @@ describe('predict to stdout: every row or nothing', () => {
     expect(a.stdout === file).toBe(true);
     expect(c.stdout === file).toBe(true);
     expect(spools()).toEqual([]);
+  });
+
+  it('a reader slower than the copy to stdout: every byte, and no warning on stderr', async () => {
+    // 100,000 digits: 17 MB of output, the pipe full hundreds of times
+    const d = tempDir('gradwire-aon-slow-');
+    const { pixels } = digitsRun(d);
+    writeFileSync(join(d, 'digits.idx'), digitsIdx(pixels, 10));
+    const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'predict', '--model', 'run', '--input', 'digits.idx'], {
+      cwd: d,
+      env: { ...process.env, TMPDIR: tmp },
+    });
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const exited = once(child, 'exit');
+    const ended = once(child.stdout, 'end');
+    const chunks: Buffer[] = [];
+    // read a chunk, then wait a little
+    child.stdout.on('data', (b: Buffer) => {
+      chunks.push(b);
+      child.stdout.pause();
+      setTimeout(() => child.stdout.resume(), 1);
+    });
+    const [[code]] = await Promise.all([exited, ended]);
+    expect(code, stderr).toBe(0);
+    const out = Buffer.concat(chunks).toString();
+    expect(out.split('\n').length).toBe(100_000 + 2);
+    expect(stderr).not.toMatch(/Warning/);
   });
 
   it('a TMPDIR where the spool cannot go: one line that says so and what to do, exit 2, empty stdout', async () => {
