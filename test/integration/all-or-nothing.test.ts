@@ -21,6 +21,14 @@ let good: string;
 
 const spools = (): string[] => readdirSync(tmp).filter((f) => f.startsWith('gradwire-'));
 
+/** the CLI started in cwd (TMPDIR: tmp), its stderr as it comes, and its exit */
+function started(args: string[], cwd: string) {
+  const child = spawn(process.execPath, [...NODE_ARGS, CLI, ...args], { cwd, env: { ...process.env, TMPDIR: tmp } });
+  const err: string[] = [];
+  child.stderr.on('data', (b: Buffer) => err.push(b.toString()));
+  return { child, stderr: (): string => err.join(''), exited: once(child, 'exit') };
+}
+
 async function run(args: string[], input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return await gradwire(args, { cwd: dir, env: { TMPDIR: tmp }, ...(input !== undefined ? { input } : {}) });
 }
@@ -80,15 +88,7 @@ describe('predict to stdout: every row or nothing', () => {
     const d = tempDir('gradwire-aon-slow-');
     const { pixels } = digitsRun(d);
     writeFileSync(join(d, 'digits.idx'), digitsIdx(pixels, 10));
-    const child = spawn(process.execPath, [...NODE_ARGS, CLI, 'predict', '--model', 'run', '--input', 'digits.idx'], {
-      cwd: d,
-      env: { ...process.env, TMPDIR: tmp },
-    });
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    const exited = once(child, 'exit');
+    const { child, stderr, exited } = started(['predict', '--model', 'run', '--input', 'digits.idx'], d);
     const ended = once(child.stdout, 'end');
     const chunks: Buffer[] = [];
     // read a chunk, then wait a little
@@ -98,10 +98,10 @@ describe('predict to stdout: every row or nothing', () => {
       setTimeout(() => child.stdout.resume(), 1);
     });
     const [[code]] = await Promise.all([exited, ended]);
-    expect(code, stderr).toBe(0);
+    expect(code, stderr()).toBe(0);
     const out = Buffer.concat(chunks).toString();
     expect(out.split('\n').length).toBe(100_000 + 2);
-    expect(stderr).not.toMatch(/Warning/);
+    expect(stderr()).not.toMatch(/Warning/);
   });
 
   it('a TMPDIR where the spool cannot go: one line that says so and what to do, exit 2, empty stdout', async () => {
@@ -159,19 +159,7 @@ describe('--out files: whole, by a rename, or untouched', () => {
 
 describe('a signal before the end of the input', () => {
   it('SIGTERM while reading stdin into --out: exit 143, one line, no --out file, no temporary file, no folder made', async () => {
-    const child = spawn(
-      process.execPath,
-      [...NODE_ARGS, CLI, 'predict', '--model', 'run', '--input', '-', '--out', 'sig/o.csv'],
-      {
-        cwd: dir,
-        env: { ...process.env, TMPDIR: tmp },
-      },
-    );
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    const exited = once(child, 'exit');
+    const { child, stderr, exited } = started(['predict', '--model', 'run', '--input', '-', '--out', 'sig/o.csv'], dir);
     // the input never ends: the header and some rows, the pipe left open
     child.stdin.write(good.slice(0, 50_000));
     const tmpFile = (): boolean =>
@@ -181,7 +169,7 @@ describe('a signal before the end of the input', () => {
     child.kill('SIGTERM');
     const [code] = await exited;
     expect(code).toBe(143);
-    expect(stderr.trim().split('\n')).toEqual([
+    expect(stderr().trim().split('\n')).toEqual([
       'gradwire: stopped by SIGTERM before the end of the input; nothing written',
     ]);
     expect(existsSync(join(dir, 'sig'))).toBe(false);
