@@ -49,9 +49,9 @@ const MAX_PENDING = 4;
 
 /** Rows from which the helper thread takes blocks: all of an input at least this large (its
  *  size known from the start, as an IDX file's), or those after the first this many. Below it
- *  the thread does not pay: handing it the layer takes ~15 ms, and the two threads slow each
- *  other down (on the 10,000 digits: no faster than one thread; on 100,000 rows 1.1–1.6×
- *  faster; test/bench/predict.ts). */
+ *  the thread does not pay: it takes 30–70 ms to start, handing it the layer ~15 ms, and the two
+ *  threads slow each other down (on the 10,000 digits, used from the first row: 70.5k against
+ *  75.1k samples/s; on 100,000 rows 1.30× faster; test/bench/predict.ts). */
 export const THREAD_MIN_ROWS = 20_000;
 
 export interface PredictOptions {
@@ -66,8 +66,8 @@ export interface PredictOptions {
   threadMinRows?: number;
 }
 
-/** Each chunk's rows as output lines into one of two reused buffers: while the writer holds one,
- *  the next chunk is formatted into the other. The numbers are written as bytes (format.ts). */
+/** Each block's rows (FORWARD_BLOCK_ROWS, in input order) as output lines into one of two reused
+ *  buffers: while the writer holds one, the next block is formatted into the other. The numbers are written as bytes (format.ts). */
 export async function predictRows(
   m: LoadedModel,
   source: InputSource,
